@@ -1,0 +1,85 @@
+# critmin — one entry point for people and CI.
+#   make demo    install what is needed, build, run the assessment on the embedded data
+#   make test    install, build, run every test (SANITIZE=1 for ASan+UBSan)
+#   make build   install and build
+#   make bench   build and run the benchmarks
+#   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+#   make format  apply clang-format to the tree
+
+SHELL := /bin/bash
+JOBS ?= 2
+SANITIZE ?= 0
+FUZZ_SECONDS ?= 30
+SOURCES ?= ../shared/data/sources
+
+ifeq ($(SANITIZE),1)
+BUILD_DIR ?= build-sanitize
+CMAKE_FLAGS += -DCRITMIN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+else
+BUILD_DIR ?= build
+CMAKE_FLAGS += -DCMAKE_BUILD_TYPE=RelWithDebInfo
+endif
+
+# Debian packages the build, the tests and the demo need.
+DEB_PACKAGES := build-essential cmake pkg-config libfmt-dev libcli11-dev libtomlplusplus-dev \
+  nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev libgtest-dev libbenchmark-dev iso-codes \
+  clang-format
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+
+.PHONY: all deps build test demo bench fuzz format format-check clean
+
+all: build
+
+# Installs only what is missing; silent when everything is present.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD_DIR)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	@[ "$(BUILD_DIR)" = build ] || ln -sfn $(BUILD_DIR)/critmin build-critmin 2>/dev/null || true
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory format-check
+
+demo: build
+	@mkdir -p out
+	@echo "== critmin data check (the embedded default dataset)"
+	$(BUILD_DIR)/critmin data check
+	@echo
+	@echo "== Stages where one third country supplies more than 65% (CRMA benchmark)"
+	$(BUILD_DIR)/critmin assess --breaches-only --bloc club
+	$(BUILD_DIR)/critmin assess --format json --bloc club --out out/assess.json
+	$(BUILD_DIR)/critmin assess --format xlsx --bloc club --out out/assess.xlsx
+	@echo
+	@echo "wrote out/assess.json and out/assess.xlsx"
+
+bench: build
+	$(BUILD_DIR)/bench/critmin_bench --data data --sources $(SOURCES)
+
+fuzz:
+	@missing=$$(for p in $(FUZZ_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@$(MAKE) --no-print-directory deps
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCRITMIN_FUZZ=ON -DCRITMIN_TESTS=OFF -DCRITMIN_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_csv fuzz_toml
+	@mkdir -p build-fuzz/corpus-csv build-fuzz/corpus-toml
+	build-fuzz/tests/fuzz/fuzz_csv -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-csv tests/fuzz/corpus/csv
+	build-fuzz/tests/fuzz/fuzz_toml -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-toml tests/fuzz/corpus/toml
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.h') && echo "clang-format: ok"
+
+clean:
+	rm -rf build build-sanitize build-fuzz out

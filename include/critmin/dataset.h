@@ -1,0 +1,216 @@
+// The world data model: every table of a critmin dataset, typed, with units in the names.
+//
+// A dataset is a directory of CSV tables (the project's schema, described attribute by attribute in
+// <dir>/schema/<table>.csv) written by `critmin data import`. load_dataset() is the one entry
+// point: it validates every table against its schema and across tables (see dataset_check.cpp) and
+// either returns a complete Dataset or a Status whose diagnostics name each problem as
+// file:line:field.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "critmin/status.h"
+
+namespace critmin {
+
+enum class Stage : std::uint8_t { kExtraction, kProcessing };
+const char* stage_name(Stage stage);  // "extraction" | "processing"
+std::optional<Stage> parse_stage(std::string_view text);
+
+struct Country {
+  std::string iso3;
+  std::string iso2;
+  std::string name;
+};
+
+struct Material {
+  std::string id;  // canonical id, e.g. "natural_graphite"
+  std::string name;
+  std::string kind;                  // "material" or "group" (hree, lree, pgm)
+  std::string crma_critical_entry;   // CRMA Annex II entry, empty when not critical
+  std::string crma_strategic_entry;  // CRMA Annex I entry, empty when not strategic
+  std::string group;                 // "HREE", "LREE", "REE", "PGM" or empty
+  std::string family;                // EU CRM 2023 family, e.g. "other non-ferrous metals"
+  std::vector<std::string> aliases;  // spellings used by the sources
+
+  bool is_critical() const { return !crma_critical_entry.empty(); }
+  bool is_strategic() const { return !crma_strategic_entry.empty(); }
+};
+
+// Share of one country in the world (or EU) supply of a material at one stage (EU CRM 2023 study).
+struct SupplyShare {
+  std::string material_id;
+  Stage stage = Stage::kExtraction;
+  std::string iso3;
+  double share = 0.0;         // [0-1]
+  double trade_factor = 1.0;  // t of the EU supply-risk formula [-]
+  bool censored = false;      // the source printed "<0.1%"
+  int line = 0;               // row in the dataset file, for diagnostics
+};
+
+struct GovernanceScore {
+  std::string iso3;
+  int year = 0;
+  double wgi_mean_estimate = 0.0;  // mean of the six WGI estimates, about -2.5 (weak) .. +2.5
+};
+
+struct ProductionRecord {
+  std::string material_id;
+  Stage stage = Stage::kExtraction;
+  std::string iso3;  // ISO3, or WLD for the world total, ROW for "other countries"
+  int year = 0;
+  double quantity_t = 0.0;  // [t/yr] on the basis below
+  std::string basis;        // what the tonnage measures, e.g. "contained Li"
+  bool is_estimate = false;
+  std::string source;
+};
+
+struct AnnualPrice {
+  std::string material_id;
+  int year = 0;
+  double price_usd_per_t = 0.0;  // [USD/t] of the product named in basis
+  std::string series;
+  std::string basis;
+  bool headline = false;  // the series critmin uses as "the" price of the material
+  std::string source;
+};
+
+struct MonthlyPrice {
+  std::string material_id;
+  int year = 0;
+  int month = 0;
+  double price_usd_per_t = 0.0;  // [USD/t]
+  std::string series;
+};
+
+struct SupplyRiskHistory {
+  std::string material_id;
+  int year = 0;
+  std::optional<double> supply_risk;          // EU SR score [-]
+  std::optional<double> economic_importance;  // EU EI score [-]
+};
+
+struct EndUseShare {
+  std::string material_id;
+  std::string application;
+  double share = 0.0;  // [0-1] of EU use
+  std::string nace_code;
+  std::string nace_label;
+  std::optional<double> value_added_million_eur;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
+struct ImportFlow {
+  std::string declarant_iso3;  // EU member state that reports the import
+  std::string partner_iso3;    // country of origin (may be another member state)
+  std::string cn8;
+  int year = 0;
+  double value_eur = 0.0;  // [EUR]
+  int line = 0;            // row in the dataset file, for diagnostics
+};
+
+struct Cn8Mapping {
+  std::string cn8;
+  std::vector<std::string> material_ids;  // the code's value counts for each (shared basket)
+  Stage stage = Stage::kExtraction;
+  std::string description;
+};
+
+struct StrategicProject {
+  std::string list;
+  std::string name;
+  std::string promoter;
+  std::string iso3;
+  std::vector<std::string> material_ids;
+  std::string stage;
+  std::string source;
+};
+
+struct StrategicProjectCount {
+  std::string list;
+  std::string decision_date;
+  std::string metric;
+  double value = 0.0;
+  std::string note;
+};
+
+struct SupplyRiskInputs {
+  std::string material_id;              // "*" for the default row
+  double eol_recycling_input_rate = 0;  // EOL-RIR [0-1]
+  double substitution_index = 1;        // SI_SR [0-1]
+  bool is_estimate = true;
+  std::string basis;
+};
+
+struct FxRate {
+  int year = 0;
+  double usd_per_eur = 0.0;
+  bool is_estimate = true;
+  std::string basis;
+};
+
+struct Parameter {
+  std::string name;
+  double value = 0.0;
+  std::string unit;
+  bool is_estimate = false;
+  std::string basis;
+};
+
+class Dataset {
+ public:
+  std::filesystem::path directory;
+
+  std::vector<Country> countries;
+  std::vector<Material> materials;
+  std::vector<SupplyShare> global_supply_shares;
+  std::vector<SupplyShare> eu_sourcing_shares;
+  std::vector<GovernanceScore> governance;
+  std::vector<ProductionRecord> production;
+  std::vector<AnnualPrice> prices;
+  std::vector<MonthlyPrice> monthly_prices;
+  std::vector<SupplyRiskHistory> supply_risk_history;
+  std::vector<EndUseShare> end_use_shares;
+  std::vector<ImportFlow> eu_imports;
+  std::vector<Cn8Mapping> cn8_materials;
+  std::vector<StrategicProject> strategic_projects;
+  std::vector<StrategicProjectCount> strategic_project_counts;
+  std::map<std::string, std::vector<std::string>> blocs;  // bloc name -> ISO3 members
+  std::vector<SupplyRiskInputs> supply_risk_inputs;
+  std::vector<FxRate> fx_rates;
+  std::map<std::string, Parameter> parameters;
+
+  const Material* find_material(std::string_view id_name_or_alias) const;
+  const Country* find_country(std::string_view iso3) const;
+  // A parameter's value; the dataset check guarantees that every parameter critmin uses exists.
+  double parameter(const std::string& name) const;
+  // Members of a bloc name (case-insensitive) or of an ad-hoc list "ISO3,ISO3,...".
+  Result<std::set<std::string>> resolve_bloc(std::string_view name_or_list) const;
+};
+
+// Names of every table of a dataset, in load order.
+const std::vector<std::string>& dataset_table_names();
+
+// Loads and validates a dataset directory. Never partially succeeds.
+Result<Dataset> load_dataset(const std::filesystem::path& directory);
+
+// Validates a dataset directory and returns every problem found (empty when the dataset is valid).
+std::vector<Diagnostic> check_dataset(const std::filesystem::path& directory);
+
+// Where the embedded default dataset lies: `explicit_dir` when given, else the data directory
+// installed beside the binary (<prefix>/share/critmin/data), else the source tree's data/.
+// `executable_path` is the running binary (argv[0] resolved by the caller).
+Result<std::filesystem::path> locate_dataset(const std::filesystem::path& explicit_dir,
+                                             const std::filesystem::path& executable_path);
+
+// Where the importer's hand-curated inputs (reference/, estimates/, schema/) lie by default: the
+// same places as the dataset, looking for reference/materials.csv instead of countries.csv.
+Result<std::filesystem::path> locate_reference_tables(const std::filesystem::path& executable_path);
+
+}  // namespace critmin

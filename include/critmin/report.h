@@ -1,0 +1,28 @@
+// Writers for assessment results: aligned terminal table, CSV, JSON (the contract of PRODUCT.md)
+// and XLSX. Pure formatting: no computation happens here.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "critmin/assess.h"
+#include "critmin/status.h"
+
+namespace critmin {
+
+// JSON array, one object per material and stage. Units: shares 0-1, HHI 0-10000, money USD
+// (EUR kept beside it where the source is in EUR), quantities t/yr.
+std::string assess_to_json(const std::vector<AssessmentRow>& rows);
+
+// One CSV row per material and stage; import figures flattened as <region>_<figure> columns.
+std::string assess_to_csv(const std::vector<AssessmentRow>& rows);
+
+// An aligned text table for a terminal, followed by a legend of the columns and estimates.
+std::string assess_to_table(const std::vector<AssessmentRow>& rows);
+
+// An XLSX workbook: sheet "assessment" (the CSV table, units in the headers), sheet "imports"
+// (one row per material, stage and region) and sheet "notes" (method and estimates).
+Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesystem::path& file);
+
+}  // namespace critmin

@@ -1,0 +1,112 @@
+// XLSX output through libxlsxwriter (Debian libxlsxwriter-dev).
+#include <fmt/format.h>
+#include <xlsxwriter.h>
+
+#include "core/text.h"
+#include "critmin/report.h"
+#include "report/assess_columns.h"
+
+namespace critmin {
+namespace {
+
+void write_cell(lxw_worksheet* sheet, lxw_row_t row, lxw_col_t col, const std::string& text,
+                bool numeric) {
+  if (text.empty()) return;
+  if (numeric) {
+    if (const auto value = parse_double(text)) {
+      worksheet_write_number(sheet, row, col, *value, nullptr);
+      return;
+    }
+  }
+  worksheet_write_string(sheet, row, col, text.c_str(), nullptr);
+}
+
+}  // namespace
+
+Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesystem::path& file) {
+  lxw_workbook* workbook = workbook_new(file.string().c_str());
+  if (!workbook) {
+    return Status::io_error(fmt::format("{}: cannot create the workbook", file.string()));
+  }
+  lxw_format* bold = workbook_add_format(workbook);
+  format_set_bold(bold);
+
+  const AssessColumns columns = assess_columns(rows);
+  lxw_worksheet* sheet = workbook_add_worksheet(workbook, "assessment");
+  for (std::size_t c = 0; c < columns.headers.size(); ++c) {
+    worksheet_write_string(sheet, 0, static_cast<lxw_col_t>(c), columns.headers[c].c_str(), bold);
+  }
+  for (std::size_t r = 0; r < columns.cells.size(); ++r) {
+    for (std::size_t c = 0; c < columns.headers.size(); ++c) {
+      write_cell(sheet, static_cast<lxw_row_t>(r + 1), static_cast<lxw_col_t>(c),
+                 columns.cells[r][c], columns.numeric[c]);
+    }
+  }
+  worksheet_freeze_panes(sheet, 1, 2);
+
+  lxw_worksheet* imports = workbook_add_worksheet(workbook, "imports");
+  const std::vector<std::string> import_headers = {"material",
+                                                   "stage",
+                                                   "region",
+                                                   "year",
+                                                   "value [USD]",
+                                                   "value [EUR]",
+                                                   "top_partner [ISO3]",
+                                                   "top_partner_share [0-1]",
+                                                   "partner_hhi [0-10000]",
+                                                   "extra_eu_share [0-1]",
+                                                   "import_weighted_risk [0-1]",
+                                                   "cn8_codes",
+                                                   "shared_basket"};
+  for (std::size_t c = 0; c < import_headers.size(); ++c) {
+    worksheet_write_string(imports, 0, static_cast<lxw_col_t>(c), import_headers[c].c_str(), bold);
+  }
+  lxw_row_t line = 1;
+  for (const AssessmentRow& r : rows) {
+    for (const ImportDependency& d : r.imports) {
+      const std::vector<std::pair<std::string, bool>> cells = {
+          {r.material, false},
+          {stage_name(r.stage), false},
+          {d.region, false},
+          {std::to_string(d.year), true},
+          {format_number(d.value_usd), true},
+          {format_number(d.value_eur), true},
+          {d.top_partner, false},
+          {format_number(d.top_partner_share), true},
+          {format_number(d.partner_hhi), true},
+          {format_number(d.extra_eu_share), true},
+          {format_number(d.import_weighted_risk), true},
+          {join(d.cn8_codes, " "), false},
+          {d.shared_basket ? "true" : "false", false}};
+      for (std::size_t c = 0; c < cells.size(); ++c) {
+        write_cell(imports, line, static_cast<lxw_col_t>(c), cells[c].first, cells[c].second);
+      }
+      ++line;
+    }
+  }
+
+  lxw_worksheet* notes = workbook_add_worksheet(workbook, "notes");
+  const std::vector<std::string> note_lines = {
+      "critmin assess: supply concentration and supply risk per material and stage",
+      "Supply shares: EU CRM 2023 study, Annex 7 (global supply and EU sourcing shares).",
+      "hhi: sum of (100 x share)^2, 0-10000. hhi_wgi: sum of share^2 x WGI scaled 0-10 (10 = "
+      "weakest governance) x trade factor t.",
+      "supply_risk: EU 2017 formula; eol_rir and substitution_index are estimates unless an "
+      "assumptions file gave them (see supply_risk_estimated_inputs).",
+      "crma_single_country_breach: one non-EU country supplies more than 65% of the stage "
+      "(CRMA benchmark).",
+      "Imports: Eurostat Comext DS-045409, EUR converted to USD at the annual ECB rate (an "
+      "estimate in data/estimates/fx_rates.csv).",
+      "Sources and licences: data/SOURCES.md of the critmin dataset."};
+  for (std::size_t i = 0; i < note_lines.size(); ++i) {
+    worksheet_write_string(notes, static_cast<lxw_row_t>(i), 0, note_lines[i].c_str(), nullptr);
+  }
+  const lxw_error error = workbook_close(workbook);
+  if (error != LXW_NO_ERROR) {
+    return Status::io_error(
+        fmt::format("{}: cannot write the workbook: {}", file.string(), lxw_strerror(error)));
+  }
+  return Status::ok();
+}
+
+}  // namespace critmin

@@ -1,0 +1,323 @@
+#include "critmin/dataset.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/text.h"
+#include "world/dataset_check.h"
+#include "world/schema.h"
+
+namespace critmin {
+
+const char* stage_name(Stage stage) {
+  return stage == Stage::kExtraction ? "extraction" : "processing";
+}
+
+std::optional<Stage> parse_stage(std::string_view text) {
+  const std::string lower = to_lower(trim(text));
+  if (lower == "extraction") return Stage::kExtraction;
+  if (lower == "processing") return Stage::kProcessing;
+  return std::nullopt;
+}
+
+const std::vector<std::string>& dataset_table_names() {
+  static const std::vector<std::string> kNames = {
+      "countries",
+      "materials",
+      "parameters",
+      "global_supply_shares",
+      "eu_sourcing_shares",
+      "governance",
+      "production",
+      "prices",
+      "monthly_prices",
+      "supply_risk_history",
+      "end_use_shares",
+      "cn8_materials",
+      "eu_imports",
+      "strategic_projects",
+      "strategic_project_counts",
+      "blocs",
+      "supply_risk_inputs",
+      "fx_rates",
+  };
+  return kNames;
+}
+
+const Material* Dataset::find_material(std::string_view id_name_or_alias) const {
+  const std::string wanted = to_lower(trim(id_name_or_alias));
+  for (const Material& material : materials) {
+    if (material.id == wanted || to_lower(material.name) == wanted) return &material;
+  }
+  for (const Material& material : materials) {
+    for (const std::string& alias : material.aliases) {
+      if (to_lower(alias) == wanted) return &material;
+    }
+  }
+  return nullptr;
+}
+
+const Country* Dataset::find_country(std::string_view iso3) const {
+  const std::string wanted = std::string(trim(iso3));
+  for (const Country& country : countries) {
+    if (country.iso3 == wanted) return &country;
+  }
+  return nullptr;
+}
+
+double Dataset::parameter(const std::string& name) const {
+  auto it = parameters.find(name);
+  return it == parameters.end() ? 0.0 : it->second.value;
+}
+
+Result<std::set<std::string>> Dataset::resolve_bloc(std::string_view name_or_list) const {
+  const std::string wanted = to_lower(trim(name_or_list));
+  for (const auto& [name, members] : blocs) {
+    if (to_lower(name) == wanted) return std::set<std::string>(members.begin(), members.end());
+  }
+  std::set<std::string> members;
+  for (const std::string& code : split(name_or_list, ',')) {
+    if (code.empty()) continue;
+    const std::string upper = [&] {
+      std::string u = code;
+      for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return u;
+    }();
+    bool expanded = false;
+    for (const auto& [name, bloc_members] : blocs) {
+      if (to_lower(name) == to_lower(code)) {
+        members.insert(bloc_members.begin(), bloc_members.end());
+        expanded = true;
+      }
+    }
+    if (expanded) continue;
+    if (!find_country(upper)) {
+      std::string known;
+      for (const auto& [name, unused] : blocs) known += (known.empty() ? "" : ", ") + name;
+      return Status::not_found(fmt::format(
+          "--bloc: '{}' is neither a bloc ({}) nor an ISO3 code of countries.csv; give a bloc name "
+          "or a comma-separated list such as USA,JPN,EU27",
+          code, known));
+    }
+    members.insert(upper);
+  }
+  if (members.empty()) {
+    return Status::invalid_input("--bloc: empty bloc; give a bloc name or ISO3 codes");
+  }
+  return members;
+}
+
+namespace {
+
+// Reads one table and validates it against its schema; appends problems.
+std::optional<SchemaTable> read_table(const std::filesystem::path& directory,
+                                      const std::string& name, const ReferenceSets& references,
+                                      std::vector<Diagnostic>& problems) {
+  Result<TableSchema> schema = load_schema(directory / "schema" / (name + ".csv"));
+  if (!schema.is_ok()) {
+    problems.push_back(
+        {(directory / "schema" / (name + ".csv")).string(), 0, "", schema.status().to_string()});
+    return std::nullopt;
+  }
+  Result<CsvTable> csv = read_csv_file(directory / (name + ".csv"));
+  if (!csv.is_ok()) {
+    const Status& status = csv.status();
+    if (status.diagnostics().empty()) {
+      problems.push_back({(directory / (name + ".csv")).string(), 0, "", status.message()});
+    }
+    problems.insert(problems.end(), status.diagnostics().begin(), status.diagnostics().end());
+    return std::nullopt;
+  }
+  SchemaTable table(std::move(schema).value(), std::move(csv).value());
+  table.validate(references, problems);
+  return table;
+}
+
+std::vector<SupplyShare> build_shares(const SchemaTable& t) {
+  std::vector<SupplyShare> shares;
+  shares.reserve(t.size());
+  for (std::size_t r = 0; r < t.size(); ++r) {
+    shares.push_back({t.text(r, "material_id"), *parse_stage(t.text(r, "stage")), t.text(r, "iso3"),
+                      t.number(r, "share"), t.number(r, "trade_factor"), t.flag(r, "censored"),
+                      t.line(r)});
+  }
+  return shares;
+}
+
+}  // namespace
+
+Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
+                                       std::vector<Diagnostic>& problems) {
+  Dataset data;
+  data.directory = directory;
+  if (!std::filesystem::is_directory(directory)) {
+    return Status::not_found(fmt::format(
+        "{}: no dataset directory here; run `critmin data import --from SOURCES --out DIR` or "
+        "point --data at a dataset",
+        directory.string()));
+  }
+  std::set<std::string> iso3_codes;
+  std::set<std::string> material_ids;
+  ReferenceSets none;
+
+  auto countries = read_table(directory, "countries", none, problems);
+  if (countries) {
+    for (std::size_t r = 0; r < countries->size(); ++r) {
+      data.countries.push_back(
+          {countries->text(r, "iso3"), countries->text(r, "iso2"), countries->text(r, "name")});
+      iso3_codes.insert(countries->text(r, "iso3"));
+    }
+  }
+  auto materials = read_table(directory, "materials", none, problems);
+  if (materials) {
+    for (std::size_t r = 0; r < materials->size(); ++r) {
+      Material m;
+      m.id = materials->text(r, "material_id");
+      m.name = materials->text(r, "name");
+      m.kind = materials->text(r, "kind");
+      m.crma_critical_entry = materials->text(r, "crma_critical_entry");
+      m.crma_strategic_entry = materials->text(r, "crma_strategic_entry");
+      m.group = materials->text(r, "group");
+      m.family = materials->text(r, "family");
+      m.aliases = materials->list(r, "aliases");
+      material_ids.insert(m.id);
+      data.materials.push_back(std::move(m));
+    }
+  }
+  if (!countries || !materials) {
+    return Status::invalid_input(
+        fmt::format("{}: the countries and materials tables must load first", directory.string()),
+        problems);
+  }
+  const ReferenceSets refs{&iso3_codes, &material_ids};
+  const std::size_t problems_before_rest = problems.size();
+
+  if (auto t = read_table(directory, "parameters", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      Parameter p{t->text(r, "parameter"), t->number(r, "value"), t->text(r, "unit"),
+                  t->flag(r, "is_estimate"), t->text(r, "basis")};
+      data.parameters[p.name] = p;
+    }
+  }
+  if (auto t = read_table(directory, "global_supply_shares", refs, problems)) {
+    data.global_supply_shares = build_shares(*t);
+  }
+  if (auto t = read_table(directory, "eu_sourcing_shares", refs, problems)) {
+    data.eu_sourcing_shares = build_shares(*t);
+  }
+  if (auto t = read_table(directory, "governance", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.governance.push_back(
+          {t->text(r, "iso3"), t->integer(r, "year"), t->number(r, "wgi_mean_estimate")});
+    }
+  }
+  if (auto t = read_table(directory, "production", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.production.push_back({t->text(r, "material_id"), *parse_stage(t->text(r, "stage")),
+                                 t->text(r, "iso3"), t->integer(r, "year"),
+                                 t->number(r, "quantity"), t->text(r, "basis"),
+                                 t->flag(r, "is_estimate"), t->text(r, "source")});
+    }
+  }
+  if (auto t = read_table(directory, "prices", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.prices.push_back({t->text(r, "material_id"), t->integer(r, "year"),
+                             t->number(r, "price"), t->text(r, "series"), t->text(r, "basis"),
+                             t->flag(r, "headline"), t->text(r, "source")});
+    }
+  }
+  if (auto t = read_table(directory, "monthly_prices", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.monthly_prices.push_back({t->text(r, "material_id"), t->integer(r, "year"),
+                                     t->integer(r, "month"), t->number(r, "price"),
+                                     t->text(r, "series")});
+    }
+  }
+  if (auto t = read_table(directory, "supply_risk_history", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.supply_risk_history.push_back({t->text(r, "material_id"), t->integer(r, "year"),
+                                          t->optional_number(r, "supply_risk"),
+                                          t->optional_number(r, "economic_importance")});
+    }
+  }
+  if (auto t = read_table(directory, "end_use_shares", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.end_use_shares.push_back({t->text(r, "material_id"), t->text(r, "application"),
+                                     t->number(r, "share"), t->text(r, "nace_code"),
+                                     t->text(r, "nace_label"), t->optional_number(r, "value_added"),
+                                     t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "cn8_materials", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.cn8_materials.push_back({t->text(r, "cn8"), t->list(r, "material_ids"),
+                                    *parse_stage(t->text(r, "stage")), t->text(r, "description")});
+    }
+  }
+  if (auto t = read_table(directory, "eu_imports", refs, problems)) {
+    data.eu_imports.reserve(t->size());
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.eu_imports.push_back({t->text(r, "declarant_iso3"), t->text(r, "partner_iso3"),
+                                 t->text(r, "cn8"), t->integer(r, "year"), t->number(r, "value"),
+                                 t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "strategic_projects", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.strategic_projects.push_back({t->text(r, "list"), t->text(r, "project_name"),
+                                         t->text(r, "promoter"), t->text(r, "iso3"),
+                                         t->list(r, "material_ids"), t->text(r, "stage"),
+                                         t->text(r, "source")});
+    }
+  }
+  if (auto t = read_table(directory, "strategic_project_counts", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.strategic_project_counts.push_back({t->text(r, "list"), t->text(r, "decision_date"),
+                                               t->text(r, "metric"), t->number(r, "value"),
+                                               t->text(r, "note")});
+    }
+  }
+  if (auto t = read_table(directory, "blocs", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.blocs[t->text(r, "bloc")].push_back(t->text(r, "iso3"));
+    }
+  }
+  if (auto t = read_table(directory, "supply_risk_inputs", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.supply_risk_inputs.push_back({t->text(r, "material_id"), t->number(r, "eol_rir"),
+                                         t->number(r, "substitution_index"),
+                                         t->flag(r, "is_estimate"), t->text(r, "basis")});
+    }
+  }
+  if (auto t = read_table(directory, "fx_rates", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.fx_rates.push_back({t->integer(r, "year"), t->number(r, "usd_per_eur"),
+                               t->flag(r, "is_estimate"), t->text(r, "basis")});
+    }
+  }
+  if (problems.size() == problems_before_rest) check_dataset_consistency(data, problems);
+  if (!problems.empty()) {
+    return Status::invalid_input(
+        fmt::format("{}: the dataset has {} problem(s); run `critmin data check --data {}`",
+                    directory.string(), problems.size(), directory.string()),
+        problems);
+  }
+  return data;
+}
+
+Result<Dataset> load_dataset(const std::filesystem::path& directory) {
+  std::vector<Diagnostic> problems;
+  return load_dataset_unchecked(directory, problems);
+}
+
+std::vector<Diagnostic> check_dataset(const std::filesystem::path& directory) {
+  std::vector<Diagnostic> problems;
+  Result<Dataset> data = load_dataset_unchecked(directory, problems);
+  if (!data.is_ok() && problems.empty()) {
+    problems.push_back({directory.string(), 0, "", data.status().message()});
+  }
+  return problems;
+}
+
+}  // namespace critmin
