@@ -209,6 +209,10 @@ std::vector<Diagnostic> check_dataset(const std::filesystem::path& directory);
 Result<std::filesystem::path> locate_dataset(const std::filesystem::path& explicit_dir,
                                              const std::filesystem::path& executable_path);
 
+// The schema of every table of a dataset as Markdown (one section per table: attribute, type,
+// unit, default, key, description). docs/data-schema.md is this text for the default dataset.
+Result<std::string> schema_markdown(const std::filesystem::path& directory);
+
 // Where the importer's hand-curated inputs (reference/, estimates/, schema/) lie by default: the
 // same places as the dataset, looking for reference/materials.csv instead of countries.csv.
 Result<std::filesystem::path> locate_reference_tables(const std::filesystem::path& executable_path);

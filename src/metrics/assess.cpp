@@ -154,6 +154,7 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
     dep.shared_basket = shared;
     std::vector<double> shares;
     double weighted_governance = 0.0;
+    double extra_eu_value = 0.0;
     for (const auto& [partner, value] : by_partner) {
       const double share = value / total;
       shares.push_back(share);
@@ -161,9 +162,10 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
         dep.top_partner_share = share;
         dep.top_partner = partner;
       }
-      if (!ctx.eu27.contains(partner)) dep.extra_eu_share += share;
+      if (!ctx.eu27.contains(partner)) extra_eu_value += value;
       weighted_governance += share * ctx.wgi_of(partner, nullptr) / 10.0;
     }
+    dep.extra_eu_share = std::min(1.0, extra_eu_value / total);  // rounding of two sums
     dep.partner_hhi = herfindahl_index(shares);
     dep.import_weighted_risk = global_hhi / 10000.0 * weighted_governance;
     out.push_back(std::move(dep));

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "core/csv.h"
 #include "core/text.h"
 #include "critmin/report.h"
@@ -93,13 +95,24 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows) {
     const char* title;
     bool right_aligned;
   };
-  const std::vector<Column> columns = {
-      {"material", false},  {"stage", false}, {"HHI", true},         {"top", false},
-      {"top %", true},      {"top3 %", true}, {"HHI_WGI", true},     {"SR*", true},
-      {"third>65%", false}, {"bloc %", true}, {"EU imp top", false}, {"NL imp top", false}};
+  std::vector<std::string> regions;
+  for (const AssessmentRow& r : rows) {
+    for (const ImportDependency& d : r.imports) {
+      if (std::find(regions.begin(), regions.end(), d.region) == regions.end()) {
+        regions.push_back(d.region);
+      }
+    }
+  }
+  std::vector<std::string> region_titles;
+  for (const std::string& region : regions) region_titles.push_back(region + " imp top");
+  std::vector<Column> columns = {{"material", false}, {"stage", false},     {"HHI", true},
+                                 {"top", false},      {"top %", true},      {"top3 %", true},
+                                 {"HHI_WGI", true},   {"SR*", true},        {"third>65%", false},
+                                 {"bloc %", true}};
+  for (const std::string& title : region_titles) columns.push_back({title.c_str(), false});
   std::vector<std::vector<std::string>> cells;
   const auto percent = [](double share) { return fmt::format("{:.1f}", 100.0 * share); };
-  const auto import_top = [&](const AssessmentRow& r, const char* region) -> std::string {
+  const auto import_top = [&](const AssessmentRow& r, const std::string& region) -> std::string {
     for (const ImportDependency& d : r.imports) {
       if (d.region == region)
         return fmt::format("{} {}%", d.top_partner, percent(d.top_partner_share));
@@ -114,7 +127,8 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows) {
          r.crma_single_country_breach ? fmt::format("BREACH {} {}%", r.largest_third_country,
                                                     percent(r.largest_third_country_share))
                                       : "-",
-         r.bloc_share ? percent(*r.bloc_share) : "-", import_top(r, "EU27"), import_top(r, "NLD")});
+         r.bloc_share ? percent(*r.bloc_share) : "-"});
+    for (const std::string& region : regions) cells.back().push_back(import_top(r, region));
   }
   std::vector<std::size_t> width(columns.size());
   for (std::size_t c = 0; c < columns.size(); ++c) {
@@ -144,8 +158,8 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows) {
       "supply;\nHHI_WGI = sum share^2 x WGI(0-10) x t; SR* = EU supply-risk formula with "
       "estimated inputs\n(EOL-RIR and substitution default to 0 and 1: an upper bound; see "
       "--format json for which);\nthird>65% = one non-EU country above the CRMA 65% benchmark; "
-      "EU/NL imp top = largest\norigin of EU extra-EU / Dutch imports by value (Eurostat "
-      "Comext).\n",
+      "<region> imp top = largest\norigin of the region's imports by value (EU27: extra-EU "
+      "imports; a member state: all partners;\nEurostat Comext).\n",
       rows.size());
   return out;
 }
@@ -184,7 +198,16 @@ AssessColumns assess_columns(const std::vector<AssessmentRow>& rows) {
   add("published_supply_risk_2023 [-]", true);
   add("world_production [t/yr]", true);
   add("world_production_year", true);
-  for (const char* region : {"EU27", "NLD"}) {
+  // One group of import columns per importing region present in the rows, in first-seen order.
+  std::vector<std::string> regions;
+  for (const AssessmentRow& r : rows) {
+    for (const ImportDependency& d : r.imports) {
+      if (std::find(regions.begin(), regions.end(), d.region) == regions.end()) {
+        regions.push_back(d.region);
+      }
+    }
+  }
+  for (const std::string& region : regions) {
     for (const char* figure :
          {"import_value [USD]", "top_partner [ISO3]", "top_partner_share [0-1]",
           "partner_hhi [0-10000]", "import_weighted_risk [0-1]"}) {
@@ -221,7 +244,7 @@ AssessColumns assess_columns(const std::vector<AssessmentRow>& rows) {
         opt(r.world_production_t),
         r.world_production_t ? std::to_string(r.world_production_year) : "",
     };
-    for (const char* region : {"EU27", "NLD"}) {
+    for (const std::string& region : regions) {
       const ImportDependency* dep = nullptr;
       for (const ImportDependency& d : r.imports) {
         if (d.region == region) dep = &d;

@@ -671,8 +671,16 @@ Status Importer::import_end_use() {
                          std::vector<std::string>{*id, application, number_text(share->first), code,
                                                   label, va ? number_text(*va) : ""});
     if (!inserted) {
-      unmapped(s.table, r, "Application", application,
-               "appears twice for the same material and NACE sector; the first row is kept");
+      const std::vector<std::string>& kept = it->second;
+      if (kept[2] == number_text(share->first) && kept[5] == (va ? number_text(*va) : "")) {
+        report.notes.push_back(fmt::format("{}:{}: exact repeat of an earlier {} / {} row; kept "
+                                           "once",
+                                           s.table.file, r.line, *id, application));
+      } else {
+        unmapped(s.table, r, "Application", application,
+                 "appears twice for the same material and NACE sector with different values; "
+                 "the first row is kept");
+      }
     }
   }
   OutTable& table = out["end_use_shares"];

@@ -1,0 +1,120 @@
+// critmin's benchmarks. Each case times a figure and a baseline in the same process (median of
+// several runs, steady clock) and prints the ratio figure/baseline, because absolute times on a
+// shared machine are noisy while a ratio measured side by side is not. Each case also checks its
+// target from the issue that set it and the process's peak memory.
+//
+//   build/bench/critmin_bench --data data --sources ../shared/data/sources [--runs N]
+//
+// Cases
+//   assess: figure = load the dataset and assess every material and stage (what `critmin assess`
+//           does); baseline = only parsing every dataset CSV file (the I/O floor). Target 0.3 s.
+//   import: figure = import_sources on the public sources into a temporary directory;
+//           baseline = only parsing every source CSV file. Target 10 s.
+#include <fmt/format.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/csv.h"
+#include "critmin/assess.h"
+#include "critmin/dataset.h"
+#include "critmin/importer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median_seconds(int runs, const std::function<bool()>& body) {
+  std::vector<double> seconds;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = Clock::now();
+    if (!body()) {
+      fmt::print(stderr, "benchmark body failed\n");
+      std::exit(1);
+    }
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+bool parse_all_csv(const std::filesystem::path& dir) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".csv") continue;
+    if (!critmin::read_csv_file(entry.path()).is_ok()) return false;
+  }
+  return true;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+bool report(const char* name, double figure_s, double baseline_s, double target_s) {
+  const bool ok = figure_s < target_s;
+  fmt::print("{:<8} figure {:8.2f} ms  baseline {:8.2f} ms  ratio figure/baseline {:6.2f}  target "
+             "< {:.0f} ms: {}\n",
+             name, figure_s * 1e3, baseline_s * 1e3, figure_s / baseline_s, target_s * 1e3,
+             ok ? "met" : "NOT MET");
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::filesystem::path data_dir = "data";
+  std::filesystem::path sources_dir = "../shared/data/sources";
+  int runs = 7;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--data") {
+      data_dir = argv[i + 1];
+    } else if (flag == "--sources") {
+      sources_dir = argv[i + 1];
+    } else if (flag == "--runs") {
+      runs = std::max(1, std::atoi(argv[i + 1]));
+    } else {
+      fmt::print(stderr, "unknown flag {}; use --data DIR --sources DIR --runs N\n", flag);
+      return 2;
+    }
+  }
+  bool all_met = true;
+
+  const double assess_baseline = median_seconds(runs, [&] { return parse_all_csv(data_dir); });
+  const double assess_figure = median_seconds(runs, [&] {
+    auto data = critmin::load_dataset(data_dir);
+    if (!data.is_ok()) {
+      fmt::print(stderr, "{}\n", data.status().to_string());
+      return false;
+    }
+    return critmin::assess(data.value(), {}).is_ok();
+  });
+  all_met &= report("assess", assess_figure, assess_baseline, 0.3);
+
+  if (std::filesystem::is_directory(sources_dir)) {
+    const std::filesystem::path out =
+        std::filesystem::temp_directory_path() / fmt::format("critmin-bench-{}", ::getpid());
+    const double import_baseline =
+        median_seconds(runs, [&] { return parse_all_csv(sources_dir); });
+    const double import_figure = median_seconds(runs, [&] {
+      auto report_or = critmin::import_sources(
+          {sources_dir, out, data_dir, critmin::default_iso_codes_json()});
+      if (!report_or.is_ok()) fmt::print(stderr, "{}\n", report_or.status().to_string());
+      return report_or.is_ok();
+    });
+    std::filesystem::remove_all(out);
+    all_met &= report("import", import_figure, import_baseline, 10.0);
+  } else {
+    fmt::print("import   skipped: no sources at {}\n", sources_dir.string());
+  }
+  fmt::print("peak memory {:.1f} MB\n", peak_rss_mb());
+  return all_met ? 0 : 1;
+}

@@ -1,0 +1,397 @@
+// The critmin CLI as a user runs it: exit codes, stdout/stderr, the JSON/CSV/XLSX contract of
+// `critmin assess`, and `critmin data check` messages on deliberately broken datasets.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kEps = 1e-9;
+
+const fs::path kData = CRITMIN_TEST_DATA;
+const fs::path kSmall = fs::path(CRITMIN_TEST_FIXTURES) / "assess_small";
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Each test works in its own temporary directory, removed afterwards.
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("critmin_cli_test_") + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  // Runs `critmin ARGS` (ARGS already shell-quoted where needed).
+  Run run(const std::string& args) const {
+    const fs::path out = dir_ / "stdout.txt";
+    const fs::path err = dir_ / "stderr.txt";
+    const std::string command = quote(CRITMIN_TEST_BINARY) + " " + args + " >" +
+                                quote(out.string()) + " 2>" + quote(err.string());
+    const int status = std::system(command.c_str());
+    Run result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = read_file(out);
+    result.err = read_file(err);
+    return result;
+  }
+
+  // A copy of the shipped dataset to break.
+  fs::path copy_of_data() const {
+    const fs::path copy = dir_ / "data";
+    fs::copy(kData, copy, fs::copy_options::recursive);
+    return copy;
+  }
+
+  fs::path dir_;
+};
+
+// Replaces the first line of `file` that starts with `prefix` by `replacement`; returns its
+// 1-based line number (0 when no line matched).
+int replace_line(const fs::path& file, const std::string& prefix, const std::string& replacement) {
+  std::istringstream in(read_file(file));
+  std::string text;
+  std::string line;
+  int number = 0;
+  int found = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (found == 0 && line.rfind(prefix, 0) == 0) {
+      line = replacement;
+      found = number;
+    }
+    text += line + "\n";
+  }
+  write_file(file, text);
+  return found;
+}
+
+int line_of(const fs::path& file, const std::string& prefix) {
+  std::istringstream in(read_file(file));
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.rfind(prefix, 0) == 0) return number;
+  }
+  return 0;
+}
+
+// ---- assess -----------------------------------------------------------------------------------
+
+TEST_F(Cli, AssessWritesTheJsonContractForGalliumProcessing) {
+  const Run r = run("assess --material gallium --stage processing --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 1u);
+  const nlohmann::json& row = j[0];
+  EXPECT_EQ(row.at("material"), "gallium");
+  EXPECT_EQ(row.at("stage"), "processing");
+  // 93.8^2 + 0.3^2 + 1.0^2 + 0.9^2 + 1.9^2 + 2.2^2 = 8798.44 + 0.09 + 1 + 0.81 + 3.61 + 4.84
+  //   = 8808.79
+  EXPECT_NEAR(row.at("hhi").get<double>(), 8808.79, 1e-6);
+  EXPECT_EQ(row.at("top_country"), "CHN");
+  EXPECT_NEAR(row.at("top_share").get<double>(), 0.938, kEps);
+  ASSERT_TRUE(row.at("hhi_wgi").is_number());
+  EXPECT_GT(row.at("hhi_wgi").get<double>(), 0.0);
+  EXPECT_EQ(row.at("crma_single_country_breach"), true);
+  EXPECT_FALSE(row.contains("bloc_share"));  // only with --bloc
+}
+
+TEST_F(Cli, AssessAddsTheBlocShareWhenABlocIsGiven) {
+  const Run r = run("assess --material gallium --stage processing --bloc club --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0].at("bloc"), "club");
+  // club members among gallium refiners: DEU 0.003 + JPN 0.010 + KOR 0.009 = 0.022
+  EXPECT_NEAR(j[0].at("bloc_share").get<double>(), 0.022, kEps);
+}
+
+TEST_F(Cli, AssessJsonCarriesTheHandWorkedFixtureFigures) {
+  const Run r = run("assess --data " + quote(kSmall.string()) +
+                    " --material gallium --bloc USA,JPN --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  const nlohmann::json& row = j[0];
+  // see assess_test.cpp for the working
+  EXPECT_NEAR(row.at("hhi").get<double>(), 8152.0, kEps);
+  EXPECT_NEAR(row.at("top3_share").get<double>(), 1.0, kEps);
+  EXPECT_NEAR(row.at("hhi_wgi").get<double>(), 4.87056, kEps);
+  EXPECT_NEAR(row.at("bloc_share").get<double>(), 0.04, kEps);
+  EXPECT_NEAR(row.at("supply_risk").get<double>(), 3.06036144, kEps);
+  EXPECT_NEAR(row.at("imports").at("EU27").at("value_usd").get<double>(), 1082.4, kEps);
+  EXPECT_NEAR(row.at("imports").at("EU27").at("value_eur").get<double>(), 1000.0, kEps);
+  EXPECT_NEAR(row.at("imports").at("NLD").at("import_weighted_risk").get<double>(), 0.358688, kEps);
+}
+
+TEST_F(Cli, AssessCsvHasAHeaderWithUnitsAndOneLinePerRow) {
+  const Run r = run("assess --data " + quote(kSmall.string()) + " --material gallium --format csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0].rfind("material,stage,crma_critical,crma_strategic,hhi [0-10000],"
+                           "top_country [ISO3],top_share [0-1],top3_share [0-1],hhi_wgi [-],",
+                           0),
+            0u)
+      << lines[0];
+  EXPECT_NE(lines[0].find("supply_risk [-]"), std::string::npos);
+  EXPECT_NE(lines[0].find("EU27_import_value [USD]"), std::string::npos);
+  EXPECT_NE(lines[0].find("NLD_import_weighted_risk [0-1]"), std::string::npos);
+  // hhi 8152, top CHN 0.9, top3 1, HHI_WGI 4.87056, third CHN 0.9, breach, no bloc,
+  // EU sourcing HHI 5400 (CHN), IR 0.8, EOL 0.1, SI 0.9, SR 3.06036144, no estimates,
+  // published 3.9, world 760 t in 2023, EU27 1082.4 USD CHN 0.9 8200 0.464664,
+  // NLD 1082.4 USD CHN 0.6 5200 0.358688
+  EXPECT_EQ(lines[1],
+            "gallium,processing,true,true,8152,CHN,0.9,1,4.87056,CHN,0.9,true,,,5400,CHN,0.8,0.1,"
+            "0.9,3.06036144,,3.9,760,2023,1082.4,CHN,0.9,8200,0.464664,1082.4,CHN,0.6,5200,"
+            "0.358688");
+}
+
+TEST_F(Cli, AssessXlsxWithoutOutFailsWithUsageError) {
+  const Run r = run("assess --material gallium --format xlsx");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--format xlsx needs --out"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out.substr(0, 200);
+}
+
+TEST_F(Cli, AssessXlsxWritesAZipWorkbook) {
+  const fs::path xlsx = dir_ / "x.xlsx";
+  const Run r = run("assess --material gallium --format xlsx --out " + quote(xlsx.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(fs::exists(xlsx));
+  const std::string bytes = read_file(xlsx);
+  ASSERT_GE(bytes.size(), 4u);
+  EXPECT_EQ(bytes.substr(0, 2), "PK");
+}
+
+TEST_F(Cli, AssessWritesJsonToAFileWithOut) {
+  const fs::path json = dir_ / "a.json";
+  const Run r = run("assess --material gallium --stage processing --format json --out " +
+                    quote(json.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  const nlohmann::json j = nlohmann::json::parse(read_file(json));
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0].at("material"), "gallium");
+}
+
+TEST_F(Cli, AssessRejectsAnUnknownMaterialWithExitCodeThree) {
+  const Run r = run("assess --material unobtainium");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("unknown material"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unobtainium"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(Cli, AssessRejectsAnUnknownBlocWithExitCodeThree) {
+  const Run r = run("assess --material gallium --bloc USA,XYZ");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("'XYZ'"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, AssessReportsAssumptionErrorsAtFileLineKey) {
+  const fs::path toml = dir_ / "assumptions.toml";
+  write_file(toml, "[supply_risk.gallium]\neol_rir = 1.5\n");
+  const Run r = run("assess --material gallium --assumptions " + quote(toml.string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(toml.string() +
+                       ":2:supply_risk.gallium.eol_rir: 1.5 is outside [0,1]; write a fraction "
+                       "such as 0.3"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(Cli, AssessAppliesAnAssumptionsFile) {
+  const fs::path toml = dir_ / "assumptions.toml";
+  write_file(toml, "[supply_risk.lithium]\neol_rir = 0.2\nsubstitution_index = 0.5\n");
+  const Run r = run("assess --data " + quote(kSmall.string()) +
+                    " --material lithium --format json --assumptions " + quote(toml.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  // 1.2075 * (1 - 0.2) * 0.5 = 0.483
+  EXPECT_NEAR(j[0].at("supply_risk").get<double>(), 0.483, kEps);
+  EXPECT_EQ(j[0].at("supply_risk_estimated_inputs"), nlohmann::json({"import_reliance"}));
+}
+
+// ---- data check -------------------------------------------------------------------------------
+
+TEST_F(Cli, DataCheckAcceptsTheShippedDataset) {
+  const Run r = run("data check --data " + quote(kData.string()));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, kData.string() + ": ok (18 tables valid)\n");
+}
+
+// Runs `data check` on `dir` and expects exactly one problem, `diagnostic`.
+void expect_single_problem(const Run& r, const fs::path& dir, const std::string& diagnostic) {
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, diagnostic + "\ncritmin: error: 1 problem(s) in " + dir.string() + "\n");
+}
+
+TEST_F(Cli, DataCheckReportsANegativeShare) {
+  const fs::path data = copy_of_data();
+  const fs::path file = data / "global_supply_shares.csv";
+  const int line =
+      replace_line(file, "gallium,processing,DEU,", "gallium,processing,DEU,-0.003,0.8,false");
+  ASSERT_GT(line, 1);
+  expect_single_problem(run("data check --data " + quote(data.string())), data,
+                        file.string() + ":" + std::to_string(line) +
+                            ":share: negative value -0.003; share must be >= 0");
+}
+
+TEST_F(Cli, DataCheckReportsAnUnknownIso3Code) {
+  const fs::path data = copy_of_data();
+  const fs::path file = data / "global_supply_shares.csv";
+  const int line =
+      replace_line(file, "gallium,processing,DEU,", "gallium,processing,XXX,0.003,0.8,false");
+  ASSERT_GT(line, 1);
+  expect_single_problem(run("data check --data " + quote(data.string())), data,
+                        file.string() + ":" + std::to_string(line) +
+                            ":iso3: unknown ISO3 code 'XXX'; use a code of countries.csv");
+}
+
+TEST_F(Cli, DataCheckReportsANonNumericValue) {
+  const fs::path data = copy_of_data();
+  const fs::path file = data / "global_supply_shares.csv";
+  const int line =
+      replace_line(file, "gallium,processing,DEU,", "gallium,processing,DEU,abc,0.8,false");
+  ASSERT_GT(line, 1);
+  expect_single_problem(
+      run("data check --data " + quote(data.string())), data,
+      file.string() + ":" + std::to_string(line) + ":share: 'abc' is not a number in share (0-1)");
+}
+
+TEST_F(Cli, DataCheckReportsADuplicateKey) {
+  const fs::path data = copy_of_data();
+  const fs::path file = data / "global_supply_shares.csv";
+  // turn the DEU row into a second JPN row; the JPN row follows it
+  const int first =
+      replace_line(file, "gallium,processing,DEU,", "gallium,processing,JPN,0.003,1,false");
+  ASSERT_GT(first, 1);
+  const int second = line_of(file, "gallium,processing,JPN,0.01,");
+  ASSERT_GT(second, first);
+  expect_single_problem(run("data check --data " + quote(data.string())), data,
+                        file.string() + ":" + std::to_string(second) +
+                            ":material_id,stage,iso3: duplicate key; the same "
+                            "(material_id,stage,iso3) is already on line " +
+                            std::to_string(first));
+}
+
+TEST_F(Cli, DataCheckReportsAWrongUnitInProduction) {
+  const fs::path data = copy_of_data();
+  const fs::path file = data / "production.csv";
+  const int line = replace_line(file, "aluminium,processing,ARE,2021,",
+                                "aluminium,processing,ARE,2021,2540000,kg,primary aluminium "
+                                "metal,false,USGS MCS2023");
+  ASSERT_GT(line, 1);
+  expect_single_problem(
+      run("data check --data " + quote(data.string())), data,
+      file.string() + ":" + std::to_string(line) +
+          ":unit: unit 'kg' does not match the schema unit 't'; convert the values to t");
+}
+
+TEST_F(Cli, DataCheckReportsSharesSummingAboveTheTolerance) {
+  const fs::path data = copy_of_data();
+  const fs::path file = data / "global_supply_shares.csv";
+  // CHN 0.938 -> 0.998: 0.998 + 0.003 + 0.010 + 0.009 + 0.019 + 0.022 = 1.061 > 1 + 0.05
+  ASSERT_GT(replace_line(file, "gallium,processing,CHN,", "gallium,processing,CHN,0.998,1,false"),
+            1);
+  const int last = line_of(file, "gallium,processing,UKR,");  // the group's last line
+  ASSERT_GT(last, 1);
+  expect_single_problem(run("data check --data " + quote(data.string())), data,
+                        file.string() + ":" + std::to_string(last) +
+                            ":share: the shares of gallium at the processing stage sum to "
+                            "1.0610, more than 1 (+0.05 rounding tolerance); correct the shares "
+                            "so that they add up to at most 1");
+}
+
+TEST_F(Cli, AssessRefusesABrokenDatasetWithExitCodeTwo) {
+  const fs::path data = copy_of_data();
+  const fs::path file = data / "global_supply_shares.csv";
+  const int line =
+      replace_line(file, "gallium,processing,DEU,", "gallium,processing,DEU,-0.003,0.8,false");
+  ASSERT_GT(line, 1);
+  const Run r = run("assess --data " + quote(data.string()) + " --material gallium");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(file.string() + ":" + std::to_string(line) + ":share: negative value"),
+            std::string::npos)
+      << r.err;
+}
+
+// ---- data info and --help ---------------------------------------------------------------------
+
+TEST_F(Cli, DataInfoCoversEveryCrmaCriticalEntry) {
+  const Run r = run("data info");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("CRMA critical entries with world supply shares: 34 of 34"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(Cli, EverySubcommandHasHelp) {
+  for (const char* args : {"--help", "assess --help", "data --help", "data import --help",
+                           "data check --help", "data info --help"}) {
+    const Run r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << "\n" << r.out;
+  }
+}
+
+TEST_F(Cli, ShowsTheAssessOptionsInItsHelp) {
+  const Run r = run("assess --help");
+  ASSERT_EQ(r.exit_code, 0);
+  for (const char* option : {"--material", "--stage", "--bloc", "--format", "--out"}) {
+    EXPECT_NE(r.out.find(option), std::string::npos) << option;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,285 @@
+// The checks across rows and tables (src/world/dataset_check.cpp) on a temporary copy of the
+// committed dataset (CRITMIN_TEST_DATA), broken in exactly one way per test; check_dataset() must
+// return exactly the expected diagnostic, file:line:field: message (line 0 = the whole file).
+// Rows are edited through the CSV reader and writer, so the rest of each file stays byte-identical
+// and every edited row keeps its physical line.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/csv.h"
+#include "core/text.h"
+#include "critmin/dataset.h"
+#include "critmin/files.h"
+#include "world/dataset_check.h"
+
+namespace critmin {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device random;
+    path_ = fs::temp_directory_path() / ("critmin_dataset_check_test_" +
+                                         std::to_string(random()) + "_" + std::to_string(random()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::vector<std::string> texts(const std::vector<Diagnostic>& diagnostics) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : diagnostics) out.push_back(d.to_string());
+  return out;
+}
+
+CsvTable read_table(const fs::path& file) {
+  Result<CsvTable> table = read_csv_file(file);
+  EXPECT_TRUE(table.is_ok()) << table.status().to_string();
+  return table.is_ok() ? table.value() : CsvTable{};
+}
+
+void write_table(const fs::path& file, const CsvTable& table) {
+  std::string text;
+  append_csv_record(text, table.header);
+  for (const CsvRecord& record : table.records) append_csv_record(text, record.fields);
+  ASSERT_TRUE(write_text_file(file, text).is_ok());
+}
+
+const std::string& cell(const CsvTable& table, const CsvRecord& record, const std::string& name) {
+  return record.fields[table.column(name).value()];
+}
+
+// The index of the only record for which `match` holds; fails the test when there is not exactly
+// one.
+std::size_t find_row(const CsvTable& table, const std::function<bool(const CsvRecord&)>& match) {
+  std::size_t found = table.records.size();
+  std::size_t count = 0;
+  for (std::size_t r = 0; r < table.records.size(); ++r) {
+    if (match(table.records[r])) {
+      found = r;
+      ++count;
+    }
+  }
+  EXPECT_EQ(count, 1u) << table.file;
+  return found;
+}
+
+class BrokenDataset {
+ public:
+  BrokenDataset() { fs::copy(CRITMIN_TEST_DATA, dir(), fs::copy_options::recursive); }
+  fs::path dir() const { return temp_.path() / "data"; }
+  fs::path path(const std::string& table) const { return dir() / (table + ".csv"); }
+  std::string file(const std::string& table) const { return path(table).string(); }
+  std::vector<std::string> check() const { return texts(check_dataset(dir())); }
+
+ private:
+  TempDir temp_;
+};
+
+TEST(DatasetCheck, CommittedDatasetHasNoProblemsAndLoads) {
+  EXPECT_EQ(texts(check_dataset(CRITMIN_TEST_DATA)), std::vector<std::string>{});
+  const Result<Dataset> data = load_dataset(CRITMIN_TEST_DATA);
+  ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+  // 249 ISO 3166-1 entries + XKX (Kosovo) + the pseudo-regions WLD and ROW.
+  EXPECT_EQ(data.value().countries.size(), 252u);
+  EXPECT_EQ(data.value().materials.size(), 91u);  // 88 materials and the groups hree, lree, pgm
+  EXPECT_EQ(data.value().parameters.size(), required_parameters().size());
+  EXPECT_DOUBLE_EQ(data.value().parameter("censored_share"), 0.0005);
+  EXPECT_DOUBLE_EQ(data.value().parameter("share_sum_tolerance"), 0.05);
+  ASSERT_EQ(data.value().supply_risk_inputs.size(), 1u);
+  EXPECT_EQ(data.value().supply_risk_inputs[0].material_id, "*");
+}
+
+TEST(DatasetCheck, ReportsSupplySharesOfOneMaterialAndStageSummingAboveOnePlusTolerance) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("global_supply_shares"));
+  // Niobium processing in the committed data: BRA 0.888 + CAN 0.112 = 1. CAN 0.2 makes 1.088.
+  const auto niobium = [&](const char* iso3) {
+    return find_row(csv, [&](const CsvRecord& r) {
+      return cell(csv, r, "material_id") == "niobium" && cell(csv, r, "stage") == "processing" &&
+             cell(csv, r, "iso3") == iso3;
+    });
+  };
+  const std::size_t bra = niobium("BRA"), can = niobium("CAN");
+  ASSERT_LT(bra, csv.records.size());
+  ASSERT_LT(can, csv.records.size());
+  ASSERT_EQ(cell(csv, csv.records[bra], "share"), "0.888");
+  ASSERT_EQ(cell(csv, csv.records[can], "share"), "0.112");
+  ASSERT_GT(csv.records[can].line, csv.records[bra].line);
+  csv.records[can].fields[csv.column("share").value()] = "0.2";
+  write_table(data.path("global_supply_shares"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{
+                data.file("global_supply_shares") + ":" + std::to_string(csv.records[can].line) +
+                ":share: the shares of niobium at the processing stage sum to 1.0880, more than 1 "
+                "(+0.05 rounding tolerance); correct the shares so that they add up to at most 1"});
+}
+
+TEST(DatasetCheck, AcceptsSupplySharesSummingAboveOneWithinTheTolerance) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("global_supply_shares"));
+  const std::size_t can = find_row(csv, [&](const CsvRecord& r) {
+    return cell(csv, r, "material_id") == "niobium" && cell(csv, r, "stage") == "processing" &&
+           cell(csv, r, "iso3") == "CAN";
+  });
+  ASSERT_LT(can, csv.records.size());
+  csv.records[can].fields[csv.column("share").value()] = "0.16";  // 0.888 + 0.16 = 1.048
+  write_table(data.path("global_supply_shares"), csv);
+  EXPECT_EQ(data.check(), std::vector<std::string>{});
+}
+
+TEST(DatasetCheck, ReportsEuSourcingSharesSummingAboveOneInTheirOwnFile) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("eu_sourcing_shares"));
+  // Borate processing in the committed data sums to 0.99; CHL 0.01 -> 0.1 makes it 1.08.
+  std::vector<std::string> borate;
+  int last_line = 0;
+  std::size_t chl = csv.records.size();
+  for (std::size_t r = 0; r < csv.records.size(); ++r) {
+    const CsvRecord& record = csv.records[r];
+    if (cell(csv, record, "material_id") != "borate" || cell(csv, record, "stage") != "processing") {
+      continue;
+    }
+    borate.push_back(cell(csv, record, "iso3") + " " + cell(csv, record, "share"));
+    last_line = record.line;
+    if (cell(csv, record, "iso3") == "CHL") chl = r;
+  }
+  ASSERT_EQ(borate, (std::vector<std::string>{"CHL 0.01", "CHN 0.01", "DEU 0.25", "GBR 0.03",
+                                              "ITA 0.01", "PER 0.01", "RUS 0.01", "TUR 0.46",
+                                              "USA 0.2"}));
+  csv.records[chl].fields[csv.column("share").value()] = "0.1";
+  write_table(data.path("eu_sourcing_shares"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{
+                data.file("eu_sourcing_shares") + ":" + std::to_string(last_line) +
+                ":share: the shares of borate at the processing stage sum to 1.0800, more than 1 "
+                "(+0.05 rounding tolerance); correct the shares so that they add up to at most 1"});
+}
+
+TEST(DatasetCheck, ReportsEndUseSharesOfAMaterialSummingAboveOne) {
+  BrokenDataset data;
+  // The appended row lands on the line after the file's last line.
+  Result<std::string> text = read_text_file(data.path("end_use_shares"));
+  ASSERT_TRUE(text.is_ok());
+  ASSERT_TRUE(text.value().ends_with('\n'));
+  const auto lines = std::count(text.value().begin(), text.value().end(), '\n');
+  CsvTable csv = read_table(data.path("end_use_shares"));
+  // Aggregates have one end use in the committed data, with share 1; a second one of 0.2 makes 1.2.
+  const std::size_t aggregates = find_row(
+      csv, [&](const CsvRecord& r) { return cell(csv, r, "material_id") == "aggregates"; });
+  ASSERT_LT(aggregates, csv.records.size());
+  ASSERT_EQ(cell(csv, csv.records[aggregates], "share"), "1");
+  CsvRecord extra = csv.records[aggregates];
+  extra.fields[csv.column("application").value()] = "Roads";
+  extra.fields[csv.column("share").value()] = "0.2";
+  csv.records.push_back(extra);
+  write_table(data.path("end_use_shares"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("end_use_shares") + ":" + std::to_string(lines + 1) +
+                                     ":share: the end-use shares of aggregates sum to 1.2000, "
+                                     "more than 1; correct them so that they add up to at most 1"});
+}
+
+TEST(DatasetCheck, ReportsAMissingParameterRow) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("parameters"));
+  const std::size_t trade_year = find_row(
+      csv, [&](const CsvRecord& r) { return cell(csv, r, "parameter") == "trade_year"; });
+  ASSERT_LT(trade_year, csv.records.size());
+  csv.records.erase(csv.records.begin() + static_cast<std::ptrdiff_t>(trade_year));
+  write_table(data.path("parameters"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("parameters") +
+                                     ":parameter: missing parameter 'trade_year'; add a row for it"});
+}
+
+TEST(DatasetCheck, ReportsSupplyRiskInputsWithoutTheDefaultRow) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("supply_risk_inputs"));
+  ASSERT_EQ(csv.records.size(), 1u);
+  ASSERT_EQ(cell(csv, csv.records[0], "material_id"), "*");
+  csv.records[0].fields[csv.column("material_id").value()] = "lithium";
+  write_table(data.path("supply_risk_inputs"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("supply_risk_inputs") +
+                                     ":material_id: no default row; add a row with material_id "
+                                     "'*' that applies to every material not listed"});
+}
+
+TEST(DatasetCheck, ReportsAnImportUnderACn8CodeThatCn8MaterialsDoesNotMap) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("eu_imports"));
+  ASSERT_FALSE(csv.records.empty());
+  ASSERT_EQ(csv.records[0].line, 2);
+  csv.records[0].fields[csv.column("cn8").value()] = "99999999";
+  write_table(data.path("eu_imports"), csv);
+  EXPECT_EQ(data.check(), std::vector<std::string>{
+                              data.file("eu_imports") +
+                              ":2:cn8: CN8 code 99999999 has no row in cn8_materials.csv; map it "
+                              "to materials and a stage"});
+}
+
+TEST(DatasetCheck, ReportsANonPositiveExchangeRate) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("fx_rates"));
+  ASSERT_GE(csv.records.size(), 2u);
+  ASSERT_EQ(csv.records[1].line, 3);
+  csv.records[1].fields[csv.column("usd_per_eur").value()] = "0";
+  write_table(data.path("fx_rates"), csv);
+  EXPECT_EQ(data.check(), std::vector<std::string>{data.file("fx_rates") +
+                                                   ":3:usd_per_eur: an exchange rate must be "
+                                                   "positive"});
+}
+
+TEST(DatasetCheck, ReportsEveryConsistencyProblemAtOnce) {
+  BrokenDataset data;
+  CsvTable sri = read_table(data.path("supply_risk_inputs"));
+  ASSERT_EQ(sri.records.size(), 1u);
+  sri.records[0].fields[sri.column("material_id").value()] = "lithium";
+  write_table(data.path("supply_risk_inputs"), sri);
+  CsvTable imports = read_table(data.path("eu_imports"));
+  ASSERT_EQ(imports.records[0].line, 2);
+  imports.records[0].fields[imports.column("cn8").value()] = "99999999";
+  write_table(data.path("eu_imports"), imports);
+  EXPECT_EQ(data.check(),
+            (std::vector<std::string>{
+                data.file("supply_risk_inputs") +
+                    ":material_id: no default row; add a row with material_id '*' that applies "
+                    "to every material not listed",
+                data.file("eu_imports") +
+                    ":2:cn8: CN8 code 99999999 has no row in cn8_materials.csv; map it to "
+                    "materials and a stage"}));
+}
+
+TEST(DatasetCheck, MissingDirectoryIsNotFound) {
+  TempDir temp;
+  const fs::path missing = temp.path() / "no_dataset_here";
+  const Result<Dataset> data = load_dataset(missing);
+  ASSERT_FALSE(data.is_ok());
+  EXPECT_EQ(data.status().code(), StatusCode::kNotFound);
+  const std::vector<Diagnostic> problems = check_dataset(missing);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].file, missing.string());
+  EXPECT_EQ(problems[0].line, 0);
+  EXPECT_EQ(problems[0].message, data.status().message());
+}
+
+}  // namespace
+}  // namespace critmin
