@@ -60,10 +60,11 @@ double peak_rss_mb() {
 
 bool report(const char* name, double figure_s, double baseline_s, double target_s) {
   const bool ok = figure_s < target_s;
-  fmt::print("{:<8} figure {:8.2f} ms  baseline {:8.2f} ms  ratio figure/baseline {:6.2f}  target "
-             "< {:.0f} ms: {}\n",
-             name, figure_s * 1e3, baseline_s * 1e3, figure_s / baseline_s, target_s * 1e3,
-             ok ? "met" : "NOT MET");
+  fmt::print(
+      "{:<8} figure {:8.2f} ms  baseline {:8.2f} ms  ratio figure/baseline {:6.2f}  target "
+      "< {:.0f} ms: {}\n",
+      name, figure_s * 1e3, baseline_s * 1e3, figure_s / baseline_s, target_s * 1e3,
+      ok ? "met" : "NOT MET");
   return ok;
 }
 
@@ -102,11 +103,10 @@ int main(int argc, char** argv) {
   if (std::filesystem::is_directory(sources_dir)) {
     const std::filesystem::path out =
         std::filesystem::temp_directory_path() / fmt::format("critmin-bench-{}", ::getpid());
-    const double import_baseline =
-        median_seconds(runs, [&] { return parse_all_csv(sources_dir); });
+    const double import_baseline = median_seconds(runs, [&] { return parse_all_csv(sources_dir); });
     const double import_figure = median_seconds(runs, [&] {
-      auto report_or = critmin::import_sources(
-          {sources_dir, out, data_dir, critmin::default_iso_codes_json()});
+      auto report_or =
+          critmin::import_sources({sources_dir, out, data_dir, critmin::default_iso_codes_json()});
       if (!report_or.is_ok()) fmt::print(stderr, "{}\n", report_or.status().to_string());
       return report_or.is_ok();
     });

@@ -202,7 +202,7 @@ Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptio
   }
   for (const auto& [id, o] : options.overrides) {
     for (const auto& value : {o.eol_rir, o.substitution_index}) {
-      if (value && (*value < 0.0 || *value > 1.0)) {
+      if (value && !(*value >= 0.0 && *value <= 1.0)) {  // also rejects nan
         return Status::invalid_input(
             fmt::format("assumption for {}: {} is outside [0,1]", id, *value));
       }

@@ -61,7 +61,7 @@ Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_v
           problems.push_back({file_name, toml_line(value), field, "expected a number in [0,1]"});
           continue;
         }
-        if (*number < 0.0 || *number > 1.0) {
+        if (!(*number >= 0.0 && *number <= 1.0)) {  // also rejects nan
           problems.push_back(
               {file_name, toml_line(value), field,
                fmt::format("{} is outside [0,1]; write a fraction such as 0.3", *number)});

@@ -105,9 +105,9 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows) {
   }
   std::vector<std::string> region_titles;
   for (const std::string& region : regions) region_titles.push_back(region + " imp top");
-  std::vector<Column> columns = {{"material", false}, {"stage", false},     {"HHI", true},
-                                 {"top", false},      {"top %", true},      {"top3 %", true},
-                                 {"HHI_WGI", true},   {"SR*", true},        {"third>65%", false},
+  std::vector<Column> columns = {{"material", false}, {"stage", false}, {"HHI", true},
+                                 {"top", false},      {"top %", true},  {"top3 %", true},
+                                 {"HHI_WGI", true},   {"SR*", true},    {"third>65%", false},
                                  {"bloc %", true}};
   for (const std::string& title : region_titles) columns.push_back({title.c_str(), false});
   std::vector<std::vector<std::string>> cells;
@@ -120,14 +120,14 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows) {
     return "-";
   };
   for (const AssessmentRow& r : rows) {
-    cells.push_back(
-        {r.material, stage_name(r.stage), fmt::format("{:.0f}", r.hhi), r.top_country,
-         percent(r.top_share), percent(r.top3_share), fmt::format("{:.2f}", r.hhi_wgi),
-         fmt::format("{:.2f}", r.supply_risk),
-         r.crma_single_country_breach ? fmt::format("BREACH {} {}%", r.largest_third_country,
-                                                    percent(r.largest_third_country_share))
-                                      : "-",
-         r.bloc_share ? percent(*r.bloc_share) : "-"});
+    cells.push_back({r.material, stage_name(r.stage), fmt::format("{:.0f}", r.hhi), r.top_country,
+                     percent(r.top_share), percent(r.top3_share), fmt::format("{:.2f}", r.hhi_wgi),
+                     fmt::format("{:.2f}", r.supply_risk),
+                     r.crma_single_country_breach
+                         ? fmt::format("BREACH {} {}%", r.largest_third_country,
+                                       percent(r.largest_third_country_share))
+                         : "-",
+                     r.bloc_share ? percent(*r.bloc_share) : "-"});
     for (const std::string& region : regions) cells.back().push_back(import_top(r, region));
   }
   std::vector<std::size_t> width(columns.size());

@@ -88,6 +88,15 @@ void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& pro
                           "an exchange rate must be positive"});
     }
   }
+  const int trade_year = static_cast<int>(data.parameter("trade_year"));
+  bool has_trade_year_rate = false;
+  for (const FxRate& fx : data.fx_rates) has_trade_year_rate |= fx.year == trade_year;
+  if (data.parameters.contains("trade_year") && !has_trade_year_rate) {
+    problems.push_back({file("fx_rates.csv"), 0, "year",
+                        fmt::format("no exchange rate for the trade year {} (parameters.csv); add "
+                                    "a row so that import values can be given in USD",
+                                    trade_year)});
+  }
   std::set<std::string> mapped_codes;
   for (const Cn8Mapping& m : data.cn8_materials) mapped_codes.insert(m.cn8);
   for (const ImportFlow& flow : data.eu_imports) {

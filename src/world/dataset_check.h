@@ -9,8 +9,8 @@ namespace critmin {
 
 // Appends one diagnostic per problem: supply shares of a material and stage (or end-use shares of a
 // material) that sum above 1 + share_sum_tolerance, parameters critmin needs that are missing, a
-// supply_risk_inputs table without its default row "*", non-positive exchange rates, and imports
-// under a CN8 code that cn8_materials does not map.
+// supply_risk_inputs table without its default row "*", non-positive exchange rates or none for the
+// trade year, and imports under a CN8 code that cn8_materials does not map.
 void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& problems);
 
 // The parameters every dataset must define (parameters.csv).

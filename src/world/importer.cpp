@@ -538,14 +538,12 @@ Status Importer::import_prices() {
   Result<Source> wb_map = open_source(reference_path("worldbank_price_series.csv"),
                                       {"column", "material_id", "usd_per_t_factor", "basis"});
   if (!wb_map.is_ok()) return wb_map.status();
-  Result<CsvTable> pink =
-      read_csv_file(source_path("worldbank_pinksheet_metals_monthly_1960_2026.csv"));
-  if (!pink.is_ok()) return pink.status();
-  const CsvTable& p = pink.value();
-  const auto year_col = p.column("year"), month_col = p.column("month");
-  if (!year_col || !month_col) {
-    return Status::invalid_input(p.file + ": needs year and month columns");
-  }
+  Result<Source> pink_source = open_source(
+      source_path("worldbank_pinksheet_metals_monthly_1960_2026.csv"), {"year", "month"});
+  if (!pink_source.is_ok()) return pink_source.status();
+  const CsvTable& p = pink_source.value().table;
+  const std::size_t year_col = pink_source.value().columns.at("year");
+  const std::size_t month_col = pink_source.value().columns.at("month");
   OutTable& monthly = out["monthly_prices"];
   monthly.header = {"material_id", "series", "year", "month", "price", "unit"};
   for (const CsvRecord& m : wb_map.value().table.records) {
@@ -566,8 +564,8 @@ Status Importer::import_prices() {
         continue;
       }
       monthly.rows.push_back({w.get(m, "material_id"),
-                              "World Bank Pink Sheet " + w.get(m, "column"), r.fields[*year_col],
-                              r.fields[*month_col], number_text(*value * *factor), "USD/t"});
+                              "World Bank Pink Sheet " + w.get(m, "column"), r.fields[year_col],
+                              r.fields[month_col], number_text(*value * *factor), "USD/t"});
     }
     if (empty_cells > 0) {
       report.notes.push_back(fmt::format("{}: {} months without a value in column {}", p.file,
@@ -619,8 +617,10 @@ Status Importer::import_supply_risk_history() {
       // Two spellings of one material: keep the assessed values, report real conflicts.
       if (kept.sr.empty()) kept.sr = *sr;
       if (kept.ei.empty()) kept.ei = *ei;
-      if ((!sr->empty() && *sr != kept.sr) || (!ei->empty() && *ei != kept.ei)) {
-        unmapped(s.table, r, "SR", s.get(r, "Material"),
+      const bool sr_conflict = !sr->empty() && *sr != kept.sr;
+      const bool ei_conflict = !ei->empty() && *ei != kept.ei;
+      if (sr_conflict || ei_conflict) {
+        unmapped(s.table, r, sr_conflict ? "SR" : "EI", s.get(r, "Material"),
                  fmt::format("conflicts with line {} for the same material and year; line {} "
                              "kept",
                              kept.line, kept.line));
@@ -673,9 +673,10 @@ Status Importer::import_end_use() {
     if (!inserted) {
       const std::vector<std::string>& kept = it->second;
       if (kept[2] == number_text(share->first) && kept[5] == (va ? number_text(*va) : "")) {
-        report.notes.push_back(fmt::format("{}:{}: exact repeat of an earlier {} / {} row; kept "
-                                           "once",
-                                           s.table.file, r.line, *id, application));
+        report.notes.push_back(
+            fmt::format("{}:{}: exact repeat of an earlier {} / {} row; kept "
+                        "once",
+                        s.table.file, r.line, *id, application));
       } else {
         unmapped(s.table, r, "Application", application,
                  "appears twice for the same material and NACE sector with different values; "

@@ -91,16 +91,15 @@ Result<std::string> schema_markdown(const std::filesystem::path& directory) {
   for (const std::string& table : dataset_table_names()) {
     Result<TableSchema> schema = load_schema(directory / "schema" / (table + ".csv"));
     if (!schema.is_ok()) return schema.status();
-    out += fmt::format("\n## {}.csv\n\n| attribute | type | unit | default | key | description "
-                       "|\n|---|---|---|---|---|---|\n",
-                       table);
+    out += fmt::format(
+        "\n## {}.csv\n\n| attribute | type | unit | default | key | description "
+        "|\n|---|---|---|---|---|---|\n",
+        table);
     for (const Attribute& a : schema.value().attributes) {
-      static const char* kTypeNames[] = {"string",   "int",
-                                         "float",    "nonnegative",
-                                         "share",    "bool",
-                                         "iso3",     "material",
-                                         "material_or_default", "material_list",
-                                         "stage",    "unit"};
+      static const char* kTypeNames[] = {"string",        "int",      "float",
+                                         "nonnegative",   "share",    "bool",
+                                         "iso3",          "material", "material_or_default",
+                                         "material_list", "stage",    "unit"};
       out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", a.name,
                          kTypeNames[static_cast<int>(a.type)], a.unit, a.default_value,
                          a.key ? "yes" : "", a.description);

@@ -13,8 +13,14 @@ const critmin::Dataset& small_dataset() {
   static const critmin::Dataset data = [] {
     critmin::Dataset d;
     d.materials.push_back({"gallium", "Gallium", "material", "Gallium", "Gallium", "", "", {}});
-    d.materials.push_back({"natural_graphite", "Natural graphite", "material", "Natural graphite",
-                           "", "", "", {"Natural Graphite"}});
+    d.materials.push_back({"natural_graphite",
+                           "Natural graphite",
+                           "material",
+                           "Natural graphite",
+                           "",
+                           "",
+                           "",
+                           {"Natural Graphite"}});
     return d;
   }();
   return data;

@@ -20,6 +20,7 @@
 //                          NLD<-CHN 500, DEU<-JPN 500 (28053010); NLD<-CHN 9999 in 2023 (ignored)
 //   fx 2024: 1.0824 USD/EUR; trade_year 2024
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -547,6 +548,34 @@ TEST(ImportDependency, ReportsAnEuMemberStateGivenAsRegion) {
   EXPECT_NEAR(fr.partner_hhi, 6250.0, kEps);
   // 0.8152 * (0.75*0.6 + 0.25*0.3) = 0.8152 * 0.525 = 0.42798
   EXPECT_NEAR(fr.import_weighted_risk, 0.42798, kEps);
+}
+
+TEST(ImportDependency, NeverReportsZeroDollarsWhenTheTradeYearHasNoFxRate) {
+  // A copy of the fixture without the 2024 (trade_year) exchange rate: either the dataset is
+  // rejected as incomplete, or the import value in USD is not silently 0 for 1000 EUR.
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("assess_nofx_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(kSmallDir, dir, std::filesystem::copy_options::recursive);
+  ASSERT_TRUE(write_text_file(dir / "fx_rates.csv",
+                              "year,usd_per_eur,is_estimate,basis\n2023,1.0813,true,fixture\n")
+                  .is_ok());
+  const Result<Dataset> data = load_dataset(dir);
+  std::filesystem::remove_all(dir);
+  if (!data.is_ok()) {
+    EXPECT_EQ(data.status().code(), StatusCode::kInvalidInput);
+    return;  // rejected: fine
+  }
+  AssessOptions options;
+  options.materials = {"gallium"};
+  const auto rows = assess(data.value(), options);
+  if (!rows.is_ok()) return;  // refused: fine
+  for (const AssessmentRow& r : rows.value()) {
+    for (const ImportDependency& d : r.imports) {
+      EXPECT_NEAR(d.value_eur, 1000.0, kEps) << d.region;
+      EXPECT_GT(d.value_usd, 0.0) << d.region << ": 1000 EUR reported as 0 USD";
+    }
+  }
 }
 
 // ---- selection --------------------------------------------------------------------------------

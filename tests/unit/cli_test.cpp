@@ -45,7 +45,7 @@ std::string quote(const std::string& text) {
   return out + "'";
 }
 
-struct Run {
+struct CliRun {
   int exit_code = -1;
   std::string out;
   std::string err;
@@ -67,13 +67,13 @@ class Cli : public ::testing::Test {
   }
 
   // Runs `critmin ARGS` (ARGS already shell-quoted where needed).
-  Run run(const std::string& args) const {
+  CliRun run(const std::string& args) const {
     const fs::path out = dir_ / "stdout.txt";
     const fs::path err = dir_ / "stderr.txt";
     const std::string command = quote(CRITMIN_TEST_BINARY) + " " + args + " >" +
                                 quote(out.string()) + " 2>" + quote(err.string());
     const int status = std::system(command.c_str());
-    Run result;
+    CliRun result;
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     result.out = read_file(out);
     result.err = read_file(err);
@@ -124,7 +124,7 @@ int line_of(const fs::path& file, const std::string& prefix) {
 // ---- assess -----------------------------------------------------------------------------------
 
 TEST_F(Cli, AssessWritesTheJsonContractForGalliumProcessing) {
-  const Run r = run("assess --material gallium --stage processing --format json");
+  const CliRun r = run("assess --material gallium --stage processing --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_TRUE(j.is_array());
@@ -144,7 +144,7 @@ TEST_F(Cli, AssessWritesTheJsonContractForGalliumProcessing) {
 }
 
 TEST_F(Cli, AssessAddsTheBlocShareWhenABlocIsGiven) {
-  const Run r = run("assess --material gallium --stage processing --bloc club --format json");
+  const CliRun r = run("assess --material gallium --stage processing --bloc club --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.size(), 1u);
@@ -154,8 +154,8 @@ TEST_F(Cli, AssessAddsTheBlocShareWhenABlocIsGiven) {
 }
 
 TEST_F(Cli, AssessJsonCarriesTheHandWorkedFixtureFigures) {
-  const Run r = run("assess --data " + quote(kSmall.string()) +
-                    " --material gallium --bloc USA,JPN --format json");
+  const CliRun r = run("assess --data " + quote(kSmall.string()) +
+                       " --material gallium --bloc USA,JPN --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.size(), 1u);
@@ -172,7 +172,8 @@ TEST_F(Cli, AssessJsonCarriesTheHandWorkedFixtureFigures) {
 }
 
 TEST_F(Cli, AssessCsvHasAHeaderWithUnitsAndOneLinePerRow) {
-  const Run r = run("assess --data " + quote(kSmall.string()) + " --material gallium --format csv");
+  const CliRun r =
+      run("assess --data " + quote(kSmall.string()) + " --material gallium --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream in(r.out);
   std::vector<std::string> lines;
@@ -197,7 +198,7 @@ TEST_F(Cli, AssessCsvHasAHeaderWithUnitsAndOneLinePerRow) {
 }
 
 TEST_F(Cli, AssessXlsxWithoutOutFailsWithUsageError) {
-  const Run r = run("assess --material gallium --format xlsx");
+  const CliRun r = run("assess --material gallium --format xlsx");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--format xlsx needs --out"), std::string::npos) << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out.substr(0, 200);
@@ -205,7 +206,7 @@ TEST_F(Cli, AssessXlsxWithoutOutFailsWithUsageError) {
 
 TEST_F(Cli, AssessXlsxWritesAZipWorkbook) {
   const fs::path xlsx = dir_ / "x.xlsx";
-  const Run r = run("assess --material gallium --format xlsx --out " + quote(xlsx.string()));
+  const CliRun r = run("assess --material gallium --format xlsx --out " + quote(xlsx.string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(fs::exists(xlsx));
   const std::string bytes = read_file(xlsx);
@@ -215,8 +216,8 @@ TEST_F(Cli, AssessXlsxWritesAZipWorkbook) {
 
 TEST_F(Cli, AssessWritesJsonToAFileWithOut) {
   const fs::path json = dir_ / "a.json";
-  const Run r = run("assess --material gallium --stage processing --format json --out " +
-                    quote(json.string()));
+  const CliRun r = run("assess --material gallium --stage processing --format json --out " +
+                       quote(json.string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
   const nlohmann::json j = nlohmann::json::parse(read_file(json));
@@ -225,7 +226,7 @@ TEST_F(Cli, AssessWritesJsonToAFileWithOut) {
 }
 
 TEST_F(Cli, AssessRejectsAnUnknownMaterialWithExitCodeThree) {
-  const Run r = run("assess --material unobtainium");
+  const CliRun r = run("assess --material unobtainium");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("unknown material"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("unobtainium"), std::string::npos) << r.err;
@@ -233,7 +234,7 @@ TEST_F(Cli, AssessRejectsAnUnknownMaterialWithExitCodeThree) {
 }
 
 TEST_F(Cli, AssessRejectsAnUnknownBlocWithExitCodeThree) {
-  const Run r = run("assess --material gallium --bloc USA,XYZ");
+  const CliRun r = run("assess --material gallium --bloc USA,XYZ");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("'XYZ'"), std::string::npos) << r.err;
 }
@@ -241,7 +242,7 @@ TEST_F(Cli, AssessRejectsAnUnknownBlocWithExitCodeThree) {
 TEST_F(Cli, AssessReportsAssumptionErrorsAtFileLineKey) {
   const fs::path toml = dir_ / "assumptions.toml";
   write_file(toml, "[supply_risk.gallium]\neol_rir = 1.5\n");
-  const Run r = run("assess --material gallium --assumptions " + quote(toml.string()));
+  const CliRun r = run("assess --material gallium --assumptions " + quote(toml.string()));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(toml.string() +
                        ":2:supply_risk.gallium.eol_rir: 1.5 is outside [0,1]; write a fraction "
@@ -253,8 +254,8 @@ TEST_F(Cli, AssessReportsAssumptionErrorsAtFileLineKey) {
 TEST_F(Cli, AssessAppliesAnAssumptionsFile) {
   const fs::path toml = dir_ / "assumptions.toml";
   write_file(toml, "[supply_risk.lithium]\neol_rir = 0.2\nsubstitution_index = 0.5\n");
-  const Run r = run("assess --data " + quote(kSmall.string()) +
-                    " --material lithium --format json --assumptions " + quote(toml.string()));
+  const CliRun r = run("assess --data " + quote(kSmall.string()) +
+                       " --material lithium --format json --assumptions " + quote(toml.string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.size(), 1u);
@@ -266,13 +267,13 @@ TEST_F(Cli, AssessAppliesAnAssumptionsFile) {
 // ---- data check -------------------------------------------------------------------------------
 
 TEST_F(Cli, DataCheckAcceptsTheShippedDataset) {
-  const Run r = run("data check --data " + quote(kData.string()));
+  const CliRun r = run("data check --data " + quote(kData.string()));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, kData.string() + ": ok (18 tables valid)\n");
 }
 
 // Runs `data check` on `dir` and expects exactly one problem, `diagnostic`.
-void expect_single_problem(const Run& r, const fs::path& dir, const std::string& diagnostic) {
+void expect_single_problem(const CliRun& r, const fs::path& dir, const std::string& diagnostic) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, diagnostic + "\ncritmin: error: 1 problem(s) in " + dir.string() + "\n");
 }
@@ -360,7 +361,7 @@ TEST_F(Cli, AssessRefusesABrokenDatasetWithExitCodeTwo) {
   const int line =
       replace_line(file, "gallium,processing,DEU,", "gallium,processing,DEU,-0.003,0.8,false");
   ASSERT_GT(line, 1);
-  const Run r = run("assess --data " + quote(data.string()) + " --material gallium");
+  const CliRun r = run("assess --data " + quote(data.string()) + " --material gallium");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(file.string() + ":" + std::to_string(line) + ":share: negative value"),
             std::string::npos)
@@ -370,7 +371,7 @@ TEST_F(Cli, AssessRefusesABrokenDatasetWithExitCodeTwo) {
 // ---- data info and --help ---------------------------------------------------------------------
 
 TEST_F(Cli, DataInfoCoversEveryCrmaCriticalEntry) {
-  const Run r = run("data info");
+  const CliRun r = run("data info");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("CRMA critical entries with world supply shares: 34 of 34"),
             std::string::npos)
@@ -380,14 +381,14 @@ TEST_F(Cli, DataInfoCoversEveryCrmaCriticalEntry) {
 TEST_F(Cli, EverySubcommandHasHelp) {
   for (const char* args : {"--help", "assess --help", "data --help", "data import --help",
                            "data check --help", "data info --help"}) {
-    const Run r = run(args);
+    const CliRun r = run(args);
     EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << "\n" << r.out;
   }
 }
 
 TEST_F(Cli, ShowsTheAssessOptionsInItsHelp) {
-  const Run r = run("assess --help");
+  const CliRun r = run("assess --help");
   ASSERT_EQ(r.exit_code, 0);
   for (const char* option : {"--material", "--stage", "--bloc", "--format", "--out"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;

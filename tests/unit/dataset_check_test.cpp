@@ -27,8 +27,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device random;
-    path_ = fs::temp_directory_path() / ("critmin_dataset_check_test_" +
-                                         std::to_string(random()) + "_" + std::to_string(random()));
+    path_ = fs::temp_directory_path() / ("critmin_dataset_check_test_" + std::to_string(random()) +
+                                         "_" + std::to_string(random()));
     fs::create_directories(path_);
   }
   ~TempDir() {
@@ -154,16 +154,17 @@ TEST(DatasetCheck, ReportsEuSourcingSharesSummingAboveOneInTheirOwnFile) {
   std::size_t chl = csv.records.size();
   for (std::size_t r = 0; r < csv.records.size(); ++r) {
     const CsvRecord& record = csv.records[r];
-    if (cell(csv, record, "material_id") != "borate" || cell(csv, record, "stage") != "processing") {
+    if (cell(csv, record, "material_id") != "borate" ||
+        cell(csv, record, "stage") != "processing") {
       continue;
     }
     borate.push_back(cell(csv, record, "iso3") + " " + cell(csv, record, "share"));
     last_line = record.line;
     if (cell(csv, record, "iso3") == "CHL") chl = r;
   }
-  ASSERT_EQ(borate, (std::vector<std::string>{"CHL 0.01", "CHN 0.01", "DEU 0.25", "GBR 0.03",
-                                              "ITA 0.01", "PER 0.01", "RUS 0.01", "TUR 0.46",
-                                              "USA 0.2"}));
+  ASSERT_EQ(borate,
+            (std::vector<std::string>{"CHL 0.01", "CHN 0.01", "DEU 0.25", "GBR 0.03", "ITA 0.01",
+                                      "PER 0.01", "RUS 0.01", "TUR 0.46", "USA 0.2"}));
   csv.records[chl].fields[csv.column("share").value()] = "0.1";
   write_table(data.path("eu_sourcing_shares"), csv);
   EXPECT_EQ(data.check(),
@@ -200,14 +201,14 @@ TEST(DatasetCheck, ReportsEndUseSharesOfAMaterialSummingAboveOne) {
 TEST(DatasetCheck, ReportsAMissingParameterRow) {
   BrokenDataset data;
   CsvTable csv = read_table(data.path("parameters"));
-  const std::size_t trade_year = find_row(
-      csv, [&](const CsvRecord& r) { return cell(csv, r, "parameter") == "trade_year"; });
+  const std::size_t trade_year =
+      find_row(csv, [&](const CsvRecord& r) { return cell(csv, r, "parameter") == "trade_year"; });
   ASSERT_LT(trade_year, csv.records.size());
   csv.records.erase(csv.records.begin() + static_cast<std::ptrdiff_t>(trade_year));
   write_table(data.path("parameters"), csv);
-  EXPECT_EQ(data.check(),
-            std::vector<std::string>{data.file("parameters") +
-                                     ":parameter: missing parameter 'trade_year'; add a row for it"});
+  EXPECT_EQ(data.check(), std::vector<std::string>{
+                              data.file("parameters") +
+                              ":parameter: missing parameter 'trade_year'; add a row for it"});
 }
 
 TEST(DatasetCheck, ReportsSupplyRiskInputsWithoutTheDefaultRow) {

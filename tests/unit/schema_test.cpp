@@ -83,13 +83,9 @@ void set_first_row_cell(const fs::path& dir, const std::string& table, const std
 // A copy of the committed dataset in a temporary directory.
 class BrokenDataset {
  public:
-  BrokenDataset() {
-    fs::copy(CRITMIN_TEST_DATA, dir(), fs::copy_options::recursive);
-  }
+  BrokenDataset() { fs::copy(CRITMIN_TEST_DATA, dir(), fs::copy_options::recursive); }
   fs::path dir() const { return temp_.path() / "data"; }
-  std::string file(const std::string& table) const {
-    return (dir() / (table + ".csv")).string();
-  }
+  std::string file(const std::string& table) const { return (dir() / (table + ".csv")).string(); }
   std::vector<std::string> check() const { return texts(check_dataset(dir())); }
 
  private:
@@ -110,18 +106,18 @@ TEST(Schema, RejectsAShareAboveOneInGlobalSupplyShares) {
 TEST(Schema, RejectsAnUnknownIso3Code) {
   BrokenDataset data;
   set_first_row_cell(data.dir(), "governance", "iso3", "XXX");
-  EXPECT_EQ(data.check(),
-            std::vector<std::string>{data.file("governance") +
-                                     ":2:iso3: unknown ISO3 code 'XXX'; use a code of countries.csv"});
+  EXPECT_EQ(data.check(), std::vector<std::string>{
+                              data.file("governance") +
+                              ":2:iso3: unknown ISO3 code 'XXX'; use a code of countries.csv"});
 }
 
 TEST(Schema, RejectsAnUnknownMaterialId) {
   BrokenDataset data;
   set_first_row_cell(data.dir(), "production", "material_id", "unobtainium");
-  EXPECT_EQ(data.check(), std::vector<std::string>{
-                              data.file("production") +
-                              ":2:material_id: unknown material 'unobtainium'; use an id of "
-                              "materials.csv"});
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("production") +
+                                     ":2:material_id: unknown material 'unobtainium'; use an id of "
+                                     "materials.csv"});
 }
 
 TEST(Schema, RejectsANegativeProductionQuantity) {
@@ -172,10 +168,17 @@ TEST(Schema, RejectsAMissingColumn) {
     record.fields.erase(record.fields.begin() + static_cast<std::ptrdiff_t>(basis));
   }
   write_table(file, csv);
-  EXPECT_EQ(data.check(),
-            std::vector<std::string>{data.file("production") +
-                                     ":1:basis: missing column 'basis' required by "
-                                     "schema/production.csv"});
+  EXPECT_EQ(data.check(), std::vector<std::string>{data.file("production") +
+                                                   ":1:basis: missing column 'basis' required by "
+                                                   "schema/production.csv"});
+}
+
+TEST(Schema, RejectsAnUnknownStageInProduction) {
+  BrokenDataset data;
+  set_first_row_cell(data.dir(), "production", "stage", "mining");
+  EXPECT_EQ(data.check(), std::vector<std::string>{
+                              data.file("production") +
+                              ":2:stage: unknown stage 'mining'; use extraction or processing"});
 }
 
 TEST(Schema, RejectsAnExtraColumn) {
