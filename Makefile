@@ -22,7 +22,7 @@ endif
 
 # Debian packages the build, the tests and the demo need.
 DEB_PACKAGES := build-essential cmake pkg-config libfmt-dev libcli11-dev libtomlplusplus-dev \
-  nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev libgtest-dev libbenchmark-dev iso-codes \
+  nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev liblemon-dev coinor-libclp-dev libgtest-dev libbenchmark-dev iso-codes \
   clang-format
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 

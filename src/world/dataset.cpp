@@ -130,7 +130,10 @@ std::optional<SchemaTable> read_table(const std::filesystem::path& directory,
     return std::nullopt;
   }
   SchemaTable table(std::move(schema).value(), std::move(csv).value());
+  const std::size_t problems_before = problems.size();
   table.validate(references, problems);
+  // A table with invalid cells is not built: its accessors assume validated cells.
+  if (problems.size() != problems_before) return std::nullopt;
   return table;
 }
 

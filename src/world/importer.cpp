@@ -124,7 +124,7 @@ struct Importer {
     }
     if (t.ends_with("%")) t.remove_suffix(1);
     const auto value = parse_double(t);
-    if (!value || *value < 0) return std::nullopt;
+    if (!value || *value < 0 || *value > 100) return std::nullopt;
     return std::make_pair(*value / 100.0, false);
   }
 
@@ -246,7 +246,7 @@ Status Importer::import_shares(const char* source_name, const char* table_name) 
     }
     const auto share = share_of(s.get(r, "Share"));
     if (!share) {
-      unmapped(s.table, r, "Share", s.get(r, "Share"), "is not a percentage");
+      unmapped(s.table, r, "Share", s.get(r, "Share"), "is not a percentage between 0 and 100");
       continue;
     }
     const auto t = parse_double(s.get(r, "t"));
@@ -397,7 +397,12 @@ Status Importer::import_production() {
         continue;
       }
     } else if (!s.get(r, "iso3").empty()) {
-      iso3 = s.get(r, "iso3");
+      const auto known = countries.resolve(s.get(r, "iso3"));
+      if (!known) {
+        unmapped(s.table, r, "iso3", s.get(r, "iso3"), "is not a known ISO3 code");
+        continue;
+      }
+      iso3 = *known;
     } else if (auto resolved = countries.resolve(country)) {
       iso3 = *resolved;
     } else {
@@ -655,7 +660,7 @@ Status Importer::import_end_use() {
     }
     const auto share = share_of(s.get(r, "Share"));
     if (!share) {
-      unmapped(s.table, r, "Share", s.get(r, "Share"), "is not a percentage");
+      unmapped(s.table, r, "Share", s.get(r, "Share"), "is not a percentage between 0 and 100");
       continue;
     }
     const std::string& nace = s.get(r, "NACE sector");
@@ -696,12 +701,23 @@ Status Importer::import_trade() {
                   {"declarant_iso2", "partner_iso2", "cn8", "flow", "year", "value_eur"});
   if (!src.is_ok()) return src.status();
   const Source& s = src.value();
+  Result<Source> codes = open_source(reference_path("cn8_materials.csv"), {"cn8"});
+  if (!codes.is_ok()) return codes.status();
+  std::set<std::string> mapped_codes;
+  for (const CsvRecord& r : codes.value().table.records) {
+    mapped_codes.insert(codes.value().get(r, "cn8"));
+  }
   OutTable& table = out["eu_imports"];
   table.header = {"declarant_iso3", "partner_iso3", "cn8", "year", "value", "unit"};
   std::map<std::tuple<std::string, std::string, std::string, std::string>, double> rows;
   for (const CsvRecord& r : s.table.records) {
     if (s.get(r, "flow") != "import") {
       unmapped(s.table, r, "flow", s.get(r, "flow"), "is not an import flow");
+      continue;
+    }
+    if (!mapped_codes.contains(s.get(r, "cn8"))) {
+      unmapped(s.table, r, "cn8", s.get(r, "cn8"),
+               "is not in reference/cn8_materials.csv; map it to materials and a stage");
       continue;
     }
     const auto declarant = countries.resolve(s.get(r, "declarant_iso2"));
@@ -870,7 +886,17 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
   Result<CountryResolver> countries =
       CountryResolver::load(options.iso_codes_json, options.reference_dir / "reference");
   if (!countries.is_ok()) return countries.status();
-  Importer importer{options, {}, std::move(countries).value(), {}, {}, {}};
+  // Everything is written to a staging directory beside --out and moved into place only after
+  // the written dataset passes the dataset check, so a failed import never damages --out (which
+  // may be the committed default dataset).
+  std::filesystem::path out_dir = std::filesystem::absolute(options.out_dir).lexically_normal();
+  if (out_dir.filename().empty()) out_dir = out_dir.parent_path();
+  const std::filesystem::path staging = out_dir.string() + ".importing";
+  std::error_code error;
+  std::filesystem::remove_all(staging, error);
+  ImportOptions staged = options;
+  staged.out_dir = staging;
+  Importer importer{staged, {}, std::move(countries).value(), {}, {}, {}};
   for (auto step : {&Importer::load_parameters, &Importer::import_materials}) {
     Status status = (importer.*step)();
     if (!status.is_ok()) return status;
@@ -887,14 +913,31 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
     status = (importer.*step)();
     if (!status.is_ok()) return status;
   }
-  std::vector<Diagnostic> problems = check_dataset(options.out_dir);
+  std::vector<Diagnostic> problems = check_dataset(staging);
   if (!problems.empty()) {
     return Status::invalid_input(
-        fmt::format("the imported dataset in {} does not pass the dataset check; the reference "
-                    "tables or the importer need fixing",
-                    options.out_dir.string()),
+        fmt::format("the imported dataset does not pass the dataset check, so {} was left "
+                    "unchanged; the rejected tables are kept in {} for inspection. The "
+                    "reference tables or the importer need fixing",
+                    out_dir.string(), staging.string()),
         std::move(problems));
   }
+  for (const char* sub : {"", "schema"}) {
+    std::filesystem::create_directories(out_dir / sub, error);
+    if (error) {
+      return Status::io_error(fmt::format("{}: cannot create the directory: {}",
+                                          (out_dir / sub).string(), error.message()));
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(staging / sub)) {
+      if (!entry.is_regular_file()) continue;
+      std::filesystem::rename(entry.path(), out_dir / sub / entry.path().filename(), error);
+      if (error) {
+        return Status::io_error(fmt::format("cannot move {} into {}: {}", entry.path().string(),
+                                            out_dir.string(), error.message()));
+      }
+    }
+  }
+  std::filesystem::remove_all(staging, error);
   return std::move(importer.report);
 }
 

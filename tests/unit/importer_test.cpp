@@ -203,7 +203,7 @@ TEST_F(Importer, ListsEveryUnmappedSourceValueAsFileLineField) {
       global + ":8:Material: 'Unobtainium' is not a material of materials.csv",
       global + ":9:Country: 'Atlantis' is not a known country name",
       eu + ":5:Stage: 'R' is not E (extraction) or P (processing)",
-      eu + ":7:Share: 'n/a' is not a percentage",
+      eu + ":7:Share: 'n/a' is not a percentage between 0 and 100",
       eu + ":8:t: '-1' is not a non-negative number",
       wgi +
           ":3:iso3: 'ANT Netherlands Antilles' is not a known country (every year of it is "
@@ -222,7 +222,7 @@ TEST_F(Importer, ListsEveryUnmappedSourceValueAsFileLineField) {
       use +
           ":6:Application: 'Batteries' appears twice for the same material and NACE sector with "
           "different values; the first row is kept",
-      use + ":8:Share: 'lots' is not a percentage",
+      use + ":8:Share: 'lots' is not a percentage between 0 and 100",
       use + ":9:Material: 'Unobtainium' is not a material of materials.csv",
       comext + ":6:partner_iso2: 'ZZ' is not a known country code",
       comext + ":7:flow: 'export' is not an import flow",
@@ -611,6 +611,58 @@ INSTANTIATE_TEST_SUITE_P(
                       MissingColumn{"crma_strategic_projects_2025_partial_list.csv",
                                     "country_iso2"}),
     column_case_name);
+
+// ---- a source value the dataset check would reject is unmapped, not a failed import ---------
+
+// importer.h: "Anything the importer cannot map is listed in the report ... never dropped
+// silently", and a written dataset that fails check_dataset is an importer bug. So a source row
+// whose value the dataset schema rejects must be listed as unmapped at its source line and field.
+struct BadSourceRow {
+  std::string name;  // test name suffix
+  std::string file;
+  std::string row;  // appended to the fixture file
+  int line = 0;     // the line the appended row lands on
+  std::string field;
+};
+
+void PrintTo(const BadSourceRow& c, std::ostream* out) { *out << c.file << ": " << c.row; }
+
+std::string bad_row_case_name(const ::testing::TestParamInfo<BadSourceRow>& param) {
+  return param.param.name;
+}
+
+class ImporterBadSourceRow : public ::testing::TestWithParam<BadSourceRow> {};
+
+TEST_P(ImporterBadSourceRow, IsListedAsUnmappedAtItsSourceLineAndField) {
+  if (!fs::exists(default_iso_codes_json())) GTEST_SKIP() << "iso-codes missing";
+  FixtureCopy copy;
+  const fs::path file = copy.file(GetParam().file);
+  ASSERT_TRUE(write_text_file(file, read_text(file) + GetParam().row + "\n").is_ok());
+  const Result<ImportReport> result = import_sources(options_for(copy.sources(), copy.out()));
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  std::vector<std::string> at_line;
+  for (const Diagnostic& d : result.value().unmapped) {
+    if (d.file == file.string() && d.line == GetParam().line) at_line.push_back(d.field);
+  }
+  EXPECT_EQ(at_line, std::vector<std::string>{GetParam().field});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Importer, ImporterBadSourceRow,
+    ::testing::Values(
+        // The USGS iso3 column was added by hand; XYZ is no ISO 3166-1 code.
+        BadSourceRow{"UsgsUnknownIso3", "usgs_mcs_world_production_reserves_2021_2023.csv",
+                     "MCS2024,lithi,Lithium,Xanadu,Xanadu,Xanadu,XYZ,0,\"Mine production, lithium "
+                     "content\",production,,2023,1,metric tons,100,,Prod_t_est_2023,,"
+                     "mcs2024-lithi_world.csv",
+                     17, "iso3"},
+        // A CN8 code that reference/cn8_materials.csv does not map.
+        BadSourceRow{"ComextUnmappedCn8", "eurostat_comext_eu27_crm_imports_cn8_2022_2024.csv",
+                     "DE,CN,99999999,other,Unknown product,ores,import,2024,7", 10, "cn8"},
+        // A share above 100%.
+        BadSourceRow{"ShareAboveHundredPercent", "eu_crm2023_global_supply_shares.csv",
+                     "Lithium,E,Chile,120%,1.0", 11, "Share"}),
+    bad_row_case_name);
 
 // ---- the real sources reproduce the committed dataset ----------------------------------------
 

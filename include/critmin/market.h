@@ -1,0 +1,150 @@
+// The market engine: a spatial price equilibrium of one material in one year over regions and two
+// stages (extraction -> processing), solved as a welfare maximum (Takayama-Judge). Prices are the
+// duals of the regional balance constraints.
+//
+// Units: quantities in tonnes of contained content per year [t/yr]; prices and costs in USD per
+// tonne of contained content of the stage's product [USD/t]; money in USD per year.
+//
+// The model is linear: supply curves are stepped (each step a capacity at a unit cost), demand is
+// stepped too (each step a quantity at a willingness to pay), so consumer benefit is piecewise
+// linear and the welfare maximum is a linear program. Because the processing yield is one number
+// per material, the LP is a pure min-cost-flow network once quantities of processed material are
+// counted in extraction-equivalent tonnes; the fast path solves that network with LEMON's network
+// simplex, the reference path solves the same model as a generic LP with COIN-OR Clp. Ad valorem
+// tariffs depend on the equilibrium price, so they are solved in an outer loop that reports its
+// convergence. See docs/market-engine.md.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "critmin/dataset.h"
+#include "critmin/status.h"
+
+namespace critmin::market {
+
+struct SupplyStep {
+  double capacity_t = 0.0;           // [t/yr] > 0
+  double unit_cost_usd_per_t = 0.0;  // [USD/t] of this stage's output
+};
+
+struct DemandStep {
+  double quantity_t = 0.0;                   // [t/yr] > 0 of processed material
+  double willingness_to_pay_usd_per_t = 0.0;  // [USD/t]
+};
+
+struct Region {
+  std::string name;                    // e.g. "CHN", "EU27", "ROW"
+  std::vector<std::string> countries;  // ISO3 members, for accounting
+  std::vector<SupplyStep> extraction;  // mine supply of contained content
+  std::vector<SupplyStep> processing;  // processing capacity; cost = processing margin [USD/t out]
+  std::vector<DemandStep> demand;      // demand for processed material
+  double base_demand_t = 0.0;          // base-year consumption, for the shortfall [t/yr]
+};
+
+// A trade link. Without a route between two regions at a stage, no trade happens there.
+struct Route {
+  std::size_t from = 0;
+  std::size_t to = 0;
+  Stage stage = Stage::kProcessing;
+  double transport_cost_usd_per_t = 0.0;   // [USD/t] >= 0
+  double specific_tariff_usd_per_t = 0.0;  // [USD/t] >= 0, levied by the importer
+  double ad_valorem_tariff = 0.0;          // [-] share of the origin price, >= 0
+};
+
+enum class RestrictionKind { kBan, kQuota };
+
+// An export restriction of one region at one stage towards a set of destinations.
+struct ExportRestriction {
+  std::string name;
+  std::size_t origin = 0;
+  Stage stage = Stage::kProcessing;
+  RestrictionKind kind = RestrictionKind::kBan;
+  std::vector<std::size_t> destinations;  // regions the restriction applies to
+  double quota_t = 0.0;                   // [t/yr] for kQuota: total allowed to the destinations
+  // Leakage: restricted supply may still reach a destination through third countries at an extra
+  // cost per tonne, unless re-export controls are on (leakage = false).
+  bool leakage = false;
+  double leakage_cost_usd_per_t = 0.0;
+};
+
+struct MarketModel {
+  std::string material;
+  int year = 0;
+  double processing_yield = 1.0;  // t contained processed per t contained extracted, (0,1]
+  std::vector<Region> regions;
+  std::vector<Route> routes;
+  std::vector<ExportRestriction> restrictions;
+};
+
+enum class SolverPath { kNetwork, kLinearProgram };
+
+// Why a solve ended. Separate from Status: a model can be valid (Status ok) and still have no
+// equilibrium; then the termination says why.
+enum class Termination {
+  kOptimal,
+  kInfeasible,      // no flow satisfies the constraints (the reason says which)
+  kUnbounded,       // a cycle of negative cost: contradictory costs
+  kIterationLimit,  // the outer loop for ad valorem tariffs did not converge
+};
+const char* termination_name(Termination termination);
+
+struct NodeResult {
+  std::size_t region = 0;
+  Stage stage = Stage::kExtraction;
+  double price_usd_per_t = 0.0;  // dual of the balance constraint [USD/t]
+  double production_t = 0.0;     // [t/yr] produced at this stage in the region
+  double consumption_t = 0.0;    // [t/yr] extraction: used by local processing; processing: demand
+  double imports_t = 0.0;
+  double exports_t = 0.0;
+};
+
+struct FlowResult {
+  std::size_t from = 0;
+  std::size_t to = 0;
+  Stage stage = Stage::kExtraction;
+  double quantity_t = 0.0;           // [t/yr] of the stage's product
+  double unit_cost_usd_per_t = 0.0;  // transport + tariff (+ leakage) actually paid
+  double tariff_usd_per_t = 0.0;
+  bool via_leakage = false;
+};
+
+struct RegionAccounts {
+  double consumer_surplus_usd = 0.0;
+  double producer_surplus_usd = 0.0;  // extraction and processing
+  double tariff_revenue_usd = 0.0;    // collected by this region as importer
+  double shortfall_t = 0.0;           // base demand minus consumption, >= 0
+};
+
+struct SolveStatistics {
+  int outer_iterations = 0;     // ad valorem fixed point
+  double outer_residual = 0.0;  // max change of an ad valorem tariff [USD/t] in the last round
+  double seconds = 0.0;
+};
+
+struct Equilibrium {
+  Termination termination = Termination::kOptimal;
+  std::string reason;      // why, when not optimal
+  double welfare_usd = 0.0;  // consumer + producer surplus + tariff revenue
+  std::vector<NodeResult> nodes;  // two per region: extraction, processing
+  std::vector<FlowResult> flows;  // positive flows between regions
+  std::vector<RegionAccounts> accounts;  // one per region
+  SolveStatistics statistics;
+
+  const NodeResult& node(std::size_t region, Stage stage) const {
+    return nodes[2 * region + (stage == Stage::kProcessing ? 1 : 0)];
+  }
+};
+
+// Checks a model: positive capacities and quantities, yields in (0,1], routes and restrictions
+// that name existing regions, no two restrictions on one origin, stage and destination, and every
+// region with demand reachable from some supply. kInvalidInput with one diagnostic per problem.
+Status validate_model(const MarketModel& model);
+
+// Validates, then clears the market. Cost: one min-cost-flow (network path) or LP (Clp path) per
+// outer iteration; the outer loop runs only when a route has an ad valorem tariff.
+Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path = SolverPath::kNetwork);
+
+}  // namespace critmin::market

@@ -1,0 +1,305 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <set>
+
+#include "critmin/market.h"
+#include "market/flow_problem.h"
+
+namespace critmin::market {
+
+const char* termination_name(Termination termination) {
+  switch (termination) {
+    case Termination::kOptimal:
+      return "optimal";
+    case Termination::kInfeasible:
+      return "infeasible";
+    case Termination::kUnbounded:
+      return "unbounded";
+    case Termination::kIterationLimit:
+      return "iteration_limit";
+  }
+  return "unknown";
+}
+
+namespace {
+
+bool finite_nonnegative(double value) { return std::isfinite(value) && value >= 0.0; }
+
+}  // namespace
+
+Status validate_model(const MarketModel& model) {
+  std::vector<Diagnostic> problems;
+  const std::string where = fmt::format("market model {} {}", model.material, model.year);
+  const auto report = [&](std::string field, std::string message) {
+    problems.push_back({where, 0, std::move(field), std::move(message)});
+  };
+  if (!(model.processing_yield > 0.0 && model.processing_yield <= 1.0)) {
+    report("processing_yield", fmt::format("{} is outside (0,1]; a yield is output per input",
+                                           model.processing_yield));
+  }
+  if (model.regions.empty()) report("regions", "no regions; a market needs at least one");
+  const std::size_t n = model.regions.size();
+  for (const Region& region : model.regions) {
+    const auto check_steps = [&](const std::vector<SupplyStep>& steps, const char* kind) {
+      for (std::size_t k = 0; k < steps.size(); ++k) {
+        const std::string field = fmt::format("regions[{}].{}[{}]", region.name, kind, k);
+        if (!(std::isfinite(steps[k].capacity_t) && steps[k].capacity_t > 0.0)) {
+          report(field + ".capacity_t",
+                 fmt::format("capacity {} must be positive; drop the step instead of giving it "
+                             "zero capacity",
+                             steps[k].capacity_t));
+        }
+        if (!finite_nonnegative(steps[k].unit_cost_usd_per_t)) {
+          report(field + ".unit_cost_usd_per_t",
+                 fmt::format("unit cost {} must be a finite number >= 0",
+                             steps[k].unit_cost_usd_per_t));
+        }
+      }
+    };
+    check_steps(region.extraction, "extraction");
+    check_steps(region.processing, "processing");
+    for (std::size_t k = 0; k < region.demand.size(); ++k) {
+      const std::string field = fmt::format("regions[{}].demand[{}]", region.name, k);
+      if (!(std::isfinite(region.demand[k].quantity_t) && region.demand[k].quantity_t > 0.0)) {
+        report(field + ".quantity_t", "a demand step needs a positive quantity");
+      }
+      if (!finite_nonnegative(region.demand[k].willingness_to_pay_usd_per_t)) {
+        report(field + ".willingness_to_pay_usd_per_t", "must be a finite number >= 0");
+      }
+    }
+    if (!finite_nonnegative(region.base_demand_t)) {
+      report(fmt::format("regions[{}].base_demand_t", region.name), "must be a number >= 0");
+    }
+  }
+  for (std::size_t i = 0; i < model.routes.size(); ++i) {
+    const Route& route = model.routes[i];
+    const std::string field = fmt::format("routes[{}]", i);
+    if (route.from >= n || route.to >= n || route.from == route.to) {
+      report(field, "a route joins two different existing regions");
+      continue;
+    }
+    if (!finite_nonnegative(route.transport_cost_usd_per_t) ||
+        !finite_nonnegative(route.specific_tariff_usd_per_t) ||
+        !finite_nonnegative(route.ad_valorem_tariff)) {
+      report(field, fmt::format("{} -> {}: transport cost and tariffs must be numbers >= 0",
+                                model.regions[route.from].name, model.regions[route.to].name));
+    }
+  }
+  std::set<std::tuple<std::size_t, Stage, std::size_t>> restricted;
+  for (const ExportRestriction& r : model.restrictions) {
+    const std::string field = fmt::format("restrictions[{}]", r.name);
+    if (r.origin >= n) {
+      report(field + ".origin", "unknown origin region");
+      continue;
+    }
+    if (r.destinations.empty()) report(field + ".destinations", "no destination; name at least one");
+    if (r.kind == RestrictionKind::kQuota && !finite_nonnegative(r.quota_t)) {
+      report(field + ".quota_t", "a quota must be a number of tonnes >= 0");
+    }
+    if (!finite_nonnegative(r.leakage_cost_usd_per_t)) {
+      report(field + ".leakage_cost_usd_per_t", "must be a number >= 0");
+    }
+    for (std::size_t d : r.destinations) {
+      if (d >= n || d == r.origin) {
+        report(field + ".destinations", "a destination must be an existing region other than "
+                                        "the origin");
+        continue;
+      }
+      if (!restricted.insert({r.origin, r.stage, d}).second) {
+        report(field,
+               fmt::format("contradictory restrictions: {} exports to {} at the {} stage are "
+                           "already restricted by another measure; merge them into one",
+                           model.regions[r.origin].name, model.regions[d].name,
+                           stage_name(r.stage)));
+      }
+    }
+  }
+  if (!problems.empty()) {
+    return Status::invalid_input(fmt::format("{}: invalid market model", where),
+                                 std::move(problems));
+  }
+  // Every region with demand must be reachable from some supply through allowed arcs.
+  const FlowProblem problem = build_flow_problem(model, {});
+  std::vector<std::vector<int>> out(problem.node_count);
+  for (const FlowArc& a : problem.arcs) {
+    if (a.kind != ArcKind::kBypass && a.capacity > 0.0) out[a.tail].push_back(a.head);
+  }
+  std::vector<bool> reached(problem.node_count, false);
+  std::deque<int> queue{problem.source};
+  reached[problem.source] = true;
+  while (!queue.empty()) {
+    const int node = queue.front();
+    queue.pop_front();
+    for (int next : out[node]) {
+      if (!reached[next]) {
+        reached[next] = true;
+        queue.push_back(next);
+      }
+    }
+  }
+  for (std::size_t r = 0; r < n; ++r) {
+    if (!model.regions[r].demand.empty() && !reached[FlowProblem::processing_node(r)]) {
+      report(fmt::format("regions[{}].demand", model.regions[r].name),
+             "this region has demand but no supply can reach it (no extraction and processing "
+             "path, or every route is banned); add a route or capacity, or allow leakage");
+    }
+  }
+  if (!problems.empty()) {
+    return Status::invalid_input(fmt::format("{}: unreachable demand", where),
+                                 std::move(problems));
+  }
+  return Status::ok();
+}
+
+namespace {
+
+Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
+                     const FlowSolution& solution) {
+  Equilibrium eq;
+  const double yield = model.processing_yield;
+  const std::size_t n = model.regions.size();
+  eq.nodes.resize(2 * n);
+  eq.accounts.resize(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    NodeResult& e = eq.nodes[2 * r];
+    NodeResult& p = eq.nodes[2 * r + 1];
+    e.region = p.region = r;
+    e.stage = Stage::kExtraction;
+    p.stage = Stage::kProcessing;
+    e.price_usd_per_t = solution.price[FlowProblem::extraction_node(r)];
+    p.price_usd_per_t = solution.price[FlowProblem::processing_node(r)] / yield;
+  }
+  double objective = 0.0;
+  for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
+    const FlowArc& a = problem.arcs[i];
+    const double flow = solution.flow[i];
+    objective += a.cost * flow;
+    if (flow <= 0.0) continue;
+    switch (a.kind) {
+      case ArcKind::kExtractionSupply: {
+        NodeResult& e = eq.nodes[2 * a.region];
+        e.production_t += flow;
+        const double cost = model.regions[a.region].extraction[a.step].unit_cost_usd_per_t;
+        eq.accounts[a.region].producer_surplus_usd += (e.price_usd_per_t - cost) * flow;
+        break;
+      }
+      case ArcKind::kProcessingSupply: {
+        NodeResult& e = eq.nodes[2 * a.region];
+        NodeResult& p = eq.nodes[2 * a.region + 1];
+        const double output = flow * yield;
+        e.consumption_t += flow;
+        p.production_t += output;
+        const double cost = model.regions[a.region].processing[a.step].unit_cost_usd_per_t;
+        eq.accounts[a.region].producer_surplus_usd +=
+            (p.price_usd_per_t - cost) * output - e.price_usd_per_t * flow;
+        break;
+      }
+      case ArcKind::kDemand: {
+        NodeResult& p = eq.nodes[2 * a.region + 1];
+        const double output = flow * yield;
+        p.consumption_t += output;
+        const double wtp = model.regions[a.region].demand[a.step].willingness_to_pay_usd_per_t;
+        eq.accounts[a.region].consumer_surplus_usd += (wtp - p.price_usd_per_t) * output;
+        break;
+      }
+      case ArcKind::kTrade: {
+        const Route& route = model.routes[a.route];
+        const double quantity = route.stage == Stage::kProcessing ? flow * yield : flow;
+        const std::size_t from_index = 2 * route.from + (route.stage == Stage::kProcessing);
+        const std::size_t to_index = 2 * route.to + (route.stage == Stage::kProcessing);
+        eq.nodes[from_index].exports_t += quantity;
+        eq.nodes[to_index].imports_t += quantity;
+        eq.accounts[route.to].tariff_revenue_usd += a.tariff * quantity;
+        const double unit_cost =
+            route.stage == Stage::kProcessing ? a.cost / yield : a.cost;
+        // Merge the direct and the gated arc of one route into one reported flow.
+        auto same = std::find_if(eq.flows.begin(), eq.flows.end(), [&](const FlowResult& f) {
+          return f.from == route.from && f.to == route.to && f.stage == route.stage &&
+                 f.via_leakage == a.leakage;
+        });
+        if (same != eq.flows.end()) {
+          same->quantity_t += quantity;
+        } else {
+          eq.flows.push_back({route.from, route.to, route.stage, quantity, unit_cost, a.tariff,
+                              a.leakage});
+        }
+        break;
+      }
+      case ArcKind::kQuotaGate:
+      case ArcKind::kBypass:
+        break;
+    }
+  }
+  for (std::size_t r = 0; r < n; ++r) {
+    const double consumption = eq.nodes[2 * r + 1].consumption_t;
+    eq.accounts[r].shortfall_t = std::max(0.0, model.regions[r].base_demand_t - consumption);
+    eq.welfare_usd += eq.accounts[r].consumer_surplus_usd + eq.accounts[r].producer_surplus_usd +
+                      eq.accounts[r].tariff_revenue_usd;
+  }
+  (void)objective;
+  return eq;
+}
+
+}  // namespace
+
+Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
+  const auto start = std::chrono::steady_clock::now();
+  Status valid = validate_model(model);
+  if (!valid.is_ok()) return valid;
+  const auto solve = path == SolverPath::kNetwork ? solve_network_simplex : solve_clp;
+
+  bool has_ad_valorem = false;
+  for (const Route& route : model.routes) has_ad_valorem |= route.ad_valorem_tariff > 0.0;
+  std::vector<double> ad_valorem(model.routes.size(), 0.0);
+  constexpr int kMaxOuterIterations = 100;
+  Equilibrium eq;
+  int iteration = 0;
+  double residual = 0.0;
+  while (true) {
+    ++iteration;
+    const FlowProblem problem = build_flow_problem(model, ad_valorem);
+    const FlowSolution solution = solve(problem);
+    if (solution.termination != Termination::kOptimal) {
+      eq = Equilibrium{};
+      eq.termination = solution.termination;
+      eq.reason = solution.reason;
+      break;
+    }
+    eq = assemble(model, problem, solution);
+    if (!has_ad_valorem) break;
+    // Ad valorem tariffs are levied on the origin (FOB) price of the goods; damping the update
+    // keeps the fixed point from oscillating when a tariff switches a route on and off.
+    residual = 0.0;
+    for (std::size_t i = 0; i < model.routes.size(); ++i) {
+      const Route& route = model.routes[i];
+      const double target =
+          route.ad_valorem_tariff * std::max(0.0, eq.node(route.from, route.stage).price_usd_per_t);
+      const double step = iteration < 10 ? 1.0 : 0.5;
+      const double updated = ad_valorem[i] + step * (target - ad_valorem[i]);
+      residual = std::max(residual, std::abs(target - ad_valorem[i]));
+      ad_valorem[i] = updated;
+    }
+    double scale = 1.0;
+    for (const NodeResult& node : eq.nodes) scale = std::max(scale, std::abs(node.price_usd_per_t));
+    if (residual <= 1e-9 * scale) break;
+    if (iteration >= kMaxOuterIterations) {
+      eq.termination = Termination::kIterationLimit;
+      eq.reason = fmt::format(
+          "the ad valorem tariff loop did not converge in {} iterations (largest change {:.6g} "
+          "USD/t); the tariffs switch a route on and off; results are those of the last round",
+          kMaxOuterIterations, residual);
+      break;
+    }
+  }
+  eq.statistics.outer_iterations = iteration;
+  eq.statistics.outer_residual = residual;
+  eq.statistics.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return eq;
+}
+
+}  // namespace critmin::market

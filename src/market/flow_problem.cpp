@@ -1,0 +1,98 @@
+#include "market/flow_problem.h"
+
+#include <algorithm>
+
+namespace critmin::market {
+
+FlowProblem build_flow_problem(const MarketModel& model,
+                               const std::vector<double>& route_ad_valorem_usd_per_t) {
+  FlowProblem problem;
+  const double yield = model.processing_yield;
+  problem.node_count = 2 + 2 * static_cast<int>(model.regions.size());
+  double total_capacity = 0.0;
+  for (std::size_t r = 0; r < model.regions.size(); ++r) {
+    const Region& region = model.regions[r];
+    for (std::size_t k = 0; k < region.extraction.size(); ++k) {
+      const SupplyStep& step = region.extraction[k];
+      problem.arcs.push_back({problem.source, FlowProblem::extraction_node(r), step.capacity_t,
+                              step.unit_cost_usd_per_t, ArcKind::kExtractionSupply, r, k});
+      total_capacity += step.capacity_t;
+    }
+    for (std::size_t k = 0; k < region.processing.size(); ++k) {
+      const SupplyStep& step = region.processing[k];
+      problem.arcs.push_back({FlowProblem::extraction_node(r), FlowProblem::processing_node(r),
+                              step.capacity_t / yield, step.unit_cost_usd_per_t * yield,
+                              ArcKind::kProcessingSupply, r, k});
+    }
+    for (std::size_t k = 0; k < region.demand.size(); ++k) {
+      const DemandStep& step = region.demand[k];
+      problem.arcs.push_back({FlowProblem::processing_node(r), problem.sink,
+                              step.quantity_t / yield, -step.willingness_to_pay_usd_per_t * yield,
+                              ArcKind::kDemand, r, k});
+    }
+  }
+  const auto node_of = [](std::size_t region, Stage stage) {
+    return stage == Stage::kExtraction ? FlowProblem::extraction_node(region)
+                                       : FlowProblem::processing_node(region);
+  };
+  // One gate node per quota restriction.
+  std::vector<int> gate_of_restriction(model.restrictions.size(), -1);
+  for (std::size_t i = 0; i < model.restrictions.size(); ++i) {
+    const ExportRestriction& restriction = model.restrictions[i];
+    if (restriction.kind != RestrictionKind::kQuota) continue;
+    const double scale = restriction.stage == Stage::kProcessing ? 1.0 / yield : 1.0;
+    gate_of_restriction[i] = problem.node_count++;
+    problem.arcs.push_back({node_of(restriction.origin, restriction.stage), gate_of_restriction[i],
+                            restriction.quota_t * scale, 0.0, ArcKind::kQuotaGate,
+                            restriction.origin});
+  }
+  for (std::size_t i = 0; i < model.routes.size(); ++i) {
+    const Route& route = model.routes[i];
+    const double ad_valorem =
+        route_ad_valorem_usd_per_t.empty() ? 0.0 : route_ad_valorem_usd_per_t[i];
+    const double tariff = route.specific_tariff_usd_per_t + ad_valorem;
+    const double scale = route.stage == Stage::kProcessing ? yield : 1.0;  // cost per t ext-eq
+    const double cost = (route.transport_cost_usd_per_t + tariff) * scale;
+    const int tail = node_of(route.from, route.stage);
+    const int head = node_of(route.to, route.stage);
+    const ExportRestriction* restriction = nullptr;
+    std::size_t restriction_index = 0;
+    for (std::size_t j = 0; j < model.restrictions.size(); ++j) {
+      const ExportRestriction& candidate = model.restrictions[j];
+      if (candidate.origin == route.from && candidate.stage == route.stage &&
+          std::find(candidate.destinations.begin(), candidate.destinations.end(), route.to) !=
+              candidate.destinations.end()) {
+        restriction = &candidate;
+        restriction_index = j;
+      }
+    }
+    FlowArc arc{tail, head, kUnlimited, cost, ArcKind::kTrade, route.from, 0, i, false, tariff};
+    if (!restriction) {
+      problem.arcs.push_back(arc);
+      continue;
+    }
+    if (restriction->kind == RestrictionKind::kQuota) {
+      FlowArc gated = arc;
+      gated.tail = gate_of_restriction[restriction_index];
+      problem.arcs.push_back(gated);
+    }
+    if (restriction->leakage) {
+      FlowArc leaked = arc;
+      leaked.cost = cost + restriction->leakage_cost_usd_per_t * scale;
+      leaked.leakage = true;
+      problem.arcs.push_back(leaked);
+    }
+  }
+  problem.supply.assign(problem.node_count, 0.0);
+  problem.supply[problem.source] = total_capacity + 1.0;
+  problem.supply[problem.sink] = -(total_capacity + 1.0);
+  problem.arcs.push_back({problem.source, problem.sink, total_capacity + 1.0, 0.0,
+                          ArcKind::kBypass});
+  // Trade arcs are limited by what can flow at all; an explicit bound keeps both solvers finite.
+  for (FlowArc& a : problem.arcs) {
+    if (a.capacity == kUnlimited) a.capacity = total_capacity + 1.0;
+  }
+  return problem;
+}
+
+}  // namespace critmin::market
