@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   if (error) common.executable = argv[0];
   register_data_commands(app, common);
   register_assess_command(app, common);
+  register_clear_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -163,6 +163,26 @@ struct Parameter {
   std::string basis;
 };
 
+// A market-engine parameter (data/estimates/market_parameters.csv); material "*" is the default.
+struct MarketParameter {
+  std::string material_id;
+  std::string parameter;
+  double value = 0.0;
+  std::string unit;
+  bool is_estimate = true;
+  std::string basis;
+};
+
+// Share of world first-use demand of a region (ISO3, EU27 or ROW); material "*" is the default.
+struct DemandShare {
+  std::string material_id;
+  std::string region;
+  double share = 0.0;
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
 class Dataset {
  public:
   std::filesystem::path directory;
@@ -185,6 +205,8 @@ class Dataset {
   std::vector<SupplyRiskInputs> supply_risk_inputs;
   std::vector<FxRate> fx_rates;
   std::map<std::string, Parameter> parameters;
+  std::vector<MarketParameter> market_parameters;
+  std::vector<DemandShare> demand_shares;
 
   const Material* find_material(std::string_view id_name_or_alias) const;
   const Country* find_country(std::string_view iso3) const;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "critmin/assess.h"
+#include "critmin/calibration.h"
 #include "critmin/status.h"
 
 namespace critmin {
@@ -24,5 +25,12 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows);
 // An XLSX workbook: sheet "assessment" (the CSV table, units in the headers), sheet "imports"
 // (one row per material, stage and region) and sheet "notes" (method and estimates).
 Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesystem::path& file);
+
+// The equilibrium of one material and year as JSON (the `critmin clear` contract: status, nodes,
+// flows, plus accounts, calibration and statistics) or as an aligned table with a legend.
+std::string equilibrium_to_json(const market::CalibratedMarket& market,
+                                const market::Equilibrium& equilibrium, const std::string& solver);
+std::string equilibrium_to_table(const market::CalibratedMarket& market,
+                                 const market::Equilibrium& equilibrium, const std::string& solver);
 
 }  // namespace critmin

@@ -41,6 +41,8 @@ const std::vector<std::string>& dataset_table_names() {
       "blocs",
       "supply_risk_inputs",
       "fx_rates",
+      "market_parameters",
+      "demand_shares",
   };
   return kNames;
 }
@@ -297,6 +299,20 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
     for (std::size_t r = 0; r < t->size(); ++r) {
       data.fx_rates.push_back({t->integer(r, "year"), t->number(r, "usd_per_eur"),
                                t->flag(r, "is_estimate"), t->text(r, "basis")});
+    }
+  }
+  if (auto t = read_table(directory, "market_parameters", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.market_parameters.push_back({t->text(r, "material_id"), t->text(r, "parameter"),
+                                        t->number(r, "value"), t->text(r, "unit"),
+                                        t->flag(r, "is_estimate"), t->text(r, "basis")});
+    }
+  }
+  if (auto t = read_table(directory, "demand_shares", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.demand_shares.push_back({t->text(r, "material_id"), t->text(r, "region"),
+                                    t->number(r, "share"), t->flag(r, "is_estimate"),
+                                    t->text(r, "basis"), t->line(r)});
     }
   }
   if (problems.size() == problems_before_rest) check_dataset_consistency(data, problems);

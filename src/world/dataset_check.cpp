@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <tuple>
@@ -72,6 +73,22 @@ void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& pro
                           fmt::format("the end-use shares of {} sum to {:.4f}, more than 1; "
                                       "correct them so that they add up to at most 1",
                                       material, sum.first)});
+    }
+  }
+
+  std::map<std::string, std::pair<double, int>> demand_sums;
+  for (const DemandShare& d : data.demand_shares) {
+    auto& [total, line] = demand_sums[d.material_id];
+    total += d.share;
+    line = std::max(line, d.line);
+  }
+  for (const auto& [material, sum] : demand_sums) {
+    if (std::abs(sum.first - 1.0) > 1e-6) {
+      problems.push_back({file("demand_shares.csv"), sum.second, "share",
+                          fmt::format("the demand shares of {} sum to {:.6f}; they must add up to "
+                                      "1 (give ROW the rest)",
+                                      material == "*" ? "the default split (*)" : material,
+                                      sum.first)});
     }
   }
 

@@ -811,6 +811,8 @@ Status Importer::copy_reference_tables() {
       {options.reference_dir / "estimates" / "supply_risk_inputs.csv", "supply_risk_inputs"},
       {options.reference_dir / "estimates" / "fx_rates.csv", "fx_rates"},
       {options.reference_dir / "estimates" / "assessment_parameters.csv", "parameters"},
+      {options.reference_dir / "estimates" / "market_parameters.csv", "market_parameters"},
+      {options.reference_dir / "estimates" / "demand_shares.csv", "demand_shares"},
   };
   for (const auto& [path, name] : copies) {
     Result<CsvTable> csv = read_csv_file(path);
@@ -847,8 +849,9 @@ Status Importer::write_all() {
   }
   for (auto& [name, table] : out) {
     // Parameters and the supply-risk inputs keep their authored order (the default row first).
-    const bool sort_rows =
-        name != "parameters" && name != "supply_risk_inputs" && name != "fx_rates";
+    const bool sort_rows = name != "parameters" && name != "supply_risk_inputs" &&
+                           name != "fx_rates" && name != "market_parameters" &&
+                           name != "demand_shares";
     report.rows_written[name] = table.rows.size();
     Status status = write_table(options.out_dir / (name + ".csv"), std::move(table), sort_rows);
     if (!status.is_ok()) return status;

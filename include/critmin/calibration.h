@@ -1,0 +1,53 @@
+// Builds the market model of one material and year from a dataset: regions, stepped supply curves
+// calibrated to the base-year production shares and price, stepped demand calibrated to base-year
+// consumption, the price and an elasticity, and trade routes. Every number not in the data comes
+// from data/estimates/market_parameters.csv and demand_shares.csv (overridable, each row with its
+// basis); docs/market-engine.md explains the calibration.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "critmin/dataset.h"
+#include "critmin/market.h"
+#include "critmin/status.h"
+
+namespace critmin::market {
+
+struct CalibrationInfo {
+  std::string anchor;            // the tonnage series the quantities are on
+  Stage anchor_stage = Stage::kProcessing;
+  double world_tonnage_t = 0.0;  // [t/yr] of the anchor stage
+  int tonnage_year = 0;
+  double base_price_usd_per_t = 0.0;  // [USD/t] processed product
+  std::string price_source;           // series and year, or "index"
+  bool price_is_index = false;        // no price in the data: prices are relative to 1000 USD/t
+  std::vector<std::string> notes;     // mirrored stages, normalised shares, and the like
+  std::vector<std::string> estimates;  // "parameter=value" of every estimate used
+  // Observed base-year share of each region in world production, per stage (after
+  // normalisation): the target of the calibration.
+  std::vector<double> observed_extraction_share;
+  std::vector<double> observed_processing_share;
+};
+
+struct CalibratedMarket {
+  MarketModel model;
+  CalibrationInfo info;
+};
+
+// Fails with kNotFound when the material is unknown or the data hold no supply shares or no
+// tonnage for it (the message says which), kInvalidInput when an estimate is out of range.
+Result<CalibratedMarket> build_market(const Dataset& data, std::string_view material, int year);
+
+// The ids of every material the dataset can model (supply shares and a tonnage), and for the
+// others the reason why not.
+struct ModelCoverage {
+  std::vector<std::string> modelled;
+  std::map<std::string, std::string> not_modelled;  // material id -> reason
+};
+ModelCoverage market_coverage(const Dataset& data, int year);
+
+}  // namespace critmin::market

@@ -1,0 +1,73 @@
+// Trade measures read from a scenario file and applied to a calibrated market: tariffs and export
+// restrictions (bans and quotas, with or without leakage). The club's instruments build on this in
+// a later step.
+//
+//   [[tariff]]
+//   material = "gallium"          # optional: the measure applies to this material only
+//   importer = "USA"              # region, ISO3 code or bloc (EU27, club, MSP)
+//   exporter = "CHN"              # optional, default: every other region
+//   stage = "processing"
+//   specific_usd_per_t = 1000.0   # and/or
+//   ad_valorem = 0.25
+//
+//   [[export_restriction]]
+//   material = "gallium"
+//   origin = "CHN"
+//   destinations = ["USA", "EU27"]   # or ["all"]
+//   stage = "processing"
+//   kind = "ban"                  # or "quota" with share = 0.5 (of the base-year exports)
+//   leakage = true                # restricted supply may go round through third countries
+//   leakage_cost_usd_per_t = 2000.0
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "critmin/calibration.h"
+#include "critmin/dataset.h"
+#include "critmin/status.h"
+
+namespace critmin::market {
+
+struct TariffMeasure {
+  int line = 0;
+  std::string material;  // empty: every material
+  std::string importer;
+  std::string exporter;  // empty: every other region
+  Stage stage = Stage::kProcessing;
+  double specific_usd_per_t = 0.0;
+  double ad_valorem = 0.0;
+};
+
+struct RestrictionMeasure {
+  int line = 0;
+  std::string material;
+  std::string origin;
+  std::vector<std::string> destinations;  // "all" allowed
+  Stage stage = Stage::kProcessing;
+  RestrictionKind kind = RestrictionKind::kBan;
+  double quota_share = 0.0;  // of the base-year exports to the destinations
+  bool leakage = false;
+  double leakage_cost_usd_per_t = 0.0;
+};
+
+struct TradeMeasures {
+  std::string file;
+  std::vector<TariffMeasure> tariffs;
+  std::vector<RestrictionMeasure> restrictions;
+};
+
+// Reads the [[tariff]] and [[export_restriction]] tables of a scenario file; other top-level
+// tables are left to the readers that own them. Unknown keys, wrong types and impossible values are
+// errors at file:line:key with a hint.
+Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std::string& file_name,
+                                          const Dataset& data);
+
+// Applies the measures that concern the market's material. Quotas are shares of the base-year
+// exports, taken from `baseline`. Fails with kInvalidInput (file:line) when a region, country or
+// bloc named by a measure is not in the market.
+Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
+                            const Equilibrium& baseline, CalibratedMarket& market);
+
+}  // namespace critmin::market

@@ -1,0 +1,314 @@
+#include "critmin/trade_measures.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/text.h"
+#include "core/toml_reader.h"
+
+namespace critmin::market {
+namespace {
+
+struct Reader {
+  std::string file;
+  std::vector<Diagnostic>& problems;
+
+  void error(const toml::node& node, const std::string& key, std::string message) {
+    problems.push_back({file, toml_line(node), key, std::move(message)});
+  }
+
+  std::optional<std::string> text(const toml::table& t, const char* key, bool required) {
+    const toml::node* node = t.get(key);
+    if (!node) {
+      if (required) error(t, key, fmt::format("missing key '{}'", key));
+      return std::nullopt;
+    }
+    if (!node->is_string()) {
+      error(*node, key, "expected a string in double quotes");
+      return std::nullopt;
+    }
+    return **node->as_string();
+  }
+
+  std::optional<double> number(const toml::table& t, const char* key, double low, double high) {
+    const toml::node* node = t.get(key);
+    if (!node) return std::nullopt;
+    if (!node->is_floating_point() && !node->is_integer()) {
+      error(*node, key, "expected a number");
+      return std::nullopt;
+    }
+    const double value = node->value<double>().value_or(0.0);
+    if (!(value >= low && value <= high)) {
+      error(*node, key, fmt::format("{} is outside [{}, {}]", value, low, high));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<Stage> stage(const toml::table& t) {
+    const auto value = text(t, "stage", true);
+    if (!value) return std::nullopt;
+    const auto parsed = parse_stage(*value);
+    if (!parsed) error(*t.get("stage"), "stage", "use \"extraction\" or \"processing\"");
+    return parsed;
+  }
+
+  void check_keys(const toml::table& t, const std::string& where,
+                  const std::set<std::string>& allowed) {
+    for (const auto& [key, node] : t) {
+      if (!allowed.contains(std::string(key.str()))) {
+        std::string list;
+        for (const std::string& k : allowed) list += (list.empty() ? "" : ", ") + k;
+        error(node, fmt::format("{}.{}", where, key.str()),
+              fmt::format("unknown key; {} takes {}", where, list));
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std::string& file_name,
+                                          const Dataset& data) {
+  Result<toml::table> parsed = parse_toml(toml_text, file_name);
+  if (!parsed.is_ok()) return parsed.status();
+  const toml::table& root = parsed.value();
+  std::vector<Diagnostic> problems;
+  Reader reader{file_name, problems};
+  TradeMeasures measures;
+  measures.file = file_name;
+  const auto material_of = [&](const toml::table& t) -> std::string {
+    const auto name = reader.text(t, "material", false);
+    if (!name) return "";
+    const Material* m = data.find_material(*name);
+    if (!m) {
+      reader.error(*t.get("material"), "material",
+                   fmt::format("unknown material '{}'; use an id such as gallium", *name));
+      return "";
+    }
+    return m->id;
+  };
+  const auto tables = [&](const char* key) {
+    std::vector<const toml::table*> out;
+    const toml::node* node = root.get(key);
+    if (!node) return out;
+    const toml::array* array = node->as_array();
+    if (!array) {
+      reader.error(*node, key, fmt::format("write [[{}]] (an array of tables)", key));
+      return out;
+    }
+    for (const toml::node& item : *array) {
+      if (const toml::table* t = item.as_table()) {
+        out.push_back(t);
+      } else {
+        reader.error(item, key, "expected a table");
+      }
+    }
+    return out;
+  };
+  for (const toml::table* t : tables("tariff")) {
+    reader.check_keys(*t, "tariff",
+                      {"material", "importer", "exporter", "stage", "specific_usd_per_t",
+                       "ad_valorem"});
+    TariffMeasure m;
+    m.line = toml_line(*t);
+    m.material = material_of(*t);
+    m.importer = reader.text(*t, "importer", true).value_or("");
+    m.exporter = reader.text(*t, "exporter", false).value_or("");
+    m.stage = reader.stage(*t).value_or(Stage::kProcessing);
+    m.specific_usd_per_t = reader.number(*t, "specific_usd_per_t", 0.0, 1e12).value_or(0.0);
+    m.ad_valorem = reader.number(*t, "ad_valorem", 0.0, 100.0).value_or(0.0);
+    if (!t->get("specific_usd_per_t") && !t->get("ad_valorem")) {
+      reader.error(*t, "tariff", "give specific_usd_per_t, ad_valorem or both");
+    }
+    measures.tariffs.push_back(m);
+  }
+  for (const toml::table* t : tables("export_restriction")) {
+    reader.check_keys(*t, "export_restriction",
+                      {"material", "origin", "destinations", "stage", "kind", "share", "leakage",
+                       "leakage_cost_usd_per_t"});
+    RestrictionMeasure m;
+    m.line = toml_line(*t);
+    m.material = material_of(*t);
+    m.origin = reader.text(*t, "origin", true).value_or("");
+    m.stage = reader.stage(*t).value_or(Stage::kProcessing);
+    if (const toml::node* node = t->get("destinations")) {
+      const toml::array* array = node->as_array();
+      if (!array || array->empty()) {
+        reader.error(*node, "destinations", "expected a non-empty list such as [\"USA\", \"EU27\"]");
+      } else {
+        for (const toml::node& item : *array) {
+          if (!item.is_string()) {
+            reader.error(item, "destinations", "expected strings");
+          } else {
+            m.destinations.push_back(**item.as_string());
+          }
+        }
+      }
+    } else {
+      reader.error(*t, "destinations", "missing key 'destinations' (use [\"all\"] for every region)");
+    }
+    const std::string kind = reader.text(*t, "kind", true).value_or("ban");
+    if (kind == "quota") {
+      m.kind = RestrictionKind::kQuota;
+      const auto share = reader.number(*t, "share", 0.0, 1.0);
+      if (!share && !t->get("share")) {
+        reader.error(*t, "share", "a quota needs share = the allowed fraction of base exports");
+      }
+      m.quota_share = share.value_or(0.0);
+    } else if (kind != "ban") {
+      reader.error(*t->get("kind"), "kind", "use \"ban\" or \"quota\"");
+    }
+    if (const toml::node* node = t->get("leakage")) {
+      if (!node->is_boolean()) {
+        reader.error(*node, "leakage", "expected true or false");
+      } else {
+        m.leakage = **node->as_boolean();
+      }
+    }
+    m.leakage_cost_usd_per_t = reader.number(*t, "leakage_cost_usd_per_t", 0.0, 1e12).value_or(0.0);
+    measures.restrictions.push_back(m);
+  }
+  if (!problems.empty()) {
+    return Status::invalid_input(fmt::format("{}: invalid trade measures", file_name),
+                                 std::move(problems));
+  }
+  return measures;
+}
+
+namespace {
+
+// The regions of the market a name stands for: a region name, a country (the region that holds
+// it, else ROW), a bloc (every region holding a member), "all", or "non-BLOC".
+std::optional<std::set<std::size_t>> regions_named(const std::string& name, const Dataset& data,
+                                                   const MarketModel& model) {
+  std::set<std::size_t> out;
+  const auto find_region = [&](const std::string& region) -> std::optional<std::size_t> {
+    for (std::size_t r = 0; r < model.regions.size(); ++r) {
+      if (model.regions[r].name == region) return r;
+    }
+    return std::nullopt;
+  };
+  const auto region_of_country = [&](const std::string& iso3) -> std::optional<std::size_t> {
+    for (std::size_t r = 0; r < model.regions.size(); ++r) {
+      const auto& c = model.regions[r].countries;
+      if (std::find(c.begin(), c.end(), iso3) != c.end()) return r;
+    }
+    return find_region("ROW");
+  };
+  if (name == "all") {
+    for (std::size_t r = 0; r < model.regions.size(); ++r) out.insert(r);
+    return out;
+  }
+  if (auto r = find_region(name)) return std::set<std::size_t>{*r};
+  const bool negated = name.starts_with("non-");
+  const std::string bloc_name = negated ? name.substr(4) : name;
+  if (data.find_country(bloc_name)) {
+    if (negated) return std::nullopt;
+    if (auto r = region_of_country(bloc_name)) return std::set<std::size_t>{*r};
+    return std::nullopt;
+  }
+  Result<std::set<std::string>> members = data.resolve_bloc(bloc_name);
+  if (!members.is_ok()) return std::nullopt;
+  std::set<std::size_t> in_bloc;
+  for (const std::string& iso3 : members.value()) {
+    if (auto r = region_of_country(iso3)) in_bloc.insert(*r);
+  }
+  if (!negated) return in_bloc;
+  for (std::size_t r = 0; r < model.regions.size(); ++r) {
+    if (!in_bloc.contains(r)) out.insert(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
+                            const Equilibrium& baseline, CalibratedMarket& market) {
+  MarketModel& model = market.model;
+  std::vector<Diagnostic> problems;
+  const auto unknown = [&](int line, const char* key, const std::string& name) {
+    problems.push_back({measures.file, line, key,
+                        fmt::format("'{}' is not a region of the {} market, an ISO3 code or a "
+                                    "bloc; regions here: {}",
+                                    name, model.material, [&] {
+                                      std::string list;
+                                      for (const Region& r : model.regions) {
+                                        list += (list.empty() ? "" : ", ") + r.name;
+                                      }
+                                      return list;
+                                    }())});
+  };
+  for (const TariffMeasure& t : measures.tariffs) {
+    if (!t.material.empty() && t.material != model.material) continue;
+    const auto importers = regions_named(t.importer, data, model);
+    if (!importers) {
+      unknown(t.line, "importer", t.importer);
+      continue;
+    }
+    std::optional<std::set<std::size_t>> exporters;
+    if (!t.exporter.empty()) {
+      exporters = regions_named(t.exporter, data, model);
+      if (!exporters) {
+        unknown(t.line, "exporter", t.exporter);
+        continue;
+      }
+    }
+    for (Route& route : model.routes) {
+      if (route.stage != t.stage || !importers->contains(route.to)) continue;
+      if (exporters && !exporters->contains(route.from)) continue;
+      if (importers->contains(route.from)) continue;  // no tariff inside the importing group
+      route.specific_tariff_usd_per_t += t.specific_usd_per_t;
+      route.ad_valorem_tariff += t.ad_valorem;
+    }
+  }
+  for (const RestrictionMeasure& m : measures.restrictions) {
+    if (!m.material.empty() && m.material != model.material) continue;
+    const auto origins = regions_named(m.origin, data, model);
+    if (!origins || origins->size() != 1) {
+      unknown(m.line, "origin", m.origin);
+      continue;
+    }
+    const std::size_t origin = *origins->begin();
+    std::set<std::size_t> destinations;
+    bool ok = true;
+    for (const std::string& name : m.destinations) {
+      const auto regions = regions_named(name, data, model);
+      if (!regions) {
+        unknown(m.line, "destinations", name);
+        ok = false;
+        continue;
+      }
+      destinations.insert(regions->begin(), regions->end());
+    }
+    destinations.erase(origin);
+    if (!ok || destinations.empty()) continue;
+    ExportRestriction restriction;
+    restriction.name = fmt::format("{}:{}", measures.file, m.line);
+    restriction.origin = origin;
+    restriction.stage = m.stage;
+    restriction.kind = m.kind;
+    restriction.destinations.assign(destinations.begin(), destinations.end());
+    restriction.leakage = m.leakage;
+    restriction.leakage_cost_usd_per_t = m.leakage_cost_usd_per_t;
+    if (m.kind == RestrictionKind::kQuota) {
+      double base_exports = 0.0;
+      for (const FlowResult& f : baseline.flows) {
+        if (f.from == origin && f.stage == m.stage && destinations.contains(f.to)) {
+          base_exports += f.quantity_t;
+        }
+      }
+      restriction.quota_t = m.quota_share * base_exports;
+    }
+    model.restrictions.push_back(restriction);
+  }
+  if (!problems.empty()) {
+    return Status::invalid_input(fmt::format("{}: measures name unknown regions", measures.file),
+                                 std::move(problems));
+  }
+  return validate_model(model);
+}
+
+}  // namespace critmin::market

@@ -1,0 +1,120 @@
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "critmin/report.h"
+
+namespace critmin {
+
+std::string equilibrium_to_json(const market::CalibratedMarket& market,
+                                const market::Equilibrium& eq, const std::string& solver) {
+  const market::MarketModel& model = market.model;
+  nlohmann::json j;
+  j["material"] = model.material;
+  j["year"] = model.year;
+  j["status"] = market::termination_name(eq.termination);
+  if (!eq.reason.empty()) j["reason"] = eq.reason;
+  j["solver"] = solver;
+  j["units"] = {{"price", "USD/t contained"}, {"quantity", "t/yr contained"}, {"money", "USD/yr"}};
+  j["welfare_usd"] = eq.welfare_usd;
+  const market::CalibrationInfo& info = market.info;
+  j["calibration"] = {{"anchor", info.anchor},
+                      {"world_tonnage_t", info.world_tonnage_t},
+                      {"tonnage_year", info.tonnage_year},
+                      {"base_price_usd_per_t", info.base_price_usd_per_t},
+                      {"price_source", info.price_source},
+                      {"price_is_index", info.price_is_index},
+                      {"processing_yield", model.processing_yield},
+                      {"notes", info.notes},
+                      {"estimates", info.estimates}};
+  nlohmann::json regions = nlohmann::json::array();
+  for (const market::Region& r : model.regions) {
+    regions.push_back({{"region", r.name}, {"countries", r.countries}});
+  }
+  j["regions"] = regions;
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const market::NodeResult& n : eq.nodes) {
+    nodes.push_back({{"region", model.regions[n.region].name},
+                     {"stage", stage_name(n.stage)},
+                     {"price", n.price_usd_per_t},
+                     {"production", n.production_t},
+                     {"consumption", n.consumption_t},
+                     {"imports", n.imports_t},
+                     {"exports", n.exports_t}});
+  }
+  j["nodes"] = nodes;
+  nlohmann::json flows = nlohmann::json::array();
+  for (const market::FlowResult& f : eq.flows) {
+    flows.push_back({{"from", model.regions[f.from].name},
+                     {"to", model.regions[f.to].name},
+                     {"stage", stage_name(f.stage)},
+                     {"quantity", f.quantity_t},
+                     {"unit_cost", f.unit_cost_usd_per_t},
+                     {"tariff", f.tariff_usd_per_t},
+                     {"via_leakage", f.via_leakage}});
+  }
+  j["flows"] = flows;
+  nlohmann::json accounts = nlohmann::json::array();
+  for (std::size_t r = 0; r < eq.accounts.size(); ++r) {
+    const market::RegionAccounts& a = eq.accounts[r];
+    accounts.push_back({{"region", model.regions[r].name},
+                        {"consumer_surplus_usd", a.consumer_surplus_usd},
+                        {"producer_surplus_usd", a.producer_surplus_usd},
+                        {"tariff_revenue_usd", a.tariff_revenue_usd},
+                        {"shortfall_t", a.shortfall_t},
+                        {"base_demand_t", model.regions[r].base_demand_t}});
+  }
+  j["accounts"] = accounts;
+  j["statistics"] = {{"outer_iterations", eq.statistics.outer_iterations},
+                     {"outer_residual", eq.statistics.outer_residual},
+                     {"seconds", eq.statistics.seconds}};
+  return j.dump(2) + "\n";
+}
+
+std::string equilibrium_to_table(const market::CalibratedMarket& market,
+                                 const market::Equilibrium& eq, const std::string& solver) {
+  const market::MarketModel& model = market.model;
+  std::string out = fmt::format("{} {}: {} ({} path, {} outer iteration(s))\n", model.material,
+                                model.year, market::termination_name(eq.termination), solver,
+                                eq.statistics.outer_iterations);
+  if (!eq.reason.empty()) out += "reason: " + eq.reason + "\n";
+  out += fmt::format("quantities on: {}\nbase price: {:.6g} USD/t ({})\n\n", market.info.anchor,
+                     market.info.base_price_usd_per_t, market.info.price_source);
+  out += fmt::format("{:<6} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>12}\n", "region",
+                     "ext price", "ext prod t", "proc price", "proc prod t", "consumption t",
+                     "shortfall t", "share prod %");
+  double total_processing = 0.0;
+  for (const market::NodeResult& n : eq.nodes) {
+    if (n.stage == Stage::kProcessing) total_processing += n.production_t;
+  }
+  for (std::size_t r = 0; r < model.regions.size(); ++r) {
+    const market::NodeResult& e = eq.node(r, Stage::kExtraction);
+    const market::NodeResult& p = eq.node(r, Stage::kProcessing);
+    out += fmt::format("{:<6} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>12.1f}\n",
+                       model.regions[r].name, e.price_usd_per_t, e.production_t,
+                       p.price_usd_per_t, p.production_t, p.consumption_t,
+                       eq.accounts[r].shortfall_t,
+                       total_processing > 0 ? 100.0 * p.production_t / total_processing : 0.0);
+  }
+  out += fmt::format("\nwelfare {:.6g} USD/yr. Prices in USD per t of contained content; "
+                     "quantities in t/yr.\nLargest flows:\n",
+                     eq.welfare_usd);
+  std::vector<market::FlowResult> flows = eq.flows;
+  std::sort(flows.begin(), flows.end(),
+            [](const auto& a, const auto& b) { return a.quantity_t > b.quantity_t; });
+  for (std::size_t i = 0; i < flows.size() && i < 10; ++i) {
+    const market::FlowResult& f = flows[i];
+    out += fmt::format("  {:<6} -> {:<6} {:<10} {:>14.6g} t{}\n", model.regions[f.from].name,
+                       model.regions[f.to].name, stage_name(f.stage), f.quantity_t,
+                       f.via_leakage ? "  (via third countries)" : "");
+  }
+  if (!market.info.notes.empty()) {
+    out += "\nnotes:\n";
+    for (const std::string& note : market.info.notes) out += "  - " + note + "\n";
+  }
+  out += fmt::format("\n{} estimate(s) used (see --format json and data/estimates/).\n",
+                     market.info.estimates.size());
+  return out;
+}
+
+}  // namespace critmin
