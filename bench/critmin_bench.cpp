@@ -10,6 +10,9 @@
 //           does); baseline = only parsing every dataset CSV file (the I/O floor). Target 0.3 s.
 //   import: figure = import_sources on the public sources into a temporary directory;
 //           baseline = only parsing every source CSV file. Target 10 s.
+//   clear:  one world-year: the base-year market of every modelled material cleared on one core.
+//           figure = the network path (LEMON); baseline = the same models as generic LPs (Clp).
+//           Targets: baseline/figure >= 20 and figure < 20 ms.
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -23,8 +26,10 @@
 
 #include "core/csv.h"
 #include "critmin/assess.h"
+#include "critmin/calibration.h"
 #include "critmin/dataset.h"
 #include "critmin/importer.h"
+#include "critmin/market.h"
 
 namespace {
 
@@ -115,6 +120,38 @@ int main(int argc, char** argv) {
   } else {
     fmt::print("import   skipped: no sources at {}\n", sources_dir.string());
   }
-  fmt::print("peak memory {:.1f} MB\n", peak_rss_mb());
+  {
+    auto data = critmin::load_dataset(data_dir);
+    if (!data.is_ok()) {
+      fmt::print(stderr, "{}\n", data.status().to_string());
+      return 1;
+    }
+    std::vector<critmin::market::MarketModel> models;
+    for (const std::string& id : critmin::market::market_coverage(data.value(), 2023).modelled) {
+      models.push_back(critmin::market::build_market(data.value(), id, 2023).value().model);
+    }
+    const auto clear_all = [&](critmin::market::SolverPath path) {
+      for (const auto& model : models) {
+        auto eq = critmin::market::clear_market(model, path);
+        if (!eq.is_ok() || eq.value().termination != critmin::market::Termination::kOptimal) {
+          return false;
+        }
+      }
+      return true;
+    };
+    const double network =
+        median_seconds(runs, [&] { return clear_all(critmin::market::SolverPath::kNetwork); });
+    const double lp = median_seconds(
+        runs, [&] { return clear_all(critmin::market::SolverPath::kLinearProgram); });
+    const bool fast_enough = network < 0.020;
+    const bool ratio_met = lp / network >= 20.0;
+    fmt::print(
+        "clear    {} materials: network {:8.2f} ms  Clp LP {:8.2f} ms  ratio LP/network "
+        "{:6.1f}  targets ratio >= 20: {}, network < 20 ms: {}\n",
+        models.size(), network * 1e3, lp * 1e3, lp / network, ratio_met ? "met" : "NOT MET",
+        fast_enough ? "met" : "NOT MET");
+    all_met &= fast_enough && ratio_met;
+  }
+  fmt::print("peak memory {:.1f} MB (target < 200 MB)\n", peak_rss_mb());
   return all_met ? 0 : 1;
 }

@@ -18,14 +18,14 @@
 namespace critmin::market {
 
 struct CalibrationInfo {
-  std::string anchor;            // the tonnage series the quantities are on
+  std::string anchor;  // the tonnage series the quantities are on
   Stage anchor_stage = Stage::kProcessing;
   double world_tonnage_t = 0.0;  // [t/yr] of the anchor stage
   int tonnage_year = 0;
-  double base_price_usd_per_t = 0.0;  // [USD/t] processed product
-  std::string price_source;           // series and year, or "index"
-  bool price_is_index = false;        // no price in the data: prices are relative to 1000 USD/t
-  std::vector<std::string> notes;     // mirrored stages, normalised shares, and the like
+  double base_price_usd_per_t = 0.0;   // [USD/t] processed product
+  std::string price_source;            // series and year, or "index"
+  bool price_is_index = false;         // no price in the data: prices are relative to 1000 USD/t
+  std::vector<std::string> notes;      // mirrored stages, normalised shares, and the like
   std::vector<std::string> estimates;  // "parameter=value" of every estimate used
   // Observed base-year share of each region in world production, per stage (after
   // normalisation): the target of the calibration.

@@ -31,7 +31,7 @@ struct SupplyStep {
 };
 
 struct DemandStep {
-  double quantity_t = 0.0;                   // [t/yr] > 0 of processed material
+  double quantity_t = 0.0;                    // [t/yr] > 0 of processed material
   double willingness_to_pay_usd_per_t = 0.0;  // [USD/t]
 };
 
@@ -119,17 +119,19 @@ struct RegionAccounts {
 };
 
 struct SolveStatistics {
-  int outer_iterations = 0;     // ad valorem fixed point
-  double outer_residual = 0.0;  // max change of an ad valorem tariff [USD/t] in the last round
+  int outer_iterations = 0;  // ad valorem fixed point
+  // Largest gap between an ad valorem tariff paid on a used route and rate x origin price in the
+  // last round [USD/t].
+  double outer_residual = 0.0;
   double seconds = 0.0;
 };
 
 struct Equilibrium {
   Termination termination = Termination::kOptimal;
-  std::string reason;      // why, when not optimal
-  double welfare_usd = 0.0;  // consumer + producer surplus + tariff revenue
-  std::vector<NodeResult> nodes;  // two per region: extraction, processing
-  std::vector<FlowResult> flows;  // positive flows between regions
+  std::string reason;                    // why, when not optimal
+  double welfare_usd = 0.0;              // consumer + producer surplus + tariff revenue
+  std::vector<NodeResult> nodes;         // two per region: extraction, processing
+  std::vector<FlowResult> flows;         // positive flows between regions
   std::vector<RegionAccounts> accounts;  // one per region
   SolveStatistics statistics;
 

@@ -109,8 +109,7 @@ std::optional<Price> price_of(const Dataset& data, const std::string& material, 
   }
   if (best) {
     return Price{best->price_usd_per_t,
-                 fmt::format("{} {} {} ({})", best->source, best->series, best->year,
-                             best->basis)};
+                 fmt::format("{} {} {} ({})", best->source, best->series, best->year, best->basis)};
   }
   double sum = 0.0;
   int months = 0;
@@ -134,9 +133,9 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
                                       int year) {
   const Material* material = data.find_material(material_name);
   if (!material || material->kind != "material") {
-    return Status::not_found(fmt::format(
-        "--material: unknown material '{}'; `critmin data info` lists the materials",
-        material_name));
+    return Status::not_found(
+        fmt::format("--material: unknown material '{}'; `critmin data info` lists the materials",
+                    material_name));
   }
   const std::string id = material->id;
   CalibratedMarket out;
@@ -148,9 +147,8 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   StageShares extraction = shares_of(data, id, Stage::kExtraction, info.notes);
   StageShares processing = shares_of(data, id, Stage::kProcessing, info.notes);
   if (!extraction.present && !processing.present) {
-    return Status::not_found(
-        fmt::format("{}: the dataset has no world supply shares for it, so it cannot be modelled",
-                    id));
+    return Status::not_found(fmt::format(
+        "{}: the dataset has no world supply shares for it, so it cannot be modelled", id));
   }
   if (!extraction.present) {
     extraction = processing;
@@ -183,11 +181,10 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   const auto param = [&](const char* name) { return parameters.get(name, estimates); };
   std::map<std::string, double> p;
   for (const char* name :
-       {"region_threshold_share", "processing_yield", "extraction_price_ratio",
-        "demand_elasticity", "transport_cost_share_extraction", "transport_cost_share_processing",
-        "supply_step_1_share", "supply_step_1_cost", "supply_step_2_share", "supply_step_2_cost",
-        "supply_step_3_share", "supply_step_3_cost", "supply_step_4_share",
-        "supply_step_4_cost"}) {
+       {"region_threshold_share", "processing_yield", "extraction_price_ratio", "demand_elasticity",
+        "transport_cost_share_extraction", "transport_cost_share_processing", "supply_step_1_share",
+        "supply_step_1_cost", "supply_step_2_share", "supply_step_2_cost", "supply_step_3_share",
+        "supply_step_3_cost", "supply_step_4_share", "supply_step_4_cost"}) {
     Result<double> value = param(name);
     if (!value.is_ok()) return value.status();
     p[name] = value.value();
@@ -199,9 +196,9 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
         "market_parameters.csv: extraction_price_ratio {} for {} must lie in (0,1)", ratio, id));
   }
   if (p["demand_elasticity"] >= 0.0) {
-    return Status::invalid_input(fmt::format(
-        "market_parameters.csv: demand_elasticity {} for {} must be negative",
-        p["demand_elasticity"], id));
+    return Status::invalid_input(
+        fmt::format("market_parameters.csv: demand_elasticity {} for {} must be negative",
+                    p["demand_elasticity"], id));
   }
   model.processing_yield = yield;
 
@@ -234,7 +231,8 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
       if (d.material_id == "*") demand_split.push_back(&d);
     }
     for (const DemandShare* d : demand_split) {
-      if (d->is_estimate) estimates.push_back(fmt::format("demand_share[{}]={}", d->region, d->share));
+      if (d->is_estimate)
+        estimates.push_back(fmt::format("demand_share[{}]={}", d->region, d->share));
     }
   }
   std::vector<std::string> region_names;
@@ -268,10 +266,11 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     members["EU27"].assign(eu27.begin(), eu27.end());
   }
   // A stable order: by name, ROW last.
-  std::sort(region_names.begin(), region_names.end(), [](const std::string& a, const std::string& b) {
-    if ((a == "ROW") != (b == "ROW")) return b == "ROW";
-    return a < b;
-  });
+  std::sort(region_names.begin(), region_names.end(),
+            [](const std::string& a, const std::string& b) {
+              if ((a == "ROW") != (b == "ROW")) return b == "ROW";
+              return a < b;
+            });
   for (std::size_t i = 0; i < region_names.size(); ++i) region_index[region_names[i]] = i;
 
   const std::size_t n = region_names.size();
@@ -290,9 +289,9 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   }
 
   // Supply: the base-year production of each region split into four steps around the price.
-  const double processed_total_t = tonnage->tonnes * (tonnage->stage == Stage::kProcessing
-                                                          ? 1.0
-                                                          : yield);  // [t/yr] processed output
+  const double processed_total_t =
+      tonnage->tonnes *
+      (tonnage->stage == Stage::kProcessing ? 1.0 : yield);  // [t/yr] processed output
   const double extracted_total_t = processed_total_t / yield;
   const auto steps = [&](double base_t, double stage_cost) {
     std::vector<SupplyStep> out_steps;
@@ -338,10 +337,10 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   for (std::size_t from = 0; from < n; ++from) {
     for (std::size_t to = 0; to < n; ++to) {
       if (from == to) continue;
-      model.routes.push_back({from, to, Stage::kExtraction,
-                              p["transport_cost_share_extraction"] * price_extracted});
-      model.routes.push_back({from, to, Stage::kProcessing,
-                              p["transport_cost_share_processing"] * price_processed});
+      model.routes.push_back(
+          {from, to, Stage::kExtraction, p["transport_cost_share_extraction"] * price_extracted});
+      model.routes.push_back(
+          {from, to, Stage::kProcessing, p["transport_cost_share_processing"] * price_processed});
     }
   }
   return out;

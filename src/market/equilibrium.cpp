@@ -33,28 +33,31 @@ bool finite_nonnegative(double value) { return std::isfinite(value) && value >= 
 
 Status validate_model(const MarketModel& model) {
   std::vector<Diagnostic> problems;
-  const std::string where = fmt::format("market model {} {}", model.material, model.year);
+  const auto where = [&] { return fmt::format("market model {} {}", model.material, model.year); };
   const auto report = [&](std::string field, std::string message) {
-    problems.push_back({where, 0, std::move(field), std::move(message)});
+    problems.push_back({where(), 0, std::move(field), std::move(message)});
   };
   if (!(model.processing_yield > 0.0 && model.processing_yield <= 1.0)) {
-    report("processing_yield", fmt::format("{} is outside (0,1]; a yield is output per input",
-                                           model.processing_yield));
+    report("processing_yield",
+           fmt::format("{} is outside (0,1]; a yield is output per input", model.processing_yield));
   }
   if (model.regions.empty()) report("regions", "no regions; a market needs at least one");
   const std::size_t n = model.regions.size();
   for (const Region& region : model.regions) {
+    // Field names are formatted only when a problem is found: validation runs on every solve.
     const auto check_steps = [&](const std::vector<SupplyStep>& steps, const char* kind) {
       for (std::size_t k = 0; k < steps.size(); ++k) {
-        const std::string field = fmt::format("regions[{}].{}[{}]", region.name, kind, k);
+        const auto field = [&](const char* attribute) {
+          return fmt::format("regions[{}].{}[{}].{}", region.name, kind, k, attribute);
+        };
         if (!(std::isfinite(steps[k].capacity_t) && steps[k].capacity_t > 0.0)) {
-          report(field + ".capacity_t",
+          report(field("capacity_t"),
                  fmt::format("capacity {} must be positive; drop the step instead of giving it "
                              "zero capacity",
                              steps[k].capacity_t));
         }
         if (!finite_nonnegative(steps[k].unit_cost_usd_per_t)) {
-          report(field + ".unit_cost_usd_per_t",
+          report(field("unit_cost_usd_per_t"),
                  fmt::format("unit cost {} must be a finite number >= 0",
                              steps[k].unit_cost_usd_per_t));
         }
@@ -63,12 +66,14 @@ Status validate_model(const MarketModel& model) {
     check_steps(region.extraction, "extraction");
     check_steps(region.processing, "processing");
     for (std::size_t k = 0; k < region.demand.size(); ++k) {
-      const std::string field = fmt::format("regions[{}].demand[{}]", region.name, k);
+      const auto field = [&](const char* attribute) {
+        return fmt::format("regions[{}].demand[{}].{}", region.name, k, attribute);
+      };
       if (!(std::isfinite(region.demand[k].quantity_t) && region.demand[k].quantity_t > 0.0)) {
-        report(field + ".quantity_t", "a demand step needs a positive quantity");
+        report(field("quantity_t"), "a demand step needs a positive quantity");
       }
       if (!finite_nonnegative(region.demand[k].willingness_to_pay_usd_per_t)) {
-        report(field + ".willingness_to_pay_usd_per_t", "must be a finite number >= 0");
+        report(field("willingness_to_pay_usd_per_t"), "must be a finite number >= 0");
       }
     }
     if (!finite_nonnegative(region.base_demand_t)) {
@@ -77,16 +82,16 @@ Status validate_model(const MarketModel& model) {
   }
   for (std::size_t i = 0; i < model.routes.size(); ++i) {
     const Route& route = model.routes[i];
-    const std::string field = fmt::format("routes[{}]", i);
+    const auto field = [&] { return fmt::format("routes[{}]", i); };
     if (route.from >= n || route.to >= n || route.from == route.to) {
-      report(field, "a route joins two different existing regions");
+      report(field(), "a route joins two different existing regions");
       continue;
     }
     if (!finite_nonnegative(route.transport_cost_usd_per_t) ||
         !finite_nonnegative(route.specific_tariff_usd_per_t) ||
         !finite_nonnegative(route.ad_valorem_tariff)) {
-      report(field, fmt::format("{} -> {}: transport cost and tariffs must be numbers >= 0",
-                                model.regions[route.from].name, model.regions[route.to].name));
+      report(field(), fmt::format("{} -> {}: transport cost and tariffs must be numbers >= 0",
+                                  model.regions[route.from].name, model.regions[route.to].name));
     }
   }
   std::set<std::tuple<std::size_t, Stage, std::size_t>> restricted;
@@ -96,7 +101,8 @@ Status validate_model(const MarketModel& model) {
       report(field + ".origin", "unknown origin region");
       continue;
     }
-    if (r.destinations.empty()) report(field + ".destinations", "no destination; name at least one");
+    if (r.destinations.empty())
+      report(field + ".destinations", "no destination; name at least one");
     if (r.kind == RestrictionKind::kQuota && !finite_nonnegative(r.quota_t)) {
       report(field + ".quota_t", "a quota must be a number of tonnes >= 0");
     }
@@ -105,21 +111,22 @@ Status validate_model(const MarketModel& model) {
     }
     for (std::size_t d : r.destinations) {
       if (d >= n || d == r.origin) {
-        report(field + ".destinations", "a destination must be an existing region other than "
-                                        "the origin");
+        report(field + ".destinations",
+               "a destination must be an existing region other than "
+               "the origin");
         continue;
       }
       if (!restricted.insert({r.origin, r.stage, d}).second) {
-        report(field,
-               fmt::format("contradictory restrictions: {} exports to {} at the {} stage are "
-                           "already restricted by another measure; merge them into one",
-                           model.regions[r.origin].name, model.regions[d].name,
-                           stage_name(r.stage)));
+        report(
+            field,
+            fmt::format("contradictory restrictions: {} exports to {} at the {} stage are "
+                        "already restricted by another measure; merge them into one",
+                        model.regions[r.origin].name, model.regions[d].name, stage_name(r.stage)));
       }
     }
   }
   if (!problems.empty()) {
-    return Status::invalid_input(fmt::format("{}: invalid market model", where),
+    return Status::invalid_input(fmt::format("{}: invalid market model", where()),
                                  std::move(problems));
   }
   // Every region with demand must be reachable from some supply through allowed arcs.
@@ -149,7 +156,7 @@ Status validate_model(const MarketModel& model) {
     }
   }
   if (!problems.empty()) {
-    return Status::invalid_input(fmt::format("{}: unreachable demand", where),
+    return Status::invalid_input(fmt::format("{}: unreachable demand", where()),
                                  std::move(problems));
   }
   return Status::ok();
@@ -173,12 +180,13 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
     e.price_usd_per_t = solution.price[FlowProblem::extraction_node(r)];
     p.price_usd_per_t = solution.price[FlowProblem::processing_node(r)] / yield;
   }
-  double objective = 0.0;
+  // Flows below this are solver noise (Clp's tolerances), not trade; the network path's smallest
+  // flow is 1e-9 of the total supply, well above it.
+  const double noise_t = 1e-10 * problem.supply[problem.source];
   for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
     const FlowArc& a = problem.arcs[i];
     const double flow = solution.flow[i];
-    objective += a.cost * flow;
-    if (flow <= 0.0) continue;
+    if (flow <= noise_t) continue;
     switch (a.kind) {
       case ArcKind::kExtractionSupply: {
         NodeResult& e = eq.nodes[2 * a.region];
@@ -214,8 +222,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         eq.nodes[from_index].exports_t += quantity;
         eq.nodes[to_index].imports_t += quantity;
         eq.accounts[route.to].tariff_revenue_usd += a.tariff * quantity;
-        const double unit_cost =
-            route.stage == Stage::kProcessing ? a.cost / yield : a.cost;
+        const double unit_cost = route.stage == Stage::kProcessing ? a.cost / yield : a.cost;
         // Merge the direct and the gated arc of one route into one reported flow.
         auto same = std::find_if(eq.flows.begin(), eq.flows.end(), [&](const FlowResult& f) {
           return f.from == route.from && f.to == route.to && f.stage == route.stage &&
@@ -224,8 +231,8 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         if (same != eq.flows.end()) {
           same->quantity_t += quantity;
         } else {
-          eq.flows.push_back({route.from, route.to, route.stage, quantity, unit_cost, a.tariff,
-                              a.leakage});
+          eq.flows.push_back(
+              {route.from, route.to, route.stage, quantity, unit_cost, a.tariff, a.leakage});
         }
         break;
       }
@@ -240,8 +247,20 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
     eq.welfare_usd += eq.accounts[r].consumer_surplus_usd + eq.accounts[r].producer_surplus_usd +
                       eq.accounts[r].tariff_revenue_usd;
   }
-  (void)objective;
   return eq;
+}
+
+bool same_flow_pattern(const std::vector<FlowResult>& a, const std::vector<FlowResult>& b,
+                       double tolerance) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].from != b[i].from || a[i].to != b[i].to || a[i].stage != b[i].stage ||
+        a[i].via_leakage != b[i].via_leakage ||
+        std::abs(a[i].quantity_t - b[i].quantity_t) > tolerance * std::max(1.0, a[i].quantity_t)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -259,6 +278,8 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
   Equilibrium eq;
   int iteration = 0;
   double residual = 0.0;
+  int stable_rounds = 0;
+  std::vector<FlowResult> previous_flows;
   while (true) {
     ++iteration;
     const FlowProblem problem = build_flow_problem(model, ad_valorem);
@@ -271,21 +292,51 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
     }
     eq = assemble(model, problem, solution);
     if (!has_ad_valorem) break;
-    // Ad valorem tariffs are levied on the origin (FOB) price of the goods; damping the update
-    // keeps the fixed point from oscillating when a tariff switches a route on and off.
+    // Ad valorem tariffs are levied on the origin (FOB) price of the goods. The loop has converged
+    // when every route that carries flow pays its rate times the origin price, and every route
+    // without flow stays unprofitable at that tariff; the price of a region that does not trade
+    // may be any value in an interval, so tariffs of unused routes are not required to settle.
+    // Damping after ten rounds keeps a tariff that switches a route on and off from oscillating.
     residual = 0.0;
-    for (std::size_t i = 0; i < model.routes.size(); ++i) {
-      const Route& route = model.routes[i];
-      const double target =
-          route.ad_valorem_tariff * std::max(0.0, eq.node(route.from, route.stage).price_usd_per_t);
-      const double step = iteration < 10 ? 1.0 : 0.5;
-      const double updated = ad_valorem[i] + step * (target - ad_valorem[i]);
-      residual = std::max(residual, std::abs(target - ad_valorem[i]));
-      ad_valorem[i] = updated;
+    const double step = iteration < 10 ? 1.0 : 0.5;
+    std::vector<bool> route_used(model.routes.size(), false);
+    for (const FlowResult& f : eq.flows) {
+      for (std::size_t i = 0; i < model.routes.size(); ++i) {
+        const Route& route = model.routes[i];
+        if (route.from == f.from && route.to == f.to && route.stage == f.stage) {
+          route_used[i] = true;
+        }
+      }
     }
     double scale = 1.0;
     for (const NodeResult& node : eq.nodes) scale = std::max(scale, std::abs(node.price_usd_per_t));
-    if (residual <= 1e-9 * scale) break;
+    const double tolerance = 1e-9 * scale;
+    bool converged = true;
+    bool used_settled = true;  // every used route paid its target tariff in this round's solve
+    for (std::size_t i = 0; i < model.routes.size(); ++i) {
+      const Route& route = model.routes[i];
+      if (route.ad_valorem_tariff <= 0.0) continue;
+      const double origin_price = eq.node(route.from, route.stage).price_usd_per_t;
+      const double target = route.ad_valorem_tariff * std::max(0.0, origin_price);
+      if (route_used[i]) {
+        residual = std::max(residual, std::abs(target - ad_valorem[i]));
+        used_settled = used_settled && std::abs(target - ad_valorem[i]) <= tolerance;
+        converged = converged && std::abs(target - ad_valorem[i]) <= tolerance;
+      } else {
+        const double gain = eq.node(route.to, route.stage).price_usd_per_t - origin_price -
+                            route.transport_cost_usd_per_t - route.specific_tariff_usd_per_t -
+                            target;
+        converged = converged && gain <= tolerance;
+      }
+      ad_valorem[i] += step * (target - ad_valorem[i]);
+    }
+    // When a route's origin does not trade, the solver may return a different (equally valid)
+    // origin price every round and the unused route's tariff never settles although nothing
+    // changes; flows unchanged for three rounds with every used route settled is convergence too.
+    const bool same_flows = same_flow_pattern(previous_flows, eq.flows, 1e-9 * scale);
+    stable_rounds = same_flows ? stable_rounds + 1 : 0;
+    previous_flows = eq.flows;
+    if (converged || (used_settled && stable_rounds >= 3)) break;
     if (iteration >= kMaxOuterIterations) {
       eq.termination = Termination::kIterationLimit;
       eq.reason = fmt::format(

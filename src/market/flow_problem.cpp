@@ -86,8 +86,8 @@ FlowProblem build_flow_problem(const MarketModel& model,
   problem.supply.assign(problem.node_count, 0.0);
   problem.supply[problem.source] = total_capacity + 1.0;
   problem.supply[problem.sink] = -(total_capacity + 1.0);
-  problem.arcs.push_back({problem.source, problem.sink, total_capacity + 1.0, 0.0,
-                          ArcKind::kBypass});
+  problem.arcs.push_back(
+      {problem.source, problem.sink, total_capacity + 1.0, 0.0, ArcKind::kBypass});
   // Trade arcs are limited by what can flow at all; an explicit bound keeps both solvers finite.
   for (FlowArc& a : problem.arcs) {
     if (a.capacity == kUnlimited) a.capacity = total_capacity + 1.0;

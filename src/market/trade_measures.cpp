@@ -109,9 +109,9 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
     return out;
   };
   for (const toml::table* t : tables("tariff")) {
-    reader.check_keys(*t, "tariff",
-                      {"material", "importer", "exporter", "stage", "specific_usd_per_t",
-                       "ad_valorem"});
+    reader.check_keys(
+        *t, "tariff",
+        {"material", "importer", "exporter", "stage", "specific_usd_per_t", "ad_valorem"});
     TariffMeasure m;
     m.line = toml_line(*t);
     m.material = material_of(*t);
@@ -137,7 +137,8 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
     if (const toml::node* node = t->get("destinations")) {
       const toml::array* array = node->as_array();
       if (!array || array->empty()) {
-        reader.error(*node, "destinations", "expected a non-empty list such as [\"USA\", \"EU27\"]");
+        reader.error(*node, "destinations",
+                     "expected a non-empty list such as [\"USA\", \"EU27\"]");
       } else {
         for (const toml::node& item : *array) {
           if (!item.is_string()) {
@@ -148,7 +149,8 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
         }
       }
     } else {
-      reader.error(*t, "destinations", "missing key 'destinations' (use [\"all\"] for every region)");
+      reader.error(*t, "destinations",
+                   "missing key 'destinations' (use [\"all\"] for every region)");
     }
     const std::string kind = reader.text(*t, "kind", true).value_or("ban");
     if (kind == "quota") {

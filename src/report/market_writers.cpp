@@ -74,10 +74,11 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
 std::string equilibrium_to_table(const market::CalibratedMarket& market,
                                  const market::Equilibrium& eq, const std::string& solver) {
   const market::MarketModel& model = market.model;
-  std::string out = fmt::format("{} {}: {} ({} path, {} outer iteration(s))\n", model.material,
-                                model.year, market::termination_name(eq.termination), solver,
-                                eq.statistics.outer_iterations);
+  std::string out =
+      fmt::format("{} {}: {} ({} path, {} outer iteration(s))\n", model.material, model.year,
+                  market::termination_name(eq.termination), solver, eq.statistics.outer_iterations);
   if (!eq.reason.empty()) out += "reason: " + eq.reason + "\n";
+  if (eq.nodes.empty()) return out;  // no equilibrium: nothing else to show
   out += fmt::format("quantities on: {}\nbase price: {:.6g} USD/t ({})\n\n", market.info.anchor,
                      market.info.base_price_usd_per_t, market.info.price_source);
   out += fmt::format("{:<6} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>12}\n", "region",
@@ -90,15 +91,16 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
   for (std::size_t r = 0; r < model.regions.size(); ++r) {
     const market::NodeResult& e = eq.node(r, Stage::kExtraction);
     const market::NodeResult& p = eq.node(r, Stage::kProcessing);
-    out += fmt::format("{:<6} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>12.1f}\n",
-                       model.regions[r].name, e.price_usd_per_t, e.production_t,
-                       p.price_usd_per_t, p.production_t, p.consumption_t,
-                       eq.accounts[r].shortfall_t,
-                       total_processing > 0 ? 100.0 * p.production_t / total_processing : 0.0);
+    out +=
+        fmt::format("{:<6} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>12.1f}\n",
+                    model.regions[r].name, e.price_usd_per_t, e.production_t, p.price_usd_per_t,
+                    p.production_t, p.consumption_t, eq.accounts[r].shortfall_t,
+                    total_processing > 0 ? 100.0 * p.production_t / total_processing : 0.0);
   }
-  out += fmt::format("\nwelfare {:.6g} USD/yr. Prices in USD per t of contained content; "
-                     "quantities in t/yr.\nLargest flows:\n",
-                     eq.welfare_usd);
+  out += fmt::format(
+      "\nwelfare {:.6g} USD/yr. Prices in USD per t of contained content; "
+      "quantities in t/yr.\nLargest flows:\n",
+      eq.welfare_usd);
   std::vector<market::FlowResult> flows = eq.flows;
   std::sort(flows.begin(), flows.end(),
             [](const auto& a, const auto& b) { return a.quantity_t > b.quantity_t; });

@@ -84,11 +84,11 @@ void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& pro
   }
   for (const auto& [material, sum] : demand_sums) {
     if (std::abs(sum.first - 1.0) > 1e-6) {
-      problems.push_back({file("demand_shares.csv"), sum.second, "share",
-                          fmt::format("the demand shares of {} sum to {:.6f}; they must add up to "
-                                      "1 (give ROW the rest)",
-                                      material == "*" ? "the default split (*)" : material,
-                                      sum.first)});
+      problems.push_back(
+          {file("demand_shares.csv"), sum.second, "share",
+           fmt::format("the demand shares of {} sum to {:.6f}; they must add up to "
+                       "1 (give ROW the rest)",
+                       material == "*" ? "the default split (*)" : material, sum.first)});
     }
   }
 

@@ -172,6 +172,8 @@ TEST_F(Importer, WritesTheExpectedNumberOfRowsPerTable) {
       {"eu_imports", 3},                // 8 rows - 4 unmapped, XC and XL added into one
       {"eu_sourcing_shares", 4},        // 7 rows - stage R, n/a, t -1
       {"fx_rates", 3},                  // estimates/fx_rates.csv
+      {"market_parameters", 14},        // estimates/market_parameters.csv
+      {"demand_shares", 7},             // estimates/demand_shares.csv
       {"global_supply_shares", 6},      // 9 rows - Unobtainium, Atlantis, merged Türkiye
       {"governance", 4},                // ABW 2004, XKX 2022, KOR 2022, BHS 2022
       {"materials", 91},                // reference/materials.csv
@@ -479,7 +481,7 @@ TEST_F(Importer, WritesADatasetThatLoadsWithTheHandCheckedValues) {
 
 TEST_F(Importer, ImportingTwiceGivesByteIdenticalFiles) {
   const std::map<std::string, std::string> first = snapshot(out_dir());
-  EXPECT_EQ(first.size(), 18u + 18u + 1u);  // tables, their schema files, import_report.txt
+  EXPECT_EQ(first.size(), 20u + 20u + 1u);  // tables, their schema files, import_report.txt
   TempDir other;
   const Result<ImportReport> again = import_sources(options_for(kFixture, other.path() / "out"));
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();

@@ -29,8 +29,8 @@ TEST(MarketCalibration, ListsEveryMaterialThatCannotBeModelledWithItsReason) {
     // The only accepted reason: the sources carry no production tonnage for the material.
     EXPECT_NE(reason.find("no production tonnage"), std::string::npos) << id << ": " << reason;
   }
-  for (const char* id : {"gallium", "lithium", "cobalt", "natural_graphite", "nickel",
-                         "copper", "tungsten", "magnesium", "silicon_metal"}) {
+  for (const char* id : {"gallium", "lithium", "cobalt", "natural_graphite", "nickel", "copper",
+                         "tungsten", "magnesium", "silicon_metal"}) {
     EXPECT_NE(std::find(coverage.modelled.begin(), coverage.modelled.end(), id),
               coverage.modelled.end())
         << id << " should be modelled";
