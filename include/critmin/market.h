@@ -94,9 +94,14 @@ const char* termination_name(Termination termination);
 struct NodeResult {
   std::size_t region = 0;
   Stage stage = Stage::kExtraction;
-  double price_usd_per_t = 0.0;  // dual of the balance constraint [USD/t]
-  double production_t = 0.0;     // [t/yr] produced at this stage in the region
-  double consumption_t = 0.0;    // [t/yr] extraction: used by local processing; processing: demand
+  double price_usd_per_t = 0.0;  // what buyers in the region pay: dual of its use balance [USD/t]
+  // What the region's own output fetches: dual of its origin balance [USD/t]. Equal to the price
+  // when the region uses some of its own output; higher when it exports all of it. A node that
+  // neither uses nor imports reports its producer price as price, and one that neither produces
+  // nor exports reports its price as producer price.
+  double producer_price_usd_per_t = 0.0;
+  double production_t = 0.0;   // [t/yr] produced at this stage in the region
+  double consumption_t = 0.0;  // [t/yr] extraction: used by local processing; processing: demand
   double imports_t = 0.0;
   double exports_t = 0.0;
 };

@@ -261,7 +261,15 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
       if (std::find(list.begin(), list.end(), iso3) == list.end()) list.push_back(iso3);
     }
   }
-  for (const DemandShare* d : demand_split) add_region(d->region);
+  for (const DemandShare* d : demand_split) {
+    add_region(d->region);
+    // A demand region named by its ISO3 code holds that country even when it produces nothing.
+    auto& list = members[d->region];
+    if (data.find_country(d->region) &&
+        std::find(list.begin(), list.end(), d->region) == list.end()) {
+      list.push_back(d->region);
+    }
+  }
   if (!eu27.empty()) {
     members["EU27"].assign(eu27.begin(), eu27.end());
   }

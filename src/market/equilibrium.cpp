@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <set>
 
 #include "critmin/market.h"
@@ -130,7 +131,7 @@ Status validate_model(const MarketModel& model) {
                                  std::move(problems));
   }
   // Every region with demand must be reachable from some supply through allowed arcs.
-  const FlowProblem problem = build_flow_problem(model, {});
+  const FlowProblem problem = build_flow_problem(model, {}, /*pool_uniform_trade=*/true);
   std::vector<std::vector<int>> out(problem.node_count);
   for (const FlowArc& a : problem.arcs) {
     if (a.kind != ArcKind::kBypass && a.capacity > 0.0) out[a.tail].push_back(a.head);
@@ -164,8 +165,55 @@ Status validate_model(const MarketModel& model) {
 
 namespace {
 
+// A use node that receives nothing, or an origin node that ships nothing, has a range of valid
+// duals, and a solver may return any of them (0 is common). Report the economically meaningful end
+// of the range: the landed price of the cheapest supply for a use node (what a buyer there would
+// pay), the netback of the best outlet for an origin node. Each move keeps every arc's reduced
+// cost feasible, so the prices remain an optimal dual; a move that would not is skipped.
+std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSolution& solution,
+                                       std::size_t region_count) {
+  std::vector<double> price = solution.price;
+  const double noise = 1e-10 * problem.supply[problem.source];
+  std::vector<double> inflow(problem.node_count, 0.0), outflow(problem.node_count, 0.0);
+  for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
+    if (solution.flow[i] <= noise) continue;
+    outflow[problem.arcs[i].tail] += solution.flow[i];
+    inflow[problem.arcs[i].head] += solution.flow[i];
+  }
+  const auto feasible_at = [&](int node, double value) {
+    const double tolerance = 1e-9 * (1.0 + std::abs(value));
+    for (const FlowArc& a : problem.arcs) {
+      if (a.tail == node && a.cost + value - price[a.head] < -tolerance) return false;
+      if (a.head == node && a.cost + price[a.tail] - value < -tolerance) return false;
+    }
+    return true;
+  };
+  for (std::size_t r = 0; r < region_count; ++r) {
+    for (int node : {FlowProblem::extraction_node(r), FlowProblem::processing_node(r)}) {
+      if (inflow[node] > 0.0) continue;
+      double landed = std::numeric_limits<double>::infinity();
+      for (const FlowArc& a : problem.arcs) {
+        if (a.head == node) landed = std::min(landed, price[a.tail] + a.cost);
+      }
+      if (std::isfinite(landed) && feasible_at(node, landed)) price[node] = landed;
+    }
+    for (int node :
+         {FlowProblem::extraction_origin_node(r), FlowProblem::processing_origin_node(r)}) {
+      if (outflow[node] > 0.0) continue;
+      double netback = -std::numeric_limits<double>::infinity();
+      for (const FlowArc& a : problem.arcs) {
+        if (a.tail == node) netback = std::max(netback, price[a.head] - a.cost);
+      }
+      if (std::isfinite(netback) && feasible_at(node, netback)) price[node] = netback;
+    }
+  }
+  return price;
+}
+
 Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
-                     const FlowSolution& solution) {
+                     const FlowSolution& raw_solution) {
+  FlowSolution solution = raw_solution;
+  solution.price = settle_idle_prices(problem, raw_solution, model.regions.size());
   Equilibrium eq;
   const double yield = model.processing_yield;
   const std::size_t n = model.regions.size();
@@ -179,10 +227,14 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
     p.stage = Stage::kProcessing;
     e.price_usd_per_t = solution.price[FlowProblem::extraction_node(r)];
     p.price_usd_per_t = solution.price[FlowProblem::processing_node(r)] / yield;
+    e.producer_price_usd_per_t = solution.price[FlowProblem::extraction_origin_node(r)];
+    p.producer_price_usd_per_t = solution.price[FlowProblem::processing_origin_node(r)] / yield;
   }
   // Flows below this are solver noise (Clp's tolerances), not trade; the network path's smallest
   // flow is 1e-9 of the total supply, well above it.
   const double noise_t = 1e-10 * problem.supply[problem.source];
+  std::vector<std::pair<std::size_t, double>> hub_exports[2], hub_imports[2];  // region, t
+  double hub_tariff[2] = {0.0, 0.0};
   for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
     const FlowArc& a = problem.arcs[i];
     const double flow = solution.flow[i];
@@ -192,7 +244,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         NodeResult& e = eq.nodes[2 * a.region];
         e.production_t += flow;
         const double cost = model.regions[a.region].extraction[a.step].unit_cost_usd_per_t;
-        eq.accounts[a.region].producer_surplus_usd += (e.price_usd_per_t - cost) * flow;
+        eq.accounts[a.region].producer_surplus_usd += (e.producer_price_usd_per_t - cost) * flow;
         break;
       }
       case ArcKind::kProcessingSupply: {
@@ -203,7 +255,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         p.production_t += output;
         const double cost = model.regions[a.region].processing[a.step].unit_cost_usd_per_t;
         eq.accounts[a.region].producer_surplus_usd +=
-            (p.price_usd_per_t - cost) * output - e.price_usd_per_t * flow;
+            (p.producer_price_usd_per_t - cost) * output - e.price_usd_per_t * flow;
         break;
       }
       case ArcKind::kDemand: {
@@ -236,9 +288,52 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         }
         break;
       }
+      case ArcKind::kToHub:
+      case ArcKind::kFromHub: {
+        const double quantity = a.stage == Stage::kProcessing ? flow * yield : flow;
+        const std::size_t index = 2 * a.region + (a.stage == Stage::kProcessing);
+        auto& side = a.kind == ArcKind::kToHub ? hub_exports : hub_imports;
+        side[a.stage == Stage::kProcessing].push_back({a.region, quantity});
+        if (a.kind == ArcKind::kToHub) {
+          eq.nodes[index].exports_t += quantity;
+        } else {
+          eq.nodes[index].imports_t += quantity;
+          eq.accounts[a.region].tariff_revenue_usd += a.tariff * quantity;
+          hub_tariff[a.stage == Stage::kProcessing] = a.tariff;
+        }
+        break;
+      }
       case ArcKind::kQuotaGate:
+      case ArcKind::kLocal:
       case ArcKind::kBypass:
         break;
+    }
+  }
+  // Pooled trade: pair the hub's suppliers with its customers in region order. Every pairing is
+  // optimal because every route of a pooled stage costs the same.
+  for (int s = 0; s < 2; ++s) {
+    if (!problem.pooled[s]) continue;
+    const Stage stage = s == 1 ? Stage::kProcessing : Stage::kExtraction;
+    double route_cost = 0.0;
+    for (const FlowArc& a : problem.arcs) {
+      if ((a.kind == ArcKind::kToHub || a.kind == ArcKind::kFromHub) && a.stage == stage) {
+        route_cost += (stage == Stage::kProcessing ? a.cost / yield : a.cost);
+        if (a.kind == ArcKind::kFromHub) break;  // one arc of each kind: out then in
+      }
+    }
+    auto& exporters = hub_exports[s];
+    auto& importers = hub_imports[s];
+    std::size_t e = 0, i = 0;
+    while (e < exporters.size() && i < importers.size()) {
+      const double quantity = std::min(exporters[e].second, importers[i].second);
+      if (exporters[e].first != importers[i].first && quantity > 0.0) {
+        eq.flows.push_back({exporters[e].first, importers[i].first, stage, quantity, route_cost,
+                            hub_tariff[s], false});
+      }
+      exporters[e].second -= quantity;
+      importers[i].second -= quantity;
+      if (exporters[e].second <= 0.0) ++e;
+      if (importers[i].second <= 0.0) ++i;
     }
   }
   for (std::size_t r = 0; r < n; ++r) {
@@ -282,7 +377,9 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
   std::vector<FlowResult> previous_flows;
   while (true) {
     ++iteration;
-    const FlowProblem problem = build_flow_problem(model, ad_valorem);
+    // The network path pools uniform trade through hubs; the LP path keeps the full route set,
+    // so the two paths also check each other's formulation.
+    const FlowProblem problem = build_flow_problem(model, ad_valorem, path == SolverPath::kNetwork);
     const FlowSolution solution = solve(problem);
     if (solution.termination != Termination::kOptimal) {
       eq = Equilibrium{};
@@ -316,7 +413,7 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
     for (std::size_t i = 0; i < model.routes.size(); ++i) {
       const Route& route = model.routes[i];
       if (route.ad_valorem_tariff <= 0.0) continue;
-      const double origin_price = eq.node(route.from, route.stage).price_usd_per_t;
+      const double origin_price = eq.node(route.from, route.stage).producer_price_usd_per_t;
       const double target = route.ad_valorem_tariff * std::max(0.0, origin_price);
       if (route_used[i]) {
         residual = std::max(residual, std::abs(target - ad_valorem[i]));

@@ -4,25 +4,64 @@
 
 namespace critmin::market {
 
+namespace {
+
+// True when the routes of a stage join every ordered pair of regions exactly once with one
+// transport cost and one tariff, and no restriction concerns the stage.
+bool uniform_complete_trade(const MarketModel& model, Stage stage,
+                            const std::vector<double>& ad_valorem, double* transport,
+                            double* tariff) {
+  const std::size_t n = model.regions.size();
+  if (n < 3) return false;  // nothing to gain
+  for (const ExportRestriction& r : model.restrictions) {
+    if (r.stage == stage) return false;
+  }
+  std::vector<bool> seen(n * n, false);
+  std::size_t count = 0;
+  bool first = true;
+  for (std::size_t i = 0; i < model.routes.size(); ++i) {
+    const Route& route = model.routes[i];
+    if (route.stage != stage) continue;
+    const double route_tariff =
+        route.specific_tariff_usd_per_t + (ad_valorem.empty() ? 0.0 : ad_valorem[i]);
+    if (first) {
+      *transport = route.transport_cost_usd_per_t;
+      *tariff = route_tariff;
+      first = false;
+    } else if (route.transport_cost_usd_per_t != *transport || route_tariff != *tariff) {
+      return false;
+    }
+    const std::size_t key = route.from * n + route.to;
+    if (seen[key]) return false;
+    seen[key] = true;
+    ++count;
+  }
+  return count == n * (n - 1);
+}
+
+}  // namespace
+
 FlowProblem build_flow_problem(const MarketModel& model,
-                               const std::vector<double>& route_ad_valorem_usd_per_t) {
+                               const std::vector<double>& route_ad_valorem_usd_per_t,
+                               bool pool_uniform_trade) {
   FlowProblem problem;
   const double yield = model.processing_yield;
-  problem.node_count = 2 + 2 * static_cast<int>(model.regions.size());
+  problem.node_count = 2 + 4 * static_cast<int>(model.regions.size());
   double total_capacity = 0.0;
   for (std::size_t r = 0; r < model.regions.size(); ++r) {
     const Region& region = model.regions[r];
     for (std::size_t k = 0; k < region.extraction.size(); ++k) {
       const SupplyStep& step = region.extraction[k];
-      problem.arcs.push_back({problem.source, FlowProblem::extraction_node(r), step.capacity_t,
-                              step.unit_cost_usd_per_t, ArcKind::kExtractionSupply, r, k});
+      problem.arcs.push_back({problem.source, FlowProblem::extraction_origin_node(r),
+                              step.capacity_t, step.unit_cost_usd_per_t, ArcKind::kExtractionSupply,
+                              r, k});
       total_capacity += step.capacity_t;
     }
     for (std::size_t k = 0; k < region.processing.size(); ++k) {
       const SupplyStep& step = region.processing[k];
-      problem.arcs.push_back({FlowProblem::extraction_node(r), FlowProblem::processing_node(r),
-                              step.capacity_t / yield, step.unit_cost_usd_per_t * yield,
-                              ArcKind::kProcessingSupply, r, k});
+      problem.arcs.push_back({FlowProblem::extraction_node(r),
+                              FlowProblem::processing_origin_node(r), step.capacity_t / yield,
+                              step.unit_cost_usd_per_t * yield, ArcKind::kProcessingSupply, r, k});
     }
     for (std::size_t k = 0; k < region.demand.size(); ++k) {
       const DemandStep& step = region.demand[k];
@@ -31,7 +70,29 @@ FlowProblem build_flow_problem(const MarketModel& model,
                               ArcKind::kDemand, r, k});
     }
   }
+  for (std::size_t r = 0; r < model.regions.size(); ++r) {
+    FlowArc local_feed{FlowProblem::extraction_origin_node(r),
+                       FlowProblem::extraction_node(r),
+                       kUnlimited,
+                       0.0,
+                       ArcKind::kLocal,
+                       r};
+    FlowArc local_product{FlowProblem::processing_origin_node(r),
+                          FlowProblem::processing_node(r),
+                          kUnlimited,
+                          0.0,
+                          ArcKind::kLocal,
+                          r};
+    local_product.stage = Stage::kProcessing;
+    problem.arcs.push_back(local_feed);
+    problem.arcs.push_back(local_product);
+  }
+  // Exports leave from origin nodes; imports arrive at use nodes.
   const auto node_of = [](std::size_t region, Stage stage) {
+    return stage == Stage::kExtraction ? FlowProblem::extraction_origin_node(region)
+                                       : FlowProblem::processing_origin_node(region);
+  };
+  const auto use_node_of = [](std::size_t region, Stage stage) {
     return stage == Stage::kExtraction ? FlowProblem::extraction_node(region)
                                        : FlowProblem::processing_node(region);
   };
@@ -46,15 +107,40 @@ FlowProblem build_flow_problem(const MarketModel& model,
                             restriction.quota_t * scale, 0.0, ArcKind::kQuotaGate,
                             restriction.origin});
   }
+  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+    double transport = 0.0, tariff = 0.0;
+    if (!pool_uniform_trade ||
+        !uniform_complete_trade(model, stage, route_ad_valorem_usd_per_t, &transport, &tariff)) {
+      continue;
+    }
+    const double scale = stage == Stage::kProcessing ? yield : 1.0;
+    const int hub = problem.node_count++;
+    problem.pooled[stage == Stage::kProcessing ? 1 : 0] = true;
+    for (std::size_t r = 0; r < model.regions.size(); ++r) {
+      FlowArc out{node_of(r, stage), hub, kUnlimited, 0.5 * transport * scale, ArcKind::kToHub, r};
+      out.stage = stage;
+      FlowArc in{hub,
+                 use_node_of(r, stage),
+                 kUnlimited,
+                 (0.5 * transport + tariff) * scale,
+                 ArcKind::kFromHub,
+                 r};
+      in.stage = stage;
+      in.tariff = tariff;
+      problem.arcs.push_back(out);
+      problem.arcs.push_back(in);
+    }
+  }
   for (std::size_t i = 0; i < model.routes.size(); ++i) {
     const Route& route = model.routes[i];
+    if (problem.pooled[route.stage == Stage::kProcessing ? 1 : 0]) continue;
     const double ad_valorem =
         route_ad_valorem_usd_per_t.empty() ? 0.0 : route_ad_valorem_usd_per_t[i];
     const double tariff = route.specific_tariff_usd_per_t + ad_valorem;
     const double scale = route.stage == Stage::kProcessing ? yield : 1.0;  // cost per t ext-eq
     const double cost = (route.transport_cost_usd_per_t + tariff) * scale;
     const int tail = node_of(route.from, route.stage);
-    const int head = node_of(route.to, route.stage);
+    const int head = use_node_of(route.to, route.stage);
     const ExportRestriction* restriction = nullptr;
     std::size_t restriction_index = 0;
     for (std::size_t j = 0; j < model.restrictions.size(); ++j) {
@@ -66,7 +152,8 @@ FlowProblem build_flow_problem(const MarketModel& model,
         restriction_index = j;
       }
     }
-    FlowArc arc{tail, head, kUnlimited, cost, ArcKind::kTrade, route.from, 0, i, false, tariff};
+    FlowArc arc{tail, head, kUnlimited, cost,   ArcKind::kTrade, route.from,
+                0,    i,    false,      tariff, route.stage};
     if (!restriction) {
       problem.arcs.push_back(arc);
       continue;

@@ -1,14 +1,16 @@
 // The market model as a min-cost-flow problem, shared by both solver paths.
 //
-// Nodes: a source, a sink, one extraction node and one processing node per region, and one gate
-// node per export quota. Arcs (all quantities in extraction-equivalent tonnes, so that the
-// processing yield disappears and the problem is a pure network):
-//   source -> E[r]          one per extraction supply step (capacity, unit cost)
-//   E[r] -> P[r]            one per processing step (capacity / yield, cost * yield)
-//   E[r] -> E[s], P[r] -> P[s]  trade (transport + tariff; processing costs scaled by the yield)
-//   E[r]/P[r] -> gate -> ...    export quotas (the gate arc carries the quota)
-//   P[r] -> sink            one per demand step (quantity / yield, cost -wtp * yield)
-//   source -> sink          bypass for unused capacity (cost 0), so the problem is always feasible
+// Nodes: a source, a sink, per region and stage an origin node and a use node (see below), one
+// gate node per export quota and one hub per pooled stage. Arcs (all quantities in
+// extraction-equivalent tonnes, so that the processing yield disappears and the problem is a pure
+// network):
+//   source -> Eo[r]           one per extraction supply step (capacity, unit cost)
+//   Eo[r] -> Eu[r], Po[r] -> Pu[r]  local use of local output (cost 0)
+//   Eu[r] -> Po[r]            one per processing step (capacity / yield, cost * yield)
+//   Eo[r] -> Eu[s], Po[r] -> Pu[s]  trade (transport + tariff; processing costs scaled by yield)
+//   Eo/Po[r] -> gate -> ...   export quotas (the gate arc carries the quota)
+//   Pu[r] -> sink             one per demand step (quantity / yield, cost -wtp * yield)
+//   source -> sink            bypass for unused capacity (cost 0), so it is always feasible
 // The source supplies the total extraction capacity plus one tonne; the bypass therefore always
 // carries flow, which pins the source and sink potentials to each other.
 #pragma once
@@ -24,7 +26,17 @@ namespace critmin::market {
 // Marks an arc without its own capacity; replaced by the total capacity when the problem is built.
 inline constexpr double kUnlimited = -1.0;
 
-enum class ArcKind { kExtractionSupply, kProcessingSupply, kDemand, kTrade, kQuotaGate, kBypass };
+enum class ArcKind {
+  kExtractionSupply,
+  kProcessingSupply,
+  kDemand,
+  kTrade,
+  kToHub,    // pooled trade: region -> hub of the stage (half the transport cost)
+  kFromHub,  // pooled trade: hub -> region (the other half plus the importer's tariff)
+  kQuotaGate,
+  kLocal,  // origin -> use node of one region and stage
+  kBypass
+};
 
 struct FlowArc {
   int tail = 0;
@@ -37,6 +49,7 @@ struct FlowArc {
   std::size_t route = 0;   // trade: index into MarketModel::routes
   bool leakage = false;    // trade: restricted supply going round the restriction
   double tariff = 0.0;     // trade: tariff part of cost [USD per t of the stage's product]
+  Stage stage = Stage::kExtraction;  // trade and hub arcs: the stage traded
 };
 
 struct FlowProblem {
@@ -45,15 +58,30 @@ struct FlowProblem {
   int sink = 1;
   std::vector<double> supply;  // per node; source > 0, sink < 0, others 0
   std::vector<FlowArc> arcs;
+  bool pooled[2] = {false, false};  // per stage (extraction, processing): trade goes via a hub
 
-  static int extraction_node(std::size_t region) { return 2 + 2 * static_cast<int>(region); }
-  static int processing_node(std::size_t region) { return 3 + 2 * static_cast<int>(region); }
+  // Each region and stage has an origin node (its own production enters here, exports leave from
+  // here) and a use node (imports and local output arrive here; it feeds only local processing or
+  // demand). Splitting them rules out re-exports: restricted supply can only reach a blocked
+  // destination through an explicit leakage arc with its extra cost.
+  static int extraction_origin_node(std::size_t region) { return 2 + 4 * static_cast<int>(region); }
+  static int extraction_node(std::size_t region) { return 3 + 4 * static_cast<int>(region); }
+  static int processing_origin_node(std::size_t region) { return 4 + 4 * static_cast<int>(region); }
+  static int processing_node(std::size_t region) { return 5 + 4 * static_cast<int>(region); }
 };
 
 // route_ad_valorem_usd_per_t: the ad valorem tariff of each route expressed per tonne of the
 // stage's product (from the outer loop); empty means none.
+//
+// pool_uniform_trade: when a stage has a route between every ordered pair of regions, all with the
+// same transport cost and the same tariff, and no restriction, its n(n-1) trade arcs are replaced
+// by a hub node with 2n arcs (region -> hub at half the transport cost, hub -> region at the other
+// half plus the tariff). Every path between two regions costs the same as the direct route, so the
+// optimum and the prices are unchanged, while the network shrinks from O(n^2) to O(n) trade arcs.
+// The pairwise flows are recovered from the hub flows afterwards (any pairing is optimal).
 FlowProblem build_flow_problem(const MarketModel& model,
-                               const std::vector<double>& route_ad_valorem_usd_per_t);
+                               const std::vector<double>& route_ad_valorem_usd_per_t,
+                               bool pool_uniform_trade = false);
 
 struct FlowSolution {
   Termination termination = Termination::kOptimal;

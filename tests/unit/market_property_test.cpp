@@ -264,9 +264,11 @@ void check_invariants(const MarketModel& model, const Equilibrium& eq) {
     EXPECT_NEAR(p.production_t, yield * e.consumption_t, tol.quantity);
 
     // Step optimality: cheaper steps are full, dearer steps are empty.
-    const double pe = e.price_usd_per_t;
+    // Mines sell at the ore producer price; refiners buy ore at the regional ore price and sell at
+    // the metal producer price; consumers pay the regional metal price.
+    const double pe = e.producer_price_usd_per_t;
     const double pp = p.price_usd_per_t;
-    const double margin = pp - pe / yield;
+    const double margin = p.producer_price_usd_per_t - e.price_usd_per_t / yield;
     const double margin_tol = tol.price / yield;
     const auto cap_below = [](const std::vector<SupplyStep>& steps, double limit) {
       return capacity_where(steps, [&](const SupplyStep& s) {
@@ -308,7 +310,8 @@ void check_invariants(const MarketModel& model, const Equilibrium& eq) {
     SCOPED_TRACE("route " + std::to_string(i) + ": " + std::to_string(route.from) + "->" +
                  std::to_string(route.to) + " " + stage_name(route.stage));
     const ExportRestriction* restriction = restriction_of(model, route);
-    const double from_price = eq.node(route.from, route.stage).price_usd_per_t;
+    // Exports are sold at the origin's producer price and bought at the destination's price.
+    const double from_price = eq.node(route.from, route.stage).producer_price_usd_per_t;
     const double gap = eq.node(route.to, route.stage).price_usd_per_t - from_price;
     const double tariff =
         route.specific_tariff_usd_per_t + route.ad_valorem_tariff * std::max(0.0, from_price);
@@ -396,8 +399,10 @@ void check_prices_at_partly_used_steps(const MarketModel& model, const FlowProbl
     if (!interior(problem, solution, i)) continue;
     const FlowArc& a = problem.arcs[i];
     const Region& region = model.regions[a.region];
-    const double pe = eq.node(a.region, Stage::kExtraction).price_usd_per_t;
-    const double pp = eq.node(a.region, Stage::kProcessing).price_usd_per_t;
+    const NodeResult& ore = eq.node(a.region, Stage::kExtraction);
+    const NodeResult& metal = eq.node(a.region, Stage::kProcessing);
+    const double pe = ore.producer_price_usd_per_t;
+    const double pp = metal.price_usd_per_t;
     switch (a.kind) {
       case ArcKind::kExtractionSupply:
         EXPECT_TRUE(agree(pe, region.extraction[a.step].unit_cost_usd_per_t))
@@ -405,8 +410,8 @@ void check_prices_at_partly_used_steps(const MarketModel& model, const FlowProbl
             << region.extraction[a.step].unit_cost_usd_per_t;
         break;
       case ArcKind::kProcessingSupply:
-        EXPECT_NEAR(pp - pe / yield, region.processing[a.step].unit_cost_usd_per_t,
-                    tol.price / yield)
+        EXPECT_NEAR(metal.producer_price_usd_per_t - ore.price_usd_per_t / yield,
+                    region.processing[a.step].unit_cost_usd_per_t, tol.price / yield)
             << "region " << a.region << " processing margin vs partly used step cost";
         break;
       case ArcKind::kDemand:
@@ -780,7 +785,7 @@ TEST(MarketProperty, LeakageReroutesBannedFlowAtRouteCostPlusLeakageCost) {
     EXPECT_NEAR(leaked->unit_cost_usd_per_t, 4.0 + 1.5 + 0.5, 1e-9);
     EXPECT_NEAR(leaked->tariff_usd_per_t, 1.5, 1e-9);
     EXPECT_NEAR(eq.value().node(1, Stage::kProcessing).price_usd_per_t -
-                    eq.value().node(0, Stage::kProcessing).price_usd_per_t,
+                    eq.value().node(0, Stage::kProcessing).producer_price_usd_per_t,
                 4.0 + 1.5 + 0.5, 1e-6);
   }
 }
