@@ -188,23 +188,64 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
     }
     return true;
   };
+  // An origin node without any capacity (a region that cannot produce at the stage) cannot be a
+  // supplier; its dual says nothing.
+  std::vector<bool> can_supply(problem.node_count, false);
+  for (const FlowArc& a : problem.arcs) {
+    if ((a.kind == ArcKind::kExtractionSupply || a.kind == ArcKind::kProcessingSupply) &&
+        a.capacity > 0.0) {
+      can_supply[a.head] = true;
+    }
+  }
+  // Origins that cannot supply are only bounded from below (by their outlets); lift them out of
+  // the way while the receivers settle, and give them their netback at the end.
+  double highest = 0.0;
+  for (double p : price) highest = std::max(highest, std::abs(p));
+  double costs = 0.0;
+  for (const FlowArc& a : problem.arcs) costs += std::abs(a.cost);
+  for (int node = 2; node < 2 + 4 * static_cast<int>(region_count); ++node) {
+    const bool is_origin = (node - 2) % 2 == 0;
+    if (is_origin && !can_supply[node] && outflow[node] <= 0.0) price[node] = highest + costs;
+  }
+  // Hubs and gates first (they lie between origins and use nodes), then the use nodes.
+  std::vector<int> receivers;
+  for (int node = 2 + 4 * static_cast<int>(region_count); node < problem.node_count; ++node) {
+    receivers.push_back(node);
+  }
   for (std::size_t r = 0; r < region_count; ++r) {
-    for (int node : {FlowProblem::extraction_node(r), FlowProblem::processing_node(r)}) {
+    receivers.push_back(FlowProblem::extraction_node(r));
+    receivers.push_back(FlowProblem::processing_node(r));
+  }
+  {
+    for (int node : receivers) {
       if (inflow[node] > 0.0) continue;
       double landed = std::numeric_limits<double>::infinity();
       for (const FlowArc& a : problem.arcs) {
-        if (a.head == node) landed = std::min(landed, price[a.tail] + a.cost);
+        if (a.head != node) continue;
+        const bool idle_origin = (a.kind == ArcKind::kLocal || a.kind == ArcKind::kToHub ||
+                                  a.kind == ArcKind::kTrade || a.kind == ArcKind::kQuotaGate) &&
+                                 a.tail >= 2 && a.tail < 2 + 4 * static_cast<int>(region_count) &&
+                                 !can_supply[a.tail];
+        if (!idle_origin) landed = std::min(landed, price[a.tail] + a.cost);
       }
       if (std::isfinite(landed) && feasible_at(node, landed)) price[node] = landed;
     }
-    for (int node :
-         {FlowProblem::extraction_origin_node(r), FlowProblem::processing_origin_node(r)}) {
+  }
+  for (std::size_t r = 0; r < region_count; ++r) {
+    const int origins[2] = {FlowProblem::extraction_origin_node(r),
+                            FlowProblem::processing_origin_node(r)};
+    const int uses[2] = {FlowProblem::extraction_node(r), FlowProblem::processing_node(r)};
+    for (int s = 0; s < 2; ++s) {
+      const int node = origins[s];
       if (outflow[node] > 0.0) continue;
-      double netback = -std::numeric_limits<double>::infinity();
-      for (const FlowArc& a : problem.arcs) {
-        if (a.tail == node) netback = std::max(netback, price[a.head] - a.cost);
+      double value = price[uses[s]];  // a region that cannot produce: its buyers' price
+      if (can_supply[node]) {
+        value = -std::numeric_limits<double>::infinity();
+        for (const FlowArc& a : problem.arcs) {
+          if (a.tail == node) value = std::max(value, price[a.head] - a.cost);
+        }
       }
-      if (std::isfinite(netback) && feasible_at(node, netback)) price[node] = netback;
+      if (std::isfinite(value) && feasible_at(node, value)) price[node] = value;
     }
   }
   return price;
