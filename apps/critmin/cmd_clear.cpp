@@ -64,13 +64,7 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
         common.exit_code = report_error(measures.status());
         return;
       }
-      Result<market::Equilibrium> baseline = market::clear_market(market.value().model, path);
-      if (!baseline.is_ok()) {
-        common.exit_code = report_error(baseline.status());
-        return;
-      }
-      Status applied = market::apply_trade_measures(measures.value(), data.value(),
-                                                    baseline.value(), market.value());
+      Status applied = market::apply_trade_measures(measures.value(), data.value(), market.value());
       if (!applied.is_ok()) {
         common.exit_code = report_error(applied);
         return;

@@ -47,7 +47,8 @@ struct RestrictionMeasure {
   std::vector<std::string> destinations;  // "all" allowed
   Stage stage = Stage::kProcessing;
   RestrictionKind kind = RestrictionKind::kBan;
-  double quota_share = 0.0;  // of the base-year exports to the destinations
+  // Of the base-year exports to the destinations (see apply_trade_measures).
+  double quota_share = 0.0;
   bool leakage = false;
   double leakage_cost_usd_per_t = 0.0;
 };
@@ -64,10 +65,12 @@ struct TradeMeasures {
 Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std::string& file_name,
                                           const Dataset& data);
 
-// Applies the measures that concern the market's material. Quotas are shares of the base-year
-// exports, taken from `baseline`. Fails with kInvalidInput (file:line) when a region, country or
-// bloc named by a measure is not in the market.
+// Applies the measures that concern the market's material. A quota is a share of the base-year
+// exports to its destinations: the origin's base production minus its own base use (calibration
+// data), split over the destinations by their share of the other regions' base use. Fails with
+// kInvalidInput (file:line) when a region, country or bloc named by a measure is not in the market,
+// an origin covers several regions, or the destinations hold only the origin.
 Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
-                            const Equilibrium& baseline, CalibratedMarket& market);
+                            CalibratedMarket& market);
 
 }  // namespace critmin::market

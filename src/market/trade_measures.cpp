@@ -41,7 +41,8 @@ struct Reader {
     }
     const double value = node->value<double>().value_or(0.0);
     if (!(value >= low && value <= high)) {
-      error(*node, key, fmt::format("{} is outside [{}, {}]", value, low, high));
+      error(*node, key,
+            fmt::format("{} is outside [{}, {}]; give a value in that range", value, low, high));
       return std::nullopt;
     }
     return value;
@@ -119,7 +120,8 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
     m.exporter = reader.text(*t, "exporter", false).value_or("");
     m.stage = reader.stage(*t).value_or(Stage::kProcessing);
     m.specific_usd_per_t = reader.number(*t, "specific_usd_per_t", 0.0, 1e12).value_or(0.0);
-    m.ad_valorem = reader.number(*t, "ad_valorem", 0.0, 100.0).value_or(0.0);
+    // An ad valorem rate is a fraction of the origin price: 0.25 for 25%; 10 (1000%) is the cap.
+    m.ad_valorem = reader.number(*t, "ad_valorem", 0.0, 10.0).value_or(0.0);
     if (!t->get("specific_usd_per_t") && !t->get("ad_valorem")) {
       reader.error(*t, "tariff", "give specific_usd_per_t, ad_valorem or both");
     }
@@ -162,6 +164,8 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
       m.quota_share = share.value_or(0.0);
     } else if (kind != "ban") {
       reader.error(*t->get("kind"), "kind", "use \"ban\" or \"quota\"");
+    } else if (const toml::node* share = t->get("share")) {
+      reader.error(*share, "share", "a ban takes no share; use kind = \"quota\" for a quota");
     }
     if (const toml::node* node = t->get("leakage")) {
       if (!node->is_boolean()) {
@@ -171,6 +175,11 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
       }
     }
     m.leakage_cost_usd_per_t = reader.number(*t, "leakage_cost_usd_per_t", 0.0, 1e12).value_or(0.0);
+    if (!m.leakage && t->get("leakage_cost_usd_per_t")) {
+      reader.error(*t->get("leakage_cost_usd_per_t"), "leakage_cost_usd_per_t",
+                   "a leakage cost needs leakage = true; without leakage nothing goes round the "
+                   "restriction");
+    }
     measures.restrictions.push_back(m);
   }
   if (!problems.empty()) {
@@ -225,10 +234,39 @@ std::optional<std::set<std::size_t>> regions_named(const std::string& name, cons
   return out;
 }
 
+// The base-year exports of `origin` to `destinations` at a stage, from the calibration data: the
+// origin's base production minus its own base use, times the destinations' share of the base use
+// of every other region. (The equilibrium's own pairwise split is not unique — two suppliers at
+// one price can serve either customer — so a quota must not depend on it.)
+double base_exports_to(const CalibratedMarket& market, std::size_t origin, Stage stage,
+                       const std::set<std::size_t>& destinations) {
+  const MarketModel& model = market.model;
+  const CalibrationInfo& info = market.info;
+  const double yield = model.processing_yield;
+  const double processed_t =
+      info.world_tonnage_t * (info.anchor_stage == Stage::kProcessing ? 1.0 : yield);
+  const auto production = [&](std::size_t r) {
+    return stage == Stage::kProcessing ? info.observed_processing_share[r] * processed_t
+                                       : info.observed_extraction_share[r] * processed_t / yield;
+  };
+  const auto use = [&](std::size_t r) {
+    return stage == Stage::kProcessing ? model.regions[r].base_demand_t
+                                       : info.observed_processing_share[r] * processed_t / yield;
+  };
+  double to_destinations = 0.0, to_others = 0.0;
+  for (std::size_t r = 0; r < model.regions.size(); ++r) {
+    if (r == origin) continue;
+    to_others += use(r);
+    if (destinations.contains(r)) to_destinations += use(r);
+  }
+  const double exports = std::max(0.0, production(origin) - use(origin));
+  return to_others > 0.0 ? exports * to_destinations / to_others : 0.0;
+}
+
 }  // namespace
 
 Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
-                            const Equilibrium& baseline, CalibratedMarket& market) {
+                            CalibratedMarket& market) {
   MarketModel& model = market.model;
   std::vector<Diagnostic> problems;
   const auto unknown = [&](int line, const char* key, const std::string& name) {
@@ -269,8 +307,15 @@ Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
   for (const RestrictionMeasure& m : measures.restrictions) {
     if (!m.material.empty() && m.material != model.material) continue;
     const auto origins = regions_named(m.origin, data, model);
-    if (!origins || origins->size() != 1) {
+    if (!origins) {
       unknown(m.line, "origin", m.origin);
+      continue;
+    }
+    if (origins->size() != 1) {
+      problems.push_back({measures.file, m.line, "origin",
+                          fmt::format("'{}' covers {} regions of the {} market; an export "
+                                      "restriction has one origin: write one measure per region",
+                                      m.origin, origins->size(), model.material)});
       continue;
     }
     const std::size_t origin = *origins->begin();
@@ -286,7 +331,14 @@ Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
       destinations.insert(regions->begin(), regions->end());
     }
     destinations.erase(origin);
-    if (!ok || destinations.empty()) continue;
+    if (!ok) continue;
+    if (destinations.empty()) {
+      problems.push_back({measures.file, m.line, "destinations",
+                          fmt::format("the destinations contain no region other than the origin "
+                                      "{}; name the regions the restriction applies to",
+                                      model.regions[origin].name)});
+      continue;
+    }
     ExportRestriction restriction;
     restriction.name = fmt::format("{}:{}", measures.file, m.line);
     restriction.origin = origin;
@@ -296,18 +348,12 @@ Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
     restriction.leakage = m.leakage;
     restriction.leakage_cost_usd_per_t = m.leakage_cost_usd_per_t;
     if (m.kind == RestrictionKind::kQuota) {
-      double base_exports = 0.0;
-      for (const FlowResult& f : baseline.flows) {
-        if (f.from == origin && f.stage == m.stage && destinations.contains(f.to)) {
-          base_exports += f.quantity_t;
-        }
-      }
-      restriction.quota_t = m.quota_share * base_exports;
+      restriction.quota_t = m.quota_share * base_exports_to(market, origin, m.stage, destinations);
     }
     model.restrictions.push_back(restriction);
   }
   if (!problems.empty()) {
-    return Status::invalid_input(fmt::format("{}: measures name unknown regions", measures.file),
+    return Status::invalid_input(fmt::format("{}: measures that cannot be applied", measures.file),
                                  std::move(problems));
   }
   return validate_model(model);

@@ -161,7 +161,8 @@ TEST_F(ClearCli, GalliumJsonCarriesStatusNodesFlowsAndCalibration) {
     EXPECT_TRUE(stage == "extraction" || stage == "processing") << stage;
     EXPECT_TRUE(region_names.contains(n.at("region").get<std::string>())) << n.at("region");
     seen.insert({n.at("region").get<std::string>(), stage});
-    for (const char* key : {"price", "production", "consumption", "imports", "exports"}) {
+    for (const char* key :
+         {"price", "producer_price", "production", "consumption", "imports", "exports"}) {
       ASSERT_TRUE(n.at(key).is_number()) << key;
       EXPECT_GE(n.at(key).get<double>(), -1e-9) << n.at("region") << " " << stage << " " << key;
     }
@@ -259,6 +260,46 @@ TEST_F(ClearCli, BanScenarioChangesTheFlows) {
         << "CHN -> " << std::get<1>(key) << " " << quantity << " t under a ban";
   }
   EXPECT_LT(banned.at("welfare_usd").get<double>(), base.at("welfare_usd").get<double>());
+}
+
+TEST_F(ClearCli, LeakageFlowsAreMarkedAndCostTransportPlusTheLeakageCost) {
+  const fs::path file = scenario("leak.toml", std::string(kBan) +
+                                                  "leakage = true\n"
+                                                  "leakage_cost_usd_per_t = 20000.0\n");
+  nlohmann::json j;
+  ASSERT_NO_FATAL_FAILURE(run_json("--material gallium --scenario " + quote(file.string()), j));
+  int leaked = 0;
+  for (const nlohmann::json& f : j.at("flows")) {
+    if (f.at("from") != "CHN" || f.at("stage") != "processing") continue;
+    EXPECT_EQ(f.at("via_leakage"), true) << f.dump();
+    // transport 2% of 450000 USD/t = 9000 USD/t, plus 20000 USD/t to go round the ban
+    EXPECT_NEAR(f.at("unit_cost").get<double>(), 29000.0, 29000.0 * 1e-9) << f.dump();
+    ++leaked;
+  }
+  EXPECT_GT(leaked, 0);
+  const CliRun table = run("clear --material gallium --scenario " + quote(file.string()));
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("(via third countries)"), std::string::npos) << table.out;
+}
+
+// The quota is a share of China's base-year exports to EU27; both solvers must agree on it.
+TEST_F(ClearCli, QuotaScenarioGivesTheSameWelfareOnBothSolvers) {
+  const fs::path file = scenario("quota.toml", R"([[export_restriction]]
+origin = "CHN"
+destinations = ["EU27"]
+stage = "processing"
+kind = "quota"
+share = 0.5
+)");
+  nlohmann::json network, lp;
+  ASSERT_NO_FATAL_FAILURE(
+      run_json("--material gallium --scenario " + quote(file.string()), network));
+  ASSERT_NO_FATAL_FAILURE(
+      run_json("--material gallium --solver lp --scenario " + quote(file.string()), lp));
+  EXPECT_LE(
+      relative_gap(network.at("welfare_usd").get<double>(), lp.at("welfare_usd").get<double>()),
+      1e-6)
+      << network.at("welfare_usd") << " vs " << lp.at("welfare_usd");
 }
 
 TEST_F(ClearCli, ScenarioErrorExitsTwoWithFileLineKey) {

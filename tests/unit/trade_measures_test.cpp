@@ -83,7 +83,7 @@ void run_scenario(const char* material, const std::string& text, SolverPath path
   ASSERT_NO_FATAL_FAILURE(solve(out.market.model, path, out.baseline));
   TradeMeasures measures;
   ASSERT_NO_FATAL_FAILURE(read_ok(text, measures));
-  const Status applied = apply_trade_measures(measures, default_data(), out.baseline, out.market);
+  const Status applied = apply_trade_measures(measures, default_data(), out.market);
   ASSERT_TRUE(applied.is_ok()) << applied.to_string();
   ASSERT_NO_FATAL_FAILURE(solve(out.market.model, path, out.result));
 }
@@ -218,12 +218,14 @@ ad_valorem = "0.25"
 }
 
 TEST(TradeMeasuresRead, RejectsANegativeAdValoremRate) {
-  EXPECT_EQ(read_errors(R"([[tariff]]
+  EXPECT_EQ(
+      read_errors(R"([[tariff]]
 importer = "USA"
 stage = "processing"
 ad_valorem = -0.25
 )"),
-            std::vector<std::string>{"measures.toml:4:ad_valorem: -0.25 is outside [0, 100]"});
+      std::vector<std::string>{
+          "measures.toml:4:ad_valorem: -0.25 is outside [0, 10]; give a value in that range"});
 }
 
 TEST(TradeMeasuresRead, RejectsATariffWithoutAnyRate) {
@@ -285,7 +287,8 @@ stage = "processing"
 kind = "quota"
 share = 1.5
 )"),
-            std::vector<std::string>{"measures.toml:6:share: 1.5 is outside [0, 1]"});
+            std::vector<std::string>{
+                "measures.toml:6:share: 1.5 is outside [0, 1]; give a value in that range"});
 }
 
 TEST(TradeMeasuresRead, RejectsDestinationsThatAreNotAList) {
@@ -358,8 +361,10 @@ stage = "processing"
 kind = "quota"
 share = 2.0
 )");
-  EXPECT_EQ(errors, (std::vector<std::string>{"measures.toml:4:ad_valorem: -1 is outside [0, 100]",
-                                              "measures.toml:11:share: 2 is outside [0, 1]"}));
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{
+                "measures.toml:4:ad_valorem: -1 is outside [0, 10]; give a value in that range",
+                "measures.toml:11:share: 2 is outside [0, 1]; give a value in that range"}));
 }
 
 // ---- apply_trade_measures: names and regions ----------------------------------------------------
@@ -378,7 +383,7 @@ stage = "processing"
 ad_valorem = 0.25
 )",
                                   m));
-  const Status applied = apply_trade_measures(m, default_data(), baseline, gallium);
+  const Status applied = apply_trade_measures(m, default_data(), gallium);
   ASSERT_FALSE(applied.is_ok());
   EXPECT_EQ(applied.code(), StatusCode::kInvalidInput);
   ASSERT_EQ(applied.diagnostics().size(), 1u) << applied.to_string();
@@ -402,13 +407,39 @@ stage = "processing"
 kind = "ban"
 )",
                                   m));
-  const Status applied = apply_trade_measures(m, default_data(), baseline, gallium);
+  const Status applied = apply_trade_measures(m, default_data(), gallium);
   ASSERT_FALSE(applied.is_ok());
   EXPECT_EQ(applied.code(), StatusCode::kInvalidInput);
   ASSERT_EQ(applied.diagnostics().size(), 1u) << applied.to_string();
   EXPECT_EQ(applied.diagnostics()[0].line, 1);
   EXPECT_EQ(applied.diagnostics()[0].field, "destinations");
   EXPECT_NE(applied.diagnostics()[0].message.find("'Narnia'"), std::string::npos);
+}
+
+// A bloc is a valid name, but an export restriction needs one origin region; the message must not
+// claim that the bloc is unknown.
+TEST(TradeMeasuresApply, OriginNamingSeveralRegionsIsNotReportedAsAnUnknownName) {
+  CalibratedMarket gallium;
+  ASSERT_NO_FATAL_FAILURE(market_of("gallium", gallium));
+  Equilibrium baseline;
+  ASSERT_NO_FATAL_FAILURE(solve(gallium.model, SolverPath::kNetwork, baseline));
+  TradeMeasures m;
+  ASSERT_NO_FATAL_FAILURE(read_ok(R"([[export_restriction]]
+origin = "club"
+destinations = ["CHN"]
+stage = "processing"
+kind = "ban"
+)",
+                                  m));
+  const Status applied = apply_trade_measures(m, default_data(), gallium);
+  ASSERT_FALSE(applied.is_ok());
+  EXPECT_EQ(applied.code(), StatusCode::kInvalidInput);
+  ASSERT_EQ(applied.diagnostics().size(), 1u) << applied.to_string();
+  EXPECT_EQ(applied.diagnostics()[0].field, "origin");
+  EXPECT_EQ(applied.diagnostics()[0].message.find("is not a region of the gallium market, an ISO3 "
+                                                  "code or a bloc"),
+            std::string::npos)
+      << applied.diagnostics()[0].message;
 }
 
 TEST(TradeMeasuresApply, IgnoresMeasuresForAnotherMaterial) {
@@ -433,7 +464,7 @@ stage = "processing"
 kind = "ban"
 )",
                                   m));
-  const Status applied = apply_trade_measures(m, default_data(), baseline, graphite);
+  const Status applied = apply_trade_measures(m, default_data(), graphite);
   ASSERT_TRUE(applied.is_ok()) << applied.to_string();
   EXPECT_TRUE(graphite.model.restrictions.empty());
   ASSERT_EQ(graphite.model.routes.size(), routes_before.size());
@@ -457,7 +488,7 @@ stage = "processing"
 kind = "ban"
 )",
                                   m));
-  const Status applied = apply_trade_measures(m, default_data(), baseline, graphite);
+  const Status applied = apply_trade_measures(m, default_data(), graphite);
   ASSERT_TRUE(applied.is_ok()) << applied.to_string();
   ASSERT_EQ(graphite.model.restrictions.size(), 1u);
   const ExportRestriction& r = graphite.model.restrictions[0];
@@ -482,7 +513,7 @@ specific_usd_per_t = 1000.0
 ad_valorem = 0.25
 )",
                                     m));
-    const Status applied = apply_trade_measures(m, default_data(), baseline, gallium);
+    const Status applied = apply_trade_measures(m, default_data(), gallium);
     ASSERT_TRUE(applied.is_ok()) << applied.to_string();
     const std::size_t chn = region_of(gallium.model, "CHN");
     const std::size_t usa = region_of(gallium.model, "USA");
@@ -512,7 +543,7 @@ TEST(TradeMeasuresApply, TariffOfEu27WithoutExporterTaxesEveryImportIntoTheEu27R
     ASSERT_NO_FATAL_FAILURE(read_ok(std::string("[[tariff]]\nimporter = \"") + importer +
                                         "\"\nstage = \"processing\"\nspecific_usd_per_t = 500\n",
                                     m));
-    const Status applied = apply_trade_measures(m, default_data(), baseline, gallium);
+    const Status applied = apply_trade_measures(m, default_data(), gallium);
     ASSERT_TRUE(applied.is_ok()) << applied.to_string();
     const std::size_t eu = region_of(gallium.model, "EU27");
     int taxed = 0;
@@ -540,7 +571,7 @@ stage = "processing"
 kind = "ban"
 )",
                                   m));
-  const Status applied = apply_trade_measures(m, default_data(), baseline, gallium);
+  const Status applied = apply_trade_measures(m, default_data(), gallium);
   ASSERT_TRUE(applied.is_ok()) << applied.to_string();
   ASSERT_EQ(gallium.model.restrictions.size(), 1u);
   std::set<std::string> names;
@@ -573,7 +604,7 @@ kind = "quota"
 share = 0.5
 )",
                                   m));
-  const Status applied = apply_trade_measures(m, default_data(), baseline, gallium);
+  const Status applied = apply_trade_measures(m, default_data(), gallium);
   ASSERT_FALSE(applied.is_ok());
   EXPECT_EQ(applied.code(), StatusCode::kInvalidInput);
   EXPECT_NE(applied.to_string().find("contradictory"), std::string::npos) << applied.to_string();
@@ -657,10 +688,27 @@ share = 0.5
                                        SolverPath::kNetwork, s));
   const MarketModel& model = s.market.model;
   const std::set<std::string> destinations = {"USA", "EU27", "JPN"};
-  const double base = processing_flow(model, s.baseline, "CHN", destinations, true);
+  // The base of the quota comes from the calibration data, not from the baseline's (non-unique)
+  // pairwise split: China's base production minus its base demand, times the destinations'
+  // share of the other regions' base demand.
+  const std::size_t chn = region_of(model, "CHN");
+  const double china_production =
+      s.market.info.observed_processing_share[chn] * s.market.info.world_tonnage_t;
+  double to_destinations = 0.0, to_others = 0.0;
+  for (std::size_t r = 0; r < model.regions.size(); ++r) {
+    if (r == chn) continue;
+    to_others += model.regions[r].base_demand_t;
+    if (destinations.contains(model.regions[r].name)) {
+      to_destinations += model.regions[r].base_demand_t;
+    }
+  }
+  const double base =
+      (china_production - model.regions[chn].base_demand_t) * to_destinations / to_others;
   ASSERT_GT(base, 0.0);
   ASSERT_EQ(model.restrictions.size(), 1u);
   expect_relative(model.restrictions[0].quota_t, 0.5 * base, 1e-12, "quota_t");
+  // The quota is below the free-trade exports to these destinations, so it binds.
+  ASSERT_LT(0.5 * base, processing_flow(model, s.baseline, "CHN", destinations, true));
   // China is the cheapest refiner, so the quota binds: exactly half the base exports.
   expect_relative(processing_flow(model, s.result, "CHN", destinations, true), 0.5 * base, 1e-6,
                   "CHN exports to USA, EU27, JPN under the quota");
@@ -729,6 +777,74 @@ TEST(TradeMeasuresPaths, GalliumBanWelfareAgreesOnBothPaths) {
         run_scenario("gallium", ban_text(leakage, 20000.0), SolverPath::kLinearProgram, lp));
     expect_relative(network.result.welfare_usd, lp.result.welfare_usd, 1e-6,
                     leakage ? "ban with leakage" : "ban without leakage");
+  }
+}
+
+// Prices are an optimal dual of the market after the measures: buyers never pay more than their
+// region's own producers fetch, every used flow is priced at its unit cost, and no unrestricted
+// route is left with a profit.
+void expect_consistent_prices(const MarketModel& model, const Equilibrium& eq,
+                              const std::string& what) {
+  double scale = 1.0;
+  for (const NodeResult& n : eq.nodes)
+    scale = std::max(scale, std::abs(n.producer_price_usd_per_t));
+  const double tolerance = 1e-6 * scale;
+  for (const NodeResult& n : eq.nodes) {
+    const std::string where = what + " " + model.regions[n.region].name + " " + stage_name(n.stage);
+    EXPECT_LE(n.price_usd_per_t, n.producer_price_usd_per_t + tolerance) << where;
+    if (n.production_t - n.exports_t > 1e-6 * std::max(1.0, n.production_t)) {
+      EXPECT_NEAR(n.price_usd_per_t, n.producer_price_usd_per_t, tolerance)
+          << where << ": the region uses its own output";
+    }
+  }
+  for (const FlowResult& f : eq.flows) {
+    EXPECT_NEAR(eq.node(f.to, f.stage).price_usd_per_t,
+                eq.node(f.from, f.stage).producer_price_usd_per_t + f.unit_cost_usd_per_t,
+                tolerance)
+        << what << " " << model.regions[f.from].name << " -> " << model.regions[f.to].name << " "
+        << stage_name(f.stage) << (f.via_leakage ? " (leakage)" : "");
+  }
+  for (const Route& route : model.routes) {
+    const bool restricted =
+        std::any_of(model.restrictions.begin(), model.restrictions.end(), [&](const auto& r) {
+          return r.origin == route.from && r.stage == route.stage &&
+                 std::find(r.destinations.begin(), r.destinations.end(), route.to) !=
+                     r.destinations.end();
+        });
+    if (restricted) continue;
+    const double origin = eq.node(route.from, route.stage).producer_price_usd_per_t;
+    const double landed = origin + route.transport_cost_usd_per_t +
+                          route.specific_tariff_usd_per_t + route.ad_valorem_tariff * origin;
+    EXPECT_LE(eq.node(route.to, route.stage).price_usd_per_t, landed + tolerance)
+        << what << ": unused profit on " << model.regions[route.from].name << " -> "
+        << model.regions[route.to].name << " " << stage_name(route.stage);
+  }
+}
+
+TEST(TradeMeasuresPaths, PricesAreConsistentWithFlowsAndRoutesOnBothPaths) {
+  const std::string tariff = R"([[tariff]]
+importer = "USA"
+exporter = "CHN"
+stage = "processing"
+ad_valorem = 0.25
+)";
+  for (const SolverPath path : {SolverPath::kNetwork, SolverPath::kLinearProgram}) {
+    const std::string name = path == SolverPath::kNetwork ? "network" : "lp";
+    for (const char* material : {"gallium", "copper", "lithium"}) {
+      CalibratedMarket market;
+      ASSERT_NO_FATAL_FAILURE(market_of(material, market));
+      Equilibrium eq;
+      ASSERT_NO_FATAL_FAILURE(solve(market.model, path, eq));
+      expect_consistent_prices(market.model, eq, name + " " + material);
+    }
+    for (const auto& [label, text] :
+         std::vector<std::pair<std::string, std::string>>{{"ban", ban_text(false, 0.0)},
+                                                          {"leakage", ban_text(true, 20000.0)},
+                                                          {"tariff", tariff}}) {
+      Scenario s;
+      ASSERT_NO_FATAL_FAILURE(run_scenario("gallium", text, path, s));
+      expect_consistent_prices(s.market.model, s.result, name + " gallium " + label);
+    }
   }
 }
 
