@@ -32,7 +32,12 @@ bool finite_nonnegative(double value) { return std::isfinite(value) && value >= 
 
 }  // namespace
 
-Status validate_model(const MarketModel& model) {
+namespace {
+
+// Validates the model's values, then builds the flow problem (pooled when asked) and checks that
+// every region with demand is reachable from some supply. The built problem is handed back so that
+// clear_market does not build it twice.
+Status validate_and_build(const MarketModel& model, bool pool_uniform_trade, FlowProblem* built) {
   std::vector<Diagnostic> problems;
   const auto where = [&] { return fmt::format("market model {} {}", model.material, model.year); };
   const auto report = [&](std::string field, std::string message) {
@@ -131,7 +136,8 @@ Status validate_model(const MarketModel& model) {
                                  std::move(problems));
   }
   // Every region with demand must be reachable from some supply through allowed arcs.
-  const FlowProblem problem = build_flow_problem(model, {}, /*pool_uniform_trade=*/true);
+  *built = build_flow_problem(model, {}, pool_uniform_trade);
+  const FlowProblem& problem = *built;
   std::vector<std::vector<int>> out(problem.node_count);
   for (const FlowArc& a : problem.arcs) {
     if (a.kind != ArcKind::kBypass && a.capacity > 0.0) out[a.tail].push_back(a.head);
@@ -163,6 +169,13 @@ Status validate_model(const MarketModel& model) {
   return Status::ok();
 }
 
+}  // namespace
+
+Status validate_model(const MarketModel& model) {
+  FlowProblem problem;
+  return validate_and_build(model, /*pool_uniform_trade=*/true, &problem);
+}
+
 namespace {
 
 // A use node that receives nothing, or an origin node that ships nothing, has a range of valid
@@ -180,11 +193,20 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
     outflow[problem.arcs[i].tail] += solution.flow[i];
     inflow[problem.arcs[i].head] += solution.flow[i];
   }
+  std::vector<std::vector<int>> arcs_out(problem.node_count), arcs_in(problem.node_count);
+  for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
+    arcs_out[problem.arcs[i].tail].push_back(static_cast<int>(i));
+    arcs_in[problem.arcs[i].head].push_back(static_cast<int>(i));
+  }
   const auto feasible_at = [&](int node, double value) {
     const double tolerance = 1e-9 * (1.0 + std::abs(value));
-    for (const FlowArc& a : problem.arcs) {
-      if (a.tail == node && a.cost + value - price[a.head] < -tolerance) return false;
-      if (a.head == node && a.cost + price[a.tail] - value < -tolerance) return false;
+    for (int i : arcs_out[node]) {
+      const FlowArc& a = problem.arcs[i];
+      if (a.cost + value - price[a.head] < -tolerance) return false;
+    }
+    for (int i : arcs_in[node]) {
+      const FlowArc& a = problem.arcs[i];
+      if (a.cost + price[a.tail] - value < -tolerance) return false;
     }
     return true;
   };
@@ -220,8 +242,8 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
     for (int node : receivers) {
       if (inflow[node] > 0.0) continue;
       double landed = std::numeric_limits<double>::infinity();
-      for (const FlowArc& a : problem.arcs) {
-        if (a.head != node) continue;
+      for (int i : arcs_in[node]) {
+        const FlowArc& a = problem.arcs[i];
         const bool idle_origin = (a.kind == ArcKind::kLocal || a.kind == ArcKind::kToHub ||
                                   a.kind == ArcKind::kTrade || a.kind == ArcKind::kQuotaGate) &&
                                  a.tail >= 2 && a.tail < 2 + 4 * static_cast<int>(region_count) &&
@@ -241,8 +263,8 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
       double value = price[uses[s]];  // a region that cannot produce: its buyers' price
       if (can_supply[node]) {
         value = -std::numeric_limits<double>::infinity();
-        for (const FlowArc& a : problem.arcs) {
-          if (a.tail == node) value = std::max(value, price[a.head] - a.cost);
+        for (int i : arcs_out[node]) {
+          value = std::max(value, price[problem.arcs[i].head] - problem.arcs[i].cost);
         }
       }
       if (std::isfinite(value) && feasible_at(node, value)) price[node] = value;
@@ -403,7 +425,9 @@ bool same_flow_pattern(const std::vector<FlowResult>& a, const std::vector<FlowR
 
 Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
   const auto start = std::chrono::steady_clock::now();
-  Status valid = validate_model(model);
+  const bool pool = path == SolverPath::kNetwork;
+  FlowProblem first_problem;
+  Status valid = validate_and_build(model, pool, &first_problem);
   if (!valid.is_ok()) return valid;
   const auto solve = path == SolverPath::kNetwork ? solve_network_simplex : solve_clp;
 
@@ -420,7 +444,8 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
     ++iteration;
     // The network path pools uniform trade through hubs; the LP path keeps the full route set,
     // so the two paths also check each other's formulation.
-    const FlowProblem problem = build_flow_problem(model, ad_valorem, path == SolverPath::kNetwork);
+    const FlowProblem problem =
+        iteration == 1 ? std::move(first_problem) : build_flow_problem(model, ad_valorem, pool);
     const FlowSolution solution = solve(problem);
     if (solution.termination != Termination::kOptimal) {
       eq = Equilibrium{};
