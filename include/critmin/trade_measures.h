@@ -59,9 +59,9 @@ struct TradeMeasures {
   std::vector<RestrictionMeasure> restrictions;
 };
 
-// Reads the [[tariff]] and [[export_restriction]] tables of a scenario file; other top-level
-// tables are left to the readers that own them. Unknown keys, wrong types and impossible values are
-// errors at file:line:key with a hint.
+// Reads the [[tariff]] and [[export_restriction]] tables of a scenario file. Any other top-level
+// key, unknown keys inside the tables, wrong types and impossible values are errors at
+// file:line:key with a hint.
 Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std::string& file_name,
                                           const Dataset& data);
 

@@ -97,6 +97,7 @@ std::optional<Tonnage> tonnage_of(const Dataset& data, const std::string& materi
 struct Price {
   double usd_per_t = 0.0;
   std::string source;
+  int year = 0;
 };
 
 std::optional<Price> price_of(const Dataset& data, const std::string& material, int year) {
@@ -109,7 +110,8 @@ std::optional<Price> price_of(const Dataset& data, const std::string& material, 
   }
   if (best) {
     return Price{best->price_usd_per_t,
-                 fmt::format("{} {} {} ({})", best->source, best->series, best->year, best->basis)};
+                 fmt::format("{} {} {} ({})", best->source, best->series, best->year, best->basis),
+                 best->year};
   }
   double sum = 0.0;
   int months = 0;
@@ -122,7 +124,8 @@ std::optional<Price> price_of(const Dataset& data, const std::string& material, 
     }
   }
   if (months > 0) {
-    return Price{sum / months, fmt::format("{}, mean of {} months of {}", series, months, year)};
+    return Price{sum / months, fmt::format("{}, mean of {} months of {}", series, months, year),
+                 year};
   }
   return std::nullopt;
 }
@@ -175,6 +178,10 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   info.anchor_stage = tonnage->stage;
   info.world_tonnage_t = tonnage->tonnes;
   info.tonnage_year = tonnage->year;
+  if (tonnage->year != year) {
+    info.notes.push_back(
+        fmt::format("no {} tonnage for {}: the {} figure is used", id, year, tonnage->year));
+  }
 
   Parameters parameters(data, id);
   std::vector<std::string>& estimates = info.estimates;
@@ -206,6 +213,10 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   if (price) {
     info.base_price_usd_per_t = price->usd_per_t;
     info.price_source = price->source;
+    if (price->year != year) {
+      info.notes.push_back(
+          fmt::format("no {} price for {}: the {} price is used", id, year, price->year));
+    }
   } else {
     info.base_price_usd_per_t = 1000.0;
     info.price_is_index = true;
@@ -271,7 +282,20 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     }
   }
   if (!eu27.empty()) {
-    members["EU27"].assign(eu27.begin(), eu27.end());
+    if (region_index.contains("EU27")) members["EU27"].assign(eu27.begin(), eu27.end());
+  }
+  // ROW holds every other country of the dataset, so that a country or bloc named by a measure
+  // always falls in exactly one region.
+  if (region_index.contains("ROW")) {
+    std::set<std::string> placed;
+    for (const auto& [region, list] : members) {
+      if (region != "ROW") placed.insert(list.begin(), list.end());
+    }
+    auto& rest = members["ROW"];
+    rest.clear();
+    for (const Country& c : data.countries) {
+      if (c.iso3 != "WLD" && c.iso3 != "ROW" && !placed.contains(c.iso3)) rest.push_back(c.iso3);
+    }
   }
   // A stable order: by name, ROW last.
   std::sort(region_names.begin(), region_names.end(),
@@ -333,6 +357,20 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     for (std::size_t k = 0; k < levels.size(); ++k) {
       const double lower_bound =
           k + 1 < levels.size() ? 0.5 * (levels[k] + levels[k + 1]) : 0.5 * levels[k];
+      if (levels[k] == 1.0) {
+        // The step at the base price is split at the base quantity, a hair above and below the
+        // price: otherwise several regions would hold a step at exactly the same price and the
+        // split of consumption between them would not be unique (it would depend on the solver).
+        constexpr double kSplit = 1e-4;
+        const double above = base_t - served;
+        const double below = demanded(base_t, lower_bound) - base_t;
+        if (above > 1e-12 * base_t)
+          region.demand.push_back({above, (1 + kSplit) * price_processed});
+        if (below > 1e-12 * base_t)
+          region.demand.push_back({below, (1 - kSplit) * price_processed});
+        served += above + below;
+        continue;
+      }
       const double quantity = demanded(base_t, lower_bound) - served;
       if (quantity > 1e-12 * base_t) {
         region.demand.push_back({quantity, levels[k] * price_processed});

@@ -256,16 +256,14 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
   for (std::size_t r = 0; r < region_count; ++r) {
     const int origins[2] = {FlowProblem::extraction_origin_node(r),
                             FlowProblem::processing_origin_node(r)};
-    const int uses[2] = {FlowProblem::extraction_node(r), FlowProblem::processing_node(r)};
     for (int s = 0; s < 2; ++s) {
       const int node = origins[s];
       if (outflow[node] > 0.0) continue;
-      double value = price[uses[s]];  // a region that cannot produce: its buyers' price
-      if (can_supply[node]) {
-        value = -std::numeric_limits<double>::infinity();
-        for (int i : arcs_out[node]) {
-          value = std::max(value, price[problem.arcs[i].head] - problem.arcs[i].cost);
-        }
+      // The netback of the best outlet (the local use node included). For an origin that cannot
+      // supply, only its outlets bound its dual from below, so the netback is always feasible.
+      double value = -std::numeric_limits<double>::infinity();
+      for (int i : arcs_out[node]) {
+        value = std::max(value, price[problem.arcs[i].head] - problem.arcs[i].cost);
       }
       if (std::isfinite(value) && feasible_at(node, value)) price[node] = value;
     }

@@ -175,6 +175,18 @@ FlowProblem build_flow_problem(const MarketModel& model,
   problem.supply[problem.sink] = -(total_capacity + 1.0);
   problem.arcs.push_back(
       {problem.source, problem.sink, total_capacity + 1.0, 0.0, ArcKind::kBypass});
+  // No path that uses an arc dearer than the largest willingness to pay can ever be profitable
+  // (every other cost is >= 0), so such costs (a prohibitive leakage cost of 1e12, say) are capped
+  // at twice that: the optimum and the prices do not change, and the integer scaling of the
+  // network path keeps its resolution.
+  double max_benefit = 0.0;
+  for (const FlowArc& a : problem.arcs) {
+    if (a.kind == ArcKind::kDemand) max_benefit = std::max(max_benefit, -a.cost);
+  }
+  for (FlowArc& a : problem.arcs) {
+    if (a.kind != ArcKind::kDemand && max_benefit > 0.0)
+      a.cost = std::min(a.cost, 2.0 * max_benefit);
+  }
   // Trade arcs are limited by what can flow at all; an explicit bound keeps both solvers finite.
   for (FlowArc& a : problem.arcs) {
     if (a.capacity == kUnlimited) a.capacity = total_capacity + 1.0;

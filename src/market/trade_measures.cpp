@@ -80,6 +80,16 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
   Reader reader{file_name, problems};
   TradeMeasures measures;
   measures.file = file_name;
+  // Every top-level key is checked, so that a typo ([[tarif]]) or a table that `critmin clear`
+  // does not read yet ([club], [[instrument]], [[disruption]]) is an error, never silently ignored.
+  for (const auto& [key, node] : root) {
+    if (key.str() != "tariff" && key.str() != "export_restriction") {
+      reader.error(node, std::string(key.str()),
+                   fmt::format("'{}' is not read by critmin clear, which takes [[tariff]] and "
+                               "[[export_restriction]] tables; remove it or check the spelling",
+                               key.str()));
+    }
+  }
   const auto material_of = [&](const toml::table& t) -> std::string {
     const auto name = reader.text(t, "material", false);
     if (!name) return "";
@@ -192,7 +202,7 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
 namespace {
 
 // The regions of the market a name stands for: a region name, a country (the region that holds
-// it, else ROW), a bloc (every region holding a member), "all", or "non-BLOC".
+// it), a bloc (every region whose countries are all members), "all", or "non-BLOC" (the others).
 std::optional<std::set<std::size_t>> regions_named(const std::string& name, const Dataset& data,
                                                    const MarketModel& model) {
   std::set<std::size_t> out;
@@ -223,9 +233,16 @@ std::optional<std::set<std::size_t>> regions_named(const std::string& name, cons
   }
   Result<std::set<std::string>> members = data.resolve_bloc(bloc_name);
   if (!members.is_ok()) return std::nullopt;
+  // A region belongs to a bloc when all its countries are members: EU27 is in the club, ROW (which
+  // mixes members such as GBR with many non-members) is not, so "non-club" includes ROW.
   std::set<std::size_t> in_bloc;
-  for (const std::string& iso3 : members.value()) {
-    if (auto r = region_of_country(iso3)) in_bloc.insert(*r);
+  for (std::size_t r = 0; r < model.regions.size(); ++r) {
+    const auto& countries = model.regions[r].countries;
+    const bool all_members = !countries.empty() && std::all_of(countries.begin(), countries.end(),
+                                                               [&](const std::string& c) {
+                                                                 return members.value().contains(c);
+                                                               });
+    if (all_members) in_bloc.insert(r);
   }
   if (!negated) return in_bloc;
   for (std::size_t r = 0; r < model.regions.size(); ++r) {

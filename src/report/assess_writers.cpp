@@ -79,7 +79,8 @@ std::string assess_to_json(const std::vector<AssessmentRow>& rows) {
     j["imports"] = imports;
     out.push_back(std::move(j));
   }
-  return out.dump(2) + "\n";
+  // A byte that is not UTF-8 in a dataset cell becomes U+FFFD instead of an exception.
+  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string assess_to_csv(const std::vector<AssessmentRow>& rows) {

@@ -69,7 +69,7 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
   j["statistics"] = {{"outer_iterations", eq.statistics.outer_iterations},
                      {"outer_residual", eq.statistics.outer_residual},
                      {"seconds", eq.statistics.seconds}};
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string equilibrium_to_table(const market::CalibratedMarket& market,

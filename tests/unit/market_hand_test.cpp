@@ -197,3 +197,27 @@ TEST(MarketValidation, RejectsNonPositiveCapacityAndContradictoryRestrictions) {
 
 }  // namespace
 }  // namespace critmin::market
+
+namespace critmin::market {
+namespace {
+
+// A leakage cost far above any willingness to pay (1e12 USD/t) acts like a ban with re-export
+// controls, and both paths agree on the prices: the cost is capped inside the formulation, so the
+// network path's integer scaling keeps its resolution (regression: the prices differed by
+// 500 USD/t on gallium before the cap).
+TEST_P(BothPaths, ProhibitiveLeakageCostActsLikeABan) {
+  MarketModel model;
+  model.regions.push_back({"A", {}, {{100, 10}}, {{100, 5}}, {}, 0});
+  model.regions.push_back({"B", {}, {{50, 30}}, {{50, 5}}, {{40, 60}}, 40});
+  model.routes.push_back({0, 1, Stage::kProcessing, 3.0});
+  model.restrictions.push_back(
+      {"ban", 0, Stage::kProcessing, RestrictionKind::kBan, {1}, 0.0, true, 1e12});
+  auto eq = clear_market(model, GetParam());
+  ASSERT_TRUE(eq.is_ok()) << eq.status().to_string();
+  EXPECT_TRUE(eq.value().flows.empty());
+  EXPECT_NEAR(eq.value().node(1, Stage::kProcessing).price_usd_per_t, 35.0, 1e-6);
+  EXPECT_NEAR(eq.value().welfare_usd, (60.0 - 35.0) * 40, 1e-4);
+}
+
+}  // namespace
+}  // namespace critmin::market

@@ -121,6 +121,19 @@ kind = "ban"
 
 // ---- read_trade_measures: accepted input --------------------------------------------------------
 
+TEST(TradeMeasuresRead, RejectsATopLevelTableItDoesNotRead) {
+  EXPECT_EQ(read_errors(R"([club]
+members = ["USA"]
+[[tarif]]
+importer = "USA"
+)"),
+            (std::vector<std::string>{
+                "measures.toml:1:club: 'club' is not read by critmin clear, which takes [[tariff]] "
+                "and [[export_restriction]] tables; remove it or check the spelling",
+                "measures.toml:3:tarif: 'tarif' is not read by critmin clear, which takes "
+                "[[tariff]] and [[export_restriction]] tables; remove it or check the spelling"}));
+}
+
 TEST(TradeMeasuresRead, ReadsEveryFieldOfTheDocumentedExample) {
   TradeMeasures m;
   ASSERT_NO_FATAL_FAILURE(read_ok(R"(# a scenario
@@ -141,9 +154,6 @@ kind = "quota"
 share = 0.5
 leakage = true
 leakage_cost_usd_per_t = 2000.0
-
-[club]
-ignored = "by this reader"
 )",
                                   m));
   EXPECT_EQ(m.file, kFile);
@@ -578,10 +588,10 @@ kind = "ban"
   for (std::size_t d : gallium.model.restrictions[0].destinations) {
     names.insert(gallium.model.regions[d].name);
   }
-  // club = EU27 members, AUS, CAN, GBR, JPN, KOR, USA (data/blocs.csv). Regions holding a member:
-  // EU27, JPN, KOR, USA, and ROW (AUS, CAN, GBR). The others: CHN (the origin, dropped), IND,
-  // RUS, UKR.
-  EXPECT_EQ(names, (std::set<std::string>{"IND", "RUS", "UKR"}));
+  // club = EU27 members, AUS, CAN, GBR, JPN, KOR, USA (data/blocs.csv). Regions whose countries are
+  // all members: EU27, JPN, KOR, USA. ROW mixes members (AUS, CAN, GBR) with many non-members, so
+  // it is not in the club. The others: CHN (the origin, dropped), IND, RUS, UKR and ROW.
+  EXPECT_EQ(names, (std::set<std::string>{"IND", "ROW", "RUS", "UKR"}));
 }
 
 TEST(TradeMeasuresApply, TwoRestrictionsOnTheSameRouteAreContradictory) {
