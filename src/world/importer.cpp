@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "critmin/dataset.h"
 #include "world/countries.h"
+#include "world/schema.h"
 
 namespace critmin {
 
@@ -464,9 +465,9 @@ Status Importer::import_production() {
 }
 
 Status Importer::import_prices() {
-  Result<Source> map_src = open_source(
-      reference_path("usgs_price_series.csv"),
-      {"commodity_code", "price_series", "material_id", "usd_per_t_factor", "basis", "note"});
+  Result<Source> map_src = open_source(reference_path("usgs_price_series.csv"),
+                                       {"commodity_code", "price_series", "material_id",
+                                        "usd_per_t_factor", "contained_share", "basis", "note"});
   if (!map_src.is_ok()) return map_src.status();
   struct SeriesMap {
     std::string material_id;
@@ -491,8 +492,17 @@ Status Importer::import_prices() {
     for (const CsvRecord& r : m.table.records) {
       const auto factor = load_factor(m, r, problems);
       if (!factor) continue;
+      // Prices are per tonne of contained content: a price per tonne of a compound (lithium
+      // carbonate, WO3, V2O5...) is divided by the element's mass share of the compound.
+      const auto contained = parse_double(m.get(r, "contained_share"));
+      if (!contained || *contained <= 0.0 || *contained > 1.0) {
+        problems.push_back({m.table.file, r.line, "contained_share",
+                            "needs the mass share (0,1] of the contained content in the priced "
+                            "product; 1 when the price is already per tonne of contained content"});
+        continue;
+      }
       series[{m.get(r, "commodity_code"), m.get(r, "price_series")}] = {
-          m.get(r, "material_id"), *factor, m.get(r, "basis"),
+          m.get(r, "material_id"), *factor / *contained, m.get(r, "basis"),
           name_key(m.get(r, "note")).starts_with("headline")};
     }
   }
@@ -856,18 +866,15 @@ Status Importer::write_all() {
     Status status = write_table(options.out_dir / (name + ".csv"), std::move(table), sort_rows);
     if (!status.is_ok()) return status;
   }
-  // The schema travels with the data it describes.
-  const std::filesystem::path schema_from = options.reference_dir / "schema";
-  const std::filesystem::path schema_to = options.out_dir / "schema";
-  if (!std::filesystem::equivalent(schema_from, schema_to, error)) {
-    for (const std::string& name : dataset_table_names()) {
-      std::filesystem::copy_file(schema_from / (name + ".csv"), schema_to / (name + ".csv"),
-                                 std::filesystem::copy_options::overwrite_existing, error);
-      if (error) {
-        return Status::io_error(
-            fmt::format("cannot copy schema/{}.csv: {}", name, error.message()));
-      }
+  // The schema travels with the data it describes: critmin's own, the one the dataset is checked
+  // against (byte-identical to data/schema/).
+  for (const std::string& name : dataset_table_names()) {
+    const auto schema = embedded_schema_texts().find(name);
+    if (schema == embedded_schema_texts().end()) {
+      return Status::internal(fmt::format("critmin was built without schema/{}.csv", name));
     }
+    Status status = write_text_file(options.out_dir / "schema" / (name + ".csv"), schema->second);
+    if (!status.is_ok()) return status;
   }
   std::string text =
       "# critmin import report: source values that could not be mapped (not "

@@ -321,15 +321,16 @@ TEST_F(Importer, ConvertsUsgsProductionToTonnesAndKeepsTheLaterRelease) {
       "titanium,extraction,AUS,2023,580000,t,contained TiO2,true,USGS MCS2024\n");
 }
 
-TEST_F(Importer, ConvertsUsgsPricesToUsdPerTonneAndKeepsTheLaterRelease) {
+TEST_F(Importer, ConvertsUsgsPricesToUsdPerTonneOfContainedContentAndKeepsTheLaterRelease) {
   EXPECT_EQ(out_file("prices.csv"),
             "material_id,series,year,price,unit,basis,headline,source\n"
             "cobalt,Price_LME_dlb,2022,66138.6786,USD/t,\"cobalt metal, LME cash, per t of "
             "metal\",true,USGS MCS2023\n"
             "gallium,Price_High-puritydkg,2023,450000,USD/t,\"high-purity gallium metal, per t of "
             "metal\",true,USGS MCS2024\n"
-            "lithium,Price_dt,2022,38000,USD/t,\"lithium carbonate, per t of carbonate\",true,USGS "
-            "MCS2024\n");
+            // 38000 USD per t of Li2CO3 / 0.1879 (its Li share) = 202235.2315 USD per t of Li.
+            "lithium,Price_dt,2022,202235.2315,USD/t,lithium carbonate converted to per t of "
+            "contained Li (Li2CO3 holds 18.79% Li),true,USGS MCS2024\n");
 }
 
 TEST_F(Importer, MergesSupplyRiskScoresOfTwoSpellingsOfOneMaterial) {
