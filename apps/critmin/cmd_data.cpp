@@ -174,22 +174,9 @@ check->callback([&common, check_dir] {
 
 // schema
 CLI::App* schema = data->add_subcommand(
-    "schema", "Print the dataset schema (every table's attributes, types, units) as Markdown");
-auto schema_dir = std::make_shared<std::string>();
-schema->add_option("--data", *schema_dir, "dataset directory (default: the embedded dataset)");
-schema->callback([&common, schema_dir] {
-  Result<std::filesystem::path> dir = locate_dataset(*schema_dir, common.executable);
-  if (!dir.is_ok()) {
-    common.exit_code = report_error(dir.status());
-    return;
-  }
-  Result<std::string> text = schema_markdown(dir.value());
-  if (!text.is_ok()) {
-    common.exit_code = report_error(text.status());
-    return;
-  }
-  std::cout << text.value();
-});
+    "schema",
+    "Print critmin's dataset schema (every table's attributes, types, units) as Markdown");
+schema->callback([] { std::cout << schema_markdown(); });
 
 // info
 CLI::App* info = data->add_subcommand("info", "Summarise what a dataset covers");

@@ -1,7 +1,8 @@
 // The world data model: every table of a critmin dataset, typed, with units in the names.
 //
-// A dataset is a directory of CSV tables (the project's schema, described attribute by attribute in
-// <dir>/schema/<table>.csv) written by `critmin data import`. load_dataset() is the one entry
+// A dataset is a directory of CSV tables written by `critmin data import`, in critmin's schema
+// (data/schema/<table>.csv, compiled into the binary; a dataset carries a copy in <dir>/schema/,
+// which must not differ from it). load_dataset() is the one entry
 // point: it validates every table against its schema and across tables (see dataset_check.cpp) and
 // either returns a complete Dataset or a Status whose diagnostics name each problem as
 // file:line:field.
@@ -161,6 +162,7 @@ struct Parameter {
   std::string unit;
   bool is_estimate = false;
   std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
 };
 
 // A market-engine parameter (data/estimates/market_parameters.csv); material "*" is the default.
@@ -171,6 +173,7 @@ struct MarketParameter {
   std::string unit;
   bool is_estimate = true;
   std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
 };
 
 // Share of world first-use demand of a region (ISO3, EU27 or ROW); material "*" is the default.
@@ -231,9 +234,10 @@ std::vector<Diagnostic> check_dataset(const std::filesystem::path& directory);
 Result<std::filesystem::path> locate_dataset(const std::filesystem::path& explicit_dir,
                                              const std::filesystem::path& executable_path);
 
-// The schema of every table of a dataset as Markdown (one section per table: attribute, type,
-// unit, default, key, description). docs/data-schema.md is this text for the default dataset.
-Result<std::string> schema_markdown(const std::filesystem::path& directory);
+// critmin's schema (data/schema/*.csv, compiled into the binary; every dataset is validated
+// against it) as Markdown, one section per table: attribute, type, unit, default, key,
+// description. docs/data-schema.md is this text.
+std::string schema_markdown();
 
 // Where the importer's hand-curated inputs (reference/, estimates/, schema/) lie by default: the
 // same places as the dataset, looking for reference/materials.csv instead of countries.csv.

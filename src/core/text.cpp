@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -82,6 +83,22 @@ std::string format_number(double value) {
 }
 
 Result<std::string> read_text_file(const std::filesystem::path& path) {
+  // An ifstream opens a directory on Linux and reads it as empty: refuse anything that is not a
+  // regular file (or a link to one) before opening it.
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    return Status::io_error(fmt::format("{}: no such file; check the path", path.string()));
+  }
+  if (status.type() == std::filesystem::file_type::directory) {
+    return Status::io_error(
+        fmt::format("{}: is a directory, not a file; give the path of a file", path.string()));
+  }
+  if (!error && status.type() != std::filesystem::file_type::regular) {
+    return Status::io_error(
+        fmt::format("{}: not a regular file (a device, pipe or socket); give the path of a file",
+                    path.string()));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Status::io_error(

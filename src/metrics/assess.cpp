@@ -71,6 +71,12 @@ Result<std::set<std::string>> resolve_materials(const Dataset& data,
                                                 const std::vector<std::string>& names) {
   std::set<std::string> ids;
   for (const std::string& name : names) {
+    if (trim(name).empty()) {
+      // An empty name would match every material without a group (the empty group label).
+      return Status::invalid_input(
+          "--material: empty material name; give an id or name such as gallium or "
+          "natural_graphite, or a group (REE, HREE, LREE, PGM)");
+    }
     const Material* material = data.find_material(name);
     if (!material) {
       // A group label such as REE, HREE or PGM selects its members.
@@ -180,13 +186,18 @@ Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptio
   if (auto it = data.blocs.find("EU27"); it != data.blocs.end()) {
     ctx.eu27.insert(it->second.begin(), it->second.end());
   }
-  for (const std::string& region : options.regions) {
+  // Regions are codes (EU27, ISO3): accept any case and surrounding blanks (nld -> NLD).
+  std::vector<std::string> regions;
+  for (const std::string& given : options.regions) {
+    std::string region(trim(given));
+    for (char& c : region) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (region != "EU27" && region != "NLD" && !ctx.eu27.contains(region)) {
       return Status::invalid_input(fmt::format(
           "--region: '{}' has no import data; use EU27 (extra-EU imports) or the ISO3 code of an "
           "EU member state such as NLD",
-          region));
+          given));
     }
+    regions.push_back(std::move(region));
   }
   std::set<std::string> wanted;
   if (!options.materials.empty()) {
@@ -348,7 +359,7 @@ Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptio
       row.world_production_year = p.year;
       row.world_production_basis = p.basis;
     }
-    row.imports = import_dependencies(ctx, *material, key.stage, row.hhi, options.regions);
+    row.imports = import_dependencies(ctx, *material, key.stage, row.hhi, regions);
     if (options.breaches_only && !row.crma_single_country_breach) continue;
     rows.push_back(std::move(row));
   }

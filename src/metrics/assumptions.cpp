@@ -1,5 +1,9 @@
 #include <fmt/format.h>
 
+#include <map>
+#include <string>
+#include <utility>
+
 #include "core/toml_reader.h"
 #include "critmin/assess.h"
 
@@ -25,6 +29,19 @@ Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_v
           {file_name, toml_line(node), "supply_risk", "expected a table: [supply_risk.MATERIAL]"});
       continue;
     }
+    // The first table of each material in the file (toml++ iterates keys in sorted order, not in
+    // file order): the same material under another key (gallium, Gallium, its name or an alias)
+    // is an error at every later one, never a silent replacement.
+    std::map<std::string, std::pair<int, std::string>> first_of_material;
+    for (const auto& [material_key, material_node] : *materials) {
+      const Material* material = data.find_material(material_key.str());
+      if (!material) continue;
+      const int line = toml_line(material_node);
+      const auto [it, inserted] =
+          first_of_material.emplace(material->id, std::pair{line, std::string(material_key.str())});
+      if (!inserted && line < it->second.first)
+        it->second = {line, std::string(material_key.str())};
+    }
     for (const auto& [material_key, material_node] : *materials) {
       const std::string where = fmt::format("supply_risk.{}", material_key.str());
       const Material* material = data.find_material(material_key.str());
@@ -32,6 +49,15 @@ Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_v
         problems.push_back(
             {file_name, toml_line(material_node), where,
              fmt::format("unknown material '{}'; use an id such as gallium", material_key.str())});
+        continue;
+      }
+      const auto& [first_line, first_key] = first_of_material.at(material->id);
+      if (first_key != material_key.str()) {
+        problems.push_back(
+            {file_name, toml_line(material_node), where,
+             fmt::format("{} is given twice: [supply_risk.{}] on line {} is the same material; "
+                         "merge the two tables into one",
+                         material->id, first_key, first_line)});
         continue;
       }
       const toml::table* values = material_node.as_table();

@@ -1,5 +1,6 @@
 // XLSX output through libxlsxwriter (Debian libxlsxwriter-dev).
 #include <fmt/format.h>
+#include <unistd.h>
 #include <xlsxwriter.h>
 
 #include "core/text.h"
@@ -23,7 +24,42 @@ void write_cell(lxw_worksheet* sheet, lxw_row_t row, lxw_col_t col, const std::s
 
 }  // namespace
 
+namespace {
+
+// libxlsxwriter reports a file it cannot create on stderr (at workbook_close); check the usual
+// causes first so that the caller gets a Status and critmin prints nothing itself.
+Status check_writable(const std::filesystem::path& file) {
+  std::error_code error;
+  const std::filesystem::path parent =
+      file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+  if (!std::filesystem::is_directory(parent, error)) {
+    return Status::io_error(
+        fmt::format("{}: the directory {} does not exist; create it or write the workbook "
+                    "elsewhere",
+                    file.string(), parent.string()));
+  }
+  if (::access(parent.c_str(), W_OK) != 0) {
+    return Status::io_error(
+        fmt::format("{}: the directory {} is not writable; check its permissions or write the "
+                    "workbook elsewhere",
+                    file.string(), parent.string()));
+  }
+  const std::filesystem::file_status status = std::filesystem::status(file, error);
+  if (std::filesystem::is_directory(status)) {
+    return Status::io_error(fmt::format(
+        "{}: is a directory; give the path of the workbook file to write", file.string()));
+  }
+  if (std::filesystem::exists(status) && ::access(file.c_str(), W_OK) != 0) {
+    return Status::io_error(fmt::format(
+        "{}: the file exists and is not writable; check its permissions", file.string()));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesystem::path& file) {
+  if (Status writable = check_writable(file); !writable.is_ok()) return writable;
   lxw_workbook* workbook = workbook_new(file.string().c_str());
   if (!workbook) {
     return Status::io_error(fmt::format("{}: cannot create the workbook", file.string()));

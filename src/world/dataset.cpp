@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/text.h"
+#include "critmin/files.h"
 #include "world/dataset_check.h"
 #include "world/schema.h"
 
@@ -112,16 +113,34 @@ Result<std::set<std::string>> Dataset::resolve_bloc(std::string_view name_or_lis
 
 namespace {
 
-// Reads one table and validates it against its schema; appends problems.
+// Appends every difference between <dir>/schema/<name>.csv and critmin's embedded schema.
+void check_schema_file(const std::filesystem::path& directory, const std::string& name,
+                       std::vector<Diagnostic>& problems) {
+  const std::filesystem::path file = directory / "schema" / (name + ".csv");
+  std::error_code error;
+  if (!std::filesystem::exists(file, error)) {
+    problems.push_back(
+        {file.string(), 0, "",
+         fmt::format("missing schema file; a dataset carries the schema it was written for: "
+                     "restore it from critmin's schema (data/schema/{}.csv) or re-import the "
+                     "dataset with `critmin data import`",
+                     name)});
+    return;
+  }
+  Result<std::string> text = read_text_file(file);
+  if (!text.is_ok()) {
+    problems.push_back({file.string(), 0, "", text.status().message()});
+    return;
+  }
+  compare_with_embedded_schema(text.value(), file.string(), name, problems);
+}
+
+// Reads one table and validates it against critmin's embedded schema; appends problems, including
+// every difference between the dataset's own schema file and the embedded one.
 std::optional<SchemaTable> read_table(const std::filesystem::path& directory,
                                       const std::string& name, const ReferenceSets& references,
                                       std::vector<Diagnostic>& problems) {
-  Result<TableSchema> schema = load_schema(directory / "schema" / (name + ".csv"));
-  if (!schema.is_ok()) {
-    problems.push_back(
-        {(directory / "schema" / (name + ".csv")).string(), 0, "", schema.status().to_string()});
-    return std::nullopt;
-  }
+  check_schema_file(directory, name, problems);
   Result<CsvTable> csv = read_csv_file(directory / (name + ".csv"));
   if (!csv.is_ok()) {
     const Status& status = csv.status();
@@ -131,7 +150,7 @@ std::optional<SchemaTable> read_table(const std::filesystem::path& directory,
     problems.insert(problems.end(), status.diagnostics().begin(), status.diagnostics().end());
     return std::nullopt;
   }
-  SchemaTable table(std::move(schema).value(), std::move(csv).value());
+  SchemaTable table(embedded_schema(name), std::move(csv).value());
   const std::size_t problems_before = problems.size();
   table.validate(references, problems);
   // A table with invalid cells is not built: its accessors assume validated cells.
@@ -143,7 +162,7 @@ std::vector<SupplyShare> build_shares(const SchemaTable& t) {
   std::vector<SupplyShare> shares;
   shares.reserve(t.size());
   for (std::size_t r = 0; r < t.size(); ++r) {
-    shares.push_back({t.text(r, "material_id"), *parse_stage(t.text(r, "stage")), t.text(r, "iso3"),
+    shares.push_back({t.text(r, "material_id"), t.stage(r, "stage"), t.text(r, "iso3"),
                       t.number(r, "share"), t.number(r, "trade_factor"), t.flag(r, "censored"),
                       t.line(r)});
   }
@@ -200,8 +219,8 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
 
   if (auto t = read_table(directory, "parameters", refs, problems)) {
     for (std::size_t r = 0; r < t->size(); ++r) {
-      Parameter p{t->text(r, "parameter"), t->number(r, "value"), t->text(r, "unit"),
-                  t->flag(r, "is_estimate"), t->text(r, "basis")};
+      Parameter p{t->text(r, "parameter"),   t->number(r, "value"), t->text(r, "unit"),
+                  t->flag(r, "is_estimate"), t->text(r, "basis"),   t->line(r)};
       data.parameters[p.name] = p;
     }
   }
@@ -219,7 +238,7 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
   }
   if (auto t = read_table(directory, "production", refs, problems)) {
     for (std::size_t r = 0; r < t->size(); ++r) {
-      data.production.push_back({t->text(r, "material_id"), *parse_stage(t->text(r, "stage")),
+      data.production.push_back({t->text(r, "material_id"), t->stage(r, "stage"),
                                  t->text(r, "iso3"), t->integer(r, "year"),
                                  t->number(r, "quantity"), t->text(r, "basis"),
                                  t->flag(r, "is_estimate"), t->text(r, "source")});
@@ -257,7 +276,7 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
   if (auto t = read_table(directory, "cn8_materials", refs, problems)) {
     for (std::size_t r = 0; r < t->size(); ++r) {
       data.cn8_materials.push_back({t->text(r, "cn8"), t->list(r, "material_ids"),
-                                    *parse_stage(t->text(r, "stage")), t->text(r, "description")});
+                                    t->stage(r, "stage"), t->text(r, "description")});
     }
   }
   if (auto t = read_table(directory, "eu_imports", refs, problems)) {
@@ -303,9 +322,9 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
   }
   if (auto t = read_table(directory, "market_parameters", refs, problems)) {
     for (std::size_t r = 0; r < t->size(); ++r) {
-      data.market_parameters.push_back({t->text(r, "material_id"), t->text(r, "parameter"),
-                                        t->number(r, "value"), t->text(r, "unit"),
-                                        t->flag(r, "is_estimate"), t->text(r, "basis")});
+      data.market_parameters.push_back(
+          {t->text(r, "material_id"), t->text(r, "parameter"), t->number(r, "value"),
+           t->text(r, "unit"), t->flag(r, "is_estimate"), t->text(r, "basis"), t->line(r)});
     }
   }
   if (auto t = read_table(directory, "demand_shares", refs, problems)) {

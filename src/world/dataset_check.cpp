@@ -7,6 +7,8 @@
 #include <set>
 #include <tuple>
 
+#include "core/text.h"
+
 namespace critmin {
 
 const std::vector<std::string>& required_parameters() {
@@ -46,6 +48,158 @@ void check_share_sums(const std::vector<SupplyShare>& shares, const std::string&
   }
 }
 
+// A closed or open bound of a parameter's range.
+struct Range {
+  double low;
+  bool low_open;
+  double high;
+  bool high_open;
+  const char* meaning;  // what the value is, for the fix
+
+  bool contains(double value) const {
+    return (low_open ? value > low : value >= low) && (high_open ? value < high : value <= high);
+  }
+  std::string text() const {
+    return fmt::format("{}{:g},{:g}{}", low_open ? '(' : '[', low, high, high_open ? ')' : ']');
+  }
+};
+
+void check_parameter_ranges(const Dataset& data, const std::string& file,
+                            std::vector<Diagnostic>& problems) {
+  static const std::vector<std::pair<std::string, Range>> kRanges = {
+      {"crma_single_country_limit",
+       {0, true, 1, false, "a share of one country, 0.65 for the CRMA's 65%"}},
+      {"wgi_missing_scaled", {0, false, 10, false, "a score on the 0-10 governance scale"}},
+      {"censored_share",
+       {0, false, 0.001, false, "a share below the 0.1% that the source prints as '<0.1%'"}},
+      {"share_sum_tolerance",
+       {0, false, 0.2, false, "the rounding tolerance of a share sum, 0.05 for 5 points"}},
+      {"wgi_reference_year", {1996, false, 2100, false, "a WGI year (the WGI begin in 1996)"}},
+      {"trade_year", {1990, false, 2100, false, "a calendar year of the Comext extract"}},
+  };
+  for (const auto& [name, range] : kRanges) {
+    const auto it = data.parameters.find(name);
+    if (it == data.parameters.end()) continue;  // reported as missing
+    const double value = it->second.value;
+    const bool is_year = name.ends_with("_year");
+    if (!range.contains(value) || (is_year && value != std::floor(value))) {
+      problems.push_back({file, it->second.line, "value",
+                          fmt::format("{} {:g} is outside {}{}; give {}", name, value, range.text(),
+                                      is_year ? " or not a whole year" : "", range.meaning)});
+    }
+  }
+}
+
+void check_market_parameters(const Dataset& data, const std::string& file,
+                             std::vector<Diagnostic>& problems) {
+  static const std::map<std::string, Range> kRanges = {
+      {"processing_yield",
+       {0, true, 1, false, "tonnes of processed content per tonne of mined content"}},
+      {"extraction_price_ratio",
+       {0, true, 1, true, "the mined feed's share of the processed price per tonne"}},
+      {"demand_elasticity",
+       {-HUGE_VAL, true, 0, true, "a negative own-price elasticity, e.g. -0.3"}},
+      {"transport_cost_share_extraction",
+       {0, false, HUGE_VAL, true, "a non-negative share of the extraction price"}},
+      {"transport_cost_share_processing",
+       {0, false, HUGE_VAL, true, "a non-negative share of the processed price"}},
+      {"region_threshold_share", {0, false, 1, false, "a share of world supply 0-1"}},
+      {"supply_step_1_share", {0, false, 1, false, "a share of base production 0-1"}},
+      {"supply_step_2_share", {0, false, 1, false, "a share of base production 0-1"}},
+      {"supply_step_3_share", {0, false, 1, false, "a share of base production 0-1"}},
+      {"supply_step_4_share", {0, false, 1, false, "a share of base production 0-1"}},
+      {"supply_step_1_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
+      {"supply_step_2_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
+      {"supply_step_3_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
+      {"supply_step_4_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
+  };
+  const auto label = [](const std::string& material) {
+    return material == "*" ? std::string("the default (*)") : material;
+  };
+  // Every row on its own.
+  for (const MarketParameter& p : data.market_parameters) {
+    const auto it = kRanges.find(p.parameter);
+    if (it == kRanges.end() || it->second.contains(p.value)) continue;
+    const Range& range = it->second;
+    const std::string where =
+        std::isinf(range.low) ? fmt::format("must be < {:g}", range.high)
+        : std::isinf(range.high)
+            ? fmt::format("must be {} {:g}", range.low_open ? ">" : ">=", range.low)
+            : fmt::format("is outside {}", range.text());
+    problems.push_back({file, p.line, "value",
+                        fmt::format("{} {:g} for {} {}; give {}", p.parameter, p.value,
+                                    label(p.material_id), where, range.meaning)});
+  }
+  // The supply steps of each material as the market engine sees them: its own rows, else the
+  // default's. A relation is reported for a material only when one of its own rows takes part.
+  struct Value {
+    double value = 0.0;
+    int line = 0;
+    bool own = false;
+  };
+  std::map<std::string, std::map<std::string, Value>> own;
+  for (const MarketParameter& p : data.market_parameters) {
+    own[p.material_id][p.parameter] = {p.value, p.line, true};
+  }
+  for (const auto& [material, rows] : own) {
+    std::map<std::string, Value> values;
+    const auto defaults = own.find("*");
+    if (defaults != own.end()) {
+      values = defaults->second;
+      for (auto& [name, value] : values) value.own = material == "*";
+    }
+    for (const auto& [name, value] : rows) values[name] = value;
+    const auto get = [&](const std::string& name) -> const Value* {
+      const auto it = values.find(name);
+      return it == values.end() ? nullptr : &it->second;
+    };
+    for (int k = 2; k <= 4; ++k) {
+      const Value* lower = get(fmt::format("supply_step_{}_cost", k - 1));
+      const Value* higher = get(fmt::format("supply_step_{}_cost", k));
+      if (!lower || !higher || !(lower->own || higher->own)) continue;
+      if (higher->value <= lower->value) {
+        const Value& at = higher->own ? *higher : *lower;
+        problems.push_back(
+            {file, at.line, "value",
+             fmt::format("supply_step_{}_cost {:g} for {} is not above supply_step_{}_cost {:g}; "
+                         "the step costs must increase from step 1 to step 4",
+                         k, higher->value, label(material), k - 1, lower->value)});
+      }
+    }
+    const Value* first = get("supply_step_1_share");
+    const Value* second = get("supply_step_2_share");
+    if (first && second && (first->own || second->own) &&
+        std::abs(first->value + second->value - 1.0) > 1e-9) {
+      const Value& at = second->own ? *second : *first;
+      problems.push_back(
+          {file, at.line, "value",
+           fmt::format("supply_step_1_share {:g} + supply_step_2_share {:g} for {} = {:g}, not "
+                       "1; together they are the base-year production, so make them add up to 1",
+                       first->value, second->value, label(material),
+                       first->value + second->value)});
+    }
+  }
+}
+
+void check_demand_regions(const Dataset& data, const std::string& file,
+                          std::vector<Diagnostic>& problems) {
+  bool has_default = false;
+  for (const DemandShare& d : data.demand_shares) {
+    has_default |= d.material_id == "*";
+    if (d.region == "EU27" || d.region == "ROW") continue;
+    if (d.region != "WLD" && data.find_country(d.region) && d.region == trim(d.region)) continue;
+    problems.push_back({file, d.line, "region",
+                        fmt::format("unknown region '{}'; use an ISO3 code of countries.csv, EU27 "
+                                    "or ROW (the rest of the world)",
+                                    d.region)});
+  }
+  if (!has_default) {
+    problems.push_back({file, 0, "material_id",
+                        "no default split; add rows with material_id '*' that give the demand "
+                        "split of every material not listed"});
+  }
+}
+
 }  // namespace
 
 void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& problems) {
@@ -56,6 +210,9 @@ void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& pro
                           fmt::format("missing parameter '{}'; add a row for it", name)});
     }
   }
+  check_parameter_ranges(data, file("parameters.csv"), problems);
+  check_market_parameters(data, file("market_parameters.csv"), problems);
+  check_demand_regions(data, file("demand_shares.csv"), problems);
   const double tolerance = data.parameter("share_sum_tolerance");
   check_share_sums(data.global_supply_shares, file("global_supply_shares.csv"), tolerance,
                    problems);

@@ -118,14 +118,24 @@ struct Importer {
   }
 
   // "12.3%" -> 0.123; "<0.1%" -> censored value; ">0" -> censored value.
-  std::optional<std::pair<double, bool>> share_of(std::string_view text) const {
+  // A share without its '%' sign (the EU sourcing table prints "6" once) is still read as a
+  // percentage, and a note names the cell so that the reading can be checked.
+  std::optional<std::pair<double, bool>> share_of(const CsvTable& table, const CsvRecord& record,
+                                                  std::string_view text) {
     std::string_view t = trim(text);
     if (t.starts_with("<") || t == ">0" || t == ">0%") {
       return std::make_pair(parameters.at("censored_share"), true);
     }
-    if (t.ends_with("%")) t.remove_suffix(1);
+    const bool has_percent_sign = t.ends_with("%");
+    if (has_percent_sign) t.remove_suffix(1);
     const auto value = parse_double(t);
     if (!value || *value < 0 || *value > 100) return std::nullopt;
+    if (!has_percent_sign) {
+      report.notes.push_back(fmt::format(
+          "{}:{}:Share: '{}' has no '%' sign; read as a percentage like the other shares ({}% "
+          "= {})",
+          table.file, record.line, t, t, format_number(*value / 100.0)));
+    }
     return std::make_pair(*value / 100.0, false);
   }
 
@@ -245,7 +255,7 @@ Status Importer::import_shares(const char* source_name, const char* table_name) 
       unmapped(s.table, r, "Country", s.get(r, "Country"), "is not a known country name");
       continue;
     }
-    const auto share = share_of(s.get(r, "Share"));
+    const auto share = share_of(s.table, r, s.get(r, "Share"));
     if (!share) {
       unmapped(s.table, r, "Share", s.get(r, "Share"), "is not a percentage between 0 and 100");
       continue;
@@ -668,7 +678,7 @@ Status Importer::import_end_use() {
       unmapped(s.table, r, "Material", s.get(r, "Material"), "is not a material of materials.csv");
       continue;
     }
-    const auto share = share_of(s.get(r, "Share"));
+    const auto share = share_of(s.table, r, s.get(r, "Share"));
     if (!share) {
       unmapped(s.table, r, "Share", s.get(r, "Share"), "is not a percentage between 0 and 100");
       continue;
@@ -893,6 +903,21 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
                     "../shared/data/sources)",
                     options.sources_dir.string()));
   }
+  {
+    std::error_code error;
+    const std::filesystem::file_status out_status = std::filesystem::status(options.out_dir, error);
+    if (options.out_dir.empty()) {
+      return Status::invalid_input(
+          "--out: empty path; give the directory to write the dataset to (it is created when "
+          "missing)");
+    }
+    if (std::filesystem::exists(out_status) && !std::filesystem::is_directory(out_status)) {
+      return Status::invalid_input(
+          fmt::format("--out {}: exists and is not a directory; give the directory to write the "
+                      "dataset to (it is created when missing)",
+                      options.out_dir.string()));
+    }
+  }
   Result<CountryResolver> countries =
       CountryResolver::load(options.iso_codes_json, options.reference_dir / "reference");
   if (!countries.is_ok()) return countries.status();
@@ -904,6 +929,17 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
   const std::filesystem::path staging = out_dir.string() + ".importing";
   std::error_code error;
   std::filesystem::remove_all(staging, error);
+  // The staging directory is removed on every way out but one: a written dataset that fails the
+  // dataset check is kept there, and the error says so, because its diagnostics point into it.
+  struct RemoveStaging {
+    const std::filesystem::path& path;
+    bool keep = false;
+    ~RemoveStaging() {
+      if (keep) return;
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  } remove_staging{staging};
   ImportOptions staged = options;
   staged.out_dir = staging;
   Importer importer{staged, {}, std::move(countries).value(), {}, {}, {}};
@@ -925,6 +961,7 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
   }
   std::vector<Diagnostic> problems = check_dataset(staging);
   if (!problems.empty()) {
+    remove_staging.keep = true;
     return Status::invalid_input(
         fmt::format("the imported dataset does not pass the dataset check, so {} was left "
                     "unchanged; the rejected tables are kept in {} for inspection. The "

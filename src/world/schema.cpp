@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <cassert>
+#include <cstdlib>
 #include <map>
 
 #include "core/text.h"
 #include "critmin/dataset.h"
+#include "critmin/files.h"
 
 namespace critmin {
 namespace {
@@ -31,14 +33,17 @@ std::optional<AttributeType> parse_attribute_type(const std::string& text) {
   return it->second;
 }
 
+const char* const kSchemaColumns[] = {"attribute", "type", "unit", "default", "key", "description"};
+
 }  // namespace
 
-Result<TableSchema> load_schema(const std::filesystem::path& schema_file) {
-  Result<CsvTable> csv = read_csv_file(schema_file);
+Result<TableSchema> parse_schema(std::string_view text, const std::string& file_name,
+                                 const std::string& table_name) {
+  Result<CsvTable> csv = parse_csv(text, file_name);
   if (!csv.is_ok()) return csv.status();
   const CsvTable& table = csv.value();
   std::vector<Diagnostic> problems;
-  for (const char* column : {"attribute", "type", "unit", "default", "key", "description"}) {
+  for (const char* column : kSchemaColumns) {
     if (!table.column(column)) {
       problems.push_back({table.file, 1, column, "missing schema column"});
     }
@@ -48,7 +53,7 @@ Result<TableSchema> load_schema(const std::filesystem::path& schema_file) {
                                  std::move(problems));
   }
   TableSchema schema;
-  schema.table = schema_file.stem().string();
+  schema.table = table_name;
   const auto col = [&](const char* name) { return *table.column(name); };
   for (const CsvRecord& record : table.records) {
     Attribute attribute;
@@ -78,7 +83,114 @@ Result<TableSchema> load_schema(const std::filesystem::path& schema_file) {
   return schema;
 }
 
-Result<std::string> schema_markdown(const std::filesystem::path& directory) {
+Result<TableSchema> load_schema(const std::filesystem::path& schema_file) {
+  Result<std::string> text = read_text_file(schema_file);
+  if (!text.is_ok()) return text.status();
+  return parse_schema(text.value(), schema_file.string(), schema_file.stem().string());
+}
+
+const TableSchema& embedded_schema(const std::string& table) {
+  static const std::map<std::string, TableSchema> kSchemas = [] {
+    std::map<std::string, TableSchema> schemas;
+    for (const auto& [name, text] : embedded_schema_texts()) {
+      Result<TableSchema> schema = parse_schema(text, "schema/" + name + ".csv", name);
+      if (schema.is_ok()) schemas.emplace(name, std::move(schema).value());
+    }
+    return schemas;
+  }();
+  static const TableSchema kNone;
+  const auto it = kSchemas.find(table);
+  return it == kSchemas.end() ? kNone : it->second;
+}
+
+void compare_with_embedded_schema(std::string_view text, const std::string& file_name,
+                                  const std::string& table, std::vector<Diagnostic>& problems) {
+  const auto embedded_text = embedded_schema_texts().find(table);
+  if (embedded_text == embedded_schema_texts().end()) {
+    problems.push_back(
+        {file_name, 0, "",
+         fmt::format("critmin's schema has no table '{}'; remove this file", table)});
+    return;
+  }
+  const std::string fix = fmt::format(
+      "restore the file from critmin's schema (data/schema/{}.csv, printed by `critmin data "
+      "schema`) or re-import the dataset with `critmin data import`",
+      table);
+  Result<CsvTable> parsed = parse_csv(text, file_name);
+  if (!parsed.is_ok()) {
+    const Status& status = parsed.status();
+    if (status.diagnostics().empty()) problems.push_back({file_name, 0, "", status.message()});
+    problems.insert(problems.end(), status.diagnostics().begin(), status.diagnostics().end());
+    return;
+  }
+  const CsvTable& csv = parsed.value();
+  bool has_columns = true;
+  for (const char* column : kSchemaColumns) {
+    if (!csv.column(column)) {
+      problems.push_back(
+          {file_name, 1, column, fmt::format("missing schema column '{}'; {}", column, fix)});
+      has_columns = false;
+    }
+  }
+  for (const std::string& column : csv.header) {
+    bool known = false;
+    for (const char* expected : kSchemaColumns) known = known || column == expected;
+    if (!known) {
+      problems.push_back(
+          {file_name, 1, column, fmt::format("'{}' is not a schema column; {}", column, fix)});
+    }
+  }
+  if (!has_columns) return;
+  // The embedded text is part of critmin and parses (a unit test checks every embedded file).
+  Result<CsvTable> embedded = parse_csv(embedded_text->second, "schema/" + table + ".csv");
+  if (!embedded.is_ok()) return;
+  const CsvTable& want = embedded.value();
+  const auto want_cell = [&](const CsvRecord& r, const char* column) -> const std::string& {
+    return r.fields[*want.column(column)];
+  };
+  const auto have_cell = [&](const CsvRecord& r, const char* column) -> const std::string& {
+    return r.fields[*csv.column(column)];
+  };
+  std::map<std::string, const CsvRecord*> wanted;
+  for (const CsvRecord& r : want.records) wanted.emplace(want_cell(r, "attribute"), &r);
+  std::map<std::string, int> seen;
+  for (const CsvRecord& r : csv.records) {
+    const std::string& name = have_cell(r, "attribute");
+    const auto [first, inserted] = seen.emplace(name, r.line);
+    if (!inserted) {
+      problems.push_back({file_name, r.line, name,
+                          fmt::format("attribute '{}' is already described on line {}; {}", name,
+                                      first->second, fix)});
+      continue;
+    }
+    const auto it = wanted.find(name);
+    if (it == wanted.end()) {
+      problems.push_back(
+          {file_name, r.line, name,
+           fmt::format("attribute '{}' is not in critmin's schema of {}; {}", name, table, fix)});
+      continue;
+    }
+    for (const char* column : kSchemaColumns) {
+      const std::string& have = have_cell(r, column);
+      const std::string& expected = want_cell(*it->second, column);
+      if (have != expected) {
+        problems.push_back({file_name, r.line, name,
+                            fmt::format("{} is '{}' but critmin's schema says '{}'; {}", column,
+                                        have, expected, fix)});
+      }
+    }
+  }
+  for (const CsvRecord& r : want.records) {
+    const std::string& name = want_cell(r, "attribute");
+    if (!seen.contains(name)) {
+      problems.push_back(
+          {file_name, 0, name,
+           fmt::format("attribute '{}' of critmin's schema is missing; {}", name, fix)});
+    }
+  }
+}
+
+std::string schema_markdown() {
   std::string out =
       "# The critmin dataset schema\n\n"
       "Generated by `critmin data schema` from `data/schema/*.csv`; the loader and `critmin data "
@@ -89,13 +201,11 @@ Result<std::string> schema_markdown(const std::filesystem::path& directory) {
       "`required`: the cell must not be empty; `empty`: an empty cell means not available; "
       "anything else replaces an empty cell.\n";
   for (const std::string& table : dataset_table_names()) {
-    Result<TableSchema> schema = load_schema(directory / "schema" / (table + ".csv"));
-    if (!schema.is_ok()) return schema.status();
     out += fmt::format(
         "\n## {}.csv\n\n| attribute | type | unit | default | key | description "
         "|\n|---|---|---|---|---|---|\n",
         table);
-    for (const Attribute& a : schema.value().attributes) {
+    for (const Attribute& a : embedded_schema(table).attributes) {
       static const char* kTypeNames[] = {"string",        "int",      "float",
                                          "nonnegative",   "share",    "bool",
                                          "iso3",          "material", "material_or_default",
@@ -229,11 +339,13 @@ void SchemaTable::validate(const ReferenceSets& references, std::vector<Diagnost
 }
 
 std::size_t SchemaTable::column_index(const std::string& attribute) const {
-  for (std::size_t a = 0; a < schema_.attributes.size(); ++a) {
+  for (std::size_t a = 0; a < schema_.attributes.size() && a < column_of_attribute_.size(); ++a) {
     if (schema_.attributes[a].name == attribute) return column_of_attribute_[a];
   }
+  // The loader reads only attributes of critmin's embedded schema (checked by the unit tests on
+  // every table), so this is a programming error: stop rather than read another column.
   assert(false && "attribute not in schema: a programming error in the dataset loader");
-  return 0;
+  std::abort();
 }
 
 const std::string& SchemaTable::text(std::size_t row, const std::string& attribute) const {
@@ -251,6 +363,9 @@ int SchemaTable::integer(std::size_t row, const std::string& attribute) const {
 }
 bool SchemaTable::flag(std::size_t row, const std::string& attribute) const {
   return parse_bool(text(row, attribute)).value_or(false);
+}
+Stage SchemaTable::stage(std::size_t row, const std::string& attribute) const {
+  return parse_stage(text(row, attribute)).value_or(Stage::kExtraction);
 }
 std::vector<std::string> SchemaTable::list(std::size_t row, const std::string& attribute) const {
   const std::string& cell = text(row, attribute);

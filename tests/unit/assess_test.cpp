@@ -550,6 +550,24 @@ TEST(ImportDependency, ReportsAnEuMemberStateGivenAsRegion) {
   EXPECT_NEAR(fr.import_weighted_risk, 0.42798, kEps);
 }
 
+TEST(ImportDependency, AcceptsRegionsInAnyCase) {
+  AssessOptions options;
+  options.materials = {"gallium"};
+  options.regions = {"eu27", "nld", " Fra "};
+  const auto rows = assess_small(options);
+  ASSERT_OK(rows);
+  ASSERT_EQ(rows.value().size(), 1u);
+  std::vector<std::string> regions;
+  for (const ImportDependency& d : rows.value()[0].imports) regions.push_back(d.region);
+  EXPECT_EQ(regions, (std::vector<std::string>{"EU27", "NLD", "FRA"}));
+  options.regions = {"FRA"};
+  const auto upper = assess_small(options);
+  ASSERT_OK(upper);
+  ASSERT_EQ(upper.value()[0].imports.size(), 1u);
+  EXPECT_NEAR(rows.value()[0].imports[2].value_eur, upper.value()[0].imports[0].value_eur, kEps);
+  EXPECT_NEAR(rows.value()[0].imports[2].value_eur, 400.0, kEps);
+}
+
 TEST(ImportDependency, NeverReportsZeroDollarsWhenTheTradeYearHasNoFxRate) {
   // A copy of the fixture without the 2024 (trade_year) exchange rate: either the dataset is
   // rejected as incomplete, or the import value in USD is not silently 0 for 1000 EUR.
@@ -677,6 +695,19 @@ TEST(AssessErrors, RejectsAnUnknownMaterialNamingIt) {
   EXPECT_EQ(rows.status().code(), StatusCode::kNotFound);
   EXPECT_NE(rows.status().message().find("unknown material 'unobtainium'"), std::string::npos)
       << rows.status().message();
+}
+
+TEST(AssessErrors, RejectsAnEmptyMaterialName) {
+  for (const std::string& name : {std::string(), std::string("  ")}) {
+    AssessOptions options;
+    options.materials = {"gallium", name};
+    const auto rows = assess_small(options);
+    ASSERT_FALSE(rows.is_ok()) << "'" << name << "' selected " << rows.value().size() << " rows";
+    EXPECT_EQ(rows.status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(rows.status().message(),
+              "--material: empty material name; give an id or name such as gallium or "
+              "natural_graphite, or a group (REE, HREE, LREE, PGM)");
+  }
 }
 
 TEST(AssessErrors, ReportsAKnownMaterialWithoutDataAtTheStage) {

@@ -207,6 +207,29 @@ TEST(AssumptionsErrors, ReportEveryProblemNotJustTheFirst) {
             "a.toml:5:supply_risk.lithium.substitution_index: expected a number in [0,1]");
 }
 
+TEST(AssumptionsErrors, RejectAMaterialGivenTwiceAtTheSecondOnesLine) {
+  ASSERT_OK(small_dataset());
+  // toml++ iterates keys in sorted order ("Gallium" before "gallium"); the error must still be at
+  // the table that comes second in the file.
+  EXPECT_EQ(read_error("[supply_risk.gallium]\n"
+                       "eol_rir = 0.1\n"
+                       "[supply_risk.Gallium]\n"
+                       "eol_rir = 0.2\n")
+                .to_string(),
+            "a.toml: invalid assumptions\n"
+            "a.toml:3:supply_risk.Gallium: gallium is given twice: [supply_risk.gallium] on line 1 "
+            "is the same material; merge the two tables into one");
+  EXPECT_EQ(read_error("[supply_risk.Gallium]\n"
+                       "eol_rir = 0.1\n"
+                       "\n"
+                       "[supply_risk.gallium]\n"
+                       "eol_rir = 0.2\n")
+                .to_string(),
+            "a.toml: invalid assumptions\n"
+            "a.toml:4:supply_risk.gallium: gallium is given twice: [supply_risk.Gallium] on line 1 "
+            "is the same material; merge the two tables into one");
+}
+
 TEST(AssumptionsErrors, ReportATomlSyntaxErrorAtItsLine) {
   ASSERT_OK(small_dataset());
   const Status s = read_error("[supply_risk.gallium]\neol_rir = 0.1\nsubstitution_index = = 3\n");

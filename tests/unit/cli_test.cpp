@@ -289,6 +289,28 @@ TEST_F(Cli, DataCheckReportsANegativeShare) {
                             ":share: negative value -0.003; share must be >= 0");
 }
 
+TEST_F(Cli, DataCheckReportsADatasetSchemaThatDiffersFromCritminsOwn) {
+  const fs::path data = copy_of_data();
+  const fs::path file = data / "schema" / "production.csv";
+  const int line = replace_line(
+      file, "stage,",
+      "stage,string,,required,true,\"extraction (mine) or processing (refinery, smelter, plant)\"");
+  ASSERT_EQ(line, 3);
+  expect_single_problem(
+      run("data check --data " + quote(data.string())), data,
+      file.string() +
+          ":3:stage: type is 'string' but critmin's schema says 'stage'; restore the file from "
+          "critmin's schema (data/schema/production.csv, printed by `critmin data schema`) or "
+          "re-import the dataset with `critmin data import`");
+}
+
+TEST_F(Cli, DataSchemaPrintsTheEmbeddedSchemaWithoutADataset) {
+  const CliRun r = run("data schema");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("# The critmin dataset schema\n", 0), 0u);
+  EXPECT_NE(r.out.find("\n## demand_shares.csv\n"), std::string::npos);
+}
+
 TEST_F(Cli, DataCheckReportsAnUnknownIso3Code) {
   const fs::path data = copy_of_data();
   const fs::path file = data / "global_supply_shares.csv";

@@ -269,6 +269,175 @@ TEST(DatasetCheck, ReportsEveryConsistencyProblemAtOnce) {
                     "materials and a stage"}));
 }
 
+// Sets the value of the row of `table` whose `key_column` is `key` (and whose material_id is "*"
+// when the table has one); returns the row's line.
+int set_value(const BrokenDataset& data, const std::string& table, const std::string& key_column,
+              const std::string& key, const std::string& value) {
+  CsvTable csv = read_table(data.path(table));
+  const bool has_material = csv.column("material_id").has_value();
+  const std::size_t row = find_row(csv, [&](const CsvRecord& r) {
+    return cell(csv, r, key_column) == key && (!has_material || cell(csv, r, "material_id") == "*");
+  });
+  if (row >= csv.records.size()) return 0;
+  csv.records[row].fields[csv.column("value").value()] = value;
+  write_table(data.path(table), csv);
+  return csv.records[row].line;
+}
+
+TEST(DatasetCheck, ReportsParameterValuesOutsideTheirRangeAtFileLineValue) {
+  struct Case {
+    std::string name;
+    std::string value;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"crma_single_country_limit", "0",
+       "crma_single_country_limit 0 is outside (0,1]; give a share of one country, 0.65 for the "
+       "CRMA's 65%"},
+      {"crma_single_country_limit", "65",
+       "crma_single_country_limit 65 is outside (0,1]; give a share of one country, 0.65 for the "
+       "CRMA's 65%"},
+      {"wgi_missing_scaled", "11",
+       "wgi_missing_scaled 11 is outside [0,10]; give a score on the 0-10 governance scale"},
+      {"censored_share", "0.05",
+       "censored_share 0.05 is outside [0,0.001]; give a share below the 0.1% that the source "
+       "prints as '<0.1%'"},
+      {"share_sum_tolerance", "-0.01",
+       "share_sum_tolerance -0.01 is outside [0,0.2]; give the rounding tolerance of a share sum, "
+       "0.05 for 5 points"},
+      {"wgi_reference_year", "22",
+       "wgi_reference_year 22 is outside [1996,2100] or not a whole year; give a WGI year (the WGI "
+       "begin in 1996)"},
+      {"trade_year", "2024.5",
+       "trade_year 2024.5 is outside [1990,2100] or not a whole year; give a calendar year of the "
+       "Comext extract"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name + "=" + c.value);
+    BrokenDataset data;
+    const int line = set_value(data, "parameters", "parameter", c.name, c.value);
+    ASSERT_GT(line, 1);
+    const std::vector<std::string> problems = data.check();
+    ASSERT_FALSE(problems.empty());
+    EXPECT_EQ(problems[0],
+              data.file("parameters") + ":" + std::to_string(line) + ":value: " + c.message);
+  }
+}
+
+TEST(DatasetCheck, ReportsMarketParameterValuesOutsideTheirRangeAtFileLineValue) {
+  struct Case {
+    std::string name;
+    std::string value;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"processing_yield", "0",
+       "processing_yield 0 for the default (*) is outside (0,1]; give tonnes of processed content "
+       "per tonne of mined content"},
+      {"processing_yield", "1.2",
+       "processing_yield 1.2 for the default (*) is outside (0,1]; give tonnes of processed "
+       "content per tonne of mined content"},
+      {"extraction_price_ratio", "1",
+       "extraction_price_ratio 1 for the default (*) is outside (0,1); give the mined feed's share "
+       "of the processed price per tonne"},
+      {"demand_elasticity", "0",
+       "demand_elasticity 0 for the default (*) must be < 0; give a negative own-price elasticity, "
+       "e.g. -0.3"},
+      {"transport_cost_share_extraction", "-0.01",
+       "transport_cost_share_extraction -0.01 for the default (*) must be >= 0; give a "
+       "non-negative share of the extraction price"},
+      {"transport_cost_share_processing", "-1",
+       "transport_cost_share_processing -1 for the default (*) must be >= 0; give a non-negative "
+       "share of the processed price"},
+      {"region_threshold_share", "1.5",
+       "region_threshold_share 1.5 for the default (*) is outside [0,1]; give a share of world "
+       "supply 0-1"},
+      {"supply_step_3_share", "1.2",
+       "supply_step_3_share 1.2 for the default (*) is outside [0,1]; give a share of base "
+       "production 0-1"},
+      {"supply_step_4_cost", "-2",
+       "supply_step_4_cost -2 for the default (*) must be > 0; give a positive multiple of the "
+       "stage price"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name + "=" + c.value);
+    BrokenDataset data;
+    const int line = set_value(data, "market_parameters", "parameter", c.name, c.value);
+    ASSERT_GT(line, 1);
+    const std::vector<std::string> problems = data.check();
+    ASSERT_FALSE(problems.empty());
+    EXPECT_EQ(problems[0],
+              data.file("market_parameters") + ":" + std::to_string(line) + ":value: " + c.message);
+  }
+}
+
+TEST(DatasetCheck, ReportsSupplyStepCostsThatDoNotIncrease) {
+  BrokenDataset data;
+  const int line = set_value(data, "market_parameters", "parameter", "supply_step_3_cost", "0.9");
+  ASSERT_GT(line, 1);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{
+                data.file("market_parameters") + ":" + std::to_string(line) +
+                ":value: supply_step_3_cost 0.9 for the default (*) is not above "
+                "supply_step_2_cost 0.9; the step costs must increase from step 1 to step 4"});
+}
+
+TEST(DatasetCheck, ReportsAMaterialOverrideThatBreaksTheStepOrderOfTheDefault) {
+  BrokenDataset data;
+  Result<std::string> text = read_text_file(data.path("market_parameters"));
+  ASSERT_TRUE(text.is_ok());
+  const auto lines = std::count(text.value().begin(), text.value().end(), '\n');
+  ASSERT_TRUE(write_text_file(data.path("market_parameters"),
+                              text.value() + "gallium,supply_step_2_cost,0.4,multiple of the "
+                                             "stage price,true,test\n")
+                  .is_ok());
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{
+                data.file("market_parameters") + ":" + std::to_string(lines + 1) +
+                ":value: supply_step_2_cost 0.4 for gallium is not above supply_step_1_cost 0.5; "
+                "the step costs must increase from step 1 to step 4"});
+}
+
+TEST(DatasetCheck, ReportsBaseYearStepSharesThatDoNotAddUpToOne) {
+  BrokenDataset data;
+  ASSERT_GT(set_value(data, "market_parameters", "parameter", "supply_step_1_share", "0.7"), 1);
+  const int line_2 =
+      set_value(data, "market_parameters", "parameter", "supply_step_2_share", "0.2");
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{
+                data.file("market_parameters") + ":" + std::to_string(line_2) +
+                ":value: supply_step_1_share 0.7 + supply_step_2_share 0.2 for the default (*) = "
+                "0.9, not 1; together they are the base-year production, so make them add up to "
+                "1"});
+}
+
+TEST(DatasetCheck, ReportsADemandRegionThatIsNeitherACountryNorEu27NorRow) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("demand_shares"));
+  const std::size_t kor =
+      find_row(csv, [&](const CsvRecord& r) { return cell(csv, r, "region") == "KOR"; });
+  ASSERT_LT(kor, csv.records.size());
+  csv.records[kor].fields[csv.column("region").value()] = "Korea";
+  write_table(data.path("demand_shares"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("demand_shares") + ":" +
+                                     std::to_string(csv.records[kor].line) +
+                                     ":region: unknown region 'Korea'; use an ISO3 code of "
+                                     "countries.csv, EU27 or ROW (the rest of the world)"});
+}
+
+TEST(DatasetCheck, ReportsDemandSharesWithoutTheDefaultSplit) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("demand_shares"));
+  for (CsvRecord& r : csv.records) r.fields[csv.column("material_id").value()] = "gallium";
+  write_table(data.path("demand_shares"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("demand_shares") +
+                                     ":material_id: no default split; add rows with material_id "
+                                     "'*' that give the demand split of every material not "
+                                     "listed"});
+}
+
 TEST(DatasetCheck, MissingDirectoryIsNotFound) {
   TempDir temp;
   const fs::path missing = temp.path() / "no_dataset_here";

@@ -504,6 +504,53 @@ TEST_F(Importer, MissingSourcesDirectoryIsNotFound) {
   EXPECT_FALSE(fs::exists(temp.path() / "out"));
 }
 
+TEST_F(Importer, RefusesAnOutPathThatIsAFileBeforeReadingAnything) {
+  TempDir temp;
+  const fs::path out = temp.path() / "dataset.csv";
+  ASSERT_TRUE(write_text_file(out, "not a directory\n").is_ok());
+  const Result<ImportReport> result = import_sources(options_for(kFixture, out));
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(result.status().message(),
+            "--out " + out.string() +
+                ": exists and is not a directory; give the directory to write the dataset to (it "
+                "is created when missing)");
+  EXPECT_EQ(read_text(out), "not a directory\n");
+  EXPECT_FALSE(fs::exists(out.string() + ".importing"));
+}
+
+TEST_F(Importer, RemovesTheStagingDirectoryWhenMovingIntoOutFails) {
+  TempDir temp;
+  const fs::path out = temp.path() / "out";
+  // A non-empty directory where countries.csv goes: moving the staged file there fails.
+  fs::create_directories(out / "countries.csv" / "blocker");
+  const Result<ImportReport> result = import_sources(options_for(kFixture, out));
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kIoError) << result.status().to_string();
+  EXPECT_FALSE(fs::exists(out.string() + ".importing"));
+}
+
+TEST_F(Importer, ReadsAShareWithoutAPercentSignAsAPercentageAndNotesIt) {
+  FixtureCopy copy;
+  const fs::path file = copy.file("eu_crm2023_eu_sourcing_shares.csv");
+  const std::string text = read_text(file);
+  ASSERT_TRUE(text.ends_with('\n'));
+  const auto line = std::count(text.begin(), text.end(), '\n') + 1;
+  ASSERT_TRUE(write_text_file(file, text + "Silicon metal,P,Germany,6,0.8\n").is_ok());
+  const Result<ImportReport> result = import_sources(options_for(copy.sources(), copy.out()));
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  const std::string note = file.string() + ":" + std::to_string(line) +
+                           ":Share: '6' has no '%' sign; read as a percentage like the other "
+                           "shares (6% = 0.06)";
+  EXPECT_NE(std::find(result.value().notes.begin(), result.value().notes.end(), note),
+            result.value().notes.end());
+  EXPECT_NE(read_text(copy.out() / "import_report.txt").find("note: " + note + "\n"),
+            std::string::npos);
+  EXPECT_NE(read_text(copy.out() / "eu_sourcing_shares.csv")
+                .find("\nsilicon_metal,processing,DEU,0.06,0.8,false\n"),
+            std::string::npos);
+}
+
 TEST_F(Importer, ReportsAConflictingEconomicImportanceUnderTheEiField) {
   FixtureCopy copy;
   ASSERT_TRUE(write_text_file(copy.file("eu_crm_assessments_sr_ei_2011_2023.csv"),

@@ -228,6 +228,110 @@ TEST(Schema, LoadDatasetFailsWithTheSameDiagnosticsAsCheckDataset) {
   EXPECT_EQ(texts(loaded.status().diagnostics()), data.check());
 }
 
+// ---- critmin's embedded schema against a dataset's schema/ files ---------------------------
+
+// Replaces one cell of the row of `attribute` in <dir>/schema/<table>.csv; returns the row's line.
+int set_schema_cell(const fs::path& dir, const std::string& table, const std::string& attribute,
+                    const std::string& column_name, const std::string& value) {
+  const fs::path file = dir / "schema" / (table + ".csv");
+  CsvTable csv = read_table(file);
+  for (CsvRecord& record : csv.records) {
+    if (record.fields[column(csv, "attribute")] != attribute) continue;
+    record.fields[column(csv, column_name)] = value;
+    write_table(file, csv);
+    return record.line;
+  }
+  ADD_FAILURE() << file << " has no attribute " << attribute;
+  return 0;
+}
+
+const std::string kSchemaFix =
+    "restore the file from critmin's schema (data/schema/production.csv, printed by `critmin data "
+    "schema`) or re-import the dataset with `critmin data import`";
+
+TEST(EmbeddedSchema, HoldsEveryTableByteForByteAsDataSchema) {
+  EXPECT_EQ(embedded_schema_texts().size(), dataset_table_names().size());
+  for (const std::string& table : dataset_table_names()) {
+    const auto it = embedded_schema_texts().find(table);
+    ASSERT_NE(it, embedded_schema_texts().end()) << table;
+    Result<std::string> file =
+        read_text_file(fs::path(CRITMIN_TEST_DATA) / "schema" / (table + ".csv"));
+    ASSERT_TRUE(file.is_ok());
+    EXPECT_EQ(it->second, file.value()) << table;
+    const Result<TableSchema> parsed = parse_schema(it->second, table, table);
+    ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+    EXPECT_FALSE(embedded_schema(table).attributes.empty()) << table;
+  }
+}
+
+TEST(EmbeddedSchema, ADatasetSchemaTypeChangeIsReportedAndTheTableStillChecksAsStage) {
+  BrokenDataset data;
+  const int line = set_schema_cell(data.dir(), "production", "stage", "type", "string");
+  ASSERT_EQ(line, 3);
+  set_first_row_cell(data.dir(), "production", "stage", "mining");
+  const std::string schema_file = (data.dir() / "schema" / "production.csv").string();
+  EXPECT_EQ(data.check(),
+            (std::vector<std::string>{
+                schema_file + ":3:stage: type is 'string' but critmin's schema says 'stage'; " +
+                    kSchemaFix,
+                data.file("production") +
+                    ":2:stage: unknown stage 'mining'; use extraction or processing"}));
+  const Result<Dataset> loaded = load_dataset(data.dir());
+  ASSERT_FALSE(loaded.is_ok());
+  EXPECT_EQ(texts(loaded.status().diagnostics()), data.check());
+}
+
+TEST(EmbeddedSchema, AnAttributeRemovedFromTheDatasetSchemaIsReported) {
+  BrokenDataset data;
+  const fs::path file = data.dir() / "schema" / "production.csv";
+  CsvTable csv = read_table(file);
+  std::erase_if(csv.records,
+                [&](const CsvRecord& r) { return r.fields[column(csv, "attribute")] == "basis"; });
+  write_table(file, csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{file.string() +
+                                     ":basis: attribute 'basis' of critmin's schema is missing; " +
+                                     kSchemaFix});
+}
+
+TEST(EmbeddedSchema, AnAttributeAddedOrChangedInTheDatasetSchemaIsReportedAtItsLine) {
+  BrokenDataset data;
+  const fs::path file = data.dir() / "schema" / "production.csv";
+  set_schema_cell(data.dir(), "production", "quantity", "unit", "kt/yr");
+  Result<std::string> text = read_text_file(file);
+  ASSERT_TRUE(text.is_ok());
+  ASSERT_TRUE(write_text_file(file, text.value() + "comment,string,,empty,false,a note\n").is_ok());
+  EXPECT_EQ(data.check(),
+            (std::vector<std::string>{
+                file.string() + ":6:quantity: unit is 'kt/yr' but critmin's schema says 't/yr'; " +
+                    kSchemaFix,
+                file.string() +
+                    ":11:comment: attribute 'comment' is not in critmin's schema of production; " +
+                    kSchemaFix}));
+}
+
+TEST(EmbeddedSchema, AMissingDatasetSchemaFileIsReported) {
+  BrokenDataset data;
+  const fs::path file = data.dir() / "schema" / "production.csv";
+  fs::remove(file);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{
+                file.string() +
+                ": missing schema file; a dataset carries the schema it was written for: restore "
+                "it from critmin's schema (data/schema/production.csv) or re-import the dataset "
+                "with `critmin data import`"});
+}
+
+TEST(EmbeddedSchema, SchemaMarkdownDescribesTheEmbeddedSchemaOfEveryTable) {
+  const std::string markdown = schema_markdown();
+  for (const std::string& table : dataset_table_names()) {
+    EXPECT_NE(markdown.find("\n## " + table + ".csv\n"), std::string::npos) << table;
+  }
+  EXPECT_NE(markdown.find("| stage | stage |  | required | yes | extraction (mine) or processing "
+                          "(refinery, smelter, plant) |"),
+            std::string::npos);
+}
+
 // ---- hand-written schema files and tables ---------------------------------------------------
 
 // Writes a schema file <dir>/schema/<table>.csv and returns its path.
