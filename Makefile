@@ -60,6 +60,9 @@ demo: build
 	$(BUILD_DIR)/critmin assess --format json --bloc club --out out/assess.json
 	$(BUILD_DIR)/critmin assess --format xlsx --bloc club --out out/assess.xlsx
 	@echo
+	@echo "== The gallium market when China bans exports of refined gallium to the club (with leakage)"
+	$(BUILD_DIR)/critmin clear --material gallium --scenario scenarios/trade-gallium-ban.toml
+	@echo
 	@echo "wrote out/assess.json and out/assess.xlsx"
 
 bench: build
