@@ -1,14 +1,11 @@
 // `critmin clear` as a user runs it: exit codes, stdout/stderr, the JSON contract (nodes, flows,
 // calibration, mass balance), both solver paths, and scenario files with trade measures.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -17,39 +14,17 @@
 #include <tuple>
 #include <vector>
 
+#include "test_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using critmin::test::CliRun;
+using critmin::test::quote;
+using critmin::test::read_file;
+using critmin::test::run_cli;
+using critmin::test::write_file;
 
 double relative_gap(double a, double b) {
   return std::abs(a - b) / std::max({1.0, std::abs(a), std::abs(b)});
@@ -81,18 +56,7 @@ class ClearCli : public ::testing::Test {
   }
 
   // Runs `critmin ARGS` (ARGS already shell-quoted where needed).
-  CliRun run(const std::string& args) const {
-    const fs::path out = dir_ / "stdout.txt";
-    const fs::path err = dir_ / "stderr.txt";
-    const std::string command = quote(CRITMIN_TEST_BINARY) + " " + args + " >" +
-                                quote(out.string()) + " 2>" + quote(err.string());
-    const int status = std::system(command.c_str());
-    CliRun result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_file(out);
-    result.err = read_file(err);
-    return result;
-  }
+  CliRun run(const std::string& args) const { return run_cli(dir_, args); }
 
   // Runs `critmin clear ARGS --format json`, expecting success, and parses stdout.
   void run_json(const std::string& args, nlohmann::json& out) const {

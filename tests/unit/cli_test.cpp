@@ -1,16 +1,15 @@
 // The critmin CLI as a user runs it: exit codes, stdout/stderr, the JSON/CSV/XLSX contract of
 // `critmin assess`, and `critmin data check` messages on deliberately broken datasets.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "test_support.h"
 
 namespace {
 
@@ -21,35 +20,11 @@ constexpr double kEps = 1e-9;
 const fs::path kData = CRITMIN_TEST_DATA;
 const fs::path kSmall = fs::path(CRITMIN_TEST_FIXTURES) / "assess_small";
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using critmin::test::CliRun;
+using critmin::test::quote;
+using critmin::test::read_file;
+using critmin::test::run_cli;
+using critmin::test::write_file;
 
 // Each test works in its own temporary directory, removed afterwards.
 class Cli : public ::testing::Test {
@@ -67,18 +42,7 @@ class Cli : public ::testing::Test {
   }
 
   // Runs `critmin ARGS` (ARGS already shell-quoted where needed).
-  CliRun run(const std::string& args) const {
-    const fs::path out = dir_ / "stdout.txt";
-    const fs::path err = dir_ / "stderr.txt";
-    const std::string command = quote(CRITMIN_TEST_BINARY) + " " + args + " >" +
-                                quote(out.string()) + " 2>" + quote(err.string());
-    const int status = std::system(command.c_str());
-    CliRun result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_file(out);
-    result.err = read_file(err);
-    return result;
-  }
+  CliRun run(const std::string& args) const { return run_cli(dir_, args); }
 
   // A copy of the shipped dataset to break.
   fs::path copy_of_data() const {

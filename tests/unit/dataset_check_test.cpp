@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "core/text.h"
 #include "critmin/dataset.h"
 #include "critmin/files.h"
+#include "test_support.h"
 #include "world/dataset_check.h"
 
 namespace critmin {
@@ -23,44 +23,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() / ("critmin_dataset_check_test_" + std::to_string(random()) +
-                                         "_" + std::to_string(random()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
+using test::read_table;
+using test::TempDir;
+using test::texts;
+using test::write_table;
 
- private:
-  fs::path path_;
-};
-
-std::vector<std::string> texts(const std::vector<Diagnostic>& diagnostics) {
-  std::vector<std::string> out;
-  for (const Diagnostic& d : diagnostics) out.push_back(d.to_string());
-  return out;
-}
-
-CsvTable read_table(const fs::path& file) {
-  Result<CsvTable> table = read_csv_file(file);
-  EXPECT_TRUE(table.is_ok()) << table.status().to_string();
-  return table.is_ok() ? table.value() : CsvTable{};
-}
-
-void write_table(const fs::path& file, const CsvTable& table) {
-  std::string text;
-  append_csv_record(text, table.header);
-  for (const CsvRecord& record : table.records) append_csv_record(text, record.fields);
-  ASSERT_TRUE(write_text_file(file, text).is_ok());
-}
+// Prefix of the temporary directories of this file.
+const char* const kTempPrefix = "critmin_dataset_check_test_";
 
 const std::string& cell(const CsvTable& table, const CsvRecord& record, const std::string& name) {
   return record.fields[table.column(name).value()];
@@ -90,7 +59,7 @@ class BrokenDataset {
   std::vector<std::string> check() const { return texts(check_dataset(dir())); }
 
  private:
-  TempDir temp_;
+  TempDir temp_{kTempPrefix};
 };
 
 TEST(DatasetCheck, CommittedDatasetHasNoProblemsAndLoads) {
@@ -439,7 +408,7 @@ TEST(DatasetCheck, ReportsDemandSharesWithoutTheDefaultSplit) {
 }
 
 TEST(DatasetCheck, MissingDirectoryIsNotFound) {
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   const fs::path missing = temp.path() / "no_dataset_here";
   const Result<Dataset> data = load_dataset(missing);
   ASSERT_FALSE(data.is_ok());

@@ -34,7 +34,6 @@
 #include <filesystem>
 #include <map>
 #include <ostream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -43,31 +42,18 @@
 #include "critmin/dataset.h"
 #include "critmin/files.h"
 #include "critmin/importer.h"
+#include "test_support.h"
 
 namespace critmin {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("critmin_importer_test_" + std::to_string(random()) + "_" + std::to_string(random()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
+using test::TempDir;
+using test::texts;
 
- private:
-  fs::path path_;
-};
+// Prefix of the temporary directories of this file.
+const char* const kTempPrefix = "critmin_importer_test_";
 
 const fs::path kFixture = fs::path(CRITMIN_TEST_FIXTURES) / "sources_small";
 
@@ -101,12 +87,6 @@ std::string read_text(const fs::path& file) {
   return text.is_ok() ? text.value() : std::string();
 }
 
-std::vector<std::string> texts(const std::vector<Diagnostic>& diagnostics) {
-  std::vector<std::string> out;
-  for (const Diagnostic& d : diagnostics) out.push_back(d.to_string());
-  return out;
-}
-
 // Every regular file under `dir`, by path relative to it, with its bytes.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
   std::map<std::string, std::string> files;
@@ -127,7 +107,7 @@ class FixtureCopy {
   fs::path file(const std::string& name) const { return sources() / name; }
 
  private:
-  TempDir temp_;
+  TempDir temp_{kTempPrefix};
 };
 
 // The fixture imported once per test process.
@@ -135,7 +115,7 @@ class Importer : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!fs::exists(default_iso_codes_json())) return;
-    temp_ = new TempDir();
+    temp_ = new TempDir(kTempPrefix);
     result_ = new Result<ImportReport>(import_sources(options_for(kFixture, out_dir())));
   }
   static void TearDownTestSuite() {
@@ -483,7 +463,7 @@ TEST_F(Importer, WritesADatasetThatLoadsWithTheHandCheckedValues) {
 TEST_F(Importer, ImportingTwiceGivesByteIdenticalFiles) {
   const std::map<std::string, std::string> first = snapshot(out_dir());
   EXPECT_EQ(first.size(), 20u + 20u + 1u);  // tables, their schema files, import_report.txt
-  TempDir other;
+  TempDir other{kTempPrefix};
   const Result<ImportReport> again = import_sources(options_for(kFixture, other.path() / "out"));
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();
   EXPECT_EQ(snapshot(other.path() / "out"), first);
@@ -494,7 +474,7 @@ TEST_F(Importer, ImportingTwiceGivesByteIdenticalFiles) {
 }
 
 TEST_F(Importer, MissingSourcesDirectoryIsNotFound) {
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   const fs::path missing = temp.path() / "no_sources_here";
   const Result<ImportReport> result = import_sources(options_for(missing, temp.path() / "out"));
   ASSERT_FALSE(result.is_ok());
@@ -505,7 +485,7 @@ TEST_F(Importer, MissingSourcesDirectoryIsNotFound) {
 }
 
 TEST_F(Importer, RefusesAnOutPathThatIsAFileBeforeReadingAnything) {
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   const fs::path out = temp.path() / "dataset.csv";
   ASSERT_TRUE(write_text_file(out, "not a directory\n").is_ok());
   const Result<ImportReport> result = import_sources(options_for(kFixture, out));
@@ -520,7 +500,7 @@ TEST_F(Importer, RefusesAnOutPathThatIsAFileBeforeReadingAnything) {
 }
 
 TEST_F(Importer, RemovesTheStagingDirectoryWhenMovingIntoOutFails) {
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   const fs::path out = temp.path() / "out";
   // A non-empty directory where countries.csv goes: moving the staged file there fails.
   fs::create_directories(out / "countries.csv" / "blocker");
@@ -740,7 +720,7 @@ TEST(ImporterRealSources, ReproducesTheCommittedDatasetByteForByte) {
   const fs::path sources = CRITMIN_TEST_SHARED_SOURCES;
   if (!fs::is_directory(sources)) GTEST_SKIP() << sources << " not on this machine";
   if (!fs::exists(default_iso_codes_json())) GTEST_SKIP() << "iso-codes missing";
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   const fs::path out = temp.path() / "out";
   const Result<ImportReport> result = import_sources(options_for(sources, out));
   ASSERT_TRUE(result.is_ok()) << result.status().to_string();

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "core/text.h"
 #include "critmin/dataset.h"
 #include "critmin/files.h"
+#include "test_support.h"
 #include "world/schema.h"
 
 namespace critmin {
@@ -22,45 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A directory under the system temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("critmin_schema_test_" + std::to_string(random()) + "_" + std::to_string(random()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
+using test::read_table;
+using test::TempDir;
+using test::texts;
+using test::write_table;
 
- private:
-  fs::path path_;
-};
-
-std::vector<std::string> texts(const std::vector<Diagnostic>& diagnostics) {
-  std::vector<std::string> out;
-  for (const Diagnostic& d : diagnostics) out.push_back(d.to_string());
-  return out;
-}
-
-CsvTable read_table(const fs::path& file) {
-  Result<CsvTable> table = read_csv_file(file);
-  EXPECT_TRUE(table.is_ok()) << table.status().to_string();
-  return table.is_ok() ? table.value() : CsvTable{};
-}
-
-void write_table(const fs::path& file, const CsvTable& table) {
-  std::string text;
-  append_csv_record(text, table.header);
-  for (const CsvRecord& record : table.records) append_csv_record(text, record.fields);
-  ASSERT_TRUE(write_text_file(file, text).is_ok());
-}
+// Prefix of the temporary directories of this file.
+const char* const kTempPrefix = "critmin_schema_test_";
 
 std::size_t column(const CsvTable& table, const std::string& name) {
   const auto index = table.column(name);
@@ -89,7 +57,7 @@ class BrokenDataset {
   std::vector<std::string> check() const { return texts(check_dataset(dir())); }
 
  private:
-  TempDir temp_;
+  TempDir temp_{kTempPrefix};
 };
 
 // ---- the committed dataset broken one way per test ------------------------------------------
@@ -352,7 +320,7 @@ const char* const kSharesSchema =
     "censored,bool,,false,false,flag\n";
 
 TEST(Schema, LoadsAttributesWithTypeUnitDefaultAndKey) {
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   const Result<TableSchema> schema =
       load_schema(write_schema(temp.path(), "shares", kSharesSchema));
   ASSERT_TRUE(schema.is_ok()) << schema.status().to_string();
@@ -372,7 +340,7 @@ TEST(Schema, LoadsAttributesWithTypeUnitDefaultAndKey) {
 }
 
 TEST(Schema, LoadSchemaReportsAnUnknownTypeAndANonBooleanKey) {
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   const fs::path file = write_schema(temp.path(), "t",
                                      "attribute,type,unit,default,key,description\n"
                                      "a,string,,required,true,fine\n"
@@ -387,7 +355,7 @@ TEST(Schema, LoadSchemaReportsAnUnknownTypeAndANonBooleanKey) {
 }
 
 TEST(Schema, LoadSchemaReportsAMissingSchemaColumn) {
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   const fs::path file = write_schema(temp.path(), "t",
                                      "attribute,type,unit,default,description\n"
                                      "a,string,,required,no key column\n");
@@ -405,7 +373,7 @@ struct Validated {
 Validated validate_shares(const std::string& csv_text) {
   static const std::set<std::string> kIso3 = {"AUS", "CHN"};
   static const std::set<std::string> kMaterials = {"lithium", "gallium"};
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   Validated out;
   Result<TableSchema> schema = load_schema(write_schema(temp.path(), "shares", kSharesSchema));
   EXPECT_TRUE(schema.is_ok()) << schema.status().to_string();
@@ -471,7 +439,7 @@ TEST(Schema, KeysAreCheckedOnlyOnKeyAttributes) {
 }
 
 TEST(Schema, ChecksMaterialListsIdByIdAndAllowsStarOnlyForMaterialOrDefault) {
-  TempDir temp;
+  TempDir temp{kTempPrefix};
   Result<TableSchema> schema =
       load_schema(write_schema(temp.path(), "t",
                                "attribute,type,unit,default,key,description\n"
