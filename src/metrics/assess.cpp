@@ -80,11 +80,7 @@ Result<std::set<std::string>> resolve_materials(const Dataset& data,
     const Material* material = data.find_material(name);
     if (!material) {
       // A group label such as REE, HREE or PGM selects its members.
-      const std::string upper = [&] {
-        std::string u(trim(name));
-        for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        return u;
-      }();
+      const std::string upper = to_upper(trim(name));
       bool any = false;
       for (const Material& m : data.materials) {
         const bool in_group =
@@ -189,8 +185,7 @@ Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptio
   // Regions are codes (EU27, ISO3): accept any case and surrounding blanks (nld -> NLD).
   std::vector<std::string> regions;
   for (const std::string& given : options.regions) {
-    std::string region(trim(given));
-    for (char& c : region) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string region = to_upper(trim(given));
     if (region != "EU27" && region != "NLD" && !ctx.eu27.contains(region)) {
       return Status::invalid_input(fmt::format(
           "--region: '{}' has no import data; use EU27 (extra-EU imports) or the ISO3 code of an "

@@ -82,11 +82,7 @@ Result<std::set<std::string>> Dataset::resolve_bloc(std::string_view name_or_lis
   std::set<std::string> members;
   for (const std::string& code : split(name_or_list, ',')) {
     if (code.empty()) continue;
-    const std::string upper = [&] {
-      std::string u = code;
-      for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      return u;
-    }();
+    const std::string upper = to_upper(code);
     bool expanded = false;
     for (const auto& [name, bloc_members] : blocs) {
       if (to_lower(name) == to_lower(code)) {

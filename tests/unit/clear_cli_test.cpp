@@ -43,18 +43,6 @@ kind = "ban"
 // Each test works in its own temporary directory, removed afterwards.
 class ClearCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / (std::string("critmin_clear_cli_test_") +
-                                        std::to_string(::getpid()) + "_" + test->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   // Runs `critmin ARGS` (ARGS already shell-quoted where needed).
   CliRun run(const std::string& args) const { return run_cli(dir_, args); }
 
@@ -71,7 +59,8 @@ class ClearCli : public ::testing::Test {
     return path;
   }
 
-  fs::path dir_;
+  critmin::test::TempDir temp_{"critmin_clear_cli_test_"};
+  const fs::path& dir_ = temp_.path();
 };
 
 using FlowKey = std::tuple<std::string, std::string, std::string, bool>;  // from, to, stage, leak

@@ -29,18 +29,6 @@ using critmin::test::write_file;
 // Each test works in its own temporary directory, removed afterwards.
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("critmin_cli_test_") + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   // Runs `critmin ARGS` (ARGS already shell-quoted where needed).
   CliRun run(const std::string& args) const { return run_cli(dir_, args); }
 
@@ -51,7 +39,8 @@ class Cli : public ::testing::Test {
     return copy;
   }
 
-  fs::path dir_;
+  critmin::test::TempDir temp_{"critmin_cli_test_"};
+  const fs::path& dir_ = temp_.path();
 };
 
 // Replaces the first line of `file` that starts with `prefix` by `replacement`; returns its
