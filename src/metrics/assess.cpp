@@ -48,6 +48,9 @@ struct Context {
   std::map<std::string, double> wgi;
   std::set<std::string> eu27;
   double wgi_missing = 5.0;
+  // Import flows of the trade year by CN8 code, in dataset order (built once per assessment, so
+  // that each material does not scan every import row).
+  std::map<std::string, std::vector<const ImportFlow*>> imports_by_cn8;
 
   double wgi_of(const std::string& iso3, int* missing) const {
     auto it = wgi.find(iso3);
@@ -133,11 +136,19 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
   for (const FxRate& fx : data.fx_rates) {
     if (fx.year == year) usd_per_eur = fx.usd_per_eur;
   }
+  // The material's flows in dataset order, so that sums add up in the same order as a full scan.
+  std::vector<const ImportFlow*> flows;
+  for (const std::string& code : codes) {
+    if (auto it = ctx.imports_by_cn8.find(code); it != ctx.imports_by_cn8.end()) {
+      flows.insert(flows.end(), it->second.begin(), it->second.end());
+    }
+  }
+  std::sort(flows.begin(), flows.end());  // pointers into one vector: address order is row order
   for (const std::string& region : regions) {
     std::map<std::string, double> by_partner;
     double total = 0.0;
-    for (const ImportFlow& f : data.eu_imports) {
-      if (f.year != year || !codes.contains(f.cn8)) continue;
+    for (const ImportFlow* flow : flows) {
+      const ImportFlow& f = *flow;
       if (region == "EU27") {
         if (ctx.eu27.contains(f.partner_iso3)) continue;  // intra-EU arrivals are not imports
       } else if (f.declarant_iso3 != region) {
@@ -178,7 +189,11 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
 }  // namespace
 
 Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptions& options) {
-  Context ctx{data, governance_by_country(data), {}, data.parameter("wgi_missing_scaled")};
+  Context ctx{data, governance_by_country(data), {}, data.parameter("wgi_missing_scaled"), {}};
+  const int trade_year = static_cast<int>(data.parameter("trade_year"));
+  for (const ImportFlow& f : data.eu_imports) {
+    if (f.year == trade_year) ctx.imports_by_cn8[f.cn8].push_back(&f);
+  }
   if (auto it = data.blocs.find("EU27"); it != data.blocs.end()) {
     ctx.eu27.insert(it->second.begin(), it->second.end());
   }
