@@ -70,6 +70,31 @@ struct ExportRestriction {
   double leakage_cost_usd_per_t = 0.0;
 };
 
+// A contracted delivery (a long-term offtake contract): the volume goes from the seller's origin to
+// the buyer's use node before the market clears the rest. The seller produces it from its own
+// capacity (and buys feed for it in the market); the buyer uses it. from == to is a domestic
+// contract. A delivery is a fixed flow: the equilibrium is infeasible when the seller cannot
+// produce it or the buyer cannot use it, and validate_model says so beforehand.
+struct ContractedDelivery {
+  std::string name;  // for messages and results, e.g. "offtake[2]"
+  std::size_t from = 0;
+  std::size_t to = 0;
+  Stage stage = Stage::kProcessing;
+  double volume_t = 0.0;                  // [t/yr] of the stage's product, >= 0
+  double transport_cost_usd_per_t = 0.0;  // [USD/t] >= 0
+  double tariff_usd_per_t = 0.0;          // [USD/t] >= 0, collected by the buyer's region
+};
+
+// A strategic stock of processed material held in a region (see the stockpile instrument): release
+// steps offer stock to the region's buyers at a trigger price (capacity = releasable stock), refill
+// steps buy for the stock below a trigger price (quantity = what the refill rule allows). Neither
+// counts as production or consumption; both are reported on the region's processing node.
+struct StockOffer {
+  std::size_t region = 0;
+  std::vector<SupplyStep> release;  // [t/yr] of processed material, cost = release price [USD/t]
+  std::vector<DemandStep> refill;   // [t/yr] of processed material, wtp = refill price [USD/t]
+};
+
 struct MarketModel {
   std::string material;
   int year = 0;
@@ -77,6 +102,8 @@ struct MarketModel {
   std::vector<Region> regions;
   std::vector<Route> routes;
   std::vector<ExportRestriction> restrictions;
+  std::vector<ContractedDelivery> deliveries;
+  std::vector<StockOffer> stocks;
 };
 
 enum class SolverPath { kNetwork, kLinearProgram };
@@ -104,6 +131,8 @@ struct NodeResult {
   double consumption_t = 0.0;  // [t/yr] extraction: used by local processing; processing: demand
   double imports_t = 0.0;
   double exports_t = 0.0;
+  double stock_release_t = 0.0;  // processing nodes: released from the region's stock
+  double stock_refill_t = 0.0;   // processing nodes: bought into the region's stock
 };
 
 struct FlowResult {
@@ -114,6 +143,7 @@ struct FlowResult {
   double unit_cost_usd_per_t = 0.0;  // transport + tariff (+ leakage) actually paid
   double tariff_usd_per_t = 0.0;
   bool via_leakage = false;
+  bool contracted = false;  // a ContractedDelivery (reported separately from market trade)
 };
 
 struct RegionAccounts {
@@ -121,6 +151,11 @@ struct RegionAccounts {
   double producer_surplus_usd = 0.0;  // extraction and processing
   double tariff_revenue_usd = 0.0;    // collected by this region as importer
   double shortfall_t = 0.0;           // base demand minus consumption, >= 0
+  // Contracted deliveries into this region valued at market prices: (price here - producer price
+  // at the seller - transport - tariff) * volume. Negative when the contract forces dearer supply
+  // than the market would pick. The contract price shifts this between buyer and seller; that
+  // settlement is the offtake instrument's (critmin/settlement.h).
+  double contract_value_usd = 0.0;
 };
 
 struct SolveStatistics {
@@ -133,10 +168,10 @@ struct SolveStatistics {
 
 struct Equilibrium {
   Termination termination = Termination::kOptimal;
-  std::string reason;                    // why, when not optimal
-  double welfare_usd = 0.0;              // consumer + producer surplus + tariff revenue
-  std::vector<NodeResult> nodes;         // two per region: extraction, processing
-  std::vector<FlowResult> flows;         // positive flows between regions
+  std::string reason;             // why, when not optimal
+  double welfare_usd = 0.0;       // consumer + producer surplus + tariff revenue + contract value
+  std::vector<NodeResult> nodes;  // two per region: extraction, processing
+  std::vector<FlowResult> flows;  // positive flows between regions
   std::vector<RegionAccounts> accounts;  // one per region
   SolveStatistics statistics;
 

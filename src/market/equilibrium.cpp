@@ -86,6 +86,27 @@ Status validate_and_build(const MarketModel& model, bool pool_uniform_trade, Flo
       report(fmt::format("regions[{}].base_demand_t", region.name), "must be a number >= 0");
     }
   }
+  for (std::size_t i = 0; i < model.stocks.size(); ++i) {
+    const StockOffer& stock = model.stocks[i];
+    if (stock.region >= n) {
+      report(fmt::format("stocks[{}].region", i), "unknown region");
+      continue;
+    }
+    for (const SupplyStep& step : stock.release) {
+      if (!(std::isfinite(step.capacity_t) && step.capacity_t > 0.0) ||
+          !finite_nonnegative(step.unit_cost_usd_per_t)) {
+        report(fmt::format("stocks[{}].release", model.regions[stock.region].name),
+               "a release step needs a positive quantity and a release price >= 0");
+      }
+    }
+    for (const DemandStep& step : stock.refill) {
+      if (!(std::isfinite(step.quantity_t) && step.quantity_t > 0.0) ||
+          !finite_nonnegative(step.willingness_to_pay_usd_per_t)) {
+        report(fmt::format("stocks[{}].refill", model.regions[stock.region].name),
+               "a refill step needs a positive quantity and a refill price >= 0");
+      }
+    }
+  }
   for (std::size_t i = 0; i < model.routes.size(); ++i) {
     const Route& route = model.routes[i];
     const auto field = [&] { return fmt::format("routes[{}]", i); };
@@ -129,6 +150,72 @@ Status validate_and_build(const MarketModel& model, bool pool_uniform_trade, Flo
                         "already restricted by another measure; merge them into one",
                         model.regions[r.origin].name, model.regions[d].name, stage_name(r.stage)));
       }
+    }
+  }
+  // Contracted deliveries: the sellers must be able to produce them and the buyers to use them,
+  // and no export restriction may forbid them (a disruption that hits a contract is force
+  // majeure: the caller drops the contract, it is never silently broken here).
+  std::vector<double> sold(2 * n, 0.0), bought(2 * n, 0.0);
+  for (const ContractedDelivery& d : model.deliveries) {
+    const std::string field = fmt::format("deliveries[{}]", d.name);
+    if (d.from >= n || d.to >= n) {
+      report(field, "a delivery joins existing regions");
+      continue;
+    }
+    if (!finite_nonnegative(d.volume_t) || !finite_nonnegative(d.transport_cost_usd_per_t) ||
+        !finite_nonnegative(d.tariff_usd_per_t)) {
+      report(field, "volume, transport cost and tariff must be numbers >= 0");
+      continue;
+    }
+    const std::size_t s = d.stage == Stage::kProcessing ? 1 : 0;
+    sold[2 * d.from + s] += d.volume_t;
+    bought[2 * d.to + s] += d.volume_t;
+    for (const ExportRestriction& r : model.restrictions) {
+      if (r.origin == d.from && r.stage == d.stage && r.kind == RestrictionKind::kBan &&
+          std::find(r.destinations.begin(), r.destinations.end(), d.to) != r.destinations.end()) {
+        report(field, fmt::format("the export ban {} forbids this delivery from {} to {}; drop "
+                                  "the contract for the years of the ban (force majeure)",
+                                  r.name, model.regions[d.from].name, model.regions[d.to].name));
+      }
+    }
+  }
+  for (std::size_t r = 0; r < n && !model.deliveries.empty(); ++r) {
+    const Region& region = model.regions[r];
+    const auto total = [](const auto& steps, auto member) {
+      double sum = 0.0;
+      for (const auto& step : steps) sum += step.*member;
+      return sum;
+    };
+    const double extraction = total(region.extraction, &SupplyStep::capacity_t);
+    const double processing = total(region.processing, &SupplyStep::capacity_t);
+    double use = total(region.demand, &DemandStep::quantity_t);
+    for (const StockOffer& stock : model.stocks) {
+      if (stock.region == r) use += total(stock.refill, &DemandStep::quantity_t);
+    }
+    const double slack = 1e-9;
+    if (sold[2 * r] > extraction * (1 + slack)) {
+      report(fmt::format("regions[{}].extraction", region.name),
+             fmt::format("contracted deliveries of {:.6g} t exceed the region's extraction "
+                         "capacity of {:.6g} t; reduce the contracted volumes",
+                         sold[2 * r], extraction));
+    }
+    if (sold[2 * r + 1] > processing * (1 + slack)) {
+      report(fmt::format("regions[{}].processing", region.name),
+             fmt::format("contracted deliveries of {:.6g} t exceed the region's processing "
+                         "capacity of {:.6g} t; reduce the contracted volumes",
+                         sold[2 * r + 1], processing));
+    }
+    if (bought[2 * r] > processing / model.processing_yield * (1 + slack)) {
+      report(fmt::format("regions[{}].processing", region.name),
+             fmt::format("contracted feed of {:.6g} t exceeds what the region's processing "
+                         "capacity can use ({:.6g} t); reduce the contracted volumes",
+                         bought[2 * r], processing / model.processing_yield));
+    }
+    if (bought[2 * r + 1] > use * (1 + slack)) {
+      report(fmt::format("regions[{}].demand", region.name),
+             fmt::format("contracted purchases of {:.6g} t exceed the region's largest demand "
+                         "of {:.6g} t; reduce the contracted volumes",
+                         bought[2 * r + 1], use));
     }
   }
   if (!problems.empty()) {
@@ -339,7 +426,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         // Merge the direct and the gated arc of one route into one reported flow.
         auto same = std::find_if(eq.flows.begin(), eq.flows.end(), [&](const FlowResult& f) {
           return f.from == route.from && f.to == route.to && f.stage == route.stage &&
-                 f.via_leakage == a.leakage;
+                 f.via_leakage == a.leakage && !f.contracted;
         });
         if (same != eq.flows.end()) {
           same->quantity_t += quantity;
@@ -364,6 +451,32 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         }
         break;
       }
+      case ArcKind::kDelivery: {
+        const ContractedDelivery& d = model.deliveries[a.route];
+        const double quantity = d.stage == Stage::kProcessing ? flow * yield : flow;
+        const std::size_t s = d.stage == Stage::kProcessing ? 1 : 0;
+        if (d.from != d.to) {
+          eq.nodes[2 * d.from + s].exports_t += quantity;
+          eq.nodes[2 * d.to + s].imports_t += quantity;
+        }
+        eq.accounts[d.to].tariff_revenue_usd += d.tariff_usd_per_t * quantity;
+        const NodeResult& seller = eq.nodes[2 * d.from + s];
+        const NodeResult& buyer = eq.nodes[2 * d.to + s];
+        eq.accounts[d.to].contract_value_usd +=
+            (buyer.price_usd_per_t - seller.producer_price_usd_per_t - d.transport_cost_usd_per_t -
+             d.tariff_usd_per_t) *
+            quantity;
+        eq.flows.push_back({d.from, d.to, d.stage, quantity,
+                            d.transport_cost_usd_per_t + d.tariff_usd_per_t, d.tariff_usd_per_t,
+                            false, true});
+        break;
+      }
+      case ArcKind::kStockRelease:
+        eq.nodes[2 * a.region + 1].stock_release_t += flow * yield;
+        break;
+      case ArcKind::kStockRefill:
+        eq.nodes[2 * a.region + 1].stock_refill_t += flow * yield;
+        break;
       case ArcKind::kQuotaGate:
       case ArcKind::kLocal:
       case ArcKind::kBypass:
@@ -401,7 +514,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
     const double consumption = eq.nodes[2 * r + 1].consumption_t;
     eq.accounts[r].shortfall_t = std::max(0.0, model.regions[r].base_demand_t - consumption);
     eq.welfare_usd += eq.accounts[r].consumer_surplus_usd + eq.accounts[r].producer_surplus_usd +
-                      eq.accounts[r].tariff_revenue_usd;
+                      eq.accounts[r].tariff_revenue_usd + eq.accounts[r].contract_value_usd;
   }
   return eq;
 }

@@ -53,36 +53,61 @@ FlowProblem build_flow_problem(const MarketModel& model,
     for (std::size_t k = 0; k < region.extraction.size(); ++k) {
       const SupplyStep& step = region.extraction[k];
       problem.arcs.push_back({problem.source, FlowProblem::extraction_origin_node(r),
-                              step.capacity_t, step.unit_cost_usd_per_t, ArcKind::kExtractionSupply,
-                              r, k});
+                              step.capacity_t, 0.0, step.unit_cost_usd_per_t,
+                              ArcKind::kExtractionSupply, r, k});
       total_capacity += step.capacity_t;
     }
     for (std::size_t k = 0; k < region.processing.size(); ++k) {
       const SupplyStep& step = region.processing[k];
       problem.arcs.push_back({FlowProblem::extraction_node(r),
-                              FlowProblem::processing_origin_node(r), step.capacity_t / yield,
+                              FlowProblem::processing_origin_node(r), step.capacity_t / yield, 0.0,
                               step.unit_cost_usd_per_t * yield, ArcKind::kProcessingSupply, r, k});
     }
     for (std::size_t k = 0; k < region.demand.size(); ++k) {
       const DemandStep& step = region.demand[k];
       problem.arcs.push_back({FlowProblem::processing_node(r), problem.sink,
-                              step.quantity_t / yield, -step.willingness_to_pay_usd_per_t * yield,
-                              ArcKind::kDemand, r, k});
+                              step.quantity_t / yield, 0.0,
+                              -step.willingness_to_pay_usd_per_t * yield, ArcKind::kDemand, r, k});
+    }
+  }
+  for (std::size_t i = 0; i < model.stocks.size(); ++i) {
+    const StockOffer& stock = model.stocks[i];
+    for (std::size_t k = 0; k < stock.release.size(); ++k) {
+      FlowArc arc;
+      arc.tail = problem.source;
+      arc.head = FlowProblem::processing_node(stock.region);
+      arc.capacity = stock.release[k].capacity_t / yield;
+      arc.cost = stock.release[k].unit_cost_usd_per_t * yield;
+      arc.kind = ArcKind::kStockRelease;
+      arc.region = stock.region;
+      arc.step = k;
+      arc.route = i;
+      problem.arcs.push_back(arc);
+      total_capacity += arc.capacity;
+    }
+    for (std::size_t k = 0; k < stock.refill.size(); ++k) {
+      FlowArc arc;
+      arc.tail = FlowProblem::processing_node(stock.region);
+      arc.head = problem.sink;
+      arc.capacity = stock.refill[k].quantity_t / yield;
+      arc.cost = -stock.refill[k].willingness_to_pay_usd_per_t * yield;
+      arc.kind = ArcKind::kStockRefill;
+      arc.region = stock.region;
+      arc.step = k;
+      arc.route = i;
+      problem.arcs.push_back(arc);
     }
   }
   for (std::size_t r = 0; r < model.regions.size(); ++r) {
-    FlowArc local_feed{FlowProblem::extraction_origin_node(r),
-                       FlowProblem::extraction_node(r),
-                       kUnlimited,
-                       0.0,
-                       ArcKind::kLocal,
-                       r};
-    FlowArc local_product{FlowProblem::processing_origin_node(r),
-                          FlowProblem::processing_node(r),
-                          kUnlimited,
-                          0.0,
-                          ArcKind::kLocal,
-                          r};
+    FlowArc local_feed;
+    local_feed.tail = FlowProblem::extraction_origin_node(r);
+    local_feed.head = FlowProblem::extraction_node(r);
+    local_feed.capacity = kUnlimited;
+    local_feed.kind = ArcKind::kLocal;
+    local_feed.region = r;
+    FlowArc local_product = local_feed;
+    local_product.tail = FlowProblem::processing_origin_node(r);
+    local_product.head = FlowProblem::processing_node(r);
     local_product.stage = Stage::kProcessing;
     problem.arcs.push_back(local_feed);
     problem.arcs.push_back(local_product);
@@ -103,9 +128,13 @@ FlowProblem build_flow_problem(const MarketModel& model,
     if (restriction.kind != RestrictionKind::kQuota) continue;
     const double scale = restriction.stage == Stage::kProcessing ? 1.0 / yield : 1.0;
     gate_of_restriction[i] = problem.node_count++;
-    problem.arcs.push_back({node_of(restriction.origin, restriction.stage), gate_of_restriction[i],
-                            restriction.quota_t * scale, 0.0, ArcKind::kQuotaGate,
-                            restriction.origin});
+    FlowArc gate;
+    gate.tail = node_of(restriction.origin, restriction.stage);
+    gate.head = gate_of_restriction[i];
+    gate.capacity = restriction.quota_t * scale;
+    gate.kind = ArcKind::kQuotaGate;
+    gate.region = restriction.origin;
+    problem.arcs.push_back(gate);
   }
   for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
     double transport = 0.0, tariff = 0.0;
@@ -117,15 +146,19 @@ FlowProblem build_flow_problem(const MarketModel& model,
     const int hub = problem.node_count++;
     problem.pooled[stage == Stage::kProcessing ? 1 : 0] = true;
     for (std::size_t r = 0; r < model.regions.size(); ++r) {
-      FlowArc out{node_of(r, stage), hub, kUnlimited, 0.5 * transport * scale, ArcKind::kToHub, r};
+      FlowArc out;
+      out.tail = node_of(r, stage);
+      out.head = hub;
+      out.capacity = kUnlimited;
+      out.cost = 0.5 * transport * scale;
+      out.kind = ArcKind::kToHub;
+      out.region = r;
       out.stage = stage;
-      FlowArc in{hub,
-                 use_node_of(r, stage),
-                 kUnlimited,
-                 (0.5 * transport + tariff) * scale,
-                 ArcKind::kFromHub,
-                 r};
-      in.stage = stage;
+      FlowArc in = out;
+      in.tail = hub;
+      in.head = use_node_of(r, stage);
+      in.cost = (0.5 * transport + tariff) * scale;
+      in.kind = ArcKind::kFromHub;
       in.tariff = tariff;
       problem.arcs.push_back(out);
       problem.arcs.push_back(in);
@@ -152,8 +185,16 @@ FlowProblem build_flow_problem(const MarketModel& model,
         restriction_index = j;
       }
     }
-    FlowArc arc{tail, head, kUnlimited, cost,   ArcKind::kTrade, route.from,
-                0,    i,    false,      tariff, route.stage};
+    FlowArc arc;
+    arc.tail = tail;
+    arc.head = head;
+    arc.capacity = kUnlimited;
+    arc.cost = cost;
+    arc.kind = ArcKind::kTrade;
+    arc.region = route.from;
+    arc.route = i;
+    arc.tariff = tariff;
+    arc.stage = route.stage;
     if (!restriction) {
       problem.arcs.push_back(arc);
       continue;
@@ -170,21 +211,42 @@ FlowProblem build_flow_problem(const MarketModel& model,
       problem.arcs.push_back(leaked);
     }
   }
+  for (std::size_t i = 0; i < model.deliveries.size(); ++i) {
+    const ContractedDelivery& delivery = model.deliveries[i];
+    const double scale = delivery.stage == Stage::kProcessing ? yield : 1.0;
+    FlowArc arc;
+    arc.tail = node_of(delivery.from, delivery.stage);
+    arc.head = use_node_of(delivery.to, delivery.stage);
+    arc.capacity = arc.lower = delivery.volume_t / scale;
+    arc.cost = (delivery.transport_cost_usd_per_t + delivery.tariff_usd_per_t) * scale;
+    arc.kind = ArcKind::kDelivery;
+    arc.region = delivery.from;
+    arc.route = i;
+    arc.tariff = delivery.tariff_usd_per_t;
+    arc.stage = delivery.stage;
+    problem.arcs.push_back(arc);
+  }
   problem.supply.assign(problem.node_count, 0.0);
   problem.supply[problem.source] = total_capacity + 1.0;
   problem.supply[problem.sink] = -(total_capacity + 1.0);
-  problem.arcs.push_back(
-      {problem.source, problem.sink, total_capacity + 1.0, 0.0, ArcKind::kBypass});
+  FlowArc bypass;
+  bypass.tail = problem.source;
+  bypass.head = problem.sink;
+  bypass.capacity = total_capacity + 1.0;
+  bypass.kind = ArcKind::kBypass;
+  problem.arcs.push_back(bypass);
   // No path that uses an arc dearer than the largest willingness to pay can ever be profitable
   // (every other cost is >= 0), so such costs (a prohibitive leakage cost of 1e12, say) are capped
   // at twice that: the optimum and the prices do not change, and the integer scaling of the
   // network path keeps its resolution.
   double max_benefit = 0.0;
   for (const FlowArc& a : problem.arcs) {
-    if (a.kind == ArcKind::kDemand) max_benefit = std::max(max_benefit, -a.cost);
+    if (a.kind == ArcKind::kDemand || a.kind == ArcKind::kStockRefill) {
+      max_benefit = std::max(max_benefit, -a.cost);
+    }
   }
   for (FlowArc& a : problem.arcs) {
-    if (a.kind != ArcKind::kDemand && max_benefit > 0.0)
+    if (a.kind != ArcKind::kDemand && a.kind != ArcKind::kStockRefill && max_benefit > 0.0)
       a.cost = std::min(a.cost, 2.0 * max_benefit);
   }
   // Trade arcs are limited by what can flow at all; an explicit bound keeps both solvers finite.

@@ -11,6 +11,8 @@
 //   Eo/Po[r] -> gate -> ...   export quotas (the gate arc carries the quota)
 //   Pu[r] -> sink             one per demand step (quantity / yield, cost -wtp * yield)
 //   source -> sink            bypass for unused capacity (cost 0), so it is always feasible
+//   Eo/Po[r] -> Eu/Pu[s]      contracted deliveries (fixed flow: lower bound = capacity)
+//   source -> Pu[r]           stock release steps; Pu[r] -> sink: stock refill steps
 // The source supplies the total extraction capacity plus one tonne; the bypass therefore always
 // carries flow, which pins the source and sink potentials to each other.
 #pragma once
@@ -35,18 +37,22 @@ enum class ArcKind {
   kFromHub,  // pooled trade: hub -> region (the other half plus the importer's tariff)
   kQuotaGate,
   kLocal,  // origin -> use node of one region and stage
-  kBypass
+  kBypass,
+  kDelivery,      // a contracted delivery: a fixed flow (lower bound = capacity)
+  kStockRelease,  // source -> processing use node: stock offered at its release price
+  kStockRefill,   // processing use node -> sink: stock bought below its refill price
 };
 
 struct FlowArc {
   int tail = 0;
   int head = 0;
   double capacity = 0.0;  // [t ext-eq/yr]
+  double lower = 0.0;     // [t ext-eq/yr]: a fixed flow has lower == capacity
   double cost = 0.0;      // [USD per t ext-eq]
   ArcKind kind = ArcKind::kBypass;
   std::size_t region = 0;  // supply/demand: the region; trade: the origin
   std::size_t step = 0;    // supply/demand: the step index
-  std::size_t route = 0;   // trade: index into MarketModel::routes
+  std::size_t route = 0;   // trade: index into MarketModel::routes; delivery: into deliveries
   bool leakage = false;    // trade: restricted supply going round the restriction
   double tariff = 0.0;     // trade: tariff part of cost [USD per t of the stage's product]
   Stage stage = Stage::kExtraction;  // trade and hub arcs: the stage traded

@@ -33,6 +33,7 @@ FlowSolution solve_clp(const FlowProblem& problem) {
     indices[2 * j + 1] = a.head;
     elements[2 * j + 1] = -1.0;
     column_upper[j] = a.capacity * quantity_scale;
+    column_lower[j] = a.lower * quantity_scale;
     objective[j] = a.cost * cost_scale;
   }
   starts[columns] = 2 * columns;

@@ -30,12 +30,15 @@ FlowSolution solve_network_simplex(const FlowProblem& problem) {
   std::vector<Graph::Node> nodes;
   nodes.reserve(problem.node_count);
   for (int i = 0; i < problem.node_count; ++i) nodes.push_back(graph.addNode());
-  Graph::ArcMap<long long> capacity(graph), cost(graph);
+  Graph::ArcMap<long long> capacity(graph), lower(graph), cost(graph);
+  bool has_lower = false;
   std::vector<Graph::Arc> arcs;
   arcs.reserve(problem.arcs.size());
   for (const FlowArc& a : problem.arcs) {
     const Graph::Arc arc = graph.addArc(nodes[a.tail], nodes[a.head]);
     capacity[arc] = std::llround(a.capacity * quantity_scale);
+    lower[arc] = a.lower > 0.0 ? std::llround(a.lower * quantity_scale) : 0;
+    has_lower |= a.lower > 0.0;
     cost[arc] = std::llround(a.cost * cost_scale);
     arcs.push_back(arc);
   }
@@ -46,6 +49,7 @@ FlowSolution solve_network_simplex(const FlowProblem& problem) {
 
   Simplex simplex(graph);
   simplex.upperMap(capacity).costMap(cost).supplyMap(supply);
+  if (has_lower) simplex.lowerMap(lower);
   const Simplex::ProblemType outcome = simplex.run();
   FlowSolution solution;
   if (outcome == Simplex::INFEASIBLE) {

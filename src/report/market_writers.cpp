@@ -41,7 +41,9 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
                      {"production", n.production_t},
                      {"consumption", n.consumption_t},
                      {"imports", n.imports_t},
-                     {"exports", n.exports_t}});
+                     {"exports", n.exports_t},
+                     {"stock_release", n.stock_release_t},
+                     {"stock_refill", n.stock_refill_t}});
   }
   j["nodes"] = nodes;
   nlohmann::json flows = nlohmann::json::array();
@@ -52,7 +54,8 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
                      {"quantity", f.quantity_t},
                      {"unit_cost", f.unit_cost_usd_per_t},
                      {"tariff", f.tariff_usd_per_t},
-                     {"via_leakage", f.via_leakage}});
+                     {"via_leakage", f.via_leakage},
+                     {"contracted", f.contracted}});
   }
   j["flows"] = flows;
   nlohmann::json accounts = nlohmann::json::array();
@@ -62,6 +65,7 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
                         {"consumer_surplus_usd", a.consumer_surplus_usd},
                         {"producer_surplus_usd", a.producer_surplus_usd},
                         {"tariff_revenue_usd", a.tariff_revenue_usd},
+                        {"contract_value_usd", a.contract_value_usd},
                         {"shortfall_t", a.shortfall_t},
                         {"base_demand_t", model.regions[r].base_demand_t}});
   }
@@ -109,7 +113,9 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
     const market::FlowResult& f = flows[i];
     out += fmt::format("  {:<6} -> {:<6} {:<10} {:>14.6g} t{}\n", model.regions[f.from].name,
                        model.regions[f.to].name, stage_name(f.stage), f.quantity_t,
-                       f.via_leakage ? "  (via third countries)" : "");
+                       f.via_leakage  ? "  (via third countries)"
+                       : f.contracted ? "  (contracted)"
+                                      : "");
   }
   if (!market.info.notes.empty()) {
     out += "\nnotes:\n";
