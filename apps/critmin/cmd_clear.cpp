@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "critmin/calibration.h"
+#include "critmin/club.h"
 #include "critmin/files.h"
 #include "critmin/report.h"
 #include "critmin/trade_measures.h"
@@ -30,7 +31,7 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--year", flags->year, "base year of the data (default 2023)")
       ->check(CLI::Range(1990, 2100));
   cmd->add_option("--scenario", flags->scenario,
-                  "TOML file with [[tariff]] and [[export_restriction]] tables");
+                  "scenario TOML: [club], [[instrument]], [[tariff]], [[export_restriction]]");
   cmd->add_option("--format", flags->format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--solver", flags->solver,
@@ -52,32 +53,40 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
     }
     const market::SolverPath path =
         flags->solver == "lp" ? market::SolverPath::kLinearProgram : market::SolverPath::kNetwork;
+    std::optional<policy::ClubOutcome> club;
+    Result<market::Equilibrium> eq = Status::internal("not cleared");
     if (!flags->scenario.empty()) {
       Result<std::string> text = read_text_file(flags->scenario);
       if (!text.is_ok()) {
         common.exit_code = report_error(text.status());
         return;
       }
-      Result<market::TradeMeasures> measures =
-          market::read_trade_measures(text.value(), flags->scenario, data.value());
-      if (!measures.is_ok()) {
-        common.exit_code = report_error(measures.status());
+      Result<policy::ClearingScenario> scenario =
+          policy::read_clearing_scenario(text.value(), flags->scenario, data.value(), flags->year);
+      if (!scenario.is_ok()) {
+        common.exit_code = report_error(scenario.status());
         return;
       }
-      Status applied = market::apply_trade_measures(measures.value(), data.value(), market.value());
-      if (!applied.is_ok()) {
-        common.exit_code = report_error(applied);
+      Result<policy::ClubOutcome> outcome =
+          policy::clear_with_instruments(data.value(), market.value(), scenario.value(), path);
+      if (!outcome.is_ok()) {
+        common.exit_code = report_error(outcome.status());
         return;
       }
+      club = std::move(outcome).value();
+      eq = club->equilibrium;
+    } else {
+      eq = market::clear_market(market.value().model, path);
     }
-    Result<market::Equilibrium> eq = market::clear_market(market.value().model, path);
     if (!eq.is_ok()) {
       common.exit_code = report_error(eq.status());
       return;
     }
-    const std::string text = flags->format == "json"
-                                 ? equilibrium_to_json(market.value(), eq.value(), flags->solver)
-                                 : equilibrium_to_table(market.value(), eq.value(), flags->solver);
+    const policy::ClubOutcome* club_outcome = club ? &*club : nullptr;
+    const std::string text =
+        flags->format == "json"
+            ? equilibrium_to_json(market.value(), eq.value(), flags->solver, club_outcome)
+            : equilibrium_to_table(market.value(), eq.value(), flags->solver, club_outcome);
     if (flags->out.empty()) {
       std::cout << text;
     } else if (Status status = write_text_file(flags->out, text); !status.is_ok()) {

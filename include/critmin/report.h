@@ -8,6 +8,7 @@
 
 #include "critmin/assess.h"
 #include "critmin/calibration.h"
+#include "critmin/club.h"
 #include "critmin/status.h"
 
 namespace critmin {
@@ -28,9 +29,13 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
 
 // The equilibrium of one material and year as JSON (the `critmin clear` contract: status, nodes,
 // flows, plus accounts, calibration and statistics) or as an aligned table with a legend.
+// With a club outcome (clear --scenario with [club]/[[instrument]]), the club's member regions,
+// the outer loop's convergence and every instrument's figures follow.
 std::string equilibrium_to_json(const market::CalibratedMarket& market,
-                                const market::Equilibrium& equilibrium, const std::string& solver);
+                                const market::Equilibrium& equilibrium, const std::string& solver,
+                                const policy::ClubOutcome* club = nullptr);
 std::string equilibrium_to_table(const market::CalibratedMarket& market,
-                                 const market::Equilibrium& equilibrium, const std::string& solver);
+                                 const market::Equilibrium& equilibrium, const std::string& solver,
+                                 const policy::ClubOutcome* club = nullptr);
 
 }  // namespace critmin

@@ -20,6 +20,8 @@
 //   leakage_cost_usd_per_t = 2000.0
 #pragma once
 
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,9 +61,10 @@ struct TradeMeasures {
   std::vector<RestrictionMeasure> restrictions;
 };
 
-// Reads the [[tariff]] and [[export_restriction]] tables of a scenario file. Any other top-level
-// key, unknown keys inside the tables, wrong types and impossible values are errors at
-// file:line:key with a hint.
+// Reads the [[tariff]] and [[export_restriction]] tables of a scenario file. Unknown keys inside
+// the tables, wrong types and impossible values are errors at file:line:key with a hint. Other
+// top-level tables are left to their readers (policy::read_clearing_scenario checks that every
+// top-level key is known).
 Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std::string& file_name,
                                           const Dataset& data);
 
@@ -70,6 +73,14 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
 // data), split over the destinations by their share of the other regions' base use. Fails with
 // kInvalidInput (file:line) when a region, country or bloc named by a measure is not in the market,
 // an origin covers several regions, or the destinations hold only the origin.
+// The regions of the market a name stands for: a region name, a country (the region that holds
+// it, ROW for a country without its own region), a bloc (every region whose countries are all
+// members), "all", or "non-BLOC" (the regions not in the bloc). nullopt when the name is none of
+// these.
+std::optional<std::set<std::size_t>> resolve_market_regions(const std::string& name,
+                                                            const Dataset& data,
+                                                            const MarketModel& model);
+
 Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
                             CalibratedMarket& market);
 

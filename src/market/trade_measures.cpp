@@ -11,63 +11,14 @@
 namespace critmin::market {
 namespace {
 
-struct Reader {
-  std::string file;
-  std::vector<Diagnostic>& problems;
-
-  void error(const toml::node& node, const std::string& key, std::string message) {
-    problems.push_back({file, toml_line(node), key, std::move(message)});
-  }
-
-  std::optional<std::string> text(const toml::table& t, const char* key, bool required) {
-    const toml::node* node = t.get(key);
-    if (!node) {
-      if (required) error(t, key, fmt::format("missing key '{}'", key));
-      return std::nullopt;
-    }
-    if (!node->is_string()) {
-      error(*node, key, "expected a string in double quotes");
-      return std::nullopt;
-    }
-    return **node->as_string();
-  }
-
-  std::optional<double> number(const toml::table& t, const char* key, double low, double high) {
-    const toml::node* node = t.get(key);
-    if (!node) return std::nullopt;
-    if (!node->is_floating_point() && !node->is_integer()) {
-      error(*node, key, "expected a number");
-      return std::nullopt;
-    }
-    const double value = node->value<double>().value_or(0.0);
-    if (!(value >= low && value <= high)) {
-      error(*node, key,
-            fmt::format("{} is outside [{}, {}]; give a value in that range", value, low, high));
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  std::optional<Stage> stage(const toml::table& t) {
-    const auto value = text(t, "stage", true);
-    if (!value) return std::nullopt;
-    const auto parsed = parse_stage(*value);
-    if (!parsed) error(*t.get("stage"), "stage", "use \"extraction\" or \"processing\"");
-    return parsed;
-  }
-
-  void check_keys(const toml::table& t, const std::string& where,
-                  const std::set<std::string>& allowed) {
-    for (const auto& [key, node] : t) {
-      if (!allowed.contains(std::string(key.str()))) {
-        std::string list;
-        for (const std::string& k : allowed) list += (list.empty() ? "" : ", ") + k;
-        error(node, fmt::format("{}.{}", where, key.str()),
-              fmt::format("unknown key; {} takes {}", where, list));
-      }
-    }
-  }
-};
+// The stage key of a measure: "extraction" or "processing".
+std::optional<Stage> read_stage(TomlFields& fields, const toml::table& t) {
+  const auto value = fields.text(t, "stage", true);
+  if (!value) return std::nullopt;
+  const auto parsed = parse_stage(*value);
+  if (!parsed) fields.error(*t.get("stage"), "stage", "use \"extraction\" or \"processing\"");
+  return parsed;
+}
 
 }  // namespace
 
@@ -77,19 +28,9 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
   if (!parsed.is_ok()) return parsed.status();
   const toml::table& root = parsed.value();
   std::vector<Diagnostic> problems;
-  Reader reader{file_name, problems};
+  TomlFields reader(file_name, problems);
   TradeMeasures measures;
   measures.file = file_name;
-  // Every top-level key is checked, so that a typo ([[tarif]]) or a table that `critmin clear`
-  // does not read yet ([club], [[instrument]], [[disruption]]) is an error, never silently ignored.
-  for (const auto& [key, node] : root) {
-    if (key.str() != "tariff" && key.str() != "export_restriction") {
-      reader.error(node, std::string(key.str()),
-                   fmt::format("'{}' is not read by critmin clear, which takes [[tariff]] and "
-                               "[[export_restriction]] tables; remove it or check the spelling",
-                               key.str()));
-    }
-  }
   const auto material_of = [&](const toml::table& t) -> std::string {
     const auto name = reader.text(t, "material", false);
     if (!name) return "";
@@ -101,25 +42,7 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
     }
     return m->id;
   };
-  const auto tables = [&](const char* key) {
-    std::vector<const toml::table*> out;
-    const toml::node* node = root.get(key);
-    if (!node) return out;
-    const toml::array* array = node->as_array();
-    if (!array) {
-      reader.error(*node, key, fmt::format("write [[{}]] (an array of tables)", key));
-      return out;
-    }
-    for (const toml::node& item : *array) {
-      if (const toml::table* t = item.as_table()) {
-        out.push_back(t);
-      } else {
-        reader.error(item, key, "expected a table");
-      }
-    }
-    return out;
-  };
-  for (const toml::table* t : tables("tariff")) {
+  for (const toml::table* t : reader.tables(root, "tariff")) {
     reader.check_keys(
         *t, "tariff",
         {"material", "importer", "exporter", "stage", "specific_usd_per_t", "ad_valorem"});
@@ -128,7 +51,7 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
     m.material = material_of(*t);
     m.importer = reader.text(*t, "importer", true).value_or("");
     m.exporter = reader.text(*t, "exporter", false).value_or("");
-    m.stage = reader.stage(*t).value_or(Stage::kProcessing);
+    m.stage = read_stage(reader, *t).value_or(Stage::kProcessing);
     m.specific_usd_per_t = reader.number(*t, "specific_usd_per_t", 0.0, 1e12).value_or(0.0);
     // An ad valorem rate is a fraction of the origin price: 0.25 for 25%; 10 (1000%) is the cap.
     m.ad_valorem = reader.number(*t, "ad_valorem", 0.0, 10.0).value_or(0.0);
@@ -137,7 +60,7 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
     }
     measures.tariffs.push_back(m);
   }
-  for (const toml::table* t : tables("export_restriction")) {
+  for (const toml::table* t : reader.tables(root, "export_restriction")) {
     reader.check_keys(*t, "export_restriction",
                       {"material", "origin", "destinations", "stage", "kind", "share", "leakage",
                        "leakage_cost_usd_per_t"});
@@ -145,7 +68,7 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
     m.line = toml_line(*t);
     m.material = material_of(*t);
     m.origin = reader.text(*t, "origin", true).value_or("");
-    m.stage = reader.stage(*t).value_or(Stage::kProcessing);
+    m.stage = read_stage(reader, *t).value_or(Stage::kProcessing);
     if (const toml::node* node = t->get("destinations")) {
       const toml::array* array = node->as_array();
       if (!array || array->empty()) {
@@ -199,12 +122,11 @@ Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std:
   return measures;
 }
 
-namespace {
+namespace {}  // namespace
 
-// The regions of the market a name stands for: a region name, a country (the region that holds
-// it), a bloc (every region whose countries are all members), "all", or "non-BLOC" (the others).
-std::optional<std::set<std::size_t>> regions_named(const std::string& name, const Dataset& data,
-                                                   const MarketModel& model) {
+std::optional<std::set<std::size_t>> resolve_market_regions(const std::string& name,
+                                                            const Dataset& data,
+                                                            const MarketModel& model) {
   std::set<std::size_t> out;
   const auto find_region = [&](const std::string& region) -> std::optional<std::size_t> {
     for (std::size_t r = 0; r < model.regions.size(); ++r) {
@@ -250,6 +172,8 @@ std::optional<std::set<std::size_t>> regions_named(const std::string& name, cons
   }
   return out;
 }
+
+namespace {
 
 // The base-year exports of `origin` to `destinations` at a stage, from the calibration data: the
 // origin's base production minus its own base use, times the destinations' share of the base use
@@ -300,14 +224,14 @@ Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
   };
   for (const TariffMeasure& t : measures.tariffs) {
     if (!t.material.empty() && t.material != model.material) continue;
-    const auto importers = regions_named(t.importer, data, model);
+    const auto importers = resolve_market_regions(t.importer, data, model);
     if (!importers) {
       unknown(t.line, "importer", t.importer);
       continue;
     }
     std::optional<std::set<std::size_t>> exporters;
     if (!t.exporter.empty()) {
-      exporters = regions_named(t.exporter, data, model);
+      exporters = resolve_market_regions(t.exporter, data, model);
       if (!exporters) {
         unknown(t.line, "exporter", t.exporter);
         continue;
@@ -323,7 +247,7 @@ Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
   }
   for (const RestrictionMeasure& m : measures.restrictions) {
     if (!m.material.empty() && m.material != model.material) continue;
-    const auto origins = regions_named(m.origin, data, model);
+    const auto origins = resolve_market_regions(m.origin, data, model);
     if (!origins) {
       unknown(m.line, "origin", m.origin);
       continue;
@@ -339,7 +263,7 @@ Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
     std::set<std::size_t> destinations;
     bool ok = true;
     for (const std::string& name : m.destinations) {
-      const auto regions = regions_named(name, data, model);
+      const auto regions = resolve_market_regions(name, data, model);
       if (!regions) {
         unknown(m.line, "destinations", name);
         ok = false;

@@ -7,7 +7,8 @@
 namespace critmin {
 
 std::string equilibrium_to_json(const market::CalibratedMarket& market,
-                                const market::Equilibrium& eq, const std::string& solver) {
+                                const market::Equilibrium& eq, const std::string& solver,
+                                const policy::ClubOutcome* club) {
   const market::MarketModel& model = market.model;
   nlohmann::json j;
   j["material"] = model.material;
@@ -73,11 +74,35 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
   j["statistics"] = {{"outer_iterations", eq.statistics.outer_iterations},
                      {"outer_residual", eq.statistics.outer_residual},
                      {"seconds", eq.statistics.seconds}};
+  if (club) {
+    nlohmann::json instruments = nlohmann::json::array();
+    for (const policy::InstrumentReport& report : club->instruments) {
+      nlohmann::json figures = nlohmann::json::object();
+      nlohmann::json units = nlohmann::json::object();
+      for (const policy::InstrumentFigure& f : report.figures) {
+        figures[f.name] = f.value;
+        units[f.name] = f.unit;
+      }
+      instruments.push_back({{"type", report.type},
+                             {"label", report.label},
+                             {"line", report.line},
+                             {"figures", figures},
+                             {"units", units},
+                             {"notes", report.notes}});
+    }
+    j["club"] = {{"member_regions", club->member_regions},
+                 {"outer_iterations", club->outer_iterations},
+                 {"outer_residual_usd_per_t", club->outer_residual_usd_per_t},
+                 {"converged", club->converged},
+                 {"notes", club->notes},
+                 {"instruments", instruments}};
+  }
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string equilibrium_to_table(const market::CalibratedMarket& market,
-                                 const market::Equilibrium& eq, const std::string& solver) {
+                                 const market::Equilibrium& eq, const std::string& solver,
+                                 const policy::ClubOutcome* club) {
   const market::MarketModel& model = market.model;
   std::string out =
       fmt::format("{} {}: {} ({} path, {} outer iteration(s))\n", model.material, model.year,
@@ -120,6 +145,21 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
   if (!market.info.notes.empty()) {
     out += "\nnotes:\n";
     for (const std::string& note : market.info.notes) out += "  - " + note + "\n";
+  }
+  if (club) {
+    std::string members;
+    for (const std::string& m : club->member_regions) members += (members.empty() ? "" : ", ") + m;
+    out += fmt::format("\nclub regions: {}\ninstruments: {} outer round(s), {}\n",
+                       members.empty() ? "(none)" : members, club->outer_iterations,
+                       club->converged ? "converged" : "NOT converged");
+    for (const policy::InstrumentReport& report : club->instruments) {
+      out += fmt::format("  {} (line {})\n", report.label, report.line);
+      for (const policy::InstrumentFigure& f : report.figures) {
+        out += fmt::format("    {:<32} {:>16.6g} {}\n", f.name, f.value, f.unit);
+      }
+      for (const std::string& note : report.notes) out += "    note: " + note + "\n";
+    }
+    for (const std::string& note : club->notes) out += "  note: " + note + "\n";
   }
   out += fmt::format("\n{} estimate(s) used (see --format json and data/estimates/).\n",
                      market.info.estimates.size());

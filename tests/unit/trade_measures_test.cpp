@@ -121,19 +121,6 @@ kind = "ban"
 
 // ---- read_trade_measures: accepted input --------------------------------------------------------
 
-TEST(TradeMeasuresRead, RejectsATopLevelTableItDoesNotRead) {
-  EXPECT_EQ(read_errors(R"([club]
-members = ["USA"]
-[[tarif]]
-importer = "USA"
-)"),
-            (std::vector<std::string>{
-                "measures.toml:1:club: 'club' is not read by critmin clear, which takes [[tariff]] "
-                "and [[export_restriction]] tables; remove it or check the spelling",
-                "measures.toml:3:tarif: 'tarif' is not read by critmin clear, which takes "
-                "[[tariff]] and [[export_restriction]] tables; remove it or check the spelling"}));
-}
-
 TEST(TradeMeasuresRead, ReadsEveryFieldOfTheDocumentedExample) {
   TradeMeasures m;
   ASSERT_NO_FATAL_FAILURE(read_ok(R"(# a scenario

@@ -1,0 +1,115 @@
+// The club and its instruments, applied to one material's market in one year.
+//
+// A scenario file names the club's members and its instruments (docs/instruments/*.md has a page
+// per instrument with its real-world anchor and a worked example):
+//
+//   [scenario]
+//   name = "ndpr-floor"
+//
+//   [club]
+//   members = ["USA", "JPN", "EU27", "GBR", "CAN", "AUS", "KOR"]   # ISO3 codes or blocs
+//   external_ad_valorem = 0.0            # optional common external tariff on non-member supply
+//   external_specific_usd_per_t = 0.0
+//
+//   [[instrument]]
+//   type = "price_floor"                 # see the instrument pages for every type and key
+//   material = "neodymium"
+//   stage = "processing"
+//   price = 110.0
+//   unit = "USD/kg"                      # prices are USD/t unless a unit says otherwise
+//   enforcement = "levy"                 # or "top_up"
+//
+// Instrument types: price_floor (levy or top_up), subsidy (cfd, floor_with_upside_share,
+// fixed_premium; optional budget), offtake, intermediary, certified_market, joint_purchasing,
+// stockpile. Inside the club trade is tariff-free; the club's external tariff applies to
+// non-member supply entering member regions. A region belongs to the club when all its countries
+// are members (EU27 with the EU in the club; ROW never).
+//
+// Clearing: structural instruments change the market first (certified segments, the joint
+// purchasing block, contracted deliveries, stocks, producer incentives); price-dependent terms
+// (levies, budget caps, the intermediary's funded volume) are then settled in an outer loop that
+// re-clears the market until no term changes by more than 1e-6 of the base price, and reports its
+// iterations and residual. Every payment is computed with critmin/settlement.h.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "critmin/calibration.h"
+#include "critmin/dataset.h"
+#include "critmin/market.h"
+#include "critmin/status.h"
+#include "critmin/trade_measures.h"
+
+namespace critmin::policy {
+
+// One instrument as written in the scenario: its table's keys are kept as TOML text and read by
+// the instrument's own reader when the scenario is read (so errors carry file:line:key).
+struct InstrumentSpec {
+  std::string type;
+  std::string material;  // material id
+  int line = 0;
+};
+
+struct ClubDesign {
+  std::vector<std::string> members;  // ISO3 codes and bloc names as written
+  int members_line = 0;
+  double external_ad_valorem = 0.0;          // [-] on non-member supply into member regions
+  double external_specific_usd_per_t = 0.0;  // [USD/t]
+};
+
+// Everything `critmin clear --scenario` reads from a scenario file.
+struct ClearingScenario {
+  std::string file;
+  std::string name;
+  market::TradeMeasures trade;
+  ClubDesign club;
+  bool has_club = false;
+  std::vector<InstrumentSpec> instruments;
+  std::string toml_text;  // kept so each instrument re-reads its own table
+};
+
+// Reads a scenario for clearing: [scenario] (name), [club], [[instrument]], [[tariff]],
+// [[export_restriction]]. Every top-level key, every key of every table, every type and every
+// impossible value (negative volumes, a floor above a cap, a contract past its tenor in the
+// clearing year, a floor on a material the club does not trade) is reported at file:line:key.
+Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
+                                                const std::string& file_name, const Dataset& data,
+                                                int year);
+
+// One figure an instrument reports, e.g. {"levy_revenue", 1.2e6, "USD"}.
+struct InstrumentFigure {
+  std::string name;
+  double value = 0.0;
+  std::string unit;
+};
+
+struct InstrumentReport {
+  std::string type;
+  std::string label;  // e.g. "price_floor neodymium processing 110000 USD/t (levy)"
+  int line = 0;
+  std::vector<InstrumentFigure> figures;
+  std::vector<std::string> notes;  // rules that bound (a budget), warnings (a floor below cost)
+
+  double figure(std::string_view name) const;  // 0 when absent
+};
+
+struct ClubOutcome {
+  market::Equilibrium equilibrium;
+  std::vector<InstrumentReport> instruments;  // one per instrument that applies to the material
+  std::vector<std::string> member_regions;    // regions of the market in the club
+  int outer_iterations = 0;
+  double outer_residual_usd_per_t = 0.0;  // largest change of a price-dependent term, last round
+  bool converged = true;
+  std::vector<std::string> notes;
+};
+
+// Applies the scenario's trade measures, club and instruments that concern the market's material
+// and clears it. kInvalidInput (file:line:key) when a measure or instrument cannot be applied to
+// this market; an equilibrium that does not exist is reported in equilibrium.termination.
+Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::CalibratedMarket& market,
+                                           const ClearingScenario& scenario,
+                                           market::SolverPath path = market::SolverPath::kNetwork);
+
+}  // namespace critmin::policy

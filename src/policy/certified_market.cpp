@@ -1,0 +1,226 @@
+// Standards-based (certified-only) market segment (docs/instruments/certified_market.md).
+//
+//   [[instrument]]
+//   type = "certified_market"
+//   material = "gallium"
+//   standard = "IRMA"                        # the agreed standard, named in the results
+//   certified_demand_share = 0.5             # share of member demand that must be certified
+//   certification_cost_usd_per_t = 5000.0    # optional; default: data estimate (share of price)
+//   certified_capacity = { CHN = 0.1 }       # optional overrides: share of capacity certified
+//
+// Each region with certified capacity gets a certified twin ("AUS/certified") holding that share
+// of its mines and refineries, at their cost plus the certification cost. Certified product keeps
+// its status along the chain only through certified facilities (chain of custody: certified
+// refining needs certified feed) and may always be sold as open product; open product can never
+// serve certified demand. Member regions' certified demand sits in their twin. Routes, tariffs and
+// bans of a region apply to its twin too; an export quota is shared between a region and its twin
+// in proportion to their capacity. The premium of the segment is the price gap between a
+// member's certified and open market.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "policy/instrument.h"
+
+namespace critmin::policy {
+namespace {
+
+class CertifiedMarket final : public Instrument {
+ public:
+  std::string type() const override { return "certified_market"; }
+  std::string label() const override {
+    return fmt::format("certified_market {} {} ({:.0f}% of member demand)", material_, standard_,
+                       100.0 * demand_share_);
+  }
+  int phase() const override { return 0; }
+
+  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
+    auto segment = std::make_unique<CertifiedMarket>();
+    TomlFields& fields = reading.fields;
+    const toml::table& t = reading.table;
+    reading.start(*segment);
+    fields.check_keys(t, "instrument (certified_market)",
+                      {"type", "material", "standard", "certified_demand_share",
+                       "certification_cost_usd_per_t", "certified_capacity", "unit"});
+    segment->standard_ = fields.text(t, "standard", true).value_or("");
+    segment->demand_share_ =
+        fields.number(t, "certified_demand_share", 0.0, 1.0, true).value_or(0.0);
+    segment->cost_usd_per_t_ = reading.price("certification_cost_usd_per_t", false);
+    if (const toml::node* node = t.get("certified_capacity")) {
+      if (const toml::table* shares = node->as_table()) {
+        for (const auto& [key, value] : *shares) {
+          const auto share = value.value<double>();
+          if (!share || *share < 0.0 || *share > 1.0) {
+            fields.error(value, "certified_capacity",
+                         fmt::format("the certified share of {} must be a number in [0, 1]",
+                                     key.str()));
+            continue;
+          }
+          segment->capacity_overrides_[std::string(key.str())] = {*share, toml_line(value)};
+        }
+      } else {
+        fields.error(*node, "certified_capacity",
+                     "write an inline table such as { AUS = 1.0, CHN = 0.1 }");
+      }
+    }
+    return segment;
+  }
+
+  void prepare(ClearingContext& context) override {
+    market::MarketModel& model = context.market.model;
+    const std::size_t n = model.regions.size();
+    const double member_share = parameter(context, "certified_capacity_share_member");
+    const double other_share = parameter(context, "certified_capacity_share_non_member");
+    const double cost_share = parameter(context, "certification_cost_share");
+    const double cost[2] = {
+        cost_usd_per_t_.value_or(cost_share * context.base_price(Stage::kExtraction)),
+        cost_usd_per_t_.value_or(cost_share * context.base_price(Stage::kProcessing))};
+    std::vector<double> share(n);
+    for (std::size_t r = 0; r < n; ++r) {
+      share[r] = context.member_regions.contains(r) ? member_share : other_share;
+    }
+    for (const auto& [name, value] : capacity_overrides_) {
+      if (auto r = context.one_region(name, value.second, "certified_capacity")) {
+        share[*r] = value.first;
+      }
+    }
+    if (!context.problems.empty()) return;
+    twin_.assign(n, std::nullopt);
+    for (std::size_t r = 0; r < n; ++r) {
+      const bool member = context.member_regions.contains(r);
+      const bool certified_demand = member && demand_share_ > 0.0;
+      if (share[r] <= 0.0 && !certified_demand) continue;
+      market::Region& open = model.regions[r];
+      market::Region twin;
+      twin.name = open.name + "/certified";
+      twin.countries = open.countries;
+      const auto split = [&](std::vector<market::SupplyStep>& steps,
+                             std::vector<market::SupplyStep>& twin_steps, double extra) {
+        std::vector<market::SupplyStep> kept;
+        for (const market::SupplyStep& step : steps) {
+          if (share[r] > 0.0) {
+            twin_steps.push_back({step.capacity_t * share[r], step.unit_cost_usd_per_t + extra});
+          }
+          if (share[r] < 1.0) kept.push_back({step.capacity_t * (1.0 - share[r]), step.unit_cost_usd_per_t});
+        }
+        steps = std::move(kept);
+      };
+      split(open.extraction, twin.extraction, cost[0]);
+      split(open.processing, twin.processing, cost[1]);
+      if (certified_demand) {
+        std::vector<market::DemandStep> kept;
+        for (const market::DemandStep& step : open.demand) {
+          twin.demand.push_back({step.quantity_t * demand_share_, step.willingness_to_pay_usd_per_t});
+          if (demand_share_ < 1.0) {
+            kept.push_back({step.quantity_t * (1.0 - demand_share_),
+                            step.willingness_to_pay_usd_per_t});
+          }
+        }
+        open.demand = std::move(kept);
+        twin.base_demand_t = open.base_demand_t * demand_share_;
+        open.base_demand_t -= twin.base_demand_t;
+      }
+      twin_[r] = model.regions.size();
+      model.regions.push_back(std::move(twin));
+      if (member) context.member_regions.insert(*twin_[r]);
+    }
+    // Routes: certified to certified as between the regions; certified to open (downgrade) as
+    // between the regions and, within a region, at no cost.
+    const std::vector<market::Route> routes = model.routes;
+    for (const market::Route& route : routes) {
+      if (!twin_[route.from]) continue;
+      market::Route downgrade = route;
+      downgrade.from = *twin_[route.from];
+      model.routes.push_back(downgrade);
+      if (twin_[route.to]) {
+        market::Route certified = downgrade;
+        certified.to = *twin_[route.to];
+        model.routes.push_back(certified);
+      }
+    }
+    for (std::size_t r = 0; r < n; ++r) {
+      if (!twin_[r]) continue;
+      for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+        model.routes.push_back({*twin_[r], r, stage, 0.0});
+      }
+    }
+    // Restrictions follow the regions: a ban on a region's exports covers its twin's, and a
+    // destination's twin is a destination too.
+    std::vector<market::ExportRestriction> added;
+    for (market::ExportRestriction& restriction : model.restrictions) {
+      const std::vector<std::size_t> destinations = restriction.destinations;
+      for (std::size_t d : destinations) {
+        if (d < n && twin_[d]) restriction.destinations.push_back(*twin_[d]);
+      }
+      if (restriction.origin < n && twin_[restriction.origin]) {
+        market::ExportRestriction twin = restriction;
+        twin.name += "/certified";
+        twin.origin = *twin_[restriction.origin];
+        twin.destinations.erase(
+            std::remove(twin.destinations.begin(), twin.destinations.end(), twin.origin),
+            twin.destinations.end());
+        if (restriction.kind == market::RestrictionKind::kQuota) {
+          twin.quota_t = restriction.quota_t * share[restriction.origin];
+          restriction.quota_t -= twin.quota_t;
+        }
+        added.push_back(twin);
+      }
+    }
+    for (market::ExportRestriction& r : added) model.restrictions.push_back(std::move(r));
+    cost_[0] = cost[0];
+    cost_[1] = cost[1];
+  }
+
+  InstrumentReport settle(const market::Equilibrium& eq,
+                          const ClearingContext& context) const override {
+    InstrumentReport report = report_header();
+    const market::MarketModel& model = context.market.model;
+    double certified_output = 0.0, certified_use = 0.0, premium_weighted = 0.0;
+    for (std::size_t r = 0; r < twin_.size(); ++r) {
+      if (!twin_[r]) continue;
+      const market::NodeResult& twin = eq.node(*twin_[r], Stage::kProcessing);
+      const market::NodeResult& open = eq.node(r, Stage::kProcessing);
+      certified_output += twin.production_t;
+      if (context.member_regions.contains(r) && twin.consumption_t > 0.0) {
+        certified_use += twin.consumption_t;
+        premium_weighted += (twin.price_usd_per_t - open.price_usd_per_t) * twin.consumption_t;
+        report.figures.push_back({fmt::format("premium[{}]", model.regions[r].name),
+                                  twin.price_usd_per_t - open.price_usd_per_t, "USD/t"});
+      }
+    }
+    report.figures.push_back({"certified_output", certified_output, "t"});
+    report.figures.push_back({"certified_member_use", certified_use, "t"});
+    report.figures.push_back(
+        {"premium", certified_use > 0.0 ? premium_weighted / certified_use : 0.0, "USD/t"});
+    report.figures.push_back({"certification_cost_processing", cost_[1], "USD/t"});
+    report.notes.push_back(fmt::format("standard: {}", standard_));
+    return report;
+  }
+
+ private:
+  static double parameter(const ClearingContext& context, const char* name) {
+    double value = 0.0;
+    for (const MarketParameter& p : context.data.market_parameters) {
+      if (p.parameter != name) continue;
+      if (p.material_id == context.market.model.material) return p.value;
+      if (p.material_id == "*") value = p.value;
+    }
+    return value;
+  }
+
+  std::string standard_;
+  double demand_share_ = 0.0;
+  std::optional<double> cost_usd_per_t_;
+  std::map<std::string, std::pair<double, int>> capacity_overrides_;  // name -> share, line
+  std::vector<std::optional<std::size_t>> twin_;
+  double cost_[2] = {0.0, 0.0};
+};
+
+}  // namespace
+
+std::unique_ptr<Instrument> read_certified_market(const InstrumentReading& reading) {
+  return CertifiedMarket::read(reading);
+}
+
+}  // namespace critmin::policy

@@ -1,0 +1,529 @@
+// Reading a clearing scenario and driving the instruments through one clearing.
+#include "critmin/club.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include "policy/instrument.h"
+
+namespace critmin::policy {
+
+double InstrumentReport::figure(std::string_view name) const {
+  for (const InstrumentFigure& f : figures) {
+    if (f.name == name) return f.value;
+  }
+  return 0.0;
+}
+
+void ClearingContext::problem(int line, const char* key, std::string message) {
+  problems.push_back({file, line, key, std::move(message)});
+}
+
+std::optional<std::set<std::size_t>> ClearingContext::regions(const std::vector<std::string>& names,
+                                                              int line, const char* key) {
+  std::set<std::size_t> out;
+  bool ok = true;
+  for (const std::string& name : names) {
+    const auto found = market::resolve_market_regions(name, data, market.model);
+    if (!found) {
+      std::string list;
+      for (const market::Region& r : market.model.regions) {
+        list += (list.empty() ? "" : ", ") + r.name;
+      }
+      problem(line, key,
+              fmt::format("'{}' is not a region of the {} market, an ISO3 code or a bloc; regions "
+                          "here: {}",
+                          name, market.model.material, list));
+      ok = false;
+      continue;
+    }
+    out.insert(found->begin(), found->end());
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::size_t> ClearingContext::one_region(const std::string& name, int line,
+                                                       const char* key) {
+  const auto found = regions({name}, line, key);
+  if (!found) return std::nullopt;
+  if (found->size() != 1) {
+    problem(line, key,
+            fmt::format("'{}' stands for {} regions of the {} market; name one region", name,
+                        found->size(), market.model.material));
+    return std::nullopt;
+  }
+  return *found->begin();
+}
+
+std::set<std::size_t> ClearingContext::with_certified_twins(
+    const std::set<std::size_t>& regions) const {
+  std::set<std::size_t> out = regions;
+  const auto& all = market.model.regions;
+  for (std::size_t r : regions) {
+    for (std::size_t t = 0; t < all.size(); ++t) {
+      if (all[t].name == all[r].name + "/certified") out.insert(t);
+    }
+  }
+  return out;
+}
+
+std::size_t ClearingContext::producing_region(std::size_t region, Stage stage) const {
+  const auto& all = market.model.regions;
+  const auto& steps =
+      stage == Stage::kProcessing ? all[region].processing : all[region].extraction;
+  if (!steps.empty()) return region;
+  for (std::size_t t = 0; t < all.size(); ++t) {
+    if (all[t].name == all[region].name + "/certified") return t;
+  }
+  return region;
+}
+
+double ClearingContext::base_price(Stage stage) const {
+  const double processed = market.info.base_price_usd_per_t;
+  if (stage == Stage::kProcessing) return processed;
+  // The extraction price of the calibration: what the feed for one tonne of product commands.
+  double ratio = 0.6;
+  for (const MarketParameter& p : data.market_parameters) {
+    if (p.parameter != "extraction_price_ratio") continue;
+    if (p.material_id == market.model.material) {
+      ratio = p.value;
+      break;
+    }
+    if (p.material_id == "*") ratio = p.value;
+  }
+  return ratio * processed * market.model.processing_yield;
+}
+
+void InstrumentReading::start(Instrument& instrument) const {
+  instrument.line_ = toml_line(table);
+  const auto name = fields.text(table, "material", true);
+  if (!name) return;
+  const Material* m = data.find_material(*name);
+  if (!m) {
+    fields.error(*table.get("material"), "material",
+                 fmt::format("unknown material '{}'; use an id such as gallium or a name", *name));
+    return;
+  }
+  instrument.material_ = m->id;
+}
+
+std::optional<Stage> InstrumentReading::stage() const {
+  const auto value = fields.text(table, "stage", true);
+  if (!value) return std::nullopt;
+  const auto parsed = parse_stage(*value);
+  if (!parsed) fields.error(*table.get("stage"), "stage", "use \"extraction\" or \"processing\"");
+  return parsed;
+}
+
+double InstrumentReading::price_factor() const {
+  const auto unit = fields.text(table, "unit", false);
+  if (!unit || *unit == "USD/t") return 1.0;
+  if (*unit == "USD/kg") return 1000.0;
+  fields.error(*table.get("unit"), "unit",
+               fmt::format("unknown unit '{}'; prices are \"USD/t\" (the default) or \"USD/kg\"",
+                           *unit));
+  return 1.0;
+}
+
+std::optional<double> InstrumentReading::price(const char* key, bool required) const {
+  const auto value = fields.number(table, key, 0.0, 1e12, required);
+  if (!value) return std::nullopt;
+  return *value * price_factor();
+}
+
+namespace {
+
+struct RegisteredReader {
+  const char* type;
+  InstrumentReader reader;
+};
+
+constexpr RegisteredReader kReaders[] = {
+    {"price_floor", read_price_floor},
+    {"subsidy", read_subsidy},
+    {"offtake", read_offtake},
+    {"intermediary", read_intermediary},
+    {"certified_market", read_certified_market},
+    {"joint_purchasing", read_joint_purchasing},
+    {"stockpile", read_stockpile},
+};
+
+}  // namespace
+
+InstrumentReader find_instrument_reader(const std::string& type) {
+  for (const RegisteredReader& r : kReaders) {
+    if (type == r.type) return r.reader;
+  }
+  return nullptr;
+}
+
+std::string instrument_types() {
+  std::string out;
+  for (const RegisteredReader& r : kReaders) out += (out.empty() ? "" : ", ") + std::string(r.type);
+  return out;
+}
+
+double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
+                                const std::function<double(double)>& payment_usd_per_t) {
+  const auto revenue = [&](double price) { return price + factor * payment_usd_per_t(price); };
+  if (revenue(0.0) >= unit_cost_usd_per_t) return 0.0;
+  double low = 0.0, high = std::max(1.0, unit_cost_usd_per_t);
+  // Revenue grows at least at slope (1 - factor * share) > 0 or not at all; search upwards.
+  int doublings = 0;
+  while (revenue(high) < unit_cost_usd_per_t) {
+    low = high;
+    high *= 2.0;
+    if (++doublings > 60) return std::numeric_limits<double>::infinity();
+  }
+  for (int i = 0; i < 200 && high - low > 1e-12 * high; ++i) {
+    const double mid = 0.5 * (low + high);
+    (revenue(mid) >= unit_cost_usd_per_t ? high : low) = mid;
+  }
+  return high;
+}
+
+void ProducerIncentive::cover(market::MarketModel& model, const std::set<std::size_t>& regions,
+                              Stage stage, std::optional<double> volume_t) {
+  stage_ = stage;
+  struct Candidate {
+    std::size_t region, step;
+    double cost;
+  };
+  std::vector<Candidate> candidates;
+  for (std::size_t r : regions) {
+    const auto& steps =
+        stage == Stage::kProcessing ? model.regions[r].processing : model.regions[r].extraction;
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+      candidates.push_back({r, k, steps[k].unit_cost_usd_per_t});
+    }
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.cost < b.cost; });
+  double left = volume_t.value_or(std::numeric_limits<double>::infinity());
+  for (const Candidate& c : candidates) {
+    if (left <= 0.0) break;
+    auto& steps = stage == Stage::kProcessing ? model.regions[c.region].processing
+                                              : model.regions[c.region].extraction;
+    if (steps[c.step].capacity_t > left) {
+      // Split: the covered part keeps the index, the rest is appended as an uncovered step.
+      market::SupplyStep rest = steps[c.step];
+      rest.capacity_t -= left;
+      steps[c.step].capacity_t = left;
+      steps.push_back(rest);
+    }
+    left -= steps[c.step].capacity_t;
+    covered_.push_back({c.region, c.step, c.cost, c.cost});
+  }
+}
+
+double ProducerIncentive::apply(market::MarketModel& model, const market::Equilibrium* last,
+                                double base_feed_usd_per_t, double factor,
+                                const std::function<double(double)>& payment_usd_per_t) {
+  double change = 0.0;
+  for (Covered& c : covered_) {
+    auto& steps = stage_ == Stage::kProcessing ? model.regions[c.region].processing
+                                               : model.regions[c.region].extraction;
+    double offered = 0.0;
+    if (stage_ == Stage::kExtraction) {
+      offered = incentive_cost_usd_per_t(c.unit_cost_usd_per_t, factor, payment_usd_per_t);
+    } else {
+      // The base-year feed price, not the last clearing's: the feed price of a refiner that
+      // switches on or off moves with its decision (its own mine's dual is not unique), and a
+      // decision rule that follows it can cycle. docs/instruments/subsidy.md states the
+      // approximation.
+      (void)last;
+      const double feed = base_feed_usd_per_t;
+      offered = std::max(
+          0.0, incentive_cost_usd_per_t(feed + c.unit_cost_usd_per_t, factor, payment_usd_per_t) -
+                   feed);
+    }
+    // A step that no price can pay for (a CfD struck below its cost) is priced out of the market:
+    // offered at ten times its cost plus the strike scale, dearer than any buyer pays (the flow
+    // problem caps it at twice the highest willingness to pay), yet finite so that a contract
+    // that forces it to deliver is still accounted for in money.
+    if (!std::isfinite(offered)) offered = 10.0 * (c.unit_cost_usd_per_t + base_feed_usd_per_t) + 1e6;
+    change = std::max(change, std::abs(offered - c.offered_usd_per_t));
+    c.offered_usd_per_t = offered;
+    steps[c.step].unit_cost_usd_per_t = offered;
+  }
+  return change;
+}
+
+std::set<std::size_t> ProducerIncentive::regions() const {
+  std::set<std::size_t> out;
+  for (const Covered& c : covered_) out.insert(c.region);
+  return out;
+}
+
+double ProducerIncentive::covered_output_t(const market::MarketModel& model,
+                                           const market::Equilibrium& eq,
+                                           std::size_t region) const {
+  // The market fills a region's steps in order of offered cost; the covered steps' share of the
+  // output is what is left after the cheaper uncovered steps, capped by their capacity.
+  const auto& steps = stage_ == Stage::kProcessing ? model.regions[region].processing
+                                                   : model.regions[region].extraction;
+  struct Entry {
+    double cost, capacity;
+    bool covered;
+  };
+  std::vector<Entry> entries;
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    const bool covered = std::any_of(covered_.begin(), covered_.end(), [&](const Covered& c) {
+      return c.region == region && c.step == k;
+    });
+    entries.push_back({steps[k].unit_cost_usd_per_t, steps[k].capacity_t, covered});
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.cost < b.cost; });
+  double left = eq.node(region, stage_).production_t;
+  double covered_t = 0.0;
+  for (const Entry& e : entries) {
+    const double used = std::min(left, e.capacity);
+    if (e.covered) covered_t += used;
+    left -= used;
+  }
+  return covered_t;
+}
+
+namespace {
+
+std::vector<std::unique_ptr<Instrument>> read_instruments(const toml::table& root,
+                                                          TomlFields& fields,
+                                                          const Dataset& data, int year) {
+  std::vector<std::unique_ptr<Instrument>> out;
+  for (const toml::table* t : fields.tables(root, "instrument")) {
+    const auto type = fields.text(*t, "type", true);
+    if (!type) continue;
+    const InstrumentReader reader = find_instrument_reader(*type);
+    if (!reader) {
+      fields.error(*t->get("type"), "type",
+                   fmt::format("unknown instrument type '{}'; use one of {}", *type,
+                               instrument_types()));
+      continue;
+    }
+    InstrumentReading reading{fields, data, *t, year};
+    if (auto instrument = reader(reading)) out.push_back(std::move(instrument));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
+                                                const std::string& file_name, const Dataset& data,
+                                                int year) {
+  Result<toml::table> parsed = parse_toml(toml_text, file_name);
+  if (!parsed.is_ok()) return parsed.status();
+  const toml::table& root = parsed.value();
+  std::vector<Diagnostic> problems;
+  TomlFields fields(file_name, problems);
+  ClearingScenario scenario;
+  scenario.file = file_name;
+  scenario.toml_text = std::string(toml_text);
+  for (const auto& [key, node] : root) {
+    const std::string k(key.str());
+    if (k == "scenario" || k == "club" || k == "instrument" || k == "tariff" ||
+        k == "export_restriction") {
+      continue;
+    }
+    fields.error(node, k,
+                 k == "disruption"
+                     ? "[[disruption]] is read by critmin simulate (it has years and a "
+                       "probability); critmin clear takes [[export_restriction]] for a measure "
+                       "in force"
+                     : fmt::format("'{}' is not a scenario table; critmin clear takes [scenario], "
+                                   "[club], [[instrument]], [[tariff]] and [[export_restriction]]",
+                                   k));
+  }
+  if (const toml::node* node = root.get("scenario")) {
+    if (const toml::table* t = node->as_table()) {
+      // A simulation scenario's keys are accepted so one file serves both commands.
+      fields.check_keys(*t, "scenario", {"name", "years", "seed", "description"});
+      scenario.name = fields.text(*t, "name", false).value_or("");
+    } else {
+      fields.error(*node, "scenario", "write [scenario] (a table)");
+    }
+  }
+  if (const toml::node* node = root.get("club")) {
+    if (const toml::table* t = node->as_table()) {
+      fields.check_keys(*t, "club",
+                        {"members", "external_ad_valorem", "external_specific_usd_per_t"});
+      scenario.has_club = true;
+      scenario.club.members_line = toml_line(*t);
+      if (auto members = fields.strings(*t, "members", true)) {
+        for (const std::string& m : *members) {
+          if (!data.find_country(m) && !data.resolve_bloc(m).is_ok()) {
+            fields.error(*t->get("members"), "members",
+                         fmt::format("'{}' is neither an ISO3 code nor a bloc (EU27, MSP, club, "
+                                     "...)",
+                                     m));
+          }
+        }
+        scenario.club.members = *members;
+      }
+      scenario.club.external_ad_valorem =
+          fields.number(*t, "external_ad_valorem", 0.0, 10.0).value_or(0.0);
+      scenario.club.external_specific_usd_per_t =
+          fields.number(*t, "external_specific_usd_per_t", 0.0, 1e12).value_or(0.0);
+    } else {
+      fields.error(*node, "club", "write [club] (a table) with members = [...]");
+    }
+  }
+  const auto instruments = read_instruments(root, fields, data, year);
+  for (const auto& instrument : instruments) {
+    scenario.instruments.push_back({instrument->type(), instrument->material(), instrument->line()});
+  }
+  if (!instruments.empty() && !scenario.has_club) {
+    problems.push_back({file_name, toml_line(*root.get("instrument")), "club",
+                        "instruments are the club's: add [club] with members = [...]"});
+  }
+  Result<market::TradeMeasures> trade = market::read_trade_measures(toml_text, file_name, data);
+  if (!trade.is_ok()) {
+    for (const Diagnostic& d : trade.status().diagnostics()) problems.push_back(d);
+  } else {
+    scenario.trade = std::move(trade).value();
+  }
+  if (!problems.empty()) {
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+    return Status::invalid_input(fmt::format("{}: invalid scenario", file_name),
+                                 std::move(problems));
+  }
+  return scenario;
+}
+
+namespace {
+
+// The regions of the market all of whose countries are members.
+std::set<std::size_t> member_regions_of(const ClubDesign& club, const Dataset& data,
+                                        const market::MarketModel& model) {
+  std::set<std::string> members;
+  for (const std::string& m : club.members) {
+    if (data.find_country(m)) {
+      members.insert(m);
+    } else if (auto bloc = data.resolve_bloc(m); bloc.is_ok()) {
+      members.insert(bloc.value().begin(), bloc.value().end());
+    }
+  }
+  std::set<std::size_t> out;
+  for (std::size_t r = 0; r < model.regions.size(); ++r) {
+    const auto& countries = model.regions[r].countries;
+    if (!countries.empty() &&
+        std::all_of(countries.begin(), countries.end(),
+                    [&](const std::string& c) { return members.contains(c); })) {
+      out.insert(r);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::CalibratedMarket& market,
+                                           const ClearingScenario& scenario,
+                                           market::SolverPath path) {
+  market::MarketModel& model = market.model;
+  if (Status s = market::apply_trade_measures(scenario.trade, data, market); !s.is_ok()) return s;
+
+  ClearingContext context{data, market, scenario.file, model.year};
+  context.price_tolerance = 1e-6 * std::max(1.0, market.info.base_price_usd_per_t);
+  ClubOutcome outcome;
+  if (scenario.has_club) {
+    context.member_regions = member_regions_of(scenario.club, data, model);
+    // Inside the club trade is free of tariffs; non-member supply into member regions pays the
+    // common external tariff on top of any national measure.
+    for (market::Route& route : model.routes) {
+      const bool from_member = context.member_regions.contains(route.from);
+      const bool to_member = context.member_regions.contains(route.to);
+      if (from_member && to_member) {
+        route.specific_tariff_usd_per_t = 0.0;
+        route.ad_valorem_tariff = 0.0;
+      } else if (to_member) {
+        route.specific_tariff_usd_per_t += scenario.club.external_specific_usd_per_t;
+        route.ad_valorem_tariff += scenario.club.external_ad_valorem;
+      }
+    }
+  }
+  for (std::size_t r : context.member_regions) {
+    outcome.member_regions.push_back(model.regions[r].name);
+  }
+
+  // Re-read the instruments (the scenario keeps their text) and keep those of this material.
+  Result<toml::table> parsed = parse_toml(scenario.toml_text, scenario.file);
+  if (!parsed.is_ok()) return parsed.status();
+  std::vector<Diagnostic> read_problems;
+  TomlFields fields(scenario.file, read_problems);
+  std::vector<std::unique_ptr<Instrument>> instruments;
+  for (auto& instrument : read_instruments(parsed.value(), fields, data, model.year)) {
+    if (instrument->material() == model.material) instruments.push_back(std::move(instrument));
+  }
+  if (!read_problems.empty()) {
+    return Status::invalid_input(fmt::format("{}: invalid scenario", scenario.file),
+                                 std::move(read_problems));
+  }
+  if (!instruments.empty() && context.member_regions.empty()) {
+    return Status::invalid_input(
+        fmt::format("{}: the club has no region in the {} market", scenario.file, model.material),
+        {{scenario.file, scenario.club.members_line, "members",
+          fmt::format("no region of the {} market consists of club members only, so the club "
+                      "does not trade it as a club; add a member that is a region here",
+                      model.material)}});
+  }
+  std::stable_sort(instruments.begin(), instruments.end(),
+                   [](const auto& a, const auto& b) { return a->phase() < b->phase(); });
+  for (auto& instrument : instruments) instrument->prepare(context);
+  if (context.problems.empty()) {
+    if (Status s = market::validate_model(model); !s.is_ok()) {
+      return Status::invalid_input(
+          fmt::format("{}: the instruments make the {} market invalid", scenario.file,
+                      model.material),
+          s.diagnostics());
+    }
+  }
+  if (!context.problems.empty()) {
+    return Status::invalid_input(
+        fmt::format("{}: instruments that cannot be applied to the {} market", scenario.file,
+                    model.material),
+        std::move(context.problems));
+  }
+
+  constexpr int kMaxOuterIterations = 60;
+  int iteration = 0;
+  double residual = 0.0;
+  while (true) {
+    ++iteration;
+    Result<market::Equilibrium> eq = market::clear_market(model, path);
+    if (!eq.is_ok()) return eq.status();
+    outcome.equilibrium = std::move(eq).value();
+    if (outcome.equilibrium.termination != market::Termination::kOptimal) break;
+    residual = 0.0;
+    for (auto& instrument : instruments) {
+      residual = std::max(residual, instrument->update(outcome.equilibrium, context));
+    }
+    if (residual <= context.price_tolerance) break;
+    if (iteration >= kMaxOuterIterations) {
+      outcome.converged = false;
+      outcome.notes.push_back(fmt::format(
+          "the instruments' outer loop did not converge in {} rounds (largest change {:.6g} "
+          "USD/t); results are those of the last round",
+          kMaxOuterIterations, residual));
+      break;
+    }
+  }
+  outcome.outer_iterations = iteration;
+  outcome.outer_residual_usd_per_t = residual;
+  if (outcome.equilibrium.termination == market::Termination::kOptimal) {
+    for (const auto& instrument : instruments) {
+      outcome.instruments.push_back(instrument->settle(outcome.equilibrium, context));
+    }
+  }
+  for (std::string& note : context.notes) outcome.notes.push_back(std::move(note));
+  return outcome;
+}
+
+}  // namespace critmin::policy

@@ -1,0 +1,165 @@
+// The instrument interface. Every club instrument is one class behind it; stockpile.cpp is the
+// documented example to copy when adding one (docs/instruments/README.md walks through it).
+//
+// The life of an instrument in one clearing (policy/club.cpp drives it):
+//   1. read(): built from its [[instrument]] table; every key checked (file:line:key).
+//   2. prepare(): changes the market before the first clearing (adds regions, steps, deliveries,
+//      stocks; transforms producer costs). Problems that depend on the market (a region the
+//      market does not have) go to context.problems.
+//   3. update(): after each clearing, moves its price-dependent terms (a levy, a budget factor)
+//      towards their fixed point and returns the largest change [USD/t]; 0 when settled. The
+//      driver re-clears until every instrument returns (nearly) 0.
+//   4. settle(): the payments and volumes at the final equilibrium, computed with
+//      critmin/settlement.h, as an InstrumentReport.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/toml_reader.h"
+#include "critmin/club.h"
+#include "critmin/dataset.h"
+#include "critmin/market.h"
+
+namespace critmin::policy {
+
+struct ClearingContext {
+  ClearingContext(const Dataset& data_in, market::CalibratedMarket& market_in, std::string file_in,
+                  int year_in)
+      : data(data_in), market(market_in), file(std::move(file_in)), year(year_in) {}
+
+  const Dataset& data;
+  market::CalibratedMarket& market;
+  std::string file;
+  int year = 0;
+  std::set<std::size_t> member_regions;
+  std::vector<Diagnostic> problems;
+  std::vector<std::string> notes;
+  // Tolerance of the outer loop [USD/t]: 1e-6 of the base price.
+  double price_tolerance = 0.0;
+
+  // Resolves a name to exactly one region of the market; records a problem at file:line:key
+  // otherwise.
+  std::optional<std::size_t> one_region(const std::string& name, int line, const char* key);
+  // Resolves names to regions (a bloc may give several); records a problem when one is unknown.
+  std::optional<std::set<std::size_t>> regions(const std::vector<std::string>& names, int line,
+                                               const char* key);
+  void problem(int line, const char* key, std::string message);
+  // The regions and their certified twins ("AUS" and "AUS/certified"), so that an instrument
+  // naming a producer covers its certified capacity too.
+  std::set<std::size_t> with_certified_twins(const std::set<std::size_t>& regions) const;
+  // The region that produces for a seller named as `region` at a stage: the region itself, or its
+  // certified twin when all its capacity at the stage is certified.
+  std::size_t producing_region(std::size_t region, Stage stage) const;
+  double base_price(Stage stage) const;  // [USD/t] of the stage's product in the base year
+};
+
+class Instrument {
+ public:
+  virtual ~Instrument() = default;
+  virtual std::string type() const = 0;
+  virtual std::string label() const = 0;
+  const std::string& material() const { return material_; }
+  int line() const { return line_; }
+  // Structural instruments (new regions) run first, so later ones see the final regions.
+  virtual int phase() const { return 2; }
+  virtual void prepare(ClearingContext& context) = 0;
+  virtual double update(const market::Equilibrium& eq, ClearingContext& context) {
+    (void)eq;
+    (void)context;
+    return 0.0;
+  }
+  virtual InstrumentReport settle(const market::Equilibrium& eq,
+                                  const ClearingContext& context) const = 0;
+
+ protected:
+  InstrumentReport report_header() const {
+    InstrumentReport report;
+    report.type = type();
+    report.label = label();
+    report.line = line_;
+    return report;
+  }
+  std::string material_;
+  int line_ = 0;
+  friend struct InstrumentReading;
+};
+
+// Reading helpers shared by the instruments' readers.
+struct InstrumentReading {
+  TomlFields& fields;
+  const Dataset& data;
+  const toml::table& table;
+  int year = 0;
+
+  void start(Instrument& instrument) const;  // material and line
+  std::optional<Stage> stage() const;
+  // The factor from the table's `unit` key to USD/t: "USD/t" (default) 1, "USD/kg" 1000.
+  double price_factor() const;
+  // A price key converted to USD/t (required or optional), >= 0.
+  std::optional<double> price(const char* key, bool required) const;
+};
+
+using InstrumentReader = std::unique_ptr<Instrument> (*)(const InstrumentReading& reading);
+
+// The reader of an instrument type, nullptr when the type is unknown.
+InstrumentReader find_instrument_reader(const std::string& type);
+std::string instrument_types();  // "price_floor, subsidy, ..." for messages
+
+// The readers, one per file.
+std::unique_ptr<Instrument> read_price_floor(const InstrumentReading& reading);
+std::unique_ptr<Instrument> read_subsidy(const InstrumentReading& reading);
+std::unique_ptr<Instrument> read_offtake(const InstrumentReading& reading);
+std::unique_ptr<Instrument> read_intermediary(const InstrumentReading& reading);
+std::unique_ptr<Instrument> read_certified_market(const InstrumentReading& reading);
+std::unique_ptr<Instrument> read_joint_purchasing(const InstrumentReading& reading);
+std::unique_ptr<Instrument> read_stockpile(const InstrumentReading& reading);
+
+// Producer incentives: the lowest price at which a producer whose revenue per tonne is
+// price + factor * payment(price) covers its unit cost. payment is a settlement function of the
+// price; revenue must not decrease with the price (true of every subsidy kind for factor in [0,1]).
+// Returns +infinity when no price covers the cost (a CfD with the strike below the cost).
+double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
+                                const std::function<double(double)>& payment_usd_per_t);
+
+// The supply steps of producers that receive a per-tonne payment (a top-up, a CfD, a premium)
+// and the costs they are offered at. A producer produces when price + factor * payment(price)
+// covers its cost, so each covered step is offered at its incentive cost.
+// At the extraction stage this is exact. At the processing stage the step cost is the margin over
+// the feed, and the payment depends on the product price, so the step is offered at
+// incentive_cost(feed + margin) - feed with the base-year feed price (an approximation: the
+// decision does not follow the feed price of the clearing, which can make it cycle).
+class ProducerIncentive {
+ public:
+  // Covers the steps of `regions` at `stage`, cheapest first, up to `volume_t` in all (every step
+  // when nullopt); a step that the volume ends inside is split in two.
+  void cover(market::MarketModel& model, const std::set<std::size_t>& regions, Stage stage,
+             std::optional<double> volume_t);
+  // Sets the covered steps' costs; returns the largest change of an offered cost [USD/t].
+  double apply(market::MarketModel& model, const market::Equilibrium* last,
+               double base_feed_usd_per_t, double factor,
+               const std::function<double(double)>& payment_usd_per_t);
+  bool empty() const { return covered_.empty(); }
+  Stage stage() const { return stage_; }
+  std::set<std::size_t> regions() const;
+  // Output of the covered steps at the equilibrium [t], per region (the covered share of the
+  // region's production at the stage, taken cheapest-first like the market does).
+  double covered_output_t(const market::MarketModel& model, const market::Equilibrium& eq,
+                          std::size_t region) const;
+
+ private:
+  struct Covered {
+    std::size_t region;
+    std::size_t step;
+    double unit_cost_usd_per_t;  // the producer's own cost
+    double offered_usd_per_t;    // what the market sees
+  };
+  std::vector<Covered> covered_;
+  Stage stage_ = Stage::kProcessing;
+};
+
+}  // namespace critmin::policy

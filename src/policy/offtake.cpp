@@ -1,0 +1,273 @@
+// Long-term offtake contracts and the H2Global-style intermediary (docs/instruments/offtake.md).
+//
+//   [[instrument]]
+//   type = "offtake"
+//   material = "lithium"
+//   stage = "processing"
+//   seller = "AUS"                 # one region (or a country of one)
+//   buyer = "EU27"
+//   volume_t_per_year = 20000.0
+//   price_kind = "indexed"         # or "fixed" with price = ...
+//   index_factor = 0.95            # indexed: clamp(index_factor * reference + adder, floor, cap)
+//   adder = 0.0
+//   floor = 15000.0
+//   cap = 40000.0
+//   unit = "USD/t"
+//   start_year = 2024
+//   tenor_years = 10
+//   take_or_pay_share = 0.8
+//
+//   [[instrument]]
+//   type = "intermediary"
+//   material = "gallium"
+//   stage = "processing"
+//   seller = "JPN"                 # buys long from the seller at a fixed price...
+//   resale_region = "EU27"         # ...and resells in the member market at its price
+//   volume_t_per_year = 50.0
+//   purchase_price = 700000.0
+//   grant_budget_usd = 5e6         # funds the deficit; the volume bought is what the grant covers
+//
+// Contracted volumes are delivered first (a fixed flow in the market); the market clears the
+// rest. Settlement against the market uses the buyer's market price as the reference.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "critmin/settlement.h"
+#include "policy/instrument.h"
+
+namespace critmin::policy {
+namespace {
+
+// Transport and tariff of the route between two regions at a stage (0 within a region).
+std::pair<double, double> route_costs(const market::MarketModel& model, std::size_t from,
+                                      std::size_t to, Stage stage) {
+  for (const market::Route& route : model.routes) {
+    if (route.from == from && route.to == to && route.stage == stage) {
+      return {route.transport_cost_usd_per_t, route.specific_tariff_usd_per_t};
+    }
+  }
+  return {0.0, 0.0};
+}
+
+class Offtake final : public Instrument {
+ public:
+  std::string type() const override { return "offtake"; }
+  std::string label() const override {
+    return fmt::format("offtake {} {} {} -> {} {:.6g} t/yr", material_, stage_name(stage_),
+                       seller_, buyer_, terms_.volume_t_per_year);
+  }
+
+  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
+    auto offtake = std::make_unique<Offtake>();
+    TomlFields& fields = reading.fields;
+    const toml::table& t = reading.table;
+    reading.start(*offtake);
+    fields.check_keys(t, "instrument (offtake)",
+                      {"type", "material", "stage", "seller", "buyer", "volume_t_per_year",
+                       "price_kind", "price", "index_factor", "adder", "floor", "cap", "unit",
+                       "start_year", "tenor_years", "take_or_pay_share"});
+    offtake->stage_ = reading.stage().value_or(Stage::kProcessing);
+    offtake->seller_ = fields.text(t, "seller", true).value_or("");
+    offtake->buyer_ = fields.text(t, "buyer", true).value_or("");
+    settlement::OfftakeTerms& terms = offtake->terms_;
+    const auto volume = fields.number(t, "volume_t_per_year", 0.0, 1e12, true);
+    terms.volume_t_per_year = volume.value_or(0.0);
+    if (volume && *volume <= 0.0) {
+      fields.error(*t.get("volume_t_per_year"), "volume_t_per_year",
+                   "a contracted volume must be positive");
+    }
+    const std::string kind = fields.text(t, "price_kind", true).value_or("fixed");
+    if (kind == "fixed") {
+      terms.price.kind = settlement::OfftakePrice::Kind::kFixed;
+      terms.price.fixed_usd_per_t = reading.price("price", true).value_or(0.0);
+      for (const char* key : {"index_factor", "adder", "floor", "cap"}) {
+        if (const toml::node* node = t.get(key)) {
+          fields.error(*node, key, "a fixed price takes no index terms; use price_kind = \"indexed\"");
+        }
+      }
+    } else if (kind == "indexed") {
+      terms.price.kind = settlement::OfftakePrice::Kind::kIndexed;
+      terms.price.index_factor = fields.number(t, "index_factor", 0.0, 10.0).value_or(1.0);
+      const auto adder = fields.number(t, "adder", -1e12, 1e12);
+      terms.price.adder_usd_per_t = adder.value_or(0.0) * reading.price_factor();
+      terms.price.floor_usd_per_t = reading.price("floor", false);
+      terms.price.cap_usd_per_t = reading.price("cap", false);
+      if (terms.price.floor_usd_per_t && terms.price.cap_usd_per_t &&
+          *terms.price.floor_usd_per_t > *terms.price.cap_usd_per_t) {
+        fields.error(*t.get("floor"), "floor", "the price floor is above the cap; swap them");
+      }
+      if (const toml::node* node = t.get("price")) {
+        fields.error(*node, "price", "an indexed price takes index_factor, adder, floor, cap");
+      }
+    } else {
+      fields.error(*t.get("price_kind"), "price_kind", "use \"fixed\" or \"indexed\"");
+    }
+    terms.start_year = fields.integer(t, "start_year", 1990, 2200, true).value_or(0);
+    terms.tenor_years = fields.integer(t, "tenor_years", 1, 100, true).value_or(1);
+    terms.take_or_pay_share = fields.number(t, "take_or_pay_share", 0.0, 1.0).value_or(0.0);
+    if (t.get("start_year") && t.get("tenor_years") && reading.year > 0 &&
+        !settlement::offtake_active(terms, reading.year)) {
+      fields.error(t, "tenor_years",
+                   fmt::format("the contract runs {}-{} and is not in force in {}: it is past its "
+                               "tenor or not yet started; change start_year/tenor_years or the "
+                               "year",
+                               terms.start_year, terms.start_year + terms.tenor_years - 1,
+                               reading.year));
+    }
+    return offtake;
+  }
+
+  void prepare(ClearingContext& context) override {
+    market::MarketModel& model = context.market.model;
+    const auto seller = context.one_region(seller_, line_, "seller");
+    const auto buyer = context.one_region(buyer_, line_, "buyer");
+    if (!seller || !buyer) return;
+    seller_region_ = context.producing_region(*seller, stage_);
+    buyer_region_ = *buyer;
+    const auto [transport, tariff] = route_costs(model, seller_region_, *buyer, stage_);
+    delivery_ = model.deliveries.size();
+    model.deliveries.push_back({fmt::format("{}:{}", context.file, line_), seller_region_, *buyer,
+                                stage_,
+                                terms_.volume_t_per_year, transport, tariff});
+  }
+
+  InstrumentReport settle(const market::Equilibrium& eq,
+                          const ClearingContext& context) const override {
+    InstrumentReport report = report_header();
+    const double reference = eq.node(buyer_region_, stage_).price_usd_per_t;
+    const auto settled =
+        settlement::settle_offtake(terms_, context.year, terms_.volume_t_per_year, reference);
+    if (!settled.is_ok()) {
+      report.notes.push_back(settled.status().message());
+      return report;
+    }
+    const settlement::OfftakeSettlement& s = settled.value();
+    report.figures.push_back({"delivered", s.delivered_t, "t"});
+    report.figures.push_back({"contract_price", s.contract_price_usd_per_t, "USD/t"});
+    report.figures.push_back({"reference_price", reference, "USD/t"});
+    report.figures.push_back({"buyer_pays", s.buyer_pays_usd, "USD"});
+    report.figures.push_back({"buyer_gain_vs_market", s.buyer_gain_vs_market_usd, "USD"});
+    (void)context;
+    return report;
+  }
+
+ private:
+  Stage stage_ = Stage::kProcessing;
+  std::string seller_, buyer_;
+  settlement::OfftakeTerms terms_;
+  std::size_t seller_region_ = 0, buyer_region_ = 0, delivery_ = 0;
+};
+
+class Intermediary final : public Instrument {
+ public:
+  std::string type() const override { return "intermediary"; }
+  std::string label() const override {
+    return fmt::format("intermediary {} {} {} -> {}", material_, stage_name(stage_), seller_,
+                       resale_);
+  }
+
+  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
+    auto broker = std::make_unique<Intermediary>();
+    TomlFields& fields = reading.fields;
+    const toml::table& t = reading.table;
+    reading.start(*broker);
+    fields.check_keys(t, "instrument (intermediary)",
+                      {"type", "material", "stage", "seller", "resale_region",
+                       "volume_t_per_year", "purchase_price", "unit", "grant_budget_usd"});
+    broker->stage_ = reading.stage().value_or(Stage::kProcessing);
+    broker->seller_ = fields.text(t, "seller", true).value_or("");
+    broker->resale_ = fields.text(t, "resale_region", true).value_or("");
+    const auto volume = fields.number(t, "volume_t_per_year", 0.0, 1e12, true);
+    broker->volume_t_ = volume.value_or(0.0);
+    if (volume && *volume <= 0.0) {
+      fields.error(*t.get("volume_t_per_year"), "volume_t_per_year",
+                   "a contracted volume must be positive");
+    }
+    broker->purchase_usd_per_t_ = reading.price("purchase_price", true).value_or(0.0);
+    broker->grant_usd_ = fields.number(t, "grant_budget_usd", 0.0, 1e15, true).value_or(0.0);
+    return broker;
+  }
+
+  void prepare(ClearingContext& context) override {
+    market::MarketModel& model = context.market.model;
+    const auto seller = context.one_region(seller_, line_, "seller");
+    const auto resale = context.one_region(resale_, line_, "resale_region");
+    if (!seller || !resale) return;
+    if (!context.member_regions.contains(*resale)) {
+      context.problem(line_, "resale_region",
+                      fmt::format("{} is not a member region; the intermediary resells in the "
+                                  "club's market",
+                                  resale_));
+      return;
+    }
+    seller_region_ = context.producing_region(*seller, stage_);
+    resale_region_ = *resale;
+    const auto [transport, tariff] = route_costs(model, seller_region_, *resale, stage_);
+    delivery_ = model.deliveries.size();
+    bought_t_ = volume_t_;
+    model.deliveries.push_back({fmt::format("{}:{}", context.file, line_), seller_region_, *resale,
+                                stage_, bought_t_, transport, tariff});
+  }
+
+  // The intermediary buys only what its grant can fund: when the deficit at the resale price
+  // exceeds the grant, the volume shrinks to grant / (purchase - resale price).
+  double update(const market::Equilibrium& eq, ClearingContext& context) override {
+    const double resale_price = eq.node(resale_region_, stage_).price_usd_per_t;
+    const double unit_deficit = purchase_usd_per_t_ - resale_price;
+    const double target =
+        unit_deficit > 0.0 ? std::min(volume_t_, grant_usd_ / unit_deficit) : volume_t_;
+    if (std::abs(target - bought_t_) <= 1e-9 * std::max(1.0, volume_t_)) return 0.0;
+    // Express the change as a price: the volume change valued at the unit deficit per tonne of
+    // the contract volume.
+    const double change =
+        std::abs(target - bought_t_) / std::max(volume_t_, 1e-12) * std::abs(unit_deficit);
+    bought_t_ = 0.5 * (bought_t_ + target);
+    context.market.model.deliveries[delivery_].volume_t = bought_t_;
+    return change;
+  }
+
+  InstrumentReport settle(const market::Equilibrium& eq,
+                          const ClearingContext& context) const override {
+    InstrumentReport report = report_header();
+    const double resale_price = eq.node(resale_region_, stage_).price_usd_per_t;
+    const auto year =
+        settlement::settle_intermediary(bought_t_, purchase_usd_per_t_, resale_price, grant_usd_);
+    if (!year.is_ok()) {
+      report.notes.push_back(year.status().message());
+      return report;
+    }
+    report.figures.push_back({"volume_bought", bought_t_, "t"});
+    report.figures.push_back({"purchase_cost", year.value().purchase_cost_usd, "USD"});
+    report.figures.push_back({"resale_revenue", year.value().resale_revenue_usd, "USD"});
+    report.figures.push_back({"deficit", year.value().deficit_usd, "USD"});
+    report.figures.push_back({"grant_paid", year.value().grant_paid_usd, "USD"});
+    report.figures.push_back({"unfunded_deficit", year.value().unfunded_deficit_usd, "USD"});
+    if (bought_t_ < volume_t_ * (1.0 - 1e-9)) {
+      report.notes.push_back(fmt::format(
+          "the grant binds: the intermediary buys {:.6g} of the {:.6g} t it could contract",
+          bought_t_, volume_t_));
+    }
+    (void)context;
+    return report;
+  }
+
+ private:
+  Stage stage_ = Stage::kProcessing;
+  std::string seller_, resale_;
+  double volume_t_ = 0.0, purchase_usd_per_t_ = 0.0, grant_usd_ = 0.0, bought_t_ = 0.0;
+  std::size_t seller_region_ = 0, resale_region_ = 0, delivery_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Instrument> read_offtake(const InstrumentReading& reading) {
+  return Offtake::read(reading);
+}
+
+std::unique_ptr<Instrument> read_intermediary(const InstrumentReading& reading) {
+  return Intermediary::read(reading);
+}
+
+}  // namespace critmin::policy

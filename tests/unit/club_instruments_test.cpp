@@ -1,0 +1,436 @@
+// The club's instruments on small hand-worked markets (both solver paths) and on the default data.
+//
+// The hand market: CHN (not a member) refines at 60 + 40 = 100 USD/t, 1000 t; USA (member) at
+// 100 + 50 = 150 USD/t, 60 t; USA buys 100 t at up to 500 USD/t; refined metal moves CHN -> USA
+// at 10 USD/t. Without instruments the USA imports everything at 110 and refines nothing.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "critmin/club.h"
+#include "critmin/settlement.h"
+
+namespace critmin::policy {
+namespace {
+
+const Dataset& default_data() {
+  static const Dataset data = [] {
+    auto loaded = load_dataset(CRITMIN_TEST_DATA);
+    EXPECT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+    return std::move(loaded).value();
+  }();
+  return data;
+}
+
+market::CalibratedMarket hand_market(double usa_capacity_t = 60.0) {
+  market::CalibratedMarket m;
+  m.model.material = "gallium";
+  m.model.year = 2023;
+  market::Region chn;
+  chn.name = "CHN";
+  chn.countries = {"CHN"};
+  chn.extraction = {{1000, 60}};
+  chn.processing = {{1000, 40}};
+  market::Region usa;
+  usa.name = "USA";
+  usa.countries = {"USA"};
+  usa.extraction = {{usa_capacity_t, 100}};
+  usa.processing = {{usa_capacity_t, 50}};
+  usa.demand = {{100, 500}};
+  usa.base_demand_t = 100;
+  m.model.regions = {chn, usa};
+  m.model.routes = {{0, 1, Stage::kProcessing, 10.0}};
+  m.info.base_price_usd_per_t = 110.0;
+  return m;
+}
+
+constexpr const char* kClub = "[club]\nmembers = [\"USA\", \"JPN\", \"EU27\"]\n";
+
+struct Cleared {
+  ClubOutcome outcome;
+  market::CalibratedMarket market;
+};
+
+Cleared clear(const std::string& instruments, market::SolverPath path,
+              market::CalibratedMarket market = hand_market()) {
+  const std::string text = std::string(kClub) + instruments;
+  auto scenario = read_clearing_scenario(text, "club.toml", default_data(), 2023);
+  EXPECT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  if (!scenario.is_ok()) return {};
+  auto outcome = clear_with_instruments(default_data(), market, scenario.value(), path);
+  EXPECT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  if (!outcome.is_ok()) return {};
+  EXPECT_EQ(outcome.value().equilibrium.termination, market::Termination::kOptimal);
+  EXPECT_TRUE(outcome.value().converged);
+  return {std::move(outcome).value(), std::move(market)};
+}
+
+std::size_t region_index(const market::CalibratedMarket& m, const std::string& name) {
+  for (std::size_t r = 0; r < m.model.regions.size(); ++r) {
+    if (m.model.regions[r].name == name) return r;
+  }
+  ADD_FAILURE() << "no region " << name;
+  return 0;
+}
+
+class Instruments : public ::testing::TestWithParam<market::SolverPath> {};
+
+INSTANTIATE_TEST_SUITE_P(Club, Instruments,
+                         ::testing::Values(market::SolverPath::kNetwork,
+                                           market::SolverPath::kLinearProgram),
+                         [](const auto& param_info) {
+                           return param_info.param == market::SolverPath::kNetwork ? "Network"
+                                                                                   : "Clp";
+                         });
+
+TEST_P(Instruments, WithoutInstrumentsTheMemberImportsAtTheLandedPrice) {
+  const Cleared c = clear("", GetParam());
+  const auto& usa = c.outcome.equilibrium.node(1, Stage::kProcessing);
+  EXPECT_NEAR(usa.price_usd_per_t, 110.0, 1e-6);
+  EXPECT_NEAR(usa.production_t, 0.0, 1e-6);
+  EXPECT_EQ(c.outcome.member_regions, std::vector<std::string>{"USA"});
+}
+
+// Floor 200 with a levy: landed 110, so the levy is 90 and the USA price rises to the floor; the
+// USA refines its 60 t (cost 150 < 200) and imports 40 t. Levy revenue 90 x 40 = 3600.
+TEST_P(Instruments, LevyRaisesTheMemberPriceToTheFloorAndEarnsLevyTimesImports) {
+  const Cleared c = clear(R"(
+[[instrument]]
+type = "price_floor"
+material = "gallium"
+stage = "processing"
+price = 200.0
+enforcement = "levy"
+)",
+                          GetParam());
+  const auto& usa = c.outcome.equilibrium.node(1, Stage::kProcessing);
+  EXPECT_NEAR(usa.price_usd_per_t, 200.0, 1e-5);
+  EXPECT_NEAR(usa.production_t, 60.0, 1e-6);
+  EXPECT_NEAR(usa.imports_t, 40.0, 1e-6);
+  ASSERT_EQ(c.outcome.instruments.size(), 1u);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("levy_revenue"), 3600.0, 1e-3);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("levied_volume"), 40.0, 1e-6);
+  EXPECT_GE(c.outcome.outer_iterations, 2);
+}
+
+// Floor 200 as a top-up: USA refiners are paid up to the floor, so they refine their 60 t at any
+// price, while buyers still pay the import price of 110. Top-up (200 - 110) x 60 = 5400.
+TEST_P(Instruments, TopUpPaysMemberProducersTheGapWithoutRaisingTheBuyersPrice) {
+  const Cleared c = clear(R"(
+[[instrument]]
+type = "price_floor"
+material = "gallium"
+stage = "processing"
+price = 200.0
+enforcement = "top_up"
+)",
+                          GetParam());
+  const auto& usa = c.outcome.equilibrium.node(1, Stage::kProcessing);
+  EXPECT_NEAR(usa.price_usd_per_t, 110.0, 1e-5);
+  EXPECT_NEAR(usa.production_t, 60.0, 1e-6);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("top_up_cost"), 5400.0, 1e-3);
+}
+
+// A two-way CfD at 160: refiners decide on the base-year feed price (0.6 x 110 = 66 per t, the
+// calibration's extraction price) plus their margin of 50, so at 160 >= 116 they run and are paid
+// (160 - 110) x 60 = 3000. At a strike of 110 (< 116) they stay idle and nothing is paid.
+TEST_P(Instruments, CfdPaysTheGapToStrikeAndLeavesProducersAboveStrikeIdle) {
+  const Cleared paid = clear(R"(
+[[instrument]]
+type = "subsidy"
+kind = "cfd"
+material = "gallium"
+stage = "processing"
+producers = ["USA"]
+strike = 160.0
+)",
+                             GetParam());
+  EXPECT_NEAR(paid.outcome.equilibrium.node(1, Stage::kProcessing).production_t, 60.0, 1e-6);
+  EXPECT_NEAR(paid.outcome.instruments[0].figure("subsidy_cost"), 3000.0, 1e-3);
+  const Cleared idle = clear(R"(
+[[instrument]]
+type = "subsidy"
+kind = "cfd"
+material = "gallium"
+stage = "processing"
+strike = 110.0
+)",
+                             GetParam());
+  EXPECT_NEAR(idle.outcome.equilibrium.node(1, Stage::kProcessing).production_t, 0.0, 1e-6);
+  EXPECT_NEAR(idle.outcome.instruments[0].figure("subsidy_cost"), 0.0, 1e-6);
+}
+
+// Half of USA demand must be certified; only USA capacity is (members certify fully, the data
+// estimate), at 10 USD/t per stage. Certified metal costs 100 + 10 + 50 + 10 = 170 and is not
+// scarce (60 t for 50 t), so the certified price is 170 against 110 in the open segment.
+TEST_P(Instruments, CertifiedSegmentPaysAPremiumOfItsExtraCostOverTheOpenMarket) {
+  const Cleared c = clear(R"(
+[[instrument]]
+type = "certified_market"
+material = "gallium"
+standard = "IRMA"
+certified_demand_share = 0.5
+certification_cost_usd_per_t = 10.0
+)",
+                          GetParam());
+  const std::size_t twin = region_index(c.market, "USA/certified");
+  const auto& certified = c.outcome.equilibrium.node(twin, Stage::kProcessing);
+  EXPECT_NEAR(certified.price_usd_per_t, 170.0, 1e-5);
+  EXPECT_NEAR(certified.consumption_t, 50.0, 1e-6);
+  EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).price_usd_per_t, 110.0, 1e-5);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("premium"), 60.0, 1e-5);
+}
+
+// A fifth of USA demand tendered jointly from members only: the block (20 t) is bought from USA
+// refiners at their cost of 150; the rest of USA demand imports at 110.
+TEST_P(Instruments, JointPurchaseFromMembersOnlyBuysTheBlockAtTheMembersCost) {
+  const Cleared c = clear(R"(
+[[instrument]]
+type = "joint_purchasing"
+material = "gallium"
+share = 0.2
+eligible_suppliers = "members"
+)",
+                          GetParam());
+  const auto& report = c.outcome.instruments[0];
+  EXPECT_NEAR(report.figure("volume_bought"), 20.0, 1e-6);
+  EXPECT_NEAR(report.figure("tender_price"), 150.0, 1e-5);
+  EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).price_usd_per_t, 110.0, 1e-5);
+}
+
+// A fixed-price offtake of 30 t from CHN to the USA at 120: delivered first, settled against the
+// USA market price of 110: the buyer pays 3600 and loses 300 against the market.
+TEST_P(Instruments, OfftakeIsDeliveredAndSettledAgainstTheBuyersMarketPrice) {
+  const Cleared c = clear(R"(
+[[instrument]]
+type = "offtake"
+material = "gallium"
+stage = "processing"
+seller = "CHN"
+buyer = "USA"
+volume_t_per_year = 30.0
+price_kind = "fixed"
+price = 120.0
+start_year = 2020
+tenor_years = 5
+)",
+                          GetParam());
+  const auto& report = c.outcome.instruments[0];
+  EXPECT_NEAR(report.figure("delivered"), 30.0, 1e-9);
+  EXPECT_NEAR(report.figure("buyer_pays"), 3600.0, 1e-6);
+  EXPECT_NEAR(report.figure("buyer_gain_vs_market"), -300.0, 1e-4);
+}
+
+// A 73-day stock of USA demand (20 t) released on shortfall: when CHN bans exports to the USA,
+// USA buyers would get only 60 t; the stock releases its 20 t at the base price of 110 and no
+// more is bought above it. Stock mass is conserved: 20 - 20 + 0 = 0.
+TEST_P(Instruments, StockpileReleasesOnShortfallAndConservesItsMass) {
+  const Cleared c = clear(R"(
+[[instrument]]
+type = "stockpile"
+material = "gallium"
+holder = "USA"
+days_of_cover = 73.0
+release = "shortfall"
+holding_cost_usd_per_t_year = 5.0
+
+[[export_restriction]]
+origin = "CHN"
+destinations = ["USA"]
+stage = "processing"
+kind = "ban"
+)",
+                          GetParam());
+  const auto& report = c.outcome.instruments[0];
+  EXPECT_NEAR(report.figure("stock_start"), 20.0, 1e-9);
+  EXPECT_NEAR(report.figure("released"), 20.0, 1e-6);
+  EXPECT_NEAR(report.figure("stock_start") - report.figure("released") +
+                  report.figure("refilled") - report.figure("stock_end"),
+              0.0, 1e-9);
+  EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).consumption_t, 80.0, 1e-6);
+}
+
+// The intermediary buys 30 t from CHN at 150 and resells at the USA price of 110: a deficit of
+// 40/t. A grant of 600 funds only 15 t, so it buys 15 t.
+TEST_P(Instruments, IntermediaryBuysOnlyWhatItsGrantFunds) {
+  const Cleared c = clear(R"(
+[[instrument]]
+type = "intermediary"
+material = "gallium"
+stage = "processing"
+seller = "CHN"
+resale_region = "USA"
+volume_t_per_year = 30.0
+purchase_price = 150.0
+grant_budget_usd = 600.0
+)",
+                          GetParam());
+  const auto& report = c.outcome.instruments[0];
+  EXPECT_NEAR(report.figure("volume_bought"), 15.0, 1e-4);
+  EXPECT_NEAR(report.figure("grant_paid"), 600.0, 1e-2);
+  EXPECT_LE(report.figure("grant_paid"), 600.0 + 1e-6);
+}
+
+std::vector<std::string> scenario_errors(const std::string& text) {
+  auto scenario = read_clearing_scenario(text, "bad.toml", default_data(), 2023);
+  EXPECT_FALSE(scenario.is_ok());
+  std::vector<std::string> out;
+  if (scenario.is_ok()) return out;
+  for (const Diagnostic& d : scenario.status().diagnostics()) out.push_back(d.to_string());
+  return out;
+}
+
+TEST(ClubScenario, InvalidInstrumentsAreReportedAtFileLineAndKey) {
+  const auto errors = scenario_errors(std::string(kClub) + R"(
+[[instrument]]
+type = "offtake"
+material = "gallium"
+stage = "processing"
+seller = "CHN"
+buyer = "USA"
+volume_t_per_year = -5.0
+price_kind = "fixed"
+price = 120.0
+start_year = 2010
+tenor_years = 5
+
+[[instrument]]
+type = "price_flor"
+material = "gallium"
+
+[[disruption]]
+origin = "CHN"
+)");
+  ASSERT_EQ(errors.size(), 4u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("bad.toml:4:tenor_years"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("past its tenor"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("bad.toml:10:volume_t_per_year"), std::string::npos) << errors[1];
+  EXPECT_NE(errors[2].find("bad.toml:17:type: unknown instrument type 'price_flor'"),
+            std::string::npos)
+      << errors[2];
+  EXPECT_NE(errors[3].find("bad.toml:20:disruption"), std::string::npos) << errors[3];
+}
+
+TEST(ClubScenario, InstrumentsWithoutAClubAndUnknownTopLevelTablesAreRejected) {
+  const auto errors = scenario_errors(R"([[instrument]]
+type = "stockpile"
+material = "gallium"
+holder = "EU27"
+days_of_cover = 60.0
+release = "shortfall"
+holding_cost_usd_per_t_year = 1.0
+
+[[tarif]]
+importer = "USA"
+)");
+  ASSERT_EQ(errors.size(), 2u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("bad.toml:1:club: instruments are the club's"), std::string::npos)
+      << errors[0];
+  EXPECT_NE(errors[1].find("bad.toml:9:tarif: 'tarif' is not a scenario table"),
+            std::string::npos)
+      << errors[1];
+}
+
+TEST(ClubScenario, FloorOnAMaterialTheClubDoesNotTradeIsRejected) {
+  market::CalibratedMarket market = hand_market();
+  market.model.regions[1].countries = {"BRA"};  // no member region left
+  market.model.regions[1].name = "BRA";
+  const std::string text = std::string(kClub) + R"(
+[[instrument]]
+type = "price_floor"
+material = "gallium"
+stage = "processing"
+price = 200.0
+)";
+  auto scenario = read_clearing_scenario(text, "club.toml", default_data(), 2023);
+  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  auto outcome = clear_with_instruments(default_data(), market, scenario.value());
+  ASSERT_FALSE(outcome.is_ok());
+  EXPECT_NE(outcome.status().to_string().find("club.toml:1:members"), std::string::npos)
+      << outcome.status().to_string();
+}
+
+// Property: on random hand markets (costs, capacities, floors), a levy floor never lowers any
+// member price, and its revenue equals the levy times the levied volume.
+TEST(ClubProperty, FloorNeverLowersMemberPricesAndLevyRevenueIsLevyTimesVolume) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int trial = 0; trial < 40; ++trial) {
+    market::CalibratedMarket base = hand_market(20.0 + 100.0 * unit(rng));
+    base.model.regions[0].processing[0].unit_cost_usd_per_t = 20.0 + 60.0 * unit(rng);
+    base.model.regions[1].processing[0].unit_cost_usd_per_t = 20.0 + 100.0 * unit(rng);
+    base.model.routes[0].transport_cost_usd_per_t = 30.0 * unit(rng);
+    const double floor = 80.0 + 200.0 * unit(rng);
+    const Cleared without = clear("", market::SolverPath::kNetwork, base);
+    const Cleared with = clear(fmt::format(R"(
+[[instrument]]
+type = "price_floor"
+material = "gallium"
+stage = "processing"
+price = {}
+)",
+                                           floor),
+                               market::SolverPath::kNetwork, base);
+    const double before = without.outcome.equilibrium.node(1, Stage::kProcessing).price_usd_per_t;
+    const double after = with.outcome.equilibrium.node(1, Stage::kProcessing).price_usd_per_t;
+    EXPECT_GE(after, before - 1e-6) << "trial " << trial;
+    if (with.outcome.equilibrium.node(1, Stage::kProcessing).imports_t > 1e-6) {
+      EXPECT_GE(after, std::min(floor, 500.0) - 1e-4) << "an importing member pays the floor";
+    }
+    // Levy x volume: landed price = CHN producer price + transport.
+    const auto& eq = with.outcome.equilibrium;
+    const double landed = eq.node(0, Stage::kProcessing).producer_price_usd_per_t +
+                          with.market.model.routes[0].transport_cost_usd_per_t;
+    const double levy = settlement::variable_levy_per_t(floor, landed).value();
+    const double volume = eq.node(1, Stage::kProcessing).imports_t;
+    EXPECT_NEAR(with.outcome.instruments[0].figure("levy_revenue"), levy * volume,
+                1e-6 * std::max(1.0, levy * volume))
+        << "trial " << trial;
+  }
+}
+
+// The whole example scenario on the default gallium market: every instrument reports, the loop
+// converges and both paths agree on the member prices.
+TEST(ClubExample, AllInstrumentsOnTheDefaultGalliumMarketAgreeOnBothPaths) {
+  auto text = std::string();
+  {
+    std::FILE* f = std::fopen(CRITMIN_TEST_DATA "/../scenarios/club-gallium-all-instruments.toml", "r");
+    ASSERT_NE(f, nullptr);
+    char buffer[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
+    std::fclose(f);
+  }
+  auto scenario = read_clearing_scenario(text, "example.toml", default_data(), 2023);
+  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  std::vector<double> prices[2];
+  double welfare[2] = {0.0, 0.0};
+  int path_index = 0;
+  for (auto path : {market::SolverPath::kNetwork, market::SolverPath::kLinearProgram}) {
+    auto market = market::build_market(default_data(), "gallium", 2023);
+    ASSERT_TRUE(market.is_ok());
+    auto outcome = clear_with_instruments(default_data(), market.value(), scenario.value(), path);
+    ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+    EXPECT_TRUE(outcome.value().converged);
+    EXPECT_EQ(outcome.value().instruments.size(), 6u);
+    // Prices of nodes that buy something are pinned; others may be any point of a dual range.
+    for (const auto& node : outcome.value().equilibrium.nodes) {
+      if (node.stage == Stage::kProcessing && node.consumption_t > 1e-6) {
+        prices[path_index].push_back(node.price_usd_per_t);
+      }
+    }
+    welfare[path_index] = outcome.value().equilibrium.welfare_usd;
+    ++path_index;
+  }
+  EXPECT_NEAR(welfare[0], welfare[1], 1e-6 * std::abs(welfare[0]));
+  ASSERT_EQ(prices[0].size(), prices[1].size());
+  for (std::size_t i = 0; i < prices[0].size(); ++i) {
+    EXPECT_NEAR(prices[0][i], prices[1][i], 1e-5 * std::max(1.0, prices[0][i])) << "node " << i;
+  }
+}
+
+}  // namespace
+}  // namespace critmin::policy
