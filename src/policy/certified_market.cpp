@@ -52,9 +52,9 @@ class CertifiedMarket final : public Instrument {
         for (const auto& [key, value] : *shares) {
           const auto share = value.value<double>();
           if (!share || *share < 0.0 || *share > 1.0) {
-            fields.error(value, "certified_capacity",
-                         fmt::format("the certified share of {} must be a number in [0, 1]",
-                                     key.str()));
+            fields.error(
+                value, "certified_capacity",
+                fmt::format("the certified share of {} must be a number in [0, 1]", key.str()));
             continue;
           }
           segment->capacity_overrides_[std::string(key.str())] = {*share, toml_line(value)};
@@ -102,7 +102,8 @@ class CertifiedMarket final : public Instrument {
           if (share[r] > 0.0) {
             twin_steps.push_back({step.capacity_t * share[r], step.unit_cost_usd_per_t + extra});
           }
-          if (share[r] < 1.0) kept.push_back({step.capacity_t * (1.0 - share[r]), step.unit_cost_usd_per_t});
+          if (share[r] < 1.0)
+            kept.push_back({step.capacity_t * (1.0 - share[r]), step.unit_cost_usd_per_t});
         }
         steps = std::move(kept);
       };
@@ -111,10 +112,11 @@ class CertifiedMarket final : public Instrument {
       if (certified_demand) {
         std::vector<market::DemandStep> kept;
         for (const market::DemandStep& step : open.demand) {
-          twin.demand.push_back({step.quantity_t * demand_share_, step.willingness_to_pay_usd_per_t});
+          twin.demand.push_back(
+              {step.quantity_t * demand_share_, step.willingness_to_pay_usd_per_t});
           if (demand_share_ < 1.0) {
-            kept.push_back({step.quantity_t * (1.0 - demand_share_),
-                            step.willingness_to_pay_usd_per_t});
+            kept.push_back(
+                {step.quantity_t * (1.0 - demand_share_), step.willingness_to_pay_usd_per_t});
           }
         }
         open.demand = std::move(kept);
@@ -127,13 +129,25 @@ class CertifiedMarket final : public Instrument {
     }
     // Routes: certified to certified as between the regions; certified to open (downgrade) as
     // between the regions and, within a region, at no cost.
+    // Only routes that can carry something are added: a twin ships a stage's product only when it
+    // makes it (it has the stage's capacity, or processing capacity for the product), and receives
+    // ore only when it refines and metal only when it has certified demand. This keeps the network
+    // small (the twins of members without certified capacity only buy).
+    const auto ships = [&](std::size_t twin, Stage stage) {
+      const market::Region& t = model.regions[twin];
+      return stage == Stage::kExtraction ? !t.extraction.empty() : !t.processing.empty();
+    };
+    const auto receives = [&](std::size_t twin, Stage stage) {
+      const market::Region& t = model.regions[twin];
+      return stage == Stage::kExtraction ? !t.processing.empty() : !t.demand.empty();
+    };
     const std::vector<market::Route> routes = model.routes;
     for (const market::Route& route : routes) {
-      if (!twin_[route.from]) continue;
+      if (!twin_[route.from] || !ships(*twin_[route.from], route.stage)) continue;
       market::Route downgrade = route;
       downgrade.from = *twin_[route.from];
       model.routes.push_back(downgrade);
-      if (twin_[route.to]) {
+      if (twin_[route.to] && receives(*twin_[route.to], route.stage)) {
         market::Route certified = downgrade;
         certified.to = *twin_[route.to];
         model.routes.push_back(certified);
@@ -142,7 +156,7 @@ class CertifiedMarket final : public Instrument {
     for (std::size_t r = 0; r < n; ++r) {
       if (!twin_[r]) continue;
       for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
-        model.routes.push_back({*twin_[r], r, stage, 0.0});
+        if (ships(*twin_[r], stage)) model.routes.push_back({*twin_[r], r, stage, 0.0});
       }
     }
     // Restrictions follow the regions: a ban on a region's exports covers its twin's, and a

@@ -74,8 +74,7 @@ std::set<std::size_t> ClearingContext::with_certified_twins(
 
 std::size_t ClearingContext::producing_region(std::size_t region, Stage stage) const {
   const auto& all = market.model.regions;
-  const auto& steps =
-      stage == Stage::kProcessing ? all[region].processing : all[region].extraction;
+  const auto& steps = stage == Stage::kProcessing ? all[region].processing : all[region].extraction;
   if (!steps.empty()) return region;
   for (std::size_t t = 0; t < all.size(); ++t) {
     if (all[t].name == all[region].name + "/certified") return t;
@@ -124,9 +123,9 @@ double InstrumentReading::price_factor() const {
   const auto unit = fields.text(table, "unit", false);
   if (!unit || *unit == "USD/t") return 1.0;
   if (*unit == "USD/kg") return 1000.0;
-  fields.error(*table.get("unit"), "unit",
-               fmt::format("unknown unit '{}'; prices are \"USD/t\" (the default) or \"USD/kg\"",
-                           *unit));
+  fields.error(
+      *table.get("unit"), "unit",
+      fmt::format("unknown unit '{}'; prices are \"USD/t\" (the default) or \"USD/kg\"", *unit));
   return 1.0;
 }
 
@@ -187,6 +186,22 @@ double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
   return high;
 }
 
+double DecreasingFixedPoint::step(double target, double tolerance) {
+  const double gap = std::abs(target - value_);
+  if (gap <= tolerance) return 0.0;
+  if (target < value_) {
+    high_ = value_;
+    above_ = true;
+  } else {
+    low_ = value_;
+    below_ = true;
+  }
+  // Jump to the target while it lies on one side; once it has been on both sides the fixed point
+  // is bracketed, and halving the bracket settles it even when the target jumps.
+  value_ = above_ && below_ ? 0.5 * (low_ + high_) : std::clamp(target, low_, high_);
+  return std::min(gap, high_ - low_);
+}
+
 void ProducerIncentive::cover(market::MarketModel& model, const std::set<std::size_t>& regions,
                               Stage stage, std::optional<double> volume_t) {
   stage_ = stage;
@@ -239,14 +254,15 @@ double ProducerIncentive::apply(market::MarketModel& model, const market::Equili
       (void)last;
       const double feed = base_feed_usd_per_t;
       offered = std::max(
-          0.0, incentive_cost_usd_per_t(feed + c.unit_cost_usd_per_t, factor, payment_usd_per_t) -
-                   feed);
+          0.0,
+          incentive_cost_usd_per_t(feed + c.unit_cost_usd_per_t, factor, payment_usd_per_t) - feed);
     }
     // A step that no price can pay for (a CfD struck below its cost) is priced out of the market:
     // offered at ten times its cost plus the strike scale, dearer than any buyer pays (the flow
     // problem caps it at twice the highest willingness to pay), yet finite so that a contract
     // that forces it to deliver is still accounted for in money.
-    if (!std::isfinite(offered)) offered = 10.0 * (c.unit_cost_usd_per_t + base_feed_usd_per_t) + 1e6;
+    const double priced_out = 10.0 * (c.unit_cost_usd_per_t + base_feed_usd_per_t) + 1e6;
+    if (!std::isfinite(offered) || offered > priced_out) offered = priced_out;
     change = std::max(change, std::abs(offered - c.offered_usd_per_t));
     c.offered_usd_per_t = offered;
     steps[c.step].unit_cost_usd_per_t = offered;
@@ -293,17 +309,17 @@ double ProducerIncentive::covered_output_t(const market::MarketModel& model,
 namespace {
 
 std::vector<std::unique_ptr<Instrument>> read_instruments(const toml::table& root,
-                                                          TomlFields& fields,
-                                                          const Dataset& data, int year) {
+                                                          TomlFields& fields, const Dataset& data,
+                                                          int year) {
   std::vector<std::unique_ptr<Instrument>> out;
   for (const toml::table* t : fields.tables(root, "instrument")) {
     const auto type = fields.text(*t, "type", true);
     if (!type) continue;
     const InstrumentReader reader = find_instrument_reader(*type);
     if (!reader) {
-      fields.error(*t->get("type"), "type",
-                   fmt::format("unknown instrument type '{}'; use one of {}", *type,
-                               instrument_types()));
+      fields.error(
+          *t->get("type"), "type",
+          fmt::format("unknown instrument type '{}'; use one of {}", *type, instrument_types()));
       continue;
     }
     InstrumentReading reading{fields, data, *t, year};
@@ -376,7 +392,8 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
   }
   const auto instruments = read_instruments(root, fields, data, year);
   for (const auto& instrument : instruments) {
-    scenario.instruments.push_back({instrument->type(), instrument->material(), instrument->line()});
+    scenario.instruments.push_back(
+        {instrument->type(), instrument->material(), instrument->line()});
   }
   if (!instruments.empty() && !scenario.has_club) {
     problems.push_back({file_name, toml_line(*root.get("instrument")), "club",
@@ -479,10 +496,9 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   for (auto& instrument : instruments) instrument->prepare(context);
   if (context.problems.empty()) {
     if (Status s = market::validate_model(model); !s.is_ok()) {
-      return Status::invalid_input(
-          fmt::format("{}: the instruments make the {} market invalid", scenario.file,
-                      model.material),
-          s.diagnostics());
+      return Status::invalid_input(fmt::format("{}: the instruments make the {} market invalid",
+                                               scenario.file, model.material),
+                                   s.diagnostics());
     }
   }
   if (!context.problems.empty()) {
@@ -492,7 +508,7 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
         std::move(context.problems));
   }
 
-  constexpr int kMaxOuterIterations = 60;
+  constexpr int kMaxOuterIterations = 40;
   int iteration = 0;
   double residual = 0.0;
   while (true) {

@@ -119,6 +119,26 @@ std::unique_ptr<Instrument> read_certified_market(const InstrumentReading& readi
 std::unique_ptr<Instrument> read_joint_purchasing(const InstrumentReading& reading);
 std::unique_ptr<Instrument> read_stockpile(const InstrumentReading& reading);
 
+// The fixed point x = target(x) of a non-increasing target on [low, high]: a budget factor (more
+// paid per tonne -> more output -> a smaller share of claims the budget covers) or a funded volume
+// (more bought -> a lower resale price -> a larger deficit per tonne -> less the grant covers).
+// It jumps to the target while the target stays on one side (exact in one round when the target
+// does not move); once the target has been on both sides the bracket is halved, so that a target
+// that jumps with a discrete decision still settles, at the switching point.
+class DecreasingFixedPoint {
+ public:
+  DecreasingFixedPoint(double low, double high, double start)
+      : low_(low), high_(high), value_(start) {}
+  double value() const { return value_; }
+  // Moves towards the fixed point given the target at the current value; returns how far the
+  // value may still be from it (the smaller of the gap to the target and the bracket).
+  double step(double target, double tolerance);
+
+ private:
+  double low_, high_, value_;
+  bool above_ = false, below_ = false;  // the target has been seen below / above the value
+};
+
 // Producer incentives: the lowest price at which a producer whose revenue per tonne is
 // price + factor * payment(price) covers its unit cost. payment is a settlement function of the
 // price; revenue must not decrease with the price (true of every subsidy kind for factor in [0,1]).

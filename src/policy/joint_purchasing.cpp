@@ -124,8 +124,8 @@ class JointPurchasing final : public Instrument {
     model.routes.push_back({delivery, joint_, Stage::kProcessing, 0.0});
     for (market::ExportRestriction& restriction : model.restrictions) {
       if (restriction.stage == Stage::kProcessing &&
-          std::find(restriction.destinations.begin(), restriction.destinations.end(),
-                    delivery) != restriction.destinations.end()) {
+          std::find(restriction.destinations.begin(), restriction.destinations.end(), delivery) !=
+              restriction.destinations.end()) {
         restriction.destinations.push_back(joint_);
       }
     }
@@ -142,8 +142,7 @@ class JointPurchasing final : public Instrument {
     report.figures.push_back({"volume_bought", block.consumption_t, "t"});
     report.figures.push_back({"tender_price", block.price_usd_per_t, "USD/t"});
     report.figures.push_back({"spend", block.consumption_t * block.price_usd_per_t, "USD"});
-    report.figures.push_back(
-        {"unmet", std::max(0.0, tendered_total - block.consumption_t), "t"});
+    report.figures.push_back({"unmet", std::max(0.0, tendered_total - block.consumption_t), "t"});
     for (const auto& [region, base] : tendered_) {
       report.figures.push_back(
           {fmt::format("allocated[{}]", context.market.model.regions[region].name),

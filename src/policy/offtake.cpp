@@ -55,8 +55,8 @@ class Offtake final : public Instrument {
  public:
   std::string type() const override { return "offtake"; }
   std::string label() const override {
-    return fmt::format("offtake {} {} {} -> {} {:.6g} t/yr", material_, stage_name(stage_),
-                       seller_, buyer_, terms_.volume_t_per_year);
+    return fmt::format("offtake {} {} {} -> {} {:.6g} t/yr", material_, stage_name(stage_), seller_,
+                       buyer_, terms_.volume_t_per_year);
   }
 
   static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
@@ -84,7 +84,8 @@ class Offtake final : public Instrument {
       terms.price.fixed_usd_per_t = reading.price("price", true).value_or(0.0);
       for (const char* key : {"index_factor", "adder", "floor", "cap"}) {
         if (const toml::node* node = t.get(key)) {
-          fields.error(*node, key, "a fixed price takes no index terms; use price_kind = \"indexed\"");
+          fields.error(*node, key,
+                       "a fixed price takes no index terms; use price_kind = \"indexed\"");
         }
       }
     } else if (kind == "indexed") {
@@ -109,12 +110,12 @@ class Offtake final : public Instrument {
     terms.take_or_pay_share = fields.number(t, "take_or_pay_share", 0.0, 1.0).value_or(0.0);
     if (t.get("start_year") && t.get("tenor_years") && reading.year > 0 &&
         !settlement::offtake_active(terms, reading.year)) {
-      fields.error(t, "tenor_years",
-                   fmt::format("the contract runs {}-{} and is not in force in {}: it is past its "
-                               "tenor or not yet started; change start_year/tenor_years or the "
-                               "year",
-                               terms.start_year, terms.start_year + terms.tenor_years - 1,
-                               reading.year));
+      fields.error(
+          t, "tenor_years",
+          fmt::format("the contract runs {}-{} and is not in force in {}: it is past its "
+                      "tenor or not yet started; change start_year/tenor_years or the "
+                      "year",
+                      terms.start_year, terms.start_year + terms.tenor_years - 1, reading.year));
     }
     return offtake;
   }
@@ -129,8 +130,7 @@ class Offtake final : public Instrument {
     const auto [transport, tariff] = route_costs(model, seller_region_, *buyer, stage_);
     delivery_ = model.deliveries.size();
     model.deliveries.push_back({fmt::format("{}:{}", context.file, line_), seller_region_, *buyer,
-                                stage_,
-                                terms_.volume_t_per_year, transport, tariff});
+                                stage_, terms_.volume_t_per_year, transport, tariff});
   }
 
   InstrumentReport settle(const market::Equilibrium& eq,
@@ -174,8 +174,8 @@ class Intermediary final : public Instrument {
     const toml::table& t = reading.table;
     reading.start(*broker);
     fields.check_keys(t, "instrument (intermediary)",
-                      {"type", "material", "stage", "seller", "resale_region",
-                       "volume_t_per_year", "purchase_price", "unit", "grant_budget_usd"});
+                      {"type", "material", "stage", "seller", "resale_region", "volume_t_per_year",
+                       "purchase_price", "unit", "grant_budget_usd"});
     broker->stage_ = reading.stage().value_or(Stage::kProcessing);
     broker->seller_ = fields.text(t, "seller", true).value_or("");
     broker->resale_ = fields.text(t, "resale_region", true).value_or("");
@@ -207,6 +207,7 @@ class Intermediary final : public Instrument {
     const auto [transport, tariff] = route_costs(model, seller_region_, *resale, stage_);
     delivery_ = model.deliveries.size();
     bought_t_ = volume_t_;
+    bought_ = DecreasingFixedPoint(0.0, volume_t_, volume_t_);
     model.deliveries.push_back({fmt::format("{}:{}", context.file, line_), seller_region_, *resale,
                                 stage_, bought_t_, transport, tariff});
   }
@@ -218,14 +219,12 @@ class Intermediary final : public Instrument {
     const double unit_deficit = purchase_usd_per_t_ - resale_price;
     const double target =
         unit_deficit > 0.0 ? std::min(volume_t_, grant_usd_ / unit_deficit) : volume_t_;
-    if (std::abs(target - bought_t_) <= 1e-9 * std::max(1.0, volume_t_)) return 0.0;
-    // Express the change as a price: the volume change valued at the unit deficit per tonne of
-    // the contract volume.
-    const double change =
-        std::abs(target - bought_t_) / std::max(volume_t_, 1e-12) * std::abs(unit_deficit);
-    bought_t_ = 0.5 * (bought_t_ + target);
+    // The volume's distance from its fixed point, valued at the unit deficit, as a price per
+    // tonne of the contract volume.
+    const double distance_t = bought_.step(target, 1e-9 * std::max(1.0, volume_t_));
+    bought_t_ = bought_.value();
     context.market.model.deliveries[delivery_].volume_t = bought_t_;
-    return change;
+    return distance_t / std::max(volume_t_, 1e-12) * std::abs(unit_deficit);
   }
 
   InstrumentReport settle(const market::Equilibrium& eq,
@@ -258,6 +257,7 @@ class Intermediary final : public Instrument {
   std::string seller_, resale_;
   double volume_t_ = 0.0, purchase_usd_per_t_ = 0.0, grant_usd_ = 0.0, bought_t_ = 0.0;
   std::size_t seller_region_ = 0, resale_region_ = 0, delivery_ = 0;
+  DecreasingFixedPoint bought_{0.0, 0.0, 0.0};
 };
 
 }  // namespace

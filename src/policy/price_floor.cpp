@@ -27,6 +27,11 @@
 namespace critmin::policy {
 namespace {
 
+// Producers' anticipated share of their claim is settled to 1e-4 (0.01% of the payment): a
+// binding budget switches marginal producers on and off, and each further digit costs about
+// three more clearings. Payments themselves always respect the budget exactly (apply_budget).
+constexpr double kBudgetFactorTolerance = 1e-4;
+
 class PriceFloor final : public Instrument {
  public:
   std::string type() const override { return "price_floor"; }
@@ -38,9 +43,9 @@ class PriceFloor final : public Instrument {
   static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
     auto floor = std::make_unique<PriceFloor>();
     reading.start(*floor);
-    reading.fields.check_keys(reading.table, "instrument (price_floor)",
-                              {"type", "material", "stage", "price", "unit", "enforcement",
-                               "budget_usd"});
+    reading.fields.check_keys(
+        reading.table, "instrument (price_floor)",
+        {"type", "material", "stage", "price", "unit", "enforcement", "budget_usd"});
     floor->stage_ = reading.stage().value_or(Stage::kProcessing);
     floor->floor_usd_per_t_ = reading.price("price", true).value_or(0.0);
     const std::string enforcement =
@@ -87,11 +92,11 @@ class PriceFloor final : public Instrument {
     }
     incentive_.cover(model, context.member_regions, stage_, std::nullopt);
     if (incentive_.empty()) {
-      context.notes.push_back(
-          fmt::format("{}: no member region produces at this stage; nothing is topped up", label()));
+      context.notes.push_back(fmt::format(
+          "{}: no member region produces at this stage; nothing is topped up", label()));
     }
     base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
-    incentive_.apply(model, nullptr, base_feed_usd_per_t_, factor_, payment());
+    incentive_.apply(model, nullptr, base_feed_usd_per_t_, factor_.value(), payment());
   }
 
   double update(const market::Equilibrium& eq, ClearingContext& context) override {
@@ -119,14 +124,13 @@ class PriceFloor final : public Instrument {
       const double claimed = claimed_usd(eq);
       const double target =
           claimed > *budget_usd_ ? std::clamp(*budget_usd_ / claimed, 0.0, 1.0) : 1.0;
-      if (std::abs(target - factor_) > 1e-9) {
-        // The factor moves every covered producer's incentive by at most floor x the change.
-        budget_change = std::abs(target - factor_) * floor_usd_per_t_;
-        factor_ = 0.5 * (factor_ + target);
-      }
+      // The factor moves every covered producer's incentive by at most floor x the change.
+      budget_change = factor_.step(target, kBudgetFactorTolerance) * floor_usd_per_t_;
     }
-    return std::max(budget_change,
-                    incentive_.apply(model, &eq, base_feed_usd_per_t_, factor_, payment()));
+    // The offered costs are a function of the factor alone, so the factor's distance from its
+    // fixed point is the measure of convergence.
+    incentive_.apply(context.market.model, &eq, base_feed_usd_per_t_, factor_.value(), payment());
+    return budget_change;
   }
 
   InstrumentReport settle(const market::Equilibrium& eq,
@@ -138,8 +142,7 @@ class PriceFloor final : public Instrument {
       for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
         const market::Route& route = model.routes[levied_routes_[j]];
         for (const market::FlowResult& f : eq.flows) {
-          if (f.from == route.from && f.to == route.to && f.stage == route.stage &&
-              !f.contracted) {
+          if (f.from == route.from && f.to == route.to && f.stage == route.stage && !f.contracted) {
             revenue += levy_usd_per_t_[j] * f.quantity_t;
             volume += f.quantity_t;
           }
@@ -176,9 +179,8 @@ class PriceFloor final : public Instrument {
  private:
   std::function<double(double)> payment() const {
     const double floor = floor_usd_per_t_;
-    return [floor](double price) {
-      return settlement::price_gap_top_up_per_t(floor, price).value();
-    };
+    return
+        [floor](double price) { return settlement::price_gap_top_up_per_t(floor, price).value(); };
   }
 
   // Top-up claims at the equilibrium [USD]: each member producer's output times the gap between
@@ -187,10 +189,9 @@ class PriceFloor final : public Instrument {
     double total = 0.0;
     for (std::size_t r : incentive_.regions()) {
       const market::NodeResult& node = eq.node(r, stage_);
-      total +=
-          settlement::price_gap_top_up_per_t(floor_usd_per_t_, node.producer_price_usd_per_t)
-              .value() *
-          node.production_t;
+      total += settlement::price_gap_top_up_per_t(floor_usd_per_t_, node.producer_price_usd_per_t)
+                   .value() *
+               node.production_t;
     }
     return total;
   }
@@ -204,7 +205,7 @@ class PriceFloor final : public Instrument {
   std::vector<double> levy_usd_per_t_;
   ProducerIncentive incentive_;
   double base_feed_usd_per_t_ = 0.0;
-  double factor_ = 1.0;
+  DecreasingFixedPoint factor_{0.0, 1.0, 1.0};
   double damping_ = 1.0;
   int rounds_ = 0;
 };

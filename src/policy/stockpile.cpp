@@ -50,7 +50,8 @@ class Stockpile final : public Instrument {
                        "release", "release_price", "refill_price", "refill_rate_t_per_year",
                        "holding_cost_usd_per_t_year", "unit"});
     if (t.get("stage") && reading.stage() != Stage::kProcessing) {
-      fields.error(*t.get("stage"), "stage", "stockpiles hold processed material: use \"processing\"");
+      fields.error(*t.get("stage"), "stage",
+                   "stockpiles hold processed material: use \"processing\"");
     }
     stock->holder_ = fields.text(t, "holder", true).value_or("");
     stock->days_of_cover_ = fields.number(t, "days_of_cover", 0.0, 3650.0, true).value_or(0.0);
@@ -131,10 +132,9 @@ class Stockpile final : public Instrument {
     report.figures.push_back({"stock_end", end_t, "t"});
     report.figures.push_back(
         {"days_of_cover_end", base_demand > 0.0 ? 365.0 * end_t / base_demand : 0.0, "days"});
+    report.figures.push_back({"refill_cost", node.stock_refill_t * node.price_usd_per_t, "USD"});
     report.figures.push_back(
-        {"refill_cost", node.stock_refill_t * node.price_usd_per_t, "USD"});
-    report.figures.push_back({"release_revenue", node.stock_release_t * node.price_usd_per_t,
-                              "USD"});
+        {"release_revenue", node.stock_release_t * node.price_usd_per_t, "USD"});
     report.figures.push_back(
         {"holding_cost", holding_cost_usd_per_t_year_ * 0.5 * (start_t_ + end_t), "USD"});
     return report;

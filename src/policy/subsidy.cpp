@@ -28,6 +28,11 @@
 namespace critmin::policy {
 namespace {
 
+// Producers' anticipated share of their claim is settled to 1e-4 (0.01% of the payment): a
+// binding budget switches marginal producers on and off, and each further digit costs about
+// three more clearings. Payments themselves always respect the budget exactly (apply_budget).
+constexpr double kBudgetFactorTolerance = 1e-4;
+
 class Subsidy final : public Instrument {
  public:
   std::string type() const override { return "subsidy"; }
@@ -41,10 +46,10 @@ class Subsidy final : public Instrument {
     TomlFields& fields = reading.fields;
     const toml::table& t = reading.table;
     reading.start(*subsidy);
-    fields.check_keys(t, "instrument (subsidy)",
-                      {"type", "kind", "material", "stage", "producers", "strike", "floor",
-                       "upside_share", "upside_threshold", "premium", "unit", "volume_t",
-                       "budget_usd", "budget_rule"});
+    fields.check_keys(
+        t, "instrument (subsidy)",
+        {"type", "kind", "material", "stage", "producers", "strike", "floor", "upside_share",
+         "upside_threshold", "premium", "unit", "volume_t", "budget_usd", "budget_rule"});
     subsidy->stage_ = reading.stage().value_or(Stage::kProcessing);
     const std::string kind = fields.text(t, "kind", true).value_or("cfd");
     settlement::SubsidyTerms& terms = subsidy->terms_;
@@ -78,7 +83,8 @@ class Subsidy final : public Instrument {
       fields.error(t.get("kind") ? *t.get("kind") : static_cast<const toml::node&>(t), "kind",
                    "use \"cfd\", \"floor_with_upside_share\" or \"fixed_premium\"");
     }
-    subsidy->producers_ = fields.strings(t, "producers", false).value_or(std::vector<std::string>{});
+    subsidy->producers_ =
+        fields.strings(t, "producers", false).value_or(std::vector<std::string>{});
     subsidy->volume_t_ = fields.number(t, "volume_t", 0.0, 1e12);
     if (subsidy->volume_t_ && *subsidy->volume_t_ <= 0.0) {
       fields.error(*t.get("volume_t"), "volume_t", "a covered volume must be positive");
@@ -91,8 +97,8 @@ class Subsidy final : public Instrument {
     if (t.get("budget_rule") && !subsidy->budget_usd_) {
       fields.error(*t.get("budget_rule"), "budget_rule", "a budget rule needs budget_usd");
     }
-    subsidy->rule_ =
-        rule == "first_come" ? settlement::BudgetRule::kFirstCome : settlement::BudgetRule::kProRata;
+    subsidy->rule_ = rule == "first_come" ? settlement::BudgetRule::kFirstCome
+                                          : settlement::BudgetRule::kProRata;
     return subsidy;
   }
 
@@ -120,7 +126,7 @@ class Subsidy final : public Instrument {
           "{}: the covered producers have no capacity at this stage; nothing is paid", label()));
     }
     base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
-    incentive_.apply(model, nullptr, base_feed_usd_per_t_, factor_, payment());
+    incentive_.apply(model, nullptr, base_feed_usd_per_t_, factor_.value(), payment());
   }
 
   double update(const market::Equilibrium& eq, ClearingContext& context) override {
@@ -130,13 +136,13 @@ class Subsidy final : public Instrument {
       const double target =
           outcome.binding ? std::clamp(outcome.total_paid_usd / outcome.total_claimed_usd, 0.0, 1.0)
                           : 1.0;
-      if (std::abs(target - factor_) > 1e-9) {
-        budget_change = std::abs(target - factor_) * scale_usd_per_t();
-        factor_ = 0.5 * (factor_ + target);
-      }
+      // The factor moves every covered producer's incentive by at most the price scale x change.
+      budget_change = factor_.step(target, kBudgetFactorTolerance) * scale_usd_per_t();
     }
-    return std::max(budget_change, incentive_.apply(context.market.model, &eq,
-                                                    base_feed_usd_per_t_, factor_, payment()));
+    // The offered costs are a function of the factor alone, so the factor's distance from its
+    // fixed point is the measure of convergence.
+    incentive_.apply(context.market.model, &eq, base_feed_usd_per_t_, factor_.value(), payment());
+    return budget_change;
   }
 
   InstrumentReport settle(const market::Equilibrium& eq,
@@ -153,10 +159,10 @@ class Subsidy final : public Instrument {
     if (budget_usd_) {
       report.figures.push_back({"budget", *budget_usd_, "USD"});
       if (outcome.binding) {
-        report.notes.push_back(fmt::format(
-            "the budget binds ({}): {:.6g} of {:.6g} USD claimed is paid",
-            settlement::budget_rule_name(rule_), outcome.total_paid_usd,
-            outcome.total_claimed_usd));
+        report.notes.push_back(
+            fmt::format("the budget binds ({}): {:.6g} of {:.6g} USD claimed is paid",
+                        settlement::budget_rule_name(rule_), outcome.total_paid_usd,
+                        outcome.total_claimed_usd));
       }
     }
     return report;
@@ -165,7 +171,8 @@ class Subsidy final : public Instrument {
  private:
   std::function<double(double)> payment() const {
     const settlement::SubsidyTerms terms = terms_;
-    return [terms](double price) { return settlement::subsidy_payment_per_t(terms, price).value(); };
+    return
+        [terms](double price) { return settlement::subsidy_payment_per_t(terms, price).value(); };
   }
 
   // A price scale for the outer loop's residual [USD/t].
@@ -194,7 +201,7 @@ class Subsidy final : public Instrument {
   settlement::BudgetRule rule_ = settlement::BudgetRule::kProRata;
   ProducerIncentive incentive_;
   double base_feed_usd_per_t_ = 0.0;
-  double factor_ = 1.0;
+  DecreasingFixedPoint factor_{0.0, 1.0, 1.0};
 };
 
 }  // namespace

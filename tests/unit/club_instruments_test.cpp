@@ -247,8 +247,8 @@ kind = "ban"
   const auto& report = c.outcome.instruments[0];
   EXPECT_NEAR(report.figure("stock_start"), 20.0, 1e-9);
   EXPECT_NEAR(report.figure("released"), 20.0, 1e-6);
-  EXPECT_NEAR(report.figure("stock_start") - report.figure("released") +
-                  report.figure("refilled") - report.figure("stock_end"),
+  EXPECT_NEAR(report.figure("stock_start") - report.figure("released") + report.figure("refilled") -
+                  report.figure("stock_end"),
               0.0, 1e-9);
   EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).consumption_t, 80.0, 1e-6);
 }
@@ -329,8 +329,7 @@ importer = "USA"
   ASSERT_EQ(errors.size(), 2u) << ::testing::PrintToString(errors);
   EXPECT_NE(errors[0].find("bad.toml:1:club: instruments are the club's"), std::string::npos)
       << errors[0];
-  EXPECT_NE(errors[1].find("bad.toml:9:tarif: 'tarif' is not a scenario table"),
-            std::string::npos)
+  EXPECT_NE(errors[1].find("bad.toml:9:tarif: 'tarif' is not a scenario table"), std::string::npos)
       << errors[1];
 }
 
@@ -397,7 +396,8 @@ price = {}
 TEST(ClubExample, AllInstrumentsOnTheDefaultGalliumMarketAgreeOnBothPaths) {
   auto text = std::string();
   {
-    std::FILE* f = std::fopen(CRITMIN_TEST_DATA "/../scenarios/club-gallium-all-instruments.toml", "r");
+    std::FILE* f =
+        std::fopen(CRITMIN_TEST_DATA "/../scenarios/club-gallium-all-instruments.toml", "r");
     ASSERT_NE(f, nullptr);
     char buffer[4096];
     std::size_t n = 0;
