@@ -63,7 +63,11 @@ demo: build
 	@echo "== The gallium market when China bans exports of refined gallium to the club (with leakage)"
 	$(BUILD_DIR)/critmin clear --material gallium --scenario scenarios/trade-gallium-ban.toml
 	@echo
-	@echo "wrote out/assess.json and out/assess.xlsx"
+	@echo "== The club's instruments together on the gallium market (floor, certified segment, CfD, offtake, stockpile, joint purchasing)"
+	$(BUILD_DIR)/critmin clear --material gallium --scenario scenarios/club-gallium-all-instruments.toml
+	$(BUILD_DIR)/critmin clear --material gallium --scenario scenarios/club-gallium-all-instruments.toml --format json --out out/club-gallium.json
+	@echo
+	@echo "wrote out/assess.json, out/assess.xlsx and out/club-gallium.json"
 
 bench: build
 	$(BUILD_DIR)/bench/critmin_bench --data data --sources $(SOURCES)

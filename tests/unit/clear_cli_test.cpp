@@ -360,3 +360,59 @@ TEST_F(ClearCli, OutWritesTheJsonToAFile) {
 }
 
 }  // namespace
+
+namespace {
+
+// The club's instruments through the CLI: the example scenario's JSON holds the club section with
+// one entry per instrument, figures with units, and the outer loop's convergence.
+TEST_F(ClearCli, ClubScenarioReportsEveryInstrumentWithUnits) {
+  nlohmann::json j;
+  ASSERT_NO_FATAL_FAILURE(run_json(
+      "--material gallium --scenario " + quote((fs::path(CRITMIN_TEST_DATA) / ".." / "scenarios" /
+                                                "club-gallium-all-instruments.toml")
+                                                   .string()),
+      j));
+  ASSERT_TRUE(j.contains("club")) << j.dump().substr(0, 400);
+  const auto& club = j["club"];
+  EXPECT_TRUE(club["converged"].get<bool>());
+  EXPECT_GE(club["outer_iterations"].get<int>(), 2);
+  std::set<std::string> types;
+  for (const auto& instrument : club["instruments"]) {
+    types.insert(instrument["type"].get<std::string>());
+    for (const auto& [name, unit] : instrument["units"].items()) {
+      EXPECT_FALSE(unit.get<std::string>().empty()) << name;
+    }
+  }
+  EXPECT_EQ(types, (std::set<std::string>{"certified_market", "joint_purchasing", "offtake",
+                                          "price_floor", "stockpile", "subsidy"}));
+  // The certified twins and the joint buyer appear as regions of their own.
+  std::set<std::string> regions;
+  for (const auto& node : j["nodes"]) regions.insert(node["region"].get<std::string>());
+  EXPECT_TRUE(regions.contains("EU27/certified"));
+  EXPECT_TRUE(regions.contains("club/joint"));
+}
+
+TEST_F(ClearCli, ClubScenarioWithAContractPastItsTenorFailsWithFileLineAndKey) {
+  const fs::path file = scenario("expired.toml", R"([club]
+members = ["EU27", "JPN"]
+
+[[instrument]]
+type = "offtake"
+material = "gallium"
+stage = "processing"
+seller = "JPN"
+buyer = "EU27"
+volume_t_per_year = 1.0
+price_kind = "fixed"
+price = 500000.0
+start_year = 2010
+tenor_years = 3
+)");
+  const CliRun r = run("clear --material gallium --scenario " + quote(file.string()));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("expired.toml:4:tenor_years"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("past its tenor"), std::string::npos) << r.err;
+}
+
+}  // namespace

@@ -391,6 +391,63 @@ price = {}
   }
 }
 
+// Property: on random hand markets with a levy floor, a top-up floor or a CfD under a random
+// budget, together, the outer loop either converges (residual within its tolerance) or says it
+// did not, no budget is ever exceeded, and a top-up never leaves member producers below the
+// lower of the floor and their price without it.
+TEST(ClubProperty, OuterLoopConvergesOrSaysSoAndNoBudgetIsExceeded) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int trial = 0; trial < 40; ++trial) {
+    market::CalibratedMarket base = hand_market(20.0 + 100.0 * unit(rng));
+    base.model.regions[1].processing[0].unit_cost_usd_per_t = 20.0 + 100.0 * unit(rng);
+    base.model.routes[0].transport_cost_usd_per_t = 30.0 * unit(rng);
+    const double floor = 80.0 + 200.0 * unit(rng);
+    const double budget = 5000.0 * unit(rng);
+    const bool levy = trial % 2 == 0;
+    const std::string text = fmt::format(
+        R"(
+[[instrument]]
+type = "price_floor"
+material = "gallium"
+stage = "processing"
+price = {}
+enforcement = "{}"
+{}
+[[instrument]]
+type = "subsidy"
+kind = "cfd"
+material = "gallium"
+stage = "processing"
+strike = {}
+budget_usd = {}
+budget_rule = "{}"
+)",
+        floor, levy ? "levy" : "top_up", levy ? "" : fmt::format("budget_usd = {}", budget),
+        floor + 20.0, budget, trial % 3 == 0 ? "first_come" : "pro_rata");
+    auto scenario =
+        read_clearing_scenario(std::string(kClub) + text, "club.toml", default_data(), 2023);
+    ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+    market::CalibratedMarket market = base;
+    auto outcome = clear_with_instruments(default_data(), market, scenario.value());
+    ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+    const ClubOutcome& o = outcome.value();
+    if (o.converged) {
+      EXPECT_LE(o.outer_residual_usd_per_t, 1e-6 * 110.0 + 1e-12) << "trial " << trial;
+    } else {
+      EXPECT_FALSE(o.notes.empty()) << "a loop that did not converge says so";
+    }
+    for (const InstrumentReport& report : o.instruments) {
+      if (report.type == "subsidy") {
+        EXPECT_LE(report.figure("subsidy_cost"), budget * (1 + 1e-12) + 1e-9) << "trial " << trial;
+      }
+      if (report.type == "price_floor" && !levy) {
+        EXPECT_LE(report.figure("top_up_cost"), budget * (1 + 1e-12) + 1e-9) << "trial " << trial;
+      }
+    }
+  }
+}
+
 // The whole example scenario on the default gallium market: every instrument reports, the loop
 // converges and both paths agree on the member prices.
 TEST(ClubExample, AllInstrumentsOnTheDefaultGalliumMarketAgreeOnBothPaths) {
