@@ -191,14 +191,19 @@ class CertifiedMarket final : public Instrument {
     InstrumentReport report = report_header();
     const market::MarketModel& model = context.market.model;
     double certified_output = 0.0, certified_use = 0.0, premium_weighted = 0.0;
+    double certified_shortfall = 0.0;
     for (std::size_t r = 0; r < twin_.size(); ++r) {
       if (!twin_[r]) continue;
       const market::NodeResult& twin = eq.node(*twin_[r], Stage::kProcessing);
       const market::NodeResult& open = eq.node(r, Stage::kProcessing);
       certified_output += twin.production_t;
-      if (context.member_regions.contains(r) && twin.consumption_t > 0.0) {
+      // Every member with certified demand: its premium (what certified buyers pay over open
+      // ones; when nothing certified arrives, the price at which its certified demand is rationed)
+      // and how much certified demand goes unserved.
+      if (context.member_regions.contains(r) && model.regions[*twin_[r]].base_demand_t > 0.0) {
         certified_use += twin.consumption_t;
         premium_weighted += (twin.price_usd_per_t - open.price_usd_per_t) * twin.consumption_t;
+        certified_shortfall += eq.accounts[*twin_[r]].shortfall_t;
         report.figures.push_back({fmt::format("premium[{}]", model.regions[r].name),
                                   twin.price_usd_per_t - open.price_usd_per_t, "USD/t"});
       }
@@ -207,6 +212,7 @@ class CertifiedMarket final : public Instrument {
     report.figures.push_back({"certified_member_use", certified_use, "t"});
     report.figures.push_back(
         {"premium", certified_use > 0.0 ? premium_weighted / certified_use : 0.0, "USD/t"});
+    report.figures.push_back({"certified_shortfall", certified_shortfall, "t"});
     report.figures.push_back({"certification_cost_processing", cost_[1], "USD/t"});
     report.notes.push_back(fmt::format("standard: {}", standard_));
     return report;
