@@ -189,16 +189,27 @@ double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
 double DecreasingFixedPoint::step(double target, double tolerance) {
   const double gap = std::abs(target - value_);
   if (gap <= tolerance) return 0.0;
-  if (target < value_) {
+  const double g = target - value_;  // > 0: the fixed point lies above the value
+  if (g < 0.0) {
+    if (above_) g_low_ *= 0.5;  // the same side again: Illinois' halving keeps the step moving
     high_ = value_;
+    g_high_ = g;
     above_ = true;
   } else {
+    if (below_) g_high_ *= 0.5;
     low_ = value_;
+    g_low_ = g;
     below_ = true;
   }
   // Jump to the target while it lies on one side; once it has been on both sides the fixed point
-  // is bracketed, and halving the bracket settles it even when the target jumps.
-  value_ = above_ && below_ ? 0.5 * (low_ + high_) : std::clamp(target, low_, high_);
+  // is bracketed, and a false-position step (with Illinois' correction) shrinks the bracket, also
+  // when the target jumps at the fixed point.
+  if (above_ && below_) {
+    value_ = low_ + g_low_ * (high_ - low_) / (g_low_ - g_high_);
+    value_ = std::clamp(value_, low_ + 0.01 * (high_ - low_), high_ - 0.01 * (high_ - low_));
+  } else {
+    value_ = std::clamp(target, low_, high_);
+  }
   return std::min(gap, high_ - low_);
 }
 

@@ -123,8 +123,9 @@ std::unique_ptr<Instrument> read_stockpile(const InstrumentReading& reading);
 // paid per tonne -> more output -> a smaller share of claims the budget covers) or a funded volume
 // (more bought -> a lower resale price -> a larger deficit per tonne -> less the grant covers).
 // It jumps to the target while the target stays on one side (exact in one round when the target
-// does not move); once the target has been on both sides the bracket is halved, so that a target
-// that jumps with a discrete decision still settles, at the switching point.
+// does not move); once the target has been on both sides the bracket is shrunk by false position
+// with Illinois' correction, so that a target that jumps with a discrete decision still settles,
+// at the switching point.
 class DecreasingFixedPoint {
  public:
   DecreasingFixedPoint(double low, double high, double start)
@@ -137,6 +138,7 @@ class DecreasingFixedPoint {
  private:
   double low_, high_, value_;
   bool above_ = false, below_ = false;  // the target has been seen below / above the value
+  double g_low_ = 0.0, g_high_ = 0.0;   // target - value at the ends of the bracket
 };
 
 // Producer incentives: the lowest price at which a producer whose revenue per tonne is

@@ -80,7 +80,13 @@ class PriceFloor final : public Instrument {
             !context.member_regions.contains(route.from)) {
           levied_routes_.push_back(i);
           base_specific_.push_back(route.specific_tariff_usd_per_t);
-          levy_usd_per_t_.push_back(0.0);
+          // A first guess from the base-year price at the origin, so that a floor well above the
+          // market settles in one or two clearings instead of starting from no levy.
+          const double landed = base + route.transport_cost_usd_per_t +
+                                route.specific_tariff_usd_per_t + route.ad_valorem_tariff * base;
+          const double guess = settlement::variable_levy_per_t(floor_usd_per_t_, landed).value();
+          levy_usd_per_t_.push_back(guess);
+          model.routes[i].specific_tariff_usd_per_t += guess;
         }
       }
       if (levied_routes_.empty()) {
