@@ -13,9 +13,9 @@
 //
 //   [[instrument]]
 //   type = "price_floor"                 # see the instrument pages for every type and key
-//   material = "neodymium"
+//   material = "gallium"
 //   stage = "processing"
-//   price = 110.0
+//   price = 600.0
 //   unit = "USD/kg"                      # prices are USD/t unless a unit says otherwise
 //   enforcement = "levy"                 # or "top_up"
 //
@@ -28,8 +28,9 @@
 // Clearing: structural instruments change the market first (certified segments, the joint
 // purchasing block, contracted deliveries, stocks, producer incentives); price-dependent terms
 // (levies, budget caps, the intermediary's funded volume) are then settled in an outer loop that
-// re-clears the market until no term changes by more than 1e-6 of the base price, and reports its
-// iterations and residual. Every payment is computed with critmin/settlement.h.
+// re-clears the market until no term changes by more than 1e-6 of the base price (a budget factor:
+// by more than 1e-4 of the payment), at most 40 rounds, and reports its rounds and residual. Every
+// payment is computed with critmin/settlement.h.
 #pragma once
 
 #include <string>
@@ -73,7 +74,8 @@ struct ClearingScenario {
 // Reads a scenario for clearing: [scenario] (name), [club], [[instrument]], [[tariff]],
 // [[export_restriction]]. Every top-level key, every key of every table, every type and every
 // impossible value (negative volumes, a floor above a cap, a contract past its tenor in the
-// clearing year, a floor on a material the club does not trade) is reported at file:line:key.
+// clearing year) is reported at file:line:key. What depends on the market (a region it does not
+// have, a material in which no region is the club's) is reported by clear_with_instruments.
 Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
                                                 const std::string& file_name, const Dataset& data,
                                                 int year);

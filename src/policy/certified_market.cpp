@@ -42,11 +42,12 @@ class CertifiedMarket final : public Instrument {
     reading.start(*segment);
     fields.check_keys(t, "instrument (certified_market)",
                       {"type", "material", "standard", "certified_demand_share",
-                       "certification_cost_usd_per_t", "certified_capacity", "unit"});
+                       "certification_cost_usd_per_t", "certified_capacity"});
     segment->standard_ = fields.text(t, "standard", true).value_or("");
     segment->demand_share_ =
         fields.number(t, "certified_demand_share", 0.0, 1.0, true).value_or(0.0);
-    segment->cost_usd_per_t_ = reading.price("certification_cost_usd_per_t", false);
+    // Always USD per tonne, as its name says (the unit key does not apply to it).
+    segment->cost_usd_per_t_ = fields.number(t, "certification_cost_usd_per_t", 0.0, 1e12);
     if (const toml::node* node = t.get("certified_capacity")) {
       if (const toml::table* shares = node->as_table()) {
         for (const auto& [key, value] : *shares) {

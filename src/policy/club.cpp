@@ -481,14 +481,20 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
     outcome.member_regions.push_back(model.regions[r].name);
   }
 
-  // Re-read the instruments (the scenario keeps their text) and keep those of this material.
-  Result<toml::table> parsed = parse_toml(scenario.toml_text, scenario.file);
-  if (!parsed.is_ok()) return parsed.status();
+  // Re-read the instruments of this material (the scenario keeps their text); a scenario without
+  // any for this material is not parsed again.
   std::vector<Diagnostic> read_problems;
-  TomlFields fields(scenario.file, read_problems);
   std::vector<std::unique_ptr<Instrument>> instruments;
-  for (auto& instrument : read_instruments(parsed.value(), fields, data, model.year)) {
-    if (instrument->material() == model.material) instruments.push_back(std::move(instrument));
+  const bool any_here =
+      std::any_of(scenario.instruments.begin(), scenario.instruments.end(),
+                  [&](const InstrumentSpec& spec) { return spec.material == model.material; });
+  if (any_here) {
+    Result<toml::table> parsed = parse_toml(scenario.toml_text, scenario.file);
+    if (!parsed.is_ok()) return parsed.status();
+    TomlFields fields(scenario.file, read_problems);
+    for (auto& instrument : read_instruments(parsed.value(), fields, data, model.year)) {
+      if (instrument->material() == model.material) instruments.push_back(std::move(instrument));
+    }
   }
   if (!read_problems.empty()) {
     return Status::invalid_input(fmt::format("{}: invalid scenario", scenario.file),
@@ -505,13 +511,6 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   std::stable_sort(instruments.begin(), instruments.end(),
                    [](const auto& a, const auto& b) { return a->phase() < b->phase(); });
   for (auto& instrument : instruments) instrument->prepare(context);
-  if (context.problems.empty()) {
-    if (Status s = market::validate_model(model); !s.is_ok()) {
-      return Status::invalid_input(fmt::format("{}: the instruments make the {} market invalid",
-                                               scenario.file, model.material),
-                                   s.diagnostics());
-    }
-  }
   if (!context.problems.empty()) {
     return Status::invalid_input(
         fmt::format("{}: instruments that cannot be applied to the {} market", scenario.file,
@@ -524,8 +523,17 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   double residual = 0.0;
   while (true) {
     ++iteration;
+    // clear_market validates the model the instruments made (contracts beyond capacity, demand
+    // that certified supply cannot reach) before it solves.
     Result<market::Equilibrium> eq = market::clear_market(model, path);
-    if (!eq.is_ok()) return eq.status();
+    if (!eq.is_ok()) {
+      if (iteration == 1 && !instruments.empty()) {
+        return Status::invalid_input(fmt::format("{}: the instruments make the {} market invalid",
+                                                 scenario.file, model.material),
+                                     eq.status().diagnostics());
+      }
+      return eq.status();
+    }
     outcome.equilibrium = std::move(eq).value();
     if (outcome.equilibrium.termination != market::Termination::kOptimal) break;
     residual = 0.0;

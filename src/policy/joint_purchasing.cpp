@@ -5,7 +5,7 @@
 //   material = "gallium"
 //   share = 0.3                   # share of each member region's demand tendered jointly
 //   max_price = 900000.0          # optional tender ceiling: no bid above it
-//   eligible_suppliers = "members" # or "all"
+//   eligible_suppliers = "members" # or "all" (the default)
 //   delivery_region = "EU27"      # optional: where the tender takes delivery (default: the
 //                                 # member region with the largest base-year demand)
 //   unit = "USD/t"

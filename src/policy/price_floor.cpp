@@ -80,8 +80,8 @@ class PriceFloor final : public Instrument {
             !context.member_regions.contains(route.from)) {
           levied_routes_.push_back(i);
           base_specific_.push_back(route.specific_tariff_usd_per_t);
-          // A first guess from the base-year price at the origin, so that a floor well above the
-          // market settles in one or two clearings instead of starting from no levy.
+          // A first guess from the material's base-year price (the same for every origin), so
+          // that a floor well above the market settles in two clearings, not from no levy.
           const double landed = base + route.transport_cost_usd_per_t +
                                 route.specific_tariff_usd_per_t + route.ad_valorem_tariff * base;
           const double guess = settlement::variable_levy_per_t(floor_usd_per_t_, landed).value();
@@ -150,7 +150,7 @@ class PriceFloor final : public Instrument {
         for (const market::FlowResult& f : eq.flows) {
           if (f.from == route.from && f.to == route.to && f.stage == route.stage && !f.contracted) {
             revenue += levy_usd_per_t_[j] * f.quantity_t;
-            volume += f.quantity_t;
+            if (levy_usd_per_t_[j] > 0.0) volume += f.quantity_t;  // imports that paid a levy
           }
         }
       }
@@ -165,8 +165,8 @@ class PriceFloor final : public Instrument {
       if (budget_usd_) report.figures.push_back({"budget", *budget_usd_, "USD"});
       if (paid.binding) {
         report.notes.push_back(fmt::format(
-            "the budget binds: every claim is paid {:.1f}% (pro rata), and producers decide on "
-            "that share",
+            "the budget binds: every claim is paid {:.1f}% (pro rata); producers decide on the "
+            "share the outer loop settled on, which can differ from it where a producer switches",
             100.0 * paid.total_paid_usd / std::max(claimed, 1e-300)));
       }
     }

@@ -20,9 +20,10 @@
 //   holding_cost_usd_per_t_year = 2000.0  # storage, insurance and capital
 //   unit = "USD/t"                        # of the prices (not of holding_cost, always USD/t/yr)
 //
-// "shortfall" releases whenever the holder's buyers would otherwise get less than their
-// base-year demand: the release trigger is the base-year price, the price at which demand equals
-// the base-year consumption.
+// "shortfall" releases whenever the holder's buyers would otherwise pay more than in the base
+// year: the release trigger is the base-year landed price at the holder (the base price plus the
+// cheapest freight and tariff into it), so a disruption that raises the price releases stock and
+// the undisturbed market does not.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -100,8 +101,20 @@ class Stockpile final : public Instrument {
     market::MarketModel& model = context.market.model;
     target_t_ = days_of_cover_ / 365.0 * model.regions[*holder].base_demand_t;
     start_t_ = initial_fill_ * target_t_;
-    const double release_price =
-        release_on_shortfall_ ? context.base_price(Stage::kProcessing) : release_price_;
+    // The shortfall trigger is the holder's base-year landed price: the base price plus the
+    // cheapest freight and tariff into the holder (an importer's buyers pay that much in the base
+    // year without any shortfall), or the base price for a holder that no route reaches.
+    double landed_extra = 0.0;
+    bool reached = false;
+    for (const market::Route& route : model.routes) {
+      if (route.to != *holder || route.stage != Stage::kProcessing) continue;
+      const double extra = route.transport_cost_usd_per_t + route.specific_tariff_usd_per_t;
+      landed_extra = reached ? std::min(landed_extra, extra) : extra;
+      reached = true;
+    }
+    const double release_price = release_on_shortfall_
+                                     ? context.base_price(Stage::kProcessing) + landed_extra
+                                     : release_price_;
     if (refill_price_ && *refill_price_ >= release_price) {
       context.problem(line_, "refill_price",
                       fmt::format("the refill price {:.6g} USD/t is not below the release trigger "

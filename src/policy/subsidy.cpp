@@ -16,7 +16,9 @@
 //
 // Payments per tonne come from critmin/settlement.h. The reference price is the producer's own
 // market price. When the budget binds, producers anticipate the share of their claim that will
-// be paid (the pro-rata factor) and decide on it; the outer loop finds that factor.
+// be paid (the pro-rata factor) and decide on it; the outer loop finds that factor. Under
+// first_come the payments go in the order of the producers list, but every producer still decides
+// on the average share (paid / claimed): which claimant comes first is not known when deciding.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -62,6 +64,7 @@ class Subsidy final : public Instrument {
       refuse("floor", "a cfd has a strike, not a floor");
       refuse("premium", "a cfd has a strike, not a premium");
       refuse("upside_share", "a cfd pays back the whole upside; use floor_with_upside_share");
+      refuse("upside_threshold", "a cfd has no upside threshold; use floor_with_upside_share");
     } else if (kind == "floor_with_upside_share") {
       terms.kind = settlement::SubsidyKind::kFloorWithUpsideShare;
       terms.strike_usd_per_t = reading.price("floor", true).value_or(0.0);
@@ -79,6 +82,8 @@ class Subsidy final : public Instrument {
       terms.premium_usd_per_t = reading.price("premium", true).value_or(0.0);
       refuse("strike", "a fixed premium has a premium, not a strike");
       refuse("floor", "a fixed premium has a premium, not a floor");
+      refuse("upside_share", "a fixed premium shares no upside");
+      refuse("upside_threshold", "a fixed premium shares no upside");
     } else {
       fields.error(t.get("kind") ? *t.get("kind") : static_cast<const toml::node&>(t), "kind",
                    "use \"cfd\", \"floor_with_upside_share\" or \"fixed_premium\"");
