@@ -47,6 +47,13 @@ FlowProblem build_flow_problem(const MarketModel& model,
   FlowProblem problem;
   const double yield = model.processing_yield;
   problem.node_count = 2 + 4 * static_cast<int>(model.regions.size());
+  // At most: every step, two local arcs per region, every route twice (gated and leaked), one
+  // gate per restriction, the bypass. One allocation instead of a doubling series.
+  std::size_t arc_bound = 1 + 2 * model.routes.size() + model.restrictions.size();
+  for (const Region& region : model.regions) {
+    arc_bound += 2 + region.extraction.size() + region.processing.size() + region.demand.size();
+  }
+  problem.arcs.reserve(arc_bound);
   double total_capacity = 0.0;
   for (std::size_t r = 0; r < model.regions.size(); ++r) {
     const Region& region = model.regions[r];
