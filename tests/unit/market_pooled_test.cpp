@@ -1,0 +1,139 @@
+// The network path on pooled markets (a route between every pair of regions at both stages, one
+// transport cost and one tariff per stage, no restriction): the shape of every calibrated default
+// model, which the network solver contracts (origin and use node merged, one-sided region nodes
+// bypassed through the hub; see src/market/network_solver.cpp). Seeded random instances, with
+// regions that lack extraction, processing or demand (so that nodes get bypassed) and with free
+// trade (transport and tariff 0, so that re-exports through the hub cost nothing and must be
+// cancelled), are solved on both paths: welfare agrees, and every network solution balances,
+// ships nothing negative and leaves no profitable route unused.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "critmin/market.h"
+#include "market/flow_problem.h"
+
+namespace critmin::market {
+namespace {
+
+constexpr int kInstances = 150;
+constexpr std::uint64_t kSeedBase = 20261127;
+
+// Uniform draws from the 53 high bits; no std::*_distribution, so every platform draws the same.
+class Draws {
+ public:
+  explicit Draws(std::uint64_t seed) : engine_(seed) {}
+  double unit() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+  double between(double lo, double hi) { return lo + (hi - lo) * unit(); }
+  std::size_t below(std::size_t n) { return static_cast<std::size_t>(engine_() % n); }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+MarketModel pooled_model(std::uint64_t seed) {
+  Draws draw(seed);
+  MarketModel model;
+  model.material = "pooled";
+  model.year = 2026;
+  model.processing_yield = draw.unit() < 0.3 ? 1.0 : draw.between(0.4, 1.0);
+  const std::size_t n = 3 + draw.below(6);
+  for (std::size_t r = 0; r < n; ++r) {
+    Region region;
+    region.name = "R" + std::to_string(r);
+    for (std::size_t k = draw.below(4); k > 0; --k) {
+      region.extraction.push_back({draw.between(10.0, 300.0), draw.between(10.0, 100.0)});
+    }
+    for (std::size_t k = draw.below(4); k > 0; --k) {
+      region.processing.push_back({draw.between(10.0, 300.0), draw.between(2.0, 50.0)});
+    }
+    for (std::size_t k = draw.below(5); k > 0; --k) {
+      region.demand.push_back({draw.between(10.0, 200.0), draw.between(20.0, 400.0)});
+    }
+    region.base_demand_t = 100.0;
+    model.regions.push_back(std::move(region));
+  }
+  // A third of the instances trade for free at a stage: re-exports through the hub cost nothing.
+  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+    const bool free_trade = draw.unit() < 0.33;
+    const double transport = free_trade ? 0.0 : draw.between(0.0, 20.0);
+    const double tariff = free_trade || draw.unit() < 0.5 ? 0.0 : draw.between(0.0, 15.0);
+    for (std::size_t from = 0; from < n; ++from) {
+      for (std::size_t to = 0; to < n; ++to) {
+        if (from == to) continue;
+        Route route;
+        route.from = from;
+        route.to = to;
+        route.stage = stage;
+        route.transport_cost_usd_per_t = transport;
+        route.specific_tariff_usd_per_t = tariff;
+        model.routes.push_back(route);
+      }
+    }
+  }
+  return model;
+}
+
+bool agree(double a, double b, double scale) {
+  return std::abs(a - b) <= 1e-6 * std::max({scale, std::abs(a), std::abs(b)});
+}
+
+TEST(MarketPooled, ContractedNetworkAgreesWithClpAndKeepsTheInvariants) {
+  int solved = 0;
+  for (int i = 0; i < kInstances; ++i) {
+    const MarketModel model = pooled_model(kSeedBase + static_cast<std::uint64_t>(i));
+    SCOPED_TRACE("instance " + std::to_string(i));
+    const FlowProblem problem = build_flow_problem(model, {}, true);
+    ASSERT_TRUE(problem.pooled[0] && problem.pooled[1]);
+    if (!validate_model(model).is_ok()) continue;  // demand that no supply can reach
+    const auto network = clear_market(model, SolverPath::kNetwork);
+    const auto clp = clear_market(model, SolverPath::kLinearProgram);
+    ASSERT_TRUE(network.is_ok() && clp.is_ok());
+    const Equilibrium& eq = network.value();
+    ASSERT_EQ(eq.termination, Termination::kOptimal);
+    ASSERT_EQ(clp.value().termination, Termination::kOptimal);
+    ++solved;
+    double quantity_scale = 1.0;
+    for (const Region& region : model.regions) {
+      for (const SupplyStep& s : region.extraction) quantity_scale += s.capacity_t;
+    }
+    const double price_scale = 500.0;
+    EXPECT_TRUE(agree(eq.welfare_usd, clp.value().welfare_usd, price_scale * quantity_scale))
+        << "network " << eq.welfare_usd << " clp " << clp.value().welfare_usd;
+    for (const NodeResult& node : eq.nodes) {
+      EXPECT_GE(node.production_t, -1e-9 * quantity_scale);
+      EXPECT_GE(node.consumption_t, -1e-9 * quantity_scale);
+      EXPECT_GE(node.imports_t, -1e-9 * quantity_scale);
+      EXPECT_GE(node.exports_t, -1e-9 * quantity_scale);
+      EXPECT_NEAR(node.production_t + node.imports_t, node.consumption_t + node.exports_t,
+                  1e-7 * quantity_scale)
+          << "region " << node.region << " " << stage_name(node.stage) << " does not balance";
+    }
+    for (const FlowResult& flow : eq.flows) {
+      EXPECT_GT(flow.quantity_t, 0.0);
+      EXPECT_NE(flow.from, flow.to);
+    }
+    // No route is profitable beyond its cost; a used one earns exactly its cost.
+    for (const Route& route : model.routes) {
+      const double cost = route.transport_cost_usd_per_t + route.specific_tariff_usd_per_t;
+      const double gap = eq.node(route.to, route.stage).price_usd_per_t -
+                         eq.node(route.from, route.stage).producer_price_usd_per_t;
+      EXPECT_LE(gap, cost + 1e-6 * price_scale)
+          << "profitable route " << route.from << " -> " << route.to << " left unused";
+    }
+    for (const FlowResult& flow : eq.flows) {
+      const double gap = eq.node(flow.to, flow.stage).price_usd_per_t -
+                         eq.node(flow.from, flow.stage).producer_price_usd_per_t;
+      EXPECT_NEAR(gap, flow.unit_cost_usd_per_t, 1e-6 * price_scale)
+          << "used route " << flow.from << " -> " << flow.to << " at a gap unlike its cost";
+    }
+  }
+  EXPECT_GE(solved, kInstances / 2);
+}
+
+}  // namespace
+}  // namespace critmin::market
