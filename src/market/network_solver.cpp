@@ -5,13 +5,13 @@
 // solved in 64-bit integers; flows and potentials are scaled back. Welfare and prices therefore
 // agree with the LP path to about 1e-8 relative.
 //
-// Pooled stages are solved on a contracted network: each region's origin and use node of the stage
-// become one node and the local arc between them disappears (see contract_pooled_stages). That
-// removes two nodes and two arcs per region and pooled stage (about 15% of the network of a
-// calibrated default model), which the simplex repays in fewer pivots.
+// Pooled stages are solved on a contracted network (see Contraction): each region's origin and use
+// node of the stage become one node, and a region node with only one side is bypassed through the
+// hub. On the default dataset that leaves about 19 nodes and 203 arcs of 61 and 258 per material,
+// which the simplex repays in fewer pivots; flows and prices are mapped back to the full network.
 //
-// The LEMON graph, its maps and the simplex live in a per-thread workspace that is rebuilt for
-// every problem but keeps its memory, so a world-year of solves does not allocate in the solver.
+// The LEMON graph, the simplex and the arc data live in a per-thread workspace that is rebuilt for
+// every problem but keeps its memory, so a world-year of solves hardly allocates in the solver.
 #include <lemon/network_simplex.h>
 #include <lemon/smart_graph.h>
 
@@ -65,7 +65,7 @@ struct Contraction {
     int use = 0;                   // the original use node of M
     int hub = 0;                   // the original hub node
     int to_hub = 0, from_hub = 0;  // the original hub arcs of M
-    bool has_outlets = false;      // (B): true when M only receives (feeders continue otherwise)
+    bool only_receives = false;    // no feeders: outlets start at the hub (else feeders end there)
   };
   std::vector<int> node;           // per original node: its contracted node; -1 when bypassed
   std::vector<int> tail, head;     // per original arc: its contracted ends; -1 when dropped
@@ -123,7 +123,7 @@ void contract_pooled_stages(const FlowProblem& problem, Contraction* c) {
     b.hub = problem.arcs[c->to_hub_of[m]].head;
     b.to_hub = c->to_hub_of[m];
     b.from_hub = c->from_hub_of[m];
-    b.has_outlets = c->feeders[m] == 0;
+    b.only_receives = c->feeders[m] == 0;
     continued_to[m] = b.hub;
     c->bypassed.push_back(b);
   }
@@ -292,7 +292,7 @@ FlowSolution solve_network_simplex(const FlowProblem& problem) {
   for (const Contraction::Bypassed& b : c.bypassed) {
     const double hub = solution.price[b.hub];
     const double price =
-        b.has_outlets ? hub + problem.arcs[b.from_hub].cost : hub - problem.arcs[b.to_hub].cost;
+        b.only_receives ? hub + problem.arcs[b.from_hub].cost : hub - problem.arcs[b.to_hub].cost;
     solution.price[b.origin] = solution.price[b.use] = price;
   }
   return solution;
