@@ -36,8 +36,10 @@ using Simplex = lemon::NetworkSimplex<Graph, long long, long long>;
 // (A) Merge a region's origin and use node. On a pooled stage the only arcs at a region's origin
 // node O and use node U besides the local arc O -> U (cost 0, unlimited) are: into O the region's
 // own output (its "feeders"), out of O the arc to the hub; into U the arc from the hub, out of U
-// local processing or demand (its "outlets"). Merging O and U into one node M admits exactly one
-// new kind of route: hub -> M -> hub, an import re-exported. That is a cycle through the hub of
+// local processing or demand (its "outlets"). (Checked per region: when O has another way out or
+// U another way in, that pair is not merged, so a new kind of arc turns the merge off rather than
+// making it wrong.) Merging O and U into one node M admits exactly one new kind of route:
+// hub -> M -> hub, an import re-exported. That is a cycle through the hub of
 // cost (to-hub + from-hub) = transport + tariff >= 0. (1) Every flow of the original is a flow of
 // the merged network of the same cost (the local arc's flow passes through M). (2) Take an optimal
 // merged flow; at every M where both the arc from the hub (x_in) and the arc to the hub (x_out)
@@ -75,6 +77,8 @@ struct Contraction {
   std::vector<int> to_hub_of, from_hub_of;  // per merged node: its hub arcs, -1 if none
   std::vector<Bypassed> bypassed;
   std::vector<int> feeders, outlets;  // per merged node: counts
+  std::vector<char> other_exit;       // per node: an arc other than local or to-hub leaves it
+  std::vector<char> other_entry;      // per node: an arc other than local or from-hub enters it
   int node_count = 0;
 };
 
@@ -89,20 +93,33 @@ void contract_pooled_stages(const FlowProblem& problem, Contraction* c) {
   c->from_hub_of.assign(nodes, -1);
   c->feeders.assign(nodes, 0);
   c->outlets.assign(nodes, 0);
-  // (A)
+  // (A), where its proof holds: the origin's only ways out are the local arc and the hub, the use
+  // node's only ways in the local arc and the hub, the local arc cannot bind (its capacity is at
+  // least all the source can send), and a re-export through the hub does not pay.
+  const double total_supply = problem.supply[problem.source];
+  c->other_exit.assign(nodes, 0);
+  c->other_entry.assign(nodes, 0);
   for (std::size_t i = 0; i < arcs; ++i) {
     const FlowArc& a = problem.arcs[i];
-    if (a.kind == ArcKind::kLocal && problem.pooled[a.stage == Stage::kProcessing ? 1 : 0]) {
-      c->merged[a.head] = a.tail;  // use node -> its origin node
-      c->dropped_local.push_back(static_cast<int>(i));
+    if (a.kind == ArcKind::kToHub) c->to_hub_of[a.tail] = static_cast<int>(i);
+    if (a.kind == ArcKind::kFromHub) c->from_hub_of[a.head] = static_cast<int>(i);
+    if (a.kind != ArcKind::kLocal && a.kind != ArcKind::kToHub) c->other_exit[a.tail] = 1;
+    if (a.kind != ArcKind::kLocal && a.kind != ArcKind::kFromHub) c->other_entry[a.head] = 1;
+  }
+  for (std::size_t i = 0; i < arcs; ++i) {
+    const FlowArc& a = problem.arcs[i];
+    if (a.kind != ArcKind::kLocal || !problem.pooled[a.stage == Stage::kProcessing ? 1 : 0] ||
+        c->other_exit[a.tail] || c->other_entry[a.head] || a.capacity < total_supply) {
+      continue;
     }
+    const int out = c->to_hub_of[a.tail], in = c->from_hub_of[a.head];
+    if (out >= 0 && in >= 0 && problem.arcs[out].cost + problem.arcs[in].cost < 0.0) continue;
+    c->merged[a.head] = a.tail;  // use node -> its origin node
+    c->dropped_local.push_back(static_cast<int>(i));
+    c->from_hub_of[a.tail] = in;  // the hub arcs are kept by merged node from here on
+    c->from_hub_of[a.head] = -1;
   }
   std::vector<int>& merged = c->merged;
-  for (std::size_t i = 0; i < arcs; ++i) {
-    const FlowArc& a = problem.arcs[i];
-    if (a.kind == ArcKind::kToHub) c->to_hub_of[merged[a.tail]] = static_cast<int>(i);
-    if (a.kind == ArcKind::kFromHub) c->from_hub_of[merged[a.head]] = static_cast<int>(i);
-  }
   for (std::size_t i = 0; i < arcs; ++i) {
     const FlowArc& a = problem.arcs[i];
     if (a.kind == ArcKind::kToHub || a.kind == ArcKind::kFromHub ||
@@ -117,6 +134,10 @@ void contract_pooled_stages(const FlowProblem& problem, Contraction* c) {
   for (int m = 0; m < nodes; ++m) {
     if (merged[m] != m || c->to_hub_of[m] < 0 || c->from_hub_of[m] < 0) continue;
     if (c->feeders[m] > 0 && c->outlets[m] > 0) continue;
+    if (problem.arcs[c->to_hub_of[m]].capacity < total_supply ||
+        problem.arcs[c->from_hub_of[m]].capacity < total_supply) {
+      continue;  // a hub arc that could bind cannot be folded into the continued arcs
+    }
     Contraction::Bypassed b;
     b.origin = m;
     b.use = problem.arcs[c->from_hub_of[m]].head;

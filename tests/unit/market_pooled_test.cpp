@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "critmin/market.h"
 #include "market/flow_problem.h"
@@ -188,6 +189,70 @@ TEST(MarketPooled, OneStagePooledAndTheOtherRestricted) {
     if (check_both_paths(model)) ++solved;
   }
   EXPECT_GE(solved, kInstances / 3);
+}
+
+// The contraction's precondition: a region's origin and use node are merged only while the
+// origin has no way out but its local arc and the hub, and the use node no way in but its local
+// arc and the hub. Here a cheap feed enters region 0's use node directly (as a future instrument
+// might): in the model it can only feed region 0's own dear processing (5 + 290 + 1 < 300, still
+// worth it for region 2's demand), while merged with the origin it could be exported to region
+// 1's cheap processing. Both solvers must find the same optimum of the network as given.
+TEST(MarketPooled, AnExtraEntryIntoAUseNodeKeepsItUnmerged) {
+  MarketModel model;
+  model.material = "entry";
+  model.year = 2026;
+  model.regions.resize(3);
+  model.regions[0].name = "A";
+  model.regions[0].processing = {{100.0, 290.0}};
+  model.regions[1].name = "B";
+  model.regions[1].extraction = {{100.0, 50.0}};
+  model.regions[1].processing = {{200.0, 1.0}};
+  model.regions[2].name = "C";
+  model.regions[2].demand = {{200.0, 300.0}};
+  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+    for (std::size_t from = 0; from < 3; ++from) {
+      for (std::size_t to = 0; to < 3; ++to) {
+        if (from != to) model.routes.push_back({from, to, stage, 1.0, 0.0, 0.0});
+      }
+    }
+  }
+  FlowProblem problem = build_flow_problem(model, {}, true);
+  ASSERT_TRUE(problem.pooled[0] && problem.pooled[1]);
+  FlowArc entry;
+  entry.tail = problem.source;
+  entry.head = FlowProblem::extraction_node(0);
+  entry.capacity = 50.0;
+  entry.cost = 5.0;
+  entry.kind = ArcKind::kExtractionSupply;
+  problem.arcs.insert(problem.arcs.begin(), entry);
+  // The source must be able to send the entry's capacity too, and the arcs without a limit of their
+  // own (the bypass, local and trade arcs) must stay unable to bind.
+  const double unlimited = problem.supply[problem.source];
+  for (FlowArc& a : problem.arcs) {
+    if (a.capacity == unlimited) a.capacity += entry.capacity;
+  }
+  problem.supply[problem.source] += entry.capacity;
+  problem.supply[problem.sink] -= entry.capacity;
+  const FlowSolution network = solve_network_simplex(problem);
+  const FlowSolution clp = solve_clp(problem);
+  ASSERT_EQ(network.termination, Termination::kOptimal);
+  ASSERT_EQ(clp.termination, Termination::kOptimal);
+  double network_cost = 0.0, clp_cost = 0.0;
+  std::vector<double> balance(problem.node_count, 0.0);
+  for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
+    network_cost += problem.arcs[i].cost * network.flow[i];
+    clp_cost += problem.arcs[i].cost * clp.flow[i];
+    EXPECT_GE(network.flow[i], -1e-6);
+    EXPECT_LE(network.flow[i], problem.arcs[i].capacity * (1.0 + 1e-9));
+    balance[problem.arcs[i].tail] += network.flow[i];
+    balance[problem.arcs[i].head] -= network.flow[i];
+  }
+  EXPECT_NEAR(network_cost, clp_cost, 1e-6 * std::abs(clp_cost));
+  for (int v = 0; v < problem.node_count; ++v) {
+    EXPECT_NEAR(balance[v], problem.supply[v], 1e-6) << "node " << v;
+  }
+  // The entry feeds region 0's processing, not the hub.
+  EXPECT_NEAR(network.flow[0], 50.0, 1e-6);
 }
 
 }  // namespace
