@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <limits>
 #include <set>
+#include <span>
 
 #include "critmin/market.h"
 #include "market/flow_problem.h"
@@ -33,6 +33,29 @@ bool finite_nonnegative(double value) { return std::isfinite(value) && value >= 
 }  // namespace
 
 namespace {
+
+// The arcs at each node, by tail or by head, in one array (counting sort of the arc indices): the
+// post-processing runs on every solve, and one allocation beats one per node.
+class ArcLists {
+ public:
+  ArcLists(const FlowProblem& problem, bool by_tail)
+      : start_(static_cast<std::size_t>(problem.node_count) + 1, 0), arcs_(problem.arcs.size()) {
+    const auto end_of = [&](const FlowArc& a) { return by_tail ? a.tail : a.head; };
+    for (const FlowArc& a : problem.arcs) ++start_[end_of(a) + 1];
+    for (std::size_t v = 1; v < start_.size(); ++v) start_[v] += start_[v - 1];
+    std::vector<int> next(start_.begin(), start_.end() - 1);
+    for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
+      arcs_[next[end_of(problem.arcs[i])]++] = static_cast<int>(i);
+    }
+  }
+  std::span<const int> of(int node) const {
+    return {arcs_.data() + start_[node], arcs_.data() + start_[node + 1]};
+  }
+
+ private:
+  std::vector<int> start_;  // per node, its first entry in arcs_; one past the end last
+  std::vector<int> arcs_;
+};
 
 // Validates the model's values, then builds the flow problem (pooled when asked) and checks that
 // every region with demand is reachable from some supply. The built problem is handed back so that
@@ -225,21 +248,17 @@ Status validate_and_build(const MarketModel& model, bool pool_uniform_trade, Flo
   // Every region with demand must be reachable from some supply through allowed arcs.
   *built = build_flow_problem(model, {}, pool_uniform_trade);
   const FlowProblem& problem = *built;
-  std::vector<std::vector<int>> out(problem.node_count);
-  for (const FlowArc& a : problem.arcs) {
-    if (a.kind != ArcKind::kBypass && a.capacity > 0.0) out[a.tail].push_back(a.head);
-  }
+  const ArcLists out(problem, /*by_tail=*/true);
   std::vector<bool> reached(problem.node_count, false);
-  std::deque<int> queue{problem.source};
+  std::vector<int> queue{problem.source};  // breadth first; nodes enter once
+  queue.reserve(problem.node_count);
   reached[problem.source] = true;
-  while (!queue.empty()) {
-    const int node = queue.front();
-    queue.pop_front();
-    for (int next : out[node]) {
-      if (!reached[next]) {
-        reached[next] = true;
-        queue.push_back(next);
-      }
+  for (std::size_t next = 0; next < queue.size(); ++next) {
+    for (int i : out.of(queue[next])) {
+      const FlowArc& a = problem.arcs[i];
+      if (a.kind == ArcKind::kBypass || !(a.capacity > 0.0) || reached[a.head]) continue;
+      reached[a.head] = true;
+      queue.push_back(a.head);
     }
   }
   for (std::size_t r = 0; r < n; ++r) {
@@ -280,18 +299,14 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
     outflow[problem.arcs[i].tail] += solution.flow[i];
     inflow[problem.arcs[i].head] += solution.flow[i];
   }
-  std::vector<std::vector<int>> arcs_out(problem.node_count), arcs_in(problem.node_count);
-  for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
-    arcs_out[problem.arcs[i].tail].push_back(static_cast<int>(i));
-    arcs_in[problem.arcs[i].head].push_back(static_cast<int>(i));
-  }
+  const ArcLists arcs_out(problem, /*by_tail=*/true), arcs_in(problem, /*by_tail=*/false);
   const auto feasible_at = [&](int node, double value) {
     const double tolerance = 1e-9 * (1.0 + std::abs(value));
-    for (int i : arcs_out[node]) {
+    for (int i : arcs_out.of(node)) {
       const FlowArc& a = problem.arcs[i];
       if (a.cost + value - price[a.head] < -tolerance) return false;
     }
-    for (int i : arcs_in[node]) {
+    for (int i : arcs_in.of(node)) {
       const FlowArc& a = problem.arcs[i];
       if (a.cost + price[a.tail] - value < -tolerance) return false;
     }
@@ -329,7 +344,7 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
     for (int node : receivers) {
       if (inflow[node] > 0.0) continue;
       double landed = std::numeric_limits<double>::infinity();
-      for (int i : arcs_in[node]) {
+      for (int i : arcs_in.of(node)) {
         const FlowArc& a = problem.arcs[i];
         const bool idle_origin = (a.kind == ArcKind::kLocal || a.kind == ArcKind::kToHub ||
                                   a.kind == ArcKind::kTrade || a.kind == ArcKind::kQuotaGate) &&
@@ -349,7 +364,7 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
       // The netback of the best outlet (the local use node included). For an origin that cannot
       // supply, only its outlets bound its dual from below, so the netback is always feasible.
       double value = -std::numeric_limits<double>::infinity();
-      for (int i : arcs_out[node]) {
+      for (int i : arcs_out.of(node)) {
         value = std::max(value, price[problem.arcs[i].head] - problem.arcs[i].cost);
       }
       if (std::isfinite(value) && feasible_at(node, value)) price[node] = value;
@@ -359,9 +374,8 @@ std::vector<double> settle_idle_prices(const FlowProblem& problem, const FlowSol
 }
 
 Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
-                     const FlowSolution& raw_solution) {
-  FlowSolution solution = raw_solution;
-  solution.price = settle_idle_prices(problem, raw_solution, model.regions.size());
+                     const FlowSolution& solution) {
+  const std::vector<double> price = settle_idle_prices(problem, solution, model.regions.size());
   Equilibrium eq;
   const double yield = model.processing_yield;
   const std::size_t n = model.regions.size();
@@ -373,10 +387,10 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
     e.region = p.region = r;
     e.stage = Stage::kExtraction;
     p.stage = Stage::kProcessing;
-    e.price_usd_per_t = solution.price[FlowProblem::extraction_node(r)];
-    p.price_usd_per_t = solution.price[FlowProblem::processing_node(r)] / yield;
-    e.producer_price_usd_per_t = solution.price[FlowProblem::extraction_origin_node(r)];
-    p.producer_price_usd_per_t = solution.price[FlowProblem::processing_origin_node(r)] / yield;
+    e.price_usd_per_t = price[FlowProblem::extraction_node(r)];
+    p.price_usd_per_t = price[FlowProblem::processing_node(r)] / yield;
+    e.producer_price_usd_per_t = price[FlowProblem::extraction_origin_node(r)];
+    p.producer_price_usd_per_t = price[FlowProblem::processing_origin_node(r)] / yield;
   }
   // Flows below this are solver noise (Clp's tolerances), not trade; the network path's smallest
   // flow is 1e-9 of the total supply, well above it.

@@ -16,26 +16,30 @@ bool uniform_complete_trade(const MarketModel& model, Stage stage,
   for (const ExportRestriction& r : model.restrictions) {
     if (r.stage == stage) return false;
   }
-  std::vector<bool> seen(n * n, false);
+  std::vector<unsigned char> seen(n * n, 0);  // bytes: this runs on every solve
   std::size_t count = 0;
   bool first = true;
+  double common_transport = 0.0, common_tariff = 0.0;
   for (std::size_t i = 0; i < model.routes.size(); ++i) {
     const Route& route = model.routes[i];
     if (route.stage != stage) continue;
     const double route_tariff =
         route.specific_tariff_usd_per_t + (ad_valorem.empty() ? 0.0 : ad_valorem[i]);
     if (first) {
-      *transport = route.transport_cost_usd_per_t;
-      *tariff = route_tariff;
+      common_transport = route.transport_cost_usd_per_t;
+      common_tariff = route_tariff;
       first = false;
-    } else if (route.transport_cost_usd_per_t != *transport || route_tariff != *tariff) {
+    } else if (route.transport_cost_usd_per_t != common_transport ||
+               route_tariff != common_tariff) {
       return false;
     }
     const std::size_t key = route.from * n + route.to;
     if (seen[key]) return false;
-    seen[key] = true;
+    seen[key] = 1;
     ++count;
   }
+  *transport = common_transport;
+  *tariff = common_tariff;
   return count == n * (n - 1);
 }
 
@@ -47,6 +51,13 @@ FlowProblem build_flow_problem(const MarketModel& model,
   FlowProblem problem;
   const double yield = model.processing_yield;
   problem.node_count = 2 + 4 * static_cast<int>(model.regions.size());
+  // At most: every step, two local arcs per region, every route twice (gated and leaked), one
+  // gate per restriction, the bypass. One allocation instead of a doubling series.
+  std::size_t arc_bound = 1 + 2 * model.routes.size() + model.restrictions.size();
+  for (const Region& region : model.regions) {
+    arc_bound += 2 + region.extraction.size() + region.processing.size() + region.demand.size();
+  }
+  problem.arcs.reserve(arc_bound);
   double total_capacity = 0.0;
   for (std::size_t r = 0; r < model.regions.size(); ++r) {
     const Region& region = model.regions[r];
