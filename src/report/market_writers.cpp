@@ -104,9 +104,9 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
                                  const market::Equilibrium& eq, const std::string& solver,
                                  const policy::ClubOutcome* club) {
   const market::MarketModel& model = market.model;
-  std::string out =
-      fmt::format("{} {}: {} ({} path, {} outer iteration(s))\n", model.material, model.year,
-                  market::termination_name(eq.termination), solver, eq.statistics.outer_iterations);
+  std::string out = fmt::format(
+      "{} {}: {} ({} path, {} ad valorem tariff round(s))\n", model.material, model.year,
+      market::termination_name(eq.termination), solver, eq.statistics.outer_iterations);
   if (!eq.reason.empty()) out += "reason: " + eq.reason + "\n";
   if (eq.nodes.empty()) return out;  // no equilibrium: nothing else to show
   out += fmt::format("quantities on: {}\nbase price: {:.6g} USD/t ({})\n\n", market.info.anchor,
@@ -149,9 +149,11 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
   if (club) {
     std::string members;
     for (const std::string& m : club->member_regions) members += (members.empty() ? "" : ", ") + m;
-    out += fmt::format("\nclub regions: {}\ninstruments: {} outer round(s), {}\n",
-                       members.empty() ? "(none)" : members, club->outer_iterations,
-                       club->converged ? "converged" : "NOT converged");
+    out += fmt::format(
+        "\nclub regions: {}\ninstruments: {} outer round(s), {} (largest change in the last "
+        "round {:.3g} USD/t)\n",
+        members.empty() ? "(none)" : members, club->outer_iterations,
+        club->converged ? "converged" : "NOT converged", club->outer_residual_usd_per_t);
     for (const policy::InstrumentReport& report : club->instruments) {
       out += fmt::format("  {} (line {})\n", report.label, report.line);
       for (const policy::InstrumentFigure& f : report.figures) {
