@@ -156,6 +156,10 @@ struct RegionAccounts {
   // than the market would pick. The contract price shifts this between buyer and seller; that
   // settlement is the offtake instrument's (critmin/settlement.h).
   double contract_value_usd = 0.0;
+  // The region's stock trades valued like the other surpluses: released tonnes fetch the price
+  // above their release trigger, refilled tonnes cost less than their refill limit. The stock's
+  // cash flows (price x tonnes) are the stockpile instrument's report.
+  double stock_surplus_usd = 0.0;
 };
 
 struct SolveStatistics {
@@ -168,10 +172,11 @@ struct SolveStatistics {
 
 struct Equilibrium {
   Termination termination = Termination::kOptimal;
-  std::string reason;             // why, when not optimal
-  double welfare_usd = 0.0;       // consumer + producer surplus + tariff revenue + contract value
-  std::vector<NodeResult> nodes;  // two per region: extraction, processing
-  std::vector<FlowResult> flows;  // positive flows between regions
+  std::string reason;  // why, when not optimal
+  // consumer + producer surplus + tariff revenue + contract value + stock surplus
+  double welfare_usd = 0.0;
+  std::vector<NodeResult> nodes;         // two per region: extraction, processing
+  std::vector<FlowResult> flows;         // positive flows between regions
   std::vector<RegionAccounts> accounts;  // one per region
   SolveStatistics statistics;
 

@@ -194,6 +194,23 @@ Status validate_and_build(const MarketModel& model, bool pool_uniform_trade, Flo
     sold[2 * d.from + s] += d.volume_t;
     bought[2 * d.to + s] += d.volume_t;
     for (const ExportRestriction& r : model.restrictions) {
+      if (r.origin == d.from && r.stage == d.stage && r.kind == RestrictionKind::kQuota &&
+          std::find(r.destinations.begin(), r.destinations.end(), d.to) != r.destinations.end()) {
+        double contracted = 0.0;
+        for (const ContractedDelivery& other : model.deliveries) {
+          if (other.from == r.origin && other.stage == r.stage &&
+              std::find(r.destinations.begin(), r.destinations.end(), other.to) !=
+                  r.destinations.end()) {
+            contracted += other.volume_t;
+          }
+        }
+        if (contracted > r.quota_t * (1.0 + 1e-9)) {
+          report(field, fmt::format("contracted deliveries of {:.6g} t under the export quota {} "
+                                    "exceed the quota of {:.6g} t; contracts count against the "
+                                    "quota: reduce them",
+                                    contracted, r.name, r.quota_t));
+        }
+      }
       if (r.origin == d.from && r.stage == d.stage && r.kind == RestrictionKind::kBan &&
           std::find(r.destinations.begin(), r.destinations.end(), d.to) != r.destinations.end()) {
         report(field, fmt::format("the export ban {} forbids this delivery from {} to {}; drop "
@@ -485,12 +502,20 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
                             false, true});
         break;
       }
-      case ArcKind::kStockRelease:
-        eq.nodes[2 * a.region + 1].stock_release_t += flow * yield;
+      case ArcKind::kStockRelease: {
+        NodeResult& p = eq.nodes[2 * a.region + 1];
+        p.stock_release_t += flow * yield;
+        const double trigger = model.stocks[a.route].release[a.step].unit_cost_usd_per_t;
+        eq.accounts[a.region].stock_surplus_usd += (p.price_usd_per_t - trigger) * flow * yield;
         break;
-      case ArcKind::kStockRefill:
-        eq.nodes[2 * a.region + 1].stock_refill_t += flow * yield;
+      }
+      case ArcKind::kStockRefill: {
+        NodeResult& p = eq.nodes[2 * a.region + 1];
+        p.stock_refill_t += flow * yield;
+        const double limit = model.stocks[a.route].refill[a.step].willingness_to_pay_usd_per_t;
+        eq.accounts[a.region].stock_surplus_usd += (limit - p.price_usd_per_t) * flow * yield;
         break;
+      }
       case ArcKind::kQuotaGate:
       case ArcKind::kLocal:
       case ArcKind::kBypass:
@@ -528,7 +553,8 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
     const double consumption = eq.nodes[2 * r + 1].consumption_t;
     eq.accounts[r].shortfall_t = std::max(0.0, model.regions[r].base_demand_t - consumption);
     eq.welfare_usd += eq.accounts[r].consumer_surplus_usd + eq.accounts[r].producer_surplus_usd +
-                      eq.accounts[r].tariff_revenue_usd + eq.accounts[r].contract_value_usd;
+                      eq.accounts[r].tariff_revenue_usd + eq.accounts[r].contract_value_usd +
+                      eq.accounts[r].stock_surplus_usd;
   }
   return eq;
 }

@@ -227,6 +227,17 @@ FlowProblem build_flow_problem(const MarketModel& model,
     const double scale = delivery.stage == Stage::kProcessing ? yield : 1.0;
     FlowArc arc;
     arc.tail = node_of(delivery.from, delivery.stage);
+    // A delivery on a route under an export quota passes the quota's gate: contracts count
+    // against the quota like market exports (validate_model refuses contracts above it).
+    for (std::size_t j = 0; j < model.restrictions.size(); ++j) {
+      const ExportRestriction& r = model.restrictions[j];
+      if (r.kind == RestrictionKind::kQuota && r.origin == delivery.from &&
+          r.stage == delivery.stage &&
+          std::find(r.destinations.begin(), r.destinations.end(), delivery.to) !=
+              r.destinations.end()) {
+        arc.tail = gate_of_restriction[j];
+      }
+    }
     arc.head = use_node_of(delivery.to, delivery.stage);
     arc.capacity = arc.lower = delivery.volume_t / scale;
     arc.cost = (delivery.transport_cost_usd_per_t + delivery.tariff_usd_per_t) * scale;

@@ -186,13 +186,20 @@ double base_exports_to(const CalibratedMarket& market, std::size_t origin, Stage
   const double yield = model.processing_yield;
   const double processed_t =
       info.world_tonnage_t * (info.anchor_stage == Stage::kProcessing ? 1.0 : yield);
+  // A market built by hand (not by build_market) has no observed shares: its regions then have
+  // no base-year production, and a quota on them is a quota on nothing.
+  const auto share = [&](const std::vector<double>& shares, std::size_t r) {
+    return r < shares.size() ? shares[r] : 0.0;
+  };
   const auto production = [&](std::size_t r) {
-    return stage == Stage::kProcessing ? info.observed_processing_share[r] * processed_t
-                                       : info.observed_extraction_share[r] * processed_t / yield;
+    return stage == Stage::kProcessing
+               ? share(info.observed_processing_share, r) * processed_t
+               : share(info.observed_extraction_share, r) * processed_t / yield;
   };
   const auto use = [&](std::size_t r) {
-    return stage == Stage::kProcessing ? model.regions[r].base_demand_t
-                                       : info.observed_processing_share[r] * processed_t / yield;
+    return stage == Stage::kProcessing
+               ? model.regions[r].base_demand_t
+               : share(info.observed_processing_share, r) * processed_t / yield;
   };
   double to_destinations = 0.0, to_others = 0.0;
   for (std::size_t r = 0; r < model.regions.size(); ++r) {

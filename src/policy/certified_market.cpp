@@ -87,6 +87,14 @@ class CertifiedMarket final : public Instrument {
       }
     }
     if (!context.problems.empty()) return;
+    if (demand_share_ > 0.0 &&
+        std::none_of(share.begin(), share.end(), [](double s) { return s > 0.0; })) {
+      context.problem(line_, "certified_capacity",
+                      "no region has certified capacity, so certified demand cannot be served at "
+                      "all; give some region a share in certified_capacity (or lower "
+                      "certified_demand_share to 0)");
+      return;
+    }
     twin_.assign(n, std::nullopt);
     for (std::size_t r = 0; r < n; ++r) {
       const bool member = context.member_regions.contains(r);

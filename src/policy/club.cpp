@@ -213,9 +213,21 @@ double DecreasingFixedPoint::step(double target, double tolerance) {
   return std::min(gap, high_ - low_);
 }
 
-void ProducerIncentive::cover(market::MarketModel& model, const std::set<std::size_t>& regions,
-                              Stage stage, std::optional<double> volume_t) {
+void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size_t>& regions,
+                              Stage stage, std::optional<double> volume_t, int line) {
+  market::MarketModel& model = context.market.model;
   stage_ = stage;
+  for (std::size_t r : regions) {
+    const auto [it, fresh] = context.incentive_owner.insert({{r, stage}, line});
+    if (!fresh) {
+      context.problem(line, "type",
+                      fmt::format("{} producers at the {} stage are already paid per tonne by the "
+                                  "instrument at line {}; one payment scheme per producer and "
+                                  "stage (merge them, or name other producers)",
+                                  model.regions[r].name, stage_name(stage), it->second));
+      return;
+    }
+  }
   struct Candidate {
     std::size_t region, step;
     double cost;
@@ -510,6 +522,11 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   }
   std::stable_sort(instruments.begin(), instruments.end(),
                    [](const auto& a, const auto& b) { return a->phase() < b->phase(); });
+  context.original_region_count = model.regions.size();
+  for (const market::Region& region : model.regions) {
+    context.original_base_demand_t.push_back(region.base_demand_t);
+  }
+  context.original_routes = model.routes;
   for (auto& instrument : instruments) instrument->prepare(context);
   if (!context.problems.empty()) {
     return Status::invalid_input(
@@ -535,7 +552,12 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
       return eq.status();
     }
     outcome.equilibrium = std::move(eq).value();
-    if (outcome.equilibrium.termination != market::Termination::kOptimal) break;
+    if (outcome.equilibrium.termination != market::Termination::kOptimal) {
+      outcome.converged = false;  // no equilibrium: nothing to converge to, no instrument reports
+      outcome.notes.push_back("the market has no optimal equilibrium with these instruments (" +
+                              outcome.equilibrium.reason + "); no payment is settled");
+      break;
+    }
     residual = 0.0;
     for (auto& instrument : instruments) {
       residual = std::max(residual, instrument->update(outcome.equilibrium, context));

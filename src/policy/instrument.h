@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -41,6 +42,15 @@ struct ClearingContext {
   std::vector<std::string> notes;
   // Tolerance of the outer loop [USD/t]: 1e-6 of the base price.
   double price_tolerance = 0.0;
+  // The market as the club left it, before any instrument's prepare(): instruments that need the
+  // regions' own base demand or the routes' own costs read these, so that the order of the
+  // instruments in the file does not change what they see.
+  std::size_t original_region_count = 0;
+  std::vector<double> original_base_demand_t;  // per original region
+  std::vector<market::Route> original_routes;
+  // Producers (region, stage) already paid per tonne by an instrument, with its line: a second
+  // scheme on the same producers is refused, since the two would fight over the offered costs.
+  std::map<std::pair<std::size_t, Stage>, int> incentive_owner;
 
   // Resolves a name to exactly one region of the market; records a problem at file:line:key
   // otherwise.
@@ -159,8 +169,10 @@ class ProducerIncentive {
  public:
   // Covers the steps of `regions` at `stage`, cheapest first, up to `volume_t` in all (every step
   // when nullopt); a step that the volume ends inside is split in two.
-  void cover(market::MarketModel& model, const std::set<std::size_t>& regions, Stage stage,
-             std::optional<double> volume_t);
+  // Records a problem in `context` (and covers nothing) when another instrument already pays
+  // one of these producers at this stage.
+  void cover(ClearingContext& context, const std::set<std::size_t>& regions, Stage stage,
+             std::optional<double> volume_t, int line);
   // Sets the covered steps' costs; returns the largest change of an offered cost [USD/t].
   double apply(market::MarketModel& model, const market::Equilibrium* last,
                double base_feed_usd_per_t, double factor,

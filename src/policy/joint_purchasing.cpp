@@ -60,6 +60,14 @@ class JointPurchasing final : public Instrument {
 
   void prepare(ClearingContext& context) override {
     market::MarketModel& model = context.market.model;
+    for (const market::Region& region : model.regions) {
+      if (region.name == "club/joint") {
+        context.problem(line_, "type",
+                        "the club already tenders this material jointly (one joint_purchasing "
+                        "per material); merge the two into one with the combined share");
+        return;
+      }
+    }
     std::size_t delivery = 0;
     if (!delivery_.empty()) {
       const auto found = context.one_region(delivery_, line_, "delivery_region");

@@ -40,12 +40,18 @@
 namespace critmin::policy {
 namespace {
 
-// Transport and tariff of the route between two regions at a stage (0 within a region).
-std::pair<double, double> route_costs(const market::MarketModel& model, std::size_t from,
+// Transport and tariff a contracted delivery pays between two regions at a stage (0 within a
+// region): the route as the club left it, before any instrument (so a levy, which applies to
+// market imports, never reaches a contract, and the order of instruments does not matter); an ad
+// valorem tariff is charged on the stage's base-year price (the contract price is settled after
+// the clearing, so it cannot be the base of a duty inside it).
+std::pair<double, double> route_costs(const ClearingContext& context, std::size_t from,
                                       std::size_t to, Stage stage) {
-  for (const market::Route& route : model.routes) {
+  for (const market::Route& route : context.original_routes) {
     if (route.from == from && route.to == to && route.stage == stage) {
-      return {route.transport_cost_usd_per_t, route.specific_tariff_usd_per_t};
+      return {
+          route.transport_cost_usd_per_t,
+          route.specific_tariff_usd_per_t + route.ad_valorem_tariff * context.base_price(stage)};
     }
   }
   return {0.0, 0.0};
@@ -127,7 +133,7 @@ class Offtake final : public Instrument {
     if (!seller || !buyer) return;
     seller_region_ = context.producing_region(*seller, stage_);
     buyer_region_ = *buyer;
-    const auto [transport, tariff] = route_costs(model, seller_region_, *buyer, stage_);
+    const auto [transport, tariff] = route_costs(context, seller_region_, *buyer, stage_);
     delivery_ = model.deliveries.size();
     model.deliveries.push_back({fmt::format("{}:{}", context.file, line_), seller_region_, *buyer,
                                 stage_, terms_.volume_t_per_year, transport, tariff});
@@ -204,7 +210,7 @@ class Intermediary final : public Instrument {
     }
     seller_region_ = context.producing_region(*seller, stage_);
     resale_region_ = *resale;
-    const auto [transport, tariff] = route_costs(model, seller_region_, *resale, stage_);
+    const auto [transport, tariff] = route_costs(context, seller_region_, *resale, stage_);
     delivery_ = model.deliveries.size();
     bought_t_ = volume_t_;
     bought_ = DecreasingFixedPoint(0.0, volume_t_, volume_t_);

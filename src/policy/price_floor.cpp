@@ -96,7 +96,7 @@ class PriceFloor final : public Instrument {
       }
       return;
     }
-    incentive_.cover(model, context.member_regions, stage_, std::nullopt);
+    incentive_.cover(context, context.member_regions, stage_, std::nullopt, line_);
     if (incentive_.empty()) {
       context.notes.push_back(fmt::format(
           "{}: no member region produces at this stage; nothing is topped up", label()));

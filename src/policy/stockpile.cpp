@@ -90,6 +90,13 @@ class Stockpile final : public Instrument {
   void prepare(ClearingContext& context) override {
     const auto holder = context.one_region(holder_, line_, "holder");
     if (!holder) return;
+    if (*holder >= context.original_region_count) {
+      context.problem(line_, "holder",
+                      fmt::format("{} is a segment made by another instrument (a certified twin or "
+                                  "a joint-purchasing block); name the member region itself",
+                                  holder_));
+      return;
+    }
     if (!context.member_regions.contains(*holder)) {
       context.problem(line_, "holder",
                       fmt::format("{} is not a member region; the club's stockpiles are held by "
@@ -99,14 +106,17 @@ class Stockpile final : public Instrument {
     }
     holder_region_ = *holder;
     market::MarketModel& model = context.market.model;
-    target_t_ = days_of_cover_ / 365.0 * model.regions[*holder].base_demand_t;
+    // The holder's own base demand, before other instruments moved parts of it into a certified
+    // segment or a joint-purchasing block: the stock covers all of the holder's buyers.
+    target_t_ = days_of_cover_ / 365.0 * context.original_base_demand_t[*holder];
+    holder_base_demand_t_ = context.original_base_demand_t[*holder];
     start_t_ = initial_fill_ * target_t_;
     // The shortfall trigger is the holder's base-year landed price: the base price plus the
     // cheapest freight and tariff into the holder (an importer's buyers pay that much in the base
     // year without any shortfall), or the base price for a holder that no route reaches.
     double landed_extra = 0.0;
     bool reached = false;
-    for (const market::Route& route : model.routes) {
+    for (const market::Route& route : context.original_routes) {
       if (route.to != *holder || route.stage != Stage::kProcessing) continue;
       const double extra = route.transport_cost_usd_per_t + route.specific_tariff_usd_per_t;
       landed_extra = reached ? std::min(landed_extra, extra) : extra;
@@ -136,11 +146,15 @@ class Stockpile final : public Instrument {
                           const ClearingContext& context) const override {
     InstrumentReport report = report_header();
     const market::NodeResult& node = eq.node(holder_region_, Stage::kProcessing);
-    const double end_t = start_t_ - node.stock_release_t + node.stock_refill_t;
-    const double base_demand = context.market.model.regions[holder_region_].base_demand_t;
+    // The network path rounds capacities to 1e-9 of the total supply; the stock balance is kept
+    // exact by clamping the release to what was in stock.
+    const double released_t = std::min(node.stock_release_t, start_t_);
+    const double end_t = std::max(0.0, start_t_ - released_t + node.stock_refill_t);
+    const double base_demand = holder_base_demand_t_;
+    (void)context;
     report.figures.push_back({"target_stock", target_t_, "t"});
     report.figures.push_back({"stock_start", start_t_, "t"});
-    report.figures.push_back({"released", node.stock_release_t, "t"});
+    report.figures.push_back({"released", released_t, "t"});
     report.figures.push_back({"refilled", node.stock_refill_t, "t"});
     report.figures.push_back({"stock_end", end_t, "t"});
     report.figures.push_back(
@@ -161,7 +175,7 @@ class Stockpile final : public Instrument {
   std::optional<double> refill_price_, refill_rate_t_;
   double holding_cost_usd_per_t_year_ = 0.0;
   std::size_t holder_region_ = 0;
-  double target_t_ = 0.0, start_t_ = 0.0;
+  double target_t_ = 0.0, start_t_ = 0.0, holder_base_demand_t_ = 0.0;
 };
 
 }  // namespace

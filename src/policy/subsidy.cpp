@@ -125,7 +125,7 @@ class Subsidy final : public Instrument {
     } else {
       order_.assign(regions.begin(), regions.end());
     }
-    incentive_.cover(model, regions, stage_, volume_t_);
+    incentive_.cover(context, regions, stage_, volume_t_, line_);
     if (incentive_.empty()) {
       context.notes.push_back(fmt::format(
           "{}: the covered producers have no capacity at this stage; nothing is paid", label()));

@@ -67,6 +67,7 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
                         {"producer_surplus_usd", a.producer_surplus_usd},
                         {"tariff_revenue_usd", a.tariff_revenue_usd},
                         {"contract_value_usd", a.contract_value_usd},
+                        {"stock_surplus_usd", a.stock_surplus_usd},
                         {"shortfall_t", a.shortfall_t},
                         {"base_demand_t", model.regions[r].base_demand_t}});
   }
