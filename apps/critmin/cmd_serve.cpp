@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "critmin/http_server.h"
 #include "critmin/market_server.h"
 
 namespace critmin::cli {
@@ -87,12 +88,7 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    httplib::Server server;
-    const int threads = flags->threads;
-    server.new_task_queue = [threads] {
-      return new httplib::ThreadPool(static_cast<std::size_t>(threads));
-    };
-    server.set_keep_alive_max_count(1'000'000);
+    HttpServer server(static_cast<std::size_t>(flags->threads));
     server.set_keep_alive_timeout(30);
     market.value()->register_routes(server);
     int port = flags->port;
@@ -102,7 +98,7 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     } else if (!server.bind_to_port(flags->host, port)) {
       port = 0;
     }
-    if (port == 0) {
+    if (port == 0 || !server.widen_backlog()) {
       common.exit_code = report_error(Status::io_error(fmt::format(
           "cannot listen on {}:{}; choose another --port or --host", flags->host, flags->port)));
       return;

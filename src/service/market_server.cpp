@@ -496,6 +496,26 @@ Result<settlement::SubsidyTerms> parse_subsidy(const json& value) {
   return terms;
 }
 
+// One order of a request body (POST /lots/{id}/orders or one item of .../orders/batch).
+Result<service::NewOrder> parse_order(const Body& body, std::uint64_t lot_id) {
+  if (auto e =
+          body.only({"side", "price_usd_per_t", "quantity_t", "certificate_id", "client_ref"})) {
+    return bad(*e);
+  }
+  service::NewOrder request;
+  request.lot_id = lot_id;
+  std::string side;
+  if (auto e = body.text("side", side, true)) return bad(*e);
+  Result<auction::Side> parsed = parse_side(side);
+  if (!parsed.is_ok()) return parsed.status();
+  request.side = parsed.value();
+  if (auto e = body.number("price_usd_per_t", request.price_usd_per_t, true)) return bad(*e);
+  if (auto e = body.number("quantity_t", request.quantity_t, true)) return bad(*e);
+  if (auto e = body.id("certificate_id", request.certificate_id, false)) return bad(*e);
+  if (auto e = body.text("client_ref", request.client_ref, false)) return bad(*e);
+  return request;
+}
+
 void add_routes(httplib::Server& server, Routes& routes) {
   using service::kAuditor;
   using service::kBuyer;
@@ -509,6 +529,57 @@ void add_routes(httplib::Server& server, Routes& routes) {
              routes.handle(kAnyRole, false,
                            [](const Participant& caller, const Body&, const httplib::Request&,
                               int&) -> Result<json> { return participant_json(caller); }));
+
+  // Orders first: httplib tries routes in registration order, and this is the busy one.
+  server.Post(base + R"(/lots/(\d+)/orders)",
+              routes.handle(kBuyer | kSeller, true,
+                            [&svc](const Participant& caller, const Body& body,
+                                   const httplib::Request& req, int& created) -> Result<json> {
+                              Result<std::uint64_t> lot = path_id(req);
+                              if (!lot.is_ok()) return lot.status();
+                              Result<service::NewOrder> request = parse_order(body, lot.value());
+                              if (!request.is_ok()) return request.status();
+                              Result<std::uint64_t> id =
+                                  svc.submit_order(caller.id, request.value());
+                              if (!id.is_ok()) return id.status();
+                              created = 201;
+                              json reply = {{"id", id.value()}, {"lot_id", lot.value()}};
+                              if (!request.value().client_ref.empty()) {
+                                reply["client_ref"] = request.value().client_ref;
+                              }
+                              return reply;
+                            }));
+
+  server.Post(
+      base + R"(/lots/(\d+)/orders/batch)",
+      routes.handle(
+          kBuyer | kSeller, true,
+          [&svc](const Participant& caller, const Body& body, const httplib::Request& req,
+                 int& created) -> Result<json> {
+            if (auto e = body.only({"orders"})) return bad(*e);
+            Result<std::uint64_t> lot = path_id(req);
+            if (!lot.is_ok()) return lot.status();
+            if (!body.has("orders") || !body.raw("orders").is_array()) {
+              return Status::invalid_input("field 'orders' must be an array of orders (1 to 1000)");
+            }
+            std::vector<service::NewOrder> requests;
+            for (const json& item : body.raw("orders")) {
+              if (!item.is_object()) {
+                return Status::invalid_input(
+                    fmt::format("orders[{}] must be an object", requests.size()));
+              }
+              Result<service::NewOrder> request = parse_order(Body(item), lot.value());
+              if (!request.is_ok()) {
+                return Status::invalid_input(
+                    fmt::format("orders[{}]: {}", requests.size(), request.status().message()));
+              }
+              requests.push_back(std::move(request).value());
+            }
+            Result<std::vector<std::uint64_t>> ids = svc.submit_orders(caller.id, requests);
+            if (!ids.is_ok()) return ids.status();
+            created = 201;
+            return json{{"lot_id", lot.value()}, {"ids", ids.value()}};
+          }));
 
   server.Get(base + "/status",
              routes.handle(kAnyRole, false,
@@ -717,41 +788,6 @@ void add_routes(httplib::Server& server, Routes& routes) {
                         return Status::not_found(fmt::format("lot {} does not exist", id.value()));
                       }
                       return json::parse(text.value());
-                    }));
-
-  server.Post(
-      base + R"(/lots/(\d+)/orders)",
-      routes.handle(kBuyer | kSeller, true,
-                    [&svc](const Participant& caller, const Body& body, const httplib::Request& req,
-                           int& created) -> Result<json> {
-                      if (auto e = body.only({"side", "price_usd_per_t", "quantity_t",
-                                              "certificate_id", "client_ref"})) {
-                        return bad(*e);
-                      }
-                      service::NewOrder request;
-                      Result<std::uint64_t> lot = path_id(req);
-                      if (!lot.is_ok()) return lot.status();
-                      request.lot_id = lot.value();
-                      std::string side;
-                      if (auto e = body.text("side", side, true)) return bad(*e);
-                      Result<auction::Side> parsed = parse_side(side);
-                      if (!parsed.is_ok()) return parsed.status();
-                      request.side = parsed.value();
-                      if (auto e = body.number("price_usd_per_t", request.price_usd_per_t, true)) {
-                        return bad(*e);
-                      }
-                      if (auto e = body.number("quantity_t", request.quantity_t, true))
-                        return bad(*e);
-                      if (auto e = body.id("certificate_id", request.certificate_id, false))
-                        return bad(*e);
-                      if (auto e = body.text("client_ref", request.client_ref, false))
-                        return bad(*e);
-                      Result<std::uint64_t> id = svc.submit_order(caller.id, request);
-                      if (!id.is_ok()) return id.status();
-                      created = 201;
-                      json reply = {{"id", id.value()}, {"lot_id", request.lot_id}};
-                      if (!request.client_ref.empty()) reply["client_ref"] = request.client_ref;
-                      return reply;
                     }));
 
   server.Post(base + R"(/lots/(\d+)/clear)",

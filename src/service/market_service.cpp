@@ -34,6 +34,7 @@ constexpr double kMaxQuantityT = 1e9;      // more than world output of any mate
 constexpr double kMaxPriceUsdPerT = 1e10;  // above any critical raw material
 constexpr std::size_t kMaxNameBytes = 200;
 constexpr std::size_t kMaxClientRefBytes = 64;
+constexpr std::size_t kMaxOrdersPerBatch = 1000;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -360,91 +361,145 @@ Result<std::uint64_t> MarketService::open_lot(std::uint64_t actor, const NewLot&
       [](const MarketState&, const Event& e) { return std::get<LotOpened>(e.body).lot.id; });
 }
 
-Result<std::uint64_t> MarketService::submit_order(std::uint64_t actor, const NewOrder& request) {
+namespace {
+
+// Checks one order against the state; `id` and `time` are what the order will get.
+Result<OrderSubmitted> decide_order(const MarketState& state, std::uint64_t actor,
+                                    const NewOrder& request, std::uint64_t id, std::uint64_t time) {
   if (Status s = check_price(request.price_usd_per_t, "price_usd_per_t"); !s.is_ok()) return s;
   if (Status s = check_quantity(request.quantity_t, "quantity_t"); !s.is_ok()) return s;
   if (Status s = check_text(request.client_ref, "client_ref", kMaxClientRefBytes, false);
       !s.is_ok()) {
     return s;
   }
+  auto lot_it = state.lots.find(request.lot_id);
+  if (lot_it == state.lots.end()) {
+    return Status::not_found(fmt::format("lot {} does not exist", request.lot_id));
+  }
+  const Lot& lot = lot_it->second;
+  const Participant* who = find_participant(state, actor);
+  if (!who) return invalid("participant", fmt::format("no participant {}", actor));
+  if (lot.kind == LotKind::kJointPurchase) {
+    if (lot.phase == RoundPhase::kClosed) {
+      return invalid("lot", fmt::format("joint-purchasing round {} is closed", lot.id));
+    }
+    if (lot.phase == RoundPhase::kDemand && request.side == auction::Side::kSell) {
+      return invalid("side", fmt::format("round {} collects demand; offers are taken after "
+                                         "the operator tenders it",
+                                         lot.id));
+    }
+    if (lot.phase == RoundPhase::kTender && request.side == auction::Side::kBuy) {
+      return invalid("side", fmt::format("round {} has tendered its demand; it takes only "
+                                         "offers now",
+                                         lot.id));
+    }
+  }
+  if (request.side == auction::Side::kBuy) {
+    if (!(who->roles & kBuyer)) return invalid("side", "only buyers may bid");
+    if (lot.club_only && !who->club_member) {
+      return invalid("side", fmt::format("lot {} is a club lot; only participants from club "
+                                         "member countries buy in it ({} is not a member)",
+                                         lot.id, who->country_iso3));
+    }
+  } else {
+    if (!(who->roles & kSeller)) return invalid("side", "only sellers may ask");
+  }
+  if (request.certificate_id != 0 || (lot.certified_only && request.side == auction::Side::kSell)) {
+    auto cert_it = state.certificates.find(request.certificate_id);
+    if (cert_it == state.certificates.end()) {
+      return invalid("certificate_id",
+                     request.certificate_id == 0
+                         ? fmt::format("lot {} is certified-only; give the id of your "
+                                       "certificate for this material",
+                                       lot.id)
+                         : fmt::format("no certificate {}", request.certificate_id));
+    }
+    const Certificate& cert = cert_it->second;
+    if (cert.holder_id != actor) {
+      return invalid("certificate_id", fmt::format("certificate {} belongs to participant {}",
+                                                   cert.id, cert.holder_id));
+    }
+    if (cert.material_id != lot.material_id) {
+      return invalid("certificate_id", fmt::format("certificate {} covers {}, the lot trades {}",
+                                                   cert.id, cert.material_id, lot.material_id));
+    }
+    if (lot.delivery_day < cert.valid_from_day || lot.delivery_day > cert.valid_to_day) {
+      return invalid("certificate_id",
+                     fmt::format("certificate {} is valid {} to {}, not on the delivery "
+                                 "date {}",
+                                 cert.id, format_day(cert.valid_from_day),
+                                 format_day(cert.valid_to_day), format_day(lot.delivery_day)));
+    }
+  }
+  BookOrder order;
+  order.id = id;
+  order.participant_id = actor;
+  order.side = request.side;
+  order.price_usd_per_t = request.price_usd_per_t;
+  order.quantity_t = request.quantity_t;
+  order.time = time;
+  order.certificate_id = request.certificate_id;
+  order.club_member = who->club_member;
+  order.client_ref = request.client_ref;
+  return OrderSubmitted{lot.id, std::move(order)};
+}
+
+}  // namespace
+
+Result<std::uint64_t> MarketService::submit_order(std::uint64_t actor, const NewOrder& request) {
   return commit<std::uint64_t>(
       actor,
       [&](const MarketState& state) -> Result<EventBody> {
-        auto lot_it = state.lots.find(request.lot_id);
-        if (lot_it == state.lots.end()) {
-          return Status::not_found(fmt::format("lot {} does not exist", request.lot_id));
-        }
-        const Lot& lot = lot_it->second;
-        const Participant* who = find_participant(state, actor);
-        if (!who) return invalid("participant", fmt::format("no participant {}", actor));
-        if (lot.kind == LotKind::kJointPurchase) {
-          if (lot.phase == RoundPhase::kClosed) {
-            return invalid("lot", fmt::format("joint-purchasing round {} is closed", lot.id));
-          }
-          if (lot.phase == RoundPhase::kDemand && request.side == auction::Side::kSell) {
-            return invalid("side", fmt::format("round {} collects demand; offers are taken after "
-                                               "the operator tenders it",
-                                               lot.id));
-          }
-          if (lot.phase == RoundPhase::kTender && request.side == auction::Side::kBuy) {
-            return invalid("side", fmt::format("round {} has tendered its demand; it takes only "
-                                               "offers now",
-                                               lot.id));
-          }
-        }
-        if (request.side == auction::Side::kBuy) {
-          if (!(who->roles & kBuyer)) return invalid("side", "only buyers may bid");
-          if (lot.club_only && !who->club_member) {
-            return invalid("side", fmt::format("lot {} is a club lot; only participants from club "
-                                               "member countries buy in it ({} is not a member)",
-                                               lot.id, who->country_iso3));
-          }
-        } else {
-          if (!(who->roles & kSeller)) return invalid("side", "only sellers may ask");
-        }
-        if (request.certificate_id != 0 ||
-            (lot.certified_only && request.side == auction::Side::kSell)) {
-          auto cert_it = state.certificates.find(request.certificate_id);
-          if (cert_it == state.certificates.end()) {
-            return invalid("certificate_id",
-                           request.certificate_id == 0
-                               ? fmt::format("lot {} is certified-only; give the id of your "
-                                             "certificate for this material",
-                                             lot.id)
-                               : fmt::format("no certificate {}", request.certificate_id));
-          }
-          const Certificate& cert = cert_it->second;
-          if (cert.holder_id != actor) {
-            return invalid("certificate_id", fmt::format("certificate {} belongs to participant {}",
-                                                         cert.id, cert.holder_id));
-          }
-          if (cert.material_id != lot.material_id) {
-            return invalid("certificate_id",
-                           fmt::format("certificate {} covers {}, the lot trades {}", cert.id,
-                                       cert.material_id, lot.material_id));
-          }
-          if (lot.delivery_day < cert.valid_from_day || lot.delivery_day > cert.valid_to_day) {
-            return invalid(
-                "certificate_id",
-                fmt::format("certificate {} is valid {} to {}, not on the delivery "
-                            "date {}",
-                            cert.id, format_day(cert.valid_from_day), format_day(cert.valid_to_day),
-                            format_day(lot.delivery_day)));
-          }
-        }
-        BookOrder order;
-        order.id = state.next_id;
-        order.participant_id = actor;
-        order.side = request.side;
-        order.price_usd_per_t = request.price_usd_per_t;
-        order.quantity_t = request.quantity_t;
-        order.time = state.last_seq + 1;
-        order.certificate_id = request.certificate_id;
-        order.club_member = who->club_member;
-        order.client_ref = request.client_ref;
-        return EventBody(OrderSubmitted{lot.id, std::move(order)});
+        Result<OrderSubmitted> decided =
+            decide_order(state, actor, request, state.next_id, state.last_seq + 1);
+        if (!decided.is_ok()) return decided.status();
+        return EventBody(std::move(decided).value());
       },
       [](const MarketState&, const Event& e) { return std::get<OrderSubmitted>(e.body).order.id; });
+}
+
+Result<std::vector<std::uint64_t>> MarketService::submit_orders(
+    std::uint64_t actor, const std::vector<NewOrder>& requests) {
+  if (requests.empty() || requests.size() > kMaxOrdersPerBatch) {
+    return invalid("orders", fmt::format("holds {} orders; send 1 to {}", requests.size(),
+                                         kMaxOrdersPerBatch));
+  }
+  if (failed_) {
+    return Status::io_error("the market service stopped after a log write failure; restart it");
+  }
+  std::vector<std::uint64_t> ids;
+  std::uint64_t last = 0;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    // Every order is checked before any is applied: the batch is all or nothing.
+    std::vector<Event> events;
+    events.reserve(requests.size());
+    const std::int64_t time_ms = now_ms();
+    for (std::size_t k = 0; k < requests.size(); ++k) {
+      Result<OrderSubmitted> decided =
+          decide_order(state_, actor, requests[k], state_.next_id + k, state_.last_seq + 1 + k);
+      if (!decided.is_ok()) {
+        return Status::invalid_input(fmt::format("orders[{}]: {}; no order of the batch was taken",
+                                                 k, decided.status().message()));
+      }
+      events.push_back({state_.last_seq + 1 + k, time_ms, actor, std::move(decided).value()});
+    }
+    for (const Event& event : events) {
+      const std::string bytes = encode_event(event);
+      Status applied = apply_event(state_, event, bytes);
+      if (!applied.is_ok()) return applied;  // the log holds exactly the orders applied so far
+      wal_->append(event.seq, bytes);
+      ids.push_back(std::get<OrderSubmitted>(event.body).order.id);
+      last = event.seq;
+    }
+  }
+  Status durable = wal_->wait_durable(last);
+  if (!durable.is_ok()) {
+    failed_ = true;
+    return durable;
+  }
+  maybe_snapshot();
+  return ids;
 }
 
 Result<CallRecord> MarketService::clear_lot(std::uint64_t actor, std::uint64_t lot_id) {

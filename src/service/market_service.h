@@ -125,6 +125,10 @@ class MarketService {
   Result<std::uint64_t> issue_certificate(std::uint64_t actor, const NewCertificate& request);
   Result<std::uint64_t> open_lot(std::uint64_t actor, const NewLot& request);
   Result<std::uint64_t> submit_order(std::uint64_t actor, const NewOrder& request);
+  // Up to 1000 orders at once, all or nothing: one event per order, acknowledged together after
+  // one group commit. Errors name the failing order's index.
+  Result<std::vector<std::uint64_t>> submit_orders(std::uint64_t actor,
+                                                   const std::vector<NewOrder>& requests);
   // Clears the current call of a lot; for a joint-purchasing round, matches the tendered demand
   // with the offers and closes the round.
   Result<CallRecord> clear_lot(std::uint64_t actor, std::uint64_t lot_id);

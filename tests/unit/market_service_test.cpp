@@ -226,6 +226,37 @@ TEST(MarketService, RejectedRequestsLeaveTheStateAndTheLogUnchanged) {
   EXPECT_EQ(log_bytes(), log_before);
 }
 
+TEST(MarketService, ABatchOfOrdersIsTakenWholeOrNotAtAll) {
+  TempDir dir("critmin_market_");
+  auto market = open_market(dir.path());
+  ASSERT_TRUE(market);
+  const Cast cast = register_cast(*market);
+  const std::uint64_t lot = market->open_lot(cast.op.id, gallium_lot()).value();
+  const std::string before = state_bytes(*market);
+  std::vector<service::NewOrder> batch = {
+      order(lot, Side::kBuy, 6e5, 1), order(lot, Side::kBuy, 6e5, 2),
+      order(lot, Side::kBuy, 6e5, 0), order(lot, Side::kBuy, 6e5, 4)};
+  Result<std::vector<std::uint64_t>> rejected = market->submit_orders(cast.buyer.id, batch);
+  ASSERT_FALSE(rejected.is_ok());
+  EXPECT_NE(rejected.status().message().find("orders[2]: quantity_t"), std::string::npos)
+      << rejected.status().message();
+  EXPECT_EQ(state_bytes(*market), before);
+  EXPECT_FALSE(market->submit_orders(cast.buyer.id, {}).is_ok());
+
+  batch[2].quantity_t = 3;
+  Result<std::vector<std::uint64_t>> taken = market->submit_orders(cast.buyer.id, batch);
+  ASSERT_TRUE(taken.is_ok()) << taken.status().to_string();
+  ASSERT_EQ(taken.value().size(), 4u);
+  EXPECT_EQ(taken.value()[3], taken.value()[0] + 3);
+  Result<std::string> book = market->read([&](const service::MarketState& s) {
+    std::string quantities;
+    for (const service::BookOrder& o : s.lots.at(lot).book)
+      quantities += std::to_string(o.quantity_t) + " ";
+    return quantities;
+  });
+  EXPECT_EQ(book.value(), "1.000000 2.000000 3.000000 4.000000 ");
+}
+
 TEST(MarketService, OnlyClubMembersBuyInClubLots) {
   TempDir dir("critmin_market_");
   auto market = open_market(dir.path());
