@@ -48,6 +48,14 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
                   "take a snapshot after this many events; 0: only on POST /market/v1/snapshot "
                   "(default 1000000)");
   cmd->callback([&common, flags] {
+    // SIGINT and SIGTERM stop the server cleanly: a watcher thread waits for them and every
+    // other thread (the log writer included, hence before the market opens) blocks them, so
+    // nothing runs in a signal handler.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     Result<std::filesystem::path> directory = market_directory_from_db_flag(flags->db);
     if (!directory.is_ok()) {
       common.exit_code = report_error(directory.status());
@@ -79,14 +87,6 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
       std::cout << token.value() << std::endl;
       return;
     }
-
-    // SIGINT and SIGTERM stop the server cleanly: a watcher thread waits for them (the other
-    // threads block them), so nothing runs in a signal handler.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     HttpServer server(static_cast<std::size_t>(flags->threads));
     server.set_keep_alive_timeout(30);

@@ -126,9 +126,12 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
     return Status::io_error(fmt::format("cannot create the service directory {}: {}",
                                         config.directory.string(), error.message()));
   }
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::open(config.directory);
+  if (!store.is_ok()) return store.status();
+  service->store_ = std::move(store).value();
   RecoveryReport& report = service->recovery_;
   MarketState& state = service->state_;
-  Result<std::optional<LoadedSnapshot>> snapshot = load_latest_snapshot(config.directory);
+  Result<std::optional<LoadedSnapshot>> snapshot = service->store_->load_latest_snapshot();
   if (!snapshot.is_ok()) return snapshot.status();
   if (snapshot.value()) {
     Result<MarketState> decoded = decode_state(snapshot.value()->payload);
@@ -759,7 +762,11 @@ Status MarketService::snapshot() {
   }
   Status durable = wal_->wait_durable(seq);
   if (!durable.is_ok()) return durable;
-  Status written = write_snapshot(config_.directory, seq, bytes);
+  // Decoding the bytes checks that the snapshot reads back before it replaces the old one, and
+  // gives the query tables their content without holding the state lock.
+  Result<MarketState> decoded = decode_state(bytes);
+  if (!decoded.is_ok()) return decoded.status();
+  Status written = store_->write_snapshot(seq, bytes, decoded.value());
   if (!written.is_ok()) return written;
   snapshot_seq_ = seq;
   return remove_obsolete_files(config_.directory, seq);

@@ -8,7 +8,7 @@
 // under the lock and wait for durability of what they saw before answering, so no answer ever
 // shows a state that a crash could take back.
 //
-// Recovery (open()): the newest snapshot, then every log record after it, in sequence order;
+// Recovery (open()): the newest snapshot (SQLite store), then every log record after it, in order;
 // a torn tail of the newest segment is cut off (it was never acknowledged).
 #pragma once
 
@@ -24,6 +24,7 @@
 #include "critmin/dataset.h"
 #include "critmin/status.h"
 #include "service/market_state.h"
+#include "service/sqlite_store.h"
 #include "service/wal.h"
 
 namespace critmin::service {
@@ -137,8 +138,8 @@ class MarketService {
   Result<std::uint64_t> register_contract(std::uint64_t actor, const NewContract& request);
   Result<PeriodSettled> settle_period(std::uint64_t actor, const SettleRequest& request);
 
-  // Writes a snapshot of the current state and drops the log segments and snapshots it makes
-  // obsolete.
+  // Writes a snapshot of the current state (and the query tables) into the SQLite store and
+  // drops the log segments it makes obsolete.
   Status snapshot();
 
   // Runs `render` on the state under the lock and returns after everything it saw is durable.
@@ -168,7 +169,8 @@ class MarketService {
   mutable std::mutex mutex_;  // orders every state change and every read
   MarketState state_;
   std::unique_ptr<WalWriter> wal_;
-  std::atomic<bool> failed_{false};  // the log failed: refuse everything
+  std::unique_ptr<SqliteStore> store_;  // snapshots and query tables
+  std::atomic<bool> failed_{false};     // the log failed: refuse everything
   std::mutex snapshot_mutex_;
   std::atomic<std::uint64_t> snapshot_seq_{0};
   RecoveryReport recovery_;

@@ -29,7 +29,9 @@ std::uint32_t checksum(std::uint64_t seq, std::string_view payload) {
   return static_cast<std::uint32_t>(crc);
 }
 
-std::uint32_t checksum(std::string_view payload) {
+}  // namespace
+
+std::uint32_t crc32_of(std::string_view payload) {
   uLong crc = crc32(0L, Z_NULL, 0);
   std::size_t done = 0;
   while (done < payload.size()) {
@@ -40,6 +42,8 @@ std::uint32_t checksum(std::string_view payload) {
   }
   return static_cast<std::uint32_t>(crc);
 }
+
+namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -94,8 +98,6 @@ std::optional<std::uint64_t> numbered_name(const std::string& name, std::string_
   return value;
 }
 
-constexpr std::string_view kSnapshotMagic = "CMSNAP01";
-
 }  // namespace
 
 void append_wal_record(std::string& out, std::uint64_t seq, std::string_view payload) {
@@ -108,10 +110,6 @@ void append_wal_record(std::string& out, std::uint64_t seq, std::string_view pay
 
 std::filesystem::path wal_segment_path(const std::filesystem::path& dir, std::uint64_t first_seq) {
   return dir / fmt::format("wal-{:020}.log", first_seq);
-}
-
-std::filesystem::path snapshot_path(const std::filesystem::path& dir, std::uint64_t seq) {
-  return dir / fmt::format("snapshot-{:020}.bin", seq);
 }
 
 Result<std::vector<SegmentFile>> list_segments(const std::filesystem::path& dir) {
@@ -165,72 +163,6 @@ Status truncate_segment(const std::filesystem::path& path, std::uint64_t valid_b
   ::close(fd);
   if (!ok) return Status::io_error(fmt::format("cannot truncate {}: {}", path.string(), why));
   return Status::ok();
-}
-
-Status write_snapshot(const std::filesystem::path& dir, std::uint64_t seq,
-                      std::string_view payload) {
-  std::string bytes(kSnapshotMagic);
-  Encoder encoder(bytes);
-  encoder.u64(seq);
-  encoder.u64(payload.size());
-  encoder.u32(checksum(payload));
-  bytes.append(payload);
-  const std::filesystem::path final_path = snapshot_path(dir, seq);
-  const std::filesystem::path temporary = final_path.string() + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    return Status::io_error(fmt::format("cannot create {}: {}", temporary.string(), errno_text()));
-  }
-  Status written = write_all(fd, bytes, temporary);
-  if (written.is_ok() && ::fsync(fd) != 0) {
-    written = Status::io_error(fmt::format("cannot sync {}: {}", temporary.string(), errno_text()));
-  }
-  ::close(fd);
-  if (!written.is_ok()) return written;
-  std::error_code error;
-  std::filesystem::rename(temporary, final_path, error);
-  if (error) {
-    return Status::io_error(fmt::format("cannot rename {} to {}: {}", temporary.string(),
-                                        final_path.string(), error.message()));
-  }
-  return sync_directory(dir);
-}
-
-Result<std::optional<LoadedSnapshot>> load_latest_snapshot(const std::filesystem::path& dir) {
-  std::optional<std::uint64_t> newest;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    const auto seq = numbered_name(entry.path().filename().string(), "snapshot-", ".bin");
-    if (seq && (!newest || *seq > *newest)) newest = seq;
-  }
-  if (error) {
-    return Status::io_error(fmt::format("cannot list {}: {}", dir.string(), error.message()));
-  }
-  if (!newest) return std::optional<LoadedSnapshot>{};
-  const std::filesystem::path path = snapshot_path(dir, *newest);
-  Result<std::string> bytes = read_whole_file(path);
-  if (!bytes.is_ok()) return bytes.status();
-  const std::string_view data = bytes.value();
-  const std::size_t header = kSnapshotMagic.size() + 20;
-  auto corrupt = [&](const char* why) {
-    return Status::io_error(fmt::format(
-        "snapshot {} is damaged ({}); restore the directory from a backup, or remove the "
-        "snapshot when every log segment since the beginning is still present",
-        path.string(), why));
-  };
-  if (data.size() < header || data.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) {
-    return corrupt("no snapshot header");
-  }
-  Decoder decoder(data.substr(kSnapshotMagic.size(), 20));
-  LoadedSnapshot snapshot;
-  snapshot.seq = decoder.u64();
-  const std::uint64_t length = decoder.u64();
-  const std::uint32_t crc = decoder.u32();
-  if (snapshot.seq != *newest) return corrupt("sequence number differs from the file name");
-  if (data.size() - header != length) return corrupt("length differs from the header");
-  snapshot.payload = std::string(data.substr(header));
-  if (checksum(snapshot.payload) != crc) return corrupt("checksum mismatch");
-  return std::optional<LoadedSnapshot>(std::move(snapshot));
 }
 
 Status remove_obsolete_files(const std::filesystem::path& dir, std::uint64_t keep_seq) {

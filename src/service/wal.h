@@ -1,19 +1,14 @@
-// The market service's durable storage: an append-only, checksummed write-ahead log in segments,
-// plus snapshots.
+// The market service's write-ahead log: append-only, checksummed, in segments. Snapshots live
+// in the SQLite store (sqlite_store.h).
 //
-// Directory layout (all files in one directory):
-//   wal-<first seq, 20 digits>.log     log segments; records hold consecutive sequence numbers
-//   snapshot-<seq, 20 digits>.bin      the whole state after event <seq>
+// Directory layout: wal-<first seq, 20 digits>.log segments; records hold consecutive sequence
+// numbers.
 //
 // Log record: u32 payload length, u32 CRC-32 (zlib) of the sequence number's 8 bytes and the
 // payload, u64 sequence number, payload. A record whose header or payload is cut off, or whose
 // checksum does not match, ends the valid part of the newest segment (a torn tail: the process
 // died while writing it, and it was never acknowledged); recovery truncates the segment there.
 // The same damage in an older segment is corruption and stops recovery.
-//
-// Snapshot file: magic "CMSNAP01", u64 seq, u64 payload length, u32 CRC-32 of the payload,
-// payload. Written to a temporary name, fsynced, renamed, and the directory fsynced, so a crash
-// leaves either the old or the new snapshot, never half of one.
 //
 // Group commit: WalWriter::append() only queues the record (callers hold their own ordering lock,
 // so records enter the queue in sequence order); one writer thread writes everything queued with
@@ -41,11 +36,13 @@ namespace critmin::service {
 constexpr std::size_t kWalHeaderBytes = 16;
 constexpr std::uint32_t kMaxWalPayloadBytes = 64u << 20;
 
+// zlib's CRC-32 of `bytes` (any length).
+std::uint32_t crc32_of(std::string_view bytes);
+
 // Appends one framed record to `out`.
 void append_wal_record(std::string& out, std::uint64_t seq, std::string_view payload);
 
 std::filesystem::path wal_segment_path(const std::filesystem::path& dir, std::uint64_t first_seq);
-std::filesystem::path snapshot_path(const std::filesystem::path& dir, std::uint64_t seq);
 
 // The segments of a directory, sorted by their first sequence number.
 struct SegmentFile {
@@ -69,19 +66,7 @@ Result<SegmentScan> scan_segment(
 // Cuts a segment back to `valid_bytes` and makes that durable.
 Status truncate_segment(const std::filesystem::path& path, std::uint64_t valid_bytes);
 
-// Writes a snapshot durably (temporary file, fsync, rename, directory fsync).
-Status write_snapshot(const std::filesystem::path& dir, std::uint64_t seq,
-                      std::string_view payload);
-
-struct LoadedSnapshot {
-  std::uint64_t seq = 0;
-  std::string payload;
-};
-// The newest snapshot of the directory, or nullopt when there is none. A newest snapshot that
-// fails its checksum is an error (kIoError): recovery cannot know what it held.
-Result<std::optional<LoadedSnapshot>> load_latest_snapshot(const std::filesystem::path& dir);
-
-// Removes snapshots older than `keep_seq` and the segments whose every record is <= keep_seq.
+// Removes the segments whose every record is <= keep_seq (a snapshot holds them).
 Status remove_obsolete_files(const std::filesystem::path& dir, std::uint64_t keep_seq);
 
 // The group-commit writer of the newest segment.

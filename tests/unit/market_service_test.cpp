@@ -1,6 +1,8 @@
 // The market service's state machine, log and recovery, without HTTP.
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <fstream>
 
 #include "critmin/settlement.h"
@@ -105,6 +107,45 @@ TEST(MarketService, SnapshotPlusLogTailRebuildsTheSameStateAndDropsOldSegments) 
   EXPECT_TRUE(reopened->recovery().from_snapshot);
   EXPECT_EQ(reopened->recovery().snapshot_seq, 6u);
   EXPECT_EQ(state_bytes(*reopened), before);
+}
+
+// Runs a query that returns one integer.
+std::int64_t query_number(const std::filesystem::path& db_path, const char* sql) {
+  sqlite3* db = nullptr;
+  std::int64_t value = -1;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      value = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return value;
+}
+
+TEST(MarketService, SnapshotsFillTheSqliteQueryTables) {
+  TempDir dir("critmin_market_");
+  auto market = open_market(dir.path());
+  ASSERT_TRUE(market);
+  run_session(*market, register_cast(*market));
+  ASSERT_TRUE(market->snapshot().is_ok());
+  const std::filesystem::path db = dir.path() / service::SqliteStore::kFileName;
+  EXPECT_EQ(query_number(db, "SELECT seq FROM snapshot"),
+            static_cast<std::int64_t>(market->last_seq()));
+  EXPECT_EQ(query_number(db, "SELECT COUNT(*) FROM participants"), 6);
+  EXPECT_EQ(query_number(db, "SELECT COUNT(*) FROM participants WHERE club_member = 0"), 1);
+  EXPECT_EQ(query_number(db, "SELECT COUNT(*) FROM calls WHERE outcome = 'cleared'"), 1);
+  EXPECT_EQ(
+      query_number(db, "SELECT CAST(SUM(filled_t) AS INTEGER) FROM fills WHERE side = 'sell'"), 10);
+  EXPECT_EQ(query_number(db, "SELECT COUNT(*) FROM book_orders"), 1);  // the unsold ask rolled over
+  EXPECT_EQ(query_number(db, "SELECT COUNT(*) FROM settlements"), 2);
+  // A second snapshot replaces the first and the tables.
+  ASSERT_TRUE(market->open_lot(1, gallium_lot()).is_ok());
+  ASSERT_TRUE(market->snapshot().is_ok());
+  EXPECT_EQ(query_number(db, "SELECT COUNT(*) FROM snapshot"), 1);
+  EXPECT_EQ(query_number(db, "SELECT COUNT(*) FROM lots"), 2);
 }
 
 TEST(MarketService, AutomaticSnapshotsKeepRecoveryExact) {
