@@ -1,4 +1,4 @@
-// Write-ahead log segments, snapshots and the group-commit writer (contract in wal.h).
+// Write-ahead log segments and the group-commit writer (contract in wal.h).
 #include "service/wal.h"
 
 #include <fcntl.h>
@@ -10,8 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "service/codec.h"
 
@@ -75,13 +73,31 @@ Status sync_directory(const std::filesystem::path& dir) {
   return Status::ok();
 }
 
+// One read() loop into a buffer of the file's size: recovery reads every segment whole, and a
+// stream copy through an ostringstream would copy a 100 MB log twice.
 Result<std::string> read_whole_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::io_error(fmt::format("cannot open {}", path.string()));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return Status::io_error(fmt::format("cannot read {}", path.string()));
-  return buffer.str();
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return Status::io_error(fmt::format("cannot open {}: {}", path.string(), errno_text()));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    const std::string why = errno_text();
+    ::close(fd);
+    return Status::io_error(fmt::format("cannot stat {}: {}", path.string(), why));
+  }
+  std::string bytes(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const bool failed = done < bytes.size();
+  const std::string why = failed ? errno_text() : "";
+  ::close(fd);
+  if (failed) return Status::io_error(fmt::format("cannot read {}: {}", path.string(), why));
+  return bytes;
 }
 
 // Parses "<prefix><20 digits><suffix>"; nullopt for any other name.
@@ -180,13 +196,6 @@ Status remove_obsolete_files(const std::filesystem::path& dir, std::uint64_t kee
       }
     }
   }
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    const auto seq = numbered_name(entry.path().filename().string(), "snapshot-", ".bin");
-    if (seq && *seq < keep_seq) std::filesystem::remove(entry.path(), error);
-  }
-  if (error)
-    return Status::io_error(fmt::format("cannot clean {}: {}", dir.string(), error.message()));
   return Status::ok();
 }
 
