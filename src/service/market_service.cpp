@@ -194,11 +194,19 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
   Result<std::unique_ptr<WalWriter>> wal = WalWriter::open(config.directory, state.last_seq + 1);
   if (!wal.is_ok()) return wal.status();
   service->wal_ = std::move(wal).value();
+  service->snapshotter_ = std::thread([s = service.get()] { s->run_snapshotter(); });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return service;
 }
 
-MarketService::~MarketService() = default;
+MarketService::~MarketService() {
+  {
+    std::lock_guard<std::mutex> lock(snapshotter_mutex_);
+    snapshotter_stopping_ = true;
+  }
+  snapshotter_wake_.notify_one();
+  if (snapshotter_.joinable()) snapshotter_.join();  // finishes a snapshot already requested
+}
 
 std::optional<Participant> MarketService::authenticate(std::string_view token) const {
   if (token.empty() || token.size() > 256) return std::nullopt;
@@ -231,7 +239,7 @@ Result<Answer> MarketService::commit(
     failed_ = true;
     return durable;
   }
-  maybe_snapshot();
+  maybe_snapshot(event.seq);
   return reply;
 }
 
@@ -501,7 +509,7 @@ Result<std::vector<std::uint64_t>> MarketService::submit_orders(
     failed_ = true;
     return durable;
   }
-  maybe_snapshot();
+  maybe_snapshot(last);
   return ids;
 }
 
@@ -772,14 +780,28 @@ Status MarketService::snapshot() {
   return remove_obsolete_files(config_.directory, seq);
 }
 
-void MarketService::maybe_snapshot() {
+void MarketService::maybe_snapshot(std::uint64_t seq) {
   if (config_.snapshot_every_events == 0) return;
-  const std::uint64_t last = last_seq();
-  if (last < snapshot_seq_ + config_.snapshot_every_events) return;
-  if (!snapshot_mutex_.try_lock()) return;  // another request is taking one
-  snapshot_mutex_.unlock();
-  // A failed automatic snapshot is not fatal: the log still holds every event.
-  (void)snapshot();
+  if (seq < snapshot_seq_ + config_.snapshot_every_events) return;
+  {
+    std::lock_guard<std::mutex> lock(snapshotter_mutex_);
+    snapshot_wanted_ = true;
+  }
+  snapshotter_wake_.notify_one();
+}
+
+void MarketService::run_snapshotter() {
+  std::unique_lock<std::mutex> lock(snapshotter_mutex_);
+  for (;;) {
+    snapshotter_wake_.wait(lock, [&] { return snapshot_wanted_ || snapshotter_stopping_; });
+    if (!snapshot_wanted_) return;  // stopping, nothing pending
+    snapshot_wanted_ = false;
+    lock.unlock();
+    // A failed automatic snapshot is not fatal: the log still holds every event, and the next
+    // request past the threshold tries again.
+    (void)snapshot();
+    lock.lock();
+  }
 }
 
 Result<std::string> MarketService::read(

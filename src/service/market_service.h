@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "critmin/dataset.h"
 #include "critmin/status.h"
@@ -161,7 +163,10 @@ class MarketService {
                         const std::function<Answer(const MarketState&, const Event&)>& answer);
 
   Result<std::string> resolve_material(std::string_view name) const;
-  void maybe_snapshot();
+  // Asks the snapshot thread for a snapshot when `seq` is snapshot_every_events past the last
+  // one; requests never wait for a snapshot.
+  void maybe_snapshot(std::uint64_t seq);
+  void run_snapshotter();
 
   ServiceConfig config_;
   std::shared_ptr<const Dataset> dataset_;
@@ -171,8 +176,13 @@ class MarketService {
   std::unique_ptr<WalWriter> wal_;
   std::unique_ptr<SqliteStore> store_;  // snapshots and query tables
   std::atomic<bool> failed_{false};     // the log failed: refuse everything
-  std::mutex snapshot_mutex_;
+  std::mutex snapshot_mutex_;           // one snapshot at a time
   std::atomic<std::uint64_t> snapshot_seq_{0};
+  std::mutex snapshotter_mutex_;
+  std::condition_variable snapshotter_wake_;
+  bool snapshot_wanted_ = false;
+  bool snapshotter_stopping_ = false;
+  std::thread snapshotter_;  // takes automatic snapshots off the request path
   RecoveryReport recovery_;
 };
 
