@@ -285,6 +285,7 @@ json settlement_json(const service::PeriodSettled& s) {
       j["buyer_gain_vs_market_usd"] = e.buyer_gain_vs_market_usd;
     } else {
       j["payment_usd_per_t"] = e.contract_price_usd_per_t;
+      j["claimed_usd"] = e.claimed_usd;
     }
     entries.push_back(j);
   }
@@ -292,6 +293,9 @@ json settlement_json(const service::PeriodSettled& s) {
           {"stage", stage_name(s.stage)},
           {"year", s.year},
           {"reference_price_usd_per_t", s.reference_price_usd_per_t},
+          {"subsidy_budget_usd", optional_number(s.subsidy_budget_usd)},
+          {"budget_rule", settlement::budget_rule_name(s.budget_rule)},
+          {"budget_binding", s.budget_binding},
           {"entries", entries}};
 }
 
@@ -924,51 +928,64 @@ void add_routes(httplib::Server& server, Routes& routes) {
                              return json::parse(text.value());
                            }));
 
-  server.Post(base + "/settlements",
-              routes.handle(kOperator, true,
-                            [&svc](const Participant& caller, const Body& body,
-                                   const httplib::Request&, int& created) -> Result<json> {
-                              if (auto e = body.only({"material", "stage", "year",
-                                                      "reference_price_usd_per_t", "deliveries"})) {
-                                return bad(*e);
-                              }
-                              service::SettleRequest request;
-                              if (auto e = body.text("material", request.material, true))
-                                return bad(*e);
-                              if (auto e = body.text("stage", request.stage, true)) return bad(*e);
-                              if (auto e = body.integer("year", request.year, true)) return bad(*e);
-                              if (auto e = body.number("reference_price_usd_per_t",
-                                                       request.reference_price_usd_per_t)) {
-                                return bad(*e);
-                              }
-                              if (body.has("deliveries")) {
-                                if (!body.raw("deliveries").is_array()) {
-                                  return Status::invalid_input(
-                                      "field 'deliveries' must be an array of {\"contract_id\", "
-                                      "\"volume_t\"}");
-                                }
-                                for (const json& item : body.raw("deliveries")) {
-                                  if (!item.is_object()) {
-                                    return Status::invalid_input("each delivery must be an object");
-                                  }
-                                  Body d(item);
-                                  if (auto e = d.only({"contract_id", "volume_t"})) return bad(*e);
-                                  service::Delivery delivery;
-                                  if (auto e = d.id("contract_id", delivery.contract_id, true)) {
-                                    return bad(*e);
-                                  }
-                                  if (auto e = d.number("volume_t", delivery.volume_t, true)) {
-                                    return bad(*e);
-                                  }
-                                  request.deliveries.push_back(delivery);
-                                }
-                              }
-                              Result<service::PeriodSettled> settled =
-                                  svc.settle_period(caller.id, request);
-                              if (!settled.is_ok()) return settled.status();
-                              created = 201;
-                              return settlement_json(settled.value());
-                            }));
+  server.Post(
+      base + "/settlements",
+      routes.handle(
+          kOperator, true,
+          [&svc](const Participant& caller, const Body& body, const httplib::Request&,
+                 int& created) -> Result<json> {
+            if (auto e = body.only({"material", "stage", "year", "reference_price_usd_per_t",
+                                    "deliveries", "subsidy_budget_usd", "budget_rule"})) {
+              return bad(*e);
+            }
+            service::SettleRequest request;
+            if (auto e = body.text("material", request.material, true)) return bad(*e);
+            if (auto e = body.text("stage", request.stage, true)) return bad(*e);
+            if (auto e = body.integer("year", request.year, true)) return bad(*e);
+            if (auto e =
+                    body.number("reference_price_usd_per_t", request.reference_price_usd_per_t)) {
+              return bad(*e);
+            }
+            if (auto e = body.number("subsidy_budget_usd", request.subsidy_budget_usd)) {
+              return bad(*e);
+            }
+            std::string rule = "pro_rata";
+            if (auto e = body.text("budget_rule", rule, false)) return bad(*e);
+            if (rule == "first_come") {
+              request.budget_rule = settlement::BudgetRule::kFirstCome;
+            } else if (rule != "pro_rata") {
+              return Status::invalid_input(
+                  fmt::format("budget_rule: '{}' is not a budget rule; use pro_rata or "
+                              "first_come",
+                              rule));
+            }
+            if (body.has("deliveries")) {
+              if (!body.raw("deliveries").is_array()) {
+                return Status::invalid_input(
+                    "field 'deliveries' must be an array of {\"contract_id\", "
+                    "\"volume_t\"}");
+              }
+              for (const json& item : body.raw("deliveries")) {
+                if (!item.is_object()) {
+                  return Status::invalid_input("each delivery must be an object");
+                }
+                Body d(item);
+                if (auto e = d.only({"contract_id", "volume_t"})) return bad(*e);
+                service::Delivery delivery;
+                if (auto e = d.id("contract_id", delivery.contract_id, true)) {
+                  return bad(*e);
+                }
+                if (auto e = d.number("volume_t", delivery.volume_t, true)) {
+                  return bad(*e);
+                }
+                request.deliveries.push_back(delivery);
+              }
+            }
+            Result<service::PeriodSettled> settled = svc.settle_period(caller.id, request);
+            if (!settled.is_ok()) return settled.status();
+            created = 201;
+            return settlement_json(settled.value());
+          }));
 
   server.Get(base + "/settlements",
              routes.handle(kOperator | kAuditor, false,

@@ -748,9 +748,26 @@ Result<PeriodSettled> MarketService::settle_period(std::uint64_t actor,
             }
             entry.volume_t = volume_t;
             entry.contract_price_usd_per_t = per_t.value();
-            entry.payment_usd = per_t.value() * volume_t;
+            entry.claimed_usd = per_t.value() * volume_t;
+            entry.payment_usd = entry.claimed_usd;
           }
           settled.entries.push_back(entry);
+        }
+        // The budget cap on subsidy claims, in contract order, with the simulator's function.
+        settled.subsidy_budget_usd = request.subsidy_budget_usd;
+        settled.budget_rule = request.budget_rule;
+        std::vector<double> claims;
+        for (const SettlementEntry& e : settled.entries) {
+          if (e.kind == ContractKind::kSubsidy) claims.push_back(e.claimed_usd);
+        }
+        Result<settlement::BudgetOutcome> capped =
+            settlement::apply_budget(claims, request.subsidy_budget_usd, request.budget_rule);
+        if (!capped.is_ok()) return invalid("subsidy_budget_usd", capped.status().message());
+        settled.budget_binding = capped.value().binding;
+        std::size_t next_claim = 0;
+        for (SettlementEntry& e : settled.entries) {
+          if (e.kind == ContractKind::kSubsidy)
+            e.payment_usd = capped.value().paid_usd[next_claim++];
         }
         return EventBody(std::move(settled));
       },

@@ -101,7 +101,9 @@ struct SettleRequest {
   std::string stage;
   std::int32_t year = 0;
   std::optional<double> reference_price_usd_per_t;  // default: the latest clearing price
-  std::vector<Delivery> deliveries;  // contracts not listed deliver their contracted volume
+  std::vector<Delivery> deliveries;          // contracts not listed deliver their contracted volume
+  std::optional<double> subsidy_budget_usd;  // cap on the period's subsidy payments
+  settlement::BudgetRule budget_rule = settlement::BudgetRule::kProRata;
 };
 
 struct Registered {

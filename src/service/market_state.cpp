@@ -321,6 +321,7 @@ void fields(Io& io, SettlementEntry& v) {
   io(v.contract_price_usd_per_t);
   io(v.take_or_pay_shortfall_t);
   io(v.payment_usd);
+  io(v.claimed_usd);
   io(v.buyer_gain_vs_market_usd);
 }
 
@@ -330,6 +331,9 @@ void fields(Io& io, PeriodSettled& v) {
   io.enumeration(v.stage, 2);
   io(v.year);
   io(v.reference_price_usd_per_t);
+  io(v.subsidy_budget_usd);
+  io.enumeration(v.budget_rule, 2);
+  io(v.budget_binding);
   io.list(v.entries, 60);
 }
 

@@ -155,8 +155,10 @@ struct SettlementEntry {
   double volume_t = 0.0;                  // delivered (offtake) or supported (subsidy)
   double contract_price_usd_per_t = 0.0;  // offtake: the formula's price; subsidy: payment per t
   double take_or_pay_shortfall_t = 0.0;
-  double payment_usd =
-      0.0;  // offtake: buyer pays seller; subsidy: scheme pays producer (< 0: back)
+  // Offtake: what the buyer pays the seller. Subsidy: what the scheme pays the producer after
+  // the budget cap (< 0: the producer pays back).
+  double payment_usd = 0.0;
+  double claimed_usd = 0.0;               // subsidy: the payment before the budget cap
   double buyer_gain_vs_market_usd = 0.0;  // offtake only
 };
 
@@ -190,6 +192,9 @@ struct PeriodSettled {
   Stage stage = Stage::kProcessing;
   std::int32_t year = 0;
   double reference_price_usd_per_t = 0.0;
+  std::optional<double> subsidy_budget_usd;  // cap on the period's subsidy payments; none: no cap
+  settlement::BudgetRule budget_rule = settlement::BudgetRule::kProRata;
+  bool budget_binding = false;
   std::vector<SettlementEntry> entries;  // computed with critmin::settlement when decided
 };
 

@@ -498,6 +498,47 @@ TEST(MarketService, SettlementEqualsTheSimulatorsSettlementFunctions) {
   EXPECT_FALSE(market->settle_period(cast.op.id, again).is_ok());
 }
 
+TEST(MarketService, ASubsidyBudgetCapsThePeriodsClaimsWithTheSimulatorsBudgetRule) {
+  TempDir dir("critmin_market_");
+  auto market = open_market(dir.path());
+  ASSERT_TRUE(market);
+  const Cast cast = register_cast(*market);
+  service::NewContract cfd;
+  cfd.kind = service::ContractKind::kSubsidy;
+  cfd.material = "gallium";
+  cfd.stage = "processing";
+  cfd.seller_id = cast.seller.id;
+  cfd.subsidy.kind = settlement::SubsidyKind::kTwoWayCfd;
+  cfd.subsidy.strike_usd_per_t = 600'000;
+  cfd.volume_t_per_year = 10;
+  cfd.start_year = 2027;
+  cfd.tenor_years = 3;
+  ASSERT_TRUE(market->register_contract(cast.op.id, cfd).is_ok());
+  cfd.volume_t_per_year = 30;
+  ASSERT_TRUE(market->register_contract(cast.op.id, cfd).is_ok());
+  service::SettleRequest settle;
+  settle.material = "gallium";
+  settle.stage = "processing";
+  settle.year = 2027;
+  settle.reference_price_usd_per_t = 500'000;  // claims 1.0M and 3.0M USD
+  settle.subsidy_budget_usd = 2'000'000;
+  Result<service::PeriodSettled> settled = market->settle_period(cast.op.id, settle);
+  ASSERT_TRUE(settled.is_ok()) << settled.status().to_string();
+  const settlement::BudgetOutcome direct =
+      settlement::apply_budget({1'000'000, 3'000'000}, 2'000'000, settlement::BudgetRule::kProRata)
+          .value();
+  ASSERT_EQ(settled.value().entries.size(), 2u);
+  EXPECT_TRUE(settled.value().budget_binding);
+  EXPECT_EQ(settled.value().entries[0].claimed_usd, 1'000'000.0);
+  EXPECT_EQ(settled.value().entries[0].payment_usd, direct.paid_usd[0]);
+  EXPECT_EQ(settled.value().entries[1].payment_usd, direct.paid_usd[1]);
+  EXPECT_DOUBLE_EQ(settled.value().entries[0].payment_usd + settled.value().entries[1].payment_usd,
+                   2'000'000.0);
+  settle.year = 2028;
+  settle.subsidy_budget_usd = -1;
+  EXPECT_FALSE(market->settle_period(cast.op.id, settle).is_ok());
+}
+
 TEST(MarketService, SettlementNeedsAReferencePrice) {
   TempDir dir("critmin_market_");
   auto market = open_market(dir.path());
