@@ -62,14 +62,19 @@ HttpError from_status(const Status& status) {
   }
 }
 
+// Replaces invalid UTF-8 (a query parameter or path echoed in a message) instead of throwing.
+std::string dump(const json& body) {
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 void send_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
-  res.set_content(json{{"error", message}}.dump(), "application/json");
+  res.set_content(dump(json{{"error", message}}), "application/json");
 }
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(dump(body), "application/json");
 }
 
 // ---- body fields ------------------------------------------------------------------------------

@@ -259,6 +259,70 @@ TEST_F(MarketApi, ACallAuctionRunsEndToEndAndTheAuditorReadsEveryStateChange) {
   EXPECT_EQ(page["events"].size(), 2u);
   EXPECT_EQ(page["events"][0]["seq"], 4);
   EXPECT_EQ(get(auditor_, "/market/v1/audit?after=x").first, 400);
+  auto [bad_bytes, bad_bytes_body] = get(auditor_, "/market/v1/audit?after=%FF%FE");
+  EXPECT_EQ(bad_bytes, 400);  // the message echoes the bytes, replaced, without a 500
+  EXPECT_TRUE(bad_bytes_body.contains("error"));
+}
+
+}  // namespace
+}  // namespace critmin::test
+
+namespace critmin::test {
+namespace {
+
+// Random bodies (bytes, and JSON of every shape) at every writing route: always a 4xx with a
+// message, never a crash, never a state change.
+TEST_F(MarketApi, RandomBodiesAreRejectedWithoutChangingTheState) {
+  std::mt19937_64 random(5);
+  const std::string lot = "/market/v1/lots/" + std::to_string(lot_);
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {operator_token_, "/market/v1/participants"},
+      {certifier_, "/market/v1/certificates"},
+      {operator_token_, "/market/v1/lots"},
+      {buyer_, lot + "/orders"},
+      {buyer_, lot + "/orders/batch"},
+      {operator_token_, "/market/v1/contracts"},
+      {operator_token_, "/market/v1/settlements"}};
+  const std::vector<std::string> values = {"null",
+                                           "true",
+                                           "-1",
+                                           "0",
+                                           "1e308",
+                                           "-1e308",
+                                           "\"\"",
+                                           "\"x\"",
+                                           "[]",
+                                           "{}",
+                                           "[1,\"a\"]",
+                                           "{\"a\":{}}",
+                                           "18446744073709551616",
+                                           "3.5"};
+  const std::vector<std::string> keys = {
+      "name",       "country",   "roles",      "material", "stage", "side",  "price_usd_per_t",
+      "quantity_t", "holder_id", "valid_from", "orders",   "kind",  "price", "subsidy",
+      "year",       "deliveries"};
+  const std::uint64_t before = last_seq();
+  for (int round = 0; round < 150; ++round) {
+    std::string body;
+    if (round % 3 == 0) {
+      const std::size_t n = random() % 64;
+      for (std::size_t i = 0; i < n; ++i) body += static_cast<char>(random() % 256);
+    } else {
+      body = "{";
+      const std::size_t n = 1 + random() % 4;
+      for (std::size_t i = 0; i < n; ++i) {
+        body += (i ? "," : "") + ("\"" + keys[random() % keys.size()] + "\":") +
+                values[random() % values.size()];
+      }
+      body += "}";
+    }
+    const auto& [token, path] = routes[random() % routes.size()];
+    auto [status, reply] = post(token, path, body);
+    EXPECT_GE(status, 400) << path << " " << body;
+    EXPECT_LT(status, 500) << path << " " << body;
+    EXPECT_TRUE(reply.contains("error")) << path << " " << body;
+  }
+  EXPECT_EQ(last_seq(), before);
 }
 
 }  // namespace
