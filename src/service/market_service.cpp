@@ -837,6 +837,8 @@ Result<std::string> MarketService::read(
 
 std::uint64_t MarketService::fsync_count() const { return wal_->fsync_count(); }
 
+double MarketService::fsync_seconds() const { return wal_->fsync_seconds(); }
+
 std::uint64_t MarketService::last_seq() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return state_.last_seq;

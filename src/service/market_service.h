@@ -151,6 +151,7 @@ class MarketService {
 
   // Counters for benchmarks and the status endpoint.
   std::uint64_t fsync_count() const;
+  double fsync_seconds() const;
   std::uint64_t last_seq() const;
 
  private:

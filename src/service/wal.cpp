@@ -261,6 +261,11 @@ std::uint64_t WalWriter::durable_seq() const {
   return durable_seq_;
 }
 
+double WalWriter::fsync_seconds() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fsync_seconds_;
+}
+
 std::uint64_t WalWriter::fsync_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return fsyncs_;
@@ -301,15 +306,19 @@ void WalWriter::run() {
       dirty = true;
       last_seq = std::max(last_seq, chunk.last_seq);
     }
+    const auto sync_start = std::chrono::steady_clock::now();
     if (status.is_ok() && dirty && ::fdatasync(fd_) != 0) {
       status = Status::io_error("fdatasync: " + errno_text());
     }
+    const double sync_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sync_start).count();
     batch.clear();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (status.is_ok()) {
         durable_seq_ = std::max(durable_seq_, last_seq);
         ++fsyncs_;
+        fsync_seconds_ += sync_seconds;
       } else {
         failure_ = status.message();
         stopping_ = true;

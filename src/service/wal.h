@@ -17,6 +17,7 @@
 // acknowledgements per second possible on a disk that does a few thousand fsyncs per second.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -94,6 +95,7 @@ class WalWriter {
 
   std::uint64_t durable_seq() const;
   std::uint64_t fsync_count() const;
+  double fsync_seconds() const;  // time spent inside fdatasync, summed
 
  private:
   WalWriter() = default;
@@ -113,6 +115,7 @@ class WalWriter {
   std::vector<Chunk> queue_;
   std::uint64_t durable_seq_ = 0;
   std::uint64_t fsyncs_ = 0;
+  double fsync_seconds_ = 0.0;
   std::string failure_;  // non-empty once a write or sync failed
   bool stopping_ = false;
   std::thread thread_;
