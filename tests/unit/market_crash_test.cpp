@@ -134,7 +134,17 @@ TEST(MarketCrash, EveryAcknowledgedOrderSurvivesSigkillExactlyOnce) {
         }
       });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    // Kill once a few hundred orders are acknowledged (or after 10 s on a very slow machine), so
+    // that the kill lands mid-stream whatever the machine's speed.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (acknowledged.size() >= 300) break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     server.kill_hard();  // mid-stream: clients have requests in flight
     stop = true;
     for (std::thread& c : clients) c.join();
