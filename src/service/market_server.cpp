@@ -809,7 +809,10 @@ void add_routes(httplib::Server& server, Routes& routes) {
                               Result<service::CallRecord> call =
                                   svc.clear_lot(caller.id, id.value());
                               if (!call.is_ok()) return call.status();
-                              return call_json(call.value(), 0);
+                              json reply = call_json(call.value(), 0);
+                              reply.erase("fills");
+                              reply["fill_count"] = call.value().fill_count;
+                              return reply;
                             }));
 
   server.Post(

@@ -530,7 +530,25 @@ Result<CallRecord> MarketService::clear_lot(std::uint64_t actor, std::uint64_t l
         return EventBody(LotCleared{lot_id});
       },
       [lot_id](const MarketState& state, const Event&) {
-        return state.lots.at(lot_id).calls.back();
+        // The summary only: the fills of a large call are read with GET .../calls, and copying
+        // them under the lock would hold up every other request.
+        const CallRecord& call = state.lots.at(lot_id).calls.back();
+        CallRecord summary;
+        summary.period = call.period;
+        summary.seq = call.seq;
+        summary.time_ms = call.time_ms;
+        summary.outcome = call.outcome;
+        summary.clearing_price_usd_per_t = call.clearing_price_usd_per_t;
+        summary.executed_volume_t = call.executed_volume_t;
+        summary.demand_at_price_t = call.demand_at_price_t;
+        summary.supply_at_price_t = call.supply_at_price_t;
+        summary.reserve_binding = call.reserve_binding;
+        summary.orders = call.orders;
+        summary.rolled_over_asks = call.rolled_over_asks;
+        summary.rolled_over_t = call.rolled_over_t;
+        summary.levy_total_usd = call.levy_total_usd;
+        summary.fill_count = call.fills.size();
+        return summary;
       });
 }
 

@@ -135,7 +135,8 @@ class MarketService {
   Result<std::vector<std::uint64_t>> submit_orders(std::uint64_t actor,
                                                    const std::vector<NewOrder>& requests);
   // Clears the current call of a lot; for a joint-purchasing round, matches the tendered demand
-  // with the offers and closes the round.
+  // with the offers and closes the round. Returns the call's summary: `fills` empty,
+  // `fill_count` set (the fills are in the state, GET .../calls).
   Result<CallRecord> clear_lot(std::uint64_t actor, std::uint64_t lot_id);
   // Closes the demand phase of a joint-purchasing round and tenders the aggregated demand [t].
   Result<double> tender_round(std::uint64_t actor, std::uint64_t lot_id);

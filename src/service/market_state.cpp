@@ -538,7 +538,17 @@ Status clear_lot(Lot& lot, const Event& event, MarketState& state) {
   call.supply_at_price_t = result.supply_at_price_t;
   call.reserve_binding = result.reserve_binding;
   call.orders = lot.book.size();
+  // Size both outputs first: with a million orders, growing them by doubling costs more than the
+  // auction (copies and fresh pages).
+  std::size_t filled = 0;
+  std::size_t to_roll = 0;
+  for (std::size_t i = 0; i < lot.book.size(); ++i) {
+    if (result.fills[i].filled_t > 0.0) ++filled;
+    if (lot.book[i].side == auction::Side::kSell && result.fills[i].remaining_t > 0.0) ++to_roll;
+  }
+  call.fills.reserve(filled);
   std::vector<BookOrder> next_book;
+  next_book.reserve(lot.kind == LotKind::kCall ? to_roll : 0);
   for (std::size_t i = 0; i < lot.book.size(); ++i) {
     const BookOrder& order = lot.book[i];
     const auction::OrderFill& fill = result.fills[i];

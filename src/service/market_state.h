@@ -101,6 +101,8 @@ struct CallRecord {
   double rolled_over_t = 0.0;
   double levy_total_usd = 0.0;
   std::vector<FillRecord> fills;  // orders that traded, in book order
+  // Set only on the summary MarketService::clear_lot returns (without `fills`); not stored.
+  std::uint64_t fill_count = 0;
 };
 
 // A call lot trades in periodic calls: bids and asks together, unsold asks roll over. A
