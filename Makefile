@@ -23,7 +23,7 @@ endif
 # Debian packages the build, the tests and the demo need.
 DEB_PACKAGES := build-essential cmake pkg-config libfmt-dev libcli11-dev libtomlplusplus-dev \
   nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev liblemon-dev coinor-libclp-dev libgtest-dev libbenchmark-dev iso-codes \
-  libcpp-httplib-dev libsodium-dev zlib1g-dev \
+  libcpp-httplib-dev libsodium-dev zlib1g-dev libpq-dev postgresql \
   clang-format
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 

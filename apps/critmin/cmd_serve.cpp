@@ -22,6 +22,7 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     std::string host = "127.0.0.1";
     int port = 8080;
     std::string db = "critmin-market";
+    std::string log_dir;
     std::string data;
     std::string init_operator;
     std::string country = "NLD";
@@ -33,8 +34,11 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--port", flags->port, "TCP port; 0 picks a free one (default 8080)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--db", flags->db,
-                  "the market's store: a directory for the write-ahead log and snapshots "
-                  "(default critmin-market), or file:DIR");
+                  "the market's store: a directory for the write-ahead log and the SQLite store "
+                  "(default critmin-market; or file:DIR), or a postgresql:// URL for snapshots "
+                  "and query tables (then give --log-dir)");
+  cmd->add_option("--log-dir", flags->log_dir,
+                  "with --db postgresql://...: the local directory of the write-ahead log");
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
   cmd->add_option("--init-operator", flags->init_operator,
                   "create an operator participant with this name, print its API token once, and "
@@ -56,9 +60,9 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    Result<std::filesystem::path> directory = market_directory_from_db_flag(flags->db);
-    if (!directory.is_ok()) {
-      common.exit_code = report_error(directory.status());
+    Result<MarketStorage> storage = market_storage_from_flags(flags->db, flags->log_dir);
+    if (!storage.is_ok()) {
+      common.exit_code = report_error(storage.status());
       return;
     }
     Result<Dataset> data = open_dataset(common, flags->data);
@@ -67,7 +71,8 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
       return;
     }
     MarketServerOptions options;
-    options.directory = directory.value();
+    options.directory = storage.value().directory;
+    options.postgres_url = storage.value().postgres_url;
     options.snapshot_every_events = flags->snapshot_every;
     Result<std::unique_ptr<MarketServer>> market = MarketServer::open(options, data.value());
     if (!market.is_ok()) {

@@ -25,15 +25,21 @@ class MarketService;
 }
 
 struct MarketServerOptions {
-  std::filesystem::path directory;                  // log and snapshots; created when missing
+  std::filesystem::path directory;  // the write-ahead log (and market.sqlite); created when missing
+  std::string postgres_url;         // empty: snapshots in SQLite; else in this PostgreSQL database
   std::uint64_t snapshot_every_events = 1'000'000;  // 0: snapshots only on request
   std::size_t max_body_bytes = 64 * 1024;           // larger requests get 413
 };
 
-// Where the market keeps its data, from `critmin serve --db`: a directory path, or
-// "file:PATH". PostgreSQL URLs (postgres://, postgresql://) are recognised and refused with
-// kInvalidInput: that store is not implemented yet.
-Result<std::filesystem::path> market_directory_from_db_flag(const std::string& db);
+struct MarketStorage {
+  std::filesystem::path directory;  // the write-ahead log, and market.sqlite when no PostgreSQL
+  std::string postgres_url;
+};
+
+// Where the market keeps its data, from `critmin serve --db DB [--log-dir DIR]`: DB is a
+// directory (or "file:DIR") holding the log and the SQLite store, or a PostgreSQL URL
+// (postgres://, postgresql://) for snapshots and query tables, with the log in --log-dir.
+Result<MarketStorage> market_storage_from_flags(const std::string& db, const std::string& log_dir);
 
 class MarketServer {
  public:

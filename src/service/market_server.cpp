@@ -20,24 +20,36 @@ using service::MarketService;
 using service::MarketState;
 using service::Participant;
 
-Result<std::filesystem::path> market_directory_from_db_flag(const std::string& db) {
+Result<MarketStorage> market_storage_from_flags(const std::string& db, const std::string& log_dir) {
   if (db.empty()) {
     return Status::invalid_input("--db is empty; give the market's directory, e.g. --db market");
   }
+  MarketStorage storage;
   if (db.rfind("postgres://", 0) == 0 || db.rfind("postgresql://", 0) == 0) {
+    if (log_dir.empty()) {
+      return Status::invalid_input(
+          "--db postgresql://... keeps snapshots and query tables in PostgreSQL; give --log-dir "
+          "DIR for the write-ahead log, a local directory of the one server that writes");
+    }
+    storage.postgres_url = db;
+    storage.directory = log_dir;
+    return storage;
+  }
+  if (!log_dir.empty()) {
     return Status::invalid_input(
-        "PostgreSQL is not supported by this version of critmin serve; give a directory "
-        "(the embedded store) instead");
+        "--log-dir is only for --db postgresql://...; with a directory --db the log lives there");
   }
   if (db.rfind("file:", 0) == 0) {
     if (db.size() == 5) return Status::invalid_input("--db file: needs a path after 'file:'");
-    return std::filesystem::path(db.substr(5));
+    storage.directory = db.substr(5);
+    return storage;
   }
   if (db.find("://") != std::string::npos) {
-    return Status::invalid_input(
-        fmt::format("--db '{}' is not a directory path nor a supported URL; give a directory", db));
+    return Status::invalid_input(fmt::format(
+        "--db '{}' is neither a directory nor a postgresql:// URL; give one of them", db));
   }
-  return std::filesystem::path(db);
+  storage.directory = db;
+  return storage;
 }
 
 namespace {
@@ -1060,6 +1072,7 @@ Result<std::unique_ptr<MarketServer>> MarketServer::open(const MarketServerOptio
                                                          const Dataset& dataset) {
   service::ServiceConfig config;
   config.directory = options.directory;
+  config.postgres_url = options.postgres_url;
   config.snapshot_every_events = options.snapshot_every_events;
   Result<std::unique_ptr<MarketService>> opened =
       MarketService::open(config, std::make_shared<const Dataset>(dataset));

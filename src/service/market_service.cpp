@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include "service/postgres_store.h"
+#include "service/sqlite_store.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -126,9 +129,15 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
     return Status::io_error(fmt::format("cannot create the service directory {}: {}",
                                         config.directory.string(), error.message()));
   }
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::open(config.directory);
-  if (!store.is_ok()) return store.status();
-  service->store_ = std::move(store).value();
+  if (config.postgres_url.empty()) {
+    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::open(config.directory);
+    if (!store.is_ok()) return store.status();
+    service->store_ = std::move(store).value();
+  } else {
+    Result<std::unique_ptr<PostgresStore>> store = PostgresStore::open(config.postgres_url);
+    if (!store.is_ok()) return store.status();
+    service->store_ = std::move(store).value();
+  }
   RecoveryReport& report = service->recovery_;
   MarketState& state = service->state_;
   Result<std::optional<LoadedSnapshot>> snapshot = service->store_->load_latest_snapshot();

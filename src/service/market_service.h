@@ -26,13 +26,15 @@
 #include "critmin/dataset.h"
 #include "critmin/status.h"
 #include "service/market_state.h"
-#include "service/sqlite_store.h"
+#include "service/snapshot_store.h"
 #include "service/wal.h"
 
 namespace critmin::service {
 
 struct ServiceConfig {
-  std::filesystem::path directory;  // the log and snapshots; created when missing
+  std::filesystem::path directory;  // the log (and the SQLite store); created when missing
+  // Empty: snapshots in <directory>/market.sqlite. Else a libpq URL: snapshots in PostgreSQL.
+  std::string postgres_url;
   // A snapshot is taken after this many events since the last one (0: only on request).
   std::uint64_t snapshot_every_events = 1'000'000;
 };
@@ -178,9 +180,9 @@ class MarketService {
   mutable std::mutex mutex_;  // orders every state change and every read
   MarketState state_;
   std::unique_ptr<WalWriter> wal_;
-  std::unique_ptr<SqliteStore> store_;  // snapshots and query tables
-  std::atomic<bool> failed_{false};     // the log failed: refuse everything
-  std::mutex snapshot_mutex_;           // one snapshot at a time
+  std::unique_ptr<SnapshotStore> store_;  // snapshots and query tables
+  std::atomic<bool> failed_{false};       // the log failed: refuse everything
+  std::mutex snapshot_mutex_;             // one snapshot at a time
   std::atomic<std::uint64_t> snapshot_seq_{0};
   std::mutex snapshotter_mutex_;
   std::condition_variable snapshotter_wake_;

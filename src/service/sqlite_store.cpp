@@ -11,41 +11,24 @@
 namespace critmin::service {
 namespace {
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kSnapshotTable = R"sql(
 CREATE TABLE IF NOT EXISTS snapshot (
   seq INTEGER PRIMARY KEY,      -- the last event the state includes
   crc32 INTEGER NOT NULL,       -- CRC-32 of state
   state BLOB NOT NULL           -- the encoded MarketState
-);
-CREATE TABLE IF NOT EXISTS participants (
-  id INTEGER PRIMARY KEY, name TEXT, country TEXT, roles TEXT, club_member INTEGER);
-CREATE TABLE IF NOT EXISTS certificates (
-  id INTEGER PRIMARY KEY, holder_id INTEGER, certifier_id INTEGER, facility TEXT, material TEXT,
-  standard TEXT, valid_from TEXT, valid_to TEXT);
-CREATE TABLE IF NOT EXISTS lots (
-  id INTEGER PRIMARY KEY, kind TEXT, name TEXT, material TEXT, stage TEXT,
-  reserve_price_usd_per_t REAL, reference_price_usd_per_t REAL, tie_rule TEXT,
-  certified_only INTEGER, club_only INTEGER, delivery_date TEXT, period INTEGER, phase TEXT,
-  tendered_demand_t REAL);
-CREATE TABLE IF NOT EXISTS book_orders (
-  id INTEGER PRIMARY KEY, lot_id INTEGER, participant_id INTEGER, side TEXT,
-  price_usd_per_t REAL, quantity_t REAL, time INTEGER, certificate_id INTEGER, client_ref TEXT);
-CREATE TABLE IF NOT EXISTS calls (
-  lot_id INTEGER, period INTEGER, seq INTEGER, time_ms INTEGER, outcome TEXT,
-  clearing_price_usd_per_t REAL, executed_volume_t REAL, demand_at_price_t REAL,
-  supply_at_price_t REAL, reserve_binding INTEGER, rolled_over_t REAL, levy_total_usd REAL,
-  PRIMARY KEY (lot_id, period));
-CREATE TABLE IF NOT EXISTS fills (
-  lot_id INTEGER, period INTEGER, order_id INTEGER, participant_id INTEGER, side TEXT,
-  limit_price_usd_per_t REAL, filled_t REAL, levy_usd REAL);
-CREATE TABLE IF NOT EXISTS contracts (
-  id INTEGER PRIMARY KEY, kind TEXT, material TEXT, stage TEXT, buyer_id INTEGER,
-  seller_id INTEGER, volume_t_per_year REAL, start_year INTEGER, tenor_years INTEGER);
-CREATE TABLE IF NOT EXISTS settlements (
-  material TEXT, stage TEXT, year INTEGER, contract_id INTEGER, kind TEXT,
-  reference_price_usd_per_t REAL, volume_t REAL, contract_price_usd_per_t REAL,
-  take_or_pay_shortfall_t REAL, payment_usd REAL);
-)sql";
+))sql";
+
+const char* sql_type(ColumnType type) {
+  switch (type) {
+    case ColumnType::kInteger:
+      return "INTEGER";
+    case ColumnType::kReal:
+      return "REAL";
+    case ColumnType::kText:
+      return "TEXT";
+  }
+  return "TEXT";
+}
 
 // A prepared statement, finalised on scope exit. Binds by position (1-based).
 class Statement {
@@ -94,16 +77,6 @@ class Statement {
 
 std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 
-std::string roles_text(std::uint8_t roles) {
-  std::string out;
-  for (const std::string& r : role_names(roles)) out += (out.empty() ? "" : ",") + r;
-  return out;
-}
-
-const char* kind_text(ContractKind kind) {
-  return kind == ContractKind::kOfftake ? "offtake" : "subsidy";
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& dir) {
@@ -114,8 +87,17 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     return Status::io_error(fmt::format("cannot open {}: {}", store->path_.string(),
                                         store->db_ ? sqlite3_errmsg(store->db_) : "out of memory"));
   }
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSchema}) {
+  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSnapshotTable}) {
     Status status = store->exec(sql);
+    if (!status.is_ok()) return status;
+  }
+  for (const QueryTableSpec& spec : query_table_specs()) {
+    std::string sql = fmt::format("CREATE TABLE IF NOT EXISTS {} (", spec.name);
+    for (std::size_t i = 0; i < spec.columns.size(); ++i) {
+      sql += fmt::format("{}{} {}", i ? ", " : "", spec.columns[i].name,
+                         sql_type(spec.columns[i].type));
+    }
+    Status status = store->exec((sql + ")").c_str());
     if (!status.is_ok()) return status;
   }
   return store;
@@ -153,99 +135,53 @@ Status SqliteStore::write_snapshot(std::uint64_t seq, std::string_view payload,
     }
     Statement drop(db_, "DELETE FROM snapshot WHERE seq < ?");
     if (!drop.bind(1, i64(seq)).run()) return fail("old snapshots");
-    for (const char* table : {"participants", "certificates", "lots", "book_orders", "calls",
-                              "fills", "contracts", "settlements"}) {
-      if (!exec(fmt::format("DELETE FROM {}", table).c_str()).is_ok()) return fail(table);
-    }
   }
-  {
-    Statement row(db_, "INSERT INTO participants VALUES (?, ?, ?, ?, ?)");
-    for (const auto& [id, p] : state.participants) {
-      row.bind(1, i64(id)).bind(2, p.name).bind(3, p.country_iso3).bind(4, roles_text(p.roles));
-      if (!row.bind(5, std::int64_t{p.club_member}).run()) return fail("participants");
-    }
-  }
-  {
-    Statement row(db_, "INSERT INTO certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    for (const auto& [id, c] : state.certificates) {
-      row.bind(1, i64(id))
-          .bind(2, i64(c.holder_id))
-          .bind(3, i64(c.certifier_id))
-          .bind(4, c.facility);
-      row.bind(5, c.material_id).bind(6, c.standard).bind(7, format_day(c.valid_from_day));
-      if (!row.bind(8, format_day(c.valid_to_day)).run()) return fail("certificates");
-    }
-  }
-  {
-    Statement lot_row(db_, "INSERT INTO lots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    Statement order_row(db_, "INSERT INTO book_orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    Statement call_row(db_, "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    Statement fill_row(db_, "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    for (const auto& [id, l] : state.lots) {
-      lot_row.bind(1, i64(id))
-          .bind(2, lot_kind_name(l.kind))
-          .bind(3, l.name)
-          .bind(4, l.material_id);
-      lot_row.bind(5, stage_name(l.stage)).bind(6, l.reserve_price_usd_per_t);
-      lot_row.bind(7, l.reference_price_usd_per_t).bind(8, auction::tie_rule_name(l.tie_rule));
-      lot_row.bind(9, std::int64_t{l.certified_only}).bind(10, std::int64_t{l.club_only});
-      lot_row.bind(11, format_day(l.delivery_day)).bind(12, std::int64_t{l.period});
-      lot_row.bind(13, round_phase_name(l.phase));
-      if (!lot_row.bind(14, l.tendered_demand_t).run()) return fail("lots");
-      for (const BookOrder& o : l.book) {
-        order_row.bind(1, i64(o.id)).bind(2, i64(id)).bind(3, i64(o.participant_id));
-        order_row.bind(4, auction::side_name(o.side))
-            .bind(5, o.price_usd_per_t)
-            .bind(6, o.quantity_t);
-        order_row.bind(7, i64(o.time)).bind(8, i64(o.certificate_id));
-        if (!order_row.bind(9, o.client_ref).run()) return fail("book_orders");
+  // The query tables, replaced row by row through prepared INSERTs.
+  class Sink : public QueryTableSink {
+   public:
+    Sink(SqliteStore& store, sqlite3* db) : store_(store), db_(db) {}
+    Status begin_table(const QueryTableSpec& spec) override {
+      name_ = spec.name;
+      if (Status s = store_.exec(fmt::format("DELETE FROM {}", spec.name).c_str()); !s.is_ok()) {
+        return s;
       }
-      for (const CallRecord& c : l.calls) {
-        call_row.bind(1, i64(id))
-            .bind(2, std::int64_t{c.period})
-            .bind(3, i64(c.seq))
-            .bind(4, c.time_ms);
-        call_row.bind(5, auction::outcome_name(c.outcome)).bind(6, c.clearing_price_usd_per_t);
-        call_row.bind(7, c.executed_volume_t)
-            .bind(8, c.demand_at_price_t)
-            .bind(9, c.supply_at_price_t);
-        call_row.bind(10, std::int64_t{c.reserve_binding}).bind(11, c.rolled_over_t);
-        if (!call_row.bind(12, c.levy_total_usd).run()) return fail("calls");
-        for (const FillRecord& f : c.fills) {
-          fill_row.bind(1, i64(id)).bind(2, std::int64_t{c.period}).bind(3, i64(f.order_id));
-          fill_row.bind(4, i64(f.participant_id)).bind(5, auction::side_name(f.side));
-          fill_row.bind(6, f.limit_price_usd_per_t).bind(7, f.filled_t);
-          if (!fill_row.bind(8, f.levy_usd).run()) return fail("fills");
+      std::string sql = fmt::format("INSERT INTO {} VALUES (", spec.name);
+      for (std::size_t i = 0; i < spec.columns.size(); ++i) sql += i ? ", ?" : "?";
+      insert_ = std::make_unique<Statement>(db_, (sql + ")").c_str());
+      return insert_->ok() ? Status::ok() : error();
+    }
+    Status row(const std::vector<QueryValue>& values) override {
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const int at = static_cast<int>(i + 1);
+        if (const auto* v = std::get_if<std::int64_t>(&values[i])) {
+          insert_->bind(at, *v);
+        } else if (const auto* d = std::get_if<double>(&values[i])) {
+          insert_->bind(at, *d);
+        } else if (const auto* t = std::get_if<std::string>(&values[i])) {
+          insert_->bind(at, std::string_view(*t));
+        } else {
+          insert_->bind(at, std::optional<double>());
         }
       }
+      return insert_->run() ? Status::ok() : error();
     }
-  }
-  {
-    Statement row(db_, "INSERT INTO contracts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    for (const auto& [id, c] : state.contracts) {
-      row.bind(1, i64(id))
-          .bind(2, kind_text(c.kind))
-          .bind(3, c.material_id)
-          .bind(4, stage_name(c.stage));
-      row.bind(5, i64(c.buyer_id)).bind(6, i64(c.seller_id)).bind(7, c.volume_t_per_year);
-      row.bind(8, std::int64_t{c.start_year});
-      if (!row.bind(9, std::int64_t{c.tenor_years}).run()) return fail("contracts");
+    Status end_table() override {
+      insert_.reset();
+      return Status::ok();
     }
-  }
-  {
-    Statement row(db_, "INSERT INTO settlements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    for (const PeriodSettled& s : state.settlements) {
-      for (const SettlementEntry& e : s.entries) {
-        row.bind(1, s.material_id).bind(2, stage_name(s.stage)).bind(3, std::int64_t{s.year});
-        row.bind(4, i64(e.contract_id))
-            .bind(5, kind_text(e.kind))
-            .bind(6, e.reference_price_usd_per_t);
-        row.bind(7, e.volume_t)
-            .bind(8, e.contract_price_usd_per_t)
-            .bind(9, e.take_or_pay_shortfall_t);
-        if (!row.bind(10, e.payment_usd).run()) return fail("settlements");
-      }
+
+   private:
+    Status error() const {
+      return Status::io_error(fmt::format("table {}: {}", name_, sqlite3_errmsg(db_)));
     }
+    SqliteStore& store_;
+    sqlite3* db_;
+    std::string name_;
+    std::unique_ptr<Statement> insert_;
+  } sink(*this, db_);
+  if (Status written = write_query_tables(state, sink); !written.is_ok()) {
+    (void)exec("ROLLBACK");
+    return written;
   }
   Status committed = exec("COMMIT");
   if (!committed.is_ok()) {

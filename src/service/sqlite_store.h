@@ -19,31 +19,28 @@
 
 #include "critmin/status.h"
 #include "service/market_state.h"
+#include "service/snapshot_store.h"
 
 struct sqlite3;
 
 namespace critmin::service {
 
-struct LoadedSnapshot {
-  std::uint64_t seq = 0;
-  std::string payload;  // encode_state() bytes
-};
-
-class SqliteStore {
+class SqliteStore : public SnapshotStore {
  public:
   // Opens (creating when missing) <dir>/market.sqlite and its tables.
   static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& dir);
-  ~SqliteStore();
+  ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   // In one transaction: stores the snapshot `payload` of event `seq`, replaces the query tables
   // by `state` (which must be decode_state(payload)), and drops older snapshots.
-  Status write_snapshot(std::uint64_t seq, std::string_view payload, const MarketState& state);
+  Status write_snapshot(std::uint64_t seq, std::string_view payload,
+                        const MarketState& state) override;
 
   // The newest snapshot, or nullopt when there is none. A snapshot that fails its checksum is
   // an error (kIoError).
-  Result<std::optional<LoadedSnapshot>> load_latest_snapshot();
+  Result<std::optional<LoadedSnapshot>> load_latest_snapshot() override;
 
   static constexpr const char* kFileName = "market.sqlite";
 

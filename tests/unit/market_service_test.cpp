@@ -7,6 +7,7 @@
 
 #include "critmin/settlement.h"
 #include "market_test_support.h"
+#include "service/sqlite_store.h"
 #include "service/wal.h"
 
 namespace critmin::test {
