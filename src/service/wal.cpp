@@ -1,0 +1,332 @@
+// Write-ahead log segments and the group-commit writer (contract in wal.h).
+#include "service/wal.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "service/codec.h"
+
+namespace critmin::service {
+namespace {
+
+std::uint32_t checksum(std::uint64_t seq, std::string_view payload) {
+  char seq_bytes[8];
+  std::memcpy(seq_bytes, &seq, sizeof seq);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(seq_bytes), sizeof seq_bytes);
+  // zlib takes a uInt length; payloads are bounded by kMaxWalPayloadBytes.
+  crc =
+      crc32(crc, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size()));
+  return static_cast<std::uint32_t>(crc);
+}
+
+}  // namespace
+
+std::uint32_t crc32_of(std::string_view payload) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::size_t done = 0;
+  while (done < payload.size()) {
+    const std::size_t piece = std::min<std::size_t>(payload.size() - done, 1u << 30);
+    crc =
+        crc32(crc, reinterpret_cast<const Bytef*>(payload.data() + done), static_cast<uInt>(piece));
+    done += piece;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+Status write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::io_error(fmt::format("cannot write {}: {}", path.string(), errno_text()));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return Status::ok();
+}
+
+Status sync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) {
+    return Status::io_error(
+        fmt::format("cannot open directory {}: {}", dir.string(), errno_text()));
+  }
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) {
+    return Status::io_error(
+        fmt::format("cannot sync directory {}: {}", dir.string(), errno_text()));
+  }
+  return Status::ok();
+}
+
+// One read() loop into a buffer of the file's size: recovery reads every segment whole, and a
+// stream copy through an ostringstream would copy a 100 MB log twice.
+Result<std::string> read_whole_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return Status::io_error(fmt::format("cannot open {}: {}", path.string(), errno_text()));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    const std::string why = errno_text();
+    ::close(fd);
+    return Status::io_error(fmt::format("cannot stat {}: {}", path.string(), why));
+  }
+  std::string bytes(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const bool failed = done < bytes.size();
+  const std::string why = failed ? errno_text() : "";
+  ::close(fd);
+  if (failed) return Status::io_error(fmt::format("cannot read {}: {}", path.string(), why));
+  return bytes;
+}
+
+// Parses "<prefix><20 digits><suffix>"; nullopt for any other name.
+std::optional<std::uint64_t> numbered_name(const std::string& name, std::string_view prefix,
+                                           std::string_view suffix) {
+  if (name.size() != prefix.size() + 20 + suffix.size()) return std::nullopt;
+  if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  if (name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return std::nullopt;
+  std::uint64_t value = 0;
+  for (std::size_t i = prefix.size(); i < prefix.size() + 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(name[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+void append_wal_record(std::string& out, std::uint64_t seq, std::string_view payload) {
+  Encoder encoder(out);
+  encoder.u32(static_cast<std::uint32_t>(payload.size()));
+  encoder.u32(checksum(seq, payload));
+  encoder.u64(seq);
+  out.append(payload);
+}
+
+std::filesystem::path wal_segment_path(const std::filesystem::path& dir, std::uint64_t first_seq) {
+  return dir / fmt::format("wal-{:020}.log", first_seq);
+}
+
+Result<std::vector<SegmentFile>> list_segments(const std::filesystem::path& dir) {
+  std::vector<SegmentFile> segments;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const auto first = numbered_name(entry.path().filename().string(), "wal-", ".log");
+    if (first) segments.push_back({*first, entry.path()});
+  }
+  if (error) {
+    return Status::io_error(fmt::format("cannot list {}: {}", dir.string(), error.message()));
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.first_seq < b.first_seq; });
+  return segments;
+}
+
+Result<SegmentScan> scan_segment(
+    const std::filesystem::path& path,
+    const std::function<Status(std::uint64_t seq, std::string_view payload)>& on_record) {
+  Result<std::string> bytes = read_whole_file(path);
+  if (!bytes.is_ok()) return bytes.status();
+  const std::string_view data = bytes.value();
+  SegmentScan scan;
+  std::size_t position = 0;
+  while (position < data.size()) {
+    if (data.size() - position < kWalHeaderBytes) break;
+    Decoder header(data.substr(position, kWalHeaderBytes));
+    const std::uint32_t length = header.u32();
+    const std::uint32_t crc = header.u32();
+    const std::uint64_t seq = header.u64();
+    if (length > kMaxWalPayloadBytes || data.size() - position - kWalHeaderBytes < length) break;
+    const std::string_view payload = data.substr(position + kWalHeaderBytes, length);
+    if (checksum(seq, payload) != crc) break;
+    Status status = on_record(seq, payload);
+    if (!status.is_ok()) return status;
+    position += kWalHeaderBytes + length;
+    ++scan.records;
+  }
+  scan.valid_bytes = position;
+  scan.torn_tail = position < data.size();
+  return scan;
+}
+
+Status truncate_segment(const std::filesystem::path& path, std::uint64_t valid_bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0)
+    return Status::io_error(fmt::format("cannot open {}: {}", path.string(), errno_text()));
+  const bool ok = ::ftruncate(fd, static_cast<off_t>(valid_bytes)) == 0 && ::fsync(fd) == 0;
+  const std::string why = ok ? "" : errno_text();
+  ::close(fd);
+  if (!ok) return Status::io_error(fmt::format("cannot truncate {}: {}", path.string(), why));
+  return Status::ok();
+}
+
+Status remove_obsolete_files(const std::filesystem::path& dir, std::uint64_t keep_seq) {
+  Result<std::vector<SegmentFile>> segments = list_segments(dir);
+  if (!segments.is_ok()) return segments.status();
+  const std::vector<SegmentFile>& list = segments.value();
+  for (std::size_t i = 0; i + 1 < list.size(); ++i) {
+    // Segment i holds records first_seq .. next.first_seq - 1.
+    if (list[i + 1].first_seq <= keep_seq + 1) {
+      std::error_code error;
+      std::filesystem::remove(list[i].path, error);
+      if (error) {
+        return Status::io_error(
+            fmt::format("cannot remove {}: {}", list[i].path.string(), error.message()));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+// ---- group-commit writer ----------------------------------------------------------------------
+
+Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::filesystem::path& dir,
+                                                   std::uint64_t next_seq) {
+  std::unique_ptr<WalWriter> writer(new WalWriter());
+  writer->dir_ = dir;
+  const std::filesystem::path path = wal_segment_path(dir, next_seq);
+  writer->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (writer->fd_ < 0) {
+    return Status::io_error(fmt::format("cannot open the log {}: {}", path.string(), errno_text()));
+  }
+  Status synced = sync_directory(dir);
+  if (!synced.is_ok()) return synced;
+  writer->durable_seq_ = next_seq - 1;
+  writer->thread_ = std::thread([w = writer.get()] { w->run(); });
+  return writer;
+}
+
+WalWriter::~WalWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void WalWriter::append(std::uint64_t seq, std::string_view payload) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (queue_.empty() || queue_.back().rotate_to) queue_.emplace_back();
+    Chunk& chunk = queue_.back();
+    append_wal_record(chunk.bytes, seq, payload);
+    chunk.last_seq = seq;
+  }
+  work_ready_.notify_one();
+}
+
+void WalWriter::rotate(std::uint64_t next_seq) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Chunk marker;
+    marker.rotate_to = next_seq;
+    marker.last_seq = next_seq - 1;
+    queue_.push_back(std::move(marker));
+  }
+  work_ready_.notify_one();
+}
+
+Status WalWriter::wait_durable(std::uint64_t seq) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  durable_changed_.wait(lock, [&] { return durable_seq_ >= seq || !failure_.empty(); });
+  if (durable_seq_ >= seq) return Status::ok();
+  return Status::io_error("the write-ahead log failed: " + failure_);
+}
+
+std::uint64_t WalWriter::durable_seq() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return durable_seq_;
+}
+
+double WalWriter::fsync_seconds() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fsync_seconds_;
+}
+
+std::uint64_t WalWriter::fsync_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fsyncs_;
+}
+
+void WalWriter::run() {
+  std::vector<Chunk> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      batch.swap(queue_);
+    }
+    std::uint64_t last_seq = 0;
+    Status status;
+    bool dirty = false;
+    for (Chunk& chunk : batch) {
+      if (!status.is_ok()) break;
+      if (chunk.rotate_to) {
+        if (dirty && ::fdatasync(fd_) != 0) {
+          status = Status::io_error("fdatasync: " + errno_text());
+          break;
+        }
+        dirty = false;
+        ::close(fd_);
+        const std::filesystem::path path = wal_segment_path(dir_, *chunk.rotate_to);
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd_ < 0) {
+          status = Status::io_error(fmt::format("cannot open {}: {}", path.string(), errno_text()));
+          break;
+        }
+        status = sync_directory(dir_);
+        last_seq = std::max(last_seq, chunk.last_seq);
+        continue;
+      }
+      status = write_all(fd_, chunk.bytes, dir_);
+      dirty = true;
+      last_seq = std::max(last_seq, chunk.last_seq);
+    }
+    const auto sync_start = std::chrono::steady_clock::now();
+    if (status.is_ok() && dirty && ::fdatasync(fd_) != 0) {
+      status = Status::io_error("fdatasync: " + errno_text());
+    }
+    const double sync_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sync_start).count();
+    batch.clear();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (status.is_ok()) {
+        durable_seq_ = std::max(durable_seq_, last_seq);
+        ++fsyncs_;
+        fsync_seconds_ += sync_seconds;
+      } else {
+        failure_ = status.message();
+        stopping_ = true;
+      }
+    }
+    durable_changed_.notify_all();
+    if (!status.is_ok()) return;
+  }
+}
+
+}  // namespace critmin::service

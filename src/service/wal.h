@@ -1,0 +1,124 @@
+// The market service's write-ahead log: append-only, checksummed, in segments. Snapshots live
+// in the SQLite store (sqlite_store.h).
+//
+// Directory layout: wal-<first seq, 20 digits>.log segments; records hold consecutive sequence
+// numbers.
+//
+// Log record: u32 payload length, u32 CRC-32 (zlib) of the sequence number's 8 bytes and the
+// payload, u64 sequence number, payload. A record whose header or payload is cut off, or whose
+// checksum does not match, ends the valid part of the newest segment (a torn tail: the process
+// died while writing it, and it was never acknowledged); recovery truncates the segment there.
+// The same damage in an older segment is corruption and stops recovery.
+//
+// Group commit: WalWriter::append() only queues the record (callers hold their own ordering lock,
+// so records enter the queue in sequence order); one writer thread writes everything queued with
+// one write() and one fdatasync() and then wakes every caller whose record is now durable. Many
+// concurrent requests share one fsync, which is what makes tens of thousands of durable
+// acknowledgements per second possible on a disk that does a few thousand fsyncs per second.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "critmin/status.h"
+
+namespace critmin::service {
+
+constexpr std::size_t kWalHeaderBytes = 16;
+constexpr std::uint32_t kMaxWalPayloadBytes = 64u << 20;
+
+// zlib's CRC-32 of `bytes` (any length).
+std::uint32_t crc32_of(std::string_view bytes);
+
+// Appends one framed record to `out`.
+void append_wal_record(std::string& out, std::uint64_t seq, std::string_view payload);
+
+std::filesystem::path wal_segment_path(const std::filesystem::path& dir, std::uint64_t first_seq);
+
+// The segments of a directory, sorted by their first sequence number.
+struct SegmentFile {
+  std::uint64_t first_seq = 0;
+  std::filesystem::path path;
+};
+Result<std::vector<SegmentFile>> list_segments(const std::filesystem::path& dir);
+
+struct SegmentScan {
+  std::uint64_t records = 0;
+  std::uint64_t valid_bytes = 0;  // length of the prefix made of whole, checksummed records
+  bool torn_tail = false;         // bytes after valid_bytes that are not a whole record
+};
+
+// Reads a segment and calls `on_record(seq, payload)` for every valid record in order; stops at
+// the first invalid one (see torn_tail). A callback error stops the scan and is returned.
+Result<SegmentScan> scan_segment(
+    const std::filesystem::path& path,
+    const std::function<Status(std::uint64_t seq, std::string_view payload)>& on_record);
+
+// Cuts a segment back to `valid_bytes` and makes that durable.
+Status truncate_segment(const std::filesystem::path& path, std::uint64_t valid_bytes);
+
+// Removes the segments whose every record is <= keep_seq (a snapshot holds them).
+Status remove_obsolete_files(const std::filesystem::path& dir, std::uint64_t keep_seq);
+
+// The group-commit writer of the newest segment.
+class WalWriter {
+ public:
+  // Opens a new segment wal-<next_seq>.log in `dir` (the directory must exist) and starts the
+  // writer thread.
+  static Result<std::unique_ptr<WalWriter>> open(const std::filesystem::path& dir,
+                                                 std::uint64_t next_seq);
+  ~WalWriter();  // writes and syncs whatever is queued, then stops
+  WalWriter(const WalWriter&) = delete;
+  WalWriter& operator=(const WalWriter&) = delete;
+
+  // Queues a record. The caller guarantees increasing, consecutive sequence numbers (it holds
+  // the lock that orders its state changes). Cheap: a memcpy into the queue.
+  void append(std::uint64_t seq, std::string_view payload);
+
+  // Queues a switch to a new segment wal-<next_seq>.log: records appended after this call go
+  // there. Used after a snapshot so that older segments can be deleted.
+  void rotate(std::uint64_t next_seq);
+
+  // Blocks until record `seq` is on disk (fdatasync returned). An error when the writer failed
+  // (disk full, I/O error): the record may or may not be durable and the service must stop.
+  Status wait_durable(std::uint64_t seq);
+
+  std::uint64_t durable_seq() const;
+  std::uint64_t fsync_count() const;
+  double fsync_seconds() const;  // time spent inside fdatasync, summed
+
+ private:
+  WalWriter() = default;
+  void run();
+
+  struct Chunk {
+    std::string bytes;
+    std::uint64_t last_seq = 0;
+    std::optional<std::uint64_t> rotate_to;  // a segment switch instead of bytes
+  };
+
+  std::filesystem::path dir_;
+  int fd_ = -1;
+  mutable std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable durable_changed_;
+  std::vector<Chunk> queue_;
+  std::uint64_t durable_seq_ = 0;
+  std::uint64_t fsyncs_ = 0;
+  double fsync_seconds_ = 0.0;
+  std::string failure_;  // non-empty once a write or sync failed
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace critmin::service

@@ -1,0 +1,329 @@
+// The market's HTTP JSON API, served in-process on a free loopback port.
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "critmin/market_server.h"
+#include "market_test_support.h"
+
+namespace critmin::test {
+namespace {
+
+using json = nlohmann::json;
+
+class MarketApi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MarketServerOptions options;
+    options.directory = dir_.path() / "market";
+    options.snapshot_every_events = 0;
+    options.max_body_bytes = 4096;
+    Result<std::unique_ptr<MarketServer>> opened = MarketServer::open(options, *market_dataset());
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    market_ = std::move(opened).value();
+    operator_token_ = market_->create_operator("Club operator", "NLD").value();
+    market_->register_routes(server_);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    buyer_ = create("Stahlwerk", "DEU", {"buyer"});
+    seller_ = create("Outback Mining", "AUS", {"seller"});
+    certifier_ = create("Audit Bureau", "FRA", {"certifier"});
+    auditor_ = create("Court of Auditors", "BEL", {"auditor"});
+    json lot = post(operator_token_, "/market/v1/lots",
+                    R"({"material":"gallium","stage":"processing","reserve_price_usd_per_t":500000,
+                        "delivery_date":"2027-03-31"})")
+                   .second;
+    lot_ = lot.value("id", 0ull);
+  }
+  void TearDown() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::pair<int, json> request(const std::string& method, const std::string& token,
+                               const std::string& path, const std::string& body = "") {
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+    httplib::Result res = method == "GET" ? client_->Get(path, headers)
+                                          : client_->Post(path, headers, body, "application/json");
+    if (!res) {
+      ADD_FAILURE() << method << " " << path << ": no response";
+      return {0, json()};
+    }
+    json parsed = json::parse(res->body, nullptr, false);
+    return {res->status, parsed};
+  }
+  std::pair<int, json> post(const std::string& token, const std::string& path,
+                            const std::string& body) {
+    return request("POST", token, path, body);
+  }
+  std::pair<int, json> get(const std::string& token, const std::string& path) {
+    return request("GET", token, path);
+  }
+  std::string create(const std::string& name, const std::string& iso3,
+                     const std::vector<std::string>& roles) {
+    auto [status, body] = post(operator_token_, "/market/v1/participants",
+                               json{{"name", name}, {"country", iso3}, {"roles", roles}}.dump());
+    EXPECT_EQ(status, 201) << body.dump();
+    return body.value("token", "");
+  }
+  std::uint64_t last_seq() { return market_->service().last_seq(); }
+
+  TempDir dir_{"critmin_market_api_"};
+  std::unique_ptr<MarketServer> market_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::unique_ptr<httplib::Client> client_;
+  std::string operator_token_, buyer_, seller_, certifier_, auditor_;
+  std::uint64_t lot_ = 0;
+};
+
+struct Endpoint {
+  const char* method;
+  std::string path;
+  std::string body;
+  std::vector<std::string> allowed;  // roles that pass the role check
+};
+
+TEST_F(MarketApi, EveryEndpointRejectsAMissingOrWrongTokenAndAWrongRole) {
+  const std::string lot = "/market/v1/lots/" + std::to_string(lot_);
+  const std::vector<Endpoint> endpoints = {
+      {"GET", "/market/v1/me", "", {"operator", "buyer", "seller", "certifier", "auditor"}},
+      {"GET", "/market/v1/status", "", {"operator", "buyer", "seller", "certifier", "auditor"}},
+      {"POST",
+       "/market/v1/participants",
+       R"({"name":"X","country":"DEU","roles":["buyer"]})",
+       {"operator"}},
+      {"GET", "/market/v1/participants", "", {"operator", "auditor"}},
+      {"POST",
+       "/market/v1/certificates",
+       R"({"holder_id":3,"facility":"F","material":"gallium","standard":"S",
+           "valid_from":"2026-01-01","valid_to":"2027-12-31"})",
+       {"certifier"}},
+      {"GET",
+       "/market/v1/certificates",
+       "",
+       {"operator", "buyer", "seller", "certifier", "auditor"}},
+      {"POST",
+       "/market/v1/lots",
+       R"({"material":"gallium","stage":"processing","delivery_date":"2027-03-31"})",
+       {"operator"}},
+      {"GET", "/market/v1/lots", "", {"operator", "buyer", "seller", "certifier", "auditor"}},
+      {"GET", lot, "", {"operator", "buyer", "seller", "certifier", "auditor"}},
+      {"GET", lot + "/orders", "", {"operator", "buyer", "seller", "certifier", "auditor"}},
+      {"POST",
+       lot + "/orders",
+       R"({"side":"buy","price_usd_per_t":600000,"quantity_t":1})",
+       {"buyer", "seller"}},
+      {"POST",
+       lot + "/orders/batch",
+       R"({"orders":[{"side":"buy","price_usd_per_t":600000,"quantity_t":1}]})",
+       {"buyer", "seller"}},
+      {"POST", lot + "/clear", "{}", {"operator"}},
+      {"POST", lot + "/tender", "{}", {"operator"}},
+      {"GET", lot + "/calls", "", {"operator", "buyer", "seller", "certifier", "auditor"}},
+      {"POST",
+       "/market/v1/contracts",
+       R"({"kind":"subsidy","material":"gallium","stage":"processing","seller_id":3,
+           "volume_t_per_year":5,"start_year":2027,"tenor_years":3,
+           "subsidy":{"kind":"two_way_cfd","strike_usd_per_t":600000}})",
+       {"operator"}},
+      {"GET", "/market/v1/contracts", "", {"operator", "buyer", "seller", "certifier", "auditor"}},
+      {"POST",
+       "/market/v1/settlements",
+       R"({"material":"gallium","stage":"processing","year":2027,"reference_price_usd_per_t":5e5})",
+       {"operator"}},
+      {"GET", "/market/v1/settlements", "", {"operator", "auditor"}},
+      {"GET", "/market/v1/audit", "", {"auditor"}},
+      {"POST", "/market/v1/snapshot", "{}", {"operator"}},
+  };
+  const std::map<std::string, std::string> tokens = {{"operator", operator_token_},
+                                                     {"buyer", buyer_},
+                                                     {"seller", seller_},
+                                                     {"certifier", certifier_},
+                                                     {"auditor", auditor_}};
+  for (const Endpoint& e : endpoints) {
+    const std::uint64_t before = last_seq();
+    auto [missing, missing_body] = request(e.method, "", e.path, e.body);
+    EXPECT_EQ(missing, 401) << e.method << " " << e.path;
+    EXPECT_TRUE(missing_body.contains("error")) << e.path;
+    EXPECT_EQ(request(e.method, "cm_not_a_real_token", e.path, e.body).first, 401) << e.path;
+    EXPECT_EQ(request(e.method, operator_token_ + "0", e.path, e.body).first, 401) << e.path;
+    for (const auto& [role, token] : tokens) {
+      const bool allowed = std::find(e.allowed.begin(), e.allowed.end(), role) != e.allowed.end();
+      if (allowed) continue;
+      auto [status, body] = request(e.method, token, e.path, e.body);
+      EXPECT_EQ(status, 403) << e.method << " " << e.path << " as " << role;
+      EXPECT_NE(body.value("error", "").find("lacks the role"), std::string::npos);
+    }
+    EXPECT_EQ(last_seq(), before) << e.method << " " << e.path << " changed the state";
+    // The allowed role gets through the checks (2xx, or a 4xx about the content, not 401/403).
+    auto [status, body] = request(e.method, tokens.at(e.allowed.front()), e.path, e.body);
+    EXPECT_NE(status, 401) << e.path;
+    EXPECT_NE(status, 403) << e.path << " " << body.dump();
+  }
+}
+
+TEST_F(MarketApi, BadInputGetsA4xxWithAMessageAndLeavesTheStateUnchanged) {
+  const std::string orders = "/market/v1/lots/" + std::to_string(lot_) + "/orders";
+  struct Case {
+    std::string path;
+    std::string body;
+    int status;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {orders, R"({"side":"buy","price_usd_per_t":600000,"quantity_t":1)", 400, "not valid JSON"},
+      {orders, "[1,2]", 400, "JSON object"},
+      {orders, R"({"side":"buy","price_usd_per_t":600000,"quantity_t":0})", 400, "quantity_t"},
+      {orders, R"({"side":"buy","price_usd_per_t":600000,"quantity_t":-5})", 400, "quantity_t"},
+      {orders, R"({"side":"buy","price_usd_per_t":-1,"quantity_t":5})", 400, "price_usd_per_t"},
+      {orders, R"({"side":"buy","price_usd_per_t":"600000","quantity_t":5})", 400, "a number"},
+      {orders, R"({"side":"hold","price_usd_per_t":600000,"quantity_t":5})", 400, "buy or sell"},
+      {orders, R"({"side":"buy","price_usd_per_t":600000,"quantity_t":5,"qty":1})", 400,
+       "unknown field 'qty'"},
+      {orders, R"({"price_usd_per_t":600000,"quantity_t":5})", 400, "'side' is missing"},
+      {orders + "/batch", R"({"orders":[{"side":"buy","price_usd_per_t":6e5,"quantity_t":1},
+                                       {"side":"buy","price_usd_per_t":6e5,"quantity_t":-1}]})",
+       400, "orders[1]: quantity_t"},
+      {orders + "/batch", R"({"orders":{}})", 400, "must be an array"},
+      {orders + "/batch", R"({"orders":[]})", 400, "send 1 to 1000"},
+      {"/market/v1/lots/999999/orders", R"({"side":"buy","price_usd_per_t":6e5,"quantity_t":5})",
+       404, "does not exist"},
+      {orders,
+       R"({"side":"buy","price_usd_per_t":600000,"quantity_t":5,"client_ref":")" +
+           std::string(5000, 'x') + "\"}",
+       413, "larger than 4096 bytes"},
+  };
+  for (const Case& c : cases) {
+    const std::uint64_t before = last_seq();
+    auto [status, body] = post(buyer_, c.path, c.body);
+    EXPECT_EQ(status, c.status) << c.body.substr(0, 80) << " -> " << body.dump();
+    EXPECT_NE(body.value("error", "").find(c.says), std::string::npos)
+        << c.body.substr(0, 80) << " -> " << body.dump();
+    EXPECT_EQ(last_seq(), before);
+  }
+  const std::uint64_t before = last_seq();
+  auto [status, body] = post(operator_token_, "/market/v1/lots",
+                             R"({"material":"unobtainium","stage":"processing",
+                                 "delivery_date":"2027-03-31"})");
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(body.value("error", "").find("unobtainium"), std::string::npos);
+  EXPECT_EQ(post(operator_token_, "/market/v1/lots",
+                 R"({"material":"gallium","stage":"smelting","delivery_date":"2027-03-31"})")
+                .first,
+            400);
+  EXPECT_EQ(post(operator_token_, "/market/v1/participants",
+                 R"({"name":"X","country":"DEU","roles":["king"]})")
+                .first,
+            400);
+  EXPECT_EQ(last_seq(), before);
+  auto [unknown, unknown_body] = get(buyer_, "/market/v1/nothing-here");
+  EXPECT_EQ(unknown, 404);
+  EXPECT_TRUE(unknown_body.contains("error"));
+}
+
+TEST_F(MarketApi, ACallAuctionRunsEndToEndAndTheAuditorReadsEveryStateChange) {
+  const std::string lot = "/market/v1/lots/" + std::to_string(lot_);
+  auto [bid_status, bid] =
+      post(buyer_, lot + "/orders",
+           R"({"side":"buy","price_usd_per_t":600000,"quantity_t":10,"client_ref":"b-1"})");
+  ASSERT_EQ(bid_status, 201) << bid.dump();
+  EXPECT_EQ(bid.value("client_ref", ""), "b-1");
+  ASSERT_EQ(
+      post(seller_, lot + "/orders", R"({"side":"sell","price_usd_per_t":450000,"quantity_t":4})")
+          .first,
+      201);
+  // Sealed book: the buyer sees its own order only, the operator sees both.
+  EXPECT_EQ(get(buyer_, lot + "/orders").second["orders"].size(), 1u);
+  EXPECT_EQ(get(operator_token_, lot + "/orders").second["orders"].size(), 2u);
+  auto [clear_status, call] = post(operator_token_, lot + "/clear", "{}");
+  ASSERT_EQ(clear_status, 200) << call.dump();
+  EXPECT_EQ(call["outcome"], "cleared");
+  EXPECT_EQ(call["clearing_price_usd_per_t"], 500000.0);  // the reserve is the reference too
+  EXPECT_EQ(call["executed_volume_t"], 4.0);
+  EXPECT_EQ(get(seller_, lot + "/calls").second[0]["fills"].size(), 1u);  // its own fill
+
+  auto [audit_status, audit] = get(auditor_, "/market/v1/audit?after=0&limit=1000");
+  ASSERT_EQ(audit_status, 200);
+  const json& events = audit["events"];
+  ASSERT_EQ(events.size(), last_seq());
+  EXPECT_EQ(events[0]["type"], "participant_registered");
+  EXPECT_EQ(events.back()["type"], "lot_cleared");
+  EXPECT_FALSE(events[0]["details"].contains("token"));
+  auto [page_status, page] = get(auditor_, "/market/v1/audit?after=3&limit=2");
+  EXPECT_EQ(page["events"].size(), 2u);
+  EXPECT_EQ(page["events"][0]["seq"], 4);
+  EXPECT_EQ(get(auditor_, "/market/v1/audit?after=x").first, 400);
+  auto [bad_bytes, bad_bytes_body] = get(auditor_, "/market/v1/audit?after=%FF%FE");
+  EXPECT_EQ(bad_bytes, 400);  // the message echoes the bytes, replaced, without a 500
+  EXPECT_TRUE(bad_bytes_body.contains("error"));
+}
+
+}  // namespace
+}  // namespace critmin::test
+
+namespace critmin::test {
+namespace {
+
+// Random bodies (bytes, and JSON of every shape) at every writing route: always a 4xx with a
+// message, never a crash, never a state change.
+TEST_F(MarketApi, RandomBodiesAreRejectedWithoutChangingTheState) {
+  std::mt19937_64 random(5);
+  const std::string lot = "/market/v1/lots/" + std::to_string(lot_);
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {operator_token_, "/market/v1/participants"},
+      {certifier_, "/market/v1/certificates"},
+      {operator_token_, "/market/v1/lots"},
+      {buyer_, lot + "/orders"},
+      {buyer_, lot + "/orders/batch"},
+      {operator_token_, "/market/v1/contracts"},
+      {operator_token_, "/market/v1/settlements"}};
+  const std::vector<std::string> values = {"null",
+                                           "true",
+                                           "-1",
+                                           "0",
+                                           "1e308",
+                                           "-1e308",
+                                           "\"\"",
+                                           "\"x\"",
+                                           "[]",
+                                           "{}",
+                                           "[1,\"a\"]",
+                                           "{\"a\":{}}",
+                                           "18446744073709551616",
+                                           "3.5"};
+  const std::vector<std::string> keys = {
+      "name",       "country",   "roles",      "material", "stage", "side",  "price_usd_per_t",
+      "quantity_t", "holder_id", "valid_from", "orders",   "kind",  "price", "subsidy",
+      "year",       "deliveries"};
+  const std::uint64_t before = last_seq();
+  for (int round = 0; round < 150; ++round) {
+    std::string body;
+    if (round % 3 == 0) {
+      const std::size_t n = random() % 64;
+      for (std::size_t i = 0; i < n; ++i) body += static_cast<char>(random() % 256);
+    } else {
+      body = "{";
+      const std::size_t n = 1 + random() % 4;
+      for (std::size_t i = 0; i < n; ++i) {
+        body += (i ? "," : "") + ("\"" + keys[random() % keys.size()] + "\":") +
+                values[random() % values.size()];
+      }
+      body += "}";
+    }
+    const auto& [token, path] = routes[random() % routes.size()];
+    auto [status, reply] = post(token, path, body);
+    EXPECT_GE(status, 400) << path << " " << body;
+    EXPECT_LT(status, 500) << path << " " << body;
+    EXPECT_TRUE(reply.contains("error")) << path << " " << body;
+  }
+  EXPECT_EQ(last_seq(), before);
+}
+
+}  // namespace
+}  // namespace critmin::test
