@@ -26,5 +26,6 @@ Result<Dataset> open_dataset(const CommonOptions& common, const std::string& dat
 void register_data_commands(CLI::App& app, CommonOptions& common);
 void register_assess_command(CLI::App& app, CommonOptions& common);
 void register_clear_command(CLI::App& app, CommonOptions& common);
+void register_simulate_command(CLI::App& app, CommonOptions& common);
 
 }  // namespace critmin::cli

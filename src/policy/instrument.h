@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -41,6 +42,8 @@ struct ClearingContext {
   std::vector<std::string> notes;
   // Tolerance of the outer loop [USD/t]: 1e-6 of the base price.
   double price_tolerance = 0.0;
+  // Stock at the start of the year per stockpile instrument line [t] (ClearingScenario).
+  const std::map<int, double>* stock_start_t = nullptr;
 
   // Resolves a name to exactly one region of the market; records a problem at file:line:key
   // otherwise.
