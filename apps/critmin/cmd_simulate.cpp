@@ -65,9 +65,8 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
     std::error_code error;
     std::filesystem::create_directories(dir, error);
     if (error) {
-      common.exit_code = report_error(Status::io_error(
-          fmt::format("{}: cannot create the results directory: {}", dir.string(),
-                      error.message())));
+      common.exit_code = report_error(Status::io_error(fmt::format(
+          "{}: cannot create the results directory: {}", dir.string(), error.message())));
       return;
     }
     const std::string json = sim::simulation_to_json(result.value());
@@ -75,8 +74,7 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(s);
       return;
     }
-    if (Status s = sim::write_results_sqlite(result.value(), dir / "results.sqlite");
-        !s.is_ok()) {
+    if (Status s = sim::write_results_sqlite(result.value(), dir / "results.sqlite"); !s.is_ok()) {
       common.exit_code = report_error(s);
       return;
     }

@@ -63,11 +63,12 @@ std::string simulation_to_json(const SimulationResult& result) {
     fiscal_total += f.fiscal_cost_usd;
     levy_total += f.levy_revenue_usd;
   }
-  out["scorecard"] = {{"supply_security", {{"stages", std::move(stages)},
-                                           {"shortfall", std::move(shortfalls)}}},
-                      {"dutch_business", {{"fiscal", std::move(fiscal)},
-                                          {"fiscal_cost_usd_total", fiscal_total},
-                                          {"levy_revenue_usd_total", levy_total}}}};
+  out["scorecard"] = {
+      {"supply_security", {{"stages", std::move(stages)}, {"shortfall", std::move(shortfalls)}}},
+      {"dutch_business",
+       {{"fiscal", std::move(fiscal)},
+        {"fiscal_cost_usd_total", fiscal_total},
+        {"levy_revenue_usd_total", levy_total}}}};
   json draws = json::array();
   for (const DisruptionDraw& d : result.draws) {
     draws.push_back({{"line", d.line},
@@ -98,8 +99,7 @@ std::string simulation_to_json(const SimulationResult& result) {
 std::string simulation_to_table(const SimulationResult& result) {
   std::string out = fmt::format("simulation {} ({}-{}, seed {}, calibrated on {})\n",
                                 result.scenario_name.empty() ? "(unnamed)" : result.scenario_name,
-                                result.first_year, result.last_year, result.seed,
-                                result.base_year);
+                                result.first_year, result.last_year, result.seed, result.base_year);
   // World price: the consumption-weighted mean of the regions' processed prices.
   std::map<std::pair<std::string, int>, std::pair<double, double>> price;  // sum p*q, sum q
   for (const SeriesRow& r : result.series) {
@@ -126,11 +126,10 @@ std::string simulation_to_table(const SimulationResult& result) {
         s ? fmt::format("{} {:.0f}%{}", s->top_third_country, 100.0 * s->top_third_country_share,
                         s->crma_breach ? " >65" : "")
           : "-";
-    out += fmt::format(
-        "{:<18} {:>5} {:>14.6g} {:>14.6g} {:>22} {:>8.0f} {:>14} {:>8}\n", key.first, key.second,
-        pq.second > 0.0 ? pq.first / pq.second : 0.0, pq.second, top, s ? s->hhi : 0.0,
-        e ? fmt::format("{:.4g}", e->shortfall_t) : "-",
-        e ? fmt::format("{:.1f}", 100.0 * e->shortfall_share) : "-");
+    out += fmt::format("{:<18} {:>5} {:>14.6g} {:>14.6g} {:>22} {:>8.0f} {:>14} {:>8}\n", key.first,
+                       key.second, pq.second > 0.0 ? pq.first / pq.second : 0.0, pq.second, top,
+                       s ? s->hhi : 0.0, e ? fmt::format("{:.4g}", e->shortfall_t) : "-",
+                       e ? fmt::format("{:.1f}", 100.0 * e->shortfall_share) : "-");
   }
   for (const DisruptionDraw& d : result.draws) {
     out += fmt::format("disruption (line {}) {} {}: draw {:.4f} -> {}\n", d.line, d.origin,
@@ -139,15 +138,16 @@ std::string simulation_to_table(const SimulationResult& result) {
                                  : std::string("does not happen"));
   }
   for (const ProjectOnline& p : result.projects) {
-    out += fmt::format("project {} ({}, {} {}): {:.4g} t/yr from {}\n", p.name, p.origin,
-                       p.region, stage_name(p.stage), p.capacity_t, p.online_year);
+    out += fmt::format("project {} ({}, {} {}): {:.4g} t/yr from {}\n", p.name, p.origin, p.region,
+                       stage_name(p.stage), p.capacity_t, p.online_year);
   }
   double fiscal = 0.0, levy = 0.0;
   for (const FiscalScore& f : result.fiscal) {
     fiscal += f.fiscal_cost_usd;
     levy += f.levy_revenue_usd;
   }
-  out += fmt::format("fiscal cost {:.6g} USD, levy revenue {:.6g} USD over the run\n", fiscal, levy);
+  out +=
+      fmt::format("fiscal cost {:.6g} USD, levy revenue {:.6g} USD over the run\n", fiscal, levy);
   std::string timing;
   for (const StageTiming& t : result.timings) {
     timing += fmt::format("{}{} {:.3f}s", timing.empty() ? "" : ", ", t.stage, t.seconds);
@@ -210,8 +210,8 @@ void text(sqlite3_stmt* s, int i, const std::string& value) {
 Status write_results_sqlite(const SimulationResult& result, const std::filesystem::path& file) {
   std::error_code error;
   std::filesystem::remove(file, error);
-  if (error) return Status::io_error(fmt::format("{}: cannot replace: {}", file.string(),
-                                                 error.message()));
+  if (error)
+    return Status::io_error(fmt::format("{}: cannot replace: {}", file.string(), error.message()));
   Database db;
   if (Status s = db.open(file); !s.is_ok()) return s;
   const char* schema = R"sql(
@@ -252,9 +252,9 @@ CREATE TABLE stage_timings (stage TEXT, seconds REAL);
                   text(st, 3, r.region);
                   sqlite3_bind_int(st, 4, r.year);
                   int i = 5;
-                  for (double v : {r.price_usd_per_t, r.production_t, r.consumption_t,
-                                   r.imports_t, r.exports_t, r.demand_t, r.shortfall_t,
-                                   r.stock_release_t, r.stock_refill_t}) {
+                  for (double v : {r.price_usd_per_t, r.production_t, r.consumption_t, r.imports_t,
+                                   r.exports_t, r.demand_t, r.shortfall_t, r.stock_release_t,
+                                   r.stock_refill_t}) {
                     sqlite3_bind_double(st, i++, v);
                   }
                 });

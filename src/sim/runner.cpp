@@ -38,10 +38,10 @@ Result<double> market_parameter(const Dataset& data, const std::string& material
     if (p.material_id == "*") fallback = p.value;
   }
   if (fallback) return *fallback;
-  return Status::not_found(fmt::format(
-      "market_parameters.csv has no {} for {} and no default row (*); add one to "
-      "data/estimates/market_parameters.csv",
-      name, material));
+  return Status::not_found(
+      fmt::format("market_parameters.csv has no {} for {} and no default row (*); add one to "
+                  "data/estimates/market_parameters.csv",
+                  name, material));
 }
 
 // The same failure with where it happened in front of its message.
@@ -210,14 +210,14 @@ Status Runner::resolve_projects(MaterialRun& run) {
     if (stages.empty() || selected == 0 || !region) {
       result_.notes.push_back(fmt::format(
           "{}: strategic project '{}' is not modelled ({})", run.material, sp.name,
-          stages.empty() ? fmt::format("stage '{}' is neither extraction nor processing", sp.stage)
+          stages.empty()  ? fmt::format("stage '{}' is neither extraction nor processing", sp.stage)
           : selected == 0 ? fmt::format("no selection year in list '{}'", sp.list)
                           : "no host country in the data"));
       continue;
     }
     for (Stage stage : stages) {
-      const double lead = stage == Stage::kProcessing ? lead_processing.value()
-                                                      : lead_extraction.value();
+      const double lead =
+          stage == Stage::kProcessing ? lead_processing.value() : lead_extraction.value();
       run.projects.push_back({sp.name, *region, stage, share.value() * world_t(stage),
                               unit_cost.value() * stage_price(stage),
                               selected + static_cast<int>(std::lround(lead)), "crma", false});
@@ -242,11 +242,10 @@ Status Runner::resolve_projects(MaterialRun& run) {
     if (spec.material != run.material) continue;
     const auto region = region_of(spec.country);
     if (!region) {
-      return Status::invalid_input(
-          fmt::format("{}: a project outside the market", scenario_.file),
-          {{scenario_.file, spec.line, "country",
-            fmt::format("{} is in no single region of the {} market", spec.country,
-                        run.material)}});
+      return Status::invalid_input(fmt::format("{}: a project outside the market", scenario_.file),
+                                   {{scenario_.file, spec.line, "country",
+                                     fmt::format("{} is in no single region of the {} market",
+                                                 spec.country, run.material)}});
     }
     run.projects.push_back(
         {spec.name, *region, spec.stage, spec.capacity_t,
@@ -299,8 +298,8 @@ Status Runner::disruptions() {
   RandomSource random(scenario_.seed);
   for (const Disruption& d : scenario_.disruptions) {
     const double draw = random.uniform();
-    result_.draws.push_back({d.line, d.material, d.origin, draw, draw < d.probability,
-                             d.start_year, d.start_year + d.years - 1});
+    result_.draws.push_back({d.line, d.material, d.origin, draw, draw < d.probability, d.start_year,
+                             d.start_year + d.years - 1});
   }
   return Status::ok();
 }
@@ -338,9 +337,9 @@ Status Runner::clearing() {
     run.outcome = std::move(outcome).value();
     const market::Equilibrium& eq = run.outcome.equilibrium;
     if (eq.termination != market::Termination::kOptimal) {
-      return Status::invalid_input(fmt::format("{}: the market has no equilibrium ({}): {}",
-                                               run.material, market::termination_name(eq.termination),
-                                               eq.reason));
+      return Status::invalid_input(
+          fmt::format("{}: the market has no equilibrium ({}): {}", run.material,
+                      market::termination_name(eq.termination), eq.reason));
     }
     for (const std::string& note : run.outcome.notes) {
       result_.notes.push_back(fmt::format("{} {}: {}", year_, run.material, note));
@@ -356,8 +355,8 @@ Status Runner::check_flows() {
     const market::Equilibrium& eq = run.outcome.equilibrium;
     const auto& regions = run.year_market.model.regions;
     for (const market::NodeResult& n : eq.nodes) {
-      for (double q : {n.production_t, n.consumption_t, n.imports_t, n.exports_t,
-                       n.stock_release_t, n.stock_refill_t}) {
+      for (double q : {n.production_t, n.consumption_t, n.imports_t, n.exports_t, n.stock_release_t,
+                       n.stock_refill_t}) {
         if (q < -kBalanceTolerance * std::max(1.0, n.production_t + n.consumption_t)) {
           return Status::internal(fmt::format("{}: a negative quantity {:.6g} t at {} {}",
                                               run.material, q, regions[n.region].name,
@@ -488,9 +487,8 @@ Status Runner::accounting() {
       }
     }
     for (const auto& [area, figures] : areas) {
-      result_.shortfalls.push_back(
-          {run.material, area, year_, figures.first, figures.second,
-           figures.first > 0.0 ? figures.second / figures.first : 0.0});
+      result_.shortfalls.push_back({run.material, area, year_, figures.first, figures.second,
+                                    figures.first > 0.0 ? figures.second / figures.first : 0.0});
     }
     for (const policy::InstrumentReport& report : run.outcome.instruments) {
       for (const policy::InstrumentFigure& f : report.figures) {
@@ -498,10 +496,10 @@ Status Runner::accounting() {
             {run.material, year_, report.line, report.type, f.name, f.value, f.unit});
       }
       fiscal.levy_revenue_usd += report.figure("levy_revenue");
-      fiscal.fiscal_cost_usd += report.figure("subsidy_cost") + report.figure("paid_back_to_state") +
-                                report.figure("top_up_cost") + report.figure("grant_paid") +
-                                report.figure("refill_cost") + report.figure("holding_cost") -
-                                report.figure("release_revenue");
+      fiscal.fiscal_cost_usd += report.figure("subsidy_cost") +
+                                report.figure("paid_back_to_state") + report.figure("top_up_cost") +
+                                report.figure("grant_paid") + report.figure("refill_cost") +
+                                report.figure("holding_cost") - report.figure("release_revenue");
     }
   }
   result_.fiscal.push_back(fiscal);

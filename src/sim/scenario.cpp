@@ -56,8 +56,8 @@ void read_scenario_table(const toml::table& root, TomlFields& fields, const Data
   scenario.name = fields.text(t, "name", false).value_or("");
   if (const toml::node* years = t.get("years")) {
     const toml::array* array = years->as_array();
-    const bool two_integers = array && array->size() == 2 && (*array)[0].is_integer() &&
-                              (*array)[1].is_integer();
+    const bool two_integers =
+        array && array->size() == 2 && (*array)[0].is_integer() && (*array)[1].is_integer();
     if (!two_integers) {
       fields.error(*years, "years", "write years = [first, last], e.g. years = [2025, 2035]");
     } else {
@@ -67,9 +67,9 @@ void read_scenario_table(const toml::table& root, TomlFields& fields, const Data
         fields.error(*years, "years",
                      fmt::format("years must lie in [{}, {}]", kEarliestYear, kLatestYear));
       } else if (last < first) {
-        fields.error(*years, "years",
-                     fmt::format("the last year {} is before the first {}; swap them", last,
-                                 first));
+        fields.error(
+            *years, "years",
+            fmt::format("the last year {} is before the first {}; swap them", last, first));
       } else {
         scenario.first_year = static_cast<int>(first);
         scenario.last_year = static_cast<int>(last);
@@ -92,8 +92,8 @@ void read_scenario_table(const toml::table& root, TomlFields& fields, const Data
   for (const ProductionRecord& p : data.production) {
     latest_data_year = std::max(latest_data_year, p.year);
   }
-  scenario.base_year = fields.integer(t, "base_year", kEarliestYear, kLatestYear, false)
-                           .value_or(latest_data_year);
+  scenario.base_year =
+      fields.integer(t, "base_year", kEarliestYear, kLatestYear, false).value_or(latest_data_year);
   if (t.get("materials")) {
     if (auto names = fields.strings(t, "materials", true)) {
       for (const std::string& name : *names) {
@@ -204,8 +204,8 @@ void read_projects(const toml::table& root, TomlFields& fields, const Dataset& d
     p.name = *name;
     if (!p.enabled) {
       // Removing a strategic project needs only its name.
-      for (const char* key : {"material", "country", "stage", "capacity_t", "online_year",
-                              "unit_cost_usd_per_t"}) {
+      for (const char* key :
+           {"material", "country", "stage", "capacity_t", "online_year", "unit_cost_usd_per_t"}) {
         if (const toml::node* extra = t->get(key)) {
           fields.error(*extra, key, "a project with enabled = false is removed; drop this key");
         }
@@ -297,8 +297,8 @@ Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
       problems.push_back({file_name, d.line, "start",
                           fmt::format("the disruption ({}-{}) lies outside the simulated years "
                                       "{}-{}; move start",
-                                      d.start_year, d.start_year + d.years - 1,
-                                      scenario.first_year, scenario.last_year)});
+                                      d.start_year, d.start_year + d.years - 1, scenario.first_year,
+                                      scenario.last_year)});
     }
   }
   if (!problems.empty()) {

@@ -46,8 +46,7 @@ bool has(const std::vector<std::string>& problems, const std::string& prefix) {
                      [&](const std::string& p) { return p.rfind(prefix, 0) == 0; });
 }
 
-const SeriesRow* row(const SimulationResult& r, const std::string& region, Stage stage,
-                     int year) {
+const SeriesRow* row(const SimulationResult& r, const std::string& region, Stage stage, int year) {
   for (const SeriesRow& s : r.series) {
     if (s.region == region && s.stage == stage && s.year == year) return &s;
   }
@@ -60,40 +59,42 @@ std::string gallium_ban(double probability, const std::string& destinations = "n
   return "[scenario]\nname = \"ban\"\nyears = [2025, 2029]\nseed = 11\n"
          "[[disruption]]\norigin = \"CHN\"\nmaterial = \"gallium\"\nstage = \"processing\"\n"
          "kind = \"export_ban\"\ndestinations = [\"" +
-         destinations + "\"]\nstart = 2026\nyears = 2\nprobability = " +
-         std::to_string(probability) + "\n";
+         destinations +
+         "\"]\nstart = 2026\nyears = 2\nprobability = " + std::to_string(probability) + "\n";
 }
 
 TEST(SimulationScenario, ReportsEveryProblemAtFileLineKeyWithAHint) {
   const std::string text =
-      "[scenario]\n"                  // 1
-      "years = [2030, 2025]\n"        // 2: last before first
-      "seed = \"seven\"\n"            // 3: wrong type
-      "colour = \"blue\"\n"           // 4: unknown key
-      "[demand_growth]\n"             // 5
-      "unobtainium = 0.1\n"           // 6: unknown material
-      "gallium = 3.0\n"               // 7: impossible rate
-      "[[disruption]]\n"              // 8
-      "origin = \"CHN\"\n"            // 9
-      "material = \"gallium\"\n"      // 10
-      "stage = \"processing\"\n"      // 11
-      "kind = \"quota\"\n"            // 12: quota without share
-      "destinations = [\"all\"]\n"    // 13
-      "start = 2026\n"                // 14
-      "years = 1\n"                   // 15
-      "probabilty = 1.0\n";           // 16: misspelt (and probability missing)
+      "[scenario]\n"                // 1
+      "years = [2030, 2025]\n"      // 2: last before first
+      "seed = \"seven\"\n"          // 3: wrong type
+      "colour = \"blue\"\n"         // 4: unknown key
+      "[demand_growth]\n"           // 5
+      "unobtainium = 0.1\n"         // 6: unknown material
+      "gallium = 3.0\n"             // 7: impossible rate
+      "[[disruption]]\n"            // 8
+      "origin = \"CHN\"\n"          // 9
+      "material = \"gallium\"\n"    // 10
+      "stage = \"processing\"\n"    // 11
+      "kind = \"quota\"\n"          // 12: quota without share
+      "destinations = [\"all\"]\n"  // 13
+      "start = 2026\n"              // 14
+      "years = 1\n"                 // 15
+      "probabilty = 1.0\n";         // 16: misspelt (and probability missing)
   const auto problems = problems_of(text);
   EXPECT_TRUE(has(problems, "sim.toml:2:years: the last year 2025 is before the first 2030"))
       << ::testing::PrintToString(problems);
   EXPECT_TRUE(has(problems, "sim.toml:3:seed:")) << ::testing::PrintToString(problems);
-  EXPECT_TRUE(has(problems, "sim.toml:4:scenario.colour: unknown key")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:4:scenario.colour: unknown key"))
+      << ::testing::PrintToString(problems);
   EXPECT_TRUE(has(problems, "sim.toml:6:unobtainium: unknown material"))
       << ::testing::PrintToString(problems);
   EXPECT_TRUE(has(problems, "sim.toml:7:gallium: 3 is outside"))
       << ::testing::PrintToString(problems);
   EXPECT_TRUE(has(problems, "sim.toml:8:share: a quota needs share"))
       << ::testing::PrintToString(problems);
-  EXPECT_TRUE(has(problems, "sim.toml:16:disruption.probabilty: unknown key")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:16:disruption.probabilty: unknown key"))
+      << ::testing::PrintToString(problems);
   EXPECT_TRUE(has(problems, "sim.toml:8:probability: missing key"))
       << ::testing::PrintToString(problems);
 }
@@ -229,10 +230,59 @@ TEST(Simulation, AScenarioProjectAddsCapacityFromItsOnlineYear) {
   EXPECT_EQ(it->region, "JPN");
 }
 
+// The baseline example (scenarios/baseline.toml): a few figures pinned with tolerances, so that a
+// change to the calibration, the estimates or the loop shows here with its size.
+TEST(SimulationGolden, BaselineExampleKeepsItsHeadlineFigures) {
+  const std::string text = test::read_file(std::filesystem::path(CRITMIN_TEST_DATA) / ".." /
+                                           "scenarios" / "baseline.toml");
+  ASSERT_FALSE(text.empty());
+  const SimulationResult r = run_ok(text);
+  const auto near = [](double actual, double expected) {
+    EXPECT_NEAR(actual, expected, 1e-3 * std::abs(expected));
+  };
+  // Demand grows at the default estimate (2.7% a year) from the 2023 calibration.
+  const SeriesRow* eu2025 = nullptr;
+  const SeriesRow* eu2026 = nullptr;
+  for (const SeriesRow& s : r.series) {
+    if (s.material != "gallium" || s.region != "EU27" || s.stage != Stage::kProcessing) continue;
+    if (s.year == 2025) eu2025 = &s;
+    if (s.year == 2026) eu2026 = &s;
+  }
+  ASSERT_TRUE(eu2025 && eu2026);
+  near(eu2025->demand_t, 96.5077);
+  EXPECT_NEAR(eu2026->demand_t / eu2025->demand_t, 1.027, 1e-12);
+  near(eu2025->price_usd_per_t, 504000.0);
+  // Metlen's 50 t/yr (the CRMA project in Greece) refines in the EU from 2028 on.
+  const auto eu_gallium_2035 = std::find_if(r.series.begin(), r.series.end(), [](const auto& s) {
+    return s.material == "gallium" && s.region == "EU27" && s.stage == Stage::kProcessing &&
+           s.year == 2035;
+  });
+  ASSERT_NE(eu_gallium_2035, r.series.end());
+  near(eu_gallium_2035->production_t, 51.848);
+  std::map<int, double> china_gallium_processing;
+  for (const StageScore& s : r.stage_scores) {
+    if (s.material == "gallium" && s.stage == Stage::kProcessing) {
+      china_gallium_processing[s.year] = s.top_third_country_share;
+      EXPECT_EQ(s.top_third_country, "CHN");
+      EXPECT_TRUE(s.crma_breach);
+    }
+  }
+  near(china_gallium_processing[2025], 0.93706);
+  near(china_gallium_processing[2035], 0.87905);
+  const auto lithium_eu_2035 =
+      std::find_if(r.shortfalls.begin(), r.shortfalls.end(), [](const ShortfallScore& s) {
+        return s.material == "lithium" && s.area == "EU27" && s.year == 2035;
+      });
+  ASSERT_NE(lithium_eu_2035, r.shortfalls.end());
+  near(lithium_eu_2035->shortfall_t, 4181.78);
+  EXPECT_EQ(r.projects.size(), 14u);
+  for (const FiscalScore& f : r.fiscal) EXPECT_EQ(f.fiscal_cost_usd, 0.0);  // no instrument
+}
+
 TEST(SimulateCli, WritesTheSummaryAndTheResultsStore) {
   test::TempDir dir("critmin_simulate_");
-  const std::filesystem::path scenario =
-      std::filesystem::path(CRITMIN_TEST_DATA) / ".." / "scenarios" / "sim-gallium-ban-non-club.toml";
+  const std::filesystem::path scenario = std::filesystem::path(CRITMIN_TEST_DATA) / ".." /
+                                         "scenarios" / "sim-gallium-ban-non-club.toml";
   const test::CliRun run =
       test::run_cli(dir.path(), "simulate " + test::quote(scenario.string()) + " --out " +
                                     test::quote((dir.path() / "out").string()) + " --format json");
@@ -241,8 +291,8 @@ TEST(SimulateCli, WritesTheSummaryAndTheResultsStore) {
   const auto written = nlohmann::json::parse(test::read_file(dir.path() / "out" / "summary.json"));
   EXPECT_EQ(printed, written);
   ASSERT_FALSE(written["series"].empty());
-  for (const char* key : {"material", "stage", "region", "year", "price", "production",
-                          "consumption", "shortfall"}) {
+  for (const char* key :
+       {"material", "stage", "region", "year", "price", "production", "consumption", "shortfall"}) {
     EXPECT_TRUE(written["series"][0].contains(key)) << key;
   }
   EXPECT_TRUE(written["scorecard"].contains("supply_security"));
@@ -260,9 +310,11 @@ TEST(SimulateCli, WritesTheSummaryAndTheResultsStore) {
 TEST(SimulateCli, AnInvalidScenarioExitsWithTwoAndSaysWhere) {
   test::TempDir dir("critmin_simulate_");
   const std::filesystem::path scenario = dir.path() / "bad.toml";
-  test::write_file(scenario, "[scenario]\nyears = [2025, 2026]\nseed = -1\nmaterials = [\"gallium\"]\n");
-  const test::CliRun run = test::run_cli(dir.path(), "simulate " + test::quote(scenario.string()) +
-                                                         " --out " + test::quote(dir.path().string()));
+  test::write_file(scenario,
+                   "[scenario]\nyears = [2025, 2026]\nseed = -1\nmaterials = [\"gallium\"]\n");
+  const test::CliRun run =
+      test::run_cli(dir.path(), "simulate " + test::quote(scenario.string()) + " --out " +
+                                    test::quote(dir.path().string()));
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find("bad.toml:3:seed: the seed is a whole number >= 0"), std::string::npos)
       << run.err;
