@@ -75,6 +75,10 @@ struct ClearingScenario {
   // [[instrument]] table [t]. A multi-year run carries the end-of-year stock here; a stockpile not
   // listed starts at initial_fill x target.
   std::map<int, double> stock_start_t;
+  // A multi-year run applies each instrument only in the years it is in force (an offtake within
+  // its tenor) and notes the others; a single clearing (false) reports an instrument out of force
+  // as an error at file:line:key.
+  bool skip_instruments_out_of_force = false;
 };
 
 // Tables and keys that another reader checks: critmin simulate reads the same file with its own

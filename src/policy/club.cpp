@@ -495,8 +495,16 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
     Result<toml::table> parsed = parse_toml(scenario.toml_text, scenario.file);
     if (!parsed.is_ok()) return parsed.status();
     TomlFields fields(scenario.file, read_problems);
-    for (auto& instrument : read_instruments(parsed.value(), fields, data, model.year)) {
-      if (instrument->material() == model.material) instruments.push_back(std::move(instrument));
+    // Year 0 leaves the dates to in_force() when out-of-force instruments are skipped.
+    const int reading_year = scenario.skip_instruments_out_of_force ? 0 : model.year;
+    for (auto& instrument : read_instruments(parsed.value(), fields, data, reading_year)) {
+      if (instrument->material() != model.material) continue;
+      if (scenario.skip_instruments_out_of_force && !instrument->in_force(model.year)) {
+        context.notes.push_back(fmt::format("{} (line {}) is not in force in {}",
+                                            instrument->label(), instrument->line(), model.year));
+        continue;
+      }
+      instruments.push_back(std::move(instrument));
     }
   }
   if (!read_problems.empty()) {

@@ -70,6 +70,11 @@ class Instrument {
   int line() const { return line_; }
   // Structural instruments (new regions) run first, so later ones see the final regions.
   virtual int phase() const { return 2; }
+  // Whether the instrument applies in a year (an offtake contract within its tenor).
+  virtual bool in_force(int year) const {
+    (void)year;
+    return true;
+  }
   virtual void prepare(ClearingContext& context) = 0;
   virtual double update(const market::Equilibrium& eq, ClearingContext& context) {
     (void)eq;

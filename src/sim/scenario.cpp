@@ -267,6 +267,7 @@ Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
     for (const Diagnostic& d : clearing.status().diagnostics()) problems.push_back(d);
   } else {
     scenario.clearing = std::move(clearing).value();
+    scenario.clearing.skip_instruments_out_of_force = true;
   }
 
   if (problems.empty()) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "critmin/simulation.h"
@@ -228,6 +229,28 @@ TEST(Simulation, AScenarioProjectAddsCapacityFromItsOnlineYear) {
   ASSERT_NE(it, r.projects.end());
   EXPECT_EQ(it->online_year, 2027);
   EXPECT_EQ(it->region, "JPN");
+}
+
+TEST(Simulation, AnOfftakeAppliesOnlyInTheYearsOfItsTenor) {
+  const std::string text =
+      "[scenario]\nyears = [2025, 2027]\nseed = 1\n"
+      "[club]\nmembers = [\"USA\", \"JPN\", \"EU27\", \"GBR\", \"CAN\", \"AUS\", \"KOR\"]\n"
+      "[[instrument]]\ntype = \"offtake\"\nmaterial = \"gallium\"\nstage = \"processing\"\n"
+      "seller = \"JPN\"\nbuyer = \"EU27\"\nvolume_t_per_year = 2.0\nprice_kind = \"fixed\"\n"
+      "price = 500.0\nunit = \"USD/kg\"\nstart_year = 2026\ntenor_years = 1\n";
+  const SimulationResult r = run_ok(text);
+  std::set<int> delivered_in;
+  for (const PaymentRow& p : r.payments) {
+    if (p.instrument_type == "offtake" && p.figure == "delivered") {
+      EXPECT_DOUBLE_EQ(p.value, 2.0);
+      delivered_in.insert(p.year);
+    }
+  }
+  EXPECT_EQ(delivered_in, std::set<int>{2026});
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+    return n.find("2025 gallium: offtake") != std::string::npos &&
+           n.find("not in force in 2025") != std::string::npos;
+  })) << ::testing::PrintToString(r.notes);
 }
 
 // The baseline example (scenarios/baseline.toml): a few figures pinned with tolerances, so that a
