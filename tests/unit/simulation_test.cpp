@@ -172,6 +172,21 @@ TEST(Simulation, ADisruptionRaisesPriceAndShortfallInItsYearsOnly) {
   }
 }
 
+TEST(Simulation, AQuotaRaisesThePriceLessThanABan) {
+  std::string quota = gallium_ban(1.0);
+  quota.replace(quota.find("kind = \"export_ban\""), 19, "kind = \"quota\"\nshare = 0.5");
+  const SimulationResult with_quota = run_ok(quota);
+  const SimulationResult with_ban = run_ok(gallium_ban(1.0));
+  const SimulationResult without = run_ok(gallium_ban(0.0));
+  const double q = row(with_quota, "ROW", Stage::kProcessing, 2026)->price_usd_per_t;
+  const double b = row(with_ban, "ROW", Stage::kProcessing, 2026)->price_usd_per_t;
+  const double o = row(without, "ROW", Stage::kProcessing, 2026)->price_usd_per_t;
+  EXPECT_GT(q, o);
+  EXPECT_LT(q, b);
+  EXPECT_DOUBLE_EQ(row(with_quota, "ROW", Stage::kProcessing, 2028)->price_usd_per_t,
+                   row(without, "ROW", Stage::kProcessing, 2028)->price_usd_per_t);
+}
+
 TEST(Simulation, StockLeftAtTheEndOfAYearIsTheNextYearsStart) {
   // The ban hits the club, so the EU releases its stock in 2026-2027 and refills it afterwards.
   // Without demand growth the undisturbed years keep the base price, which releases nothing.
