@@ -27,5 +27,6 @@ void register_data_commands(CLI::App& app, CommonOptions& common);
 void register_assess_command(CLI::App& app, CommonOptions& common);
 void register_clear_command(CLI::App& app, CommonOptions& common);
 void register_serve_command(CLI::App& app, CommonOptions& common);
+void register_simulate_command(CLI::App& app, CommonOptions& common);
 
 }  // namespace critmin::cli

@@ -33,6 +33,8 @@
 // payment is computed with critmin/settlement.h.
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +71,21 @@ struct ClearingScenario {
   bool has_club = false;
   std::vector<InstrumentSpec> instruments;
   std::string toml_text;  // kept so each instrument re-reads its own table
+  // Stock held at the start of the year by each stockpile instrument, keyed by the line of its
+  // [[instrument]] table [t]. A multi-year run carries the end-of-year stock here; a stockpile not
+  // listed starts at initial_fill x target.
+  std::map<int, double> stock_start_t;
+  // A multi-year run applies each instrument only in the years it is in force (an offtake within
+  // its tenor) and notes the others; a single clearing (false) reports an instrument out of force
+  // as an error at file:line:key.
+  bool skip_instruments_out_of_force = false;
+};
+
+// Tables and keys that another reader checks: critmin simulate reads the same file with its own
+// tables ([[disruption]], [demand_growth], [[project]]) and [scenario] keys (years, seed, ...).
+struct ScenarioExtensions {
+  std::set<std::string> tables;         // top-level keys left to the other reader
+  std::set<std::string> scenario_keys;  // keys of [scenario] left to the other reader
 };
 
 // Reads a scenario for clearing: [scenario] (name), [club], [[instrument]], [[tariff]],
@@ -76,9 +93,11 @@ struct ClearingScenario {
 // impossible value (negative volumes, a floor above a cap, a contract past its tenor in the
 // clearing year) is reported at file:line:key. What depends on the market (a region it does not
 // have, a material in which no region is the club's) is reported by clear_with_instruments.
+// A year of 0 skips the checks that depend on the clearing year (a contract's tenor).
 Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
                                                 const std::string& file_name, const Dataset& data,
-                                                int year);
+                                                int year,
+                                                const ScenarioExtensions& extensions = {});
 
 // One figure an instrument reports, e.g. {"levy_revenue", 1.2e6, "USD"}.
 struct InstrumentFigure {

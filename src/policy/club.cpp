@@ -355,7 +355,7 @@ std::vector<std::unique_ptr<Instrument>> read_instruments(const toml::table& roo
 
 Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
                                                 const std::string& file_name, const Dataset& data,
-                                                int year) {
+                                                int year, const ScenarioExtensions& extensions) {
   Result<toml::table> parsed = parse_toml(toml_text, file_name);
   if (!parsed.is_ok()) return parsed.status();
   const toml::table& root = parsed.value();
@@ -367,7 +367,7 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
   for (const auto& [key, node] : root) {
     const std::string k(key.str());
     if (k == "scenario" || k == "club" || k == "instrument" || k == "tariff" ||
-        k == "export_restriction") {
+        k == "export_restriction" || extensions.tables.contains(k)) {
       continue;
     }
     fields.error(node, k,
@@ -382,7 +382,9 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
   if (const toml::node* node = root.get("scenario")) {
     if (const toml::table* t = node->as_table()) {
       // A simulation scenario's keys are accepted so one file serves both commands.
-      fields.check_keys(*t, "scenario", {"name", "years", "seed", "description"});
+      std::set<std::string> keys = {"name", "years", "seed", "description"};
+      keys.insert(extensions.scenario_keys.begin(), extensions.scenario_keys.end());
+      fields.check_keys(*t, "scenario", keys);
       scenario.name = fields.text(*t, "name", false).value_or("");
     } else {
       fields.error(*node, "scenario", "write [scenario] (a table)");
@@ -471,6 +473,7 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   if (Status s = market::apply_trade_measures(scenario.trade, data, market); !s.is_ok()) return s;
 
   ClearingContext context{data, market, scenario.file, model.year};
+  context.stock_start_t = &scenario.stock_start_t;
   context.price_tolerance = 1e-6 * std::max(1.0, market.info.base_price_usd_per_t);
   ClubOutcome outcome;
   if (scenario.has_club) {
@@ -504,8 +507,16 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
     Result<toml::table> parsed = parse_toml(scenario.toml_text, scenario.file);
     if (!parsed.is_ok()) return parsed.status();
     TomlFields fields(scenario.file, read_problems);
-    for (auto& instrument : read_instruments(parsed.value(), fields, data, model.year)) {
-      if (instrument->material() == model.material) instruments.push_back(std::move(instrument));
+    // Year 0 leaves the dates to in_force() when out-of-force instruments are skipped.
+    const int reading_year = scenario.skip_instruments_out_of_force ? 0 : model.year;
+    for (auto& instrument : read_instruments(parsed.value(), fields, data, reading_year)) {
+      if (instrument->material() != model.material) continue;
+      if (scenario.skip_instruments_out_of_force && !instrument->in_force(model.year)) {
+        context.notes.push_back(fmt::format("{} (line {}) is not in force in {}",
+                                            instrument->label(), instrument->line(), model.year));
+        continue;
+      }
+      instruments.push_back(std::move(instrument));
     }
   }
   if (!read_problems.empty()) {

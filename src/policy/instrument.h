@@ -51,6 +51,8 @@ struct ClearingContext {
   // Producers (region, stage) already paid per tonne by an instrument, with its line: a second
   // scheme on the same producers is refused, since the two would fight over the offered costs.
   std::map<std::pair<std::size_t, Stage>, int> incentive_owner;
+  // Stock at the start of the year per stockpile instrument line [t] (ClearingScenario).
+  const std::map<int, double>* stock_start_t = nullptr;
 
   // Resolves a name to exactly one region of the market; records a problem at file:line:key
   // otherwise.
@@ -77,6 +79,11 @@ class Instrument {
   int line() const { return line_; }
   // Structural instruments (new regions) run first, so later ones see the final regions.
   virtual int phase() const { return 2; }
+  // Whether the instrument applies in a year (an offtake contract within its tenor).
+  virtual bool in_force(int year) const {
+    (void)year;
+    return true;
+  }
   virtual void prepare(ClearingContext& context) = 0;
   virtual double update(const market::Equilibrium& eq, ClearingContext& context) {
     (void)eq;

@@ -126,6 +126,8 @@ class Offtake final : public Instrument {
     return offtake;
   }
 
+  bool in_force(int year) const override { return settlement::offtake_active(terms_, year); }
+
   void prepare(ClearingContext& context) override {
     market::MarketModel& model = context.market.model;
     const auto seller = context.one_region(seller_, line_, "seller");

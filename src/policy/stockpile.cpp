@@ -111,6 +111,12 @@ class Stockpile final : public Instrument {
     target_t_ = days_of_cover_ / 365.0 * context.original_base_demand_t[*holder];
     holder_base_demand_t_ = context.original_base_demand_t[*holder];
     start_t_ = initial_fill_ * target_t_;
+    // A multi-year run carries the stock from the end of the previous year.
+    if (context.stock_start_t) {
+      if (auto it = context.stock_start_t->find(line_); it != context.stock_start_t->end()) {
+        start_t_ = it->second;
+      }
+    }
     // The shortfall trigger is the holder's base-year landed price: the base price plus the
     // cheapest freight and tariff into the holder (an importer's buyers pay that much in the base
     // year without any shortfall), or the base price for a holder that no route reaches.

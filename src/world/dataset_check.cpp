@@ -112,6 +112,11 @@ void check_market_parameters(const Dataset& data, const std::string& file,
       {"supply_step_2_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
       {"supply_step_3_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
       {"supply_step_4_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
+      {"demand_growth_rate", {-1, true, 1, false, "a yearly growth rate, e.g. 0.03"}},
+      {"project_lead_time_extraction", {0, false, 50, false, "whole years, e.g. 5"}},
+      {"project_lead_time_processing", {0, false, 50, false, "whole years, e.g. 3"}},
+      {"project_capacity_share", {0, true, 1, false, "a share of world base production 0-1"}},
+      {"project_unit_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
   };
   const auto label = [](const std::string& material) {
     return material == "*" ? std::string("the default (*)") : material;

@@ -152,7 +152,7 @@ TEST_F(Importer, WritesTheExpectedNumberOfRowsPerTable) {
       {"eu_imports", 3},                // 8 rows - 4 unmapped, XC and XL added into one
       {"eu_sourcing_shares", 4},        // 7 rows - stage R, n/a, t -1
       {"fx_rates", 3},                  // estimates/fx_rates.csv
-      {"market_parameters", 17},        // estimates/market_parameters.csv
+      {"market_parameters", 23},        // estimates/market_parameters.csv
       {"demand_shares", 7},             // estimates/demand_shares.csv
       {"global_supply_shares", 6},      // 9 rows - Unobtainium, Atlantis, merged Türkiye
       {"governance", 4},                // ABW 2004, XKX 2022, KOR 2022, BHS 2022

@@ -1,0 +1,91 @@
+// critmin simulate
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <system_error>
+
+#include "commands.h"
+#include "critmin/files.h"
+#include "critmin/simulation.h"
+
+namespace critmin::cli {
+
+void register_simulate_command(CLI::App& app, CommonOptions& common) {
+  CLI::App* cmd = app.add_subcommand(
+      "simulate",
+      "Run a scenario year by year (demand growth, disruptions, the club's instruments, market "
+      "clearing, strategic projects, stocks); write DIR/results.sqlite and DIR/summary.json and "
+      "print a summary");
+  struct Flags {
+    std::string scenario;
+    std::string out = "out/simulate";
+    std::string format = "table";
+    std::string data;
+  };
+  auto flags = std::make_shared<Flags>();
+  cmd->add_option("SCENARIO", flags->scenario, "scenario TOML (see docs/simulation.md)")
+      ->required();
+  cmd->add_option("--out", flags->out, "results directory (default out/simulate)");
+  cmd->add_option("--format", flags->format,
+                  "what to print: table (a summary) or json (summary.json)")
+      ->check(CLI::IsMember({"table", "json"}));
+  cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
+  cmd->callback([&common, flags] {
+    Result<Dataset> data = open_dataset(common, flags->data);
+    if (!data.is_ok()) {
+      common.exit_code = report_error(data.status());
+      return;
+    }
+    Result<std::string> text = read_text_file(flags->scenario);
+    if (!text.is_ok()) {
+      common.exit_code = report_error(text.status());
+      return;
+    }
+    Result<sim::SimulationScenario> scenario =
+        sim::read_simulation_scenario(text.value(), flags->scenario, data.value());
+    if (!scenario.is_ok()) {
+      common.exit_code = report_error(scenario.status());
+      return;
+    }
+    // A progress line on a terminal only: a log file gets no carriage returns.
+    const bool terminal = isatty(STDERR_FILENO) != 0;
+    const auto progress = [terminal](int year, int done, int total) {
+      if (!terminal) return;
+      std::cerr << fmt::format("\rcritmin simulate: {} ({}/{} years)", year, done, total)
+                << (done == total ? "\n" : "") << std::flush;
+    };
+    Result<sim::SimulationResult> result =
+        sim::run_simulation(data.value(), scenario.value(), progress);
+    if (!result.is_ok()) {
+      common.exit_code = report_error(result.status());
+      return;
+    }
+    const std::filesystem::path dir = flags->out;
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    if (error) {
+      common.exit_code = report_error(Status::io_error(fmt::format(
+          "{}: cannot create the results directory: {}", dir.string(), error.message())));
+      return;
+    }
+    const std::string json = sim::simulation_to_json(result.value());
+    if (Status s = write_text_file(dir / "summary.json", json); !s.is_ok()) {
+      common.exit_code = report_error(s);
+      return;
+    }
+    if (Status s = sim::write_results_sqlite(result.value(), dir / "results.sqlite"); !s.is_ok()) {
+      common.exit_code = report_error(s);
+      return;
+    }
+    if (flags->format == "json") {
+      std::cout << json;
+    } else {
+      std::cout << sim::simulation_to_table(result.value());
+      std::cout << fmt::format("wrote {} and {}\n", (dir / "summary.json").string(),
+                               (dir / "results.sqlite").string());
+    }
+  });
+}
+
+}  // namespace critmin::cli

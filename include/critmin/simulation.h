@@ -1,0 +1,248 @@
+// Multi-year simulation: one deterministic run of a scenario over a span of years
+// (`critmin simulate`). docs/simulation.md describes the yearly loop, its stages and what is and is
+// not modelled yet.
+//
+// A simulation scenario is a clearing scenario (critmin/club.h: [club], [[instrument]],
+// [[tariff]], [[export_restriction]]) plus:
+//
+//   [scenario]
+//   name = "gallium-ban"
+//   years = [2025, 2030]          # first and last simulated year, inclusive
+//   seed = 7                      # pins the random draws of the disruptions
+//   base_year = 2023              # optional: the data year the markets are calibrated on
+//   materials = ["gallium"]       # optional: default, every material an instrument, a disruption,
+//                                 # a measure or a project names
+//
+//   [demand_growth]               # optional: yearly growth per material, overriding the estimate
+//   gallium = 0.05                # (data/estimates/market_parameters.csv, demand_growth_rate)
+//
+//   [[disruption]]
+//   origin = "CHN"                # region, ISO3 code or bloc of the material's market
+//   material = "gallium"
+//   stage = "processing"
+//   kind = "export_ban"           # or "quota" with share = 0.5 (of base-year exports allowed)
+//   destinations = ["non-club"]   # regions, ISO3 codes, blocs, "non-BLOC" or "all"
+//   start = 2026                  # first year in force
+//   years = 2                     # how many years it lasts
+//   probability = 1.0             # chance that it happens at all, drawn once per run
+//   leakage = false               # optional: restricted supply may go round through third
+//   leakage_cost_usd_per_t = 0.0  # countries at this extra cost
+//
+//   [[project]]                   # optional: adds a project, or overrides a CRMA strategic
+//   name = "Metlen gallium"       # project of the same name (enabled = false removes it)
+//   material = "gallium"
+//   country = "GRC"
+//   stage = "processing"
+//   capacity_t = 50.0             # [t/yr]
+//   online_year = 2027            # first year of output
+//   unit_cost_usd_per_t = 400000  # optional; default: the project_unit_cost estimate
+//
+// Units: quantities [t/yr] of contained content, prices [USD/t], money [USD per year].
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "critmin/club.h"
+#include "critmin/dataset.h"
+#include "critmin/status.h"
+
+namespace critmin::sim {
+
+enum class DisruptionKind { kExportBan, kQuota };
+
+struct Disruption {
+  int line = 0;
+  std::string material;  // material id
+  std::string origin;
+  Stage stage = Stage::kProcessing;
+  DisruptionKind kind = DisruptionKind::kExportBan;
+  double quota_share = 0.0;  // kQuota: share of the base-year exports still allowed [0,1]
+  std::vector<std::string> destinations;
+  int start_year = 0;
+  int years = 1;
+  double probability = 1.0;  // [0,1]
+  bool leakage = false;
+  double leakage_cost_usd_per_t = 0.0;
+};
+
+// A project of the pipeline as the scenario writes it ([[project]]).
+struct ProjectSpec {
+  int line = 0;
+  std::string name;
+  std::string material;  // material id
+  std::string country;   // ISO3
+  Stage stage = Stage::kProcessing;
+  double capacity_t = 0.0;  // [t/yr]
+  int online_year = 0;
+  std::optional<double> unit_cost_usd_per_t;
+  bool enabled = true;
+};
+
+struct SimulationScenario {
+  std::string file;
+  std::string name;
+  int first_year = 0;
+  int last_year = 0;
+  int base_year = 0;
+  std::uint64_t seed = 0;
+  std::vector<std::string> materials;           // material ids, in the order simulated
+  std::map<std::string, double> demand_growth;  // material id -> yearly rate, from the scenario
+  std::vector<Disruption> disruptions;
+  std::vector<ProjectSpec> projects;
+  policy::ClearingScenario clearing;  // club, instruments and trade measures in force every year
+};
+
+// Reads a simulation scenario. Every key is checked: an unknown key, a wrong type or an impossible
+// value (a last year before the first, a probability above 1, a quota without a share) is reported
+// as file:line:key with a hint, all problems at once. `base_year` defaults to the latest year with
+// production data. Fails with kInvalidInput.
+Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
+                                                    const std::string& file_name,
+                                                    const Dataset& data);
+
+// The pinned random source of a run: std::mt19937_64 (its output sequence is fixed by the C++
+// standard) seeded with the scenario's seed, mapped to [0,1) by critmin's own code (the top 53
+// bits times 2^-53), so a seed gives the same draws on every platform and standard library.
+class RandomSource {
+ public:
+  explicit RandomSource(std::uint64_t seed);
+  double uniform();  // [0,1)
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+// One market node in one year.
+struct SeriesRow {
+  std::string material;
+  Stage stage = Stage::kProcessing;
+  std::string region;
+  int year = 0;
+  double price_usd_per_t = 0.0;
+  double production_t = 0.0;
+  double consumption_t = 0.0;
+  double imports_t = 0.0;
+  double exports_t = 0.0;
+  double demand_t = 0.0;     // processing: the year's demand at the base price; extraction: 0
+  double shortfall_t = 0.0;  // processing: demand - consumption, >= 0; extraction: 0
+  double stock_release_t = 0.0;
+  double stock_refill_t = 0.0;
+};
+
+// One figure of one instrument in one year (critmin/club.h InstrumentReport).
+struct PaymentRow {
+  std::string material;
+  int year = 0;
+  int instrument_line = 0;
+  std::string instrument_type;
+  std::string figure;
+  double value = 0.0;
+  std::string unit;
+};
+
+// Concentration of one stage of one material in one year.
+struct StageScore {
+  std::string material;
+  Stage stage = Stage::kProcessing;
+  int year = 0;
+  std::string top_third_country;  // the largest producing region outside the EU (not ROW)
+  double top_third_country_share = 0.0;
+  bool crma_breach = false;  // top_third_country_share > the CRMA benchmark (65%)
+  double hhi = 0.0;          // 0-10000 over the market's regions (ROW left out: a lower bound)
+};
+
+// Shortfall of one area (EU27, NLD when the market has it as a region, the club) in one year.
+struct ShortfallScore {
+  std::string material;
+  std::string area;
+  int year = 0;
+  double demand_t = 0.0;
+  double shortfall_t = 0.0;
+  double shortfall_share = 0.0;  // of demand, 0-1
+};
+
+// Money of the instruments in one year, summed over materials.
+struct FiscalScore {
+  int year = 0;
+  double fiscal_cost_usd = 0.0;   // subsidies, top-ups, grants, stockpile refills and holding,
+                                  // less payments back to the state and stock release revenue
+  double levy_revenue_usd = 0.0;  // price-floor levies
+};
+
+struct DisruptionDraw {
+  int line = 0;
+  std::string material;
+  std::string origin;
+  double draw = 0.0;  // the uniform draw; the disruption happens when draw < probability
+  bool happens = false;
+  int start_year = 0;
+  int last_year = 0;
+};
+
+struct ProjectOnline {
+  std::string name;
+  std::string material;
+  std::string region;
+  Stage stage = Stage::kProcessing;
+  double capacity_t = 0.0;
+  double unit_cost_usd_per_t = 0.0;
+  int online_year = 0;
+  std::string origin;  // "crma" or "scenario"
+};
+
+struct StageTiming {
+  std::string stage;
+  double seconds = 0.0;  // summed over years
+};
+
+struct SimulationResult {
+  std::string scenario_name;
+  std::uint64_t seed = 0;
+  int first_year = 0;
+  int last_year = 0;
+  int base_year = 0;
+  std::vector<std::string> materials;
+  std::vector<SeriesRow> series;
+  std::vector<PaymentRow> payments;
+  std::vector<StageScore> stage_scores;
+  std::vector<ShortfallScore> shortfalls;
+  std::vector<FiscalScore> fiscal;
+  std::vector<DisruptionDraw> draws;
+  std::vector<ProjectOnline> projects;
+  std::vector<StageTiming> timings;  // not part of summary.json: it varies between runs
+  std::vector<std::string> notes;
+};
+
+// Called after each simulated year: (year, years done, years in all).
+using ProgressCallback = std::function<void(int year, int done, int total)>;
+
+// Runs the scenario year by year. Each year goes through the stages demand, disruptions,
+// policies, clearing, capacity, stocks and accounting; after clearing the runner checks the mass
+// balance of every stage and that no flow is negative, after stocks that every stock is
+// conserved and non-negative. kInvalidInput when the scenario cannot be applied to a market (with
+// file:line:key), kInternal when a check fails, with the year, material and stage.
+Result<SimulationResult> run_simulation(const Dataset& data, const SimulationScenario& scenario,
+                                        const ProgressCallback& progress = {});
+
+// summary.json: scenario, seed, years, series, scorecard, disruptions and projects. The same
+// result gives the same bytes.
+std::string simulation_to_json(const SimulationResult& result);
+
+// A readable summary: per material and year the world price, the CRMA breach and the EU
+// shortfall; then the fiscal figures and the stage timings.
+std::string simulation_to_table(const SimulationResult& result);
+
+// Writes DIR/results.sqlite (replaced when it exists) with the tables series, payments,
+// stage_scores, shortfalls, fiscal, disruptions, projects, stage_timings and run. kIoError when
+// SQLite cannot write it.
+Status write_results_sqlite(const SimulationResult& result, const std::filesystem::path& file);
+
+}  // namespace critmin::sim

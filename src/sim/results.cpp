@@ -1,0 +1,333 @@
+// The results of a simulation: summary.json, the readable table and the SQLite results store.
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "critmin/simulation.h"
+
+namespace critmin::sim {
+
+std::string simulation_to_json(const SimulationResult& result) {
+  using nlohmann::json;
+  json out;
+  out["scenario"] = result.scenario_name;
+  out["seed"] = result.seed;
+  out["years"] = {result.first_year, result.last_year};
+  out["base_year"] = result.base_year;
+  out["materials"] = result.materials;
+  json series = json::array();
+  for (const SeriesRow& r : result.series) {
+    series.push_back({{"material", r.material},
+                      {"stage", stage_name(r.stage)},
+                      {"region", r.region},
+                      {"year", r.year},
+                      {"price", r.price_usd_per_t},
+                      {"production", r.production_t},
+                      {"consumption", r.consumption_t},
+                      {"imports", r.imports_t},
+                      {"exports", r.exports_t},
+                      {"demand", r.demand_t},
+                      {"shortfall", r.shortfall_t},
+                      {"stock_release", r.stock_release_t},
+                      {"stock_refill", r.stock_refill_t}});
+  }
+  out["series"] = std::move(series);
+  json stages = json::array();
+  for (const StageScore& s : result.stage_scores) {
+    stages.push_back({{"material", s.material},
+                      {"stage", stage_name(s.stage)},
+                      {"year", s.year},
+                      {"top_third_country", s.top_third_country},
+                      {"top_third_country_share", s.top_third_country_share},
+                      {"crma_single_country_breach", s.crma_breach},
+                      {"hhi", s.hhi}});
+  }
+  json shortfalls = json::array();
+  for (const ShortfallScore& s : result.shortfalls) {
+    shortfalls.push_back({{"material", s.material},
+                          {"area", s.area},
+                          {"year", s.year},
+                          {"demand", s.demand_t},
+                          {"shortfall", s.shortfall_t},
+                          {"shortfall_share", s.shortfall_share}});
+  }
+  json fiscal = json::array();
+  double fiscal_total = 0.0, levy_total = 0.0;
+  for (const FiscalScore& f : result.fiscal) {
+    fiscal.push_back({{"year", f.year},
+                      {"fiscal_cost_usd", f.fiscal_cost_usd},
+                      {"levy_revenue_usd", f.levy_revenue_usd}});
+    fiscal_total += f.fiscal_cost_usd;
+    levy_total += f.levy_revenue_usd;
+  }
+  out["scorecard"] = {
+      {"supply_security", {{"stages", std::move(stages)}, {"shortfall", std::move(shortfalls)}}},
+      {"dutch_business",
+       {{"fiscal", std::move(fiscal)},
+        {"fiscal_cost_usd_total", fiscal_total},
+        {"levy_revenue_usd_total", levy_total}}}};
+  json draws = json::array();
+  for (const DisruptionDraw& d : result.draws) {
+    draws.push_back({{"line", d.line},
+                     {"material", d.material},
+                     {"origin", d.origin},
+                     {"draw", d.draw},
+                     {"happens", d.happens},
+                     {"start", d.start_year},
+                     {"last", d.last_year}});
+  }
+  out["disruptions"] = std::move(draws);
+  json projects = json::array();
+  for (const ProjectOnline& p : result.projects) {
+    projects.push_back({{"name", p.name},
+                        {"material", p.material},
+                        {"region", p.region},
+                        {"stage", stage_name(p.stage)},
+                        {"capacity", p.capacity_t},
+                        {"unit_cost", p.unit_cost_usd_per_t},
+                        {"online_year", p.online_year},
+                        {"origin", p.origin}});
+  }
+  out["projects"] = std::move(projects);
+  out["notes"] = result.notes;
+  return out.dump(2) + "\n";
+}
+
+std::string simulation_to_table(const SimulationResult& result) {
+  std::string out = fmt::format("simulation {} ({}-{}, seed {}, calibrated on {})\n",
+                                result.scenario_name.empty() ? "(unnamed)" : result.scenario_name,
+                                result.first_year, result.last_year, result.seed, result.base_year);
+  // World price: the consumption-weighted mean of the regions' processed prices.
+  std::map<std::pair<std::string, int>, std::pair<double, double>> price;  // sum p*q, sum q
+  for (const SeriesRow& r : result.series) {
+    if (r.stage != Stage::kProcessing) continue;
+    auto& [pq, q] = price[{r.material, r.year}];
+    pq += r.price_usd_per_t * r.consumption_t;
+    q += r.consumption_t;
+  }
+  std::map<std::pair<std::string, int>, const StageScore*> processing;
+  for (const StageScore& s : result.stage_scores) {
+    if (s.stage == Stage::kProcessing) processing[{s.material, s.year}] = &s;
+  }
+  std::map<std::pair<std::string, int>, const ShortfallScore*> eu;
+  for (const ShortfallScore& s : result.shortfalls) {
+    if (s.area == "EU27") eu[{s.material, s.year}] = &s;
+  }
+  out += fmt::format("{:<18} {:>5} {:>14} {:>14} {:>22} {:>8} {:>14} {:>8}\n", "material", "year",
+                     "price USD/t", "consumed t", "top processor (share)", "HHI", "EU shortfall t",
+                     "EU %");
+  for (const auto& [key, pq] : price) {
+    const StageScore* s = processing[key];
+    const ShortfallScore* e = eu[key];
+    const std::string top =
+        s ? fmt::format("{} {:.0f}%{}", s->top_third_country, 100.0 * s->top_third_country_share,
+                        s->crma_breach ? " >65" : "")
+          : "-";
+    out += fmt::format("{:<18} {:>5} {:>14.6g} {:>14.6g} {:>22} {:>8.0f} {:>14} {:>8}\n", key.first,
+                       key.second, pq.second > 0.0 ? pq.first / pq.second : 0.0, pq.second, top,
+                       s ? s->hhi : 0.0, e ? fmt::format("{:.4g}", e->shortfall_t) : "-",
+                       e ? fmt::format("{:.1f}", 100.0 * e->shortfall_share) : "-");
+  }
+  for (const DisruptionDraw& d : result.draws) {
+    out += fmt::format("disruption (line {}) {} {}: draw {:.4f} -> {}\n", d.line, d.origin,
+                       d.material, d.draw,
+                       d.happens ? fmt::format("in force {}-{}", d.start_year, d.last_year)
+                                 : std::string("does not happen"));
+  }
+  for (const ProjectOnline& p : result.projects) {
+    out += fmt::format("project {} ({}, {} {}): {:.4g} t/yr from {}\n", p.name, p.origin, p.region,
+                       stage_name(p.stage), p.capacity_t, p.online_year);
+  }
+  double fiscal = 0.0, levy = 0.0;
+  for (const FiscalScore& f : result.fiscal) {
+    fiscal += f.fiscal_cost_usd;
+    levy += f.levy_revenue_usd;
+  }
+  out +=
+      fmt::format("fiscal cost {:.6g} USD, levy revenue {:.6g} USD over the run\n", fiscal, levy);
+  std::string timing;
+  for (const StageTiming& t : result.timings) {
+    timing += fmt::format("{}{} {:.3f}s", timing.empty() ? "" : ", ", t.stage, t.seconds);
+  }
+  out += "stages: " + timing + "\n";
+  return out;
+}
+
+namespace {
+
+// A SQLite connection and its statements, closed on every path.
+class Database {
+ public:
+  ~Database() {
+    if (db_) sqlite3_close(db_);
+  }
+  Status open(const std::filesystem::path& file) {
+    if (sqlite3_open(file.c_str(), &db_) != SQLITE_OK) return failure("open");
+    return Status::ok();
+  }
+  Status exec(const std::string& sql) {
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return failure(sql.substr(0, 40));
+    }
+    return Status::ok();
+  }
+  // Inserts rows: `bind` binds one row's values (1-based) into the statement.
+  template <typename Rows, typename Bind>
+  Status insert(const std::string& sql, const Rows& rows, Bind bind) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+      return failure(sql.substr(0, 40));
+    }
+    for (const auto& row : rows) {
+      bind(statement, row);
+      if (sqlite3_step(statement) != SQLITE_DONE) {
+        sqlite3_finalize(statement);
+        return failure(sql.substr(0, 40));
+      }
+      sqlite3_reset(statement);
+    }
+    sqlite3_finalize(statement);
+    return Status::ok();
+  }
+
+ private:
+  Status failure(const std::string& what) {
+    return Status::io_error(
+        fmt::format("SQLite: {} failed: {}", what, db_ ? sqlite3_errmsg(db_) : "no database"));
+  }
+  sqlite3* db_ = nullptr;
+};
+
+void text(sqlite3_stmt* s, int i, const std::string& value) {
+  sqlite3_bind_text(s, i, value.c_str(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+Status write_results_sqlite(const SimulationResult& result, const std::filesystem::path& file) {
+  std::error_code error;
+  std::filesystem::remove(file, error);
+  if (error)
+    return Status::io_error(fmt::format("{}: cannot replace: {}", file.string(), error.message()));
+  Database db;
+  if (Status s = db.open(file); !s.is_ok()) return s;
+  const char* schema = R"sql(
+BEGIN;
+CREATE TABLE run (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE series (material TEXT, stage TEXT, region TEXT, year INTEGER,
+  price_usd_per_t REAL, production_t REAL, consumption_t REAL, imports_t REAL, exports_t REAL,
+  demand_t REAL, shortfall_t REAL, stock_release_t REAL, stock_refill_t REAL);
+CREATE TABLE payments (material TEXT, year INTEGER, instrument_line INTEGER,
+  instrument_type TEXT, figure TEXT, value REAL, unit TEXT);
+CREATE TABLE stage_scores (material TEXT, stage TEXT, year INTEGER, top_third_country TEXT,
+  top_third_country_share REAL, crma_single_country_breach INTEGER, hhi REAL);
+CREATE TABLE shortfalls (material TEXT, area TEXT, year INTEGER, demand_t REAL,
+  shortfall_t REAL, shortfall_share REAL);
+CREATE TABLE fiscal (year INTEGER, fiscal_cost_usd REAL, levy_revenue_usd REAL);
+CREATE TABLE disruptions (line INTEGER, material TEXT, origin TEXT, draw REAL,
+  happens INTEGER, start_year INTEGER, last_year INTEGER);
+CREATE TABLE projects (name TEXT, material TEXT, region TEXT, stage TEXT, capacity_t REAL,
+  unit_cost_usd_per_t REAL, online_year INTEGER, origin TEXT);
+CREATE TABLE stage_timings (stage TEXT, seconds REAL);
+)sql";
+  if (Status s = db.exec(schema); !s.is_ok()) return s;
+  const std::vector<std::pair<std::string, std::string>> run = {
+      {"scenario", result.scenario_name},
+      {"seed", std::to_string(result.seed)},
+      {"first_year", std::to_string(result.first_year)},
+      {"last_year", std::to_string(result.last_year)},
+      {"base_year", std::to_string(result.base_year)}};
+  Status s = db.insert("INSERT INTO run VALUES (?,?)", run, [](sqlite3_stmt* st, const auto& r) {
+    text(st, 1, r.first);
+    text(st, 2, r.second);
+  });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", result.series,
+                [](sqlite3_stmt* st, const SeriesRow& r) {
+                  text(st, 1, r.material);
+                  text(st, 2, stage_name(r.stage));
+                  text(st, 3, r.region);
+                  sqlite3_bind_int(st, 4, r.year);
+                  int i = 5;
+                  for (double v : {r.price_usd_per_t, r.production_t, r.consumption_t, r.imports_t,
+                                   r.exports_t, r.demand_t, r.shortfall_t, r.stock_release_t,
+                                   r.stock_refill_t}) {
+                    sqlite3_bind_double(st, i++, v);
+                  }
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO payments VALUES (?,?,?,?,?,?,?)", result.payments,
+                [](sqlite3_stmt* st, const PaymentRow& r) {
+                  text(st, 1, r.material);
+                  sqlite3_bind_int(st, 2, r.year);
+                  sqlite3_bind_int(st, 3, r.instrument_line);
+                  text(st, 4, r.instrument_type);
+                  text(st, 5, r.figure);
+                  sqlite3_bind_double(st, 6, r.value);
+                  text(st, 7, r.unit);
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO stage_scores VALUES (?,?,?,?,?,?,?)", result.stage_scores,
+                [](sqlite3_stmt* st, const StageScore& r) {
+                  text(st, 1, r.material);
+                  text(st, 2, stage_name(r.stage));
+                  sqlite3_bind_int(st, 3, r.year);
+                  text(st, 4, r.top_third_country);
+                  sqlite3_bind_double(st, 5, r.top_third_country_share);
+                  sqlite3_bind_int(st, 6, r.crma_breach ? 1 : 0);
+                  sqlite3_bind_double(st, 7, r.hhi);
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO shortfalls VALUES (?,?,?,?,?,?)", result.shortfalls,
+                [](sqlite3_stmt* st, const ShortfallScore& r) {
+                  text(st, 1, r.material);
+                  text(st, 2, r.area);
+                  sqlite3_bind_int(st, 3, r.year);
+                  sqlite3_bind_double(st, 4, r.demand_t);
+                  sqlite3_bind_double(st, 5, r.shortfall_t);
+                  sqlite3_bind_double(st, 6, r.shortfall_share);
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO fiscal VALUES (?,?,?)", result.fiscal,
+                [](sqlite3_stmt* st, const FiscalScore& r) {
+                  sqlite3_bind_int(st, 1, r.year);
+                  sqlite3_bind_double(st, 2, r.fiscal_cost_usd);
+                  sqlite3_bind_double(st, 3, r.levy_revenue_usd);
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO disruptions VALUES (?,?,?,?,?,?,?)", result.draws,
+                [](sqlite3_stmt* st, const DisruptionDraw& r) {
+                  sqlite3_bind_int(st, 1, r.line);
+                  text(st, 2, r.material);
+                  text(st, 3, r.origin);
+                  sqlite3_bind_double(st, 4, r.draw);
+                  sqlite3_bind_int(st, 5, r.happens ? 1 : 0);
+                  sqlite3_bind_int(st, 6, r.start_year);
+                  sqlite3_bind_int(st, 7, r.last_year);
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO projects VALUES (?,?,?,?,?,?,?,?)", result.projects,
+                [](sqlite3_stmt* st, const ProjectOnline& r) {
+                  text(st, 1, r.name);
+                  text(st, 2, r.material);
+                  text(st, 3, r.region);
+                  text(st, 4, stage_name(r.stage));
+                  sqlite3_bind_double(st, 5, r.capacity_t);
+                  sqlite3_bind_double(st, 6, r.unit_cost_usd_per_t);
+                  sqlite3_bind_int(st, 7, r.online_year);
+                  text(st, 8, r.origin);
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO stage_timings VALUES (?,?)", result.timings,
+                [](sqlite3_stmt* st, const StageTiming& r) {
+                  text(st, 1, r.stage);
+                  sqlite3_bind_double(st, 2, r.seconds);
+                });
+  if (!s.is_ok()) return s;
+  return db.exec("COMMIT;");
+}
+
+}  // namespace critmin::sim

@@ -1,0 +1,556 @@
+// The yearly loop of a simulation: named stages, each timed and checked (docs/simulation.md).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "critmin/calibration.h"
+#include "critmin/simulation.h"
+#include "critmin/trade_measures.h"
+
+namespace critmin::sim {
+
+RandomSource::RandomSource(std::uint64_t seed) : engine_(seed) {}
+
+double RandomSource::uniform() {
+  // The top 53 bits of one raw 64-bit output, scaled by 2^-53: every value k / 2^53 for
+  // k in [0, 2^53) is equally likely, and no library distribution (whose algorithm the standard
+  // leaves open) is involved.
+  const std::uint64_t bits = engine_() >> 11;
+  return static_cast<double>(bits) * 0x1.0p-53;
+}
+
+namespace {
+
+// Relative tolerance of the balance checks: the network solver's flows are exact up to rounding
+// of sums over a few dozen arcs.
+constexpr double kBalanceTolerance = 1e-6;
+
+// A market-engine parameter of a material: its own row, else the default row ("*").
+Result<double> market_parameter(const Dataset& data, const std::string& material,
+                                const std::string& name) {
+  std::optional<double> fallback;
+  for (const MarketParameter& p : data.market_parameters) {
+    if (p.parameter != name) continue;
+    if (p.material_id == material) return p.value;
+    if (p.material_id == "*") fallback = p.value;
+  }
+  if (fallback) return *fallback;
+  return Status::not_found(
+      fmt::format("market_parameters.csv has no {} for {} and no default row (*); add one to "
+                  "data/estimates/market_parameters.csv",
+                  name, material));
+}
+
+// The same failure with where it happened in front of its message.
+Status in_context(const Status& status, const std::string& where) {
+  const std::string message = fmt::format("{}: {}", where, status.message());
+  switch (status.code()) {
+    case StatusCode::kInvalidInput:
+      return Status::invalid_input(message, status.diagnostics());
+    case StatusCode::kNotFound:
+      return Status::not_found(message);
+    case StatusCode::kIoError:
+      return Status::io_error(message);
+    default:
+      return Status::internal(message);
+  }
+}
+
+// "AUS/certified" and "club/joint" belong to "AUS" and "club".
+std::string base_region(const std::string& name) { return name.substr(0, name.find('/')); }
+
+struct Project {
+  std::string name;
+  std::size_t region = 0;
+  Stage stage = Stage::kProcessing;
+  double capacity_t = 0.0;
+  double unit_cost_usd_per_t = 0.0;
+  int online_year = 0;
+  std::string origin;
+  bool commissioned = false;
+};
+
+struct MaterialRun {
+  std::string material;
+  market::CalibratedMarket base;  // calibrated once, in the base year
+  double demand_growth_rate = 0.0;
+  std::vector<Project> projects;
+  market::CalibratedMarket year_market;  // the base market grown and extended for this year
+  policy::ClubOutcome outcome;
+};
+
+class Runner {
+ public:
+  Runner(const Dataset& data, const SimulationScenario& scenario, SimulationResult& result)
+      : data_(data), scenario_(scenario), result_(result) {}
+
+  Status setup();
+  Status run_year(int year);
+
+ private:
+  using Step = Status (Runner::*)();
+  // Runs one named stage: times it, then runs its check (when it has one). A failure of either
+  // names the stage and the year.
+  Status run_stage(const char* name, Step stage, Step check);
+
+  Status resolve_projects(MaterialRun& run);
+  Status commission(int up_to_year);
+
+  Status demand();
+  Status disruptions();
+  Status policies();
+  Status clearing();
+  Status check_flows();
+  Status capacity();
+  Status stocks();
+  Status accounting();
+
+  const Dataset& data_;
+  const SimulationScenario& scenario_;
+  SimulationResult& result_;
+  std::vector<MaterialRun> runs_;
+  std::map<std::string, double> stage_seconds_;
+  std::vector<std::string> stage_order_;
+  int year_ = 0;
+  policy::ClearingScenario year_clearing_;
+  std::map<int, double> stock_t_;  // stock at the start of the year per stockpile line [t]
+};
+
+Status Runner::run_stage(const char* name, Step stage, Step check) {
+  const auto started = std::chrono::steady_clock::now();
+  Status status = (this->*stage)();
+  if (status.is_ok() && check) status = (this->*check)();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!stage_seconds_.contains(name)) stage_order_.push_back(name);
+  stage_seconds_[name] += seconds;
+  if (!status.is_ok()) return in_context(status, fmt::format("{}, stage {}", year_, name));
+  return Status::ok();
+}
+
+Status Runner::setup() {
+  for (const std::string& material : scenario_.materials) {
+    MaterialRun run;
+    run.material = material;
+    Result<market::CalibratedMarket> market =
+        market::build_market(data_, material, scenario_.base_year);
+    if (!market.is_ok()) return market.status();
+    run.base = std::move(market).value();
+    if (auto it = scenario_.demand_growth.find(material); it != scenario_.demand_growth.end()) {
+      run.demand_growth_rate = it->second;
+    } else {
+      Result<double> rate = market_parameter(data_, material, "demand_growth_rate");
+      if (!rate.is_ok()) return rate.status();
+      run.demand_growth_rate = rate.value();
+    }
+    if (Status s = resolve_projects(run); !s.is_ok()) return s;
+    runs_.push_back(std::move(run));
+  }
+  // Projects whose output starts by the first simulated year are there from the start.
+  return commission(scenario_.first_year);
+}
+
+Status Runner::resolve_projects(MaterialRun& run) {
+  const market::MarketModel& model = run.base.model;
+  const market::CalibrationInfo& info = run.base.info;
+  const auto parameter = [&](const char* name) {
+    return market_parameter(data_, run.material, name);
+  };
+  const Result<double> ratio = parameter("extraction_price_ratio");
+  const Result<double> share = parameter("project_capacity_share");
+  const Result<double> unit_cost = parameter("project_unit_cost");
+  const Result<double> lead_extraction = parameter("project_lead_time_extraction");
+  const Result<double> lead_processing = parameter("project_lead_time_processing");
+  for (const Result<double>* r : {&ratio, &share, &unit_cost, &lead_extraction, &lead_processing}) {
+    if (!r->is_ok()) return r->status();
+  }
+  const double yield = model.processing_yield;
+  const double processed_total_t =
+      info.world_tonnage_t * (info.anchor_stage == Stage::kProcessing ? 1.0 : yield);
+  const auto world_t = [&](Stage stage) {
+    return stage == Stage::kProcessing ? processed_total_t : processed_total_t / yield;
+  };
+  // The calibration's stage prices: the mined feed's share of the product price, and the
+  // processing margin.
+  const auto stage_price = [&](Stage stage) {
+    return stage == Stage::kProcessing ? info.base_price_usd_per_t * (1.0 - ratio.value())
+                                       : info.base_price_usd_per_t * ratio.value() * yield;
+  };
+  const auto region_of = [&](const std::string& iso3) -> std::optional<std::size_t> {
+    const auto regions = market::resolve_market_regions(iso3, data_, model);
+    if (!regions || regions->size() != 1) return std::nullopt;
+    return *regions->begin();
+  };
+  const auto overridden = [&](const std::string& name) {
+    return std::any_of(scenario_.projects.begin(), scenario_.projects.end(),
+                       [&](const ProjectSpec& p) { return p.name == name; });
+  };
+
+  // CRMA strategic projects of this material. The list's name carries its selection year
+  // ("EU-2025-03"); output starts a stage's lead time later.
+  for (const StrategicProject& sp : data_.strategic_projects) {
+    if (std::find(sp.material_ids.begin(), sp.material_ids.end(), run.material) ==
+        sp.material_ids.end()) {
+      continue;
+    }
+    if (overridden(sp.name)) continue;
+    std::vector<Stage> stages;
+    if (sp.stage.find("extraction") != std::string::npos) stages.push_back(Stage::kExtraction);
+    if (sp.stage.find("processing") != std::string::npos) stages.push_back(Stage::kProcessing);
+    if (sp.stage.empty()) stages.push_back(info.anchor_stage);
+    const auto dash = sp.list.find('-');
+    int selected = 0;
+    if (dash != std::string::npos && sp.list.size() >= dash + 5) {
+      selected = std::atoi(sp.list.substr(dash + 1, 4).c_str());
+    }
+    const auto region = sp.iso3.empty() ? std::nullopt : region_of(sp.iso3);
+    if (stages.empty() || selected == 0 || !region) {
+      result_.notes.push_back(fmt::format(
+          "{}: strategic project '{}' is not modelled ({})", run.material, sp.name,
+          stages.empty()  ? fmt::format("stage '{}' is neither extraction nor processing", sp.stage)
+          : selected == 0 ? fmt::format("no selection year in list '{}'", sp.list)
+                          : "no host country in the data"));
+      continue;
+    }
+    for (Stage stage : stages) {
+      const double lead =
+          stage == Stage::kProcessing ? lead_processing.value() : lead_extraction.value();
+      run.projects.push_back({sp.name, *region, stage, share.value() * world_t(stage),
+                              unit_cost.value() * stage_price(stage),
+                              selected + static_cast<int>(std::lround(lead)), "crma", false});
+    }
+  }
+  // The scenario's projects: additions and overrides of strategic projects by name.
+  for (const ProjectSpec& spec : scenario_.projects) {
+    if (!spec.enabled) {
+      const bool known =
+          std::any_of(data_.strategic_projects.begin(), data_.strategic_projects.end(),
+                      [&](const StrategicProject& sp) { return sp.name == spec.name; });
+      if (!known) {
+        return Status::invalid_input(
+            fmt::format("{}: no strategic project to remove", scenario_.file),
+            {{scenario_.file, spec.line, "name",
+              fmt::format("no CRMA strategic project is named '{}'; see "
+                          "data/strategic_projects.csv for the names",
+                          spec.name)}});
+      }
+      continue;
+    }
+    if (spec.material != run.material) continue;
+    const auto region = region_of(spec.country);
+    if (!region) {
+      return Status::invalid_input(fmt::format("{}: a project outside the market", scenario_.file),
+                                   {{scenario_.file, spec.line, "country",
+                                     fmt::format("{} is in no single region of the {} market",
+                                                 spec.country, run.material)}});
+    }
+    run.projects.push_back(
+        {spec.name, *region, spec.stage, spec.capacity_t,
+         spec.unit_cost_usd_per_t.value_or(unit_cost.value() * stage_price(spec.stage)),
+         spec.online_year, "scenario", false});
+  }
+  return Status::ok();
+}
+
+Status Runner::commission(int up_to_year) {
+  for (MaterialRun& run : runs_) {
+    for (Project& p : run.projects) {
+      if (p.commissioned || p.online_year > up_to_year) continue;
+      p.commissioned = true;
+      result_.projects.push_back({p.name, run.material, run.base.model.regions[p.region].name,
+                                  p.stage, p.capacity_t, p.unit_cost_usd_per_t,
+                                  std::max(p.online_year, scenario_.first_year), p.origin});
+    }
+  }
+  return Status::ok();
+}
+
+// Demand: the base market with every region's demand grown from the base year, plus the
+// capacity commissioned so far.
+Status Runner::demand() {
+  for (MaterialRun& run : runs_) {
+    run.year_market = run.base;
+    market::MarketModel& model = run.year_market.model;
+    model.year = year_;
+    const double factor =
+        std::pow(1.0 + run.demand_growth_rate, static_cast<double>(year_ - scenario_.base_year));
+    for (market::Region& region : model.regions) {
+      for (market::DemandStep& step : region.demand) step.quantity_t *= factor;
+      region.base_demand_t *= factor;
+    }
+    for (const Project& p : run.projects) {
+      if (!p.commissioned) continue;
+      auto& steps = p.stage == Stage::kProcessing ? model.regions[p.region].processing
+                                                  : model.regions[p.region].extraction;
+      steps.push_back({p.capacity_t, p.unit_cost_usd_per_t});
+    }
+  }
+  return Status::ok();
+}
+
+// Disruptions: each is drawn once, in the first year, in the order of the file, so a seed fixes
+// which of them happen whatever the years simulated before.
+Status Runner::disruptions() {
+  if (year_ != scenario_.first_year) return Status::ok();
+  RandomSource random(scenario_.seed);
+  for (const Disruption& d : scenario_.disruptions) {
+    const double draw = random.uniform();
+    result_.draws.push_back({d.line, d.material, d.origin, draw, draw < d.probability, d.start_year,
+                             d.start_year + d.years - 1});
+  }
+  return Status::ok();
+}
+
+// Policies: the club and instruments in force every year, the year's disruptions as export
+// restrictions, and the stocks carried from last year.
+Status Runner::policies() {
+  year_clearing_ = scenario_.clearing;
+  for (std::size_t i = 0; i < scenario_.disruptions.size(); ++i) {
+    const Disruption& d = scenario_.disruptions[i];
+    const DisruptionDraw& draw = result_.draws[i];
+    if (!draw.happens || year_ < draw.start_year || year_ > draw.last_year) continue;
+    market::RestrictionMeasure m;
+    m.line = d.line;
+    m.material = d.material;
+    m.origin = d.origin;
+    m.destinations = d.destinations;
+    m.stage = d.stage;
+    m.kind = d.kind == DisruptionKind::kQuota ? market::RestrictionKind::kQuota
+                                              : market::RestrictionKind::kBan;
+    m.quota_share = d.quota_share;
+    m.leakage = d.leakage;
+    m.leakage_cost_usd_per_t = d.leakage_cost_usd_per_t;
+    year_clearing_.trade.restrictions.push_back(std::move(m));
+  }
+  year_clearing_.stock_start_t = stock_t_;
+  return Status::ok();
+}
+
+Status Runner::clearing() {
+  for (MaterialRun& run : runs_) {
+    Result<policy::ClubOutcome> outcome =
+        policy::clear_with_instruments(data_, run.year_market, year_clearing_);
+    if (!outcome.is_ok()) return in_context(outcome.status(), run.material);
+    run.outcome = std::move(outcome).value();
+    const market::Equilibrium& eq = run.outcome.equilibrium;
+    if (eq.termination != market::Termination::kOptimal) {
+      return Status::invalid_input(
+          fmt::format("{}: the market has no equilibrium ({}): {}", run.material,
+                      market::termination_name(eq.termination), eq.reason));
+    }
+    for (const std::string& note : run.outcome.notes) {
+      result_.notes.push_back(fmt::format("{} {}: {}", year_, run.material, note));
+    }
+  }
+  return Status::ok();
+}
+
+// After clearing: no negative quantity, and at each stage the world's output (plus stock
+// released, less stock bought) equals its use.
+Status Runner::check_flows() {
+  for (const MaterialRun& run : runs_) {
+    const market::Equilibrium& eq = run.outcome.equilibrium;
+    const auto& regions = run.year_market.model.regions;
+    for (const market::NodeResult& n : eq.nodes) {
+      for (double q : {n.production_t, n.consumption_t, n.imports_t, n.exports_t, n.stock_release_t,
+                       n.stock_refill_t}) {
+        if (q < -kBalanceTolerance * std::max(1.0, n.production_t + n.consumption_t)) {
+          return Status::internal(fmt::format("{}: a negative quantity {:.6g} t at {} {}",
+                                              run.material, q, regions[n.region].name,
+                                              stage_name(n.stage)));
+        }
+      }
+    }
+    for (const market::FlowResult& f : eq.flows) {
+      if (f.quantity_t < 0.0) {
+        return Status::internal(fmt::format("{}: a negative flow {:.6g} t from {} to {}",
+                                            run.material, f.quantity_t, regions[f.from].name,
+                                            regions[f.to].name));
+      }
+    }
+    for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+      double supplied = 0.0, used = 0.0;
+      for (std::size_t r = 0; r < regions.size(); ++r) {
+        const market::NodeResult& n = eq.node(r, stage);
+        supplied += n.production_t + n.stock_release_t - n.stock_refill_t;
+        used += n.consumption_t;
+      }
+      if (std::abs(supplied - used) > kBalanceTolerance * std::max(1.0, used)) {
+        return Status::internal(fmt::format(
+            "{} {}: mass balance broken: {:.9g} t supplied (production + stock released - stock "
+            "bought) but {:.9g} t used",
+            run.material, stage_name(stage), supplied, used));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+// Capacity: projects whose output starts next year join the market from next year on.
+Status Runner::capacity() { return commission(year_ + 1); }
+
+// Stocks: the end-of-year stock of each stockpile becomes next year's start; the stock must be
+// conserved (end = start - released + refilled) and non-negative.
+Status Runner::stocks() {
+  for (const MaterialRun& run : runs_) {
+    for (const policy::InstrumentReport& report : run.outcome.instruments) {
+      if (report.type != "stockpile") continue;
+      const double start = report.figure("stock_start");
+      const double end = report.figure("stock_end");
+      const double moved = start - report.figure("released") + report.figure("refilled");
+      const double tolerance = kBalanceTolerance * std::max(1.0, start + end);
+      if (std::abs(end - moved) > tolerance || end < -tolerance) {
+        return Status::internal(fmt::format(
+            "{}: stockpile (line {}) not conserved: start {:.9g} t, end {:.9g} t, released "
+            "{:.9g} t, refilled {:.9g} t",
+            run.material, report.line, start, end, report.figure("released"),
+            report.figure("refilled")));
+      }
+      stock_t_[report.line] = std::max(0.0, end);
+    }
+  }
+  return Status::ok();
+}
+
+Status Runner::accounting() {
+  const double limit = data_.parameter("crma_single_country_limit");
+  std::set<std::string> club_regions;
+  FiscalScore fiscal;
+  fiscal.year = year_;
+  for (const MaterialRun& run : runs_) {
+    const market::MarketModel& model = run.year_market.model;
+    const market::Equilibrium& eq = run.outcome.equilibrium;
+    for (const std::string& r : run.outcome.member_regions) club_regions.insert(base_region(r));
+    for (std::size_t r = 0; r < model.regions.size(); ++r) {
+      for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+        const market::NodeResult& n = eq.node(r, stage);
+        SeriesRow row;
+        row.material = run.material;
+        row.stage = stage;
+        row.region = model.regions[r].name;
+        row.year = year_;
+        row.price_usd_per_t = n.price_usd_per_t;
+        row.production_t = n.production_t;
+        row.consumption_t = n.consumption_t;
+        row.imports_t = n.imports_t;
+        row.exports_t = n.exports_t;
+        if (stage == Stage::kProcessing) {
+          row.demand_t = model.regions[r].base_demand_t;
+          row.shortfall_t = eq.accounts[r].shortfall_t;
+          row.stock_release_t = n.stock_release_t;
+          row.stock_refill_t = n.stock_refill_t;
+        }
+        result_.series.push_back(std::move(row));
+      }
+    }
+    // Concentration per stage over the market's regions, certified twins with their region.
+    for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+      std::map<std::string, double> output;
+      double total = 0.0;
+      for (std::size_t r = 0; r < model.regions.size(); ++r) {
+        const double q = eq.node(r, stage).production_t;
+        output[base_region(model.regions[r].name)] += q;
+        total += q;
+      }
+      StageScore score;
+      score.material = run.material;
+      score.stage = stage;
+      score.year = year_;
+      for (const auto& [region, q] : output) {
+        const double share = total > 0.0 ? q / total : 0.0;
+        if (region != "ROW") score.hhi += 10000.0 * share * share;
+        if (region != "EU27" && region != "ROW" && region != "club" &&
+            share > score.top_third_country_share) {
+          score.top_third_country = region;
+          score.top_third_country_share = share;
+        }
+      }
+      score.crma_breach = score.top_third_country_share > limit;
+      result_.stage_scores.push_back(std::move(score));
+    }
+    // Shortfall of the EU, the Netherlands (when it is a region of this market) and the club
+    // (its member regions and the joint-purchasing block).
+    std::map<std::string, std::pair<double, double>> areas;  // demand, shortfall
+    for (std::size_t r = 0; r < model.regions.size(); ++r) {
+      const std::string region = base_region(model.regions[r].name);
+      const double d = model.regions[r].base_demand_t;
+      const double s = eq.accounts[r].shortfall_t;
+      std::vector<std::string> in;
+      if (region == "EU27" || region == "NLD") in.push_back(region);
+      if (region == "club" || club_regions.contains(region)) in.push_back("club");
+      for (const std::string& area : in) {
+        areas[area].first += d;
+        areas[area].second += s;
+      }
+    }
+    for (const auto& [area, figures] : areas) {
+      result_.shortfalls.push_back({run.material, area, year_, figures.first, figures.second,
+                                    figures.first > 0.0 ? figures.second / figures.first : 0.0});
+    }
+    for (const policy::InstrumentReport& report : run.outcome.instruments) {
+      for (const policy::InstrumentFigure& f : report.figures) {
+        result_.payments.push_back(
+            {run.material, year_, report.line, report.type, f.name, f.value, f.unit});
+      }
+      fiscal.levy_revenue_usd += report.figure("levy_revenue");
+      fiscal.fiscal_cost_usd += report.figure("subsidy_cost") +
+                                report.figure("paid_back_to_state") + report.figure("top_up_cost") +
+                                report.figure("grant_paid") + report.figure("refill_cost") +
+                                report.figure("holding_cost") - report.figure("release_revenue");
+    }
+  }
+  result_.fiscal.push_back(fiscal);
+  return Status::ok();
+}
+
+Status Runner::run_year(int year) {
+  year_ = year;
+  struct Named {
+    const char* name;
+    Step stage;
+    Step check;
+  };
+  static constexpr Named kStages[] = {
+      {"demand", &Runner::demand, nullptr},
+      {"disruptions", &Runner::disruptions, nullptr},
+      {"policies", &Runner::policies, nullptr},
+      {"clearing", &Runner::clearing, &Runner::check_flows},
+      {"capacity", &Runner::capacity, nullptr},
+      {"stocks", &Runner::stocks, nullptr},
+      {"accounting", &Runner::accounting, nullptr},
+  };
+  for (const Named& s : kStages) {
+    if (Status status = run_stage(s.name, s.stage, s.check); !status.is_ok()) return status;
+  }
+  result_.timings.clear();
+  for (const std::string& name : stage_order_) {
+    result_.timings.push_back({name, stage_seconds_[name]});
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<SimulationResult> run_simulation(const Dataset& data, const SimulationScenario& scenario,
+                                        const ProgressCallback& progress) {
+  SimulationResult result;
+  result.scenario_name = scenario.name;
+  result.seed = scenario.seed;
+  result.first_year = scenario.first_year;
+  result.last_year = scenario.last_year;
+  result.base_year = scenario.base_year;
+  result.materials = scenario.materials;
+  Runner runner(data, scenario, result);
+  if (Status s = runner.setup(); !s.is_ok()) return s;
+  const int total = scenario.last_year - scenario.first_year + 1;
+  for (int year = scenario.first_year; year <= scenario.last_year; ++year) {
+    if (Status s = runner.run_year(year); !s.is_ok()) return s;
+    if (progress) progress(year, year - scenario.first_year + 1, total);
+  }
+  return result;
+}
+
+}  // namespace critmin::sim

@@ -1,0 +1,362 @@
+// The multi-year simulation: scenario validation, the pinned random source, determinism,
+// disruptions, stock carry-over, projects, the baseline's figures and the CLI.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "critmin/simulation.h"
+#include "test_support.h"
+
+namespace critmin::sim {
+namespace {
+
+const Dataset& default_data() {
+  static const Dataset data = [] {
+    auto loaded = load_dataset(CRITMIN_TEST_DATA);
+    EXPECT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+    return std::move(loaded).value();
+  }();
+  return data;
+}
+
+SimulationScenario read_ok(const std::string& text) {
+  auto scenario = read_simulation_scenario(text, "sim.toml", default_data());
+  EXPECT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  return scenario.is_ok() ? scenario.value() : SimulationScenario{};
+}
+
+SimulationResult run_ok(const std::string& text) {
+  const SimulationScenario scenario = read_ok(text);
+  auto result = run_simulation(default_data(), scenario);
+  EXPECT_TRUE(result.is_ok()) << result.status().to_string();
+  return result.is_ok() ? result.value() : SimulationResult{};
+}
+
+std::vector<std::string> problems_of(const std::string& text) {
+  auto scenario = read_simulation_scenario(text, "sim.toml", default_data());
+  EXPECT_FALSE(scenario.is_ok());
+  return test::texts(scenario.status().diagnostics());
+}
+
+bool has(const std::vector<std::string>& problems, const std::string& prefix) {
+  return std::any_of(problems.begin(), problems.end(),
+                     [&](const std::string& p) { return p.rfind(prefix, 0) == 0; });
+}
+
+const SeriesRow* row(const SimulationResult& r, const std::string& region, Stage stage, int year) {
+  for (const SeriesRow& s : r.series) {
+    if (s.region == region && s.stage == stage && s.year == year) return &s;
+  }
+  return nullptr;
+}
+
+// A ban of Chinese refined gallium to every region outside the club, 2026-2027; `probability`
+// and the leakage are filled in.
+std::string gallium_ban(double probability, const std::string& destinations = "non-club") {
+  return "[scenario]\nname = \"ban\"\nyears = [2025, 2029]\nseed = 11\n"
+         "[[disruption]]\norigin = \"CHN\"\nmaterial = \"gallium\"\nstage = \"processing\"\n"
+         "kind = \"export_ban\"\ndestinations = [\"" +
+         destinations +
+         "\"]\nstart = 2026\nyears = 2\nprobability = " + std::to_string(probability) + "\n";
+}
+
+TEST(SimulationScenario, ReportsEveryProblemAtFileLineKeyWithAHint) {
+  const std::string text =
+      "[scenario]\n"                // 1
+      "years = [2030, 2025]\n"      // 2: last before first
+      "seed = \"seven\"\n"          // 3: wrong type
+      "colour = \"blue\"\n"         // 4: unknown key
+      "[demand_growth]\n"           // 5
+      "unobtainium = 0.1\n"         // 6: unknown material
+      "gallium = 3.0\n"             // 7: impossible rate
+      "[[disruption]]\n"            // 8
+      "origin = \"CHN\"\n"          // 9
+      "material = \"gallium\"\n"    // 10
+      "stage = \"processing\"\n"    // 11
+      "kind = \"quota\"\n"          // 12: quota without share
+      "destinations = [\"all\"]\n"  // 13
+      "start = 2026\n"              // 14
+      "years = 1\n"                 // 15
+      "probabilty = 1.0\n";         // 16: misspelt (and probability missing)
+  const auto problems = problems_of(text);
+  EXPECT_TRUE(has(problems, "sim.toml:2:years: the last year 2025 is before the first 2030"))
+      << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:3:seed:")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:4:scenario.colour: unknown key"))
+      << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:6:unobtainium: unknown material"))
+      << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:7:gallium: 3 is outside"))
+      << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:8:share: a quota needs share"))
+      << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:16:disruption.probabilty: unknown key"))
+      << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:8:probability: missing key"))
+      << ::testing::PrintToString(problems);
+}
+
+TEST(SimulationScenario, RejectsADisruptionOutsideTheYearsAndAProjectWithoutCapacity) {
+  const std::string text = gallium_ban(1.0) +
+                           "[[project]]\nname = \"x\"\nmaterial = \"gallium\"\ncountry = "
+                           "\"GRC\"\nstage = \"processing\"\ncapacity_t = 0\nonline_year = 2027\n";
+  std::string moved = text;
+  moved.replace(moved.find("start = 2026"), 12, "start = 2040");
+  const auto problems = problems_of(moved);
+  EXPECT_TRUE(has(problems, "sim.toml:5:start: the disruption (2040-2041) lies outside"))
+      << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has(problems, "sim.toml:19:capacity_t: a project adds capacity"))
+      << ::testing::PrintToString(problems);
+}
+
+TEST(SimulationScenario, MaterialsDefaultToThoseNamedAndGrowthToTheEstimate) {
+  const SimulationScenario s = read_ok(gallium_ban(1.0) + "[demand_growth]\ngermanium = 0.05\n");
+  EXPECT_EQ(s.materials, std::vector<std::string>{"gallium"});
+  EXPECT_EQ(s.first_year, 2025);
+  EXPECT_EQ(s.last_year, 2029);
+  EXPECT_EQ(s.seed, 11u);
+  EXPECT_DOUBLE_EQ(s.demand_growth.at("germanium"), 0.05);
+  EXPECT_FALSE(s.demand_growth.contains("gallium"));  // the estimate applies when run
+  ASSERT_EQ(s.disruptions.size(), 1u);
+  EXPECT_EQ(s.disruptions[0].line, 5);
+}
+
+TEST(RandomSource, FollowsTheStandardMersenneTwisterSequence) {
+  // The C++ standard fixes the 10000th output of a default-seeded std::mt19937_64
+  // (seed 5489) at 9981545732273789042; the uniform draw is its top 53 bits times 2^-53.
+  RandomSource random(5489);
+  double draw = 0.0;
+  for (int i = 0; i < 10000; ++i) draw = random.uniform();
+  EXPECT_EQ(draw, static_cast<double>(9981545732273789042ull >> 11) * 0x1.0p-53);
+  RandomSource again(5489);
+  const double first = again.uniform();
+  EXPECT_GE(first, 0.0);
+  EXPECT_LT(first, 1.0);
+}
+
+TEST(Simulation, SameSeedGivesTheSameSummaryAndTheSeedDecidesTheDraws) {
+  const std::string text = gallium_ban(0.5);
+  const std::string a = simulation_to_json(run_ok(text));
+  const std::string b = simulation_to_json(run_ok(text));
+  EXPECT_EQ(a, b);
+  // The draw is the first uniform of the seed's sequence, so the disruption happens exactly when
+  // that draw is below the probability.
+  const SimulationResult r = run_ok(text);
+  ASSERT_EQ(r.draws.size(), 1u);
+  RandomSource random(11);
+  EXPECT_EQ(r.draws[0].draw, random.uniform());
+  EXPECT_EQ(r.draws[0].happens, r.draws[0].draw < 0.5);
+}
+
+TEST(Simulation, ADisruptionRaisesPriceAndShortfallInItsYearsOnly) {
+  const SimulationResult with = run_ok(gallium_ban(1.0));
+  const SimulationResult without = run_ok(gallium_ban(0.0));
+  ASSERT_EQ(with.draws.size(), 1u);
+  EXPECT_TRUE(with.draws[0].happens);
+  EXPECT_FALSE(without.draws[0].happens);
+  for (int year = 2025; year <= 2029; ++year) {
+    const SeriesRow* w = row(with, "ROW", Stage::kProcessing, year);
+    const SeriesRow* o = row(without, "ROW", Stage::kProcessing, year);
+    ASSERT_TRUE(w && o) << year;
+    if (year == 2026 || year == 2027) {
+      EXPECT_GT(w->price_usd_per_t, o->price_usd_per_t * 1.01) << year;
+      EXPECT_GT(w->shortfall_t, o->shortfall_t + 1e-6) << year;
+    } else {
+      EXPECT_NEAR(w->price_usd_per_t, o->price_usd_per_t, 1e-6 * o->price_usd_per_t) << year;
+      EXPECT_NEAR(w->shortfall_t, o->shortfall_t, 1e-9 + 1e-9 * o->demand_t) << year;
+    }
+  }
+}
+
+TEST(Simulation, AQuotaRaisesThePriceLessThanABan) {
+  std::string quota = gallium_ban(1.0);
+  quota.replace(quota.find("kind = \"export_ban\""), 19, "kind = \"quota\"\nshare = 0.5");
+  const SimulationResult with_quota = run_ok(quota);
+  const SimulationResult with_ban = run_ok(gallium_ban(1.0));
+  const SimulationResult without = run_ok(gallium_ban(0.0));
+  const double q = row(with_quota, "ROW", Stage::kProcessing, 2026)->price_usd_per_t;
+  const double b = row(with_ban, "ROW", Stage::kProcessing, 2026)->price_usd_per_t;
+  const double o = row(without, "ROW", Stage::kProcessing, 2026)->price_usd_per_t;
+  EXPECT_GT(q, o);
+  EXPECT_LT(q, b);
+  EXPECT_DOUBLE_EQ(row(with_quota, "ROW", Stage::kProcessing, 2028)->price_usd_per_t,
+                   row(without, "ROW", Stage::kProcessing, 2028)->price_usd_per_t);
+}
+
+TEST(Simulation, StockLeftAtTheEndOfAYearIsTheNextYearsStart) {
+  // The ban hits the club, so the EU releases its stock in 2026-2027 and refills it afterwards.
+  // Without demand growth the undisturbed years keep the base price, which releases nothing.
+  const std::string text =
+      gallium_ban(1.0, "club") + "[demand_growth]\ngallium = 0.0\n" +
+      "[club]\nmembers = [\"USA\", \"JPN\", \"EU27\", \"GBR\", \"CAN\", \"AUS\", \"KOR\"]\n"
+      "[[instrument]]\ntype = \"stockpile\"\nmaterial = \"gallium\"\nholder = \"EU27\"\n"
+      "days_of_cover = 60.0\ninitial_fill = 1.0\nrelease = \"shortfall\"\n"
+      "refill_price = 400.0\nrefill_rate_t_per_year = 2.0\n"
+      "holding_cost_usd_per_t_year = 5000.0\nunit = \"USD/kg\"\n";
+  const SimulationResult r = run_ok(text);
+  std::map<int, std::map<std::string, double>> stock;  // year -> figure -> value
+  for (const PaymentRow& p : r.payments) {
+    if (p.instrument_type == "stockpile") stock[p.year][p.figure] = p.value;
+  }
+  ASSERT_EQ(stock.size(), 5u);
+  double released = 0.0;
+  for (int year = 2025; year <= 2029; ++year) {
+    auto& f = stock[year];
+    EXPECT_NEAR(f["stock_end"], f["stock_start"] - f["released"] + f["refilled"], 1e-9) << year;
+    EXPECT_GE(f["stock_end"], -1e-6);  // the solver's rounding
+    if (year > 2025) {
+      EXPECT_NEAR(f["stock_start"], stock[year - 1]["stock_end"], 1e-6) << year;
+    }
+    released += f["released"];
+  }
+  EXPECT_GT(stock[2026]["released"], 0.0);
+  // Over the run: what the stock holds at the end is what it held at the start, less what it
+  // released, plus what it bought.
+  double refilled = 0.0;
+  for (auto& [year, f] : stock) refilled += f["refilled"];
+  EXPECT_NEAR(stock[2029]["stock_end"], stock[2025]["stock_start"] - released + refilled, 1e-5);
+  EXPECT_DOUBLE_EQ(stock[2025]["released"], 0.0);
+  // The series report the same movements on the EU's processing node.
+  for (int year = 2025; year <= 2029; ++year) {
+    const SeriesRow* eu = row(r, "EU27", Stage::kProcessing, year);
+    ASSERT_TRUE(eu);
+    EXPECT_NEAR(eu->stock_release_t, stock[year]["released"], 1e-9);
+    EXPECT_NEAR(eu->stock_refill_t, stock[year]["refilled"], 1e-9);
+  }
+}
+
+TEST(Simulation, AScenarioProjectAddsCapacityFromItsOnlineYear) {
+  const std::string text =
+      "[scenario]\nyears = [2025, 2028]\nseed = 1\nmaterials = [\"gallium\"]\n"
+      "[[project]]\nname = \"test refinery\"\nmaterial = \"gallium\"\ncountry = \"JPN\"\n"
+      "stage = \"processing\"\ncapacity_t = 40.0\nonline_year = 2027\n"
+      "unit_cost_usd_per_t = 1000.0\n";
+  const SimulationResult r = run_ok(text);
+  const double before = row(r, "JPN", Stage::kProcessing, 2026)->production_t;
+  const double after = row(r, "JPN", Stage::kProcessing, 2027)->production_t;
+  EXPECT_GT(after, before + 30.0);
+  const auto it = std::find_if(r.projects.begin(), r.projects.end(),
+                               [](const ProjectOnline& p) { return p.name == "test refinery"; });
+  ASSERT_NE(it, r.projects.end());
+  EXPECT_EQ(it->online_year, 2027);
+  EXPECT_EQ(it->region, "JPN");
+}
+
+TEST(Simulation, AnOfftakeAppliesOnlyInTheYearsOfItsTenor) {
+  const std::string text =
+      "[scenario]\nyears = [2025, 2027]\nseed = 1\n"
+      "[club]\nmembers = [\"USA\", \"JPN\", \"EU27\", \"GBR\", \"CAN\", \"AUS\", \"KOR\"]\n"
+      "[[instrument]]\ntype = \"offtake\"\nmaterial = \"gallium\"\nstage = \"processing\"\n"
+      "seller = \"JPN\"\nbuyer = \"EU27\"\nvolume_t_per_year = 2.0\nprice_kind = \"fixed\"\n"
+      "price = 500.0\nunit = \"USD/kg\"\nstart_year = 2026\ntenor_years = 1\n";
+  const SimulationResult r = run_ok(text);
+  std::set<int> delivered_in;
+  for (const PaymentRow& p : r.payments) {
+    if (p.instrument_type == "offtake" && p.figure == "delivered") {
+      EXPECT_DOUBLE_EQ(p.value, 2.0);
+      delivered_in.insert(p.year);
+    }
+  }
+  EXPECT_EQ(delivered_in, std::set<int>{2026});
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+    return n.find("2025 gallium: offtake") != std::string::npos &&
+           n.find("not in force in 2025") != std::string::npos;
+  })) << ::testing::PrintToString(r.notes);
+}
+
+// The baseline example (scenarios/baseline.toml): a few figures pinned with tolerances, so that a
+// change to the calibration, the estimates or the loop shows here with its size.
+TEST(SimulationGolden, BaselineExampleKeepsItsHeadlineFigures) {
+  const std::string text = test::read_file(std::filesystem::path(CRITMIN_TEST_DATA) / ".." /
+                                           "scenarios" / "baseline.toml");
+  ASSERT_FALSE(text.empty());
+  const SimulationResult r = run_ok(text);
+  const auto near = [](double actual, double expected) {
+    EXPECT_NEAR(actual, expected, 1e-3 * std::abs(expected));
+  };
+  // Demand grows at the default estimate (2.7% a year) from the 2023 calibration.
+  const SeriesRow* eu2025 = nullptr;
+  const SeriesRow* eu2026 = nullptr;
+  for (const SeriesRow& s : r.series) {
+    if (s.material != "gallium" || s.region != "EU27" || s.stage != Stage::kProcessing) continue;
+    if (s.year == 2025) eu2025 = &s;
+    if (s.year == 2026) eu2026 = &s;
+  }
+  ASSERT_TRUE(eu2025 && eu2026);
+  near(eu2025->demand_t, 96.5077);
+  EXPECT_NEAR(eu2026->demand_t / eu2025->demand_t, 1.027, 1e-12);
+  near(eu2025->price_usd_per_t, 504000.0);
+  // Metlen's 50 t/yr (the CRMA project in Greece) refines in the EU from 2028 on.
+  const auto eu_gallium_2035 = std::find_if(r.series.begin(), r.series.end(), [](const auto& s) {
+    return s.material == "gallium" && s.region == "EU27" && s.stage == Stage::kProcessing &&
+           s.year == 2035;
+  });
+  ASSERT_NE(eu_gallium_2035, r.series.end());
+  near(eu_gallium_2035->production_t, 51.848);
+  std::map<int, double> china_gallium_processing;
+  for (const StageScore& s : r.stage_scores) {
+    if (s.material == "gallium" && s.stage == Stage::kProcessing) {
+      china_gallium_processing[s.year] = s.top_third_country_share;
+      EXPECT_EQ(s.top_third_country, "CHN");
+      EXPECT_TRUE(s.crma_breach);
+    }
+  }
+  near(china_gallium_processing[2025], 0.93706);
+  near(china_gallium_processing[2035], 0.87905);
+  const auto lithium_eu_2035 =
+      std::find_if(r.shortfalls.begin(), r.shortfalls.end(), [](const ShortfallScore& s) {
+        return s.material == "lithium" && s.area == "EU27" && s.year == 2035;
+      });
+  ASSERT_NE(lithium_eu_2035, r.shortfalls.end());
+  near(lithium_eu_2035->shortfall_t, 4181.78);
+  EXPECT_EQ(r.projects.size(), 14u);
+  for (const FiscalScore& f : r.fiscal) EXPECT_EQ(f.fiscal_cost_usd, 0.0);  // no instrument
+}
+
+TEST(SimulateCli, WritesTheSummaryAndTheResultsStore) {
+  test::TempDir dir("critmin_simulate_");
+  const std::filesystem::path scenario = std::filesystem::path(CRITMIN_TEST_DATA) / ".." /
+                                         "scenarios" / "sim-gallium-ban-non-club.toml";
+  const test::CliRun run =
+      test::run_cli(dir.path(), "simulate " + test::quote(scenario.string()) + " --out " +
+                                    test::quote((dir.path() / "out").string()) + " --format json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto printed = nlohmann::json::parse(run.out);
+  const auto written = nlohmann::json::parse(test::read_file(dir.path() / "out" / "summary.json"));
+  EXPECT_EQ(printed, written);
+  ASSERT_FALSE(written["series"].empty());
+  for (const char* key :
+       {"material", "stage", "region", "year", "price", "production", "consumption", "shortfall"}) {
+    EXPECT_TRUE(written["series"][0].contains(key)) << key;
+  }
+  EXPECT_TRUE(written["scorecard"].contains("supply_security"));
+  EXPECT_TRUE(written["scorecard"].contains("dutch_business"));
+  // Every year holds the same nodes: each region of the gallium market at both stages.
+  std::map<int, int> rows_per_year;
+  for (const auto& r : written["series"]) ++rows_per_year[r["year"].get<int>()];
+  ASSERT_EQ(rows_per_year.size(), 6u);
+  EXPECT_EQ(rows_per_year.begin()->first, 2025);
+  for (const auto& [year, rows] : rows_per_year) EXPECT_EQ(rows, rows_per_year[2025]) << year;
+  const std::string store = test::read_file(dir.path() / "out" / "results.sqlite");
+  EXPECT_EQ(store.substr(0, 15), "SQLite format 3");
+}
+
+TEST(SimulateCli, AnInvalidScenarioExitsWithTwoAndSaysWhere) {
+  test::TempDir dir("critmin_simulate_");
+  const std::filesystem::path scenario = dir.path() / "bad.toml";
+  test::write_file(scenario,
+                   "[scenario]\nyears = [2025, 2026]\nseed = -1\nmaterials = [\"gallium\"]\n");
+  const test::CliRun run =
+      test::run_cli(dir.path(), "simulate " + test::quote(scenario.string()) + " --out " +
+                                    test::quote(dir.path().string()));
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("bad.toml:3:seed: the seed is a whole number >= 0"), std::string::npos)
+      << run.err;
+}
+
+}  // namespace
+}  // namespace critmin::sim
