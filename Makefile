@@ -68,7 +68,10 @@ demo: build
 	$(BUILD_DIR)/critmin clear --material gallium --scenario scenarios/club-gallium-all-instruments.toml
 	$(BUILD_DIR)/critmin clear --material gallium --scenario scenarios/club-gallium-all-instruments.toml --format json --out out/club-gallium.json
 	@echo
-	@echo "wrote out/assess.json, out/assess.xlsx and out/club-gallium.json"
+	@echo "== Six years of the gallium market with a Chinese export ban on non-members (drawn from the seed)"
+	$(BUILD_DIR)/critmin simulate scenarios/sim-gallium-ban-non-club.toml --out out/sim-gallium-ban
+	@echo
+	@echo "wrote out/assess.json, out/assess.xlsx, out/club-gallium.json and out/sim-gallium-ban/"
 
 bench: build
 	$(BUILD_DIR)/bench/critmin_bench --data data --sources $(SOURCES)
