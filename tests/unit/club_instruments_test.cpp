@@ -13,17 +13,12 @@
 #include "critmin/club.h"
 #include "critmin/settlement.h"
 
+#include "test_support.h"
+
 namespace critmin::policy {
 namespace {
 
-const Dataset& default_data() {
-  static const Dataset data = [] {
-    auto loaded = load_dataset(CRITMIN_TEST_DATA);
-    EXPECT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-    return std::move(loaded).value();
-  }();
-  return data;
-}
+using critmin::test::default_data;
 
 market::CalibratedMarket hand_market(double usa_capacity_t = 60.0) {
   market::CalibratedMarket m;

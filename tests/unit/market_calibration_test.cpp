@@ -9,17 +9,12 @@
 #include "critmin/calibration.h"
 #include "critmin/market.h"
 
+#include "test_support.h"
+
 namespace critmin::market {
 namespace {
 
-const Dataset& default_data() {
-  static const Dataset data = [] {
-    auto loaded = load_dataset(CRITMIN_TEST_DATA);
-    EXPECT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-    return std::move(loaded).value();
-  }();
-  return data;
-}
+using critmin::test::default_data;
 
 // Materials that cannot be modelled, with the reason; any other material must calibrate.
 TEST(MarketCalibration, ListsEveryMaterialThatCannotBeModelledWithItsReason) {

@@ -14,14 +14,7 @@
 namespace critmin::sim {
 namespace {
 
-const Dataset& default_data() {
-  static const Dataset data = [] {
-    auto loaded = load_dataset(CRITMIN_TEST_DATA);
-    EXPECT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-    return std::move(loaded).value();
-  }();
-  return data;
-}
+using critmin::test::default_data;
 
 SimulationScenario read_ok(const std::string& text) {
   auto scenario = read_simulation_scenario(text, "sim.toml", default_data());

@@ -15,10 +15,21 @@
 #include <vector>
 
 #include "core/csv.h"
+#include "critmin/dataset.h"
 #include "critmin/files.h"
 #include "critmin/status.h"
 
 namespace critmin::test {
+
+// The embedded default dataset (CRITMIN_TEST_DATA), loaded once per test binary.
+inline const Dataset& default_data() {
+  static const Dataset data = [] {
+    auto loaded = load_dataset(CRITMIN_TEST_DATA);
+    EXPECT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+    return std::move(loaded).value();
+  }();
+  return data;
+}
 
 // A directory under the system temporary directory, named `prefix` and two random numbers,
 // removed with everything in it.

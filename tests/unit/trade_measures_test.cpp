@@ -13,19 +13,14 @@
 #include "critmin/market.h"
 #include "critmin/trade_measures.h"
 
+#include "test_support.h"
+
 namespace critmin::market {
 namespace {
 
 constexpr const char* kFile = "measures.toml";
 
-const Dataset& default_data() {
-  static const Dataset data = [] {
-    auto loaded = load_dataset(CRITMIN_TEST_DATA);
-    EXPECT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-    return std::move(loaded).value();
-  }();
-  return data;
-}
+using critmin::test::default_data;
 
 void expect_relative(double actual, double expected, double relative, const std::string& what) {
   EXPECT_NEAR(actual, expected, relative * std::max({1.0, std::abs(actual), std::abs(expected)}))
