@@ -215,6 +215,12 @@ class Dataset {
   const Country* find_country(std::string_view iso3) const;
   // A parameter's value; the dataset check guarantees that every parameter critmin uses exists.
   double parameter(const std::string& name) const;
+  // A market-engine parameter of a material: the material's own row, else the default row "*";
+  // nullptr when neither exists.
+  const MarketParameter* find_market_parameter(std::string_view material_id,
+                                               std::string_view name) const;
+  // Its value, or kNotFound naming the file to add the row to.
+  Result<double> market_parameter(std::string_view material_id, std::string_view name) const;
   // Members of a bloc name (case-insensitive) or of an ad-hoc list "ISO3,ISO3,...".
   Result<std::set<std::string>> resolve_bloc(std::string_view name_or_list) const;
 };

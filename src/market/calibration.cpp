@@ -16,15 +16,7 @@ class Parameters {
   Parameters(const Dataset& data, const std::string& material) : data_(data), material_(material) {}
 
   Result<double> get(const std::string& name, std::vector<std::string>& estimates) const {
-    const MarketParameter* found = nullptr;
-    for (const MarketParameter& p : data_.market_parameters) {
-      if (p.parameter != name) continue;
-      if (p.material_id == material_) {
-        found = &p;
-        break;
-      }
-      if (p.material_id == "*" && !found) found = &p;
-    }
+    const MarketParameter* found = data_.find_market_parameter(material_, name);
     if (!found) {
       return Status::not_found(fmt::format(
           "market_parameters.csv has no row for '{}' (neither for {} nor the default *); add one",

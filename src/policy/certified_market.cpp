@@ -71,9 +71,21 @@ class CertifiedMarket final : public Instrument {
   void prepare(ClearingContext& context) override {
     market::MarketModel& model = context.market.model;
     const std::size_t n = model.regions.size();
-    const double member_share = parameter(context, "certified_capacity_share_member");
-    const double other_share = parameter(context, "certified_capacity_share_non_member");
-    const double cost_share = parameter(context, "certification_cost_share");
+    const auto estimate = [&](const char* name) -> std::optional<double> {
+      Result<double> value = context.data.market_parameter(model.material, name);
+      if (!value.is_ok()) {
+        context.problem(line_, "type", value.status().message());
+        return std::nullopt;
+      }
+      return value.value();
+    };
+    const auto member_estimate = estimate("certified_capacity_share_member");
+    const auto other_estimate = estimate("certified_capacity_share_non_member");
+    const auto cost_estimate = estimate("certification_cost_share");
+    if (!member_estimate || !other_estimate || !cost_estimate) return;
+    const double member_share = *member_estimate;
+    const double other_share = *other_estimate;
+    const double cost_share = *cost_estimate;
     const double cost[2] = {
         cost_usd_per_t_.value_or(cost_share * context.base_price(Stage::kExtraction)),
         cost_usd_per_t_.value_or(cost_share * context.base_price(Stage::kProcessing))};
@@ -228,16 +240,6 @@ class CertifiedMarket final : public Instrument {
   }
 
  private:
-  static double parameter(const ClearingContext& context, const char* name) {
-    double value = 0.0;
-    for (const MarketParameter& p : context.data.market_parameters) {
-      if (p.parameter != name) continue;
-      if (p.material_id == context.market.model.material) return p.value;
-      if (p.material_id == "*") value = p.value;
-    }
-    return value;
-  }
-
   std::string standard_;
   double demand_share_ = 0.0;
   std::optional<double> cost_usd_per_t_;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -86,16 +87,11 @@ double ClearingContext::base_price(Stage stage) const {
   const double processed = market.info.base_price_usd_per_t;
   if (stage == Stage::kProcessing) return processed;
   // The extraction price of the calibration: what the feed for one tonne of product commands.
-  double ratio = 0.6;
-  for (const MarketParameter& p : data.market_parameters) {
-    if (p.parameter != "extraction_price_ratio") continue;
-    if (p.material_id == market.model.material) {
-      ratio = p.value;
-      break;
-    }
-    if (p.material_id == "*") ratio = p.value;
-  }
-  return ratio * processed * market.model.processing_yield;
+  // build_market needs the same row, so a calibrated market always has it.
+  const MarketParameter* ratio =
+      data.find_market_parameter(market.model.material, "extraction_price_ratio");
+  assert(ratio && "a calibrated market has an extraction_price_ratio");
+  return ratio->value * processed * market.model.processing_yield;
 }
 
 void InstrumentReading::start(Instrument& instrument) const {
@@ -255,15 +251,13 @@ void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size
       steps.push_back(rest);
     }
     left -= steps[c.step].capacity_t;
-    covered_.push_back({c.region, c.step, c.cost, c.cost});
+    covered_.push_back({c.region, c.step, c.cost});
   }
 }
 
-double ProducerIncentive::apply(market::MarketModel& model, const market::Equilibrium* last,
-                                double base_feed_usd_per_t, double factor,
-                                const std::function<double(double)>& payment_usd_per_t) {
-  double change = 0.0;
-  for (Covered& c : covered_) {
+void ProducerIncentive::apply(market::MarketModel& model, double base_feed_usd_per_t, double factor,
+                              const std::function<double(double)>& payment_usd_per_t) {
+  for (const Covered& c : covered_) {
     auto& steps = stage_ == Stage::kProcessing ? model.regions[c.region].processing
                                                : model.regions[c.region].extraction;
     double offered = 0.0;
@@ -274,7 +268,6 @@ double ProducerIncentive::apply(market::MarketModel& model, const market::Equili
       // switches on or off moves with its decision (its own mine's dual is not unique), and a
       // decision rule that follows it can cycle. docs/instruments/subsidy.md states the
       // approximation.
-      (void)last;
       const double feed = base_feed_usd_per_t;
       offered = std::max(
           0.0,
@@ -286,11 +279,8 @@ double ProducerIncentive::apply(market::MarketModel& model, const market::Equili
     // that forces it to deliver is still accounted for in money.
     const double priced_out = 10.0 * (c.unit_cost_usd_per_t + base_feed_usd_per_t) + 1e6;
     if (!std::isfinite(offered) || offered > priced_out) offered = priced_out;
-    change = std::max(change, std::abs(offered - c.offered_usd_per_t));
-    c.offered_usd_per_t = offered;
     steps[c.step].unit_cost_usd_per_t = offered;
   }
-  return change;
 }
 
 std::set<std::size_t> ProducerIncentive::regions() const {

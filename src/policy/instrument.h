@@ -180,10 +180,9 @@ class ProducerIncentive {
   // one of these producers at this stage.
   void cover(ClearingContext& context, const std::set<std::size_t>& regions, Stage stage,
              std::optional<double> volume_t, int line);
-  // Sets the covered steps' costs; returns the largest change of an offered cost [USD/t].
-  double apply(market::MarketModel& model, const market::Equilibrium* last,
-               double base_feed_usd_per_t, double factor,
-               const std::function<double(double)>& payment_usd_per_t);
+  // Sets the covered steps' costs to their incentive cost at `factor`.
+  void apply(market::MarketModel& model, double base_feed_usd_per_t, double factor,
+             const std::function<double(double)>& payment_usd_per_t);
   bool empty() const { return covered_.empty(); }
   Stage stage() const { return stage_; }
   std::set<std::size_t> regions() const;
@@ -196,8 +195,7 @@ class ProducerIncentive {
   struct Covered {
     std::size_t region;
     std::size_t step;
-    double unit_cost_usd_per_t;  // the producer's own cost
-    double offered_usd_per_t;    // what the market sees
+    double unit_cost_usd_per_t;  // the producer's own cost (apply() sets what the market sees)
   };
   std::vector<Covered> covered_;
   Stage stage_ = Stage::kProcessing;

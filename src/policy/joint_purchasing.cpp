@@ -116,7 +116,6 @@ class JointPurchasing final : public Instrument {
       return;
     }
     joint_ = model.regions.size();
-    const std::string delivery_name = model.regions[delivery].name;
     model.regions.push_back(std::move(joint));
     context.member_regions.insert(joint_);
     // The block takes delivery at the delivery region: the same routes, costs and tariffs as
@@ -137,7 +136,6 @@ class JointPurchasing final : public Instrument {
         restriction.destinations.push_back(joint_);
       }
     }
-    (void)delivery_name;
   }
 
   InstrumentReport settle(const market::Equilibrium& eq,

@@ -157,7 +157,6 @@ class Offtake final : public Instrument {
     report.figures.push_back({"reference_price", reference, "USD/t"});
     report.figures.push_back({"buyer_pays", s.buyer_pays_usd, "USD"});
     report.figures.push_back({"buyer_gain_vs_market", s.buyer_gain_vs_market_usd, "USD"});
-    (void)context;
     return report;
   }
 

@@ -131,7 +131,7 @@ class Subsidy final : public Instrument {
           "{}: the covered producers have no capacity at this stage; nothing is paid", label()));
     }
     base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
-    incentive_.apply(model, nullptr, base_feed_usd_per_t_, factor_.value(), payment());
+    incentive_.apply(model, base_feed_usd_per_t_, factor_.value(), payment());
   }
 
   double update(const market::Equilibrium& eq, ClearingContext& context) override {
@@ -146,7 +146,7 @@ class Subsidy final : public Instrument {
     }
     // The offered costs are a function of the factor alone, so the factor's distance from its
     // fixed point is the measure of convergence.
-    incentive_.apply(context.market.model, &eq, base_feed_usd_per_t_, factor_.value(), payment());
+    incentive_.apply(context.market.model, base_feed_usd_per_t_, factor_.value(), payment());
     return budget_change;
   }
 

@@ -28,22 +28,6 @@ namespace {
 // of sums over a few dozen arcs.
 constexpr double kBalanceTolerance = 1e-6;
 
-// A market-engine parameter of a material: its own row, else the default row ("*").
-Result<double> market_parameter(const Dataset& data, const std::string& material,
-                                const std::string& name) {
-  std::optional<double> fallback;
-  for (const MarketParameter& p : data.market_parameters) {
-    if (p.parameter != name) continue;
-    if (p.material_id == material) return p.value;
-    if (p.material_id == "*") fallback = p.value;
-  }
-  if (fallback) return *fallback;
-  return Status::not_found(
-      fmt::format("market_parameters.csv has no {} for {} and no default row (*); add one to "
-                  "data/estimates/market_parameters.csv",
-                  name, material));
-}
-
 // The same failure with where it happened in front of its message.
 Status in_context(const Status& status, const std::string& where) {
   const std::string message = fmt::format("{}: {}", where, status.message());
@@ -142,7 +126,7 @@ Status Runner::setup() {
     if (auto it = scenario_.demand_growth.find(material); it != scenario_.demand_growth.end()) {
       run.demand_growth_rate = it->second;
     } else {
-      Result<double> rate = market_parameter(data_, material, "demand_growth_rate");
+      Result<double> rate = data_.market_parameter(material, "demand_growth_rate");
       if (!rate.is_ok()) return rate.status();
       run.demand_growth_rate = rate.value();
     }
@@ -157,7 +141,7 @@ Status Runner::resolve_projects(MaterialRun& run) {
   const market::MarketModel& model = run.base.model;
   const market::CalibrationInfo& info = run.base.info;
   const auto parameter = [&](const char* name) {
-    return market_parameter(data_, run.material, name);
+    return data_.market_parameter(run.material, name);
   };
   const Result<double> ratio = parameter("extraction_price_ratio");
   const Result<double> share = parameter("project_capacity_share");

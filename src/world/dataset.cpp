@@ -48,6 +48,26 @@ const std::vector<std::string>& dataset_table_names() {
   return kNames;
 }
 
+const MarketParameter* Dataset::find_market_parameter(std::string_view material_id,
+                                                      std::string_view name) const {
+  const MarketParameter* fallback = nullptr;
+  for (const MarketParameter& p : market_parameters) {
+    if (p.parameter != name) continue;
+    if (p.material_id == material_id) return &p;
+    if (p.material_id == "*" && !fallback) fallback = &p;
+  }
+  return fallback;
+}
+
+Result<double> Dataset::market_parameter(std::string_view material_id,
+                                         std::string_view name) const {
+  if (const MarketParameter* p = find_market_parameter(material_id, name)) return p->value;
+  return Status::not_found(
+      fmt::format("market_parameters.csv has no {} for {} and no default row (*); add one to "
+                  "data/estimates/market_parameters.csv",
+                  name, material_id));
+}
+
 const Material* Dataset::find_material(std::string_view id_name_or_alias) const {
   const std::string wanted = to_lower(trim(id_name_or_alias));
   for (const Material& material : materials) {
