@@ -11,6 +11,28 @@
 
 namespace critmin::cli {
 
+Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,
+                                                         const std::string& file) {
+  Result<std::string> text = read_text_file(file);
+  if (!text.is_ok()) return text.status();
+  return sim::read_simulation_scenario(text.value(), file, data);
+}
+
+Status write_simulation_results(const sim::SimulationResult& result,
+                                const std::filesystem::path& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return Status::io_error(
+        fmt::format("{}: cannot create the results directory: {}", dir.string(), error.message()));
+  }
+  if (Status s = write_text_file(dir / "summary.json", sim::simulation_to_json(result));
+      !s.is_ok()) {
+    return s;
+  }
+  return sim::write_results_sqlite(result, dir / "results.sqlite");
+}
+
 void register_simulate_command(CLI::App& app, CommonOptions& common) {
   CLI::App* cmd = app.add_subcommand(
       "simulate",
@@ -37,13 +59,8 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(data.status());
       return;
     }
-    Result<std::string> text = read_text_file(flags->scenario);
-    if (!text.is_ok()) {
-      common.exit_code = report_error(text.status());
-      return;
-    }
     Result<sim::SimulationScenario> scenario =
-        sim::read_simulation_scenario(text.value(), flags->scenario, data.value());
+        load_simulation_scenario(data.value(), flags->scenario);
     if (!scenario.is_ok()) {
       common.exit_code = report_error(scenario.status());
       return;
@@ -62,22 +79,11 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       return;
     }
     const std::filesystem::path dir = flags->out;
-    std::error_code error;
-    std::filesystem::create_directories(dir, error);
-    if (error) {
-      common.exit_code = report_error(Status::io_error(fmt::format(
-          "{}: cannot create the results directory: {}", dir.string(), error.message())));
+    if (Status s = write_simulation_results(result.value(), dir); !s.is_ok()) {
+      common.exit_code = report_error(s);
       return;
     }
     const std::string json = sim::simulation_to_json(result.value());
-    if (Status s = write_text_file(dir / "summary.json", json); !s.is_ok()) {
-      common.exit_code = report_error(s);
-      return;
-    }
-    if (Status s = sim::write_results_sqlite(result.value(), dir / "results.sqlite"); !s.is_ok()) {
-      common.exit_code = report_error(s);
-      return;
-    }
     if (flags->format == "json") {
       std::cout << json;
     } else {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "critmin/dataset.h"
+#include "critmin/simulation.h"
 #include "critmin/status.h"
 
 namespace critmin::cli {
@@ -28,5 +29,15 @@ void register_assess_command(CLI::App& app, CommonOptions& common);
 void register_clear_command(CLI::App& app, CommonOptions& common);
 void register_serve_command(CLI::App& app, CommonOptions& common);
 void register_simulate_command(CLI::App& app, CommonOptions& common);
+void register_compare_command(CLI::App& app, CommonOptions& common);
+void register_backtest_command(CLI::App& app, CommonOptions& common);
+
+// Reads and checks a simulation scenario file (file:line:key errors).
+Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,
+                                                         const std::string& file);
+
+// Writes DIR/summary.json and DIR/results.sqlite, creating DIR.
+Status write_simulation_results(const sim::SimulationResult& result,
+                                const std::filesystem::path& dir);
 
 }  // namespace critmin::cli

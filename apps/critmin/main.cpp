@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   register_clear_command(app, common);
   register_serve_command(app, common);
   register_simulate_command(app, common);
+  register_compare_command(app, common);
+  register_backtest_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -110,6 +110,9 @@ struct InstrumentReport {
   std::string type;
   std::string label;  // e.g. "price_floor neodymium processing 110000 USD/t (levy)"
   int line = 0;
+  // The member an instrument belongs to as the scenario names it (a stockpile's holder); empty
+  // for instruments of the whole club.
+  std::string holder;
   std::vector<InstrumentFigure> figures;
   std::vector<std::string> notes;  // rules that bound (a budget), warnings (a floor below cost)
 

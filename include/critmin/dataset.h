@@ -141,6 +141,17 @@ struct StrategicProjectCount {
   std::string note;
 };
 
+// Production-process accounts of one Dutch industry (NACE section) in one year (CBS).
+struct IndustryAccounts {
+  std::string nace_code;  // NACE Rev. 2 section or group of sections, e.g. "C", "B-E"
+  std::string nace_label;
+  int year = 0;
+  double output_meur = 0.0;                    // [million EUR, basic prices]
+  double intermediate_consumption_meur = 0.0;  // [million EUR]
+  double gross_value_added_meur = 0.0;         // [million EUR, basic prices]
+  std::string source;
+};
+
 struct SupplyRiskInputs {
   std::string material_id;              // "*" for the default row
   double eol_recycling_input_rate = 0;  // EOL-RIR [0-1]
@@ -210,6 +221,7 @@ class Dataset {
   std::map<std::string, Parameter> parameters;
   std::vector<MarketParameter> market_parameters;
   std::vector<DemandShare> demand_shares;
+  std::vector<IndustryAccounts> nl_industry_accounts;  // CBS, the Netherlands
 
   const Material* find_material(std::string_view id_name_or_alias) const;
   const Country* find_country(std::string_view iso3) const;

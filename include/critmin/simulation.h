@@ -36,6 +36,7 @@
 //   capacity_t = 50.0             # [t/yr]
 //   online_year = 2027            # first year of output
 //   unit_cost_usd_per_t = 400000  # optional; default: the project_unit_cost estimate
+//   capex_usd = 3.2e8             # optional; default: the project_capex_multiple estimate
 //
 // Units: quantities [t/yr] of contained content, prices [USD/t], money [USD per year].
 #pragma once
@@ -52,6 +53,7 @@
 
 #include "critmin/club.h"
 #include "critmin/dataset.h"
+#include "critmin/scorecard.h"
 #include "critmin/status.h"
 
 namespace critmin::sim {
@@ -83,6 +85,7 @@ struct ProjectSpec {
   double capacity_t = 0.0;  // [t/yr]
   int online_year = 0;
   std::optional<double> unit_cost_usd_per_t;
+  std::optional<double> capex_usd;  // capital cost; default: the project_capex_multiple estimate
   bool enabled = true;
 };
 
@@ -103,10 +106,12 @@ struct SimulationScenario {
 // Reads a simulation scenario. Every key is checked: an unknown key, a wrong type or an impossible
 // value (a last year before the first, a probability above 1, a quota without a share) is reported
 // as file:line:key with a hint, all problems at once. `base_year` defaults to the latest year with
-// production data. Fails with kInvalidInput.
+// production data. `extra_tables` are top-level tables a caller reads itself (a back-test's
+// [episode] and [[observed]]); they are not reported as unknown. Fails with kInvalidInput.
 Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
                                                     const std::string& file_name,
-                                                    const Dataset& data);
+                                                    const Dataset& data,
+                                                    const std::vector<std::string>& extra_tables = {});
 
 // The pinned random source of a run: std::mt19937_64 (its output sequence is fixed by the C++
 // standard) seeded with the scenario's seed, mapped to [0,1) by critmin's own code (the top 53
@@ -143,6 +148,7 @@ struct PaymentRow {
   int year = 0;
   int instrument_line = 0;
   std::string instrument_type;
+  std::string holder;  // a stockpile's holder as the scenario names it; empty otherwise
   std::string figure;
   double value = 0.0;
   std::string unit;
@@ -194,8 +200,18 @@ struct ProjectOnline {
   Stage stage = Stage::kProcessing;
   double capacity_t = 0.0;
   double unit_cost_usd_per_t = 0.0;
+  double capex_usd = 0.0;  // capital cost of the capacity
   int online_year = 0;
   std::string origin;  // "crma" or "scenario"
+};
+
+// The price a material's market is calibrated on (critmin/calibration.h CalibrationInfo): the
+// reference against which the input-cost change of the scorecard is measured.
+struct MaterialBase {
+  std::string material;
+  double base_price_usd_per_t = 0.0;
+  std::string price_source;     // series and year, or "index"
+  bool price_is_index = false;  // no price in the data: an index of 1000 USD/t
 };
 
 struct StageTiming {
@@ -210,6 +226,8 @@ struct SimulationResult {
   int last_year = 0;
   int base_year = 0;
   std::vector<std::string> materials;
+  std::vector<MaterialBase> bases;        // one per material, in the order of `materials`
+  std::vector<std::string> club_regions;  // market regions in the club, sorted
   std::vector<SeriesRow> series;
   std::vector<PaymentRow> payments;
   std::vector<StageScore> stage_scores;
@@ -217,6 +235,7 @@ struct SimulationResult {
   std::vector<FiscalScore> fiscal;
   std::vector<DisruptionDraw> draws;
   std::vector<ProjectOnline> projects;
+  Scorecards scorecards;             // computed from the above at the end of the run
   std::vector<StageTiming> timings;  // not part of summary.json: it varies between runs
   std::vector<std::string> notes;
 };

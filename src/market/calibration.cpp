@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "core/text.h"
+
 namespace critmin::market {
 namespace {
 
@@ -159,6 +161,27 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
 
   std::optional<Tonnage> tonnage = tonnage_of(data, id, Stage::kProcessing, year);
   if (!tonnage) tonnage = tonnage_of(data, id, Stage::kExtraction, year);
+  if (!tonnage) {
+    // A material the sources count only inside its group (neodymium inside the rare-earth oxide
+    // tonnage of LREE): its own row `share_of_group_tonnage` of market_parameters.csv (an
+    // estimate, never the "*" default) scales the group's tonnage.
+    const MarketParameter* share = data.find_market_parameter(id, "share_of_group_tonnage");
+    const Material* group = nullptr;
+    for (const Material& m : data.materials) {
+      if (m.kind == "group" && !material->group.empty() && m.group == material->group) group = &m;
+    }
+    if (share && share->material_id == id && group) {
+      tonnage = tonnage_of(data, group->id, Stage::kProcessing, year);
+      if (!tonnage) tonnage = tonnage_of(data, group->id, Stage::kExtraction, year);
+      if (tonnage) {
+        tonnage->tonnes *= share->value;
+        tonnage->basis = fmt::format("{} x share_of_group_tonnage {} (estimate) for {}",
+                                     tonnage->basis, format_number(share->value), id);
+        info.estimates.push_back(
+            fmt::format("share_of_group_tonnage={}", format_number(share->value)));
+      }
+    }
+  }
   if (!tonnage) {
     return Status::not_found(fmt::format(
         "{}: the dataset has no production tonnage for it (USGS), so it cannot be modelled in "

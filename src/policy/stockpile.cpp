@@ -151,6 +151,7 @@ class Stockpile final : public Instrument {
   InstrumentReport settle(const market::Equilibrium& eq,
                           const ClearingContext& context) const override {
     InstrumentReport report = report_header();
+    report.holder = holder_;
     const market::NodeResult& node = eq.node(holder_region_, Stage::kProcessing);
     // The network path rounds capacities to 1e-9 of the total supply; the stock balance is kept
     // exact by clamping the release to what was in stock.

@@ -63,12 +63,65 @@ std::string simulation_to_json(const SimulationResult& result) {
     fiscal_total += f.fiscal_cost_usd;
     levy_total += f.levy_revenue_usd;
   }
-  out["scorecard"] = {
-      {"supply_security", {{"stages", std::move(stages)}, {"shortfall", std::move(shortfalls)}}},
-      {"dutch_business",
-       {{"fiscal", std::move(fiscal)},
-        {"fiscal_cost_usd_total", fiscal_total},
-        {"levy_revenue_usd_total", levy_total}}}};
+  const Scorecards& cards = result.scorecards;
+  json stage_security = json::array();
+  for (const StageSecurity& s : cards.security.stages) {
+    stage_security.push_back({{"material", s.material},
+                              {"stage", stage_name(s.stage)},
+                              {"top_third_country", s.top_third_country},
+                              {"top_share_last", s.top_share_last},
+                              {"top_share_max", s.top_share_max},
+                              {"years_in_breach", s.years_in_breach},
+                              {"hhi_last", s.hhi_last},
+                              {"eu_output_share_of_use", s.eu_output_share_of_use},
+                              {"crma_benchmark", s.crma_benchmark}});
+  }
+  json area_security = json::array();
+  for (const AreaSecurity& a : cards.security.areas) {
+    area_security.push_back({{"material", a.material},
+                             {"area", a.area},
+                             {"demand_t", a.demand_t},
+                             {"shortfall_t", a.shortfall_t},
+                             {"worst_shortfall_share", a.worst_shortfall_share},
+                             {"worst_year", a.worst_year},
+                             {"days_of_cover", a.days_of_cover ? json(*a.days_of_cover) : json()}});
+  }
+  json recycling = json::array();
+  for (const RecyclingSecurity& r : cards.security.recycling) {
+    recycling.push_back({{"material", r.material},
+                         {"eol_recycling_input_rate",
+                          r.eol_recycling_input_rate ? json(*r.eol_recycling_input_rate) : json()},
+                         {"crma_benchmark", r.crma_benchmark}});
+  }
+  const BusinessScorecard& b = cards.business;
+  json sectors = json::array();
+  for (const SectorCost& c : b.sectors) {
+    sectors.push_back({{"nace_code", c.nace_code},
+                       {"nace_label", c.nace_label},
+                       {"material_inputs_meur", c.material_inputs_meur},
+                       {"cost_change_mean_meur", c.cost_change_mean_meur},
+                       {"cost_change_peak_meur", c.cost_change_peak_meur},
+                       {"peak_year", c.peak_year}});
+  }
+  out["scorecard"] = {{"supply_security",
+                       {{"stages", std::move(stages)},
+                        {"shortfall", std::move(shortfalls)},
+                        {"stage_summary", std::move(stage_security)},
+                        {"area_summary", std::move(area_security)},
+                        {"recycling", std::move(recycling)}}},
+                      {"dutch_business",
+                       {{"fiscal", std::move(fiscal)},
+                        {"fiscal_cost_usd_total", fiscal_total},
+                        {"levy_revenue_usd_total", levy_total},
+                        {"trade_year", b.trade_year},
+                        {"sectors", std::move(sectors)},
+                        {"unallocated_inputs_meur", b.unallocated_inputs_meur},
+                        {"total_cost_change_mean_meur", b.total_cost_change_mean_meur},
+                        {"manufacturing_intermediate_meur", b.manufacturing_intermediate_meur},
+                        {"manufacturing_accounts_year", b.manufacturing_accounts_year},
+                        {"share_of_manufacturing_inputs", b.share_of_manufacturing_inputs},
+                        {"club_investment_usd", b.club_investment_usd},
+                        {"notes", b.notes}}}};
   json draws = json::array();
   for (const DisruptionDraw& d : result.draws) {
     draws.push_back({{"line", d.line},
@@ -88,6 +141,7 @@ std::string simulation_to_json(const SimulationResult& result) {
                         {"stage", stage_name(p.stage)},
                         {"capacity", p.capacity_t},
                         {"unit_cost", p.unit_cost_usd_per_t},
+                        {"capex_usd", p.capex_usd},
                         {"online_year", p.online_year},
                         {"origin", p.origin}});
   }
@@ -153,6 +207,7 @@ std::string simulation_to_table(const SimulationResult& result) {
     timing += fmt::format("{}{} {:.3f}s", timing.empty() ? "" : ", ", t.stage, t.seconds);
   }
   out += "stages: " + timing + "\n";
+  out += scorecards_to_table(result.scorecards);
   return out;
 }
 
@@ -221,7 +276,7 @@ CREATE TABLE series (material TEXT, stage TEXT, region TEXT, year INTEGER,
   price_usd_per_t REAL, production_t REAL, consumption_t REAL, imports_t REAL, exports_t REAL,
   demand_t REAL, shortfall_t REAL, stock_release_t REAL, stock_refill_t REAL);
 CREATE TABLE payments (material TEXT, year INTEGER, instrument_line INTEGER,
-  instrument_type TEXT, figure TEXT, value REAL, unit TEXT);
+  instrument_type TEXT, holder TEXT, figure TEXT, value REAL, unit TEXT);
 CREATE TABLE stage_scores (material TEXT, stage TEXT, year INTEGER, top_third_country TEXT,
   top_third_country_share REAL, crma_single_country_breach INTEGER, hhi REAL);
 CREATE TABLE shortfalls (material TEXT, area TEXT, year INTEGER, demand_t REAL,
@@ -230,8 +285,9 @@ CREATE TABLE fiscal (year INTEGER, fiscal_cost_usd REAL, levy_revenue_usd REAL);
 CREATE TABLE disruptions (line INTEGER, material TEXT, origin TEXT, draw REAL,
   happens INTEGER, start_year INTEGER, last_year INTEGER);
 CREATE TABLE projects (name TEXT, material TEXT, region TEXT, stage TEXT, capacity_t REAL,
-  unit_cost_usd_per_t REAL, online_year INTEGER, origin TEXT);
+  unit_cost_usd_per_t REAL, capex_usd REAL, online_year INTEGER, origin TEXT);
 CREATE TABLE stage_timings (stage TEXT, seconds REAL);
+CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, note TEXT);
 )sql";
   if (Status s = db.exec(schema); !s.is_ok()) return s;
   const std::vector<std::pair<std::string, std::string>> run = {
@@ -259,15 +315,16 @@ CREATE TABLE stage_timings (stage TEXT, seconds REAL);
                   }
                 });
   if (!s.is_ok()) return s;
-  s = db.insert("INSERT INTO payments VALUES (?,?,?,?,?,?,?)", result.payments,
+  s = db.insert("INSERT INTO payments VALUES (?,?,?,?,?,?,?,?)", result.payments,
                 [](sqlite3_stmt* st, const PaymentRow& r) {
                   text(st, 1, r.material);
                   sqlite3_bind_int(st, 2, r.year);
                   sqlite3_bind_int(st, 3, r.instrument_line);
                   text(st, 4, r.instrument_type);
-                  text(st, 5, r.figure);
-                  sqlite3_bind_double(st, 6, r.value);
-                  text(st, 7, r.unit);
+                  text(st, 5, r.holder);
+                  text(st, 6, r.figure);
+                  sqlite3_bind_double(st, 7, r.value);
+                  text(st, 8, r.unit);
                 });
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO stage_scores VALUES (?,?,?,?,?,?,?)", result.stage_scores,
@@ -309,7 +366,7 @@ CREATE TABLE stage_timings (stage TEXT, seconds REAL);
                   sqlite3_bind_int(st, 7, r.last_year);
                 });
   if (!s.is_ok()) return s;
-  s = db.insert("INSERT INTO projects VALUES (?,?,?,?,?,?,?,?)", result.projects,
+  s = db.insert("INSERT INTO projects VALUES (?,?,?,?,?,?,?,?,?)", result.projects,
                 [](sqlite3_stmt* st, const ProjectOnline& r) {
                   text(st, 1, r.name);
                   text(st, 2, r.material);
@@ -317,8 +374,23 @@ CREATE TABLE stage_timings (stage TEXT, seconds REAL);
                   text(st, 4, stage_name(r.stage));
                   sqlite3_bind_double(st, 5, r.capacity_t);
                   sqlite3_bind_double(st, 6, r.unit_cost_usd_per_t);
-                  sqlite3_bind_int(st, 7, r.online_year);
-                  text(st, 8, r.origin);
+                  sqlite3_bind_double(st, 7, r.capex_usd);
+                  sqlite3_bind_int(st, 8, r.online_year);
+                  text(st, 9, r.origin);
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO scorecard VALUES (?,?,?,?,?,?)", scorecard_lines(result.scorecards),
+                [](sqlite3_stmt* st, const ScoreLine& r) {
+                  text(st, 1, r.card);
+                  text(st, 2, r.key);
+                  text(st, 3, r.label);
+                  text(st, 4, r.unit);
+                  if (r.value) {
+                    sqlite3_bind_double(st, 5, *r.value);
+                  } else {
+                    sqlite3_bind_null(st, 5);
+                  }
+                  text(st, 6, r.text);
                 });
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO stage_timings VALUES (?,?)", result.timings,

@@ -52,6 +52,7 @@ struct Project {
   Stage stage = Stage::kProcessing;
   double capacity_t = 0.0;
   double unit_cost_usd_per_t = 0.0;
+  double capex_usd = 0.0;
   int online_year = 0;
   std::string origin;
   bool commissioned = false;
@@ -123,6 +124,8 @@ Status Runner::setup() {
         market::build_market(data_, material, scenario_.base_year);
     if (!market.is_ok()) return market.status();
     run.base = std::move(market).value();
+    result_.bases.push_back({material, run.base.info.base_price_usd_per_t,
+                             run.base.info.price_source, run.base.info.price_is_index});
     if (auto it = scenario_.demand_growth.find(material); it != scenario_.demand_growth.end()) {
       run.demand_growth_rate = it->second;
     } else {
@@ -148,7 +151,9 @@ Status Runner::resolve_projects(MaterialRun& run) {
   const Result<double> unit_cost = parameter("project_unit_cost");
   const Result<double> lead_extraction = parameter("project_lead_time_extraction");
   const Result<double> lead_processing = parameter("project_lead_time_processing");
-  for (const Result<double>* r : {&ratio, &share, &unit_cost, &lead_extraction, &lead_processing}) {
+  const Result<double> capex_multiple = parameter("project_capex_multiple");
+  for (const Result<double>* r :
+       {&ratio, &share, &unit_cost, &lead_extraction, &lead_processing, &capex_multiple}) {
     if (!r->is_ok()) return r->status();
   }
   const double yield = model.processing_yield;
@@ -202,8 +207,10 @@ Status Runner::resolve_projects(MaterialRun& run) {
     for (Stage stage : stages) {
       const double lead =
           stage == Stage::kProcessing ? lead_processing.value() : lead_extraction.value();
-      run.projects.push_back({sp.name, *region, stage, share.value() * world_t(stage),
+      const double capacity_t = share.value() * world_t(stage);
+      run.projects.push_back({sp.name, *region, stage, capacity_t,
                               unit_cost.value() * stage_price(stage),
+                              capex_multiple.value() * stage_price(stage) * capacity_t,
                               selected + static_cast<int>(std::lround(lead)), "crma", false});
     }
   }
@@ -234,6 +241,8 @@ Status Runner::resolve_projects(MaterialRun& run) {
     run.projects.push_back(
         {spec.name, *region, spec.stage, spec.capacity_t,
          spec.unit_cost_usd_per_t.value_or(unit_cost.value() * stage_price(spec.stage)),
+         spec.capex_usd.value_or(capex_multiple.value() * stage_price(spec.stage) *
+                                 spec.capacity_t),
          spec.online_year, "scenario", false});
   }
   return Status::ok();
@@ -245,7 +254,7 @@ Status Runner::commission(int up_to_year) {
       if (p.commissioned || p.online_year > up_to_year) continue;
       p.commissioned = true;
       result_.projects.push_back({p.name, run.material, run.base.model.regions[p.region].name,
-                                  p.stage, p.capacity_t, p.unit_cost_usd_per_t,
+                                  p.stage, p.capacity_t, p.unit_cost_usd_per_t, p.capex_usd,
                                   std::max(p.online_year, scenario_.first_year), p.origin});
     }
   }
@@ -476,8 +485,8 @@ Status Runner::accounting() {
     }
     for (const policy::InstrumentReport& report : run.outcome.instruments) {
       for (const policy::InstrumentFigure& f : report.figures) {
-        result_.payments.push_back(
-            {run.material, year_, report.line, report.type, f.name, f.value, f.unit});
+        result_.payments.push_back({run.material, year_, report.line, report.type, report.holder,
+                                    f.name, f.value, f.unit});
       }
       fiscal.levy_revenue_usd += report.figure("levy_revenue");
       fiscal.fiscal_cost_usd += report.figure("subsidy_cost") +
@@ -487,6 +496,7 @@ Status Runner::accounting() {
     }
   }
   result_.fiscal.push_back(fiscal);
+  result_.club_regions.assign(club_regions.begin(), club_regions.end());
   return Status::ok();
 }
 
@@ -534,6 +544,9 @@ Result<SimulationResult> run_simulation(const Dataset& data, const SimulationSce
     if (Status s = runner.run_year(year); !s.is_ok()) return s;
     if (progress) progress(year, year - scenario.first_year + 1, total);
   }
+  Result<Scorecards> cards = compute_scorecards(data, result);
+  if (!cards.is_ok()) return cards.status();
+  result.scorecards = std::move(cards).value();
   return result;
 }
 

@@ -195,7 +195,7 @@ void read_projects(const toml::table& root, TomlFields& fields, const Dataset& d
   for (const toml::table* t : fields.tables(root, "project")) {
     fields.check_keys(*t, "project",
                       {"name", "material", "country", "stage", "capacity_t", "online_year",
-                       "unit_cost_usd_per_t", "enabled"});
+                       "unit_cost_usd_per_t", "capex_usd", "enabled"});
     ProjectSpec p;
     p.line = toml_line(*t);
     const auto name = fields.text(*t, "name", true);
@@ -204,8 +204,8 @@ void read_projects(const toml::table& root, TomlFields& fields, const Dataset& d
     p.name = *name;
     if (!p.enabled) {
       // Removing a strategic project needs only its name.
-      for (const char* key :
-           {"material", "country", "stage", "capacity_t", "online_year", "unit_cost_usd_per_t"}) {
+      for (const char* key : {"material", "country", "stage", "capacity_t", "online_year",
+                              "unit_cost_usd_per_t", "capex_usd"}) {
         if (const toml::node* extra = t->get(key)) {
           fields.error(*extra, key, "a project with enabled = false is removed; drop this key");
         }
@@ -227,6 +227,7 @@ void read_projects(const toml::table& root, TomlFields& fields, const Dataset& d
     }
     const auto online = fields.integer(*t, "online_year", kEarliestYear, kLatestYear, true);
     p.unit_cost_usd_per_t = fields.number(*t, "unit_cost_usd_per_t", 0.0, 1e12, false);
+    p.capex_usd = fields.number(*t, "capex_usd", 0.0, 1e15, false);
     if (!material || !country || !data.find_country(*country) || !stage || !capacity ||
         *capacity <= 0.0 || !online) {
       continue;
@@ -244,7 +245,8 @@ void read_projects(const toml::table& root, TomlFields& fields, const Dataset& d
 
 Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
                                                     const std::string& file_name,
-                                                    const Dataset& data) {
+                                                    const Dataset& data,
+                                                    const std::vector<std::string>& extra_tables) {
   Result<toml::table> parsed = parse_toml(toml_text, file_name);
   if (!parsed.is_ok()) return parsed.status();
   const toml::table& root = parsed.value();
@@ -260,6 +262,7 @@ Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
   // Year 0: an instrument's dates (an offtake's tenor) are checked in each simulated year.
   policy::ScenarioExtensions extensions;
   extensions.tables = {"disruption", "demand_growth", "project"};
+  for (const std::string& table : extra_tables) extensions.tables.push_back(table);
   extensions.scenario_keys = {"base_year", "materials"};
   Result<policy::ClearingScenario> clearing =
       policy::read_clearing_scenario(toml_text, file_name, data, 0, extensions);

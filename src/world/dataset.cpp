@@ -44,6 +44,7 @@ const std::vector<std::string>& dataset_table_names() {
       "fx_rates",
       "market_parameters",
       "demand_shares",
+      "nl_industry_accounts",
   };
   return kNames;
 }
@@ -316,6 +317,14 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
       data.strategic_project_counts.push_back({t->text(r, "list"), t->text(r, "decision_date"),
                                                t->text(r, "metric"), t->number(r, "value"),
                                                t->text(r, "note")});
+    }
+  }
+  if (auto t = read_table(directory, "nl_industry_accounts", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.nl_industry_accounts.push_back(
+          {t->text(r, "nace_code"), t->text(r, "nace_label"), t->integer(r, "year"),
+           t->number(r, "output_meur"), t->number(r, "intermediate_consumption_meur"),
+           t->number(r, "gross_value_added_meur"), t->text(r, "source")});
     }
   }
   if (auto t = read_table(directory, "blocs", refs, problems)) {

@@ -19,6 +19,9 @@ const std::vector<std::string>& required_parameters() {
       "censored_share",
       "trade_year",
       "share_sum_tolerance",
+      "crma_extraction_benchmark",
+      "crma_processing_benchmark",
+      "crma_recycling_benchmark",
   };
   return kNames;
 }
@@ -69,6 +72,12 @@ void check_parameter_ranges(const Dataset& data, const std::string& file,
   static const std::vector<std::pair<std::string, Range>> kRanges = {
       {"crma_single_country_limit",
        {0, true, 1, false, "a share of one country, 0.65 for the CRMA's 65%"}},
+      {"crma_extraction_benchmark",
+       {0, true, 1, false, "a share of EU use, 0.10 for the CRMA's 10%"}},
+      {"crma_processing_benchmark",
+       {0, true, 1, false, "a share of EU use, 0.40 for the CRMA's 40%"}},
+      {"crma_recycling_benchmark",
+       {0, true, 1, false, "a share of EU use, 0.25 for the CRMA's 25%"}},
       {"wgi_missing_scaled", {0, false, 10, false, "a score on the 0-10 governance scale"}},
       {"censored_share",
        {0, false, 0.001, false, "a share below the 0.1% that the source prints as '<0.1%'"}},
@@ -117,6 +126,9 @@ void check_market_parameters(const Dataset& data, const std::string& file,
       {"project_lead_time_processing", {0, false, 50, false, "whole years, e.g. 3"}},
       {"project_capacity_share", {0, true, 1, false, "a share of world base production 0-1"}},
       {"project_unit_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
+      {"project_capex_multiple",
+       {0, true, HUGE_VAL, true, "a positive multiple of the stage price per t/yr"}},
+      {"share_of_group_tonnage", {0, true, 1, false, "a share of the group's tonnage 0-1"}},
   };
   const auto label = [](const std::string& material) {
     return material == "*" ? std::string("the default (*)") : material;

@@ -149,6 +149,7 @@ struct Importer {
   Status import_end_use();
   Status import_trade();
   Status import_projects();
+  Status import_nl_industry_accounts();
   Status copy_reference_tables();
   Status write_all();
 };
@@ -823,6 +824,56 @@ Status Importer::import_projects() {
   return Status::ok();
 }
 
+// CBS production-process accounts of the Netherlands by NACE section (table 85925ENG, the latest
+// vintage in the supplementary sources; older vintages and the Dutch-language table are left out,
+// and counted in a note). Money in million EUR at basic prices.
+Status Importer::import_nl_industry_accounts() {
+  Result<Source> src = open_source(
+      source_path("supplementary/nl_cbs_value_added_by_industry.csv"),
+      {"cbs_table", "nace_code", "nace_label", "year", "status", "output_basic_prices_mln_eur",
+       "intermediate_consumption_mln_eur", "gross_value_added_basic_prices_mln_eur", "source_url"});
+  if (!src.is_ok()) return src.status();
+  const Source& s = src.value();
+  OutTable& table = out["nl_industry_accounts"];
+  table.header = {"nace_code",
+                  "nace_label",
+                  "year",
+                  "output_meur",
+                  "intermediate_consumption_meur",
+                  "gross_value_added_meur",
+                  "status",
+                  "source"};
+  std::size_t other_vintages = 0;
+  for (const CsvRecord& r : s.table.records) {
+    if (s.get(r, "cbs_table") != "85925ENG") {
+      ++other_vintages;
+      continue;
+    }
+    const auto year = parse_double(s.get(r, "year"));
+    std::vector<std::string> money;
+    bool numbers_ok = year.has_value();
+    for (const char* column : {"output_basic_prices_mln_eur", "intermediate_consumption_mln_eur",
+                               "gross_value_added_basic_prices_mln_eur"}) {
+      const auto value = parse_double(s.get(r, column));
+      if (!value || *value < 0) {
+        unmapped(s.table, r, column, s.get(r, column), "is not a non-negative number");
+        numbers_ok = false;
+        break;
+      }
+      money.push_back(number_text(*value));
+    }
+    if (!numbers_ok) continue;
+    table.rows.push_back({s.get(r, "nace_code"), s.get(r, "nace_label"), number_text(*year),
+                          money[0], money[1], money[2], s.get(r, "status"),
+                          fmt::format("CBS table 85925ENG, {}", s.get(r, "source_url"))});
+  }
+  report.notes.push_back(fmt::format(
+      "nl_cbs_value_added_by_industry.csv: {} rows of older vintages or the Dutch-language table "
+      "left out; only CBS table 85925ENG (2023, the latest vintage) is imported",
+      other_vintages));
+  return Status::ok();
+}
+
 Status Importer::copy_reference_tables() {
   // Tables copied verbatim (after parsing, so that the written copy is normalised CSV).
   const std::vector<std::pair<std::filesystem::path, std::string>> copies = {
@@ -955,7 +1006,8 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
   for (auto step :
        {&Importer::import_governance, &Importer::import_production, &Importer::import_prices,
         &Importer::import_supply_risk_history, &Importer::import_end_use, &Importer::import_trade,
-        &Importer::import_projects, &Importer::copy_reference_tables, &Importer::write_all}) {
+        &Importer::import_projects, &Importer::import_nl_industry_accounts,
+        &Importer::copy_reference_tables, &Importer::write_all}) {
     status = (importer.*step)();
     if (!status.is_ok()) return status;
   }

@@ -1,0 +1,46 @@
+// `critmin compare`: the two scorecards of several designs side by side, with each design's
+// difference from the first (the reference). docs/scorecards.md describes the figures.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "critmin/scorecard.h"
+
+namespace critmin::sim {
+
+// One design's scorecards, under the name the comparison prints.
+struct NamedScorecards {
+  std::string name;
+  Scorecards cards;
+};
+
+// One scorecard line across the designs; a design without the line (another material or area)
+// has no value there.
+struct ComparedLine {
+  std::string card;
+  std::string key;
+  std::string label;
+  std::string unit;
+  std::vector<std::optional<double>> values;       // one per design
+  std::vector<std::string> texts;                  // one per design
+  std::vector<std::optional<double>> differences;  // value - the first design's value
+};
+
+struct Comparison {
+  std::vector<std::string> designs;
+  std::vector<ComparedLine> lines;  // in the first design's order, then lines only others have
+};
+
+// Matches the designs' scorecard lines by key. At least one design.
+Comparison compare_scorecards(const std::vector<NamedScorecards>& designs);
+
+// Side by side, with the difference of each later design from the first.
+std::string comparison_to_table(const Comparison& comparison);
+
+// {"designs": [...], "lines": [{"card", "key", "label", "unit", "values", "texts",
+// "differences"}]}; a missing value is null.
+std::string comparison_to_json(const Comparison& comparison);
+
+}  // namespace critmin::sim

@@ -1,0 +1,371 @@
+// The two scorecards of a simulation (docs/scorecards.md).
+#include "critmin/scorecard.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "critmin/simulation.h"
+
+namespace critmin::sim {
+namespace {
+
+// "AUS/certified" and "club/joint" belong to "AUS" and "club".
+std::string base_region(const std::string& name) { return name.substr(0, name.find('/')); }
+
+bool in_bloc(const Dataset& data, const std::string& bloc, const std::string& iso3) {
+  const auto it = data.blocs.find(bloc);
+  return it != data.blocs.end() && std::find(it->second.begin(), it->second.end(), iso3) !=
+                                       it->second.end();
+}
+
+// The areas a stockpile's holder counts for: the EU27 region or an EU member counts for the EU,
+// the Netherlands also for itself, and any holder of the scenario's club for the club.
+std::vector<std::string> holder_areas(const Dataset& data, const std::string& holder,
+                                      const std::set<std::string>& club_regions) {
+  std::vector<std::string> areas;
+  if (holder == "EU27" || in_bloc(data, "EU27", holder)) areas.push_back("EU27");
+  if (holder == "NLD") areas.push_back("NLD");
+  if (club_regions.contains(holder) ||
+      (club_regions.contains("EU27") && in_bloc(data, "EU27", holder))) {
+    areas.push_back("club");
+  }
+  return areas;
+}
+
+// A result's rows grouped by material, so that each scorecard reads each row once (an ensemble
+// computes the scorecards of every run).
+struct RowsOfMaterial {
+  std::vector<const StageScore*> stage_scores;
+  std::vector<const ShortfallScore*> shortfalls;
+  std::vector<const SeriesRow*> eu_last_year;  // EU27 rows (and their twins) of the last year
+  std::vector<const PaymentRow*> stock_end_last_year;
+};
+
+std::map<std::string, RowsOfMaterial> rows_by_material(const SimulationResult& result) {
+  std::map<std::string, RowsOfMaterial> rows;
+  for (const StageScore& s : result.stage_scores) rows[s.material].stage_scores.push_back(&s);
+  for (const ShortfallScore& s : result.shortfalls) rows[s.material].shortfalls.push_back(&s);
+  for (const SeriesRow& r : result.series) {
+    if (r.year == result.last_year && base_region(r.region) == "EU27") {
+      rows[r.material].eu_last_year.push_back(&r);
+    }
+  }
+  for (const PaymentRow& p : result.payments) {
+    if (p.year == result.last_year && p.instrument_type == "stockpile" && p.figure == "stock_end") {
+      rows[p.material].stock_end_last_year.push_back(&p);
+    }
+  }
+  return rows;
+}
+
+SupplySecurityScorecard security_scorecard(const Dataset& data, const SimulationResult& result) {
+  SupplySecurityScorecard card;
+  const double limit = data.parameter("crma_single_country_limit");
+  const std::set<std::string> club_regions(result.club_regions.begin(), result.club_regions.end());
+  std::map<std::string, RowsOfMaterial> rows = rows_by_material(result);
+  for (const std::string& material : result.materials) {
+    const RowsOfMaterial& of = rows[material];
+    for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+      StageSecurity s;
+      s.material = material;
+      s.stage = stage;
+      s.crma_benchmark = data.parameter(stage == Stage::kExtraction ? "crma_extraction_benchmark"
+                                                                    : "crma_processing_benchmark");
+      for (const StageScore* score : of.stage_scores) {
+        if (score->stage != stage) continue;
+        s.top_share_max = std::max(s.top_share_max, score->top_third_country_share);
+        if (score->top_third_country_share > limit) ++s.years_in_breach;
+        if (score->year == result.last_year) {
+          s.top_third_country = score->top_third_country;
+          s.top_share_last = score->top_third_country_share;
+          s.hhi_last = score->hhi;
+        }
+      }
+      // EU27 output at the stage over EU27 use of the processed material, in the last year.
+      double eu_output = 0.0, eu_use = 0.0;
+      for (const SeriesRow* row : of.eu_last_year) {
+        if (row->stage == stage) eu_output += row->production_t;
+        if (row->stage == Stage::kProcessing) eu_use += row->consumption_t;
+      }
+      s.eu_output_share_of_use = eu_use > 0.0 ? eu_output / eu_use : 0.0;
+      card.stages.push_back(std::move(s));
+    }
+
+    // Shortfall per area, and the stock cover its stockpiles hold at the end.
+    std::map<std::string, AreaSecurity> areas;
+    std::map<std::string, double> last_demand_t;
+    for (const ShortfallScore* sf : of.shortfalls) {
+      AreaSecurity& a = areas[sf->area];
+      a.material = material;
+      a.area = sf->area;
+      a.demand_t += sf->demand_t;
+      a.shortfall_t += sf->shortfall_t;
+      if (sf->shortfall_share > a.worst_shortfall_share) {
+        a.worst_shortfall_share = sf->shortfall_share;
+        a.worst_year = sf->year;
+      }
+      if (sf->year == result.last_year) last_demand_t[sf->area] = sf->demand_t;
+    }
+    std::map<std::string, double> stock_end_t;  // area -> t at the end of the last year
+    for (const PaymentRow* p : of.stock_end_last_year) {
+      for (const std::string& area : holder_areas(data, p->holder, club_regions)) {
+        stock_end_t[area] += p->value;
+      }
+    }
+    for (auto& [area, a] : areas) {
+      if (const auto stock = stock_end_t.find(area); stock != stock_end_t.end()) {
+        const double demand = last_demand_t[area];
+        a.days_of_cover = demand > 0.0 ? 365.0 * stock->second / demand : 0.0;
+      }
+      card.areas.push_back(std::move(a));
+    }
+
+    RecyclingSecurity recycling;
+    recycling.material = material;
+    recycling.crma_benchmark = data.parameter("crma_recycling_benchmark");
+    for (const SupplyRiskInputs& in : data.supply_risk_inputs) {
+      if (in.material_id == material && !in.is_estimate) {
+        recycling.eol_recycling_input_rate = in.eol_recycling_input_rate;
+      }
+    }
+    card.recycling.push_back(std::move(recycling));
+  }
+  return card;
+}
+
+// Dutch imports of each material in the trade year [million EUR]. A CN8 code mapped to several
+// materials (rare-earth compounds, say) is split evenly over them: the data do not say more.
+std::map<std::string, double> dutch_imports_meur(const Dataset& data, int trade_year) {
+  std::map<std::string, std::vector<std::string>> materials_of;
+  for (const Cn8Mapping& m : data.cn8_materials) materials_of[m.cn8] = m.material_ids;
+  std::map<std::string, double> out;
+  for (const ImportFlow& f : data.eu_imports) {
+    if (f.declarant_iso3 != "NLD" || f.year != trade_year) continue;
+    const auto it = materials_of.find(f.cn8);
+    if (it == materials_of.end() || it->second.empty()) continue;
+    const double each = f.value_eur / 1e6 / static_cast<double>(it->second.size());
+    for (const std::string& material : it->second) out[material] += each;
+  }
+  return out;
+}
+
+Result<BusinessScorecard> business_scorecard(const Dataset& data, const SimulationResult& result) {
+  BusinessScorecard card;
+  card.trade_year = static_cast<int>(data.parameter("trade_year"));
+  const std::map<std::string, double> imports = dutch_imports_meur(data, card.trade_year);
+
+  // The EU price of each material per year against its base price: the input-cost change per
+  // euro of material bought.
+  std::map<std::string, double> base_price;
+  for (const MaterialBase& b : result.bases) base_price[b.material] = b.base_price_usd_per_t;
+  std::map<std::pair<std::string, int>, std::pair<double, double>> eu_price;  // sum p*q, sum q
+  for (const SeriesRow& row : result.series) {
+    if (row.stage != Stage::kProcessing || base_region(row.region) != "EU27") continue;
+    auto& [pq, q] = eu_price[{row.material, row.year}];
+    // Weighted by use; a certified twin and the open node of the EU both count.
+    const double weight = std::max(row.consumption_t, 1e-12);
+    pq += row.price_usd_per_t * weight;
+    q += weight;
+  }
+
+  std::map<std::string, SectorCost> sectors;
+  std::map<std::string, std::map<int, double>> change_by_year;  // nace -> year -> MEUR
+  for (const std::string& material : result.materials) {
+    const auto base = base_price.find(material);
+    if (base == base_price.end() || base->second <= 0.0) {
+      return Status::invalid_input(fmt::format(
+          "the simulation result has no base price for {}; re-run the simulation", material));
+    }
+    const auto bought = imports.find(material);
+    if (bought == imports.end() || bought->second <= 0.0) {
+      card.notes.push_back(fmt::format(
+          "{}: no Dutch imports in the {} trade data (no CN8 code maps to it, or none were "
+          "imported); its input-cost change for Dutch businesses is not counted",
+          material, card.trade_year));
+      continue;
+    }
+    std::map<std::string, double> share_of;  // NACE code -> share of EU use
+    std::map<std::string, std::string> label_of;
+    double allocated = 0.0;
+    for (const EndUseShare& e : data.end_use_shares) {
+      if (e.material_id != material) continue;
+      allocated += e.share;
+      if (e.nace_code.empty()) continue;
+      share_of[e.nace_code] += e.share;
+      label_of[e.nace_code] = e.nace_label;
+    }
+    if (share_of.empty()) {
+      card.notes.push_back(fmt::format(
+          "{}: the EU end-use table names no NACE sector for it; its {:.1f} million EUR of Dutch "
+          "imports are not allocated to sectors",
+          material, bought->second));
+      card.unallocated_inputs_meur += bought->second;
+      continue;
+    }
+    // Shares that do not add up to 1 (rounding in the source, or uses without a sector) are
+    // normalised over the sectors named, and what has no sector is reported as unallocated.
+    double named = 0.0;
+    for (const auto& [code, share] : share_of) named += share;
+    const double total = std::max(allocated, named);
+    card.unallocated_inputs_meur += bought->second * (1.0 - named / total);
+    for (const auto& [code, share] : share_of) {
+      const double inputs = bought->second * share / total;
+      SectorCost& s = sectors[code];
+      s.nace_code = code;
+      s.nace_label = label_of[code];
+      s.material_inputs_meur += inputs;
+      for (int year = result.first_year; year <= result.last_year; ++year) {
+        const auto p = eu_price.find({material, year});
+        if (p == eu_price.end() || p->second.second <= 0.0) continue;
+        const double ratio = p->second.first / p->second.second / base->second;
+        change_by_year[code][year] += inputs * (ratio - 1.0);
+      }
+    }
+  }
+  const double years = static_cast<double>(result.last_year - result.first_year + 1);
+  for (auto& [code, s] : sectors) {
+    double sum = 0.0;
+    for (const auto& [year, change] : change_by_year[code]) {
+      sum += change;
+      if (std::abs(change) > std::abs(s.cost_change_peak_meur)) {
+        s.cost_change_peak_meur = change;
+        s.peak_year = year;
+      }
+    }
+    s.cost_change_mean_meur = sum / years;
+    card.total_cost_change_mean_meur += s.cost_change_mean_meur;
+    card.sectors.push_back(s);
+  }
+  std::sort(card.sectors.begin(), card.sectors.end(), [](const SectorCost& a, const SectorCost& b) {
+    if (a.cost_change_mean_meur != b.cost_change_mean_meur) {
+      return a.cost_change_mean_meur > b.cost_change_mean_meur;
+    }
+    return a.nace_code < b.nace_code;
+  });
+
+  for (const IndustryAccounts& a : data.nl_industry_accounts) {
+    if (a.nace_code == "C" && a.year > card.manufacturing_accounts_year) {
+      card.manufacturing_accounts_year = a.year;
+      card.manufacturing_intermediate_meur = a.intermediate_consumption_meur;
+    }
+  }
+  if (card.manufacturing_intermediate_meur > 0.0) {
+    card.share_of_manufacturing_inputs =
+        card.total_cost_change_mean_meur / card.manufacturing_intermediate_meur;
+  }
+  for (const FiscalScore& f : result.fiscal) {
+    card.fiscal_cost_usd += f.fiscal_cost_usd;
+    card.levy_revenue_usd += f.levy_revenue_usd;
+  }
+  std::set<std::string> club(result.club_regions.begin(), result.club_regions.end());
+  for (const ProjectOnline& p : result.projects) {
+    if (club.contains(base_region(p.region))) card.club_investment_usd += p.capex_usd;
+  }
+  return card;
+}
+
+}  // namespace
+
+Result<Scorecards> compute_scorecards(const Dataset& data, const SimulationResult& result) {
+  Scorecards cards;
+  cards.security = security_scorecard(data, result);
+  Result<BusinessScorecard> business = business_scorecard(data, result);
+  if (!business.is_ok()) return business.status();
+  cards.business = std::move(business).value();
+  return cards;
+}
+
+std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
+  std::vector<ScoreLine> lines;
+  const std::string security = "supply security";
+  const auto add = [&lines](const std::string& card, std::string key, std::string label,
+                            std::string unit, std::optional<double> value, std::string text = {}) {
+    lines.push_back({card, std::move(key), std::move(label), std::move(unit), value,
+                     std::move(text)});
+  };
+  for (const StageSecurity& s : cards.security.stages) {
+    const std::string id = fmt::format("{}/{}", s.material, stage_name(s.stage));
+    const std::string name = fmt::format("{} {}", s.material, stage_name(s.stage));
+    add(security, id + "/top_share_last",
+        fmt::format("{}: largest third country's share, last year", name), "%",
+        100.0 * s.top_share_last, s.top_third_country.empty() ? "none" : s.top_third_country);
+    add(security, id + "/years_in_breach", fmt::format("{}: years above the 65% limit", name),
+        "years", static_cast<double>(s.years_in_breach));
+    add(security, id + "/hhi_last", fmt::format("{}: HHI, last year", name), "0-10000",
+        s.hhi_last);
+    add(security, id + "/eu_output_share_of_use",
+        fmt::format("{}: EU output / EU use, last year (CRMA {:.0f}%)", name,
+                    100.0 * s.crma_benchmark),
+        "%", 100.0 * s.eu_output_share_of_use,
+        s.eu_output_share_of_use >= s.crma_benchmark ? "meets" : "below");
+  }
+  for (const AreaSecurity& a : cards.security.areas) {
+    const std::string id = fmt::format("{}/{}", a.material, a.area);
+    add(security, id + "/shortfall_t", fmt::format("{} {}: shortfall over the run", a.material, a.area),
+        "t", a.shortfall_t);
+    add(security, id + "/worst_shortfall_share",
+        fmt::format("{} {}: worst year's shortfall", a.material, a.area), "% of demand",
+        100.0 * a.worst_shortfall_share, a.worst_year ? std::to_string(a.worst_year) : "");
+    add(security, id + "/days_of_cover",
+        fmt::format("{} {}: stock cover at the end", a.material, a.area), "days", a.days_of_cover,
+        a.days_of_cover ? "" : "no stockpile");
+  }
+  for (const RecyclingSecurity& r : cards.security.recycling) {
+    add(security, r.material + "/recycling",
+        fmt::format("{}: end-of-life recycling input rate (CRMA {:.0f}%)", r.material,
+                    100.0 * r.crma_benchmark),
+        "%",
+        r.eol_recycling_input_rate ? std::optional<double>(100.0 * *r.eol_recycling_input_rate)
+                                   : std::nullopt,
+        r.eol_recycling_input_rate ? "" : "no data (only an estimate)");
+  }
+  const std::string business = "Dutch businesses";
+  const BusinessScorecard& b = cards.business;
+  for (const SectorCost& c : b.sectors) {
+    add(business, "sector/" + c.nace_code,
+        fmt::format("{} {}: input-cost change, mean", c.nace_code, c.nace_label),
+        "million EUR/yr", c.cost_change_mean_meur,
+        fmt::format("on {:.1f} million EUR of inputs", c.material_inputs_meur));
+  }
+  add(business, "total_cost_change", "all sectors: input-cost change, mean", "million EUR/yr",
+      b.total_cost_change_mean_meur);
+  add(business, "share_of_manufacturing_inputs",
+      fmt::format("as a share of Dutch manufacturing's intermediate consumption ({})",
+                  b.manufacturing_accounts_year),
+      "%",
+      b.manufacturing_intermediate_meur > 0.0
+          ? std::optional<double>(100.0 * b.share_of_manufacturing_inputs)
+          : std::nullopt,
+      b.manufacturing_intermediate_meur > 0.0 ? "" : "no CBS accounts in the data");
+  add(business, "fiscal_cost", "fiscal cost of subsidies, contracts and stockpiles", "USD",
+      b.fiscal_cost_usd);
+  add(business, "levy_revenue", "border levy revenue", "USD", b.levy_revenue_usd);
+  add(business, "club_investment", "investment attracted inside the club", "USD",
+      b.club_investment_usd);
+  return lines;
+}
+
+std::string format_score_value(const ScoreLine& line) {
+  if (!line.value) return "n/a";
+  return fmt::format("{:.4g}", *line.value);
+}
+
+std::string scorecards_to_table(const Scorecards& cards) {
+  std::string out;
+  std::string card;
+  for (const ScoreLine& line : scorecard_lines(cards)) {
+    if (line.card != card) {
+      card = line.card;
+      out += fmt::format("\n== {} ==\n", card);
+    }
+    out += fmt::format("  {:<78} {:>12} {:<15} {}\n", line.label, format_score_value(line),
+                       line.unit, line.text);
+  }
+  for (const std::string& note : cards.business.notes) out += "  note: " + note + "\n";
+  return out;
+}
+
+}  // namespace critmin::sim
