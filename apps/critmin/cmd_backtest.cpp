@@ -55,9 +55,9 @@ void register_backtest_command(CLI::App& app, CommonOptions& common) {
       files.push_back(*it);
     }
     if (files.empty()) {
-      common.exit_code = report_error(Status::not_found(
-          fmt::format("no episode files in {}; give an episode file",
-                      (data.value().directory / "episodes").string())));
+      common.exit_code = report_error(
+          Status::not_found(fmt::format("no episode files in {}; give an episode file",
+                                        (data.value().directory / "episodes").string())));
       return;
     }
     std::vector<sim::BacktestResult> results;

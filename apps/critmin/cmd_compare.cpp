@@ -52,9 +52,8 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
         common.exit_code = report_error(scenario.status());
         return;
       }
-      std::string name = scenario.value().name.empty()
-                             ? std::filesystem::path(file).stem().string()
-                             : scenario.value().name;
+      std::string name = scenario.value().name.empty() ? std::filesystem::path(file).stem().string()
+                                                       : scenario.value().name;
       for (const sim::NamedScorecards& d : designs) {
         if (d.name == name) name += fmt::format(" ({})", designs.size() + 1);
       }

@@ -38,8 +38,8 @@ struct StageSecurity {
 struct AreaSecurity {
   std::string material;
   std::string area;
-  double demand_t = 0.0;     // summed over the years
-  double shortfall_t = 0.0;  // summed over the years
+  double demand_t = 0.0;               // summed over the years
+  double shortfall_t = 0.0;            // summed over the years
   double worst_shortfall_share = 0.0;  // largest yearly shortfall / demand, 0-1
   int worst_year = 0;                  // the year of it (0 when there is no shortfall)
   // Stock held by the area's stockpiles at the end of the last year, in days of that year's
@@ -67,14 +67,14 @@ struct SupplySecurityScorecard {
 struct SectorCost {
   std::string nace_code;
   std::string nace_label;
-  double material_inputs_meur = 0.0;  // the sector's share of Dutch imports in the trade year
+  double material_inputs_meur = 0.0;   // the sector's share of Dutch imports in the trade year
   double cost_change_mean_meur = 0.0;  // mean over the simulated years [million EUR per year]
   double cost_change_peak_meur = 0.0;  // the year with the largest change
   int peak_year = 0;
 };
 
 struct BusinessScorecard {
-  std::vector<SectorCost> sectors;  // largest mean change first
+  std::vector<SectorCost> sectors;       // largest mean change first
   double unallocated_inputs_meur = 0.0;  // imports of uses without a NACE code in the data
   double total_cost_change_mean_meur = 0.0;
   // Dutch manufacturing's intermediate consumption (CBS, NACE C) and the total change as a share

@@ -45,6 +45,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -108,10 +109,9 @@ struct SimulationScenario {
 // as file:line:key with a hint, all problems at once. `base_year` defaults to the latest year with
 // production data. `extra_tables` are top-level tables a caller reads itself (a back-test's
 // [episode] and [[observed]]); they are not reported as unknown. Fails with kInvalidInput.
-Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
-                                                    const std::string& file_name,
-                                                    const Dataset& data,
-                                                    const std::vector<std::string>& extra_tables = {});
+Result<SimulationScenario> read_simulation_scenario(
+    std::string_view toml_text, const std::string& file_name, const Dataset& data,
+    const std::vector<std::string>& extra_tables = {});
 
 // The pinned random source of a run: std::mt19937_64 (its output sequence is fixed by the C++
 // standard) seeded with the scenario's seed, mapped to [0,1) by critmin's own code (the top 53
@@ -243,7 +243,37 @@ struct SimulationResult {
 // Called after each simulated year: (year, years done, years in all).
 using ProgressCallback = std::function<void(int year, int done, int total)>;
 
-// Runs the scenario year by year. Each year goes through the stages demand, disruptions,
+// The part of a simulation that no random draw changes: each material's market calibrated in the
+// base year, its demand growth rate, its project pipeline (the CRMA strategic projects and the
+// scenario's) and the notes of resolving it. Built once by prepare_simulation and read-only
+// afterwards, so the runs of an ensemble share one across threads. It refers to the dataset and
+// the scenario it was prepared from: both must outlive it (and its copies).
+class PreparedSimulation {
+ public:
+  struct State;  // defined by the runner
+  explicit PreparedSimulation(std::shared_ptr<const State> state);
+  const SimulationScenario& scenario() const;
+  const State& state() const { return *state_; }
+
+ private:
+  std::shared_ptr<const State> state_;
+};
+
+// Calibrates every material's market and resolves the project pipelines. kNotFound when a
+// material cannot be modelled, kInvalidInput when a scenario project cannot be placed (with
+// file:line:key).
+Result<PreparedSimulation> prepare_simulation(const Dataset& data,
+                                              const SimulationScenario& scenario);
+
+// One run of a prepared simulation whose random draws come from `seed` (in place of the
+// scenario's). Safe to call from several threads at once on the same PreparedSimulation.
+// Fails as run_simulation.
+Result<SimulationResult> run_prepared_simulation(const PreparedSimulation& prepared,
+                                                 std::uint64_t seed,
+                                                 const ProgressCallback& progress = {});
+
+// Runs the scenario year by year (prepare_simulation, then run_prepared_simulation with the
+// scenario's seed). Each year goes through the stages demand, disruptions,
 // policies, clearing, capacity, stocks and accounting; after clearing the runner checks the mass
 // balance of every stage and that no flow is negative, after stocks that every stock is
 // conserved and non-negative. kInvalidInput when the scenario cannot be applied to a market (with

@@ -42,18 +42,18 @@ Result<Episode> read_episode(std::string_view toml_text, const std::string& file
 
   const toml::table* header = root["episode"].as_table();
   if (!header) {
-    problems.push_back({file_name, 0, "episode",
-                        "an episode file needs an [episode] table with title and year"});
+    problems.push_back(
+        {file_name, 0, "episode", "an episode file needs an [episode] table with title and year"});
   } else {
     fields.check_keys(*header, "episode", {"title", "year"});
     episode.title = fields.text(*header, "title", true).value_or("");
     episode.year = fields.integer(*header, "year", 1900, 2100, true).value_or(0);
     if (episode.year != 0 && scenario.is_ok() &&
         (episode.year < episode.scenario.first_year || episode.year > episode.scenario.last_year)) {
-      fields.error(*header->get("year"), "year",
-                   fmt::format("{} is not a simulated year ({}-{}); compare in one of them",
-                               episode.year, episode.scenario.first_year,
-                               episode.scenario.last_year));
+      fields.error(
+          *header->get("year"), "year",
+          fmt::format("{} is not a simulated year ({}-{}); compare in one of them", episode.year,
+                      episode.scenario.first_year, episode.scenario.last_year));
     }
   }
   const std::vector<const toml::table*> observed = fields.tables(root, "observed");
@@ -77,8 +77,9 @@ Result<Episode> read_episode(std::string_view toml_text, const std::string& file
     o.region = fields.text(*t, "region", true).value_or("");
     const auto stage = fields.text(*t, "stage", true);
     if (stage && !stage_from(*stage)) {
-      fields.error(*t->get("stage"), "stage",
-                   fmt::format("'{}' is not a stage; use \"extraction\" or \"processing\"", *stage));
+      fields.error(
+          *t->get("stage"), "stage",
+          fmt::format("'{}' is not a stage; use \"extraction\" or \"processing\"", *stage));
     }
     o.stage = stage ? stage_from(*stage).value_or(Stage::kProcessing) : Stage::kProcessing;
     const auto before = fields.number(*t, "before", 0.0, 1e15, true);
@@ -187,8 +188,7 @@ std::string backtests_to_table(const std::vector<BacktestResult>& results) {
                          o.unit, o.when, o.source);
     }
   }
-  out +=
-      "model: the change in the episode's year against the same scenario without its measure\n";
+  out += "model: the change in the episode's year against the same scenario without its measure\n";
   return out;
 }
 

@@ -58,19 +58,59 @@ struct Project {
   bool commissioned = false;
 };
 
-struct MaterialRun {
+// What a run starts from for one material: built once by prepare_simulation, then read-only.
+struct PreparedMaterial {
   std::string material;
   market::CalibratedMarket base;  // calibrated once, in the base year
   double demand_growth_rate = 0.0;
-  std::vector<Project> projects;
+  std::vector<Project> projects;  // the pipeline, none commissioned yet
+};
+
+struct MaterialRun {
+  std::string material;
+  const market::CalibratedMarket& base;  // the prepared market, shared by every run
+  double demand_growth_rate = 0.0;
+  std::vector<Project> projects;         // this run's copy: commissioning marks it
   market::CalibratedMarket year_market;  // the base market grown and extended for this year
   policy::ClubOutcome outcome;
 };
 
+// The resolution of a material's market and project pipeline (prepare_simulation).
+class Preparer {
+ public:
+  Preparer(const Dataset& data, const SimulationScenario& scenario, std::vector<std::string>& notes)
+      : data_(data), scenario_(scenario), notes_(notes) {}
+
+  Result<PreparedMaterial> prepare(const std::string& material);
+
+ private:
+  Status resolve_projects(PreparedMaterial& run);
+
+  const Dataset& data_;
+  const SimulationScenario& scenario_;
+  std::vector<std::string>& notes_;
+};
+
+}  // namespace
+
+struct PreparedSimulation::State {
+  const Dataset* data = nullptr;
+  const SimulationScenario* scenario = nullptr;
+  std::vector<PreparedMaterial> materials;  // in the scenario's order
+  std::vector<std::string> notes;           // of the pipeline's resolution, copied to every run
+};
+
+namespace {
+
 class Runner {
  public:
-  Runner(const Dataset& data, const SimulationScenario& scenario, SimulationResult& result)
-      : data_(data), scenario_(scenario), result_(result) {}
+  // `seed` pins this run's random draws (the scenario's own seed for a single run).
+  Runner(const PreparedSimulation::State& prepared, std::uint64_t seed, SimulationResult& result)
+      : data_(*prepared.data),
+        scenario_(*prepared.scenario),
+        prepared_(prepared),
+        seed_(seed),
+        result_(result) {}
 
   Status setup();
   Status run_year(int year);
@@ -81,7 +121,6 @@ class Runner {
   // names the stage and the year.
   Status run_stage(const char* name, Step stage, Step check);
 
-  Status resolve_projects(MaterialRun& run);
   Status commission(int up_to_year);
 
   Status demand();
@@ -95,6 +134,8 @@ class Runner {
 
   const Dataset& data_;
   const SimulationScenario& scenario_;
+  const PreparedSimulation::State& prepared_;
+  std::uint64_t seed_ = 0;
   SimulationResult& result_;
   std::vector<MaterialRun> runs_;
   std::map<std::string, double> stage_seconds_;
@@ -116,31 +157,38 @@ Status Runner::run_stage(const char* name, Step stage, Step check) {
   return Status::ok();
 }
 
+Result<PreparedMaterial> Preparer::prepare(const std::string& material) {
+  PreparedMaterial run;
+  run.material = material;
+  Result<market::CalibratedMarket> market =
+      market::build_market(data_, material, scenario_.base_year);
+  if (!market.is_ok()) return market.status();
+  run.base = std::move(market).value();
+  if (auto it = scenario_.demand_growth.find(material); it != scenario_.demand_growth.end()) {
+    run.demand_growth_rate = it->second;
+  } else {
+    Result<double> rate = data_.market_parameter(material, "demand_growth_rate");
+    if (!rate.is_ok()) return rate.status();
+    run.demand_growth_rate = rate.value();
+  }
+  if (Status s = resolve_projects(run); !s.is_ok()) return s;
+  return run;
+}
+
 Status Runner::setup() {
-  for (const std::string& material : scenario_.materials) {
-    MaterialRun run;
-    run.material = material;
-    Result<market::CalibratedMarket> market =
-        market::build_market(data_, material, scenario_.base_year);
-    if (!market.is_ok()) return market.status();
-    run.base = std::move(market).value();
-    result_.bases.push_back({material, run.base.info.base_price_usd_per_t,
-                             run.base.info.price_source, run.base.info.price_is_index});
-    if (auto it = scenario_.demand_growth.find(material); it != scenario_.demand_growth.end()) {
-      run.demand_growth_rate = it->second;
-    } else {
-      Result<double> rate = data_.market_parameter(material, "demand_growth_rate");
-      if (!rate.is_ok()) return rate.status();
-      run.demand_growth_rate = rate.value();
-    }
-    if (Status s = resolve_projects(run); !s.is_ok()) return s;
-    runs_.push_back(std::move(run));
+  result_.notes = prepared_.notes;
+  runs_.reserve(prepared_.materials.size());
+  for (const PreparedMaterial& prepared : prepared_.materials) {
+    runs_.push_back(
+        {prepared.material, prepared.base, prepared.demand_growth_rate, prepared.projects, {}, {}});
+    result_.bases.push_back({prepared.material, prepared.base.info.base_price_usd_per_t,
+                             prepared.base.info.price_source, prepared.base.info.price_is_index});
   }
   // Projects whose output starts by the first simulated year are there from the start.
   return commission(scenario_.first_year);
 }
 
-Status Runner::resolve_projects(MaterialRun& run) {
+Status Preparer::resolve_projects(PreparedMaterial& run) {
   const market::MarketModel& model = run.base.model;
   const market::CalibrationInfo& info = run.base.info;
   const auto parameter = [&](const char* name) {
@@ -197,7 +245,7 @@ Status Runner::resolve_projects(MaterialRun& run) {
     }
     const auto region = sp.iso3.empty() ? std::nullopt : region_of(sp.iso3);
     if (stages.empty() || selected == 0 || !region) {
-      result_.notes.push_back(fmt::format(
+      notes_.push_back(fmt::format(
           "{}: strategic project '{}' is not modelled ({})", run.material, sp.name,
           stages.empty()  ? fmt::format("stage '{}' is neither extraction nor processing", sp.stage)
           : selected == 0 ? fmt::format("no selection year in list '{}'", sp.list)
@@ -288,7 +336,7 @@ Status Runner::demand() {
 // which of them happen whatever the years simulated before.
 Status Runner::disruptions() {
   if (year_ != scenario_.first_year) return Status::ok();
-  RandomSource random(scenario_.seed);
+  RandomSource random(seed_);
   for (const Disruption& d : scenario_.disruptions) {
     const double draw = random.uniform();
     result_.draws.push_back({d.line, d.material, d.origin, draw, draw < d.probability, d.start_year,
@@ -528,26 +576,54 @@ Status Runner::run_year(int year) {
 
 }  // namespace
 
-Result<SimulationResult> run_simulation(const Dataset& data, const SimulationScenario& scenario,
-                                        const ProgressCallback& progress) {
+PreparedSimulation::PreparedSimulation(std::shared_ptr<const State> state)
+    : state_(std::move(state)) {}
+
+const SimulationScenario& PreparedSimulation::scenario() const { return *state_->scenario; }
+
+Result<PreparedSimulation> prepare_simulation(const Dataset& data,
+                                              const SimulationScenario& scenario) {
+  auto state = std::make_shared<PreparedSimulation::State>();
+  state->data = &data;
+  state->scenario = &scenario;
+  Preparer preparer(data, scenario, state->notes);
+  for (const std::string& material : scenario.materials) {
+    Result<PreparedMaterial> prepared = preparer.prepare(material);
+    if (!prepared.is_ok()) return prepared.status();
+    state->materials.push_back(std::move(prepared).value());
+  }
+  return PreparedSimulation(std::move(state));
+}
+
+Result<SimulationResult> run_prepared_simulation(const PreparedSimulation& prepared,
+                                                 std::uint64_t seed,
+                                                 const ProgressCallback& progress) {
+  const SimulationScenario& scenario = prepared.scenario();
   SimulationResult result;
   result.scenario_name = scenario.name;
-  result.seed = scenario.seed;
+  result.seed = seed;
   result.first_year = scenario.first_year;
   result.last_year = scenario.last_year;
   result.base_year = scenario.base_year;
   result.materials = scenario.materials;
-  Runner runner(data, scenario, result);
+  Runner runner(prepared.state(), seed, result);
   if (Status s = runner.setup(); !s.is_ok()) return s;
   const int total = scenario.last_year - scenario.first_year + 1;
   for (int year = scenario.first_year; year <= scenario.last_year; ++year) {
     if (Status s = runner.run_year(year); !s.is_ok()) return s;
     if (progress) progress(year, year - scenario.first_year + 1, total);
   }
-  Result<Scorecards> cards = compute_scorecards(data, result);
+  Result<Scorecards> cards = compute_scorecards(*prepared.state().data, result);
   if (!cards.is_ok()) return cards.status();
   result.scorecards = std::move(cards).value();
   return result;
+}
+
+Result<SimulationResult> run_simulation(const Dataset& data, const SimulationScenario& scenario,
+                                        const ProgressCallback& progress) {
+  Result<PreparedSimulation> prepared = prepare_simulation(data, scenario);
+  if (!prepared.is_ok()) return prepared.status();
+  return run_prepared_simulation(prepared.value(), scenario.seed, progress);
 }
 
 }  // namespace critmin::sim

@@ -17,8 +17,8 @@ std::string base_region(const std::string& name) { return name.substr(0, name.fi
 
 bool in_bloc(const Dataset& data, const std::string& bloc, const std::string& iso3) {
   const auto it = data.blocs.find(bloc);
-  return it != data.blocs.end() && std::find(it->second.begin(), it->second.end(), iso3) !=
-                                       it->second.end();
+  return it != data.blocs.end() &&
+         std::find(it->second.begin(), it->second.end(), iso3) != it->second.end();
 }
 
 // The areas a stockpile's holder counts for: the EU27 region or an EU member counts for the EU,
@@ -283,8 +283,8 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
   const std::string security = "supply security";
   const auto add = [&lines](const std::string& card, std::string key, std::string label,
                             std::string unit, std::optional<double> value, std::string text = {}) {
-    lines.push_back({card, std::move(key), std::move(label), std::move(unit), value,
-                     std::move(text)});
+    lines.push_back(
+        {card, std::move(key), std::move(label), std::move(unit), value, std::move(text)});
   };
   for (const StageSecurity& s : cards.security.stages) {
     const std::string id = fmt::format("{}/{}", s.material, stage_name(s.stage));
@@ -294,8 +294,7 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
         100.0 * s.top_share_last, s.top_third_country.empty() ? "none" : s.top_third_country);
     add(security, id + "/years_in_breach", fmt::format("{}: years above the 65% limit", name),
         "years", static_cast<double>(s.years_in_breach));
-    add(security, id + "/hhi_last", fmt::format("{}: HHI, last year", name), "0-10000",
-        s.hhi_last);
+    add(security, id + "/hhi_last", fmt::format("{}: HHI, last year", name), "0-10000", s.hhi_last);
     add(security, id + "/eu_output_share_of_use",
         fmt::format("{}: EU output / EU use, last year (CRMA {:.0f}%)", name,
                     100.0 * s.crma_benchmark),
@@ -304,8 +303,8 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
   }
   for (const AreaSecurity& a : cards.security.areas) {
     const std::string id = fmt::format("{}/{}", a.material, a.area);
-    add(security, id + "/shortfall_t", fmt::format("{} {}: shortfall over the run", a.material, a.area),
-        "t", a.shortfall_t);
+    add(security, id + "/shortfall_t",
+        fmt::format("{} {}: shortfall over the run", a.material, a.area), "t", a.shortfall_t);
     add(security, id + "/worst_shortfall_share",
         fmt::format("{} {}: worst year's shortfall", a.material, a.area), "% of demand",
         100.0 * a.worst_shortfall_share, a.worst_year ? std::to_string(a.worst_year) : "");
@@ -326,8 +325,8 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
   const BusinessScorecard& b = cards.business;
   for (const SectorCost& c : b.sectors) {
     add(business, "sector/" + c.nace_code,
-        fmt::format("{} {}: input-cost change, mean", c.nace_code, c.nace_label),
-        "million EUR/yr", c.cost_change_mean_meur,
+        fmt::format("{} {}: input-cost change, mean", c.nace_code, c.nace_label), "million EUR/yr",
+        c.cost_change_mean_meur,
         fmt::format("on {:.1f} million EUR of inputs", c.material_inputs_meur));
   }
   add(business, "total_cost_change", "all sectors: input-cost change, mean", "million EUR/yr",

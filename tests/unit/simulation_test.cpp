@@ -145,6 +145,28 @@ TEST(Simulation, SameSeedGivesTheSameSummaryAndTheSeedDecidesTheDraws) {
   EXPECT_EQ(r.draws[0].happens, r.draws[0].draw < 0.5);
 }
 
+TEST(Simulation, APreparedSimulationRunsAnySeedAsIfPreparedAfresh) {
+  const SimulationScenario scenario = read_ok(gallium_ban(0.5));
+  auto prepared = prepare_simulation(default_data(), scenario);
+  ASSERT_TRUE(prepared.is_ok()) << prepared.status().to_string();
+  const auto run = [&](std::uint64_t seed) {
+    auto result = run_prepared_simulation(prepared.value(), seed);
+    EXPECT_TRUE(result.is_ok()) << result.status().to_string();
+    return result.is_ok() ? simulation_to_json(result.value()) : std::string();
+  };
+  // The scenario's seed gives what run_simulation gives; other seeds draw differently; a run
+  // leaves nothing behind in the prepared state (projects stay uncommissioned, stocks unset).
+  const std::string own = run(11);
+  EXPECT_EQ(own, simulation_to_json(run_ok(gallium_ban(0.5))));
+  SimulationScenario reseeded = scenario;
+  reseeded.seed = 12;
+  auto fresh = run_simulation(default_data(), reseeded);
+  ASSERT_TRUE(fresh.is_ok());
+  EXPECT_EQ(run(12), simulation_to_json(fresh.value()));
+  EXPECT_NE(run(12), own);  // the seed is in the summary, and so is the draw
+  EXPECT_EQ(run(11), own);
+}
+
 TEST(Simulation, ADisruptionRaisesPriceAndShortfallInItsYearsOnly) {
   const SimulationResult with = run_ok(gallium_ban(1.0));
   const SimulationResult without = run_ok(gallium_ban(0.0));
