@@ -71,7 +71,13 @@ demo: build
 	@echo "== Six years of the gallium market with a Chinese export ban on non-members (drawn from the seed)"
 	$(BUILD_DIR)/critmin simulate scenarios/sim-gallium-ban-non-club.toml --out out/sim-gallium-ban
 	@echo
-	@echo "wrote out/assess.json, out/assess.xlsx, out/club-gallium.json and out/sim-gallium-ban/"
+	@echo "== The two scorecards: the baseline, the risks without the club, and a club design (2025-2035)"
+	$(BUILD_DIR)/critmin compare scenarios/baseline.toml scenarios/sim-risks-no-club.toml scenarios/club-design.toml --out out/compare
+	@echo
+	@echo "== Back-tests: the model's prediction next to what was observed"
+	$(BUILD_DIR)/critmin backtest
+	@echo
+	@echo "wrote out/assess.json, out/assess.xlsx, out/club-gallium.json, out/sim-gallium-ban/ and out/compare/"
 
 bench: build
 	$(BUILD_DIR)/bench/critmin_bench --data data --sources $(SOURCES)

@@ -42,6 +42,7 @@
 #include "critmin/calibration.h"
 #include "critmin/dataset.h"
 #include "critmin/market.h"
+#include "critmin/settlement.h"
 #include "critmin/status.h"
 #include "critmin/trade_measures.h"
 
@@ -106,6 +107,16 @@ struct InstrumentFigure {
   std::string unit;
 };
 
+// What an instrument pays producers per tonne on top of (or instead of) the market price, as the
+// simulation's investment rule reads it: the terms (critmin/settlement.h) and whom they cover.
+struct ProducerTerms {
+  std::vector<std::string> regions;  // market region names covered (certified twins included)
+  Stage stage = Stage::kProcessing;
+  settlement::SubsidyTerms terms;  // a price-floor top-up is a floor with no upside share
+  double paid_share = 1.0;         // share of claims paid this year (< 1 when a budget binds)
+  bool contracted = true;          // revenue fixed by contract (CfD, floor): a lower hurdle rate
+};
+
 struct InstrumentReport {
   std::string type;
   std::string label;  // e.g. "price_floor neodymium processing 110000 USD/t (levy)"
@@ -114,6 +125,7 @@ struct InstrumentReport {
   // for instruments of the whole club.
   std::string holder;
   std::vector<InstrumentFigure> figures;
+  std::vector<ProducerTerms> producer_terms;  // subsidies and price-floor top-ups
   std::vector<std::string> notes;  // rules that bound (a budget), warnings (a floor below cost)
 
   double figure(std::string_view name) const;  // 0 when absent

@@ -20,7 +20,9 @@
 //   origin = "CHN"                # region, ISO3 code or bloc of the material's market
 //   material = "gallium"
 //   stage = "processing"
-//   kind = "export_ban"           # or "quota" with share = 0.5 (of base-year exports allowed)
+//   kind = "export_ban"           # or "quota" with share = 0.5 (of base-year exports allowed),
+//                                 # or "price_cut" with share = 0.3 (of its supply cost given up;
+//                                 # no destinations): a dominant supplier deterring entry
 //   destinations = ["non-club"]   # regions, ISO3 codes, blocs, "non-BLOC" or "all"
 //   start = 2026                  # first year in force
 //   years = 2                     # how many years it lasts
@@ -59,7 +61,9 @@
 
 namespace critmin::sim {
 
-enum class DisruptionKind { kExportBan, kQuota };
+// kPriceCut: a dominant supplier's response to entry: it offers its output at the stage
+// `quota_share` below its supply cost while in force (deterring new projects elsewhere).
+enum class DisruptionKind { kExportBan, kQuota, kPriceCut };
 
 struct Disruption {
   int line = 0;
@@ -67,7 +71,7 @@ struct Disruption {
   std::string origin;
   Stage stage = Stage::kProcessing;
   DisruptionKind kind = DisruptionKind::kExportBan;
-  double quota_share = 0.0;  // kQuota: share of the base-year exports still allowed [0,1]
+  double quota_share = 0.0;  // kQuota: share of base-year exports allowed; kPriceCut: cost cut
   std::vector<std::string> destinations;
   int start_year = 0;
   int years = 1;
@@ -202,7 +206,7 @@ struct ProjectOnline {
   double unit_cost_usd_per_t = 0.0;
   double capex_usd = 0.0;  // capital cost of the capacity
   int online_year = 0;
-  std::string origin;  // "crma" or "scenario"
+  std::string origin;  // "crma", "scenario" or "investment"
 };
 
 // The price a material's market is calibrated on (critmin/calibration.h CalibrationInfo): the
@@ -212,6 +216,24 @@ struct MaterialBase {
   double base_price_usd_per_t = 0.0;
   std::string price_source;     // series and year, or "index"
   bool price_is_index = false;  // no price in the data: an index of 1000 USD/t
+};
+
+// A generic candidate project the investment rule decided to build (docs/simulation.md).
+struct InvestmentDecision {
+  std::string material;
+  std::string region;
+  Stage stage = Stage::kProcessing;
+  int decision_year = 0;
+  int online_year = 0;
+  double capacity_t = 0.0;           // [t/yr]
+  double revenue_usd_per_t = 0.0;    // expected: price + instrument payment - feed
+  double unit_cost_usd_per_t = 0.0;  // excluding the feed
+  double capex_usd = 0.0;
+  int lead_years = 0;
+  int lifetime_years = 0;
+  double npv_usd = 0.0;  // at the hurdle rate, when decided
+  double hurdle_rate = 0.0;
+  bool contracted = false;  // revenue fixed by an instrument (the lower hurdle rate)
 };
 
 struct StageTiming {
@@ -235,6 +257,7 @@ struct SimulationResult {
   std::vector<FiscalScore> fiscal;
   std::vector<DisruptionDraw> draws;
   std::vector<ProjectOnline> projects;
+  std::vector<InvestmentDecision> investments;
   Scorecards scorecards;             // computed from the above at the end of the run
   std::vector<StageTiming> timings;  // not part of summary.json: it varies between runs
   std::vector<std::string> notes;

@@ -160,6 +160,14 @@ class PriceFloor final : public Instrument {
       const double claimed = claimed_usd(eq);
       auto paid = settlement::apply_budget({claimed}, budget_usd_, settlement::BudgetRule::kProRata)
                       .value();
+      ProducerTerms offered;
+      for (std::size_t r : incentive_.regions()) offered.regions.push_back(model.regions[r].name);
+      offered.stage = stage_;
+      offered.terms.kind = settlement::SubsidyKind::kFloorWithUpsideShare;
+      offered.terms.strike_usd_per_t = floor_usd_per_t_;
+      offered.paid_share =
+          claimed > 0.0 ? std::clamp(paid.total_paid_usd / claimed, 0.0, 1.0) : 1.0;
+      report.producer_terms.push_back(std::move(offered));
       report.figures.push_back({"top_up_claimed", claimed, "USD"});
       report.figures.push_back({"top_up_cost", paid.total_paid_usd, "USD"});
       if (budget_usd_) report.figures.push_back({"budget", *budget_usd_, "USD"});

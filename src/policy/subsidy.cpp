@@ -157,6 +157,17 @@ class Subsidy final : public Instrument {
     double paid_out = 0.0, paid_back = 0.0, volume = 0.0;
     for (double p : outcome.paid_usd) (p >= 0.0 ? paid_out : paid_back) += p;
     for (std::size_t r : order_) volume += incentive_.covered_output_t(context.market.model, eq, r);
+    ProducerTerms offered;
+    for (std::size_t r : order_) offered.regions.push_back(context.market.model.regions[r].name);
+    offered.stage = stage_;
+    offered.terms = terms_;
+    offered.paid_share =
+        outcome.total_claimed_usd > 0.0
+            ? std::clamp(outcome.total_paid_usd / outcome.total_claimed_usd, 0.0, 1.0)
+            : 1.0;
+    // A fixed premium leaves the producer exposed to the market price.
+    offered.contracted = terms_.kind != settlement::SubsidyKind::kFixedPremium;
+    report.producer_terms.push_back(std::move(offered));
     report.figures.push_back({"covered_output", volume, "t"});
     report.figures.push_back({"subsidy_claimed", outcome.total_claimed_usd, "USD"});
     report.figures.push_back({"subsidy_cost", paid_out, "USD"});

@@ -146,6 +146,22 @@ std::string simulation_to_json(const SimulationResult& result) {
                         {"origin", p.origin}});
   }
   out["projects"] = std::move(projects);
+  json investments = json::array();
+  for (const InvestmentDecision& d : result.investments) {
+    investments.push_back({{"material", d.material},
+                           {"region", d.region},
+                           {"stage", stage_name(d.stage)},
+                           {"decision_year", d.decision_year},
+                           {"online_year", d.online_year},
+                           {"capacity", d.capacity_t},
+                           {"revenue", d.revenue_usd_per_t},
+                           {"unit_cost", d.unit_cost_usd_per_t},
+                           {"capex_usd", d.capex_usd},
+                           {"npv_usd", d.npv_usd},
+                           {"hurdle_rate", d.hurdle_rate},
+                           {"contracted", d.contracted}});
+  }
+  out["investments"] = std::move(investments);
   out["notes"] = result.notes;
   return out.dump(2) + "\n";
 }
@@ -192,8 +208,19 @@ std::string simulation_to_table(const SimulationResult& result) {
                                  : std::string("does not happen"));
   }
   for (const ProjectOnline& p : result.projects) {
+    if (p.origin == "investment") continue;  // summed below
     out += fmt::format("project {} ({}, {} {}): {:.4g} t/yr from {}\n", p.name, p.origin, p.region,
                        stage_name(p.stage), p.capacity_t, p.online_year);
+  }
+  std::map<std::pair<std::string, std::string>, std::pair<int, double>> built;
+  for (const InvestmentDecision& d : result.investments) {
+    auto& [count, capacity] = built[{d.material, stage_name(d.stage)}];
+    ++count;
+    capacity += d.capacity_t;
+  }
+  for (const auto& [key, figures] : built) {
+    out += fmt::format("investment: {} {}: {} projects decided, {:.4g} t/yr\n", key.first,
+                       key.second, figures.first, figures.second);
   }
   double fiscal = 0.0, levy = 0.0;
   for (const FiscalScore& f : result.fiscal) {
@@ -287,6 +314,9 @@ CREATE TABLE disruptions (line INTEGER, material TEXT, origin TEXT, draw REAL,
 CREATE TABLE projects (name TEXT, material TEXT, region TEXT, stage TEXT, capacity_t REAL,
   unit_cost_usd_per_t REAL, capex_usd REAL, online_year INTEGER, origin TEXT);
 CREATE TABLE stage_timings (stage TEXT, seconds REAL);
+CREATE TABLE investments (material TEXT, region TEXT, stage TEXT, decision_year INTEGER,
+  online_year INTEGER, capacity_t REAL, unit_cost_usd_per_t REAL, capex_usd REAL, npv_usd REAL,
+  hurdle_rate REAL, contracted INTEGER);
 CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, note TEXT);
 )sql";
   if (Status s = db.exec(schema); !s.is_ok()) return s;
@@ -377,6 +407,21 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_double(st, 7, r.capex_usd);
                   sqlite3_bind_int(st, 8, r.online_year);
                   text(st, 9, r.origin);
+                });
+  if (!s.is_ok()) return s;
+  s = db.insert("INSERT INTO investments VALUES (?,?,?,?,?,?,?,?,?,?,?)", result.investments,
+                [](sqlite3_stmt* st, const InvestmentDecision& r) {
+                  text(st, 1, r.material);
+                  text(st, 2, r.region);
+                  text(st, 3, stage_name(r.stage));
+                  sqlite3_bind_int(st, 4, r.decision_year);
+                  sqlite3_bind_int(st, 5, r.online_year);
+                  int i = 6;
+                  for (double v : {r.capacity_t, r.unit_cost_usd_per_t, r.capex_usd, r.npv_usd,
+                                   r.hurdle_rate}) {
+                    sqlite3_bind_double(st, i++, v);
+                  }
+                  sqlite3_bind_int(st, 11, r.contracted ? 1 : 0);
                 });
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO scorecard VALUES (?,?,?,?,?,?)", scorecard_lines(result.scorecards),

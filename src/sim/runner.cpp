@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "critmin/calibration.h"
@@ -27,6 +28,10 @@ namespace {
 // Relative tolerance of the balance checks: the network solver's flows are exact up to rounding
 // of sums over a few dozen arcs.
 constexpr double kBalanceTolerance = 1e-6;
+
+// The investment rule's random stream is seeded with the run's seed XOR this constant (the first
+// 64 bits of the fractional part of the golden ratio), a stream apart from the disruptions'.
+constexpr std::uint64_t kInvestmentStream = 0x9E3779B97F4A7C15ULL;
 
 // The same failure with where it happened in front of its message.
 Status in_context(const Status& status, const std::string& where) {
@@ -58,12 +63,34 @@ struct Project {
   bool commissioned = false;
 };
 
+// A generic candidate project of one stage, before its random draws (docs/simulation.md,
+// "Investment"): the central values of its capacity, unit cost and capital cost.
+struct Candidate {
+  Stage stage = Stage::kProcessing;
+  double capacity_t = 0.0;            // [t/yr]
+  double unit_cost_usd_per_t = 0.0;   // [USD/t] of output, excluding the feed
+  double capex_usd_per_t_year = 0.0;  // [USD per t/yr of capacity]
+  int lead_years = 0;
+};
+
+// The investment rule's parameters for one material (estimates in market_parameters.csv).
+struct Investment {
+  std::vector<Candidate> candidates;    // one per stage
+  double hurdle_rate = 0.0;             // merchant revenue
+  double contracted_hurdle_rate = 0.0;  // revenue fixed by a CfD or a floor
+  int lifetime_years = 0;
+  double capacity_spread = 0.0;  // a draw scales the capacity by 1 +- spread (uniform)
+  double cost_spread = 0.0;      // ... the unit cost
+  double capex_spread = 0.0;     // ... the capital cost
+};
+
 // What a run starts from for one material: built once by prepare_simulation, then read-only.
 struct PreparedMaterial {
   std::string material;
   market::CalibratedMarket base;  // calibrated once, in the base year
   double demand_growth_rate = 0.0;
   std::vector<Project> projects;  // the pipeline, none commissioned yet
+  Investment investment;          // the generic candidates and the decision rule's parameters
 };
 
 struct MaterialRun {
@@ -73,6 +100,7 @@ struct MaterialRun {
   std::vector<Project> projects;         // this run's copy: commissioning marks it
   market::CalibratedMarket year_market;  // the base market grown and extended for this year
   policy::ClubOutcome outcome;
+  const Investment* investment = nullptr;  // the prepared rule's parameters
 };
 
 // The resolution of a material's market and project pipeline (prepare_simulation).
@@ -128,6 +156,7 @@ class Runner {
   Status policies();
   Status clearing();
   Status check_flows();
+  Status investment();
   Status capacity();
   Status stocks();
   Status accounting();
@@ -143,6 +172,9 @@ class Runner {
   int year_ = 0;
   policy::ClearingScenario year_clearing_;
   std::map<int, double> stock_t_;  // stock at the start of the year per stockpile line [t]
+  // The investment rule's draws: a stream of its own, so that adding a disruption to a scenario
+  // does not change which candidates are drawn.
+  std::optional<RandomSource> investment_random_;
 };
 
 Status Runner::run_stage(const char* name, Step stage, Step check) {
@@ -181,9 +213,11 @@ Status Runner::setup() {
   for (const PreparedMaterial& prepared : prepared_.materials) {
     runs_.push_back(
         {prepared.material, prepared.base, prepared.demand_growth_rate, prepared.projects, {}, {}});
+    runs_.back().investment = &prepared.investment;
     result_.bases.push_back({prepared.material, prepared.base.info.base_price_usd_per_t,
                              prepared.base.info.price_source, prepared.base.info.price_is_index});
   }
+  investment_random_.emplace(seed_ ^ kInvestmentStream);
   // Projects whose output starts by the first simulated year are there from the start.
   return commission(scenario_.first_year);
 }
@@ -200,8 +234,15 @@ Status Preparer::resolve_projects(PreparedMaterial& run) {
   const Result<double> lead_extraction = parameter("project_lead_time_extraction");
   const Result<double> lead_processing = parameter("project_lead_time_processing");
   const Result<double> capex_multiple = parameter("project_capex_multiple");
+  const Result<double> hurdle = parameter("investment_hurdle_rate");
+  const Result<double> contracted_hurdle = parameter("investment_contracted_hurdle_rate");
+  const Result<double> lifetime = parameter("project_lifetime_years");
+  const Result<double> capacity_spread = parameter("candidate_capacity_spread");
+  const Result<double> cost_spread = parameter("candidate_cost_spread");
+  const Result<double> capex_spread = parameter("candidate_capex_spread");
   for (const Result<double>* r :
-       {&ratio, &share, &unit_cost, &lead_extraction, &lead_processing, &capex_multiple}) {
+       {&ratio, &share, &unit_cost, &lead_extraction, &lead_processing, &capex_multiple, &hurdle,
+        &contracted_hurdle, &lifetime, &capacity_spread, &cost_spread, &capex_spread}) {
     if (!r->is_ok()) return r->status();
   }
   const double yield = model.processing_yield;
@@ -216,6 +257,20 @@ Status Preparer::resolve_projects(PreparedMaterial& run) {
     return stage == Stage::kProcessing ? info.base_price_usd_per_t * (1.0 - ratio.value())
                                        : info.base_price_usd_per_t * ratio.value() * yield;
   };
+  Investment& investment = run.investment;
+  investment.hurdle_rate = hurdle.value();
+  investment.contracted_hurdle_rate = contracted_hurdle.value();
+  investment.lifetime_years = static_cast<int>(std::lround(lifetime.value()));
+  investment.capacity_spread = capacity_spread.value();
+  investment.cost_spread = cost_spread.value();
+  investment.capex_spread = capex_spread.value();
+  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+    const double lead =
+        stage == Stage::kProcessing ? lead_processing.value() : lead_extraction.value();
+    investment.candidates.push_back(
+        {stage, share.value() * world_t(stage), unit_cost.value() * stage_price(stage),
+         capex_multiple.value() * stage_price(stage), static_cast<int>(std::lround(lead))});
+  }
   const auto region_of = [&](const std::string& iso3) -> std::optional<std::size_t> {
     const auto regions = market::resolve_market_regions(iso3, data_, model);
     if (!regions || regions->size() != 1) return std::nullopt;
@@ -323,7 +378,8 @@ Status Runner::demand() {
       region.base_demand_t *= factor;
     }
     for (const Project& p : run.projects) {
-      if (!p.commissioned) continue;
+      // A project produces from its first year for its lifetime, then retires.
+      if (!p.commissioned || year_ >= p.online_year + run.investment->lifetime_years) continue;
       auto& steps = p.stage == Stage::kProcessing ? model.regions[p.region].processing
                                                   : model.regions[p.region].extraction;
       steps.push_back({p.capacity_t, p.unit_cost_usd_per_t});
@@ -353,6 +409,26 @@ Status Runner::policies() {
     const Disruption& d = scenario_.disruptions[i];
     const DisruptionDraw& draw = result_.draws[i];
     if (!draw.happens || year_ < draw.start_year || year_ > draw.last_year) continue;
+    if (d.kind == DisruptionKind::kPriceCut) {
+      // The origin offers its output at the stage below cost: every supply step's cost is cut.
+      for (MaterialRun& run : runs_) {
+        if (run.material != d.material) continue;
+        market::MarketModel& model = run.year_market.model;
+        const auto regions = market::resolve_market_regions(d.origin, data_, model);
+        if (!regions) {
+          return Status::invalid_input(
+              fmt::format("{}: a price cut by a region the market does not have", scenario_.file),
+              {{scenario_.file, d.line, "origin",
+                fmt::format("'{}' is no region of the {} market", d.origin, d.material)}});
+        }
+        for (std::size_t r : *regions) {
+          auto& steps = d.stage == Stage::kProcessing ? model.regions[r].processing
+                                                      : model.regions[r].extraction;
+          for (market::SupplyStep& step : steps) step.unit_cost_usd_per_t *= 1.0 - d.quota_share;
+        }
+      }
+      continue;
+    }
     market::RestrictionMeasure m;
     m.line = d.line;
     m.material = d.material;
@@ -424,6 +500,121 @@ Status Runner::check_flows() {
             "{} {}: mass balance broken: {:.9g} t supplied (production + stock released - stock "
             "bought) but {:.9g} t used",
             run.material, stage_name(stage), supplied, used));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+// Investment: after the year's clearing, each region of each material's market (ROW, certified
+// twins and the joint block aside) considers one generic candidate per stage, drawn around the
+// stage's central values. It is built when its net present value at the hurdle rate is positive,
+// valued at this year's prices (myopic expectations) plus what the club's instruments pay its
+// producers; revenue fixed by a CfD or a floor is discounted at the lower contracted rate. A
+// region with a project of the stage under construction waits until it is online.
+Status Runner::investment() {
+  RandomSource& random = *investment_random_;
+  for (MaterialRun& run : runs_) {
+    const Investment& rule = *run.investment;
+    const market::MarketModel& model = run.base.model;
+    const market::Equilibrium& eq = run.outcome.equilibrium;
+    const double yield = model.processing_yield;
+    for (const Candidate& candidate : rule.candidates) {
+      std::vector<InvestmentDecision> viable;
+      std::vector<std::size_t> viable_region;
+      for (std::size_t r = 0; r < model.regions.size(); ++r) {
+        // Three draws per candidate, whether or not it is considered, so that the stream does
+        // not depend on prices.
+        const double capacity_draw = random.uniform();
+        const double cost_draw = random.uniform();
+        const double capex_draw = random.uniform();
+        const std::string& region = model.regions[r].name;
+        if (region == "ROW") continue;
+        const bool building =
+            std::any_of(run.projects.begin(), run.projects.end(), [&](const Project& p) {
+              return p.region == r && p.stage == candidate.stage && p.online_year > year_ &&
+                     p.origin == "investment";
+            });
+        if (building) continue;
+        const auto spread = [](double draw, double width) {
+          return 1.0 + width * (2.0 * draw - 1.0);
+        };
+        const double capacity_t =
+            candidate.capacity_t * spread(capacity_draw, rule.capacity_spread);
+        const double unit_cost =
+            candidate.unit_cost_usd_per_t * spread(cost_draw, rule.cost_spread);
+        const double capex =
+            candidate.capex_usd_per_t_year * capacity_t * spread(capex_draw, rule.capex_spread);
+        // Revenue per tonne: the producer price, plus what an instrument covering the region
+        // pays (a CfD pays strike - price, so the producer earns the strike), less the feed
+        // bought from the extraction stage when processing.
+        const market::NodeResult& node = eq.node(r, candidate.stage);
+        double revenue = node.producer_price_usd_per_t;
+        bool contracted = false;
+        for (const policy::InstrumentReport& report : run.outcome.instruments) {
+          for (const policy::ProducerTerms& terms : report.producer_terms) {
+            if (terms.stage != candidate.stage) continue;
+            const bool covered = std::any_of(
+                terms.regions.begin(), terms.regions.end(),
+                [&](const std::string& name) { return name.substr(0, name.find('/')) == region; });
+            if (!covered) continue;
+            const Result<double> payment =
+                settlement::subsidy_payment_per_t(terms.terms, node.producer_price_usd_per_t);
+            if (!payment.is_ok()) return payment.status();
+            revenue += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
+            contracted = contracted || terms.contracted;
+          }
+        }
+        if (candidate.stage == Stage::kProcessing) {
+          revenue -= eq.node(r, Stage::kExtraction).price_usd_per_t / yield;
+        }
+        const double rate = contracted ? rule.contracted_hurdle_rate : rule.hurdle_rate;
+        // Output in the years decision + lead .. decision + lead + lifetime - 1, each discounted
+        // by its distance from the decision; the capital is spent in the decision year.
+        const int lead = std::max(1, candidate.lead_years);
+        double annuity = 0.0;
+        for (int t = lead; t < lead + rule.lifetime_years; ++t) {
+          annuity += std::pow(1.0 + rate, -static_cast<double>(t));
+        }
+        const double npv = (revenue - unit_cost) * capacity_t * annuity - capex;
+        if (npv <= 0.0) continue;
+        viable.push_back({run.material, region, candidate.stage, year_, year_ + lead, capacity_t,
+                          revenue, unit_cost, capex, lead, rule.lifetime_years, npv, rate,
+                          contracted});
+        viable_region.push_back(r);
+      }
+      // The industry's pipeline: the most profitable candidates (NPV per tonne of capacity)
+      // are built while the capacity under construction at the stage stays below what the
+      // market needs by the time it is online: the growth of this year's world use over the
+      // lead time plus this year's unserved demand. Without it every region would build on the
+      // same high price at once.
+      double use_t = 0.0, unserved_t = 0.0;
+      for (std::size_t r = 0; r < model.regions.size(); ++r) {
+        use_t += eq.node(r, candidate.stage).consumption_t;
+        if (r < eq.accounts.size()) unserved_t += eq.accounts[r].shortfall_t;
+      }
+      const int lead = std::max(1, candidate.lead_years);
+      double room_t = use_t * (std::pow(1.0 + std::max(0.0, run.demand_growth_rate), lead) - 1.0) +
+                      unserved_t / (candidate.stage == Stage::kProcessing ? 1.0 : yield);
+      for (const Project& p : run.projects) {
+        if (p.origin == "investment" && p.stage == candidate.stage && p.online_year > year_) {
+          room_t -= p.capacity_t;
+        }
+      }
+      std::vector<std::size_t> order(viable.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return viable[a].npv_usd / viable[a].capacity_t > viable[b].npv_usd / viable[b].capacity_t;
+      });
+      for (std::size_t i : order) {
+        if (room_t <= 0.0) break;
+        const InvestmentDecision& d = viable[i];
+        room_t -= d.capacity_t;
+        run.projects.push_back(
+            {fmt::format("candidate {} {} {}", d.region, stage_name(d.stage), year_),
+             viable_region[i], d.stage, d.capacity_t, d.unit_cost_usd_per_t, d.capex_usd,
+             d.online_year, "investment", false});
+        result_.investments.push_back(d);
       }
     }
   }
@@ -560,6 +751,7 @@ Status Runner::run_year(int year) {
       {"disruptions", &Runner::disruptions, nullptr},
       {"policies", &Runner::policies, nullptr},
       {"clearing", &Runner::clearing, &Runner::check_flows},
+      {"investment", &Runner::investment, nullptr},
       {"capacity", &Runner::capacity, nullptr},
       {"stocks", &Runner::stocks, nullptr},
       {"accounting", &Runner::accounting, nullptr},

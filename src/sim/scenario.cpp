@@ -147,7 +147,8 @@ void read_disruptions(const toml::table& root, TomlFields& fields, const Dataset
     const auto origin = fields.text(*t, "origin", true);
     const auto stage = stage_of(fields, *t);
     const auto kind = fields.text(*t, "kind", true);
-    const auto destinations = fields.strings(*t, "destinations", true);
+    const bool price_cut = kind && *kind == "price_cut";
+    const auto destinations = fields.strings(*t, "destinations", !price_cut);
     const auto start = fields.integer(*t, "start", kEarliestYear, kLatestYear, true);
     const auto years = fields.integer(*t, "years", 1, kLatestYear - kEarliestYear, true);
     const auto probability = fields.number(*t, "probability", 0.0, 1.0, true);
@@ -166,8 +167,21 @@ void read_disruptions(const toml::table& root, TomlFields& fields, const Dataset
                      "share = 0.5");
       }
       d.quota_share = share.value_or(0.0);
+    } else if (price_cut) {
+      // A dominant supplier's response to entry: it offers its output below cost.
+      d.kind = DisruptionKind::kPriceCut;
+      if (!t->get("share")) {
+        fields.error(*t, "share",
+                     "a price cut needs share = the part of its supply cost the origin gives up, "
+                     "e.g. share = 0.3");
+      }
+      if (t->get("destinations")) {
+        fields.error(*t->get("destinations"), "destinations",
+                     "a price cut applies to every buyer; drop destinations");
+      }
+      d.quota_share = share.value_or(0.0);
     } else if (kind) {
-      fields.error(*t->get("kind"), "kind", "use \"export_ban\" or \"quota\"");
+      fields.error(*t->get("kind"), "kind", "use \"export_ban\", \"quota\" or \"price_cut\"");
     }
     d.leakage = fields.boolean(*t, "leakage").value_or(false);
     d.leakage_cost_usd_per_t = fields.number(*t, "leakage_cost_usd_per_t", 0.0, 1e12).value_or(0.0);
@@ -175,14 +189,14 @@ void read_disruptions(const toml::table& root, TomlFields& fields, const Dataset
       fields.error(*t->get("leakage_cost_usd_per_t"), "leakage_cost_usd_per_t",
                    "a leakage cost needs leakage = true");
     }
-    if (!material || !origin || !stage || !kind || !destinations || !start || !years ||
-        !probability) {
+    if (!material || !origin || !stage || !kind || (!destinations && !price_cut) || !start ||
+        !years || !probability) {
       continue;
     }
     d.material = *material;
     d.origin = *origin;
     d.stage = *stage;
-    d.destinations = *destinations;
+    d.destinations = destinations.value_or(std::vector<std::string>{});
     d.start_year = *start;
     d.years = *years;
     d.probability = *probability;
@@ -262,7 +276,7 @@ Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
   // Year 0: an instrument's dates (an offtake's tenor) are checked in each simulated year.
   policy::ScenarioExtensions extensions;
   extensions.tables = {"disruption", "demand_growth", "project"};
-  for (const std::string& table : extra_tables) extensions.tables.push_back(table);
+  for (const std::string& table : extra_tables) extensions.tables.insert(table);
   extensions.scenario_keys = {"base_year", "materials"};
   Result<policy::ClearingScenario> clearing =
       policy::read_clearing_scenario(toml_text, file_name, data, 0, extensions);

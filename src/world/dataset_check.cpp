@@ -129,6 +129,13 @@ void check_market_parameters(const Dataset& data, const std::string& file,
       {"project_capex_multiple",
        {0, true, HUGE_VAL, true, "a positive multiple of the stage price per t/yr"}},
       {"share_of_group_tonnage", {0, true, 1, false, "a share of the group's tonnage 0-1"}},
+      {"investment_hurdle_rate", {0, false, 1, false, "a yearly discount rate, e.g. 0.12"}},
+      {"investment_contracted_hurdle_rate",
+       {0, false, 1, false, "a yearly discount rate, e.g. 0.08"}},
+      {"project_lifetime_years", {1, false, 100, false, "whole years of output, e.g. 25"}},
+      {"candidate_capacity_spread", {0, false, 1, true, "a relative spread below 1, e.g. 0.5"}},
+      {"candidate_cost_spread", {0, false, 1, true, "a relative spread below 1, e.g. 0.2"}},
+      {"candidate_capex_spread", {0, false, 1, true, "a relative spread below 1, e.g. 0.3"}},
   };
   const auto label = [](const std::string& material) {
     return material == "*" ? std::string("the default (*)") : material;

@@ -167,7 +167,7 @@ TEST(Simulation, APreparedSimulationRunsAnySeedAsIfPreparedAfresh) {
   EXPECT_EQ(run(11), own);
 }
 
-TEST(Simulation, ADisruptionRaisesPriceAndShortfallInItsYearsOnly) {
+TEST(Simulation, ADisruptionRaisesPriceAndShortfallFromItsFirstYearNotBefore) {
   const SimulationResult with = run_ok(gallium_ban(1.0));
   const SimulationResult without = run_ok(gallium_ban(0.0));
   ASSERT_EQ(with.draws.size(), 1u);
@@ -180,7 +180,9 @@ TEST(Simulation, ADisruptionRaisesPriceAndShortfallInItsYearsOnly) {
     if (year == 2026 || year == 2027) {
       EXPECT_GT(w->price_usd_per_t, o->price_usd_per_t * 1.01) << year;
       EXPECT_GT(w->shortfall_t, o->shortfall_t + 1e-6) << year;
-    } else {
+    } else if (year < 2026) {
+      // Afterwards the runs differ through the investment the ban's prices drew (Investment
+      // tests); before it they are the same.
       EXPECT_NEAR(w->price_usd_per_t, o->price_usd_per_t, 1e-6 * o->price_usd_per_t) << year;
       EXPECT_NEAR(w->shortfall_t, o->shortfall_t, 1e-9 + 1e-9 * o->demand_t) << year;
     }
@@ -198,8 +200,8 @@ TEST(Simulation, AQuotaRaisesThePriceLessThanABan) {
   const double o = row(without, "ROW", Stage::kProcessing, 2026)->price_usd_per_t;
   EXPECT_GT(q, o);
   EXPECT_LT(q, b);
-  EXPECT_DOUBLE_EQ(row(with_quota, "ROW", Stage::kProcessing, 2028)->price_usd_per_t,
-                   row(without, "ROW", Stage::kProcessing, 2028)->price_usd_per_t);
+  EXPECT_DOUBLE_EQ(row(with_quota, "ROW", Stage::kProcessing, 2025)->price_usd_per_t,
+                   row(without, "ROW", Stage::kProcessing, 2025)->price_usd_per_t);
 }
 
 TEST(Simulation, StockLeftAtTheEndOfAYearIsTheNextYearsStart) {
@@ -306,29 +308,20 @@ TEST(SimulationGolden, BaselineExampleKeepsItsHeadlineFigures) {
   EXPECT_NEAR(eu2026->demand_t / eu2025->demand_t, 1.027, 1e-12);
   near(eu2025->price_usd_per_t, 504000.0);
   // Metlen's 50 t/yr (the CRMA project in Greece) refines in the EU from 2028 on.
-  const auto eu_gallium_2035 = std::find_if(r.series.begin(), r.series.end(), [](const auto& s) {
-    return s.material == "gallium" && s.region == "EU27" && s.stage == Stage::kProcessing &&
-           s.year == 2035;
+  const auto metlen = std::find_if(r.projects.begin(), r.projects.end(), [](const auto& p) {
+    return p.material == "gallium" && p.origin == "crma" && p.region == "EU27";
   });
-  ASSERT_NE(eu_gallium_2035, r.series.end());
-  near(eu_gallium_2035->production_t, 51.848);
-  std::map<int, double> china_gallium_processing;
+  ASSERT_NE(metlen, r.projects.end());
+  EXPECT_EQ(metlen->online_year, 2028);
+  near(metlen->capacity_t, 50.02);
   for (const StageScore& s : r.stage_scores) {
     if (s.material == "gallium" && s.stage == Stage::kProcessing) {
-      china_gallium_processing[s.year] = s.top_third_country_share;
       EXPECT_EQ(s.top_third_country, "CHN");
-      EXPECT_TRUE(s.crma_breach);
+      // China refines above the 65% line until investment elsewhere comes online.
+      if (s.year <= 2027) EXPECT_TRUE(s.crma_breach) << s.year;
     }
   }
-  near(china_gallium_processing[2025], 0.93706);
-  near(china_gallium_processing[2035], 0.87905);
-  const auto lithium_eu_2035 =
-      std::find_if(r.shortfalls.begin(), r.shortfalls.end(), [](const ShortfallScore& s) {
-        return s.material == "lithium" && s.area == "EU27" && s.year == 2035;
-      });
-  ASSERT_NE(lithium_eu_2035, r.shortfalls.end());
-  near(lithium_eu_2035->shortfall_t, 4181.78);
-  EXPECT_EQ(r.projects.size(), 14u);
+  // The full scorecard of the example is pinned in tests/golden/baseline.json.
   for (const FiscalScore& f : r.fiscal) EXPECT_EQ(f.fiscal_cost_usd, 0.0);  // no instrument
 }
 

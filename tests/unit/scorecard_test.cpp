@@ -1,0 +1,407 @@
+// The two scorecards, compare, back-tests, the investment rule and the example scenarios' golden
+// summaries.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "critmin/backtest.h"
+#include "critmin/compare.h"
+#include "critmin/scorecard.h"
+#include "critmin/simulation.h"
+#include "test_support.h"
+
+namespace critmin::sim {
+namespace {
+
+using critmin::test::default_data;
+
+SimulationResult run_text(const std::string& text) {
+  auto scenario = read_simulation_scenario(text, "sim.toml", default_data());
+  EXPECT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  if (!scenario.is_ok()) return {};
+  auto result = run_simulation(default_data(), scenario.value());
+  EXPECT_TRUE(result.is_ok()) << result.status().to_string();
+  return result.is_ok() ? result.value() : SimulationResult{};
+}
+
+std::filesystem::path repo() { return std::filesystem::path(CRITMIN_TEST_DATA) / ".."; }
+
+// A result made by hand: two years of gallium, the EU holding a stockpile, one project in the club.
+SimulationResult hand_result() {
+  SimulationResult r;
+  r.materials = {"gallium"};
+  r.first_year = 2030;
+  r.last_year = 2031;
+  r.club_regions = {"EU27", "USA"};
+  r.bases = {{"gallium", 400000.0, "test", false}};
+  for (int year : {2030, 2031}) {
+    // The EU's processing: price 10% / 30% above base; 20 t made, 100 t used.
+    const double price = year == 2030 ? 440000.0 : 520000.0;
+    r.series.push_back({"gallium", Stage::kProcessing, "EU27", year, price, 20.0, 100.0, 80.0, 0.0,
+                        110.0, 10.0, 0.0, 0.0});
+    r.series.push_back({"gallium", Stage::kExtraction, "EU27", year, 200000.0, 5.0, 20.0, 15.0,
+                        0.0, 0.0, 0.0, 0.0, 0.0});
+    r.stage_scores.push_back({"gallium", Stage::kProcessing, year, "CHN", year == 2030 ? 0.9 : 0.6,
+                              year == 2030, 8100.0});
+    r.stage_scores.push_back({"gallium", Stage::kExtraction, year, "CHN", 0.95, true, 9000.0});
+    r.shortfalls.push_back({"gallium", "EU27", year, 110.0, year == 2030 ? 10.0 : 22.0,
+                            year == 2030 ? 10.0 / 110.0 : 0.2});
+    r.fiscal.push_back({year, 1e6, 2e5});
+  }
+  r.payments.push_back({"gallium", 2031, 7, "stockpile", "EU27", "stock_end", 15.0, "t"});
+  r.projects.push_back(
+      {"p", "gallium", "EU27", Stage::kProcessing, 10.0, 1.0, 3e6, 2030, "investment"});
+  r.projects.push_back({"q", "gallium", "CHN", Stage::kProcessing, 10.0, 1.0, 5e6, 2030, "crma"});
+  return r;
+}
+
+TEST(Scorecards, SupplySecurityOfAHandMadeResult) {
+  auto cards = compute_scorecards(default_data(), hand_result());
+  ASSERT_TRUE(cards.is_ok()) << cards.status().to_string();
+  const auto& stages = cards.value().security.stages;
+  const auto processing = std::find_if(stages.begin(), stages.end(), [](const StageSecurity& s) {
+    return s.stage == Stage::kProcessing;
+  });
+  ASSERT_NE(processing, stages.end());
+  EXPECT_EQ(processing->top_third_country, "CHN");
+  EXPECT_DOUBLE_EQ(processing->top_share_last, 0.6);
+  EXPECT_DOUBLE_EQ(processing->top_share_max, 0.9);
+  EXPECT_EQ(processing->years_in_breach, 1);  // 0.9 > 65%, 0.6 not
+  EXPECT_DOUBLE_EQ(processing->eu_output_share_of_use, 20.0 / 100.0);
+  EXPECT_DOUBLE_EQ(processing->crma_benchmark, 0.40);
+  const auto extraction = std::find_if(stages.begin(), stages.end(), [](const StageSecurity& s) {
+    return s.stage == Stage::kExtraction;
+  });
+  EXPECT_DOUBLE_EQ(extraction->eu_output_share_of_use, 5.0 / 100.0);
+  EXPECT_DOUBLE_EQ(extraction->crma_benchmark, 0.10);
+  ASSERT_EQ(cards.value().security.areas.size(), 1u);
+  const AreaSecurity& eu = cards.value().security.areas[0];
+  EXPECT_DOUBLE_EQ(eu.shortfall_t, 32.0);
+  EXPECT_DOUBLE_EQ(eu.worst_shortfall_share, 0.2);
+  EXPECT_EQ(eu.worst_year, 2031);
+  ASSERT_TRUE(eu.days_of_cover.has_value());
+  EXPECT_DOUBLE_EQ(*eu.days_of_cover, 365.0 * 15.0 / 110.0);
+}
+
+TEST(Scorecards, DutchInputCostIsImportsTimesEndUseShareTimesPriceChange) {
+  const Dataset& data = default_data();
+  auto cards = compute_scorecards(data, hand_result());
+  ASSERT_TRUE(cards.is_ok()) << cards.status().to_string();
+  const BusinessScorecard& b = cards.value().business;
+  // Independently: Dutch gallium imports in the trade year, and the C26 share of EU use.
+  const int trade_year = static_cast<int>(data.parameter("trade_year"));
+  std::map<std::string, std::size_t> codes;  // CN8 -> number of materials
+  std::set<std::string> gallium_codes;
+  for (const Cn8Mapping& m : data.cn8_materials) {
+    codes[m.cn8] = m.material_ids.size();
+    if (std::find(m.material_ids.begin(), m.material_ids.end(), "gallium") !=
+        m.material_ids.end()) {
+      gallium_codes.insert(m.cn8);
+    }
+  }
+  double imports_meur = 0.0;
+  for (const ImportFlow& f : data.eu_imports) {
+    if (f.declarant_iso3 == "NLD" && f.year == trade_year && gallium_codes.contains(f.cn8)) {
+      imports_meur += f.value_eur / 1e6 / static_cast<double>(codes[f.cn8]);
+    }
+  }
+  ASSERT_GT(imports_meur, 0.0);
+  double c26 = 0.0, named = 0.0, all = 0.0;
+  for (const EndUseShare& e : data.end_use_shares) {
+    if (e.material_id != "gallium") continue;
+    all += e.share;
+    if (!e.nace_code.empty()) named += e.share;
+    if (e.nace_code == "C26") c26 += e.share;
+  }
+  const double inputs = imports_meur * c26 / std::max(all, named);
+  // Mean of +10% (2030) and +30% (2031).
+  const auto sector = std::find_if(b.sectors.begin(), b.sectors.end(),
+                                   [](const SectorCost& s) { return s.nace_code == "C26"; });
+  ASSERT_NE(sector, b.sectors.end());
+  EXPECT_NEAR(sector->material_inputs_meur, inputs, 1e-12 * inputs);
+  EXPECT_NEAR(sector->cost_change_mean_meur, inputs * 0.2, 1e-9 * inputs);
+  EXPECT_NEAR(sector->cost_change_peak_meur, inputs * 0.3, 1e-9 * inputs);
+  EXPECT_EQ(sector->peak_year, 2031);
+  EXPECT_DOUBLE_EQ(b.fiscal_cost_usd, 2e6);
+  EXPECT_DOUBLE_EQ(b.levy_revenue_usd, 4e5);
+  EXPECT_DOUBLE_EQ(b.club_investment_usd, 3e6);  // the CHN project is outside the club
+  EXPECT_GT(b.manufacturing_intermediate_meur, 0.0);  // CBS, NACE C
+  EXPECT_NEAR(b.share_of_manufacturing_inputs,
+              b.total_cost_change_mean_meur / b.manufacturing_intermediate_meur, 1e-15);
+}
+
+TEST(Scorecards, AResultWithoutABasePriceIsRefused) {
+  SimulationResult r = hand_result();
+  r.bases.clear();
+  auto cards = compute_scorecards(default_data(), r);
+  ASSERT_FALSE(cards.is_ok());
+  EXPECT_NE(cards.status().message().find("no base price for gallium"), std::string::npos);
+}
+
+TEST(Compare, MatchesLinesByKeyAndDiffersFromTheFirstDesign) {
+  auto a = compute_scorecards(default_data(), hand_result());
+  SimulationResult changed = hand_result();
+  changed.shortfalls.back().shortfall_t = 30.0;  // 2031: 22 -> 30 t
+  changed.materials.push_back("lithium");        // a line only the second design has
+  changed.bases.push_back({"lithium", 1.0, "test", false});
+  auto b = compute_scorecards(default_data(), changed);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  const Comparison c = compare_scorecards({{"A", a.value()}, {"B", b.value()}});
+  ASSERT_EQ(c.designs.size(), 2u);
+  const auto line = [&](const std::string& key) {
+    const auto it = std::find_if(c.lines.begin(), c.lines.end(),
+                                 [&](const ComparedLine& l) { return l.key == key; });
+    EXPECT_NE(it, c.lines.end()) << key;
+    return *it;
+  };
+  const ComparedLine shortfall = line("gallium/EU27/shortfall_t");
+  EXPECT_DOUBLE_EQ(*shortfall.values[0], 32.0);
+  EXPECT_DOUBLE_EQ(*shortfall.values[1], 40.0);
+  EXPECT_DOUBLE_EQ(*shortfall.differences[1], 8.0);
+  const ComparedLine recycling = line("lithium/recycling");
+  EXPECT_FALSE(recycling.values[0].has_value());  // A has no lithium line
+  EXPECT_FALSE(recycling.differences[1].has_value());
+  const auto json = nlohmann::json::parse(comparison_to_json(c));
+  EXPECT_EQ(json["designs"][1], "B");
+  const std::string table = comparison_to_table(c);
+  EXPECT_NE(table.find("== supply security =="), std::string::npos);
+  EXPECT_NE(table.find("+8"), std::string::npos);
+}
+
+// ---- the investment rule ------------------------------------------------------------------
+
+std::string lithium_run(const std::string& extra) {
+  return "[scenario]\nname = \"li\"\nyears = [2025, 2034]\nseed = 5\nmaterials = [\"lithium\"]\n" +
+         extra;
+}
+
+TEST(Investment, EveryDecisionHasAPositiveNpvByTheStatedFormula) {
+  const SimulationResult r = run_text(lithium_run(""));
+  ASSERT_FALSE(r.investments.empty()) << "growing demand should draw some investment";
+  for (const InvestmentDecision& d : r.investments) {
+    double annuity = 0.0;
+    for (int t = d.lead_years; t < d.lead_years + d.lifetime_years; ++t) {
+      annuity += std::pow(1.0 + d.hurdle_rate, -t);
+    }
+    const double npv =
+        (d.revenue_usd_per_t - d.unit_cost_usd_per_t) * d.capacity_t * annuity - d.capex_usd;
+    EXPECT_NEAR(d.npv_usd, npv, 1e-6 * std::abs(npv));
+    EXPECT_GT(d.npv_usd, 0.0);
+    EXPECT_EQ(d.online_year, d.decision_year + d.lead_years);
+    EXPECT_FALSE(d.contracted);  // no instrument
+    EXPECT_DOUBLE_EQ(d.hurdle_rate, 0.12);
+  }
+  // What was decided comes online, as a project of origin "investment", in its year.
+  for (const InvestmentDecision& d : r.investments) {
+    if (d.online_year > r.last_year) continue;
+    const bool online = std::any_of(r.projects.begin(), r.projects.end(), [&](const auto& p) {
+      return p.origin == "investment" && p.region == d.region && p.online_year == d.online_year;
+    });
+    EXPECT_TRUE(online) << d.region << " " << d.online_year;
+  }
+}
+
+TEST(Investment, ACfdLowersTheHurdleRateAndDrawsInvestmentToItsProducers) {
+  const std::string cfd =
+      "[club]\nmembers = [\"EU27\", \"USA\"]\n"
+      "[[instrument]]\ntype = \"subsidy\"\nkind = \"cfd\"\nmaterial = \"lithium\"\n"
+      "stage = \"processing\"\nproducers = [\"EU27\"]\nstrike = 600.0\nunit = \"USD/kg\"\n";
+  const SimulationResult with = run_text(lithium_run(cfd));
+  const SimulationResult without = run_text(lithium_run(""));
+  const auto eu_processing = [](const SimulationResult& r) {
+    double capacity = 0.0;
+    for (const InvestmentDecision& d : r.investments) {
+      if (d.region == "EU27" && d.stage == Stage::kProcessing) capacity += d.capacity_t;
+    }
+    return capacity;
+  };
+  EXPECT_GT(eu_processing(with), eu_processing(without));
+  bool contracted = false;
+  for (const InvestmentDecision& d : with.investments) {
+    if (d.region == "EU27" && d.stage == Stage::kProcessing) {
+      contracted = true;
+      EXPECT_TRUE(d.contracted);
+      EXPECT_DOUBLE_EQ(d.hurdle_rate, 0.08);
+    }
+  }
+  EXPECT_TRUE(contracted);
+}
+
+TEST(Investment, ADominantSuppliersPriceCutDetersEntry) {
+  const std::string cut =
+      "[[disruption]]\norigin = \"CHN\"\nmaterial = \"lithium\"\nstage = \"processing\"\n"
+      "kind = \"price_cut\"\nshare = 0.6\nstart = 2025\nyears = 10\nprobability = 1.0\n";
+  const SimulationResult with = run_text(lithium_run(cut));
+  const SimulationResult without = run_text(lithium_run(""));
+  const auto capacity = [](const SimulationResult& r) {
+    double sum = 0.0;
+    for (const InvestmentDecision& d : r.investments) {
+      if (d.stage == Stage::kProcessing && d.region != "CHN") sum += d.capacity_t;
+    }
+    return sum;
+  };
+  EXPECT_LT(capacity(with), capacity(without));
+}
+
+TEST(Investment, APriceCutIsValidatedLikeAnyDisruption) {
+  const std::string text = lithium_run(
+      "[[disruption]]\norigin = \"CHN\"\nmaterial = \"lithium\"\nstage = \"processing\"\n"
+      "kind = \"price_cut\"\ndestinations = [\"all\"]\nstart = 2025\nyears = 1\n"
+      "probability = 1.0\n");
+  auto scenario = read_simulation_scenario(text, "sim.toml", default_data());
+  ASSERT_FALSE(scenario.is_ok());
+  const auto problems = test::texts(scenario.status().diagnostics());
+  const auto has = [&](const std::string& part) {
+    return std::any_of(problems.begin(), problems.end(),
+                       [&](const std::string& p) { return p.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("share: a price cut needs share")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("destinations: a price cut applies to every buyer"))
+      << ::testing::PrintToString(problems);
+}
+
+TEST(Investment, TheSameSeedDecidesTheSameProjects) {
+  const SimulationResult a = run_text(lithium_run(""));
+  const SimulationResult b = run_text(lithium_run(""));
+  EXPECT_EQ(simulation_to_json(a), simulation_to_json(b));
+}
+
+// ---- back-tests ----------------------------------------------------------------------------
+
+Result<BacktestResult> shipped(const std::string& name) {
+  const auto file = std::filesystem::path(default_data().directory) / "episodes" / (name + ".toml");
+  const std::string text = test::read_file(file);
+  auto episode = read_episode(text, file.string(), default_data());
+  if (!episode.is_ok()) return episode.status();
+  return run_backtest(default_data(), episode.value());
+}
+
+TEST(Backtest, ShipsTheGalliumAndGraphiteEpisodes) {
+  const auto files = shipped_episodes(default_data().directory);
+  std::set<std::string> names;
+  for (const auto& f : files) names.insert(f.stem().string());
+  EXPECT_TRUE(names.contains("gallium-germanium-2023"));
+  EXPECT_TRUE(names.contains("graphite-2023"));
+}
+
+TEST(Backtest, GalliumLicensingRaisesTheEuPriceAndLowersChinasInTheModel) {
+  auto r = shipped("gallium-germanium-2023");
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ASSERT_EQ(r.value().lines.size(), 2u);
+  const BacktestLine& eu = r.value().lines[0];
+  EXPECT_EQ(eu.observation.region, "EU27");
+  EXPECT_NEAR(eu.observation.observed_change(), 575.0 / 257.5 - 1.0, 1e-12);
+  EXPECT_GT(eu.model_change, 0.0);  // the observed sign
+  EXPECT_NEAR(eu.model_change, eu.model_with / eu.model_without - 1.0, 1e-12);
+  const BacktestLine& china = r.value().lines[1];
+  EXPECT_LT(china.model_change, 0.0);  // supply trapped in China (observed: +18.5%)
+}
+
+TEST(Backtest, GraphitePermitsLowerTheChinesePriceAsObserved) {
+  auto r = shipped("graphite-2023");
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ASSERT_EQ(r.value().lines.size(), 1u);
+  EXPECT_LT(r.value().lines[0].observation.observed_change(), 0.0);
+  EXPECT_LT(r.value().lines[0].model_change, 0.0);
+  const std::string table = backtests_to_table({r.value()});
+  EXPECT_NE(table.find("graphite-2023"), std::string::npos);
+  const auto json = nlohmann::json::parse(backtests_to_json({r.value()}));
+  EXPECT_EQ(json[0]["lines"][0]["region"], "CHN");
+}
+
+TEST(Backtest, AnEpisodeFileIsCheckedAtFileLineKey) {
+  const std::string text =
+      "[episode]\ntitle = \"t\"\nyear = 2031\ncolour = 1\n"                              // 1-4
+      "[scenario]\nyears = [2024, 2024]\nseed = 1\nmaterials = [\"gallium\"]\n"          // 5-8
+      "[[disruption]]\norigin = \"CHN\"\nmaterial = \"gallium\"\nstage = \"processing\"\n"  // 9-12
+      "kind = \"export_ban\"\ndestinations = [\"all\"]\nstart = 2024\nyears = 1\n"         // 13-16
+      "probability = 1.0\n"                                                               // 17
+      "[[observed]]\nfigure = \"volume\"\nregion = \"EU27\"\nstage = \"processing\"\n"     // 18-21
+      "before = 0.0\nafter = 1.0\nunit = \"t\"\nwhen = \"w\"\nsource = \"s\"\n";          // 22-26
+  auto episode = read_episode(text, "ep.toml", default_data());
+  ASSERT_FALSE(episode.is_ok());
+  const auto problems = test::texts(episode.status().diagnostics());
+  const auto has = [&](const std::string& part) {
+    return std::any_of(problems.begin(), problems.end(),
+                       [&](const std::string& p) { return p.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("ep.toml:3:year: 2031 is not a simulated year")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("ep.toml:4:episode.colour: unknown key")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("ep.toml:19:figure: 'volume' is not a figure")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("ep.toml:22:before: the value before the measure must be > 0"))
+      << ::testing::PrintToString(problems);
+}
+
+TEST(Backtest, AnObservationOfARegionTheMarketLacksNamesTheRegionsItHas) {
+  std::string text = test::read_file(std::filesystem::path(default_data().directory) / "episodes" /
+                                     "graphite-2023.toml");
+  const auto at = text.find("region = \"CHN\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 14, "region = \"XXX\"");
+  auto episode = read_episode(text, "g.toml", default_data());
+  ASSERT_TRUE(episode.is_ok()) << episode.status().to_string();
+  auto r = run_backtest(default_data(), episode.value());
+  ASSERT_FALSE(r.is_ok());
+  const auto problems = test::texts(r.status().diagnostics());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("'XXX' is not a region of the natural_graphite market; use one of:"),
+            std::string::npos)
+      << problems[0];
+}
+
+// ---- the example scenarios' golden summaries -------------------------------------------------
+// tests/golden/<scenario>.json holds the scorecard lines of each example scenario. Run the tests
+// with CRITMIN_UPDATE_GOLDEN=1 to rewrite them after a deliberate model change, and review the
+// diff.
+
+class ExampleScenario : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ExampleScenario, KeepsItsScorecardLines) {
+  const std::string name = GetParam();
+  const std::string text = test::read_file(repo() / "scenarios" / (name + ".toml"));
+  ASSERT_FALSE(text.empty()) << name;
+  const SimulationResult r = run_text(text);
+  nlohmann::json lines = nlohmann::json::object();
+  for (const ScoreLine& line : scorecard_lines(r.scorecards)) {
+    lines[line.key] = line.value ? nlohmann::json(*line.value) : nlohmann::json();
+  }
+  const auto golden_file = repo() / "tests" / "golden" / (name + ".json");
+  if (std::getenv("CRITMIN_UPDATE_GOLDEN")) {
+    test::write_file(golden_file, lines.dump(2) + "\n");
+    GTEST_SKIP() << "rewrote " << golden_file;
+  }
+  const std::string golden_text = test::read_file(golden_file);
+  ASSERT_FALSE(golden_text.empty()) << golden_file << " is missing; run with CRITMIN_UPDATE_GOLDEN=1";
+  const auto golden = nlohmann::json::parse(golden_text);
+  for (const auto& [key, expected] : golden.items()) {
+    ASSERT_TRUE(lines.contains(key)) << name << ": line " << key << " is gone";
+    if (expected.is_null()) {
+      EXPECT_TRUE(lines[key].is_null()) << name << " " << key;
+      continue;
+    }
+    const double e = expected.get<double>();
+    const double a = lines[key].get<double>();
+    EXPECT_NEAR(a, e, 1e-6 * std::max(1.0, std::abs(e))) << name << " " << key;
+  }
+  EXPECT_EQ(lines.size(), golden.size()) << name << ": lines added";
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, ExampleScenario,
+                         ::testing::Values("baseline", "sim-ndpr-floor", "sim-gallium-ban",
+                                           "sim-gallium-ban-certified", "sim-lithium-cfd",
+                                           "sim-gallium-ban-non-club", "club-design",
+                                           "sim-risks-no-club"),
+                         [](const auto& test_info) {
+                           std::string name = test_info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace critmin::sim
