@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,9 +132,16 @@ Parsed parse_response(std::string_view in, int& status, std::size_t& length, std
   return in.size() >= length ? Parsed::kComplete : Parsed::kIncomplete;
 }
 
+double thread_cpu_seconds() {
+  timespec cpu{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  return static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9;
+}
+
 void run_thread(const HttpLoadOptions& options, const RequestWriter& write_request,
                 std::vector<Connection>& connections, Clock::time_point& start,
-                std::barrier<StartClock>& ready, Shared& shared, Clock::time_point& last_response) {
+                std::barrier<StartClock>& ready, Shared& shared, Clock::time_point& last_response,
+                double& cpu_seconds) {
   const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll < 0) shared.fail("epoll_create1: " + errno_text());
   for (Connection& c : connections) {
@@ -151,6 +159,7 @@ void run_thread(const HttpLoadOptions& options, const RequestWriter& write_reque
     }
   }
   ready.arrive_and_wait();  // every thread connected; the clock starts
+  const double cpu_start = thread_cpu_seconds();
   const Clock::time_point deadline = start + std::chrono::duration_cast<Clock::duration>(
                                                  std::chrono::duration<double>(options.seconds));
   // Once the deadline passed, in-flight requests get this long to be answered.
@@ -214,6 +223,7 @@ void run_thread(const HttpLoadOptions& options, const RequestWriter& write_reque
       if (now < deadline) send_next(c);
     }
   }
+  cpu_seconds = thread_cpu_seconds() - cpu_start;
   for (Connection& c : connections) {
     if (c.fd >= 0) ::close(c.fd);
   }
@@ -233,18 +243,20 @@ HttpLoadResult run_http_load(const HttpLoadOptions& options, const RequestWriter
   Shared shared;
   Clock::time_point start;
   std::vector<Clock::time_point> last(static_cast<std::size_t>(threads));
+  std::vector<double> cpu(static_cast<std::size_t>(threads), 0.0);
   std::barrier<StartClock> ready(threads, StartClock{&start});
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       const auto i = static_cast<std::size_t>(t);
-      run_thread(options, write_request, shares[i], start, ready, shared, last[i]);
+      run_thread(options, write_request, shares[i], start, ready, shared, last[i], cpu[i]);
     });
   }
   for (std::thread& t : pool) t.join();
   HttpLoadResult result;
   result.responses = shared.responses.load();
   result.failure = shared.failure;
+  for (double seconds : cpu) result.client_cpu_seconds += seconds;
   const Clock::time_point end = *std::max_element(last.begin(), last.end());
   result.seconds = std::max(0.0, std::chrono::duration<double>(end - start).count());
   result.requests_per_second =

@@ -24,7 +24,8 @@ struct HttpLoadResult {
   std::uint64_t responses = 0;  // with the expected status
   double seconds = 0.0;         // from the first request to the last response
   double requests_per_second = 0.0;
-  std::string failure;  // empty on success; else what went wrong (first failure only)
+  double client_cpu_seconds = 0.0;  // CPU time of the client threads (user + system)
+  std::string failure;              // empty on success; else what went wrong (first failure only)
 };
 
 // `write_request(out, connection, i)` appends the i-th complete request (request line, headers,

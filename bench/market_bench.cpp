@@ -25,6 +25,7 @@
 //            [--client-threads T] [--data DIR] [--only auction|recovery|http]
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -216,20 +217,44 @@ bool recovery_case(std::size_t events, const std::shared_ptr<const critmin::Data
   return ok && clear_ok;
 }
 
+double process_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// A throughput run and where its CPU time went: the client threads' own, and the rest of the
+// process (the server: its workers, the log writer). Other programs on the machine take CPU
+// from both, so CPU per request is the figure that moves least with the machine's load.
+struct LoadRun {
+  critmin::bench::HttpLoadResult result;
+  double server_cpu_us = 0.0;  // per response
+  double client_cpu_us = 0.0;  // per response
+};
+
 // Runs the lean load generator and stops the benchmark on any failed request.
-critmin::bench::HttpLoadResult load(int port, int connections, int threads, double seconds,
-                                    int expected_status,
-                                    const critmin::bench::RequestWriter& write_request) {
+LoadRun load(int port, int connections, int threads, double seconds, int expected_status,
+             const critmin::bench::RequestWriter& write_request) {
   critmin::bench::HttpLoadOptions options;
   options.port = port;
   options.connections = connections;
   options.threads = threads;
   options.seconds = seconds;
   options.expected_status = expected_status;
-  critmin::bench::HttpLoadResult result = critmin::bench::run_http_load(options, write_request);
-  if (!result.failure.empty())
-    fail("a request failed during the throughput run: " + result.failure);
-  return result;
+  const double cpu_before = process_cpu_seconds();
+  LoadRun run;
+  run.result = critmin::bench::run_http_load(options, write_request);
+  const double cpu = process_cpu_seconds() - cpu_before;
+  if (!run.result.failure.empty()) {
+    fail("a request failed during the throughput run: " + run.result.failure);
+  }
+  const double responses = static_cast<double>(std::max<std::uint64_t>(1, run.result.responses));
+  run.client_cpu_us = run.result.client_cpu_seconds * 1e6 / responses;
+  run.server_cpu_us = (cpu - run.result.client_cpu_seconds) * 1e6 / responses;
+  return run;
 }
 
 // Appends a POST request with a JSON body to `out`.
@@ -274,14 +299,13 @@ bool http_case(int clients, int client_threads, double seconds, const critmin::D
   const std::string get_me =
       "GET /market/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\n" + authorization + "\r\n";
   const std::string path = "/market/v1/lots/" + std::to_string(lot.value()) + "/orders";
-  const critmin::bench::HttpLoadResult baseline =
-      load(port, clients, client_threads, seconds, 200,
-           [&](std::string& out, int, std::uint64_t) { out += get_me; });
+  const LoadRun baseline_run = load(port, clients, client_threads, seconds, 200,
+                                    [&](std::string& out, int, std::uint64_t) { out += get_me; });
   const std::uint64_t fsyncs_before = svc.fsync_count();
   const double fsync_seconds_before = svc.fsync_seconds();
   const std::uint64_t seq_before = svc.last_seq();
   std::string body;
-  const critmin::bench::HttpLoadResult figure =
+  const LoadRun figure_run =
       load(port, clients, client_threads, seconds, 201,
            [&](std::string& out, int client, std::uint64_t i) {
              body.clear();
@@ -291,6 +315,8 @@ bool http_case(int clients, int client_threads, double seconds, const critmin::D
                  500'000 + (i % 1000), 1 + (i % 7), client, i);
              append_post(out, path, authorization, body);
            });
+  const critmin::bench::HttpLoadResult& baseline = baseline_run.result;
+  const critmin::bench::HttpLoadResult& figure = figure_run.result;
   const std::uint64_t orders = svc.last_seq() - seq_before;
   if (orders != figure.responses) {
     fail(fmt::format("{} orders were acknowledged but the log holds {}", figure.responses, orders));
@@ -308,6 +334,14 @@ bool http_case(int clients, int client_threads, double seconds, const critmin::D
       figure.requests_per_second / baseline.requests_per_second,
       fsyncs ? static_cast<double>(orders) / static_cast<double>(fsyncs) : 0.0, fsync_ms,
       ok ? "met" : "NOT MET");
+  // What the figure would be if the process had both cores to itself: 2 CPU-seconds per second
+  // divided by the CPU one order costs (server and client together).
+  const double order_cpu_us = figure_run.server_cpu_us + figure_run.client_cpu_us;
+  fmt::print(
+      "          CPU per request: order {:.1f} us server + {:.1f} us client, GET /me {:.1f} us "
+      "server + {:.1f} us client; bound on 2 idle cores {:.0f} orders/s\n",
+      figure_run.server_cpu_us, figure_run.client_cpu_us, baseline_run.server_cpu_us,
+      baseline_run.client_cpu_us, order_cpu_us > 0.0 ? 2e6 / order_cpu_us : 0.0);
 
   // The same durable path with 100 orders per request (POST .../orders/batch), as a participant
   // submitting a ladder of orders would; each order is still its own logged event.
@@ -315,7 +349,7 @@ bool http_case(int clients, int client_threads, double seconds, const critmin::D
   const int batch_clients = std::max(1, clients / 8);
   const std::string batch_path = path + "/batch";
   const std::uint64_t batch_seq_before = svc.last_seq();
-  const critmin::bench::HttpLoadResult batch = load(
+  const LoadRun batch_run = load(
       port, batch_clients, client_threads, seconds, 201,
       [&](std::string& out, int client, std::uint64_t i) {
         body = R"({"orders":[)";
@@ -328,6 +362,7 @@ bool http_case(int clients, int client_threads, double seconds, const critmin::D
         body += "]}";
         append_post(out, batch_path, authorization, body);
       });
+  const critmin::bench::HttpLoadResult& batch = batch_run.result;
   const double batch_orders = batch.requests_per_second * kBatch;
   if (svc.last_seq() - batch_seq_before != batch.responses * kBatch) {
     fail("the batch run's log does not hold every acknowledged order");
