@@ -29,7 +29,8 @@ struct HttpLoadResult {
 };
 
 // `write_request(out, connection, i)` appends the i-th complete request (request line, headers,
-// body) of `connection` to `out`; it runs on the client threads, one connection at a time.
+// body) of `connection` to `out`. With several client threads it runs on all of them at once, so
+// it must not share scratch space between calls (thread_local is fine).
 using RequestWriter = std::function<void(std::string& out, int connection, std::uint64_t i)>;
 
 HttpLoadResult run_http_load(const HttpLoadOptions& options, const RequestWriter& write_request);

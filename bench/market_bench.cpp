@@ -304,10 +304,10 @@ bool http_case(int clients, int client_threads, double seconds, const critmin::D
   const std::uint64_t fsyncs_before = svc.fsync_count();
   const double fsync_seconds_before = svc.fsync_seconds();
   const std::uint64_t seq_before = svc.last_seq();
-  std::string body;
   const LoadRun figure_run =
       load(port, clients, client_threads, seconds, 201,
            [&](std::string& out, int client, std::uint64_t i) {
+             thread_local std::string body;  // the writer runs on every client thread
              body.clear();
              fmt::format_to(
                  std::back_inserter(body),
@@ -352,6 +352,7 @@ bool http_case(int clients, int client_threads, double seconds, const critmin::D
   const LoadRun batch_run = load(
       port, batch_clients, client_threads, seconds, 201,
       [&](std::string& out, int client, std::uint64_t i) {
+        thread_local std::string body;
         body = R"({"orders":[)";
         for (int k = 0; k < kBatch; ++k) {
           fmt::format_to(
