@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "service/market_service.h"
 
@@ -98,9 +98,11 @@ class Body {
 
   // Fails on any key not in `known`, so that a misspelt optional field is not silently ignored.
   std::optional<HttpError> only(std::initializer_list<const char*> known) const {
-    std::set<std::string> allowed(known.begin(), known.end());
     for (const auto& [key, value] : object_.items()) {
-      if (!allowed.count(key)) {
+      // A handful of names: a linear scan, no set built on every request.
+      const bool allowed =
+          std::any_of(known.begin(), known.end(), [&key = key](const char* k) { return key == k; });
+      if (!allowed) {
         std::string list;
         for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
         return HttpError{400, fmt::format("unknown field '{}'; the fields are: {}", key, list)};
@@ -350,6 +352,12 @@ json event_json(const service::Event& e) {
 // ---- request plumbing -------------------------------------------------------------------------
 
 constexpr std::uint8_t kAnyRole = service::kAllRoles;
+
+// Page sizes of the list endpoints (query parameter `limit`; larger values are cut to the max).
+constexpr std::uint64_t kOrderPage = 1000;
+constexpr std::uint64_t kMaxOrderPage = 10'000;
+constexpr std::uint64_t kCallPage = 100;
+constexpr std::uint64_t kMaxCallPage = 1000;
 
 using JsonHandler = std::function<Result<json>(const Participant& caller, const Body& body,
                                                const httplib::Request& req, int& created)>;
@@ -783,33 +791,52 @@ void add_routes(httplib::Server& server, Routes& routes) {
   // orders for everyone else (the auction is sealed).
   server.Get(
       base + R"(/lots/(\d+)/orders)",
-      routes.handle(kAnyRole, false,
-                    [&svc](const Participant& caller, const Body&, const httplib::Request& req,
-                           int&) -> Result<json> {
-                      Result<std::uint64_t> id = path_id(req);
-                      if (!id.is_ok()) return id.status();
-                      const bool all = sees_everything(caller);
-                      bool found = false;
-                      Result<std::string> text = svc.read([&](const MarketState& s) {
-                        auto it = s.lots.find(id.value());
-                        found = it != s.lots.end();
-                        if (!found) return std::string();
-                        json list = json::array();
-                        for (const service::BookOrder& o : it->second.book) {
-                          if (all || o.participant_id == caller.id) {
-                            list.push_back(order_json(o));
-                          }
-                        }
-                        return json{
-                            {"lot_id", id.value()}, {"period", it->second.period}, {"orders", list}}
-                            .dump();
-                      });
-                      if (!text.is_ok()) return text.status();
-                      if (!found) {
-                        return Status::not_found(fmt::format("lot {} does not exist", id.value()));
-                      }
-                      return json::parse(text.value());
-                    }));
+      routes.handle(
+          kAnyRole, false,
+          [&svc](const Participant& caller, const Body&, const httplib::Request& req,
+                 int&) -> Result<json> {
+            Result<std::uint64_t> id = path_id(req);
+            if (!id.is_ok()) return id.status();
+            Result<std::uint64_t> after = query_number(req, "after", 0);
+            if (!after.is_ok()) return after.status();
+            Result<std::uint64_t> limit = query_number(req, "limit", kOrderPage);
+            if (!limit.is_ok()) return limit.status();
+            const std::uint64_t count = std::clamp<std::uint64_t>(limit.value(), 1, kMaxOrderPage);
+            const bool all = sees_everything(caller);
+            bool found = false;
+            Result<std::string> text = svc.read([&](const MarketState& s) {
+              auto it = s.lots.find(id.value());
+              found = it != s.lots.end();
+              if (!found) return std::string();
+              const std::vector<service::BookOrder>& book = it->second.book;
+              // The book is in order of id (new orders are appended, a clearing keeps
+              // the order of what rolls over), so a page starts by binary search.
+              auto o = std::upper_bound(book.begin(), book.end(), after.value(),
+                                        [](std::uint64_t order_id, const service::BookOrder& b) {
+                                          return order_id < b.id;
+                                        });
+              json list = json::array();
+              json next_after = nullptr;
+              for (; o != book.end(); ++o) {
+                if (!all && o->participant_id != caller.id) continue;
+                if (list.size() == count) {
+                  next_after = list.back()["id"];
+                  break;
+                }
+                list.push_back(order_json(*o));
+              }
+              return json{{"lot_id", id.value()},
+                          {"period", it->second.period},
+                          {"orders", list},
+                          {"next_after", next_after}}
+                  .dump();
+            });
+            if (!text.is_ok()) return text.status();
+            if (!found) {
+              return Status::not_found(fmt::format("lot {} does not exist", id.value()));
+            }
+            return json::parse(text.value());
+          }));
 
   server.Post(base + R"(/lots/(\d+)/clear)",
               routes.handle(kOperator, true,
@@ -847,6 +874,12 @@ void add_routes(httplib::Server& server, Routes& routes) {
                            int&) -> Result<json> {
                       Result<std::uint64_t> id = path_id(req);
                       if (!id.is_ok()) return id.status();
+                      Result<std::uint64_t> after = query_number(req, "after", 0);
+                      if (!after.is_ok()) return after.status();
+                      Result<std::uint64_t> limit = query_number(req, "limit", kCallPage);
+                      if (!limit.is_ok()) return limit.status();
+                      const std::uint64_t count =
+                          std::clamp<std::uint64_t>(limit.value(), 1, kMaxCallPage);
                       const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
                       bool found = false;
                       Result<std::string> text = svc.read([&](const MarketState& s) {
@@ -854,7 +887,10 @@ void add_routes(httplib::Server& server, Routes& routes) {
                         found = it != s.lots.end();
                         if (!found) return std::string();
                         json list = json::array();
+                        // Calls are kept in order of period, one per period.
                         for (const service::CallRecord& c : it->second.calls) {
+                          if (c.period <= after.value()) continue;
+                          if (list.size() == count) break;
                           list.push_back(call_json(c, viewer));
                         }
                         return list.dump();

@@ -220,10 +220,22 @@ MarketService::~MarketService() {
 std::optional<Participant> MarketService::authenticate(std::string_view token) const {
   if (token.empty() || token.size() > 256) return std::nullopt;
   const TokenHash hash = hash_token(token);
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = state_.participant_by_token.find(hash);
-  if (it == state_.participant_by_token.end()) return std::nullopt;
-  return state_.participants.at(it->second);
+  {
+    std::shared_lock<std::shared_mutex> cached(token_cache_mutex_);
+    auto hit = token_cache_.find(hash);
+    if (hit != token_cache_.end()) return hit->second;
+  }
+  // Unknown tokens are not cached: guessing must not grow the cache.
+  std::optional<Participant> found;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = state_.participant_by_token.find(hash);
+    if (it == state_.participant_by_token.end()) return std::nullopt;
+    found = state_.participants.at(it->second);
+  }
+  std::unique_lock<std::shared_mutex> cache(token_cache_mutex_);
+  token_cache_.emplace(hash, *found);
+  return found;
 }
 
 template <typename Answer>

@@ -20,8 +20,10 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "critmin/dataset.h"
 #include "critmin/status.h"
@@ -122,7 +124,10 @@ class MarketService {
 
   const RecoveryReport& recovery() const { return recovery_; }
 
-  // The participant holding `token`, or nullopt.
+  // The participant holding `token`, or nullopt. Every request calls this, so answers come
+  // from a cache of token hashes under a reader lock rather than from the state under the lock
+  // every command holds; the cache stays exact because a participant, once registered, never
+  // changes or leaves the market (a future revocation must erase its entry).
   std::optional<Participant> authenticate(std::string_view token) const;
 
   // Commands. `actor` is the authenticated participant (0 for the bootstrap operator). Each
@@ -180,6 +185,9 @@ class MarketService {
   mutable std::mutex mutex_;  // orders every state change and every read
   MarketState state_;
   std::unique_ptr<WalWriter> wal_;
+  // Token hash -> participant, filled on first use (see authenticate()).
+  mutable std::shared_mutex token_cache_mutex_;
+  mutable std::unordered_map<TokenHash, Participant, TokenHashHasher> token_cache_;
   std::unique_ptr<SnapshotStore> store_;  // snapshots and query tables
   std::atomic<bool> failed_{false};       // the log failed: refuse everything
   std::mutex snapshot_mutex_;             // one snapshot at a time

@@ -3,12 +3,15 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "service/codec.h"
@@ -212,7 +215,7 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::filesystem::path& 
   }
   Status synced = sync_directory(dir);
   if (!synced.is_ok()) return synced;
-  writer->durable_seq_ = next_seq - 1;
+  writer->durable_seq_.store(next_seq - 1);
   writer->thread_ = std::thread([w = writer.get()] { w->run(); });
   return writer;
 }
@@ -250,16 +253,22 @@ void WalWriter::rotate(std::uint64_t next_seq) {
 }
 
 Status WalWriter::wait_durable(std::uint64_t seq) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  durable_changed_.wait(lock, [&] { return durable_seq_ >= seq || !failure_.empty(); });
-  if (durable_seq_ >= seq) return Status::ok();
-  return Status::io_error("the write-ahead log failed: " + failure_);
+  for (;;) {
+    // Read the generation first: a bump after these checks makes wait() return at once.
+    const std::uint32_t generation = durable_generation_.load(std::memory_order_acquire);
+    if (durable_seq_.load(std::memory_order_acquire) >= seq) return Status::ok();
+    if (failed_.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      return Status::io_error("the write-ahead log failed: " + failure_);
+    }
+    // A plain futex wait: std::atomic::wait spins with sched_yield first, which hundreds of
+    // waiting requests turn into a busy machine.
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&durable_generation_), FUTEX_WAIT_PRIVATE,
+              generation, nullptr, nullptr, 0);
+  }
 }
 
-std::uint64_t WalWriter::durable_seq() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return durable_seq_;
-}
+std::uint64_t WalWriter::durable_seq() const { return durable_seq_.load(); }
 
 double WalWriter::fsync_seconds() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -316,15 +325,18 @@ void WalWriter::run() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (status.is_ok()) {
-        durable_seq_ = std::max(durable_seq_, last_seq);
+        if (last_seq > durable_seq_.load()) durable_seq_.store(last_seq, std::memory_order_release);
         ++fsyncs_;
         fsync_seconds_ += sync_seconds;
       } else {
         failure_ = status.message();
+        failed_.store(true, std::memory_order_release);
         stopping_ = true;
       }
     }
-    durable_changed_.notify_all();
+    durable_generation_.fetch_add(1, std::memory_order_release);
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&durable_generation_), FUTEX_WAKE_PRIVATE,
+              INT_MAX, nullptr, nullptr, 0);
     if (!status.is_ok()) return;
   }
 }

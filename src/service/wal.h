@@ -17,6 +17,7 @@
 // acknowledgements per second possible on a disk that does a few thousand fsyncs per second.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -111,9 +112,15 @@ class WalWriter {
   int fd_ = -1;
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;
-  std::condition_variable durable_changed_;
   std::vector<Chunk> queue_;
-  std::uint64_t durable_seq_ = 0;
+  // Waiters read these without the mutex and sleep on `durable_generation_` (a futex), which
+  // the writer bumps after each fsync or failure: one wake-up call per batch, and no waiter
+  // has to take the mutex again to learn whether its record is durable.
+  std::atomic<std::uint64_t> durable_seq_{0};
+  std::atomic<bool> failed_{false};
+  std::atomic<std::uint32_t> durable_generation_{0};
+  static_assert(sizeof(std::atomic<std::uint32_t>) == 4 &&
+                std::atomic<std::uint32_t>::is_always_lock_free);
   std::uint64_t fsyncs_ = 0;
   double fsync_seconds_ = 0.0;
   std::string failure_;  // non-empty once a write or sync failed

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "critmin/http_server.h"
 #include "critmin/market_server.h"
 #include "market_test_support.h"
 
@@ -26,6 +27,7 @@ class MarketApi : public ::testing::Test {
     market_->register_routes(server_);
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
+    ASSERT_TRUE(server_.widen_backlog());
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     buyer_ = create("Stahlwerk", "DEU", {"buyer"});
@@ -74,7 +76,7 @@ class MarketApi : public ::testing::Test {
 
   TempDir dir_{"critmin_market_api_"};
   std::unique_ptr<MarketServer> market_;
-  httplib::Server server_;
+  HttpServer server_{8};  // the server `critmin serve` runs, with its own connection loop
   std::thread thread_;
   int port_ = 0;
   std::unique_ptr<httplib::Client> client_;
@@ -225,6 +227,49 @@ TEST_F(MarketApi, BadInputGetsA4xxWithAMessageAndLeavesTheStateUnchanged) {
   auto [unknown, unknown_body] = get(buyer_, "/market/v1/nothing-here");
   EXPECT_EQ(unknown, 404);
   EXPECT_TRUE(unknown_body.contains("error"));
+}
+
+TEST_F(MarketApi, TheBookAndTheCallsArePagedInOrder) {
+  const std::string lot = "/market/v1/lots/" + std::to_string(lot_);
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto [status, order] =
+        post(buyer_, lot + "/orders", R"({"side":"buy","price_usd_per_t":600000,"quantity_t":1})");
+    ASSERT_EQ(status, 201) << order.dump();
+    ids.push_back(order.value("id", 0ull));
+  }
+  ASSERT_EQ(
+      post(seller_, lot + "/orders", R"({"side":"sell","price_usd_per_t":6e5,"quantity_t":1})")
+          .first,
+      201);
+  // The buyer pages through its own five orders two at a time; the seller's order is not shown.
+  std::vector<std::uint64_t> seen;
+  std::string after = "0";
+  for (int page = 0; page < 5; ++page) {
+    auto [status, body] = get(buyer_, lot + "/orders?limit=2&after=" + after);
+    ASSERT_EQ(status, 200) << body.dump();
+    for (const json& o : body["orders"]) seen.push_back(o["id"].get<std::uint64_t>());
+    if (body["next_after"].is_null()) break;
+    EXPECT_EQ(body["orders"].size(), 2u);
+    EXPECT_EQ(body["next_after"], seen.back());
+    after = std::to_string(body["next_after"].get<std::uint64_t>());
+  }
+  EXPECT_EQ(seen, ids);
+  // The operator's first page of three holds the buyer's first three orders and says where to go
+  // on.
+  auto [all_status, all] = get(operator_token_, lot + "/orders?limit=3");
+  EXPECT_EQ(all["orders"].size(), 3u);
+  EXPECT_EQ(all["next_after"], ids[2]);
+  EXPECT_EQ(get(buyer_, lot + "/orders?limit=abc").first, 400);
+
+  // Two calls; the second page of one call holds period 2 only.
+  ASSERT_EQ(post(operator_token_, lot + "/clear", "{}").first, 200);
+  ASSERT_EQ(post(operator_token_, lot + "/clear", "{}").first, 200);
+  auto [calls_status, calls] = get(operator_token_, lot + "/calls?after=1&limit=1");
+  ASSERT_EQ(calls_status, 200) << calls.dump();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]["period"], 2);
+  EXPECT_EQ(get(operator_token_, lot + "/calls").second.size(), 2u);
 }
 
 TEST_F(MarketApi, ACallAuctionRunsEndToEndAndTheAuditorReadsEveryStateChange) {
