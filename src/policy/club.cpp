@@ -238,11 +238,15 @@ double budget_factor_hint(const PredictedFixedPoint& predicted, double current, 
 
 double ProducerIncentive::RegionOutlook::covered_at(double factor) const {
   double out = covered_t;
-  for (const Switch& s : switches) {
-    const bool runs = s.runs_above ? factor >= s.factor : factor <= s.factor;
-    out += runs ? s.on_t : s.off_t;
-  }
+  for (const Switch& s : switches) out += s.runs(factor) ? s.on_t : s.off_t;
   return std::max(0.0, out);
+}
+
+double ProducerIncentive::RegionOutlook::price_at(double factor) const {
+  for (const Switch& s : switches) {
+    if (s.extra && s.runs(factor)) return extra_price_usd_per_t;
+  }
+  return producer_price_usd_per_t;
 }
 
 std::vector<ProducerIncentive::RegionOutlook> ProducerIncentive::outlook(
@@ -264,6 +268,23 @@ std::vector<ProducerIncentive::RegionOutlook> ProducerIncentive::outlook(
     const double feed = processing ? base_feed_usd_per_t : 0.0;
     const double y = margin + feed;
     const double payment = payment_usd_per_t(y);
+    // What more output would fetch: the best export netback, or the local price while the region
+    // imports (more output displaces imports); never more than the producer price.
+    double extra =
+        node.imports_t > 0.0 ? node.price_usd_per_t : -std::numeric_limits<double>::infinity();
+    for (const market::Route& route : model.routes) {
+      if (route.from != r || route.stage != stage_) continue;
+      extra = std::max(extra,
+                       eq.node(route.to, stage_).price_usd_per_t - route.transport_cost_usd_per_t -
+                           route.specific_tariff_usd_per_t -
+                           route.ad_valorem_tariff * std::max(0.0, node.producer_price_usd_per_t));
+    }
+    // A region without an outlet sells more output nowhere else: its producer price stands.
+    view.extra_price_usd_per_t = std::isfinite(extra)
+                                     ? std::min(extra, node.producer_price_usd_per_t)
+                                     : node.producer_price_usd_per_t;
+    const double y_extra = y - (node.producer_price_usd_per_t - view.extra_price_usd_per_t);
+    const double payment_extra = payment_usd_per_t(y_extra);
     const auto& steps = processing ? model.regions[r].processing : model.regions[r].extraction;
     const double tolerance = 1e-9 * std::max(1.0, std::abs(margin));
     // Steps that run, that do not, and the marginal ones (offered at the margin: partly used).
@@ -285,12 +306,15 @@ std::vector<ProducerIncentive::RegionOutlook> ProducerIncentive::outlook(
     for (const Covered& c : covered_) {
       if (c.region != r) continue;
       const State state = states[k++];
-      if (payment == 0.0) continue;  // the factor does not move this step
+      const bool off = state == State::kOff;
+      const double at = off ? y_extra : y, paid = off ? payment_extra : payment;
+      if (paid == 0.0) continue;  // the factor does not move this step
       const double capacity = steps[c.step].capacity_t;
       Switch s;
       // Runs when y + factor x payment >= cost: above the switch for a positive payment.
-      s.factor = (c.unit_cost_usd_per_t + feed - y) / payment;
-      s.runs_above = payment > 0.0;
+      s.factor = (c.unit_cost_usd_per_t + feed - at) / paid;
+      s.runs_above = paid > 0.0;
+      s.extra = off;
       if (state == State::kOn) {
         s.off_t = -capacity;
       } else if (state == State::kOff) {

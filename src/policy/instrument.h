@@ -216,19 +216,27 @@ class ProducerIncentive {
   // revenue at the region's margin y (its producer price less the feed it needs; at the
   // processing stage plus the base-year feed price, as in apply()), y + factor x payment(y),
   // covers its own cost x. That is linear in the factor, so each step switches at one factor.
+  // A step that runs now is judged at the region's producer price; one that does not, at what
+  // more output would fetch (its best export netback, or the local price while the region
+  // imports): when it runs, the region's output is priced there.
   struct Switch {
     double factor = 0.0;     // where the step switches
     bool runs_above = true;  // runs at factors above (else below) the switch
+    bool extra = false;      // a step that does not run now: its output is sold at the netback
     double on_t = 0.0;       // change of covered output when running, against the clearing [t]
     double off_t = 0.0;      // ... when not running [t]
+    bool runs(double f) const { return runs_above ? f >= factor : f <= factor; }
   };
   struct RegionOutlook {
     std::size_t region = 0;
     double producer_price_usd_per_t = 0.0;  // held
+    double extra_price_usd_per_t = 0.0;     // what more output would fetch
     double covered_t = 0.0;                 // at the clearing
     std::vector<Switch> switches;
     // Covered output at a factor [t] (>= 0).
     double covered_at(double factor) const;
+    // The producer price at a factor: the netback once a step that does not run now runs.
+    double price_at(double factor) const;
   };
   std::vector<RegionOutlook> outlook(const market::MarketModel& model,
                                      const market::Equilibrium& eq, double base_feed_usd_per_t,

@@ -164,10 +164,9 @@ class PriceFloor final : public Instrument {
         const auto modelled_target = [&](double factor) {
           double claims = 0.0;
           for (const auto& view : views) {
-            claims +=
-                settlement::price_gap_top_up_per_t(floor_usd_per_t_, view.producer_price_usd_per_t)
-                    .value() *
-                view.covered_at(factor);
+            claims += settlement::price_gap_top_up_per_t(floor_usd_per_t_, view.price_at(factor))
+                          .value() *
+                      view.covered_at(factor);
           }
           return share(claims);
         };

@@ -157,7 +157,7 @@ class Subsidy final : public Instrument {
             for (const auto& view : views) {
               if (view.region == r) {
                 covered = view.covered_at(factor);
-                price = view.producer_price_usd_per_t;
+                price = view.price_at(factor);
               }
             }
             claims.push_back(settlement::subsidy_payment_per_t(terms_, price).value() * covered);
