@@ -25,6 +25,44 @@ double most_common(std::vector<double>& values, double tolerance) {
   return best;
 }
 
+// True when the routes of a stage join every ordered pair of regions exactly once with one
+// transport cost and one tariff (the calibrated default); checked first because it is the common
+// case and needs no grouping.
+bool uniform_complete_trade(const MarketModel& model, Stage stage,
+                            const std::vector<double>& ad_valorem, double* transport,
+                            double* tariff) {
+  const std::size_t n = model.regions.size();
+  if (n < 3) return false;  // nothing to gain
+  for (const ExportRestriction& r : model.restrictions) {
+    if (r.stage == stage) return false;
+  }
+  std::vector<unsigned char> seen(n * n, 0);  // bytes: this runs on every solve
+  std::size_t count = 0;
+  bool first = true;
+  double common_transport = 0.0, common_tariff = 0.0;
+  for (std::size_t i = 0; i < model.routes.size(); ++i) {
+    const Route& route = model.routes[i];
+    if (route.stage != stage) continue;
+    const double route_tariff =
+        route.specific_tariff_usd_per_t + (ad_valorem.empty() ? 0.0 : ad_valorem[i]);
+    if (first) {
+      common_transport = route.transport_cost_usd_per_t;
+      common_tariff = route_tariff;
+      first = false;
+    } else if (route.transport_cost_usd_per_t != common_transport ||
+               route_tariff != common_tariff) {
+      return false;
+    }
+    const std::size_t key = route.from * n + route.to;
+    if (seen[key]) return false;
+    seen[key] = 1;
+    ++count;
+  }
+  *transport = common_transport;
+  *tariff = common_tariff;
+  return count == n * (n - 1);
+}
+
 // Builds the hubs of one stage (see build_flow_problem in the header) into `problem` and marks
 // the routes they stand for in `pooled_route`.
 void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>& ad_valorem,
@@ -35,6 +73,49 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
     if (r.stage == stage) return;
   }
   constexpr std::size_t kNone = FlowProblem::kNoRoute;
+  const double scale = stage == Stage::kProcessing ? model.processing_yield : 1.0;
+  double transport = 0.0, tariff = 0.0;
+  if (uniform_complete_trade(model, stage, ad_valorem, &transport, &tariff)) {
+    // One hub for all: half the transport cost on each side, the tariff on the importer's.
+    FlowProblem::Hub hub;
+    hub.node = problem->node_count++;
+    hub.stage = stage;
+    for (std::size_t r = 0; r < n; ++r) hub.origins.push_back(r);
+    hub.destinations = hub.origins;
+    hub.route.assign(n * n, kNone);
+    hub.unit_cost.assign(n * n, transport + tariff);
+    hub.tariff.assign(n * n, tariff);
+    for (std::size_t i = 0; i < model.routes.size(); ++i) {
+      const Route& route = model.routes[i];
+      if (route.stage != stage) continue;
+      hub.route[route.from * n + route.to] = i;
+      (*pooled_route)[i] = 1;
+    }
+    const std::size_t index = problem->hubs.size();
+    for (std::size_t r = 0; r < n; ++r) {
+      FlowArc out;
+      out.tail = stage == Stage::kExtraction ? FlowProblem::extraction_origin_node(r)
+                                             : FlowProblem::processing_origin_node(r);
+      out.head = hub.node;
+      out.capacity = kUnlimited;
+      out.cost = 0.5 * transport * scale;
+      out.kind = ArcKind::kToHub;
+      out.region = r;
+      out.route = index;
+      out.stage = stage;
+      FlowArc in = out;
+      in.tail = hub.node;
+      in.head = stage == Stage::kExtraction ? FlowProblem::extraction_node(r)
+                                            : FlowProblem::processing_node(r);
+      in.cost = (0.5 * transport + tariff) * scale;
+      in.kind = ArcKind::kFromHub;
+      problem->arcs.push_back(out);
+      problem->arcs.push_back(in);
+    }
+    problem->pooled[stage == Stage::kProcessing ? 1 : 0] = true;
+    problem->hubs.push_back(std::move(hub));
+    return;
+  }
   std::vector<std::size_t> route_of(n * n, kNone);  // from * n + to
   std::vector<double> cost(n * n, 0.0);
   std::vector<char> ships(n, 0);
@@ -71,7 +152,6 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
       groups[static_cast<std::size_t>(found - keys.begin())].push_back(d);
     }
   }
-  const double scale = stage == Stage::kProcessing ? model.processing_yield : 1.0;
   for (std::size_t g = 0; g < groups.size(); ++g) {
     const std::vector<std::size_t>& dests = groups[g];
     std::vector<std::size_t> origins;
