@@ -34,6 +34,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -63,6 +64,9 @@ struct ClubDesign {
   double external_specific_usd_per_t = 0.0;  // [USD/t]
 };
 
+// The parsed TOML of a scenario (defined in policy/club.cpp; opaque here).
+struct ScenarioDocument;
+
 // Everything `critmin clear --scenario` reads from a scenario file.
 struct ClearingScenario {
   std::string file;
@@ -72,6 +76,10 @@ struct ClearingScenario {
   bool has_club = false;
   std::vector<InstrumentSpec> instruments;
   std::string toml_text;  // kept so each instrument re-reads its own table
+  // toml_text as parsed by read_clearing_scenario, so that clearing the scenario on many markets
+  // (a world-year, a multi-year run) reads the instruments' tables without parsing the text again.
+  // Null for a scenario assembled by hand: toml_text is then parsed on every clearing.
+  std::shared_ptr<const ScenarioDocument> document;
   // Stock held at the start of the year by each stockpile instrument, keyed by the line of its
   // [[instrument]] table [t]. A multi-year run carries the end-of-year stock here; a stockpile not
   // listed starts at initial_fill x target.

@@ -412,8 +412,9 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
   // Flows below this are solver noise (Clp's tolerances), not trade; the network path's smallest
   // flow is 1e-9 of the total supply, well above it.
   const double noise_t = 1e-10 * problem.supply[problem.source];
-  std::vector<std::pair<std::size_t, double>> hub_exports[2], hub_imports[2];  // region, t
-  double hub_tariff[2] = {0.0, 0.0};
+  // Per hub: (index among its origins or destinations, t) of what enters and leaves it.
+  std::vector<std::vector<std::pair<std::size_t, double>>> hub_exports(problem.hubs.size()),
+      hub_imports(problem.hubs.size());
   for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
     const FlowArc& a = problem.arcs[i];
     const double flow = solution.flow[i];
@@ -471,15 +472,14 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
       case ArcKind::kFromHub: {
         const double quantity = a.stage == Stage::kProcessing ? flow * yield : flow;
         const std::size_t index = 2 * a.region + (a.stage == Stage::kProcessing);
-        auto& side = a.kind == ArcKind::kToHub ? hub_exports : hub_imports;
-        side[a.stage == Stage::kProcessing].push_back({a.region, quantity});
-        if (a.kind == ArcKind::kToHub) {
-          eq.nodes[index].exports_t += quantity;
-        } else {
-          eq.nodes[index].imports_t += quantity;
-          eq.accounts[a.region].tariff_revenue_usd += a.tariff * quantity;
-          hub_tariff[a.stage == Stage::kProcessing] = a.tariff;
-        }
+        const FlowProblem::Hub& hub = problem.hubs[a.route];
+        const auto& regions = a.kind == ArcKind::kToHub ? hub.origins : hub.destinations;
+        const std::size_t position = static_cast<std::size_t>(
+            std::lower_bound(regions.begin(), regions.end(), a.region) - regions.begin());
+        (a.kind == ArcKind::kToHub ? hub_exports : hub_imports)[a.route].push_back(
+            {position, quantity});
+        (a.kind == ArcKind::kToHub ? eq.nodes[index].exports_t : eq.nodes[index].imports_t) +=
+            quantity;
         break;
       }
       case ArcKind::kDelivery: {
@@ -522,26 +522,25 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         break;
     }
   }
-  // Pooled trade: pair the hub's suppliers with its customers in region order. Every pairing is
-  // optimal because every route of a pooled stage costs the same.
-  for (int s = 0; s < 2; ++s) {
-    if (!problem.pooled[s]) continue;
-    const Stage stage = s == 1 ? Stage::kProcessing : Stage::kExtraction;
-    double route_cost = 0.0;
-    for (const FlowArc& a : problem.arcs) {
-      if ((a.kind == ArcKind::kToHub || a.kind == ArcKind::kFromHub) && a.stage == stage) {
-        route_cost += (stage == Stage::kProcessing ? a.cost / yield : a.cost);
-        if (a.kind == ArcKind::kFromHub) break;  // one arc of each kind: out then in
-      }
-    }
-    auto& exporters = hub_exports[s];
-    auto& importers = hub_imports[s];
+  // Pooled trade: pair each hub's suppliers with its customers in region order. Every pairing
+  // costs the same (a route's cost is its origin's part plus its destination's part), so any is
+  // optimal; each pair is reported as its route, with the route's cost and tariff (the importer
+  // collects the tariff). A pair that stands for no route (a region to itself, or one whose
+  // cheaper direct route an optimum uses instead) carries nothing beyond solver noise at an
+  // optimum and is not reported.
+  for (std::size_t h = 0; h < problem.hubs.size(); ++h) {
+    const FlowProblem::Hub& hub = problem.hubs[h];
+    auto& exporters = hub_exports[h];
+    auto& importers = hub_imports[h];
     std::size_t e = 0, i = 0;
     while (e < exporters.size() && i < importers.size()) {
       const double quantity = std::min(exporters[e].second, importers[i].second);
-      if (exporters[e].first != importers[i].first && quantity > 0.0) {
-        eq.flows.push_back({exporters[e].first, importers[i].first, stage, quantity, route_cost,
-                            hub_tariff[s], false});
+      const std::size_t pair = exporters[e].first * hub.destinations.size() + importers[i].first;
+      if (hub.route[pair] != FlowProblem::kNoRoute && quantity > 0.0) {
+        const std::size_t to = hub.destinations[importers[i].first];
+        eq.flows.push_back({hub.origins[exporters[e].first], to, hub.stage, quantity,
+                            hub.unit_cost[pair], hub.tariff[pair], false});
+        eq.accounts[to].tariff_revenue_usd += hub.tariff[pair] * quantity;
       }
       exporters[e].second -= quantity;
       importers[i].second -= quantity;

@@ -1,13 +1,33 @@
 #include "market/flow_problem.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace critmin::market {
 
 namespace {
 
+// The value most of `values` share (within `tolerance`; the smallest such value on a tie); NaN
+// when there are none. Sorts `values`.
+double most_common(std::vector<double>& values, double tolerance) {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(values.begin(), values.end());
+  double best = values[0];
+  std::size_t best_run = 0;
+  for (std::size_t i = 0, j = 0; i < values.size(); i = j) {
+    while (j < values.size() && values[j] - values[i] <= tolerance) ++j;
+    if (j - i > best_run) {
+      best_run = j - i;
+      best = values[i];
+    }
+  }
+  return best;
+}
+
 // True when the routes of a stage join every ordered pair of regions exactly once with one
-// transport cost and one tariff, and no restriction concerns the stage.
+// transport cost and one tariff (the calibrated default); checked first because it is the common
+// case and needs no grouping.
 bool uniform_complete_trade(const MarketModel& model, Stage stage,
                             const std::vector<double>& ad_valorem, double* transport,
                             double* tariff) {
@@ -41,6 +61,211 @@ bool uniform_complete_trade(const MarketModel& model, Stage stage,
   *transport = common_transport;
   *tariff = common_tariff;
   return count == n * (n - 1);
+}
+
+// Builds the hubs of one stage (see build_flow_problem in the header) into `problem` and marks
+// the routes they stand for in `pooled_route`.
+void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>& ad_valorem,
+                FlowProblem* problem, std::vector<char>* pooled_route) {
+  const std::size_t n = model.regions.size();
+  if (n < 3) return;  // nothing to gain
+  for (const ExportRestriction& r : model.restrictions) {
+    if (r.stage == stage) return;
+  }
+  constexpr std::size_t kNone = FlowProblem::kNoRoute;
+  const double scale = stage == Stage::kProcessing ? model.processing_yield : 1.0;
+  double transport = 0.0, tariff = 0.0;
+  if (uniform_complete_trade(model, stage, ad_valorem, &transport, &tariff)) {
+    // One hub for all: half the transport cost on each side, the tariff on the importer's.
+    FlowProblem::Hub hub;
+    hub.node = problem->node_count++;
+    hub.stage = stage;
+    for (std::size_t r = 0; r < n; ++r) hub.origins.push_back(r);
+    hub.destinations = hub.origins;
+    hub.route.assign(n * n, kNone);
+    hub.unit_cost.assign(n * n, transport + tariff);
+    hub.tariff.assign(n * n, tariff);
+    for (std::size_t i = 0; i < model.routes.size(); ++i) {
+      const Route& route = model.routes[i];
+      if (route.stage != stage) continue;
+      hub.route[route.from * n + route.to] = i;
+      (*pooled_route)[i] = 1;
+    }
+    const std::size_t index = problem->hubs.size();
+    for (std::size_t r = 0; r < n; ++r) {
+      FlowArc out;
+      out.tail = stage == Stage::kExtraction ? FlowProblem::extraction_origin_node(r)
+                                             : FlowProblem::processing_origin_node(r);
+      out.head = hub.node;
+      out.capacity = kUnlimited;
+      out.cost = 0.5 * transport * scale;
+      out.kind = ArcKind::kToHub;
+      out.region = r;
+      out.route = index;
+      out.stage = stage;
+      FlowArc in = out;
+      in.tail = hub.node;
+      in.head = stage == Stage::kExtraction ? FlowProblem::extraction_node(r)
+                                            : FlowProblem::processing_node(r);
+      in.cost = (0.5 * transport + tariff) * scale;
+      in.kind = ArcKind::kFromHub;
+      problem->arcs.push_back(out);
+      problem->arcs.push_back(in);
+    }
+    problem->pooled[stage == Stage::kProcessing ? 1 : 0] = true;
+    problem->hubs.push_back(std::move(hub));
+    return;
+  }
+  std::vector<std::size_t> route_of(n * n, kNone);  // from * n + to
+  std::vector<double> cost(n * n, 0.0);
+  std::vector<char> ships(n, 0);
+  double largest = 0.0;
+  for (std::size_t i = 0; i < model.routes.size(); ++i) {
+    const Route& route = model.routes[i];
+    if (route.stage != stage) continue;
+    const std::size_t key = route.from * n + route.to;
+    if (route_of[key] != kNone) return;  // two routes for one pair: not pooled
+    route_of[key] = i;
+    cost[key] = route.transport_cost_usd_per_t + route.specific_tariff_usd_per_t +
+                (ad_valorem.empty() ? 0.0 : ad_valorem[i]);
+    largest = std::max(largest, cost[key]);
+    ships[route.from] = 1;
+  }
+  const double tolerance = 1e-12 * std::max(1.0, largest);
+  // Group destinations by their origins (a shipping destination counted among its own, so that
+  // the members of a group that trade with each other share one origin set).
+  std::vector<std::vector<char>> keys;
+  std::vector<std::vector<std::size_t>> groups;
+  for (std::size_t d = 0; d < n; ++d) {
+    std::vector<char> key(n, 0);
+    bool any = false;
+    for (std::size_t o = 0; o < n; ++o) {
+      if (route_of[o * n + d] != kNone) key[o] = 1, any = true;
+    }
+    if (!any) continue;
+    if (ships[d]) key[d] = 1;
+    const auto found = std::find(keys.begin(), keys.end(), key);
+    if (found == keys.end()) {
+      keys.push_back(std::move(key));
+      groups.push_back({d});
+    } else {
+      groups[static_cast<std::size_t>(found - keys.begin())].push_back(d);
+    }
+  }
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const std::vector<std::size_t>& dests = groups[g];
+    std::vector<std::size_t> origins;
+    for (std::size_t o = 0; o < n; ++o) {
+      if (keys[g][o]) origins.push_back(o);
+    }
+    if (dests.size() < 2 || origins.size() < 3) continue;  // a hub would not save arcs
+    // b(d) relative to the first destination, then a(o), each the value most routes agree on
+    // (a cheaper direct route does not vote it away).
+    const std::size_t first = dests[0];
+    std::vector<double> b(dests.size(), 0.0), a(origins.size(), 0.0), votes;
+    bool separable = true;
+    for (std::size_t j = 1; j < dests.size() && separable; ++j) {
+      votes.clear();
+      for (std::size_t o : origins) {
+        if (o == dests[j] || o == first) continue;
+        votes.push_back(cost[o * n + dests[j]] - cost[o * n + first]);
+      }
+      b[j] = most_common(votes, tolerance);
+      separable = !std::isnan(b[j]);
+    }
+    for (std::size_t k = 0; k < origins.size() && separable; ++k) {
+      votes.clear();
+      for (std::size_t j = 0; j < dests.size(); ++j) {
+        if (dests[j] != origins[k]) votes.push_back(cost[origins[k] * n + dests[j]] - b[j]);
+      }
+      a[k] = most_common(votes, tolerance);
+      separable = !std::isnan(a[k]);
+    }
+    if (!separable) continue;
+    // Split the common part: the cheapest origin keeps half its transport cost to the first
+    // destination, the rest goes to the destinations (in the calibrated default: half the
+    // transport cost on each side, the tariff on the importer's).
+    const std::size_t cheapest =
+        static_cast<std::size_t>(std::min_element(a.begin(), a.end()) - a.begin());
+    const std::size_t reference =
+        route_of[origins[cheapest] * n + (origins[cheapest] == first ? dests[1] : first)];
+    if (reference == kNone) continue;
+    double shift = a[cheapest] - 0.5 * model.routes[reference].transport_cost_usd_per_t;
+    shift = std::max(shift, -*std::min_element(b.begin(), b.end()));
+    for (double& x : a) x -= shift;
+    for (double& x : b) x += shift;
+    if (*std::min_element(a.begin(), a.end()) < 0.0 ||
+        *std::min_element(b.begin(), b.end()) < 0.0) {
+      continue;
+    }
+    FlowProblem::Hub hub;
+    hub.stage = stage;
+    hub.origins = origins;
+    hub.destinations = dests;
+    const std::size_t pairs = origins.size() * dests.size();
+    hub.route.assign(pairs, kNone);
+    hub.unit_cost.assign(pairs, 0.0);
+    hub.tariff.assign(pairs, 0.0);
+    std::size_t direct = 0;
+    for (std::size_t k = 0; k < origins.size() && separable; ++k) {
+      for (std::size_t j = 0; j < dests.size(); ++j) {
+        const std::size_t o = origins[k], d = dests[j];
+        if (o == d) continue;
+        const std::size_t key = o * n + d;
+        const double gap = cost[key] - (a[k] + b[j]);
+        if (route_of[key] == kNone || gap > tolerance) {
+          separable = false;  // the hub would open a missing or undercut a dearer route
+          break;
+        }
+        if (gap < -tolerance) {
+          ++direct;  // cheaper than the hub path: stays a direct arc
+          continue;
+        }
+        const std::size_t pair = k * dests.size() + j;
+        const Route& route = model.routes[route_of[key]];
+        hub.route[pair] = route_of[key];
+        hub.unit_cost[pair] = cost[key];
+        hub.tariff[pair] = cost[key] - route.transport_cost_usd_per_t;
+      }
+    }
+    if (!separable || origins.size() + dests.size() + direct >= pairs) continue;
+    hub.node = problem->node_count++;
+    const std::size_t index = problem->hubs.size();
+    // In region order, each region's arc to the hub before its arc from it.
+    for (std::size_t r = 0, k = 0, j = 0; r < n; ++r) {
+      if (k < origins.size() && origins[k] == r) {
+        FlowArc out;
+        out.tail = stage == Stage::kExtraction ? FlowProblem::extraction_origin_node(r)
+                                               : FlowProblem::processing_origin_node(r);
+        out.head = hub.node;
+        out.capacity = kUnlimited;
+        out.cost = a[k++] * scale;
+        out.kind = ArcKind::kToHub;
+        out.region = r;
+        out.route = index;
+        out.stage = stage;
+        problem->arcs.push_back(out);
+      }
+      if (j < dests.size() && dests[j] == r) {
+        FlowArc in;
+        in.tail = hub.node;
+        in.head = stage == Stage::kExtraction ? FlowProblem::extraction_node(r)
+                                              : FlowProblem::processing_node(r);
+        in.capacity = kUnlimited;
+        in.cost = b[j++] * scale;
+        in.kind = ArcKind::kFromHub;
+        in.region = r;
+        in.route = index;
+        in.stage = stage;
+        problem->arcs.push_back(in);
+      }
+    }
+    for (std::size_t r : hub.route) {
+      if (r != kNone) (*pooled_route)[r] = 1;
+    }
+    problem->pooled[stage == Stage::kProcessing ? 1 : 0] = true;
+    problem->hubs.push_back(std::move(hub));
+  }
 }
 
 }  // namespace
@@ -147,37 +372,15 @@ FlowProblem build_flow_problem(const MarketModel& model,
     gate.region = restriction.origin;
     problem.arcs.push_back(gate);
   }
-  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
-    double transport = 0.0, tariff = 0.0;
-    if (!pool_uniform_trade ||
-        !uniform_complete_trade(model, stage, route_ad_valorem_usd_per_t, &transport, &tariff)) {
-      continue;
-    }
-    const double scale = stage == Stage::kProcessing ? yield : 1.0;
-    const int hub = problem.node_count++;
-    problem.pooled[stage == Stage::kProcessing ? 1 : 0] = true;
-    for (std::size_t r = 0; r < model.regions.size(); ++r) {
-      FlowArc out;
-      out.tail = node_of(r, stage);
-      out.head = hub;
-      out.capacity = kUnlimited;
-      out.cost = 0.5 * transport * scale;
-      out.kind = ArcKind::kToHub;
-      out.region = r;
-      out.stage = stage;
-      FlowArc in = out;
-      in.tail = hub;
-      in.head = use_node_of(r, stage);
-      in.cost = (0.5 * transport + tariff) * scale;
-      in.kind = ArcKind::kFromHub;
-      in.tariff = tariff;
-      problem.arcs.push_back(out);
-      problem.arcs.push_back(in);
+  std::vector<char> pooled_route(model.routes.size(), 0);
+  if (pool_uniform_trade) {
+    for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+      pool_stage(model, stage, route_ad_valorem_usd_per_t, &problem, &pooled_route);
     }
   }
   for (std::size_t i = 0; i < model.routes.size(); ++i) {
     const Route& route = model.routes[i];
-    if (problem.pooled[route.stage == Stage::kProcessing ? 1 : 0]) continue;
+    if (pooled_route[i]) continue;
     const double ad_valorem =
         route_ad_valorem_usd_per_t.empty() ? 0.0 : route_ad_valorem_usd_per_t[i];
     const double tariff = route.specific_tariff_usd_per_t + ad_valorem;

@@ -33,8 +33,8 @@ enum class ArcKind {
   kProcessingSupply,
   kDemand,
   kTrade,
-  kToHub,    // pooled trade: region -> hub of the stage (half the transport cost)
-  kFromHub,  // pooled trade: hub -> region (the other half plus the importer's tariff)
+  kToHub,    // pooled trade: region -> hub (the origin's part of the route cost)
+  kFromHub,  // pooled trade: hub -> region (the destination's part of the route cost)
   kQuotaGate,
   kLocal,  // origin -> use node of one region and stage
   kBypass,
@@ -64,7 +64,23 @@ struct FlowProblem {
   int sink = 1;
   std::vector<double> supply;  // per node; source > 0, sink < 0, others 0
   std::vector<FlowArc> arcs;
-  bool pooled[2] = {false, false};  // per stage (extraction, processing): trade goes via a hub
+  bool pooled[2] = {false, false};  // per stage (extraction, processing): some trade goes via a hub
+
+  // A hub of pooled trade (see build_flow_problem): every origin of `origins` reaches every
+  // destination of `destinations` (a region not itself) through it, at the route's own cost.
+  struct Hub {
+    int node = 0;
+    Stage stage = Stage::kExtraction;
+    std::vector<std::size_t> origins, destinations;  // regions
+    // Per pair (origin index * destinations.size() + destination index): the route the pair
+    // stands for, or kNoRoute when the hub path stands for no route (a region to itself, or a
+    // pair whose own route is cheaper and kept as a direct arc); its unit cost and tariff [USD
+    // per t of the stage's product].
+    std::vector<std::size_t> route;
+    std::vector<double> unit_cost, tariff;
+  };
+  static constexpr std::size_t kNoRoute = static_cast<std::size_t>(-1);
+  std::vector<Hub> hubs;  // hub arcs carry their hub's index in FlowArc::route
 
   // Each region and stage has an origin node (its own production enters here, exports leave from
   // here) and a use node (imports and local output arrive here; it feeds only local processing or
@@ -79,12 +95,19 @@ struct FlowProblem {
 // route_ad_valorem_usd_per_t: the ad valorem tariff of each route expressed per tonne of the
 // stage's product (from the outer loop); empty means none.
 //
-// pool_uniform_trade: when a stage has a route between every ordered pair of regions, all with the
-// same transport cost and the same tariff, and no restriction, its n(n-1) trade arcs are replaced
-// by a hub node with 2n arcs (region -> hub at half the transport cost, hub -> region at the other
-// half plus the tariff). Every path between two regions costs the same as the direct route, so the
-// optimum and the prices are unchanged, while the network shrinks from O(n^2) to O(n) trade arcs.
-// The pairwise flows are recovered from the hub flows afterwards (any pairing is optimal).
+// pool_uniform_trade: trade of a stage without export restrictions goes through hubs where its
+// route costs allow. Destinations are grouped by the set of origins that reach them; a group D
+// with origin set E is pooled when a route joins every origin to every destination (but a region
+// to itself) and the route costs are separable, cost(o, d) = a(o) + b(d) with a, b >= 0: one hub
+// node with the arcs o -> hub at a(o) and hub -> d at b(d) replaces the |E| x |D| route arcs. A
+// route cheaper than a(o) + b(d) (a certified region's free downgrade to its own open market) is
+// kept as a direct arc beside the hub; a dearer one, or a missing one, leaves the group unpooled.
+// Every hub path then costs what its route costs, or more than a direct arc of the same pair, or
+// is a region's path to itself (more than its free local arc), so the optimum and the prices are
+// unchanged, while the network shrinks from O(n^2) to O(n) trade arcs. The calibrated default
+// (one transport cost and tariff per stage) is one group per stage; the club's instruments give
+// a few (non-member, member and certified destinations, with origin-dependent levies). The
+// pairwise flows are recovered from the hub flows afterwards (any pairing costs the same).
 FlowProblem build_flow_problem(const MarketModel& model,
                                const std::vector<double>& route_ad_valorem_usd_per_t,
                                bool pool_uniform_trade = false);

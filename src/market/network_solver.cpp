@@ -34,10 +34,11 @@ using Simplex = lemon::NetworkSimplex<Graph, long long, long long>;
 // original (every original arc keeps its reduced cost, or gets one that is optimal for its flow).
 //
 // (A) Merge a region's origin and use node. On a pooled stage the only arcs at a region's origin
-// node O and use node U besides the local arc O -> U (cost 0, unlimited) are: into O the region's
-// own output (its "feeders"), out of O the arc to the hub; into U the arc from the hub, out of U
-// local processing or demand (its "outlets"). (Checked per region: when O has another way out or
-// U another way in, that pair is not merged, so a new kind of arc turns the merge off rather than
+// node O and use node U besides the local arc O -> U (cost 0, unlimited) are often: into O the
+// region's own output (its "feeders"), out of O the arc to the hub; into U the arc from the hub,
+// out of U local processing or demand (its "outlets"). (Checked per region: when O has another
+// way out or U another way in — a direct trade arc, a second hub, or arcs to and from two
+// different hubs — that pair is not merged, so a new kind of arc turns the merge off rather than
 // making it wrong.) Merging O and U into one node M admits exactly one new kind of route:
 // hub -> M -> hub, an import re-exported. That is a cycle through the hub of
 // cost (to-hub + from-hub) = transport + tariff >= 0. (1) Every flow of the original is a flow of
@@ -99,10 +100,19 @@ void contract_pooled_stages(const FlowProblem& problem, Contraction* c) {
   const double total_supply = problem.supply[problem.source];
   c->other_exit.assign(nodes, 0);
   c->other_entry.assign(nodes, 0);
+  // A node joined to several hubs (a region that exports to members and to non-members through
+  // different hubs) counts its second hub arc as another way out or in: merging it would admit
+  // re-exports from one hub to another, which are not cycles.
   for (std::size_t i = 0; i < arcs; ++i) {
     const FlowArc& a = problem.arcs[i];
-    if (a.kind == ArcKind::kToHub) c->to_hub_of[a.tail] = static_cast<int>(i);
-    if (a.kind == ArcKind::kFromHub) c->from_hub_of[a.head] = static_cast<int>(i);
+    if (a.kind == ArcKind::kToHub) {
+      if (c->to_hub_of[a.tail] >= 0) c->other_exit[a.tail] = 1;
+      c->to_hub_of[a.tail] = static_cast<int>(i);
+    }
+    if (a.kind == ArcKind::kFromHub) {
+      if (c->from_hub_of[a.head] >= 0) c->other_entry[a.head] = 1;
+      c->from_hub_of[a.head] = static_cast<int>(i);
+    }
     if (a.kind != ArcKind::kLocal && a.kind != ArcKind::kToHub) c->other_exit[a.tail] = 1;
     if (a.kind != ArcKind::kLocal && a.kind != ArcKind::kFromHub) c->other_entry[a.head] = 1;
   }
@@ -113,7 +123,11 @@ void contract_pooled_stages(const FlowProblem& problem, Contraction* c) {
       continue;
     }
     const int out = c->to_hub_of[a.tail], in = c->from_hub_of[a.head];
-    if (out >= 0 && in >= 0 && problem.arcs[out].cost + problem.arcs[in].cost < 0.0) continue;
+    if (out >= 0 && in >= 0 &&
+        (problem.arcs[out].head != problem.arcs[in].tail ||
+         problem.arcs[out].cost + problem.arcs[in].cost < 0.0)) {
+      continue;  // different hubs (a re-export, not a cycle), or a cycle that would pay
+    }
     c->merged[a.head] = a.tail;  // use node -> its origin node
     c->dropped_local.push_back(static_cast<int>(i));
     c->from_hub_of[a.tail] = in;  // the hub arcs are kept by merged node from here on

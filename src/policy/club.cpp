@@ -182,7 +182,7 @@ double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
   return high;
 }
 
-double DecreasingFixedPoint::step(double target, double tolerance) {
+double DecreasingFixedPoint::step(double target, double tolerance, std::optional<double> hint) {
   const double gap = std::abs(target - value_);
   if (gap <= tolerance) return 0.0;
   const double g = target - value_;  // > 0: the fixed point lies above the value
@@ -200,13 +200,135 @@ double DecreasingFixedPoint::step(double target, double tolerance) {
   // Jump to the target while it lies on one side; once it has been on both sides the fixed point
   // is bracketed, and a false-position step (with Illinois' correction) shrinks the bracket, also
   // when the target jumps at the fixed point.
-  if (above_ && below_) {
+  if (hint && *hint > low_ && *hint < high_) {
+    value_ = *hint;
+  } else if (above_ && below_) {
     value_ = low_ + g_low_ * (high_ - low_) / (g_low_ - g_high_);
     value_ = std::clamp(value_, low_ + 0.01 * (high_ - low_), high_ - 0.01 * (high_ - low_));
   } else {
     value_ = std::clamp(target, low_, high_);
   }
   return std::min(gap, high_ - low_);
+}
+
+PredictedFixedPoint predict_fixed_point(std::vector<double> breakpoints, double low, double high,
+                                        const std::function<double(double)>& target) {
+  std::erase_if(breakpoints, [&](double b) { return !(b > low && b < high); });
+  std::sort(breakpoints.begin(), breakpoints.end());
+  breakpoints.erase(std::unique(breakpoints.begin(), breakpoints.end()), breakpoints.end());
+  // Scan the pieces upwards: the target falls, the diagonal rises, so the first piece whose
+  // target lies at or below its upper end holds the fixed point, inside it or at its lower end.
+  double lower = low;
+  for (std::size_t i = 0; i <= breakpoints.size(); ++i) {
+    const double upper = i < breakpoints.size() ? breakpoints[i] : high;
+    const double value = target(0.5 * (lower + upper));
+    if (value <= upper) {
+      if (value >= lower || i == 0) return {std::max(value, low), false};
+      return {lower, true};
+    }
+    lower = upper;
+  }
+  return {high, false};
+}
+
+double budget_factor_hint(const PredictedFixedPoint& predicted, double current, double resolution) {
+  if (!predicted.at_jump) return predicted.value;
+  return predicted.value + (current > predicted.value ? -0.5 : 0.5) * resolution;
+}
+
+double ProducerIncentive::RegionOutlook::covered_at(double factor) const {
+  double out = covered_t;
+  for (const Switch& s : switches) out += s.runs(factor) ? s.on_t : s.off_t;
+  return std::max(0.0, out);
+}
+
+double ProducerIncentive::RegionOutlook::price_at(double factor) const {
+  for (const Switch& s : switches) {
+    if (s.extra && s.runs(factor)) return extra_price_usd_per_t;
+  }
+  return producer_price_usd_per_t;
+}
+
+std::vector<ProducerIncentive::RegionOutlook> ProducerIncentive::outlook(
+    const market::MarketModel& model, const market::Equilibrium& eq, double base_feed_usd_per_t,
+    const std::function<double(double)>& payment_usd_per_t) const {
+  std::vector<RegionOutlook> out;
+  for (std::size_t r : regions()) {
+    RegionOutlook view;
+    view.region = r;
+    const market::NodeResult& node = eq.node(r, stage_);
+    view.producer_price_usd_per_t = node.producer_price_usd_per_t;
+    view.covered_t = covered_output_t(model, eq, r);
+    const bool processing = stage_ == Stage::kProcessing;
+    // What one more tonne earns over its feed at this clearing, in the terms apply() uses.
+    const double margin =
+        node.producer_price_usd_per_t -
+        (processing ? eq.node(r, Stage::kExtraction).price_usd_per_t / model.processing_yield
+                    : 0.0);
+    const double feed = processing ? base_feed_usd_per_t : 0.0;
+    const double y = margin + feed;
+    const double payment = payment_usd_per_t(y);
+    // What more output would fetch: the best export netback, or the local price while the region
+    // imports (more output displaces imports); never more than the producer price.
+    double extra =
+        node.imports_t > 0.0 ? node.price_usd_per_t : -std::numeric_limits<double>::infinity();
+    for (const market::Route& route : model.routes) {
+      if (route.from != r || route.stage != stage_) continue;
+      extra = std::max(extra,
+                       eq.node(route.to, stage_).price_usd_per_t - route.transport_cost_usd_per_t -
+                           route.specific_tariff_usd_per_t -
+                           route.ad_valorem_tariff * std::max(0.0, node.producer_price_usd_per_t));
+    }
+    // A region without an outlet sells more output nowhere else: its producer price stands.
+    view.extra_price_usd_per_t = std::isfinite(extra)
+                                     ? std::min(extra, node.producer_price_usd_per_t)
+                                     : node.producer_price_usd_per_t;
+    const double y_extra = y - (node.producer_price_usd_per_t - view.extra_price_usd_per_t);
+    const double payment_extra = payment_usd_per_t(y_extra);
+    const auto& steps = processing ? model.regions[r].processing : model.regions[r].extraction;
+    const double tolerance = 1e-9 * std::max(1.0, std::abs(margin));
+    // Steps that run, that do not, and the marginal ones (offered at the margin: partly used).
+    enum class State { kOn, kOff, kMarginal };
+    std::vector<State> states;
+    double running_t = 0.0, marginal_t = 0.0;
+    for (const Covered& c : covered_) {
+      if (c.region != r) continue;
+      const double offered = steps[c.step].unit_cost_usd_per_t;
+      const State state = offered < margin - tolerance   ? State::kOn
+                          : offered > margin + tolerance ? State::kOff
+                                                         : State::kMarginal;
+      states.push_back(state);
+      if (state == State::kOn) running_t += steps[c.step].capacity_t;
+      if (state == State::kMarginal) marginal_t += steps[c.step].capacity_t;
+    }
+    const double marginal_used = std::clamp(view.covered_t - running_t, 0.0, marginal_t);
+    std::size_t k = 0;
+    for (const Covered& c : covered_) {
+      if (c.region != r) continue;
+      const State state = states[k++];
+      const bool off = state == State::kOff;
+      const double at = off ? y_extra : y, paid = off ? payment_extra : payment;
+      if (paid == 0.0) continue;  // the factor does not move this step
+      const double capacity = steps[c.step].capacity_t;
+      Switch s;
+      // Runs when y + factor x payment >= cost: above the switch for a positive payment.
+      s.factor = (c.unit_cost_usd_per_t + feed - at) / paid;
+      s.runs_above = paid > 0.0;
+      s.extra = off;
+      if (state == State::kOn) {
+        s.off_t = -capacity;
+      } else if (state == State::kOff) {
+        s.on_t = capacity;
+      } else {
+        const double used = marginal_t > 0.0 ? marginal_used * capacity / marginal_t : 0.0;
+        s.on_t = capacity - used;
+        s.off_t = -used;
+      }
+      view.switches.push_back(s);
+    }
+    out.push_back(std::move(view));
+  }
+  return out;
 }
 
 void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size_t>& regions,
@@ -343,6 +465,10 @@ std::vector<std::unique_ptr<Instrument>> read_instruments(const toml::table& roo
 
 }  // namespace
 
+struct ScenarioDocument {
+  toml::table root;
+};
+
 Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
                                                 const std::string& file_name, const Dataset& data,
                                                 int year, const ScenarioExtensions& extensions) {
@@ -426,6 +552,10 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
     return Status::invalid_input(fmt::format("{}: invalid scenario", file_name),
                                  std::move(problems));
   }
+  // Moved, not copied: a copied toml++ node loses its source lines, which the instruments'
+  // reports and errors cite.
+  scenario.document =
+      std::make_shared<const ScenarioDocument>(ScenarioDocument{std::move(parsed).value()});
   return scenario;
 }
 
@@ -494,12 +624,17 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
       std::any_of(scenario.instruments.begin(), scenario.instruments.end(),
                   [&](const InstrumentSpec& spec) { return spec.material == model.material; });
   if (any_here) {
-    Result<toml::table> parsed = parse_toml(scenario.toml_text, scenario.file);
-    if (!parsed.is_ok()) return parsed.status();
+    std::optional<toml::table> parsed;
+    if (!scenario.document) {
+      Result<toml::table> text = parse_toml(scenario.toml_text, scenario.file);
+      if (!text.is_ok()) return text.status();
+      parsed = std::move(text).value();
+    }
+    const toml::table& root = scenario.document ? scenario.document->root : *parsed;
     TomlFields fields(scenario.file, read_problems);
     // Year 0 leaves the dates to in_force() when out-of-force instruments are skipped.
     const int reading_year = scenario.skip_instruments_out_of_force ? 0 : model.year;
-    for (auto& instrument : read_instruments(parsed.value(), fields, data, reading_year)) {
+    for (auto& instrument : read_instruments(root, fields, data, reading_year)) {
       if (instrument->material() != model.material) continue;
       if (scenario.skip_instruments_out_of_force && !instrument->in_force(model.year)) {
         context.notes.push_back(fmt::format("{} (line {}) is not in force in {}",

@@ -150,13 +150,33 @@ class DecreasingFixedPoint {
   double value() const { return value_; }
   // Moves towards the fixed point given the target at the current value; returns how far the
   // value may still be from it (the smaller of the gap to the target and the bracket).
-  double step(double target, double tolerance);
+  // `hint`: where a model of the target (FixedPointOutlook) puts the fixed point; taken as the
+  // next value when it lies strictly inside the bracket, in place of the jump or the false
+  // position step, so that a wrong model costs a round but never leaves the bracket.
+  double step(double target, double tolerance, std::optional<double> hint = std::nullopt);
+  bool bracketed() const { return above_ && below_; }
 
  private:
   double low_, high_, value_;
   bool above_ = false, below_ = false;  // the target has been seen below / above the value
   double g_low_ = 0.0, g_high_ = 0.0;   // target - value at the ends of the bracket
 };
+
+// A model of a budget factor's target between clearings: the target as a piecewise constant,
+// non-increasing function of the factor, given by the points where it may change (`breakpoints`,
+// in (low, high)) and a function that evaluates it anywhere. Its fixed point is either inside a
+// piece (the target there) or at a breakpoint where the target jumps across the diagonal.
+struct PredictedFixedPoint {
+  double value = 0.0;
+  bool at_jump = false;  // the target jumps over the value there: a discrete switch
+};
+PredictedFixedPoint predict_fixed_point(std::vector<double> breakpoints, double low, double high,
+                                        const std::function<double(double)>& target);
+
+// The next value to clear at for a budget factor, from the model's fixed point: the fixed point
+// itself inside a piece; at a jump, the point half a resolution beside it on the other side from
+// the current value, so that two clearings straddle the switch within `resolution`.
+double budget_factor_hint(const PredictedFixedPoint& predicted, double current, double resolution);
 
 // Producer incentives: the lowest price at which a producer whose revenue per tonne is
 // price + factor * payment(price) covers its unit cost. payment is a settlement function of the
@@ -190,6 +210,37 @@ class ProducerIncentive {
   // region's production at the stage, taken cheapest-first like the market does).
   double covered_output_t(const market::MarketModel& model, const market::Equilibrium& eq,
                           std::size_t region) const;
+
+  // How the covered output of a region would change with the factor, seen from one clearing made
+  // at the current factor with the region's prices held. A covered step runs when the producer's
+  // revenue at the region's margin y (its producer price less the feed it needs; at the
+  // processing stage plus the base-year feed price, as in apply()), y + factor x payment(y),
+  // covers its own cost x. That is linear in the factor, so each step switches at one factor.
+  // A step that runs now is judged at the region's producer price; one that does not, at what
+  // more output would fetch (its best export netback, or the local price while the region
+  // imports): when it runs, the region's output is priced there.
+  struct Switch {
+    double factor = 0.0;     // where the step switches
+    bool runs_above = true;  // runs at factors above (else below) the switch
+    bool extra = false;      // a step that does not run now: its output is sold at the netback
+    double on_t = 0.0;       // change of covered output when running, against the clearing [t]
+    double off_t = 0.0;      // ... when not running [t]
+    bool runs(double f) const { return runs_above ? f >= factor : f <= factor; }
+  };
+  struct RegionOutlook {
+    std::size_t region = 0;
+    double producer_price_usd_per_t = 0.0;  // held
+    double extra_price_usd_per_t = 0.0;     // what more output would fetch
+    double covered_t = 0.0;                 // at the clearing
+    std::vector<Switch> switches;
+    // Covered output at a factor [t] (>= 0).
+    double covered_at(double factor) const;
+    // The producer price at a factor: the netback once a step that does not run now runs.
+    double price_at(double factor) const;
+  };
+  std::vector<RegionOutlook> outlook(const market::MarketModel& model,
+                                     const market::Equilibrium& eq, double base_feed_usd_per_t,
+                                     const std::function<double(double)>& payment_usd_per_t) const;
 
  private:
   struct Covered {

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "critmin/settlement.h"
 #include "policy/instrument.h"
@@ -109,15 +110,34 @@ class PriceFloor final : public Instrument {
     market::MarketModel& model = context.market.model;
     if (levy_) {
       double change = 0.0;
+      std::set<std::pair<std::size_t, std::size_t>> used;  // (from, to) with market trade
+      for (const market::FlowResult& f : eq.flows) {
+        if (f.stage == stage_ && !f.contracted && f.quantity_t > 0.0) used.insert({f.from, f.to});
+      }
       for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
         market::Route& route = model.routes[levied_routes_[j]];
-        const double origin = eq.node(route.from, stage_).producer_price_usd_per_t;
+        const market::NodeResult& from = eq.node(route.from, stage_);
+        const market::NodeResult& to = eq.node(route.to, stage_);
+        const double origin = from.producer_price_usd_per_t;
         // The landed price excludes the levy itself; ad valorem duty is paid on the origin price.
         const double landed = origin + route.transport_cost_usd_per_t + base_specific_[j] +
                               route.ad_valorem_tariff * std::max(0.0, origin);
         const double target = settlement::variable_levy_per_t(floor_usd_per_t_, landed).value();
         const double next = levy_usd_per_t_[j] + damping_ * (target - levy_usd_per_t_[j]);
-        change = std::max(change, std::abs(target - levy_usd_per_t_[j]));
+        // A route that carries nothing, between an origin that ships and a destination that
+        // receives (so that both prices are duals of the solve, not read off this route's cost),
+        // and that stays unprofitable at the target levy (buyers there pay at most the landed
+        // price with the target levy, max(floor, landed)), keeps the equilibrium an equilibrium
+        // when its levy moves to the target: its flow stays 0 and every reduced cost stays >= 0.
+        // Its change is therefore no distance from the fixed point.
+        const bool receives = to.consumption_t + to.stock_refill_t > 0.0;
+        const bool ships = from.production_t > 0.0;
+        const bool idle_and_unprofitable =
+            !used.contains({route.from, route.to}) && receives && ships &&
+            to.price_usd_per_t <= std::max(floor_usd_per_t_, landed) - context.price_tolerance;
+        if (!idle_and_unprofitable) {
+          change = std::max(change, std::abs(target - levy_usd_per_t_[j]));
+        }
         levy_usd_per_t_[j] = next;
         route.specific_tariff_usd_per_t = base_specific_[j] + next;
       }
@@ -128,10 +148,34 @@ class PriceFloor final : public Instrument {
     double budget_change = 0.0;
     if (budget_usd_) {
       const double claimed = claimed_usd(eq);
-      const double target =
-          claimed > *budget_usd_ ? std::clamp(*budget_usd_ / claimed, 0.0, 1.0) : 1.0;
+      const auto share = [&](double claims) {
+        return claims > *budget_usd_ ? std::clamp(*budget_usd_ / claims, 0.0, 1.0) : 1.0;
+      };
+      const double target = share(claimed);
+      // Where the factor settles if prices held (as for a subsidy's budget; subsidy.cpp).
+      std::optional<double> hint;
+      if (target < 1.0 || factor_.value() < 1.0) {
+        const auto views =
+            incentive_.outlook(context.market.model, eq, base_feed_usd_per_t_, payment());
+        std::vector<double> switches;
+        for (const auto& view : views) {
+          for (const auto& s : view.switches) switches.push_back(s.factor);
+        }
+        const auto modelled_target = [&](double factor) {
+          double claims = 0.0;
+          for (const auto& view : views) {
+            claims += settlement::price_gap_top_up_per_t(floor_usd_per_t_, view.price_at(factor))
+                          .value() *
+                      view.covered_at(factor);
+          }
+          return share(claims);
+        };
+        hint = budget_factor_hint(predict_fixed_point(switches, 0.0, 1.0, modelled_target),
+                                  factor_.value(),
+                                  0.5 * context.price_tolerance / std::max(floor_usd_per_t_, 1.0));
+      }
       // The factor moves every covered producer's incentive by at most floor x the change.
-      budget_change = factor_.step(target, kBudgetFactorTolerance) * floor_usd_per_t_;
+      budget_change = factor_.step(target, kBudgetFactorTolerance, hint) * floor_usd_per_t_;
     }
     // The offered costs are a function of the factor alone, so the factor's distance from its
     // fixed point is the measure of convergence.

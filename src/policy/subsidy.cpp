@@ -138,11 +138,38 @@ class Subsidy final : public Instrument {
     double budget_change = 0.0;
     if (budget_usd_) {
       const auto outcome = budget_outcome(eq, context);
-      const double target =
-          outcome.binding ? std::clamp(outcome.total_paid_usd / outcome.total_claimed_usd, 0.0, 1.0)
-                          : 1.0;
+      const double target = paid_share(outcome);
+      // Where the factor settles if prices held: each covered step switches at one factor, so
+      // the target is piecewise constant between the switches and its fixed point is found
+      // exactly; at a switch two clearings straddle it (docs/instruments/README.md).
+      std::optional<double> hint;
+      if (outcome.binding || factor_.value() < 1.0) {
+        const auto views =
+            incentive_.outlook(context.market.model, eq, base_feed_usd_per_t_, payment());
+        std::vector<double> switches;
+        for (const auto& view : views) {
+          for (const auto& s : view.switches) switches.push_back(s.factor);
+        }
+        const auto modelled_target = [&](double factor) {
+          std::vector<double> claims;
+          for (std::size_t r : order_) {
+            double covered = 0.0, price = 0.0;
+            for (const auto& view : views) {
+              if (view.region == r) {
+                covered = view.covered_at(factor);
+                price = view.price_at(factor);
+              }
+            }
+            claims.push_back(settlement::subsidy_payment_per_t(terms_, price).value() * covered);
+          }
+          return paid_share(settlement::apply_budget(claims, budget_usd_, rule_).value());
+        };
+        hint =
+            budget_factor_hint(predict_fixed_point(switches, 0.0, 1.0, modelled_target),
+                               factor_.value(), 0.5 * context.price_tolerance / scale_usd_per_t());
+      }
       // The factor moves every covered producer's incentive by at most the price scale x change.
-      budget_change = factor_.step(target, kBudgetFactorTolerance) * scale_usd_per_t();
+      budget_change = factor_.step(target, kBudgetFactorTolerance, hint) * scale_usd_per_t();
     }
     // The offered costs are a function of the factor alone, so the factor's distance from its
     // fixed point is the measure of convergence.
@@ -189,6 +216,13 @@ class Subsidy final : public Instrument {
     const settlement::SubsidyTerms terms = terms_;
     return
         [terms](double price) { return settlement::subsidy_payment_per_t(terms, price).value(); };
+  }
+
+  // The share of claims the budget pays (1 when it does not bind).
+  static double paid_share(const settlement::BudgetOutcome& outcome) {
+    return outcome.binding
+               ? std::clamp(outcome.total_paid_usd / outcome.total_claimed_usd, 0.0, 1.0)
+               : 1.0;
   }
 
   // A price scale for the outer loop's residual [USD/t].

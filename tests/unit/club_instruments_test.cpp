@@ -12,6 +12,7 @@
 
 #include "critmin/club.h"
 #include "critmin/settlement.h"
+#include "policy/instrument.h"
 
 #include "test_support.h"
 
@@ -446,6 +447,56 @@ budget_rule = "{}"
         EXPECT_LE(report.figure("top_up_cost"), budget * (1 + 1e-12) + 1e-9) << "trial " << trial;
       }
     }
+  }
+}
+
+// The budget factor's two searches on random switching economies where the model is exact (each
+// covered step adds its claims above its own switching factor; prices held): the bracketed
+// search alone (false position with Illinois' correction) and the one steered by the predicted
+// fixed point settle at the same factor, within the budget tolerance, and the steered one needs
+// at most four evaluations (the start, the prediction, and two that straddle a switch).
+TEST(ClubBudget, PredictedFixedPointAgreesWithTheBracketedSearch) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  constexpr double kTolerance = 1e-4;  // the budget factor's tolerance
+  constexpr double kScale = 1.0;       // the payment scale [USD/t]
+  constexpr double kPriceTolerance = 1e-6;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::vector<double> switches, claims;
+    const int steps = 1 + static_cast<int>(unit(rng) * 8);
+    for (int k = 0; k < steps; ++k) {
+      switches.push_back(unit(rng));
+      claims.push_back(100.0 * unit(rng));
+    }
+    const double base_claims = trial % 3 == 0 ? 0.0 : 100.0 * unit(rng);
+    const double budget = 300.0 * unit(rng);
+    const auto target = [&](double factor) {
+      double total = base_claims;
+      for (int k = 0; k < steps; ++k) total += factor >= switches[k] ? claims[k] : 0.0;
+      return total > budget ? std::clamp(budget / total, 0.0, 1.0) : 1.0;
+    };
+    const auto settle = [&](bool steered, int* evaluations) {
+      DecreasingFixedPoint factor(0.0, 1.0, 1.0);
+      for (*evaluations = 1; *evaluations <= 60; ++*evaluations) {
+        const double value = factor.value();
+        std::optional<double> hint;
+        if (steered) {
+          hint = budget_factor_hint(predict_fixed_point(switches, 0.0, 1.0, target), value,
+                                    0.5 * kPriceTolerance / kScale);
+        }
+        if (factor.step(target(value), kTolerance, hint) * kScale <= kPriceTolerance) {
+          return value;
+        }
+      }
+      ADD_FAILURE() << "trial " << trial << ": no convergence";
+      return factor.value();
+    };
+    int bracketed_rounds = 0, steered_rounds = 0;
+    const double bracketed = settle(false, &bracketed_rounds);
+    const double steered = settle(true, &steered_rounds);
+    EXPECT_NEAR(steered, bracketed, kTolerance + 2.0 * kPriceTolerance) << "trial " << trial;
+    EXPECT_LE(steered_rounds, 4) << "trial " << trial;
+    EXPECT_LE(steered_rounds, bracketed_rounds) << "trial " << trial;
   }
 }
 

@@ -255,5 +255,98 @@ TEST(MarketPooled, AnExtraEntryIntoAUseNodeKeepsItUnmerged) {
   EXPECT_NEAR(network.flow[0], 50.0, 1e-6);
 }
 
+// The shape the club's instruments give a market: certified twins that ship open product to
+// every region (and to their own region for free) and certified product only to certified twins,
+// and an origin-dependent levy on non-member supply into member regions. The trade then pools
+// into several hubs per stage (non-member, member and certified destinations), with the free
+// downgrade kept as a direct arc; both paths must agree, and no route may be undercut.
+MarketModel club_shaped_model(std::uint64_t seed) {
+  MarketModel model = pooled_model(seed);
+  Draws draw(seed * 13 + 5);
+  const std::size_t n = model.regions.size();
+  std::vector<char> member(n, 0);
+  for (std::size_t r = 0; r < n; ++r) member[r] = draw.unit() < 0.5;
+  std::vector<double> levy(n, 0.0);
+  for (std::size_t r = 0; r < n; ++r) levy[r] = draw.unit() < 0.3 ? 0.0 : draw.between(0.0, 40.0);
+  for (Route& route : model.routes) {
+    if (route.stage == Stage::kProcessing && member[route.to] && !member[route.from]) {
+      route.specific_tariff_usd_per_t += levy[route.from];
+    }
+  }
+  std::vector<std::size_t> twin(n, n);
+  for (std::size_t r = 0; r < n; ++r) {
+    if (draw.unit() < 0.4) continue;
+    Region certified;
+    certified.name = model.regions[r].name + "/c";
+    for (SupplyStep& step : model.regions[r].extraction) {
+      step.capacity_t *= 0.5;
+      certified.extraction.push_back({step.capacity_t, step.unit_cost_usd_per_t + 5.0});
+    }
+    for (SupplyStep& step : model.regions[r].processing) {
+      step.capacity_t *= 0.5;
+      certified.processing.push_back({step.capacity_t, step.unit_cost_usd_per_t + 3.0});
+    }
+    if (member[r]) {
+      for (DemandStep& step : model.regions[r].demand) {
+        step.quantity_t *= 0.5;
+        certified.demand.push_back(step);
+      }
+    }
+    twin[r] = model.regions.size();
+    model.regions.push_back(std::move(certified));
+  }
+  const std::vector<Route> routes = model.routes;
+  const auto ships = [&](std::size_t t, Stage stage) {
+    const Region& region = model.regions[t];
+    return stage == Stage::kExtraction ? !region.extraction.empty() : !region.processing.empty();
+  };
+  const auto receives = [&](std::size_t t, Stage stage) {
+    const Region& region = model.regions[t];
+    return stage == Stage::kExtraction ? !region.processing.empty() : !region.demand.empty();
+  };
+  for (const Route& route : routes) {
+    if (twin[route.from] == n || !ships(twin[route.from], route.stage)) continue;
+    Route downgrade = route;
+    downgrade.from = twin[route.from];
+    model.routes.push_back(downgrade);
+    if (twin[route.to] != n && receives(twin[route.to], route.stage)) {
+      Route certified = downgrade;
+      certified.to = twin[route.to];
+      model.routes.push_back(certified);
+    }
+  }
+  for (std::size_t r = 0; r < n; ++r) {
+    if (twin[r] == n) continue;
+    for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+      if (ships(twin[r], stage)) model.routes.push_back({twin[r], r, stage, 0.0});
+    }
+  }
+  return model;
+}
+
+TEST(MarketPooled, ClubShapedTradePoolsIntoSeveralHubsAndAgreesWithClp) {
+  int solved = 0, several_hubs = 0;
+  for (int i = 0; i < kInstances; ++i) {
+    const MarketModel model = club_shaped_model(kSeedBase + 5000 + static_cast<std::uint64_t>(i));
+    SCOPED_TRACE("instance " + std::to_string(i));
+    const FlowProblem problem = build_flow_problem(model, {}, true);
+    if (problem.hubs.size() > 2) ++several_hubs;
+    // Every hub path costs what its route costs, or more than a direct arc of the same pair.
+    for (const FlowProblem::Hub& hub : problem.hubs) {
+      for (std::size_t k = 0; k < hub.origins.size(); ++k) {
+        for (std::size_t j = 0; j < hub.destinations.size(); ++j) {
+          const std::size_t route = hub.route[k * hub.destinations.size() + j];
+          if (route == FlowProblem::kNoRoute) continue;
+          EXPECT_EQ(model.routes[route].from, hub.origins[k]);
+          EXPECT_EQ(model.routes[route].to, hub.destinations[j]);
+        }
+      }
+    }
+    if (check_both_paths(model)) ++solved;
+  }
+  EXPECT_GE(solved, kInstances / 2);
+  EXPECT_GE(several_hubs, kInstances / 10) << "the club's shape should need several hubs";
+}
+
 }  // namespace
 }  // namespace critmin::market
