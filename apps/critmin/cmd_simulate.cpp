@@ -22,6 +22,8 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
     std::string out = "out/simulate";
     std::string format = "table";
     std::string data;
+    std::string html;
+    std::string xlsx;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("SCENARIO", flags->scenario, "scenario TOML (see docs/simulation.md)")
@@ -31,6 +33,9 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
                   "what to print: table (a summary) or json (summary.json)")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
+  cmd->add_option("--html", flags->html,
+                  "also write a self-contained HTML report with charts to this file");
+  cmd->add_option("--xlsx", flags->xlsx, "also write the results as an XLSX workbook to this file");
   cmd->callback([&common, flags] {
     Result<Dataset> data = open_dataset(common, flags->data);
     if (!data.is_ok()) {
@@ -75,6 +80,10 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       return;
     }
     if (Status s = sim::write_results_sqlite(result.value(), dir / "results.sqlite"); !s.is_ok()) {
+      common.exit_code = report_error(s);
+      return;
+    }
+    if (Status s = write_result_reports(data.value(), json, flags->html, flags->xlsx); !s.is_ok()) {
       common.exit_code = report_error(s);
       return;
     }

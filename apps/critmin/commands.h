@@ -28,5 +28,11 @@ void register_assess_command(CLI::App& app, CommonOptions& common);
 void register_clear_command(CLI::App& app, CommonOptions& common);
 void register_serve_command(CLI::App& app, CommonOptions& common);
 void register_simulate_command(CLI::App& app, CommonOptions& common);
+void register_report_command(CLI::App& app, CommonOptions& common);
+
+// Writes the HTML report and/or the XLSX workbook of a simulation summary (summary.json text);
+// an empty file name skips that output.
+Status write_result_reports(const Dataset& data, const std::string& summary_json,
+                            const std::string& html_file, const std::string& xlsx_file);
 
 }  // namespace critmin::cli

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   register_clear_command(app, common);
   register_serve_command(app, common);
   register_simulate_command(app, common);
+  register_report_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
