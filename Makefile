@@ -24,18 +24,20 @@ endif
 DEB_PACKAGES := build-essential cmake pkg-config libfmt-dev libcli11-dev libtomlplusplus-dev \
   nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev liblemon-dev coinor-libclp-dev libgtest-dev libbenchmark-dev iso-codes \
   libcpp-httplib-dev libsodium-dev zlib1g-dev libpq-dev postgresql \
-  clang-format nodejs npm chromium
+  clang-format nodejs chromium
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
 .PHONY: all deps build test demo bench bench-market fuzz format format-check clean
 
 all: build
 
-# Installs only what is missing; silent when everything is present. npm packages (package.json,
+# Installs only what is missing; silent when everything is present. Debian's npm package only when
+# no npm is on the PATH (some nodejs builds bring their own). npm packages (package.json,
 # pinned by package-lock.json): Chart.js, which the build inlines into HTML reports and the
 # dashboard, and playwright-core, which drives Chromium in the browser test.
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

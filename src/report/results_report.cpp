@@ -483,21 +483,23 @@ json build_sources(const Dataset& data) {
 
 std::string unit_of_field(std::string_view field) {
   static const std::map<std::string, std::string, std::less<>> kExact = {
-      {"price", "USD/t"},       {"unit_cost", "USD/t"},      {"production", "t/yr"},
-      {"consumption", "t/yr"},  {"imports", "t/yr"},         {"exports", "t/yr"},
-      {"demand", "t/yr"},       {"shortfall", "t/yr"},       {"stock_release", "t/yr"},
-      {"stock_refill", "t/yr"}, {"capacity", "t/yr"},        {"hhi", "0-10000"},
-      {"draw", "0-1"},          {"probability", "0-1"},      {"share", "0-1"},
-      {"price_p5", "USD/t"},    {"price_p50", "USD/t"},      {"price_p95", "USD/t"},
-      {"days", "days"},         {"stock_cover_days", "days"}};
+      {"price", "USD/t"},       {"unit_cost", "USD/t"},       {"production", "t/yr"},
+      {"consumption", "t/yr"},  {"imports", "t/yr"},          {"exports", "t/yr"},
+      {"demand", "t/yr"},       {"shortfall", "t/yr"},        {"stock_release", "t/yr"},
+      {"stock_refill", "t/yr"}, {"capacity", "t/yr"},         {"hhi", "0-10000"},
+      {"draw", "0-1"},          {"probability", "0-1"},       {"share", "0-1"},
+      {"price_p5", "USD/t"},    {"price_p50", "USD/t"},       {"price_p95", "USD/t"},
+      {"days", "days"},         {"stock_cover_days", "days"}, {"days_of_cover", "days"}};
   if (auto it = kExact.find(field); it != kExact.end()) return it->second;
+  if (ends_with(field, "_meur")) return "million EUR";
+  if (ends_with(field, "_musd")) return "million USD";
   if (ends_with(field, "_usd_per_t")) return "USD/t";
   if (ends_with(field, "_eur_per_t")) return "EUR/t";
   if (ends_with(field, "_t_per_yr") || ends_with(field, "_t_per_year")) return "t/yr";
   if (ends_with(field, "_usd") || field.find("_usd_") != std::string_view::npos) return "USD";
   if (ends_with(field, "_eur") || field.find("_eur_") != std::string_view::npos) return "EUR";
   if (ends_with(field, "_share") || field.find("_share_") != std::string_view::npos ||
-      ends_with(field, "_rate")) {
+      field.rfind("share_", 0) == 0 || ends_with(field, "_rate")) {
     return "0-1";
   }
   if (ends_with(field, "_t") || field.find("_t_") != std::string_view::npos) return "t";

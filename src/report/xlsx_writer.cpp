@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 
+#include <algorithm>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -222,6 +223,9 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
     }
   };
   walk(summary, "");
+  // The series first: it is the table most people open.
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](const auto& table) { return table.first == "series"; });
 
   lxw_worksheet* scorecard =
       workbook_add_worksheet(workbook, sheet_name("scorecard", used).c_str());
