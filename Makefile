@@ -24,20 +24,27 @@ endif
 DEB_PACKAGES := build-essential cmake pkg-config libfmt-dev libcli11-dev libtomlplusplus-dev \
   nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev liblemon-dev coinor-libclp-dev libgtest-dev libbenchmark-dev iso-codes \
   libcpp-httplib-dev libsodium-dev zlib1g-dev libpq-dev postgresql \
-  clang-format
+  clang-format nodejs chromium
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
 .PHONY: all deps build test demo bench bench-market fuzz format format-check clean
 
 all: build
 
-# Installs only what is missing; silent when everything is present.
+# Installs only what is missing; silent when everything is present. Debian's npm package only when
+# no npm is on the PATH (some nodejs builds bring their own). npm packages (package.json,
+# pinned by package-lock.json): Chart.js, which the build inlines into HTML reports and the
+# dashboard, and playwright-core, which drives Chromium in the browser test.
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  echo "installing npm packages (npm ci)"; npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
 $(BUILD_DIR)/CMakeCache.txt: | deps
@@ -77,7 +84,11 @@ demo: build
 	@echo "== Back-tests: the model's prediction next to what was observed"
 	$(BUILD_DIR)/critmin backtest
 	@echo
-	@echo "wrote out/assess.json, out/assess.xlsx, out/club-gallium.json, out/sim-gallium-ban/ and out/compare/"
+	@echo "== The report of the gallium-ban simulation: charts and scorecards in one HTML file, tables in XLSX"
+	$(BUILD_DIR)/critmin report out/sim-gallium-ban --html out/report.html --xlsx out/sim-gallium-ban.xlsx
+	@echo
+	@echo "wrote out/assess.json, out/assess.xlsx, out/club-gallium.json, out/sim-gallium-ban/, out/compare/,"
+	@echo "out/sim-gallium-ban.xlsx and out/report.html (open it in a browser; it works offline)"
 
 bench: build
 	$(BUILD_DIR)/bench/critmin_bench --data data --sources $(SOURCES)

@@ -1,4 +1,5 @@
-// critmin serve: the club market service over HTTP (docs/market-api.md).
+// critmin serve: the club market service over HTTP (docs/market-api.md) and the dashboard with its
+// JSON API (docs/api.md) on the same server.
 #include <fmt/format.h>
 #include <httplib.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "critmin/dashboard.h"
 #include "critmin/http_server.h"
 #include "critmin/market_server.h"
 
@@ -16,8 +18,9 @@ namespace critmin::cli {
 void register_serve_command(CLI::App& app, CommonOptions& common) {
   CLI::App* cmd = app.add_subcommand(
       "serve",
-      "Run the club market service: participants, certificates, call auctions, contracts and "
-      "settlement over an HTTP JSON API under /market/v1 (see docs/market-api.md)");
+      "Run the club market service (participants, certificates, call auctions, contracts and "
+      "settlement over an HTTP JSON API under /market/v1, docs/market-api.md) and the dashboard "
+      "at / with its JSON API under /api/v1 (assess, scenarios, simulation jobs, docs/api.md)");
   struct Flags {
     std::string host = "127.0.0.1";
     int port = 8080;
@@ -30,6 +33,7 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     // orders per second are at most threads / (round trip + fsync): 256 allow > 20,000/s.
     int threads = 256;
     std::uint64_t snapshot_every = 1'000'000;
+    std::string scenarios;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("--host", flags->host, "address to listen on (default 127.0.0.1)");
@@ -53,6 +57,9 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--snapshot-every", flags->snapshot_every,
                   "take a snapshot after this many events; 0: only on POST /market/v1/snapshot "
                   "(default 1000000)");
+  cmd->add_option("--scenarios", flags->scenarios,
+                  "directory of the example scenarios the dashboard offers (default: scenarios/ "
+                  "beside the dataset)");
   cmd->callback([&common, flags] {
     // SIGINT and SIGTERM stop the server cleanly: a watcher thread waits for them and every
     // other thread (the log writer included, hence before the market opens) blocks them, so
@@ -98,6 +105,12 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     HttpServer server(static_cast<std::size_t>(flags->threads));
     server.set_keep_alive_timeout(30);
     market.value()->register_routes(server);
+    DashboardOptions dashboard_options;
+    dashboard_options.scenarios_dir =
+        flags->scenarios.empty() ? (data.value().directory / ".." / "scenarios").lexically_normal()
+                                 : std::filesystem::path(flags->scenarios);
+    DashboardServer dashboard(data.value(), dashboard_options);
+    dashboard.register_routes(server);
     int port = flags->port;
     if (port == 0) {
       port = server.bind_to_any_port(flags->host);

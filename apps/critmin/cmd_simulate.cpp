@@ -44,6 +44,8 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
     std::string out = "out/simulate";
     std::string format = "table";
     std::string data;
+    std::string html;
+    std::string xlsx;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("SCENARIO", flags->scenario, "scenario TOML (see docs/simulation.md)")
@@ -53,6 +55,9 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
                   "what to print: table (a summary) or json (summary.json)")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
+  cmd->add_option("--html", flags->html,
+                  "also write a self-contained HTML report with charts to this file");
+  cmd->add_option("--xlsx", flags->xlsx, "also write the results as an XLSX workbook to this file");
   cmd->callback([&common, flags] {
     Result<Dataset> data = open_dataset(common, flags->data);
     if (!data.is_ok()) {
@@ -84,6 +89,10 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       return;
     }
     const std::string json = sim::simulation_to_json(result.value());
+    if (Status s = write_result_reports(data.value(), json, flags->html, flags->xlsx); !s.is_ok()) {
+      common.exit_code = report_error(s);
+      return;
+    }
     if (flags->format == "json") {
       std::cout << json;
     } else {

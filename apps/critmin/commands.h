@@ -39,5 +39,11 @@ Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,
 // Writes DIR/summary.json and DIR/results.sqlite, creating DIR.
 Status write_simulation_results(const sim::SimulationResult& result,
                                 const std::filesystem::path& dir);
+void register_report_command(CLI::App& app, CommonOptions& common);
+
+// Writes the HTML report and/or the XLSX workbook of a simulation summary (summary.json text);
+// an empty file name skips that output.
+Status write_result_reports(const Dataset& data, const std::string& summary_json,
+                            const std::string& html_file, const std::string& xlsx_file);
 
 }  // namespace critmin::cli

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   register_simulate_command(app, common);
   register_compare_command(app, common);
   register_backtest_command(app, common);
+  register_report_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

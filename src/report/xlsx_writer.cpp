@@ -3,8 +3,14 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 
+#include <algorithm>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "core/text.h"
 #include "critmin/report.h"
+#include "critmin/results_report.h"
 #include "report/assess_columns.h"
 
 namespace critmin {
@@ -144,5 +150,148 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
   }
   return Status::ok();
 }
+
+namespace report {
+
+namespace {
+
+// A sheet name as Excel accepts it: at most 31 characters, none of []:*?/\, unique.
+std::string sheet_name(std::string name, std::set<std::string>& used) {
+  for (char& c : name) {
+    if (std::string_view("[]:*?/\\").find(c) != std::string_view::npos) c = '_';
+  }
+  name = name.substr(0, 28);
+  std::string unique = name;
+  for (int i = 2; used.count(unique); ++i) unique = name + "_" + std::to_string(i);
+  used.insert(unique);
+  return unique;
+}
+
+void write_json_cell(lxw_worksheet* sheet, lxw_row_t row, lxw_col_t col,
+                     const nlohmann::json& value) {
+  if (value.is_number()) {
+    worksheet_write_number(sheet, row, col, value.get<double>(), nullptr);
+  } else if (value.is_boolean()) {
+    worksheet_write_boolean(sheet, row, col, value.get<bool>() ? 1 : 0, nullptr);
+  } else if (value.is_string()) {
+    worksheet_write_string(sheet, row, col, value.get<std::string>().c_str(), nullptr);
+  } else if (!value.is_null()) {
+    worksheet_write_string(sheet, row, col, value.dump().c_str(), nullptr);
+  }
+}
+
+std::string header_with_unit(const std::string& key) {
+  const std::string unit = unit_of_field(key);
+  return unit.empty() ? key : fmt::format("{} [{}]", key, unit);
+}
+
+}  // namespace
+
+Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::path& file) {
+  using nlohmann::json;
+  const json summary = json::parse(summary_json, nullptr, false);
+  if (summary.is_discarded() || !summary.is_object() || !summary.contains("series")) {
+    return Status::invalid_input(
+        "summary.json: not a simulation summary (no 'series'); write it with critmin simulate");
+  }
+  if (Status writable = check_writable(file); !writable.is_ok()) return writable;
+  lxw_workbook* workbook = workbook_new(file.string().c_str());
+  if (!workbook) {
+    return Status::io_error(fmt::format("{}: cannot create the workbook", file.string()));
+  }
+  lxw_format* bold = workbook_add_format(workbook);
+  format_set_bold(bold);
+  std::set<std::string> used;
+
+  // Every scalar of the summary and its scorecard, by path, and the tables found on the way.
+  std::vector<std::tuple<std::string, const json*>> figures;
+  std::vector<std::pair<std::string, const json*>> tables;
+  std::function<void(const json&, const std::string&)> walk = [&](const json& node,
+                                                                  const std::string& path) {
+    for (const auto& [key, value] : node.items()) {
+      const std::string child = path.empty() ? key : path + "." + key;
+      if (value.is_object()) {
+        walk(value, child);
+      } else if (value.is_array() && !value.empty() && value.front().is_object()) {
+        tables.emplace_back(key, &value);
+      } else if (value.is_primitive()) {
+        figures.emplace_back(child, &value);
+      } else if (key == "years" && value.size() == 2) {
+        figures.emplace_back("first_year", &value[0]);
+        figures.emplace_back("last_year", &value[1]);
+      }
+    }
+  };
+  walk(summary, "");
+  // The series first: it is the table most people open.
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](const auto& table) { return table.first == "series"; });
+
+  lxw_worksheet* scorecard =
+      workbook_add_worksheet(workbook, sheet_name("scorecard", used).c_str());
+  worksheet_write_string(scorecard, 0, 0, "figure", bold);
+  worksheet_write_string(scorecard, 0, 1, "value", bold);
+  worksheet_write_string(scorecard, 0, 2, "unit", bold);
+  lxw_row_t line = 1;
+  for (const auto& [path, value] : figures) {
+    const std::string key =
+        path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);
+    worksheet_write_string(scorecard, line, 0, path.c_str(), nullptr);
+    write_json_cell(scorecard, line, 1, *value);
+    const std::string unit = unit_of_field(key);
+    if (!unit.empty()) worksheet_write_string(scorecard, line, 2, unit.c_str(), nullptr);
+    ++line;
+  }
+  worksheet_set_column(scorecard, 0, 0, 48, nullptr);
+
+  for (const auto& [name, rows] : tables) {
+    std::vector<std::string> keys;
+    std::set<std::string> seen;
+    for (const json& row : *rows) {
+      if (!row.is_object()) continue;
+      for (const auto& [key, value] : row.items()) {
+        if (seen.insert(key).second) keys.push_back(key);
+      }
+    }
+    lxw_worksheet* sheet = workbook_add_worksheet(workbook, sheet_name(name, used).c_str());
+    for (std::size_t c = 0; c < keys.size(); ++c) {
+      worksheet_write_string(sheet, 0, static_cast<lxw_col_t>(c), header_with_unit(keys[c]).c_str(),
+                             bold);
+    }
+    lxw_row_t r = 1;
+    for (const json& row : *rows) {
+      if (!row.is_object()) continue;
+      for (std::size_t c = 0; c < keys.size(); ++c) {
+        auto it = row.find(keys[c]);
+        if (it != row.end()) write_json_cell(sheet, r, static_cast<lxw_col_t>(c), *it);
+      }
+      ++r;
+    }
+    worksheet_freeze_panes(sheet, 1, 0);
+  }
+
+  lxw_worksheet* notes = workbook_add_worksheet(workbook, sheet_name("notes", used).c_str());
+  std::vector<std::string> note_lines = {
+      "critmin simulate: results of one run (docs/simulation.md describes every figure)",
+      "Units: prices in USD per t of contained content, quantities in t/yr, money in USD, shares "
+      "as fractions 0-1, HHI 0-10000.",
+      "Sources and estimates: data/SOURCES.md and data/estimates/ of the critmin dataset."};
+  if (summary.contains("notes") && summary["notes"].is_array()) {
+    for (const json& note : summary["notes"]) {
+      if (note.is_string()) note_lines.push_back(note.get<std::string>());
+    }
+  }
+  for (std::size_t i = 0; i < note_lines.size(); ++i) {
+    worksheet_write_string(notes, static_cast<lxw_row_t>(i), 0, note_lines[i].c_str(), nullptr);
+  }
+  const lxw_error error = workbook_close(workbook);
+  if (error != LXW_NO_ERROR) {
+    return Status::io_error(
+        fmt::format("{}: cannot write the workbook: {}", file.string(), lxw_strerror(error)));
+  }
+  return Status::ok();
+}
+
+}  // namespace report
 
 }  // namespace critmin

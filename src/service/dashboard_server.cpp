@@ -1,0 +1,502 @@
+// The dashboard of `critmin serve` and its JSON API under /api/v1 (critmin/dashboard.h,
+// docs/api.md).
+#include "critmin/dashboard.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "core/text.h"
+#include "critmin/assess.h"
+#include "critmin/files.h"
+#include "critmin/report.h"
+#include "critmin/results_report.h"
+#include "critmin/simulation.h"
+#include "report/web_assets.h"
+
+namespace critmin {
+
+using nlohmann::json;
+
+struct DashboardServer::Job {
+  std::uint64_t id = 0;
+  std::string kind = "simulate";
+  std::string name;
+  std::string scenario_text;
+  sim::SimulationScenario scenario;
+  // Guarded by the server's mutex.
+  std::string status = "queued";  // queued, running, done, failed
+  int years_done = 0;
+  int years_total = 0;
+  std::string error;
+  std::string summary_json;  // when done
+  std::string report_json;   // when done
+  double seconds = 0.0;
+};
+
+namespace {
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  // Messages may quote request bytes that are not UTF-8: replace those rather than throw.
+  res.set_content(
+      json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
+      "application/json");
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
+                  "application/json");
+}
+
+void send_file(httplib::Response& res, const std::string& body, const std::string& type,
+               const std::string& download_name) {
+  res.status = 200;
+  res.set_content(body, type);
+  if (!download_name.empty()) {
+    res.set_header("Content-Disposition", "attachment; filename=\"" + download_name + "\"");
+  }
+}
+
+// Wraps a handler: any exception becomes a 500 with a message instead of reaching the server.
+httplib::Server::Handler guarded(httplib::Server::Handler handler) {
+  return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    try {
+      handler(req, res);
+    } catch (const std::exception& e) {
+      send_error(res, 500, fmt::format("internal error: {}; please report it", e.what()));
+    }
+  };
+}
+
+// The page: web/dashboard.html's body with the stylesheet and scripts inlined.
+std::string dashboard_page() {
+  std::string html =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>critmin dashboard</title>\n<style>\n";
+  html += report::web_asset("report.css");
+  html += "\n</style>\n</head>\n<body>\n";
+  html += report::web_asset("dashboard.html");
+  html += "\n<script>\n";
+  html += report::web_asset("chart.js");
+  html += "\n</script>\n<script>\n";
+  html += report::web_asset("report.js");
+  html += "\n</script>\n<script>\n";
+  html += report::web_asset("dashboard.js");
+  html += "\n</script>\n</body>\n</html>\n";
+  return html;
+}
+
+// "a,b, c" -> {"a", "b", "c"}; empty items dropped.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+int http_status_of(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kInvalidInput:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
+// The scenario files of the directory that read as simulation scenarios, by file name.
+json list_scenarios(const std::filesystem::path& dir, const Dataset& data) {
+  json out = json::array();
+  std::error_code error;
+  if (dir.empty() || !std::filesystem::is_directory(dir, error)) return out;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (entry.path().extension() == ".toml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    Result<std::string> text = read_text_file(file);
+    if (!text.is_ok()) continue;
+    Result<sim::SimulationScenario> scenario =
+        sim::read_simulation_scenario(text.value(), file.filename().string(), data);
+    if (!scenario.is_ok()) continue;  // a clearing scenario, not a simulation
+    out.push_back({{"file", file.filename().string()},
+                   {"name", scenario.value().name},
+                   {"years", {scenario.value().first_year, scenario.value().last_year}},
+                   {"materials", scenario.value().materials},
+                   {"text", text.value()}});
+  }
+  return out;
+}
+
+}  // namespace
+
+DashboardServer::DashboardServer(const Dataset& dataset, DashboardOptions options)
+    : data_(dataset), options_(std::move(options)) {
+  worker_ = std::thread([this] { run_jobs(); });
+}
+
+DashboardServer::~DashboardServer() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  changed_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+bool DashboardServer::wait_idle(double timeout_seconds) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                           [this] { return queue_.empty() && !running_job_; });
+}
+
+void DashboardServer::run_jobs() {
+  for (;;) {
+    std::shared_ptr<Job> job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = queue_.front();
+      queue_.pop_front();
+      job->status = "running";
+      running_job_ = true;
+    }
+    changed_.notify_all();
+    const auto start = std::chrono::steady_clock::now();
+    Result<sim::SimulationResult> result = [&]() -> Result<sim::SimulationResult> {
+      try {
+        return sim::run_simulation(data_, job->scenario, [this, job](int, int done, int total) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          job->years_done = done;
+          job->years_total = total;
+        });
+      } catch (const std::exception& e) {
+        return Status::internal(fmt::format("the simulation stopped: {}", e.what()));
+      }
+    }();
+    std::string summary, report, error;
+    if (result.is_ok()) {
+      summary = sim::simulation_to_json(result.value());
+      Result<std::string> model = report::build_report_model(summary, data_);
+      if (model.is_ok()) {
+        report = std::move(model).value();
+      } else {
+        error = model.status().to_string();
+      }
+    } else {
+      error = result.status().to_string();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job->seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      job->status = error.empty() ? "done" : "failed";
+      job->error = error;
+      job->summary_json = std::move(summary);
+      job->report_json = std::move(report);
+      running_job_ = false;
+      // Keep at most max_kept_jobs: drop the oldest finished ones.
+      while (jobs_.size() > options_.max_kept_jobs) {
+        auto oldest = std::find_if(jobs_.begin(), jobs_.end(), [](const auto& entry) {
+          return entry.second->status == "done" || entry.second->status == "failed";
+        });
+        if (oldest == jobs_.end()) break;
+        jobs_.erase(oldest);
+      }
+    }
+    changed_.notify_all();
+  }
+}
+
+void DashboardServer::register_routes(httplib::Server& server) {
+  const std::string page = dashboard_page();
+  server.Get("/", guarded([page](const httplib::Request&, httplib::Response& res) {
+               res.set_content(page, "text/html; charset=utf-8");
+             }));
+  server.Get("/dashboard", guarded([page](const httplib::Request&, httplib::Response& res) {
+               res.set_content(page, "text/html; charset=utf-8");
+             }));
+
+  server.Get("/api/v1/materials", guarded([this](const httplib::Request&, httplib::Response& res) {
+               json out = json::array();
+               for (const Material& m : data_.materials) {
+                 out.push_back({{"id", m.id},
+                                {"name", m.name},
+                                {"crma_critical", m.is_critical()},
+                                {"crma_strategic", m.is_strategic()}});
+               }
+               send_json(res, 200, out);
+             }));
+
+  server.Get("/api/v1/assess", guarded([this](const httplib::Request& req, httplib::Response& res) {
+               static const std::set<std::string> kKnown = {"material", "stage",         "bloc",
+                                                            "region",   "breaches_only", "format"};
+               for (const auto& [key, value] : req.params) {
+                 if (!kKnown.count(key)) {
+                   send_error(res, 400,
+                              fmt::format("unknown parameter '{}'; use material, stage, bloc, "
+                                          "region, breaches_only or format",
+                                          key));
+                   return;
+                 }
+               }
+               AssessOptions options;
+               options.materials = split_list(req.get_param_value("material"));
+               const std::string stage = req.get_param_value("stage");
+               if (stage == "extraction") {
+                 options.stage = Stage::kExtraction;
+               } else if (stage == "processing") {
+                 options.stage = Stage::kProcessing;
+               } else if (!stage.empty() && stage != "both") {
+                 send_error(res, 400,
+                            fmt::format("stage '{}': use extraction, processing or both", stage));
+                 return;
+               }
+               options.bloc = req.get_param_value("bloc");
+               if (req.has_param("region")) {
+                 options.regions = split_list(req.get_param_value("region"));
+               }
+               const std::string breaches = req.get_param_value("breaches_only");
+               if (!breaches.empty() && breaches != "true" && breaches != "false") {
+                 send_error(res, 400, "breaches_only: use true or false");
+                 return;
+               }
+               options.breaches_only = breaches == "true";
+               const std::string format =
+                   req.has_param("format") ? req.get_param_value("format") : "json";
+               if (format != "json" && format != "csv" && format != "xlsx") {
+                 send_error(res, 400, fmt::format("format '{}': use json, csv or xlsx", format));
+                 return;
+               }
+               Result<std::vector<AssessmentRow>> rows = assess(data_, options);
+               if (!rows.is_ok()) {
+                 send_error(res, http_status_of(rows.status()), rows.status().to_string());
+                 return;
+               }
+               if (format == "csv") {
+                 send_file(res, assess_to_csv(rows.value()), "text/csv", "assess.csv");
+               } else if (format == "xlsx") {
+                 std::random_device random;
+                 const std::filesystem::path file =
+                     std::filesystem::temp_directory_path() /
+                     fmt::format("critmin_assess_{}_{}.xlsx", ::getpid(), random());
+                 Status written = assess_to_xlsx(rows.value(), file);
+                 Result<std::string> bytes =
+                     written.is_ok() ? read_text_file(file) : Result<std::string>(written);
+                 std::error_code ignored;
+                 std::filesystem::remove(file, ignored);
+                 if (!bytes.is_ok()) {
+                   send_error(res, 500, bytes.status().to_string());
+                   return;
+                 }
+                 send_file(res, bytes.value(),
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           "assess.xlsx");
+               } else {
+                 send_file(res, assess_to_json(rows.value()), "application/json", "");
+               }
+             }));
+
+  server.Get("/api/v1/scenarios", guarded([this](const httplib::Request&, httplib::Response& res) {
+               send_json(res, 200, list_scenarios(options_.scenarios_dir, data_));
+             }));
+
+  // Job state as the API shows it; the caller holds the mutex.
+  const auto job_json = [](const Job& job) {
+    json out = {{"id", job.id},
+                {"kind", job.kind},
+                {"name", job.name},
+                {"status", job.status},
+                {"progress", {{"years_done", job.years_done}, {"years_total", job.years_total}}}};
+    if (!job.error.empty()) out["error"] = job.error;
+    if (job.status == "done") {
+      const std::string base = fmt::format("/api/v1/jobs/{}/", job.id);
+      out["seconds"] = job.seconds;
+      out["results"] = {{"summary", base + "summary.json"},
+                        {"report", base + "report.json"},
+                        {"html", base + "report.html"},
+                        {"xlsx", base + "results.xlsx"},
+                        {"csv", base + "series.csv"}};
+    }
+    return out;
+  };
+
+  server.Post(
+      "/api/v1/jobs",
+      guarded([this, job_json](const httplib::Request& req, httplib::Response& res) {
+        if (req.body.size() > options_.max_scenario_bytes) {
+          send_error(res, 413,
+                     fmt::format("the request is larger than {} bytes; send a smaller "
+                                 "scenario",
+                                 options_.max_scenario_bytes));
+          return;
+        }
+        const json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+          send_error(res, 400,
+                     "the body must be a JSON object: {\"kind\": \"simulate\", "
+                     "\"scenario\": \"<TOML text>\"}");
+          return;
+        }
+        for (const auto& [key, value] : body.items()) {
+          if (key != "kind" && key != "scenario" && key != "name") {
+            send_error(res, 400,
+                       fmt::format("unknown field '{}'; a job has kind, scenario and name", key));
+            return;
+          }
+        }
+        const json kind = body.value("kind", json("simulate"));
+        if (!kind.is_string() || kind.get<std::string>() != "simulate") {
+          send_error(res, 400, "kind: only \"simulate\" jobs exist (one run of a scenario)");
+          return;
+        }
+        if (!body.contains("scenario") || !body["scenario"].is_string()) {
+          send_error(res, 400, "scenario: give the scenario's TOML text as a string");
+          return;
+        }
+        if (body.contains("name") && !body["name"].is_string()) {
+          send_error(res, 400, "name: a string naming the job");
+          return;
+        }
+        auto job = std::make_shared<Job>();
+        job->scenario_text = body["scenario"].get<std::string>();
+        job->name = body.value("name", std::string("scenario.toml"));
+        Result<sim::SimulationScenario> scenario =
+            sim::read_simulation_scenario(job->scenario_text, job->name, data_);
+        if (!scenario.is_ok()) {
+          send_error(res, 400, scenario.status().to_string());
+          return;
+        }
+        job->scenario = std::move(scenario).value();
+        if (job->name == "scenario.toml" && !job->scenario.name.empty()) {
+          job->name = job->scenario.name;
+        }
+        job->years_total = job->scenario.last_year - job->scenario.first_year + 1;
+        json out;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (queue_.size() >= options_.max_waiting_jobs) {
+            send_error(
+                res, 429,
+                fmt::format("{} jobs are waiting; try again when one has finished", queue_.size()));
+            return;
+          }
+          job->id = next_id_++;
+          jobs_[job->id] = job;
+          queue_.push_back(job);
+          out = job_json(*job);
+        }
+        changed_.notify_all();
+        res.set_header("Location", fmt::format("/api/v1/jobs/{}", job->id));
+        send_json(res, 202, out);
+      }));
+
+  server.Get("/api/v1/jobs",
+             guarded([this, job_json](const httplib::Request&, httplib::Response& res) {
+               json out = json::array();
+               std::lock_guard<std::mutex> lock(mutex_);
+               for (const auto& [id, job] : jobs_) out.push_back(job_json(*job));
+               send_json(res, 200, out);
+             }));
+
+  // Finds the job of the path's id; answers 404 itself when there is none.
+  const auto find_job = [this](const httplib::Request& req,
+                               httplib::Response& res) -> std::shared_ptr<Job> {
+    const auto id = parse_int(req.matches[1].str());
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = id ? jobs_.find(static_cast<std::uint64_t>(*id)) : jobs_.end();
+    if (it == jobs_.end()) {
+      send_error(res, 404,
+                 fmt::format("no job {}; GET /api/v1/jobs lists the jobs", req.matches[1].str()));
+      return nullptr;
+    }
+    return it->second;
+  };
+
+  server.Get(
+      R"(/api/v1/jobs/(\d+))",
+      guarded([this, job_json, find_job](const httplib::Request& req, httplib::Response& res) {
+        std::shared_ptr<Job> job = find_job(req, res);
+        if (!job) return;
+        std::lock_guard<std::mutex> lock(mutex_);
+        send_json(res, 200, job_json(*job));
+      }));
+
+  server.Get(
+      R"(/api/v1/jobs/(\d+)/(summary\.json|report\.json|report\.html|results\.xlsx|(\w+)\.csv))",
+      guarded([this, find_job](const httplib::Request& req, httplib::Response& res) {
+        std::shared_ptr<Job> job = find_job(req, res);
+        if (!job) return;
+        std::string summary, report_model, status;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          status = job->status;
+          summary = job->summary_json;
+          report_model = job->report_json;
+        }
+        if (status != "done") {
+          send_error(res, 409,
+                     fmt::format("job {} is {}; its results exist once its status is done", job->id,
+                                 status));
+          return;
+        }
+        const std::string what = req.matches[2].str();
+        const std::string stem = fmt::format("critmin-job-{}", job->id);
+        if (what == "summary.json") {
+          send_file(res, summary, "application/json", stem + "-summary.json");
+        } else if (what == "report.json") {
+          send_file(res, report_model, "application/json", "");
+        } else if (what == "report.html") {
+          send_file(res, report::report_model_to_html(report_model), "text/html; charset=utf-8",
+                    "");
+        } else if (what == "results.xlsx") {
+          std::random_device random;
+          const std::filesystem::path file =
+              std::filesystem::temp_directory_path() /
+              fmt::format("critmin_job_{}_{}_{}.xlsx", job->id, ::getpid(), random());
+          Status written = report::summary_to_xlsx(summary, file);
+          Result<std::string> bytes =
+              written.is_ok() ? read_text_file(file) : Result<std::string>(written);
+          std::error_code ignored;
+          std::filesystem::remove(file, ignored);
+          if (!bytes.is_ok()) {
+            send_error(res, 500, bytes.status().to_string());
+            return;
+          }
+          send_file(res, bytes.value(),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    stem + ".xlsx");
+        } else {
+          const std::string table = req.matches[3].str();
+          Result<std::string> csv = report::summary_table_to_csv(summary, table);
+          if (!csv.is_ok()) {
+            send_error(res, http_status_of(csv.status()), csv.status().to_string());
+            return;
+          }
+          send_file(res, csv.value(), "text/csv", stem + "-" + table + ".csv");
+        }
+      }));
+}
+
+}  // namespace critmin

@@ -1,0 +1,182 @@
+// Browser test of the dashboard: starts `critmin serve` on a free loopback port, drives Debian's
+// Chromium headless through playwright-core, runs two example scenarios as jobs from the page,
+// and checks that every chart drew something and that the figures the page shows are those of
+// the JSON API. Screenshots are kept as test artefacts.
+//
+//   node tests/browser/dashboard_test.mjs --critmin build/critmin --scenarios scenarios \
+//     --artifacts build/test-artifacts/browser [--chromium /usr/bin/chromium]
+//
+// Exits 0 when every check passed, 1 otherwise (each failure printed).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+function option(name, fallback) {
+  const at = process.argv.indexOf(name);
+  if (at >= 0 && at + 1 < process.argv.length) return process.argv[at + 1];
+  if (fallback === undefined) {
+    console.error(`dashboard_test: ${name} is required`);
+    process.exit(2);
+  }
+  return fallback;
+}
+
+const critmin = option('--critmin');
+const scenariosDir = option('--scenarios');
+const artifacts = option('--artifacts');
+const chromiumPath = option('--chromium', '/usr/bin/chromium');
+const jobFiles = ['sim-gallium-ban-non-club.toml', 'baseline.toml'];
+mkdirSync(artifacts, { recursive: true });
+
+const failures = [];
+function check(condition, message) {
+  if (!condition) {
+    failures.push(message);
+    console.error(`FAIL: ${message}`);
+  }
+}
+
+// Starts the server and resolves with its base URL once it printed the port.
+function startServer(marketDir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(critmin, ['serve', '--port', '0', '--db', marketDir, '--scenarios', scenariosDir],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`critmin serve did not start: ${err}`)), 60000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/listening on (http:\/\/[0-9.]+:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1] });
+      }
+    });
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    child.on('exit', (code) => reject(new Error(`critmin serve exited with ${code}: ${err}`)));
+  });
+}
+
+async function api(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+// Per canvas of the container: its id and how many pixels are not transparent.
+async function canvasInk(page, selector) {
+  return page.$$eval(`${selector} canvas`, (canvases) => canvases.map((canvas) => {
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    let ink = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) ink += 1;
+    return { id: canvas.id, width, height, ink };
+  }));
+}
+
+const work = mkdtempSync(join(tmpdir(), 'critmin_browser_'));
+let server = null;
+let browser = null;
+try {
+  server = await startServer(join(work, 'market'));
+  browser = await chromium.launch({ executablePath: chromiumPath, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url + '/');
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+
+  // The dataset view shows the rows the API gives for the same filters.
+  await page.waitForSelector('#assess-rows tbody tr', { timeout: 30000 });
+  const shownRows = await page.$$eval('#assess-rows tbody tr', (rows) => rows.length);
+  const apiRows = await api(server.url + '/api/v1/assess?stage=both&bloc=club&breaches_only=false');
+  check(shownRows === apiRows.length, `assess table shows ${shownRows} rows, the API ${apiRows.length}`);
+  await page.screenshot({ path: join(artifacts, 'dashboard-dataset.png') });
+
+  // A scenario with a mistake is refused with the reader's message, and nothing runs.
+  await page.click('nav.tabs button[data-panel="panel-scenarios"]');
+  await page.fill('#scenario-text', '[scenario]\nyears = [2030, 2025]\nseed = 1\nmaterials = ["gallium"]\n');
+  await page.fill('#scenario-name', 'broken.toml');
+  await page.click('#run-job');
+  await page.waitForFunction(() => document.getElementById('scenario-error').textContent.length > 0);
+  const error = await page.textContent('#scenario-error');
+  check(error.includes('broken.toml:2:years'), `the scenario error names file:line:key: ${error}`);
+  await page.screenshot({ path: join(artifacts, 'dashboard-scenario-error.png') });
+
+  // Run the two example scenarios from the page.
+  for (const file of jobFiles) {
+    await page.selectOption('#scenario-select', file);
+    await page.click('#run-job');
+  }
+  await page.click('nav.tabs button[data-panel="panel-jobs"]');
+  await page.waitForFunction((count) => {
+    const rows = document.querySelectorAll('#jobs tbody tr');
+    return rows.length === count &&
+      [...rows].every((r) => r.dataset.status === 'done' || r.dataset.status === 'failed');
+  }, jobFiles.length, { timeout: 240000, polling: 250 });
+  await page.screenshot({ path: join(artifacts, 'dashboard-jobs.png') });
+  const jobs = await api(server.url + '/api/v1/jobs');
+  check(jobs.length === jobFiles.length, `${jobs.length} jobs listed, ${jobFiles.length} submitted`);
+
+  for (const job of jobs) {
+    check(job.status === 'done', `job ${job.id} (${job.name}) is ${job.status}: ${job.error || ''}`);
+    if (job.status !== 'done') continue;
+    await page.click('nav.tabs button[data-panel="panel-jobs"]');
+    await page.click(`#jobs button.view-job[data-job-id="${job.id}"]`);
+    await page.waitForFunction((id) => {
+      const r = document.getElementById('results-report');
+      return r.dataset.jobId === String(id) && r.querySelectorAll('canvas').length > 0;
+    }, job.id, { timeout: 30000 });
+
+    // Every chart drew: each canvas has a size and ink.
+    const model = await api(server.url + job.results.report);
+    const canvases = await canvasInk(page, '#results-report');
+    const expectedCharts = model.materials.reduce((n, m) => n + 3 + m.production.length, 0) +
+      (model.assess.rows.length ? 1 : 0);
+    check(canvases.length === expectedCharts,
+      `job ${job.id}: ${canvases.length} charts drawn, ${expectedCharts} expected`);
+    for (const c of canvases) {
+      check(c.width > 0 && c.height > 0 && c.ink > 1000, `job ${job.id}: chart ${c.id} is empty (${JSON.stringify(c)})`);
+    }
+
+    // The scorecards shown are the API's, figure by figure.
+    const cards = await page.$$eval('#results-report .card', (nodes) => nodes.map((n) => ({
+      key: n.dataset.key, value: Number(n.dataset.value),
+      figure: n.querySelector('.figure').textContent, words: n.querySelector('.words').textContent })));
+    check(cards.length === model.scorecards.length,
+      `job ${job.id}: ${cards.length} scorecards shown, ${model.scorecards.length} in the API`);
+    check(cards.length > 0, `job ${job.id}: no scorecard shown`);
+    for (const expected of model.scorecards) {
+      const shown = cards.find((c) => c.key === expected.key);
+      check(shown !== undefined, `job ${job.id}: scorecard ${expected.key} is not shown`);
+      if (!shown) continue;
+      check(shown.figure === expected.display, `job ${job.id}: ${expected.key} shows ${shown.figure}, the API ${expected.display}`);
+      check(shown.words === expected.text, `job ${job.id}: ${expected.key} says "${shown.words}", the API "${expected.text}"`);
+      check(shown.value === expected.value, `job ${job.id}: ${expected.key} holds ${shown.value}, the API ${expected.value}`);
+    }
+    // The summary behind the report is the JSON the API serves for download.
+    const summary = await api(server.url + job.results.summary);
+    const fiscal = model.scorecards.find((c) => c.key === 'dutch_business.fiscal_cost_usd_total');
+    check(fiscal && fiscal.value === summary.scorecard.dutch_business.fiscal_cost_usd_total,
+      `job ${job.id}: the fiscal cost of the report is the summary's`);
+    await page.screenshot({ path: join(artifacts, `dashboard-job-${job.id}-report.png`), fullPage: true });
+  }
+  check(pageErrors.length === 0, `script errors on the page: ${pageErrors.join('; ')}`);
+} catch (e) {
+  failures.push(e.message);
+  console.error(`FAIL: ${e.stack || e.message}`);
+} finally {
+  if (browser) await browser.close();
+  if (server) server.child.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}
+
+if (failures.length) {
+  console.error(`dashboard_test: ${failures.length} check(s) failed; screenshots in ${artifacts}`);
+  process.exit(1);
+}
+console.log(`dashboard_test: all checks passed; screenshots in ${artifacts}`);
+process.exit(0);

@@ -1,0 +1,238 @@
+// The dashboard's JSON API (critmin/dashboard.h, docs/api.md), served in-process on a free
+// loopback port: assess with filters, example scenarios, simulation jobs and their results, and
+// 4xx answers with a message for bad requests.
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "critmin/dashboard.h"
+#include "critmin/simulation.h"
+#include "test_support.h"
+
+namespace critmin {
+namespace {
+
+using json = nlohmann::json;
+
+const std::filesystem::path kScenarios =
+    std::filesystem::path(CRITMIN_TEST_DATA) / ".." / "scenarios";
+
+class DashboardApi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DashboardOptions options;
+    options.scenarios_dir = kScenarios;
+    options.max_scenario_bytes = 16 * 1024;
+    dashboard_ = std::make_unique<DashboardServer>(test::default_data(), options);
+    dashboard_->register_routes(server_);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    client_->set_read_timeout(60, 0);
+  }
+  void TearDown() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+    dashboard_.reset();
+  }
+
+  struct Answer {
+    int status = 0;
+    std::string body;
+    std::string type;
+    json parsed;
+  };
+  Answer get(const std::string& path) { return answer(client_->Get(path)); }
+  Answer post(const std::string& path, const std::string& body) {
+    return answer(client_->Post(path, body, "application/json"));
+  }
+  Answer answer(const httplib::Result& res) {
+    Answer out;
+    if (!res) {
+      ADD_FAILURE() << "no response";
+      return out;
+    }
+    out.status = res->status;
+    out.body = res->body;
+    out.type = res->get_header_value("Content-Type");
+    out.parsed = json::parse(res->body, nullptr, false);
+    return out;
+  }
+  // Submits a scenario file of scenarios/ and waits for the job to finish; returns its id.
+  std::uint64_t run_job(const std::string& file) {
+    const std::string text = test::read_file(kScenarios / file);
+    const Answer submitted =
+        post("/api/v1/jobs", json{{"kind", "simulate"}, {"name", file}, {"scenario", text}}.dump());
+    EXPECT_EQ(submitted.status, 202) << submitted.body;
+    EXPECT_TRUE(dashboard_->wait_idle(120.0));
+    return submitted.parsed.value("id", 0ull);
+  }
+
+  std::unique_ptr<DashboardServer> dashboard_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(DashboardApi, ServesThePageWithItsScriptsInlined) {
+  const Answer page = get("/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.type.find("text/html"), std::string::npos);
+  EXPECT_NE(page.body.find("critminDashboard"), std::string::npos);
+  EXPECT_NE(page.body.find("critminReport"), std::string::npos);
+  EXPECT_NE(page.body.find("Chart.js v4"), std::string::npos);
+  EXPECT_EQ(page.body.find("<script src"), std::string::npos);
+}
+
+TEST_F(DashboardApi, AssessFiltersByMaterialStageAndBloc) {
+  const Answer rows = get("/api/v1/assess?material=gallium&stage=processing&bloc=club");
+  ASSERT_EQ(rows.status, 200) << rows.body;
+  ASSERT_TRUE(rows.parsed.is_array());
+  ASSERT_EQ(rows.parsed.size(), 1u);
+  EXPECT_EQ(rows.parsed[0]["material"], "gallium");
+  EXPECT_EQ(rows.parsed[0]["stage"], "processing");
+  EXPECT_EQ(rows.parsed[0]["largest_third_country"], "CHN");
+  EXPECT_TRUE(rows.parsed[0].contains("bloc_share"));
+
+  const Answer breaches = get("/api/v1/assess?stage=processing&breaches_only=true");
+  ASSERT_EQ(breaches.status, 200);
+  ASSERT_FALSE(breaches.parsed.empty());
+  for (const json& r : breaches.parsed) EXPECT_TRUE(r["crma_single_country_breach"].get<bool>());
+
+  const Answer csv = get("/api/v1/assess?material=gallium&format=csv");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_NE(csv.type.find("text/csv"), std::string::npos);
+  EXPECT_EQ(csv.body.rfind("material,", 0), 0u) << csv.body.substr(0, 80);
+  const Answer xlsx = get("/api/v1/assess?material=gallium&format=xlsx");
+  ASSERT_EQ(xlsx.status, 200);
+  EXPECT_EQ(xlsx.body.substr(0, 2), "PK");
+}
+
+TEST_F(DashboardApi, AssessAnswersBadFiltersWithAMessage) {
+  const std::vector<std::tuple<std::string, int, std::string>> cases = {
+      {"/api/v1/assess?colour=red", 400, "unknown parameter 'colour'"},
+      {"/api/v1/assess?stage=smelting", 400, "use extraction, processing or both"},
+      {"/api/v1/assess?format=pdf", 400, "use json, csv or xlsx"},
+      {"/api/v1/assess?breaches_only=maybe", 400, "use true or false"},
+      {"/api/v1/assess?material=unobtainium", 404, "unobtainium"},
+      {"/api/v1/assess?bloc=ATLANTIS", 404, "ATLANTIS"},
+  };
+  for (const auto& [path, status, message] : cases) {
+    const Answer a = get(path);
+    EXPECT_EQ(a.status, status) << path << ": " << a.body;
+    EXPECT_NE(a.parsed.value("error", "").find(message), std::string::npos)
+        << path << ": " << a.body;
+  }
+}
+
+TEST_F(DashboardApi, ListsTheExampleSimulationScenarios) {
+  const Answer list = get("/api/v1/scenarios");
+  ASSERT_EQ(list.status, 200);
+  std::set<std::string> files;
+  for (const json& s : list.parsed) {
+    files.insert(s["file"]);
+    EXPECT_FALSE(s["text"].get<std::string>().empty());
+  }
+  EXPECT_TRUE(files.count("sim-gallium-ban-non-club.toml"));
+  EXPECT_TRUE(files.count("baseline.toml"));
+  EXPECT_FALSE(files.count("trade-gallium-ban.toml"));  // a clearing scenario, not a simulation
+}
+
+TEST_F(DashboardApi, RunsASimulationJobAndServesItsResultsInEveryFormat) {
+  const std::uint64_t id = run_job("sim-gallium-ban-non-club.toml");
+  ASSERT_GT(id, 0u);
+  const std::string base = "/api/v1/jobs/" + std::to_string(id);
+  const Answer job = get(base);
+  ASSERT_EQ(job.status, 200);
+  EXPECT_EQ(job.parsed["status"], "done") << job.body;
+  EXPECT_EQ(job.parsed["progress"]["years_done"], 6);
+  EXPECT_EQ(job.parsed["progress"]["years_total"], 6);
+  EXPECT_EQ(job.parsed["results"]["xlsx"], base + "/results.xlsx");
+
+  // The job's summary is the one `critmin simulate` writes for the same scenario.
+  const std::string text = test::read_file(kScenarios / "sim-gallium-ban-non-club.toml");
+  auto scenario = sim::read_simulation_scenario(text, "x.toml", test::default_data());
+  ASSERT_TRUE(scenario.is_ok());
+  auto result = sim::run_simulation(test::default_data(), scenario.value());
+  ASSERT_TRUE(result.is_ok());
+  const Answer summary = get(base + "/summary.json");
+  ASSERT_EQ(summary.status, 200);
+  EXPECT_EQ(summary.body, sim::simulation_to_json(result.value()));
+
+  const Answer report = get(base + "/report.json");
+  ASSERT_EQ(report.status, 200);
+  EXPECT_FALSE(report.parsed["scorecards"].empty());
+  EXPECT_EQ(report.parsed["materials"][0]["id"], "gallium");
+  const Answer html = get(base + "/report.html");
+  EXPECT_NE(html.body.find("critmin-report-model"), std::string::npos);
+  const Answer csv = get(base + "/series.csv");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_NE(csv.body.substr(0, csv.body.find('\n')).find("price [USD/t]"), std::string::npos);
+  const Answer shortfall = get(base + "/shortfall.csv");
+  EXPECT_EQ(shortfall.status, 200);
+  EXPECT_EQ(get(base + "/results.xlsx").body.substr(0, 2), "PK");
+  const Answer missing_table = get(base + "/weather.csv");
+  EXPECT_EQ(missing_table.status, 404);
+  const std::string listed = missing_table.parsed.value("error", "");
+  EXPECT_NE(listed.find("its tables are"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("series"), std::string::npos) << listed;
+
+  const Answer jobs = get("/api/v1/jobs");
+  ASSERT_EQ(jobs.parsed.size(), 1u);
+  EXPECT_EQ(jobs.parsed[0]["id"], id);
+}
+
+TEST_F(DashboardApi, AnswersBadJobsWithAMessageAndRunsNothing) {
+  const std::string bad_seed =
+      "[scenario]\nyears = [2025, 2026]\nseed = -1\nmaterials = [\"gallium\"]\n";
+  const std::vector<std::tuple<std::string, int, std::string>> cases = {
+      {"not json", 400, "must be a JSON object"},
+      {"[1,2]", 400, "must be a JSON object"},
+      {R"({"scenario": "x", "colour": 1})", 400, "unknown field 'colour'"},
+      {R"({"kind": "ensemble", "scenario": ""})", 400, "only \"simulate\" jobs"},
+      {R"({"kind": "simulate"})", 400, "scenario: give the scenario's TOML text"},
+      {R"({"scenario": 42})", 400, "scenario: give the scenario's TOML text"},
+      {json{{"name", "bad.toml"}, {"scenario", bad_seed}}.dump(), 400, "bad.toml:3:seed"},
+      {json{{"scenario", "[scenario\n"}}.dump(), 400, "scenario.toml"},
+      {json{{"scenario", std::string(20 * 1024, '#')}}.dump(), 413, "larger than 16384 bytes"},
+  };
+  for (const auto& [body, status, message] : cases) {
+    const Answer a = post("/api/v1/jobs", body);
+    EXPECT_EQ(a.status, status) << body.substr(0, 60) << ": " << a.body;
+    EXPECT_NE(a.parsed.value("error", "").find(message), std::string::npos)
+        << body.substr(0, 60) << ": " << a.body;
+  }
+  EXPECT_TRUE(get("/api/v1/jobs").parsed.empty());
+  EXPECT_EQ(get("/api/v1/jobs/7").status, 404);
+  EXPECT_EQ(get("/api/v1/jobs/7/summary.json").status, 404);
+  EXPECT_EQ(get("/api/v1/jobs/99999999999999999999999").status, 404);
+}
+
+TEST_F(DashboardApi, KeepsAnsweringAfterRandomBodiesAndQueries) {
+  std::mt19937 random(20261128);
+  std::uniform_int_distribution<int> byte(0, 255), length(0, 400);
+  for (int i = 0; i < 200; ++i) {
+    std::string noise(static_cast<std::size_t>(length(random)), '\0');
+    for (char& c : noise) c = static_cast<char>(byte(random));
+    const Answer a = post(
+        "/api/v1/jobs",
+        i % 2 ? noise
+              : json{{"scenario", noise}}.dump(-1, ' ', false, json::error_handler_t::replace));
+    EXPECT_GE(a.status, 400) << i;
+    EXPECT_LT(a.status, 500) << i << ": " << a.body;
+    std::string query;
+    for (char c : noise.substr(0, 20))
+      query += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    const Answer q = get("/api/v1/assess?material=" + query);
+    EXPECT_TRUE(q.status == 200 || (q.status >= 400 && q.status < 500)) << q.status << q.body;
+  }
+  EXPECT_EQ(get("/api/v1/materials").status, 200);
+}
+
+}  // namespace
+}  // namespace critmin

@@ -1,0 +1,188 @@
+// critmin dashboard: the page of `critmin serve`. It talks only to the JSON API (docs/api.md) and
+// draws job results with the report's script (critminReport.render), so the dashboard and the
+// HTML report show the same figures.
+(function () {
+  'use strict';
+
+  var api = '/api/v1';
+  var scenarios = [];
+  var polling = null;
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // fetch + JSON; rejects with the API's error message.
+  function request(method, path, body) {
+    var init = { method: method, headers: {} };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (res) {
+      return res.text().then(function (text) {
+        var parsed = null;
+        try { parsed = JSON.parse(text); } catch (e) { parsed = null; }
+        if (!res.ok) throw new Error((parsed && parsed.error) || ('HTTP ' + res.status));
+        return parsed;
+      });
+    });
+  }
+
+  function showPanel(id) {
+    document.querySelectorAll('nav.tabs button').forEach(function (b) {
+      b.classList.toggle('active', b.getAttribute('data-panel') === id);
+    });
+    document.querySelectorAll('.panel').forEach(function (p) { p.classList.toggle('active', p.id === id); });
+  }
+
+  // ---- dataset ------------------------------------------------------------------------------
+  var assessColumns = [
+    ['material', 'material', ''], ['stage', 'stage', ''], ['hhi', 'HHI', '0-10000'],
+    ['top_country', 'top country', ''], ['top_share', 'top share', '0-1'],
+    ['largest_third_country', 'largest third country', ''],
+    ['largest_third_country_share', 'its share', '0-1'], ['crma_single_country_breach', 'breach', ''],
+    ['bloc_share', 'bloc share', '0-1'], ['supply_risk', 'supply risk SR*', '']];
+
+  function assessQuery(format) {
+    var params = new URLSearchParams();
+    if ($('assess-material').value.trim()) params.set('material', $('assess-material').value.trim());
+    params.set('stage', $('assess-stage').value);
+    if ($('assess-bloc').value.trim()) params.set('bloc', $('assess-bloc').value.trim());
+    params.set('breaches_only', $('assess-breaches').checked ? 'true' : 'false');
+    if (format) params.set('format', format);
+    return api + '/assess?' + params.toString();
+  }
+
+  function runAssess(event) {
+    if (event) event.preventDefault();
+    $('assess-error').textContent = '';
+    request('GET', assessQuery()).then(function (rows) {
+      var table = el('table', { class: 'data', id: 'assess-rows' });
+      var head = el('tr');
+      assessColumns.forEach(function (c) {
+        head.appendChild(el('th', {}, c[2] ? c[1] + ' [' + (c[2] === '0-1' ? '%' : c[2]) + ']' : c[1]));
+      });
+      table.appendChild(el('thead')).appendChild(head);
+      var body = table.appendChild(el('tbody'));
+      rows.forEach(function (r) {
+        var tr = body.appendChild(el('tr'));
+        assessColumns.forEach(function (c) {
+          var td = tr.appendChild(el('td', {}, critminReport.formatNumber(r[c[0]], c[2])));
+          if (typeof r[c[0]] === 'number') td.className = 'num';
+        });
+      });
+      $('assess-table').innerHTML = '';
+      $('assess-table').appendChild(table);
+      $('assess-count').textContent = rows.length + ' material-stage rows';
+      var downloads = $('assess-downloads');
+      downloads.innerHTML = '';
+      downloads.appendChild(el('a', { href: assessQuery('csv') }, 'CSV'));
+      downloads.appendChild(document.createTextNode(' · '));
+      downloads.appendChild(el('a', { href: assessQuery('xlsx') }, 'XLSX'));
+      downloads.appendChild(document.createTextNode(' · '));
+      downloads.appendChild(el('a', { href: assessQuery('json') }, 'JSON'));
+    }).catch(function (e) { $('assess-error').textContent = e.message; });
+  }
+
+  // ---- scenarios and jobs -------------------------------------------------------------------
+  function chooseScenario() {
+    var s = scenarios[$('scenario-select').selectedIndex];
+    if (!s) return;
+    $('scenario-text').value = s.text;
+    $('scenario-name').value = s.file;
+  }
+
+  function runJob(event) {
+    if (event) event.preventDefault();
+    $('scenario-error').textContent = '';
+    request('POST', api + '/jobs', { kind: 'simulate', name: $('scenario-name').value || 'scenario.toml',
+      scenario: $('scenario-text').value }).then(function () {
+      refreshJobs();
+    }).catch(function (e) { $('scenario-error').textContent = e.message; });
+  }
+
+  function refreshJobs() {
+    return request('GET', api + '/jobs').then(function (jobs) {
+      var body = $('jobs').querySelector('tbody');
+      body.innerHTML = '';
+      var busy = false;
+      jobs.forEach(function (job) {
+        if (job.status === 'queued' || job.status === 'running') busy = true;
+        var tr = el('tr', { 'data-job-id': String(job.id), 'data-status': job.status });
+        tr.appendChild(el('td', {}, String(job.id)));
+        tr.appendChild(el('td', {}, job.name));
+        tr.appendChild(el('td', { class: 'status' }, job.status + (job.error ? ': ' + job.error : '')));
+        var progress = el('td');
+        var bar = el('progress', { max: String(job.progress.years_total || 1),
+          value: String(job.progress.years_done) });
+        progress.appendChild(bar);
+        progress.appendChild(document.createTextNode(' ' + job.progress.years_done + '/' + job.progress.years_total));
+        tr.appendChild(progress);
+        var links = el('td');
+        if (job.results) {
+          var view = el('button', { type: 'button', class: 'view-job', 'data-job-id': String(job.id) }, 'view');
+          view.addEventListener('click', function () { viewJob(job); });
+          links.appendChild(view);
+          [['HTML report', job.results.html], ['JSON', job.results.summary], ['CSV', job.results.csv],
+            ['XLSX', job.results.xlsx]].forEach(function (l) {
+            links.appendChild(document.createTextNode(' '));
+            links.appendChild(el('a', { href: l[1] }, l[0]));
+          });
+        }
+        tr.appendChild(links);
+        body.appendChild(tr);
+      });
+      if (busy && !polling) polling = setInterval(refreshJobs, 500);
+      if (!busy && polling) { clearInterval(polling); polling = null; }
+      return jobs;
+    });
+  }
+
+  function viewJob(job) {
+    return request('GET', job.results.report).then(function (model) {
+      $('results-empty').textContent = '';
+      var downloads = $('results-downloads');
+      downloads.innerHTML = 'Job ' + job.id + ' (' + job.name + '): ';
+      [['HTML report', job.results.html], ['JSON', job.results.summary], ['CSV', job.results.csv],
+        ['XLSX', job.results.xlsx]].forEach(function (l, i) {
+        if (i) downloads.appendChild(document.createTextNode(' · '));
+        downloads.appendChild(el('a', { href: l[1] }, l[0]));
+      });
+      var container = $('results-report');
+      container.setAttribute('data-job-id', String(job.id));
+      showPanel('panel-results');
+      critminReport.render(container, model);
+    });
+  }
+
+  function start() {
+    document.querySelectorAll('nav.tabs button').forEach(function (b) {
+      b.addEventListener('click', function () { showPanel(b.getAttribute('data-panel')); });
+    });
+    $('assess-form').addEventListener('submit', runAssess);
+    $('scenario-form').addEventListener('submit', runJob);
+    $('scenario-select').addEventListener('change', chooseScenario);
+    request('GET', api + '/materials').then(function (materials) {
+      materials.forEach(function (m) { $('material-list').appendChild(el('option', { value: m.id }, m.name)); });
+    });
+    request('GET', api + '/scenarios').then(function (list) {
+      scenarios = list;
+      list.forEach(function (s) {
+        $('scenario-select').appendChild(el('option', { value: s.file }, s.file + ' (' + s.years[0] + '–' + s.years[1] + ')'));
+      });
+      chooseScenario();
+      document.body.setAttribute('data-ready', 'true');
+    });
+    refreshJobs();
+    runAssess();
+  }
+
+  window.critminDashboard = { refreshJobs: refreshJobs, viewJob: viewJob, showPanel: showPanel };
+  start();
+})();
