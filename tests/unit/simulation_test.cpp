@@ -318,7 +318,9 @@ TEST(SimulationGolden, BaselineExampleKeepsItsHeadlineFigures) {
     if (s.material == "gallium" && s.stage == Stage::kProcessing) {
       EXPECT_EQ(s.top_third_country, "CHN");
       // China refines above the 65% line until investment elsewhere comes online.
-      if (s.year <= 2027) EXPECT_TRUE(s.crma_breach) << s.year;
+      if (s.year <= 2027) {
+        EXPECT_TRUE(s.crma_breach) << s.year;
+      }
     }
   }
   // The full scorecard of the example is pinned in tests/golden/baseline.json.
