@@ -19,6 +19,8 @@ struct CommonOptions {
 
 // Prints a failed Status to stderr ("critmin: error: ...") and returns the exit code for it.
 int report_error(const Status& status);
+// The exit code for a failed Status (2 invalid input, 3 not found, 4 I/O, 1 otherwise), silently.
+int report_error_code(const Status& status);
 
 // Locates and loads the dataset given by --data (or the embedded default).
 Result<Dataset> open_dataset(const CommonOptions& common, const std::string& data_flag);
@@ -28,5 +30,6 @@ void register_assess_command(CLI::App& app, CommonOptions& common);
 void register_clear_command(CLI::App& app, CommonOptions& common);
 void register_serve_command(CLI::App& app, CommonOptions& common);
 void register_simulate_command(CLI::App& app, CommonOptions& common);
+void register_ensemble_command(CLI::App& app, CommonOptions& common);
 
 }  // namespace critmin::cli
