@@ -84,9 +84,9 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
                             : whole_number("--threads", flags.threads, 1, kMaxThreads, "2");
   if (!threads.is_ok()) return fail(threads.status());
   Result<std::uint64_t> seed_flag =
-      flags.seed.empty() ? Result<std::uint64_t>(0)
-                         : whole_number("--seed", flags.seed, 0,
-                                        std::numeric_limits<std::uint64_t>::max(), "7");
+      flags.seed.empty()
+          ? Result<std::uint64_t>(0)
+          : whole_number("--seed", flags.seed, 0, std::numeric_limits<std::uint64_t>::max(), "7");
   if (!seed_flag.is_ok()) return fail(seed_flag.status());
 
   Result<Dataset> data = open_dataset(common, flags.data);
@@ -120,9 +120,9 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   // A run failed somewhere: the lowest failing rank says why, and every rank exits with the
   // largest code.
   const int local_code = share.is_ok() ? 0 : report_error_code(share.status());
-  const auto failed_rank = static_cast<int>(
-      world.min_all(share.is_ok() ? static_cast<std::uint64_t>(world.size())
-                                  : static_cast<std::uint64_t>(world.rank())));
+  const auto failed_rank =
+      static_cast<int>(world.min_all(share.is_ok() ? static_cast<std::uint64_t>(world.size())
+                                                   : static_cast<std::uint64_t>(world.rank())));
   const int code = world.max_all(local_code);
   if (code != 0) {
     if (failed_rank == world.rank()) report_error(share.status());
@@ -140,8 +140,8 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
     s.runs = sim::ensemble_share_runs(options.runs, static_cast<int>(r), world.size());
     if (s.runs.empty()) continue;
     if (fingerprints[r] != fingerprints[0]) {
-      return report_error(Status::internal(
-          fmt::format("rank {} reports other headline figures than rank 0", r)));
+      return report_error(
+          Status::internal(fmt::format("rank {} reports other headline figures than rank 0", r)));
     }
     s.figure_names = share.value().figure_names;
     s.figure_units = share.value().figure_units;
@@ -155,8 +155,8 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
-    return report_error(Status::io_error(fmt::format(
-        "{}: cannot create the results directory: {}", dir.string(), error.message())));
+    return report_error(Status::io_error(
+        fmt::format("{}: cannot create the results directory: {}", dir.string(), error.message())));
   }
   const std::string json = sim::ensemble_to_json(summary);
   if (Status s = write_text_file(dir / "summary.json", json); !s.is_ok()) return report_error(s);

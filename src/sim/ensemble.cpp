@@ -131,8 +131,7 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
       if (progress) progress(done, mine.size());
     }
   };
-  const std::size_t thread_count =
-      std::min(mine.size(), static_cast<std::size_t>(options.threads));
+  const std::size_t thread_count = std::min(mine.size(), static_cast<std::size_t>(options.threads));
   std::vector<std::thread> workers;
   workers.reserve(thread_count - 1);
   for (std::size_t t = 1; t < thread_count; ++t) workers.emplace_back(work);
@@ -145,7 +144,8 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
     out.figure_units.push_back(f.unit);
   }
   out.values.reserve(mine.size() * reference.size());
-  for (const std::vector<double>& v : values) out.values.insert(out.values.end(), v.begin(), v.end());
+  for (const std::vector<double>& v : values)
+    out.values.insert(out.values.end(), v.begin(), v.end());
   return out;
 }
 
@@ -261,10 +261,10 @@ std::string ensemble_to_json(const EnsembleSummary& summary) {
 }
 
 std::string ensemble_to_table(const EnsembleSummary& summary) {
-  std::string out = fmt::format("{}: {} runs, seed {}, years {}-{}, {} material(s)\n\n",
-                                summary.scenario_name.empty() ? "scenario" : summary.scenario_name,
-                                summary.runs, summary.seed, summary.first_year, summary.last_year,
-                                summary.materials.size());
+  std::string out =
+      fmt::format("{}: {} runs, seed {}, years {}-{}, {} material(s)\n\n",
+                  summary.scenario_name.empty() ? "scenario" : summary.scenario_name, summary.runs,
+                  summary.seed, summary.first_year, summary.last_year, summary.materials.size());
   std::size_t name_width = 6;
   for (const FigureBand& b : summary.figures) name_width = std::max(name_width, b.name.size());
   out += fmt::format("{:<{}}  {:<6}  {:>13}  {:>13}  {:>13}  {:>13}\n", "figure", name_width,

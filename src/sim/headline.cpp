@@ -103,10 +103,10 @@ std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
   }
   figures.push_back({"fiscal_cost_usd_total", "USD", fiscal});
   figures.push_back({"levy_revenue_usd_total", "USD", levy});
-  figures.push_back({"disruptions_happened", "count",
-                     static_cast<double>(std::count_if(
-                         result.draws.begin(), result.draws.end(),
-                         [](const DisruptionDraw& d) { return d.happens; }))});
+  figures.push_back(
+      {"disruptions_happened", "count",
+       static_cast<double>(std::count_if(result.draws.begin(), result.draws.end(),
+                                         [](const DisruptionDraw& d) { return d.happens; }))});
   return figures;
 }
 

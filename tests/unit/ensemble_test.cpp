@@ -204,9 +204,9 @@ TEST(Ensemble, GivesTheSameFiguresForAnyThreadAndShareCount) {
   }
   // The disruption happens in some runs and not in others, and moves the gallium price.
   const auto column = [&](const std::string& name) {
-    const auto at = std::find(one.value().figure_names.begin(), one.value().figure_names.end(),
-                              name) -
-                    one.value().figure_names.begin();
+    const auto at =
+        std::find(one.value().figure_names.begin(), one.value().figure_names.end(), name) -
+        one.value().figure_names.begin();
     std::vector<double> out;
     for (std::size_t k = 0; k < 10; ++k) {
       out.push_back(one.value().values[k * width + static_cast<std::size_t>(at)]);
