@@ -21,7 +21,8 @@
 // it happens once per ensemble. Each case also prints the process's CPU time and the cores it
 // obtained (CPU time / wall time): when other work loads the machine, 2 threads get less than 2
 // cores, and CPU time / 2 is what the same work takes on 2 free cores. The targets are judged on
-// the wall times only.
+// the wall times only. A control case first times a plain arithmetic loop on 1 and on 2 threads:
+// its ratio is the most any 2-thread work can gain on the machine at that moment.
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -31,6 +32,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "critmin/calibration.h"
@@ -68,6 +70,24 @@ double peak_rss_mb() {
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
+}
+
+// Wall time of `threads` threads each summing a fixed series: pure arithmetic, no memory traffic.
+double spin_seconds(int threads) {
+  std::vector<double> sums(static_cast<std::size_t>(threads), 0.0);
+  const auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&sums, t] {
+      double sum = 0.0;
+      for (long k = 0; k < 300'000'000; ++k) sum += static_cast<double>(k) * 1e-9;
+      sums[static_cast<std::size_t>(t)] = sum;
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  const double seconds = seconds_since(start);
+  if (sums[0] <= 0.0) fail("the control loop summed nothing");
+  return seconds;
 }
 
 std::string scenario_text(const std::vector<std::string>& materials) {
@@ -140,6 +160,16 @@ int main(int argc, char** argv) {
              s.materials.size(), s.last_year - s.first_year + 1, s.base_year);
   fmt::print("prepare (once per ensemble): {:.3f} s\n", prepare_s);
   bool all_met = true;
+
+  std::vector<double> spin_one, spin_two;
+  for (int r = 0; r < repeat; ++r) {
+    spin_one.push_back(spin_seconds(1));
+    spin_two.push_back(spin_seconds(2));
+  }
+  fmt::print(
+      "control   an arithmetic loop per thread: 1 thread {:.2f} s, 2 threads {:.2f} s; "
+      "ratio 2 x baseline/figure {:.2f} (the 2-thread speed-up the machine allows now)\n",
+      median(spin_one), median(spin_two), 2.0 * median(spin_one) / median(spin_two));
 
   // threads: the same runs on 1 and on 2 threads, alternating.
   std::vector<double> one_thread, two_threads;
