@@ -2,7 +2,8 @@
 #   make demo    install what is needed, build, run the assessment on the embedded data
 #   make test    install, build, run every test (SANITIZE=1 for ASan+UBSan)
 #   make build   install and build
-#   make bench   build and run the benchmarks (make bench-market: only the market service's)
+#   make bench   build and run the benchmarks (make bench-market: only the market service's,
+#                make bench-ensemble: only the simulation ensemble's)
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make format  apply clang-format to the tree
 
@@ -23,11 +24,11 @@ endif
 # Debian packages the build, the tests and the demo need.
 DEB_PACKAGES := build-essential cmake pkg-config libfmt-dev libcli11-dev libtomlplusplus-dev \
   nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev liblemon-dev coinor-libclp-dev libgtest-dev libbenchmark-dev iso-codes \
-  libcpp-httplib-dev libsodium-dev zlib1g-dev libpq-dev postgresql \
+  libcpp-httplib-dev libsodium-dev zlib1g-dev libpq-dev postgresql libopenmpi-dev openmpi-bin \
   clang-format nodejs chromium
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
-.PHONY: all deps build test demo bench bench-market fuzz format format-check clean
+.PHONY: all deps build test demo bench bench-market bench-ensemble fuzz format format-check clean
 
 all: build
 
@@ -93,9 +94,13 @@ demo: build
 bench: build
 	$(BUILD_DIR)/bench/critmin_bench --data data --sources $(SOURCES)
 	$(BUILD_DIR)/bench/critmin_market_bench --data data
+	$(BUILD_DIR)/bench/critmin_ensemble_bench --data data
 
 bench-market: build
 	$(BUILD_DIR)/bench/critmin_market_bench --data data
+
+bench-ensemble: build
+	$(BUILD_DIR)/bench/critmin_ensemble_bench --data data
 
 fuzz:
 	@missing=$$(for p in $(FUZZ_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \

@@ -20,6 +20,8 @@ struct CommonOptions {
 
 // Prints a failed Status to stderr ("critmin: error: ...") and returns the exit code for it.
 int report_error(const Status& status);
+// The exit code for a failed Status (2 invalid input, 3 not found, 4 I/O, 1 otherwise), silently.
+int report_error_code(const Status& status);
 
 // Locates and loads the dataset given by --data (or the embedded default).
 Result<Dataset> open_dataset(const CommonOptions& common, const std::string& data_flag);
@@ -45,5 +47,6 @@ void register_report_command(CLI::App& app, CommonOptions& common);
 // an empty file name skips that output.
 Status write_result_reports(const Dataset& data, const std::string& summary_json,
                             const std::string& html_file, const std::string& xlsx_file);
+void register_ensemble_command(CLI::App& app, CommonOptions& common);
 
 }  // namespace critmin::cli

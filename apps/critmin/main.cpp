@@ -9,6 +9,10 @@ namespace critmin::cli {
 
 int report_error(const Status& status) {
   std::cerr << "critmin: error: " << status.to_string() << "\n";
+  return report_error_code(status);
+}
+
+int report_error_code(const Status& status) {
   switch (status.code()) {
     case StatusCode::kInvalidInput:
       return 2;
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
   register_compare_command(app, common);
   register_backtest_command(app, common);
   register_report_command(app, common);
+  register_ensemble_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

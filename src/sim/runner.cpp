@@ -798,9 +798,18 @@ Result<SimulationResult> run_prepared_simulation(const PreparedSimulation& prepa
   result.last_year = scenario.last_year;
   result.base_year = scenario.base_year;
   result.materials = scenario.materials;
+  const int total = scenario.last_year - scenario.first_year + 1;
+  // Room for every year's rows up front (one per region and stage, one score per stage), so
+  // that the tables are not moved as they grow: an ensemble builds thousands of them.
+  std::size_t nodes = 0;
+  for (const PreparedMaterial& m : prepared.state().materials) {
+    nodes += 2 * m.base.model.regions.size();
+  }
+  const auto years = static_cast<std::size_t>(total);
+  result.series.reserve(nodes * years);
+  result.stage_scores.reserve(2 * prepared.state().materials.size() * years);
   Runner runner(prepared.state(), seed, result);
   if (Status s = runner.setup(); !s.is_ok()) return s;
-  const int total = scenario.last_year - scenario.first_year + 1;
   for (int year = scenario.first_year; year <= scenario.last_year; ++year) {
     if (Status s = runner.run_year(year); !s.is_ok()) return s;
     if (progress) progress(year, year - scenario.first_year + 1, total);

@@ -1,0 +1,207 @@
+// critmin ensemble: N runs of a scenario on threads and, under mpirun, on ranks merged on rank 0.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <iostream>
+#include <limits>
+#include <system_error>
+#include <thread>
+
+#include "commands.h"
+#include "critmin/ensemble.h"
+#include "critmin/files.h"
+#include "mpi_world.h"
+
+namespace critmin::cli {
+namespace {
+
+// Runs beyond this would hold gigabytes of figures in rank 0's memory.
+constexpr std::uint64_t kMaxRuns = 1'000'000;
+constexpr std::uint64_t kMaxThreads = 1024;
+
+// A flag's whole number in [low, high], or an invalid-input Status saying which flag and why.
+Result<std::uint64_t> whole_number(const std::string& flag, const std::string& text,
+                                   std::uint64_t low, std::uint64_t high, const char* example) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  const bool parsed = !text.empty() && text[0] != '-' && error == std::errc() && stop == end;
+  if (!parsed || value < low || value > high) {
+    const std::string range = high == std::numeric_limits<std::uint64_t>::max()
+                                  ? fmt::format(">= {}", low)
+                                  : fmt::format("from {} to {}", low, high);
+    return Status::invalid_input(fmt::format("{} '{}': write a whole number {}, e.g. {} {}", flag,
+                                             text, range, flag, example));
+  }
+  return value;
+}
+
+// FNV-1a over the figure names and units: equal on every rank when they report the same figures.
+std::uint64_t figures_fingerprint(const sim::EnsembleRuns& runs) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  const auto add = [&](const std::string& text) {
+    for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ull;
+    hash = (hash ^ 0xffu) * 0x100000001b3ull;  // a separator no name contains
+  };
+  for (std::size_t f = 0; f < runs.figure_names.size(); ++f) {
+    add(runs.figure_names[f]);
+    add(runs.figure_units[f]);
+  }
+  return hash;
+}
+
+struct Flags {
+  std::string scenario;
+  std::string runs;
+  std::string threads;
+  std::string seed;
+  std::string out = "out/ensemble";
+  std::string format = "table";
+  std::string data;
+};
+
+// The whole command on one rank; returns the exit code. Problems every rank meets alike (flags,
+// dataset, scenario) are printed by rank 0 only.
+int run_ensemble_command(const CommonOptions& common, const Flags& flags, const MpiWorld& world) {
+  const bool speaker = world.rank() == 0;
+  const auto fail = [&](const Status& status) {
+    if (speaker) return report_error(status);
+    return report_error_code(status);
+  };
+  if (flags.runs.empty()) {
+    return fail(Status::invalid_input("--runs is required: how many runs, e.g. --runs 1000"));
+  }
+  if (flags.format != "table" && flags.format != "json") {
+    return fail(Status::invalid_input(
+        fmt::format("--format '{}': write --format table or --format json", flags.format)));
+  }
+  Result<std::uint64_t> runs = whole_number("--runs", flags.runs, 1, kMaxRuns, "1000");
+  if (!runs.is_ok()) return fail(runs.status());
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  Result<std::uint64_t> threads =
+      flags.threads.empty() ? Result<std::uint64_t>(cores)
+                            : whole_number("--threads", flags.threads, 1, kMaxThreads, "2");
+  if (!threads.is_ok()) return fail(threads.status());
+  Result<std::uint64_t> seed_flag =
+      flags.seed.empty()
+          ? Result<std::uint64_t>(0)
+          : whole_number("--seed", flags.seed, 0, std::numeric_limits<std::uint64_t>::max(), "7");
+  if (!seed_flag.is_ok()) return fail(seed_flag.status());
+
+  Result<Dataset> data = open_dataset(common, flags.data);
+  if (!data.is_ok()) return fail(data.status());
+  Result<std::string> text = read_text_file(flags.scenario);
+  if (!text.is_ok()) return fail(text.status());
+  Result<sim::SimulationScenario> scenario =
+      sim::read_simulation_scenario(text.value(), flags.scenario, data.value());
+  if (!scenario.is_ok()) return fail(scenario.status());
+  const std::uint64_t seed = flags.seed.empty() ? scenario.value().seed : seed_flag.value();
+  Result<sim::PreparedSimulation> prepared =
+      sim::prepare_simulation(data.value(), scenario.value());
+  if (!prepared.is_ok()) return fail(prepared.status());
+
+  sim::EnsembleOptions options;
+  options.seed = seed;
+  options.runs = static_cast<std::size_t>(runs.value());
+  options.threads = static_cast<int>(threads.value());
+  options.share = world.rank();
+  options.share_count = world.size();
+  // A progress line on rank 0's terminal only: a log file gets no carriage returns.
+  const bool terminal = speaker && isatty(STDERR_FILENO) != 0;
+  const auto progress = [terminal, &world](std::size_t done, std::size_t total) {
+    if (!terminal) return;
+    std::cerr << fmt::format("\rcritmin ensemble: {}/{} runs{}", done, total,
+                             world.size() > 1 ? " on rank 0" : "")
+              << (done == total ? "\n" : "") << std::flush;
+  };
+  Result<sim::EnsembleRuns> share = sim::run_ensemble_share(prepared.value(), options, progress);
+
+  // A run failed somewhere: the lowest failing rank says why, and every rank exits with the
+  // largest code.
+  const int local_code = share.is_ok() ? 0 : report_error_code(share.status());
+  const auto failed_rank =
+      static_cast<int>(world.min_all(share.is_ok() ? static_cast<std::uint64_t>(world.size())
+                                                   : static_cast<std::uint64_t>(world.rank())));
+  const int code = world.max_all(local_code);
+  if (code != 0) {
+    if (failed_rank == world.rank()) report_error(share.status());
+    return code;
+  }
+
+  const std::vector<std::uint64_t> fingerprints = world.gather(figures_fingerprint(share.value()));
+  const std::vector<std::vector<double>> values = world.gather(share.value().values);
+  if (!speaker) return 0;
+
+  // Rank 0 holds run 0, so its share names the figures.
+  std::vector<sim::EnsembleRuns> shares(values.size());
+  for (std::size_t r = 0; r < values.size(); ++r) {
+    sim::EnsembleRuns& s = shares[r];
+    s.runs = sim::ensemble_share_runs(options.runs, static_cast<int>(r), world.size());
+    if (s.runs.empty()) continue;
+    if (fingerprints[r] != fingerprints[0]) {
+      return report_error(
+          Status::internal(fmt::format("rank {} reports other headline figures than rank 0", r)));
+    }
+    s.figure_names = share.value().figure_names;
+    s.figure_units = share.value().figure_units;
+    s.values = values[r];
+  }
+  Result<sim::EnsembleRuns> all = sim::merge_ensemble_shares(shares, options.runs);
+  if (!all.is_ok()) return report_error(all.status());
+  const sim::EnsembleSummary summary = sim::summarize_ensemble(scenario.value(), seed, all.value());
+
+  const std::filesystem::path dir = flags.out;
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return report_error(Status::io_error(
+        fmt::format("{}: cannot create the results directory: {}", dir.string(), error.message())));
+  }
+  const std::string json = sim::ensemble_to_json(summary);
+  if (Status s = write_text_file(dir / "summary.json", json); !s.is_ok()) return report_error(s);
+  if (Status s = sim::write_ensemble_sqlite(summary, all.value(), dir / "results.sqlite");
+      !s.is_ok()) {
+    return report_error(s);
+  }
+  if (flags.format == "json") {
+    std::cout << json;
+  } else {
+    std::cout << sim::ensemble_to_table(summary);
+    std::cout << fmt::format("wrote {} and {}\n", (dir / "summary.json").string(),
+                             (dir / "results.sqlite").string());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_ensemble_command(CLI::App& app, CommonOptions& common) {
+  CLI::App* cmd = app.add_subcommand(
+      "ensemble",
+      "Run a scenario N times with seeds derived from one ensemble seed, on threads (and on the "
+      "ranks of mpirun -np K); print P5/P50/P95 of every headline figure, write DIR/summary.json "
+      "and every run's figures to DIR/results.sqlite. The output is the same for any thread and "
+      "rank count");
+  auto flags = std::make_shared<Flags>();
+  cmd->add_option("SCENARIO", flags->scenario, "scenario TOML (see docs/simulation.md)")
+      ->required();
+  // The numbers and the format are checked by the command itself, so that every bad flag gets
+  // its own message and exit code 2.
+  cmd->add_option("--runs", flags->runs, "number of runs N (1 to 1000000; required)");
+  cmd->add_option("--threads", flags->threads,
+                  "worker threads per process (default: the number of cores)");
+  cmd->add_option("--seed", flags->seed,
+                  "ensemble seed, a whole number >= 0 (default: the scenario's seed); run i is "
+                  "seeded with splitmix64(splitmix64(seed) + i)");
+  cmd->add_option("--out", flags->out, "results directory (default out/ensemble)");
+  cmd->add_option("--format", flags->format,
+                  "what to print: table (the bands) or json (summary.json)");
+  cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
+  cmd->callback([&common, flags] {
+    const MpiWorld world;
+    common.exit_code = run_ensemble_command(common, *flags, world);
+  });
+}
+
+}  // namespace critmin::cli

@@ -1,0 +1,40 @@
+// Headline figures of a simulation run: the few numbers per material (and for the whole run) that
+// an ensemble reports as P5/P50/P95 and keeps run by run (critmin/ensemble.h). Each figure has a
+// name and a unit; docs/simulation.md ("Ensembles") defines every one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "critmin/simulation.h"
+
+namespace critmin::sim {
+
+struct HeadlineFigure {
+  std::string name;  // "<material>.<figure>" per material, "<figure>" for the whole run
+  std::string unit;  // "USD/t", "USD", "share", "years", "t", "count"
+  double value = 0.0;
+};
+
+// The headline figures of one run, in a fixed order: per material in the order of
+// result.materials, then the run's totals. Which figures there are depends only on the scenario
+// (its materials and their markets' regions), never on the random draws, so every run of an
+// ensemble gives the same names in the same order.
+//
+// Per material M:
+//   M.world_price_mean        [USD/t]  mean over the years of the world processing price, the
+//                                      consumption-weighted mean price over the market's regions
+//                                      (the unweighted mean in a year nobody consumes)
+//   M.world_price_max         [USD/t]  its highest year
+//   M.eu_shortfall_share_max  [share]  the EU's shortfall as a share of its demand in the worst
+//                                      year (0-1); only when the market has the EU as a region
+//   M.eu_shortfall_t_total    [t]      the EU's shortfall summed over the years; likewise
+//   M.crma_breach_years       [years]  years in which the largest third country's share of the
+//                                      processing stage is above the CRMA benchmark (65%)
+// For the run:
+//   fiscal_cost_usd_total     [USD]    the instruments' fiscal cost summed over the years
+//   levy_revenue_usd_total    [USD]    the price floors' levy revenue summed over the years
+//   disruptions_happened      [count]  how many of the scenario's disruptions were drawn to happen
+std::vector<HeadlineFigure> headline_figures(const SimulationResult& result);
+
+}  // namespace critmin::sim

@@ -1,0 +1,410 @@
+// Monte Carlo ensembles (critmin/ensemble.h): seeds per run, the runs of a share on worker
+// threads, merging shares, quantiles, and the ensemble's JSON, table and SQLite store.
+#include "critmin/ensemble.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <system_error>
+#include <thread>
+
+namespace critmin::sim {
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  std::uint64_t z = x + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t ensemble_run_seed(std::uint64_t ensemble_seed, std::uint64_t run) {
+  return splitmix64(splitmix64(ensemble_seed) + run);
+}
+
+std::vector<std::size_t> ensemble_share_runs(std::size_t runs, int share, int share_count) {
+  std::vector<std::size_t> mine;
+  if (share < 0 || share_count < 1 || share >= share_count) return mine;
+  const auto count = static_cast<std::size_t>(share_count);
+  for (std::size_t i = static_cast<std::size_t>(share); i < runs; i += count) mine.push_back(i);
+  return mine;
+}
+
+namespace {
+
+// The same failure with where it happened in front of its message.
+Status prefixed(const Status& status, const std::string& where) {
+  const std::string message = fmt::format("{}: {}", where, status.message());
+  switch (status.code()) {
+    case StatusCode::kInvalidInput:
+      return Status::invalid_input(message, status.diagnostics());
+    case StatusCode::kNotFound:
+      return Status::not_found(message);
+    case StatusCode::kIoError:
+      return Status::io_error(message);
+    default:
+      return Status::internal(message);
+  }
+}
+
+bool same_figures(const std::vector<HeadlineFigure>& figures,
+                  const std::vector<HeadlineFigure>& reference) {
+  if (figures.size() != reference.size()) return false;
+  for (std::size_t f = 0; f < figures.size(); ++f) {
+    if (figures[f].name != reference[f].name || figures[f].unit != reference[f].unit) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
+                                        const EnsembleOptions& options,
+                                        const EnsembleProgress& progress) {
+  if (options.runs < 1) {
+    return Status::invalid_input("an ensemble needs at least 1 run");
+  }
+  if (options.threads < 1) {
+    return Status::invalid_input("an ensemble needs at least 1 thread");
+  }
+  if (options.share_count < 1 || options.share < 0 || options.share >= options.share_count) {
+    return Status::invalid_input(
+        fmt::format("share {} of {} does not exist", options.share, options.share_count));
+  }
+  const std::vector<std::size_t> mine =
+      ensemble_share_runs(options.runs, options.share, options.share_count);
+  EnsembleRuns out;
+  out.runs = mine;
+  if (mine.empty()) return out;
+
+  // Slot k holds run mine[k]'s figures. Workers take slots in ascending order from one counter,
+  // so when a run fails every run of a lower index has been started and will finish: the
+  // failure reported (that of the lowest run index) does not depend on the thread count.
+  std::vector<std::vector<double>> values(mine.size());
+  std::vector<HeadlineFigure> reference;  // the first finished run's names and units
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;  // guards everything below, the reference and the progress callback
+  std::size_t done = 0;
+  std::size_t failed_slot = mine.size();
+  Status failure = Status::ok();
+
+  const auto work = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      const std::size_t k = next.fetch_add(1);
+      if (k >= mine.size()) return;
+      const std::size_t run = mine[k];
+      const std::uint64_t seed = ensemble_run_seed(options.seed, run);
+      Result<SimulationResult> result = run_prepared_simulation(prepared, seed);
+      Status status = Status::ok();
+      std::vector<HeadlineFigure> figures;
+      if (result.is_ok()) {
+        figures = headline_figures(result.value());
+      } else {
+        status = result.status();
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (status.is_ok()) {
+        if (reference.empty()) {
+          reference = figures;
+        } else if (!same_figures(figures, reference)) {
+          status = Status::internal(
+              "its headline figures differ from another run's; the figures must depend on the "
+              "scenario only");
+        }
+      }
+      if (!status.is_ok()) {
+        if (k < failed_slot) {
+          failed_slot = k;
+          failure = prefixed(status, fmt::format("run {} (seed {})", run, seed));
+        }
+        stop.store(true, std::memory_order_relaxed);
+        continue;
+      }
+      values[k].reserve(figures.size());
+      for (const HeadlineFigure& f : figures) values[k].push_back(f.value);
+      ++done;
+      if (progress) progress(done, mine.size());
+    }
+  };
+  const std::size_t thread_count = std::min(mine.size(), static_cast<std::size_t>(options.threads));
+  std::vector<std::thread> workers;
+  workers.reserve(thread_count - 1);
+  for (std::size_t t = 1; t < thread_count; ++t) workers.emplace_back(work);
+  work();  // the calling thread is worker 0
+  for (std::thread& w : workers) w.join();
+  if (!failure.is_ok()) return failure;
+
+  for (const HeadlineFigure& f : reference) {
+    out.figure_names.push_back(f.name);
+    out.figure_units.push_back(f.unit);
+  }
+  out.values.reserve(mine.size() * reference.size());
+  for (const std::vector<double>& v : values)
+    out.values.insert(out.values.end(), v.begin(), v.end());
+  return out;
+}
+
+Result<EnsembleRuns> merge_ensemble_shares(const std::vector<EnsembleRuns>& shares,
+                                           std::size_t runs) {
+  EnsembleRuns all;
+  const EnsembleRuns* named = nullptr;
+  for (const EnsembleRuns& share : shares) {
+    if (share.runs.empty()) continue;
+    if (!named) {
+      named = &share;
+    } else if (share.figure_names != named->figure_names ||
+               share.figure_units != named->figure_units) {
+      return Status::internal("the shares of the ensemble report different headline figures");
+    }
+  }
+  if (!named) return Status::internal("the ensemble holds no run");
+  all.figure_names = named->figure_names;
+  all.figure_units = named->figure_units;
+  const std::size_t width = all.figure_names.size();
+  std::vector<const double*> row_of(runs, nullptr);
+  for (const EnsembleRuns& share : shares) {
+    if (share.values.size() != share.runs.size() * width) {
+      return Status::internal(fmt::format("a share holds {} values for {} runs of {} figures",
+                                          share.values.size(), share.runs.size(), width));
+    }
+    for (std::size_t k = 0; k < share.runs.size(); ++k) {
+      const std::size_t run = share.runs[k];
+      if (run >= runs) return Status::internal(fmt::format("run {} is beyond the {}", run, runs));
+      if (row_of[run]) return Status::internal(fmt::format("run {} is in two shares", run));
+      row_of[run] = share.values.data() + k * width;
+    }
+  }
+  all.runs.reserve(runs);
+  all.values.reserve(runs * width);
+  for (std::size_t run = 0; run < runs; ++run) {
+    if (!row_of[run]) return Status::internal(fmt::format("run {} is in no share", run));
+    all.runs.push_back(run);
+    all.values.insert(all.values.end(), row_of[run], row_of[run] + width);
+  }
+  return all;
+}
+
+double quantile_sorted(const std::vector<double>& sorted, double p) {
+  const std::size_t n = sorted.size();
+  if (n == 1) return sorted[0];
+  const double h = static_cast<double>(n - 1) * std::clamp(p, 0.0, 1.0);
+  const auto low = static_cast<std::size_t>(std::floor(h));
+  if (low + 1 >= n) return sorted[n - 1];
+  return sorted[low] + (h - static_cast<double>(low)) * (sorted[low + 1] - sorted[low]);
+}
+
+EnsembleSummary summarize_ensemble(const SimulationScenario& scenario, std::uint64_t seed,
+                                   const EnsembleRuns& all_runs) {
+  EnsembleSummary summary;
+  summary.scenario_name = scenario.name;
+  summary.seed = seed;
+  summary.runs = all_runs.runs.size();
+  summary.first_year = scenario.first_year;
+  summary.last_year = scenario.last_year;
+  summary.base_year = scenario.base_year;
+  summary.materials = scenario.materials;
+  const std::size_t width = all_runs.figure_names.size();
+  std::vector<double> column(summary.runs);
+  for (std::size_t f = 0; f < width; ++f) {
+    // Summed in run order, so the mean does not depend on how the runs were spread.
+    double sum = 0.0;
+    for (std::size_t k = 0; k < summary.runs; ++k) {
+      column[k] = all_runs.values[k * width + f];
+      sum += column[k];
+    }
+    std::sort(column.begin(), column.end());
+    FigureBand band;
+    band.name = all_runs.figure_names[f];
+    band.unit = all_runs.figure_units[f];
+    if (!column.empty()) {
+      band.p5 = quantile_sorted(column, 0.05);
+      band.p50 = quantile_sorted(column, 0.50);
+      band.p95 = quantile_sorted(column, 0.95);
+      band.mean = sum / static_cast<double>(column.size());
+      band.min = column.front();
+      band.max = column.back();
+    }
+    summary.figures.push_back(std::move(band));
+  }
+  return summary;
+}
+
+std::string ensemble_to_json(const EnsembleSummary& summary) {
+  using nlohmann::json;
+  json out;
+  out["scenario"] = summary.scenario_name;
+  out["seed"] = summary.seed;
+  out["runs"] = summary.runs;
+  out["years"] = {summary.first_year, summary.last_year};
+  out["base_year"] = summary.base_year;
+  out["materials"] = summary.materials;
+  out["run_seed"] = "splitmix64(splitmix64(seed) + run), run = 0 .. runs-1";
+  out["quantiles"] = "linear interpolation between order statistics (Hyndman-Fan 7)";
+  json figures = json::array();
+  for (const FigureBand& b : summary.figures) {
+    figures.push_back({{"name", b.name},
+                       {"unit", b.unit},
+                       {"p5", b.p5},
+                       {"p50", b.p50},
+                       {"p95", b.p95},
+                       {"mean", b.mean},
+                       {"min", b.min},
+                       {"max", b.max}});
+  }
+  out["figures"] = std::move(figures);
+  return out.dump(2) + "\n";
+}
+
+std::string ensemble_to_table(const EnsembleSummary& summary) {
+  std::string out =
+      fmt::format("{}: {} runs, seed {}, years {}-{}, {} material(s)\n\n",
+                  summary.scenario_name.empty() ? "scenario" : summary.scenario_name, summary.runs,
+                  summary.seed, summary.first_year, summary.last_year, summary.materials.size());
+  std::size_t name_width = 6;
+  for (const FigureBand& b : summary.figures) name_width = std::max(name_width, b.name.size());
+  out += fmt::format("{:<{}}  {:<6}  {:>13}  {:>13}  {:>13}  {:>13}\n", "figure", name_width,
+                     "unit", "P5", "P50", "P95", "mean");
+  out += fmt::format("{:-<{}}  {:-<6}  {:->13}  {:->13}  {:->13}  {:->13}\n", "", name_width, "",
+                     "", "", "", "");
+  for (const FigureBand& b : summary.figures) {
+    out += fmt::format("{:<{}}  {:<6}  {:>13.6g}  {:>13.6g}  {:>13.6g}  {:>13.6g}\n", b.name,
+                       name_width, b.unit, b.p5, b.p50, b.p95, b.mean);
+  }
+  out +=
+      "\nP5/P50/P95 over the runs (linear interpolation between order statistics); shares are "
+      "fractions 0-1.\n";
+  return out;
+}
+
+namespace {
+
+// A SQLite connection closed on every path.
+class Database {
+ public:
+  ~Database() {
+    if (db_) sqlite3_close(db_);
+  }
+  Status open(const std::filesystem::path& file) {
+    if (sqlite3_open(file.c_str(), &db_) != SQLITE_OK) return failure(file, "open");
+    return Status::ok();
+  }
+  Status exec(const std::filesystem::path& file, const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return failure(file, sql);
+    return Status::ok();
+  }
+  sqlite3* handle() const { return db_; }
+  Status failure(const std::filesystem::path& file, const std::string& what) const {
+    return Status::io_error(fmt::format("{}: SQLite: {} failed: {}", file.string(), what,
+                                        db_ ? sqlite3_errmsg(db_) : "no database"));
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A prepared statement finalized on every path.
+class Statement {
+ public:
+  ~Statement() { sqlite3_finalize(statement_); }
+  bool prepare(sqlite3* db, const char* sql) {
+    return sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr) == SQLITE_OK;
+  }
+  sqlite3_stmt* get() const { return statement_; }
+  // Steps the bound statement once and resets it for the next row.
+  bool step() {
+    const bool ok = sqlite3_step(statement_) == SQLITE_DONE;
+    sqlite3_reset(statement_);
+    return ok;
+  }
+
+ private:
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+void bind_text(sqlite3_stmt* s, int i, const std::string& value) {
+  sqlite3_bind_text(s, i, value.c_str(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+Status write_ensemble_sqlite(const EnsembleSummary& summary, const EnsembleRuns& all_runs,
+                             const std::filesystem::path& file) {
+  std::error_code error;
+  std::filesystem::remove(file, error);
+  if (error) {
+    return Status::io_error(fmt::format("{}: cannot replace: {}", file.string(), error.message()));
+  }
+  Database db;
+  if (Status s = db.open(file); !s.is_ok()) return s;
+  // Seeds are unsigned 64-bit integers, beyond SQLite's signed INTEGER: they are stored as
+  // decimal text.
+  static constexpr const char* kSchema =
+      "CREATE TABLE ensemble (scenario TEXT, seed TEXT, runs INTEGER, first_year INTEGER, "
+      "last_year INTEGER, base_year INTEGER, run_seed TEXT, quantiles TEXT);"
+      "CREATE TABLE figures (id INTEGER PRIMARY KEY, name TEXT UNIQUE, unit TEXT, p5 REAL, "
+      "p50 REAL, p95 REAL, mean REAL, min REAL, max REAL);"
+      "CREATE TABLE runs (run INTEGER PRIMARY KEY, seed TEXT);"
+      "CREATE TABLE distribution (run INTEGER, figure INTEGER, value REAL, "
+      "PRIMARY KEY (run, figure)) WITHOUT ROWID;"
+      "CREATE VIEW distribution_named AS SELECT d.run, f.name AS figure, f.unit, d.value "
+      "FROM distribution d JOIN figures f ON f.id = d.figure;";
+  if (Status s = db.exec(file, kSchema); !s.is_ok()) return s;
+  if (Status s = db.exec(file, "BEGIN"); !s.is_ok()) return s;
+
+  Statement ensemble;
+  if (!ensemble.prepare(db.handle(), "INSERT INTO ensemble VALUES (?,?,?,?,?,?,?,?)")) {
+    return db.failure(file, "INSERT INTO ensemble");
+  }
+  bind_text(ensemble.get(), 1, summary.scenario_name);
+  bind_text(ensemble.get(), 2, std::to_string(summary.seed));
+  sqlite3_bind_int64(ensemble.get(), 3, static_cast<sqlite3_int64>(summary.runs));
+  sqlite3_bind_int(ensemble.get(), 4, summary.first_year);
+  sqlite3_bind_int(ensemble.get(), 5, summary.last_year);
+  sqlite3_bind_int(ensemble.get(), 6, summary.base_year);
+  bind_text(ensemble.get(), 7, "splitmix64(splitmix64(seed) + run)");
+  bind_text(ensemble.get(), 8, "linear interpolation between order statistics (Hyndman-Fan 7)");
+  if (!ensemble.step()) return db.failure(file, "INSERT INTO ensemble");
+
+  Statement figure;
+  if (!figure.prepare(db.handle(), "INSERT INTO figures VALUES (?,?,?,?,?,?,?,?,?)")) {
+    return db.failure(file, "INSERT INTO figures");
+  }
+  for (std::size_t f = 0; f < summary.figures.size(); ++f) {
+    const FigureBand& b = summary.figures[f];
+    sqlite3_stmt* s = figure.get();
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(f));
+    bind_text(s, 2, b.name);
+    bind_text(s, 3, b.unit);
+    int column = 4;
+    for (double v : {b.p5, b.p50, b.p95, b.mean, b.min, b.max}) sqlite3_bind_double(s, column++, v);
+    if (!figure.step()) return db.failure(file, "INSERT INTO figures");
+  }
+
+  Statement run_row;
+  Statement value_row;
+  if (!run_row.prepare(db.handle(), "INSERT INTO runs VALUES (?,?)") ||
+      !value_row.prepare(db.handle(), "INSERT INTO distribution VALUES (?,?,?)")) {
+    return db.failure(file, "INSERT INTO runs/distribution");
+  }
+  const std::size_t width = all_runs.figure_names.size();
+  for (std::size_t k = 0; k < all_runs.runs.size(); ++k) {
+    const std::size_t run = all_runs.runs[k];
+    sqlite3_bind_int64(run_row.get(), 1, static_cast<sqlite3_int64>(run));
+    bind_text(run_row.get(), 2, std::to_string(ensemble_run_seed(summary.seed, run)));
+    if (!run_row.step()) return db.failure(file, "INSERT INTO runs");
+    sqlite3_bind_int64(value_row.get(), 1, static_cast<sqlite3_int64>(run));
+    for (std::size_t f = 0; f < width; ++f) {
+      sqlite3_bind_int64(value_row.get(), 2, static_cast<sqlite3_int64>(f));
+      sqlite3_bind_double(value_row.get(), 3, all_runs.values[k * width + f]);
+      if (!value_row.step()) return db.failure(file, "INSERT INTO distribution");
+    }
+  }
+  return db.exec(file, "COMMIT");
+}
+
+}  // namespace critmin::sim

@@ -1,0 +1,113 @@
+// Headline figures of a run (critmin/headline.h). Called once per run of an ensemble, so it walks
+// each table of the result once and looks materials up by position, not through string maps.
+#include "critmin/headline.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace critmin::sim {
+namespace {
+
+struct MaterialFigures {
+  // World processing price per year: sum of price x consumption, consumption, price, regions.
+  std::vector<double> weighted_price, consumption, price_sum, regions;
+  bool has_eu = false;
+  double eu_shortfall_share_max = 0.0;
+  double eu_shortfall_t_total = 0.0;
+  int crma_breach_years = 0;
+};
+
+// The position of `material` in `materials`; the previous hit is tried first, since the result's
+// tables hold each material's rows together.
+std::size_t index_of(const std::vector<std::string>& materials, const std::string& material,
+                     std::size_t& last) {
+  if (last < materials.size() && materials[last] == material) return last;
+  const auto it = std::find(materials.begin(), materials.end(), material);
+  last = static_cast<std::size_t>(it - materials.begin());
+  return last;
+}
+
+}  // namespace
+
+std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
+  const std::size_t years =
+      static_cast<std::size_t>(std::max(0, result.last_year - result.first_year + 1));
+  std::vector<MaterialFigures> per_material(result.materials.size());
+  for (MaterialFigures& m : per_material) {
+    m.weighted_price.assign(years, 0.0);
+    m.consumption.assign(years, 0.0);
+    m.price_sum.assign(years, 0.0);
+    m.regions.assign(years, 0.0);
+  }
+  const auto year_index = [&](int year) -> std::size_t {
+    return static_cast<std::size_t>(year - result.first_year);
+  };
+  std::size_t last = 0;
+  for (const SeriesRow& row : result.series) {
+    if (row.stage != Stage::kProcessing) continue;
+    const std::size_t m = index_of(result.materials, row.material, last);
+    const std::size_t y = year_index(row.year);
+    if (m >= per_material.size() || y >= years) continue;
+    MaterialFigures& f = per_material[m];
+    f.weighted_price[y] += row.price_usd_per_t * row.consumption_t;
+    f.consumption[y] += row.consumption_t;
+    f.price_sum[y] += row.price_usd_per_t;
+    f.regions[y] += 1.0;
+  }
+  for (const ShortfallScore& s : result.shortfalls) {
+    if (s.area != "EU27") continue;
+    const std::size_t m = index_of(result.materials, s.material, last);
+    if (m >= per_material.size()) continue;
+    MaterialFigures& f = per_material[m];
+    f.has_eu = true;
+    f.eu_shortfall_share_max = std::max(f.eu_shortfall_share_max, s.shortfall_share);
+    f.eu_shortfall_t_total += s.shortfall_t;
+  }
+  for (const StageScore& s : result.stage_scores) {
+    if (s.stage != Stage::kProcessing || !s.crma_breach) continue;
+    const std::size_t m = index_of(result.materials, s.material, last);
+    if (m < per_material.size()) ++per_material[m].crma_breach_years;
+  }
+
+  std::vector<HeadlineFigure> figures;
+  figures.reserve(per_material.size() * 5 + 3);
+  for (std::size_t m = 0; m < per_material.size(); ++m) {
+    const MaterialFigures& f = per_material[m];
+    const std::string& material = result.materials[m];
+    double price_total = 0.0;
+    double price_max = years > 0 ? -std::numeric_limits<double>::infinity() : 0.0;
+    for (std::size_t y = 0; y < years; ++y) {
+      double price = 0.0;
+      if (f.consumption[y] > 0.0) {
+        price = f.weighted_price[y] / f.consumption[y];
+      } else if (f.regions[y] > 0.0) {
+        price = f.price_sum[y] / f.regions[y];
+      }
+      price_total += price;
+      price_max = std::max(price_max, price);
+    }
+    figures.push_back({material + ".world_price_mean", "USD/t",
+                       years > 0 ? price_total / static_cast<double>(years) : 0.0});
+    figures.push_back({material + ".world_price_max", "USD/t", price_max});
+    if (f.has_eu) {
+      figures.push_back({material + ".eu_shortfall_share_max", "share", f.eu_shortfall_share_max});
+      figures.push_back({material + ".eu_shortfall_t_total", "t", f.eu_shortfall_t_total});
+    }
+    figures.push_back(
+        {material + ".crma_breach_years", "years", static_cast<double>(f.crma_breach_years)});
+  }
+  double fiscal = 0.0, levy = 0.0;
+  for (const FiscalScore& f : result.fiscal) {
+    fiscal += f.fiscal_cost_usd;
+    levy += f.levy_revenue_usd;
+  }
+  figures.push_back({"fiscal_cost_usd_total", "USD", fiscal});
+  figures.push_back({"levy_revenue_usd_total", "USD", levy});
+  figures.push_back(
+      {"disruptions_happened", "count",
+       static_cast<double>(std::count_if(result.draws.begin(), result.draws.end(),
+                                         [](const DisruptionDraw& d) { return d.happens; }))});
+  return figures;
+}
+
+}  // namespace critmin::sim
