@@ -868,9 +868,9 @@ Status Importer::import_nl_industry_accounts() {
                           fmt::format("CBS table 85925ENG, {}", s.get(r, "source_url"))});
   }
   report.notes.push_back(fmt::format(
-      "nl_cbs_value_added_by_industry.csv: {} rows of older vintages or the Dutch-language table "
-      "left out; only CBS table 85925ENG (2023, the latest vintage) is imported",
-      other_vintages));
+      "{}: {} rows of older vintages or the Dutch-language table left out; only CBS table "
+      "85925ENG (2023, the latest vintage) is imported",
+      s.table.file, other_vintages));
   return Status::ok();
 }
 

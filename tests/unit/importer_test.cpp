@@ -152,13 +152,14 @@ TEST_F(Importer, WritesTheExpectedNumberOfRowsPerTable) {
       {"eu_imports", 3},                // 8 rows - 4 unmapped, XC and XL added into one
       {"eu_sourcing_shares", 4},        // 7 rows - stage R, n/a, t -1
       {"fx_rates", 3},                  // estimates/fx_rates.csv
-      {"market_parameters", 23},        // estimates/market_parameters.csv
+      {"market_parameters", 31},        // estimates/market_parameters.csv
       {"demand_shares", 7},             // estimates/demand_shares.csv
       {"global_supply_shares", 6},      // 9 rows - Unobtainium, Atlantis, merged Türkiye
       {"governance", 4},                // ABW 2004, XKX 2022, KOR 2022, BHS 2022
       {"materials", 91},                // reference/materials.csv
       {"monthly_prices", 21},           // 2 x 11 - 1
-      {"parameters", 6},                // estimates/assessment_parameters.csv
+      {"parameters", 9},                // estimates/assessment_parameters.csv
+      {"nl_industry_accounts", 2},      // the two rows of CBS table 85925ENG
       {"prices", 3},                    // lithium, cobalt, gallium
       {"production", 6},                // CHL, WLD, ROW, gallium, titanium, MMR
       {"strategic_project_counts", 3},  // 4 rows - 'several'
@@ -245,6 +246,9 @@ TEST_F(Importer, NotesMergedSpellingsWithheldCellsAndSkippedRows) {
       sr + ":13: xenon 2020 also on line 12 (another spelling); merged",
       src("eu_crm2023_material_use_shares.csv") +
           ":10: exact repeat of an earlier copper / Electrical equipment row; kept once",
+      src("supplementary/nl_cbs_value_added_by_industry.csv") +
+          ": 1 rows of older vintages or the Dutch-language table left out; only CBS table "
+          "85925ENG (2023, the latest vintage) is imported",
   };
   EXPECT_EQ(report().notes, expected);
 }
@@ -256,7 +260,7 @@ TEST_F(Importer, WritesTheReportFileWithUnmappedValuesThenNotes) {
   for (const Diagnostic& d : report().unmapped) expected += "unmapped: " + d.to_string() + "\n";
   for (const std::string& note : report().notes) expected += "note: " + note + "\n";
   ASSERT_EQ(report().unmapped.size(), 23u);
-  ASSERT_EQ(report().notes.size(), 10u);
+  ASSERT_EQ(report().notes.size(), 11u);
   EXPECT_EQ(out_file("import_report.txt"), expected);
 }
 
@@ -462,7 +466,7 @@ TEST_F(Importer, WritesADatasetThatLoadsWithTheHandCheckedValues) {
 
 TEST_F(Importer, ImportingTwiceGivesByteIdenticalFiles) {
   const std::map<std::string, std::string> first = snapshot(out_dir());
-  EXPECT_EQ(first.size(), 20u + 20u + 1u);  // tables, their schema files, import_report.txt
+  EXPECT_EQ(first.size(), 21u + 21u + 1u);  // tables, their schema files, import_report.txt
   TempDir other{kTempPrefix};
   const Result<ImportReport> again = import_sources(options_for(kFixture, other.path() / "out"));
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();

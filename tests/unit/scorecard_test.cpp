@@ -45,8 +45,8 @@ SimulationResult hand_result() {
     const double price = year == 2030 ? 440000.0 : 520000.0;
     r.series.push_back({"gallium", Stage::kProcessing, "EU27", year, price, 20.0, 100.0, 80.0, 0.0,
                         110.0, 10.0, 0.0, 0.0});
-    r.series.push_back({"gallium", Stage::kExtraction, "EU27", year, 200000.0, 5.0, 20.0, 15.0,
-                        0.0, 0.0, 0.0, 0.0, 0.0});
+    r.series.push_back({"gallium", Stage::kExtraction, "EU27", year, 200000.0, 5.0, 20.0, 15.0, 0.0,
+                        0.0, 0.0, 0.0, 0.0});
     r.stage_scores.push_back({"gallium", Stage::kProcessing, year, "CHN", year == 2030 ? 0.9 : 0.6,
                               year == 2030, 8100.0});
     r.stage_scores.push_back({"gallium", Stage::kExtraction, year, "CHN", 0.95, true, 9000.0});
@@ -130,7 +130,7 @@ TEST(Scorecards, DutchInputCostIsImportsTimesEndUseShareTimesPriceChange) {
   EXPECT_EQ(sector->peak_year, 2031);
   EXPECT_DOUBLE_EQ(b.fiscal_cost_usd, 2e6);
   EXPECT_DOUBLE_EQ(b.levy_revenue_usd, 4e5);
-  EXPECT_DOUBLE_EQ(b.club_investment_usd, 3e6);  // the CHN project is outside the club
+  EXPECT_DOUBLE_EQ(b.club_investment_usd, 3e6);       // the CHN project is outside the club
   EXPECT_GT(b.manufacturing_intermediate_meur, 0.0);  // CBS, NACE C
   EXPECT_NEAR(b.share_of_manufacturing_inputs,
               b.total_cost_change_mean_meur / b.manufacturing_intermediate_meur, 1e-15);
@@ -317,13 +317,13 @@ TEST(Backtest, GraphitePermitsLowerTheChinesePriceAsObserved) {
 
 TEST(Backtest, AnEpisodeFileIsCheckedAtFileLineKey) {
   const std::string text =
-      "[episode]\ntitle = \"t\"\nyear = 2031\ncolour = 1\n"                              // 1-4
-      "[scenario]\nyears = [2024, 2024]\nseed = 1\nmaterials = [\"gallium\"]\n"          // 5-8
+      "[episode]\ntitle = \"t\"\nyear = 2031\ncolour = 1\n"                                 // 1-4
+      "[scenario]\nyears = [2024, 2024]\nseed = 1\nmaterials = [\"gallium\"]\n"             // 5-8
       "[[disruption]]\norigin = \"CHN\"\nmaterial = \"gallium\"\nstage = \"processing\"\n"  // 9-12
-      "kind = \"export_ban\"\ndestinations = [\"all\"]\nstart = 2024\nyears = 1\n"         // 13-16
-      "probability = 1.0\n"                                                               // 17
-      "[[observed]]\nfigure = \"volume\"\nregion = \"EU27\"\nstage = \"processing\"\n"     // 18-21
-      "before = 0.0\nafter = 1.0\nunit = \"t\"\nwhen = \"w\"\nsource = \"s\"\n";          // 22-26
+      "kind = \"export_ban\"\ndestinations = [\"all\"]\nstart = 2024\nyears = 1\n"          // 13-16
+      "probability = 1.0\n"                                                                 // 17
+      "[[observed]]\nfigure = \"volume\"\nregion = \"EU27\"\nstage = \"processing\"\n"      // 18-21
+      "before = 0.0\nafter = 1.0\nunit = \"t\"\nwhen = \"w\"\nsource = \"s\"\n";            // 22-26
   auto episode = read_episode(text, "ep.toml", default_data());
   ASSERT_FALSE(episode.is_ok());
   const auto problems = test::texts(episode.status().diagnostics());
@@ -331,9 +331,11 @@ TEST(Backtest, AnEpisodeFileIsCheckedAtFileLineKey) {
     return std::any_of(problems.begin(), problems.end(),
                        [&](const std::string& p) { return p.find(part) != std::string::npos; });
   };
-  EXPECT_TRUE(has("ep.toml:3:year: 2031 is not a simulated year")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("ep.toml:3:year: 2031 is not a simulated year"))
+      << ::testing::PrintToString(problems);
   EXPECT_TRUE(has("ep.toml:4:episode.colour: unknown key")) << ::testing::PrintToString(problems);
-  EXPECT_TRUE(has("ep.toml:19:figure: 'volume' is not a figure")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("ep.toml:19:figure: 'volume' is not a figure"))
+      << ::testing::PrintToString(problems);
   EXPECT_TRUE(has("ep.toml:22:before: the value before the measure must be > 0"))
       << ::testing::PrintToString(problems);
 }
@@ -377,7 +379,8 @@ TEST_P(ExampleScenario, KeepsItsScorecardLines) {
     GTEST_SKIP() << "rewrote " << golden_file;
   }
   const std::string golden_text = test::read_file(golden_file);
-  ASSERT_FALSE(golden_text.empty()) << golden_file << " is missing; run with CRITMIN_UPDATE_GOLDEN=1";
+  ASSERT_FALSE(golden_text.empty())
+      << golden_file << " is missing; run with CRITMIN_UPDATE_GOLDEN=1";
   const auto golden = nlohmann::json::parse(golden_text);
   for (const auto& [key, expected] : golden.items()) {
     ASSERT_TRUE(lines.contains(key)) << name << ": line " << key << " is gone";
