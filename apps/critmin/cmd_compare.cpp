@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "critmin/compare.h"
+#include "critmin/ensemble.h"
 #include "critmin/files.h"
 #include "critmin/simulation.h"
 
@@ -21,6 +22,9 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     std::string format = "table";
     std::string out;
     std::string data;
+    std::size_t runs = 0;
+    int threads = 1;
+    std::uint64_t seed = 1;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("SCENARIOS", flags->scenarios,
@@ -31,6 +35,13 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--out", flags->out,
                   "also write DIR/compare.json and each design's results under DIR/<name>/");
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
+  cmd->add_option("--runs", flags->runs,
+                  "also run an ensemble of N runs per design and print the P5/P50/P95 bands of "
+                  "the headline figures (docs/simulation.md, Ensembles)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  cmd->add_option("--threads", flags->threads, "worker threads for the ensembles (default 1)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--seed", flags->seed, "ensemble seed (default 1); the same for every design");
   cmd->callback([&common, flags] {
     if (flags->scenarios.size() < 2) {
       common.exit_code = report_error(Status::invalid_input(
@@ -65,7 +76,36 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
       designs.push_back({name, result.value().scorecards});
       results.push_back(std::move(result).value());
     }
-    const sim::Comparison comparison = sim::compare_scorecards(designs);
+    sim::Comparison comparison = sim::compare_scorecards(designs);
+    if (flags->runs > 0) {
+      // The same ensemble seed for every design: run i of each design draws from the same seed,
+      // so the bands differ by the design, not by the luck of the draws.
+      std::vector<sim::EnsembleSummary> ensembles;
+      for (const std::string& file : flags->scenarios) {
+        Result<sim::SimulationScenario> scenario = load_simulation_scenario(data.value(), file);
+        if (!scenario.is_ok()) {
+          common.exit_code = report_error(scenario.status());
+          return;
+        }
+        Result<sim::PreparedSimulation> prepared =
+            sim::prepare_simulation(data.value(), scenario.value());
+        if (!prepared.is_ok()) {
+          common.exit_code = report_error(prepared.status());
+          return;
+        }
+        sim::EnsembleOptions options;
+        options.seed = flags->seed;
+        options.runs = flags->runs;
+        options.threads = flags->threads;
+        Result<sim::EnsembleRuns> runs = sim::run_ensemble_share(prepared.value(), options);
+        if (!runs.is_ok()) {
+          common.exit_code = report_error(runs.status());
+          return;
+        }
+        ensembles.push_back(sim::summarize_ensemble(scenario.value(), flags->seed, runs.value()));
+      }
+      sim::add_ensemble_bands(comparison, ensembles);
+    }
     const std::string json = sim::comparison_to_json(comparison);
     if (!flags->out.empty()) {
       const std::filesystem::path dir = flags->out;

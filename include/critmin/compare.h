@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "critmin/ensemble.h"
 #include "critmin/scorecard.h"
 
 namespace critmin::sim {
@@ -28,10 +29,23 @@ struct ComparedLine {
   std::vector<std::optional<double>> differences;  // value - the first design's value
 };
 
+// One headline figure's ensemble band (P5/P50/P95 over the runs) across the designs.
+struct ComparedBand {
+  std::string name;  // headline figure name (critmin/headline.h)
+  std::string unit;
+  std::vector<std::optional<FigureBand>> bands;  // one per design; none when it lacks the figure
+};
+
 struct Comparison {
   std::vector<std::string> designs;
   std::vector<ComparedLine> lines;  // in the first design's order, then lines only others have
+  std::size_t runs = 0;             // ensemble runs per design; 0: no bands
+  std::vector<ComparedBand> bands;  // with `compare --runs N`
 };
+
+// Adds the designs' ensemble bands (one summary per design, in the designs' order), matched by
+// figure name.
+void add_ensemble_bands(Comparison& comparison, const std::vector<EnsembleSummary>& ensembles);
 
 // Matches the designs' scorecard lines by key. At least one design.
 Comparison compare_scorecards(const std::vector<NamedScorecards>& designs);
@@ -40,7 +54,8 @@ Comparison compare_scorecards(const std::vector<NamedScorecards>& designs);
 std::string comparison_to_table(const Comparison& comparison);
 
 // {"designs": [...], "lines": [{"card", "key", "label", "unit", "values", "texts",
-// "differences"}]}; a missing value is null.
+// "differences"}], "runs": N, "bands": [{"name", "unit", "p5": [...], "p50": [...],
+// "p95": [...]}]}; a missing value is null.
 std::string comparison_to_json(const Comparison& comparison);
 
 }  // namespace critmin::sim

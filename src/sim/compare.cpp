@@ -46,6 +46,22 @@ Comparison compare_scorecards(const std::vector<NamedScorecards>& designs) {
   return out;
 }
 
+void add_ensemble_bands(Comparison& comparison, const std::vector<EnsembleSummary>& ensembles) {
+  const std::size_t n = ensembles.size();
+  std::map<std::string, std::size_t> index_of;
+  comparison.bands.clear();
+  comparison.runs = n > 0 ? ensembles.front().runs : 0;
+  for (std::size_t d = 0; d < n; ++d) {
+    for (const FigureBand& band : ensembles[d].figures) {
+      auto [it, inserted] = index_of.try_emplace(band.name, comparison.bands.size());
+      if (inserted)
+        comparison.bands.push_back(
+            {band.name, band.unit, std::vector<std::optional<FigureBand>>(n)});
+      comparison.bands[it->second].bands[d] = band;
+    }
+  }
+}
+
 namespace {
 
 std::string value_text(const std::optional<double>& value, const std::string& text) {
@@ -88,6 +104,22 @@ std::string comparison_to_table(const Comparison& comparison) {
     }
     out += "\n";
   }
+  if (!comparison.bands.empty()) {
+    out += fmt::format("== ensemble bands: P5 / P50 / P95 over {} runs per design ==\n",
+                       comparison.runs);
+    for (const ComparedBand& band : comparison.bands) {
+      std::string label = band.name;
+      if (label.size() > kLabel) label = label.substr(0, kLabel - 3) + "...";
+      out += fmt::format("{:<{}} {:<15}", label, kLabel, band.unit);
+      for (std::size_t d = 0; d < n; ++d) {
+        const auto& b = band.bands[d];
+        out += fmt::format(" {:>{}}",
+                           b ? fmt::format("{:.3g}/{:.3g}/{:.3g}", b->p5, b->p50, b->p95) : "n/a",
+                           d == 0 ? kColumn : kColumn + 12);
+      }
+      out += "\n";
+    }
+  }
   return out;
 }
 
@@ -107,7 +139,24 @@ std::string comparison_to_json(const Comparison& comparison) {
                      {"texts", line.texts},
                      {"differences", std::move(differences)}});
   }
-  json out = {{"designs", comparison.designs}, {"lines", std::move(lines)}};
+  json bands = json::array();
+  for (const ComparedBand& band : comparison.bands) {
+    json p5 = json::array(), p50 = json::array(), p95 = json::array();
+    for (const auto& b : band.bands) {
+      p5.push_back(b ? json(b->p5) : json());
+      p50.push_back(b ? json(b->p50) : json());
+      p95.push_back(b ? json(b->p95) : json());
+    }
+    bands.push_back({{"name", band.name},
+                     {"unit", band.unit},
+                     {"p5", std::move(p5)},
+                     {"p50", std::move(p50)},
+                     {"p95", std::move(p95)}});
+  }
+  json out = {{"designs", comparison.designs},
+              {"lines", std::move(lines)},
+              {"runs", comparison.runs},
+              {"bands", std::move(bands)}};
   return out.dump(2) + "\n";
 }
 

@@ -174,6 +174,43 @@ TEST(Compare, MatchesLinesByKeyAndDiffersFromTheFirstDesign) {
   EXPECT_NE(table.find("+8"), std::string::npos);
 }
 
+TEST(Compare, EnsembleBandsAreMatchedByFigureName) {
+  auto a = compute_scorecards(default_data(), hand_result());
+  ASSERT_TRUE(a.is_ok());
+  Comparison c = compare_scorecards({{"A", a.value()}, {"B", a.value()}});
+  EnsembleSummary first, second;
+  first.runs = second.runs = 10;
+  first.figures = {{"gallium.world_price_mean", "USD/t", 1.0, 2.0, 3.0, 2.0, 0.5, 3.5}};
+  second.figures = {{"lithium.world_price_mean", "USD/t", 4.0, 5.0, 6.0, 5.0, 4.0, 6.0},
+                    {"gallium.world_price_mean", "USD/t", 1.5, 2.5, 3.5, 2.5, 1.0, 4.0}};
+  add_ensemble_bands(c, {first, second});
+  ASSERT_EQ(c.bands.size(), 2u);
+  EXPECT_EQ(c.bands[0].name, "gallium.world_price_mean");
+  EXPECT_DOUBLE_EQ(c.bands[0].bands[0]->p95, 3.0);
+  EXPECT_DOUBLE_EQ(c.bands[0].bands[1]->p50, 2.5);
+  EXPECT_FALSE(c.bands[1].bands[0].has_value());  // A has no lithium figure
+  EXPECT_NE(comparison_to_table(c).find("P5 / P50 / P95 over 10 runs"), std::string::npos);
+  const auto json = nlohmann::json::parse(comparison_to_json(c));
+  EXPECT_EQ(json["runs"], 10);
+  EXPECT_TRUE(json["bands"][1]["p5"][0].is_null());
+  EXPECT_DOUBLE_EQ(json["bands"][1]["p5"][1].get<double>(), 4.0);
+}
+
+TEST(CompareCli, RunsEnsemblesPerDesignWithRuns) {
+  test::TempDir dir("critmin_compare_");
+  const auto baseline = (repo() / "scenarios" / "sim-gallium-ban.toml").string();
+  const auto certified = (repo() / "scenarios" / "sim-gallium-ban-certified.toml").string();
+  const auto r = test::run_cli(
+      dir.path(), "compare " + baseline + " " + certified + " --runs 4 --threads 2 --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json["runs"], 4);
+  EXPECT_FALSE(json["bands"].empty());
+  const auto one = test::run_cli(dir.path(), "compare " + baseline);
+  EXPECT_EQ(one.exit_code, 2);
+  EXPECT_NE(one.err.find("compare needs at least two scenarios"), std::string::npos) << one.err;
+}
+
 // ---- the investment rule ------------------------------------------------------------------
 
 std::string lithium_run(const std::string& extra) {
