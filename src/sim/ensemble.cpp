@@ -13,6 +13,8 @@
 #include <system_error>
 #include <thread>
 
+#include "sim/status_context.h"
+
 namespace critmin::sim {
 
 std::uint64_t splitmix64(std::uint64_t x) {
@@ -35,21 +37,6 @@ std::vector<std::size_t> ensemble_share_runs(std::size_t runs, int share, int sh
 }
 
 namespace {
-
-// The same failure with where it happened in front of its message.
-Status prefixed(const Status& status, const std::string& where) {
-  const std::string message = fmt::format("{}: {}", where, status.message());
-  switch (status.code()) {
-    case StatusCode::kInvalidInput:
-      return Status::invalid_input(message, status.diagnostics());
-    case StatusCode::kNotFound:
-      return Status::not_found(message);
-    case StatusCode::kIoError:
-      return Status::io_error(message);
-    default:
-      return Status::internal(message);
-  }
-}
 
 bool same_figures(const std::vector<HeadlineFigure>& figures,
                   const std::vector<HeadlineFigure>& reference) {
@@ -120,7 +107,7 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
       if (!status.is_ok()) {
         if (k < failed_slot) {
           failed_slot = k;
-          failure = prefixed(status, fmt::format("run {} (seed {})", run, seed));
+          failure = in_context(status, fmt::format("run {} (seed {})", run, seed));
         }
         stop.store(true, std::memory_order_relaxed);
         continue;

@@ -10,6 +10,7 @@
 #include "critmin/calibration.h"
 #include "critmin/simulation.h"
 #include "critmin/trade_measures.h"
+#include "sim/status_context.h"
 
 namespace critmin::sim {
 
@@ -32,21 +33,6 @@ constexpr double kBalanceTolerance = 1e-6;
 // The investment rule's random stream is seeded with the run's seed XOR this constant (the first
 // 64 bits of the fractional part of the golden ratio), a stream apart from the disruptions'.
 constexpr std::uint64_t kInvestmentStream = 0x9E3779B97F4A7C15ULL;
-
-// The same failure with where it happened in front of its message.
-Status in_context(const Status& status, const std::string& where) {
-  const std::string message = fmt::format("{}: {}", where, status.message());
-  switch (status.code()) {
-    case StatusCode::kInvalidInput:
-      return Status::invalid_input(message, status.diagnostics());
-    case StatusCode::kNotFound:
-      return Status::not_found(message);
-    case StatusCode::kIoError:
-      return Status::io_error(message);
-    default:
-      return Status::internal(message);
-  }
-}
 
 // "AUS/certified" and "club/joint" belong to "AUS" and "club".
 std::string base_region(const std::string& name) { return name.substr(0, name.find('/')); }
