@@ -4,9 +4,9 @@
 // Both are computed by run_simulation at the end of a run (critmin/simulation.h), from its result
 // and the dataset, so `simulate`, `ensemble` and `compare` show the same figures for a run.
 //
-// Units: quantities [t] or [t/yr] of contained content, shares 0-1, money [USD] for the
-// instruments (as the simulation reports them) and [million EUR] for the Dutch input costs (as the
-// Dutch import and CBS data are kept).
+// Units: quantities [t] or [t/yr] of contained content, shares 0-1, money [USD]. The Dutch import
+// and CBS figures, kept in EUR by their sources, are converted with the dataset's USD/EUR rate of
+// their year (data/fx_rates.csv).
 #pragma once
 
 #include <optional>
@@ -67,25 +67,26 @@ struct SupplySecurityScorecard {
 struct SectorCost {
   std::string nace_code;
   std::string nace_label;
-  double material_inputs_meur = 0.0;   // the sector's share of Dutch imports in the trade year
-  double cost_change_mean_meur = 0.0;  // mean over the simulated years [million EUR per year]
-  double cost_change_peak_meur = 0.0;  // the year with the largest change
+  double material_inputs_usd = 0.0;   // the sector's share of Dutch imports in the trade year
+  double cost_change_mean_usd = 0.0;  // mean over the simulated years [USD per year]
+  double cost_change_peak_usd = 0.0;  // the year with the largest change
   int peak_year = 0;
 };
 
 struct BusinessScorecard {
-  std::vector<SectorCost> sectors;       // largest mean change first
-  double unallocated_inputs_meur = 0.0;  // imports of uses without a NACE code in the data
-  double total_cost_change_mean_meur = 0.0;
+  std::vector<SectorCost> sectors;      // largest mean change first
+  double unallocated_inputs_usd = 0.0;  // imports of uses without a NACE code in the data
+  double total_cost_change_mean_usd = 0.0;
   // Dutch manufacturing's intermediate consumption (CBS, NACE C) and the total change as a share
   // of it; 0 when the dataset has no CBS accounts.
-  double manufacturing_intermediate_meur = 0.0;
+  double manufacturing_intermediate_usd = 0.0;
   int manufacturing_accounts_year = 0;
   double share_of_manufacturing_inputs = 0.0;
   double fiscal_cost_usd = 0.0;      // summed over the years
   double levy_revenue_usd = 0.0;     // summed over the years
   double club_investment_usd = 0.0;  // capital cost of projects commissioned in the club
   int trade_year = 0;
+  double usd_per_eur = 0.0;        // the rate of the trade year the imports are converted with
   std::vector<std::string> notes;  // materials without Dutch imports or end-use shares
 };
 
@@ -99,7 +100,7 @@ struct ScoreLine {
   std::string card;   // "supply security" or "Dutch businesses"
   std::string key;    // stable id, e.g. "gallium/processing/top_share_last"
   std::string label;  // e.g. "gallium processing: largest third country's share, last year"
-  std::string unit;   // e.g. "%", "t", "days", "million EUR/yr", "USD"
+  std::string unit;   // e.g. "%", "t", "days", "USD/yr", "USD"
   std::optional<double> value;  // nullopt: no data (the text says why)
   std::string text;             // e.g. the country, "no stockpile", "no data"
 };
@@ -114,7 +115,8 @@ std::string format_score_value(const ScoreLine& line);
 std::string scorecards_to_table(const Scorecards& cards);
 
 // Computes both scorecards from a result's series, scores, payments and projects. kInvalidInput
-// when the result lacks a base price for a material it simulated.
+// when the result lacks a base price for a material it simulated; kNotFound when the dataset has
+// no USD/EUR rate for the trade year or an earlier one.
 Result<Scorecards> compute_scorecards(const Dataset& data, const SimulationResult& result);
 
 }  // namespace critmin::sim

@@ -98,9 +98,9 @@ std::string simulation_to_json(const SimulationResult& result) {
   for (const SectorCost& c : b.sectors) {
     sectors.push_back({{"nace_code", c.nace_code},
                        {"nace_label", c.nace_label},
-                       {"material_inputs_meur", c.material_inputs_meur},
-                       {"cost_change_mean_meur", c.cost_change_mean_meur},
-                       {"cost_change_peak_meur", c.cost_change_peak_meur},
+                       {"material_inputs_usd", c.material_inputs_usd},
+                       {"cost_change_mean_usd", c.cost_change_mean_usd},
+                       {"cost_change_peak_usd", c.cost_change_peak_usd},
                        {"peak_year", c.peak_year}});
   }
   out["scorecard"] = {{"supply_security",
@@ -114,10 +114,11 @@ std::string simulation_to_json(const SimulationResult& result) {
                         {"fiscal_cost_usd_total", fiscal_total},
                         {"levy_revenue_usd_total", levy_total},
                         {"trade_year", b.trade_year},
+                        {"usd_per_eur", b.usd_per_eur},
                         {"sectors", std::move(sectors)},
-                        {"unallocated_inputs_meur", b.unallocated_inputs_meur},
-                        {"total_cost_change_mean_meur", b.total_cost_change_mean_meur},
-                        {"manufacturing_intermediate_meur", b.manufacturing_intermediate_meur},
+                        {"unallocated_inputs_usd", b.unallocated_inputs_usd},
+                        {"total_cost_change_mean_usd", b.total_cost_change_mean_usd},
+                        {"manufacturing_intermediate_usd", b.manufacturing_intermediate_usd},
                         {"manufacturing_accounts_year", b.manufacturing_accounts_year},
                         {"share_of_manufacturing_inputs", b.share_of_manufacturing_inputs},
                         {"club_investment_usd", b.club_investment_usd},

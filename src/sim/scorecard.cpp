@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "critmin/simulation.h"
@@ -136,9 +137,19 @@ SupplySecurityScorecard security_scorecard(const Dataset& data, const Simulation
   return card;
 }
 
-// Dutch imports of each material in the trade year [million EUR]. A CN8 code mapped to several
+// The dataset's USD per EUR in `year`, or the latest earlier year's.
+std::optional<double> usd_per_eur(const Dataset& data, int year) {
+  const FxRate* best = nullptr;
+  for (const FxRate& r : data.fx_rates) {
+    if (r.year <= year && (!best || r.year > best->year)) best = &r;
+  }
+  if (!best) return std::nullopt;
+  return best->usd_per_eur;
+}
+
+// Dutch imports of each material in the trade year [EUR]. A CN8 code mapped to several
 // materials (rare-earth compounds, say) is split evenly over them: the data do not say more.
-std::map<std::string, double> dutch_imports_meur(const Dataset& data, int trade_year) {
+std::map<std::string, double> dutch_imports_eur(const Dataset& data, int trade_year) {
   std::map<std::string, std::vector<std::string>> materials_of;
   for (const Cn8Mapping& m : data.cn8_materials) materials_of[m.cn8] = m.material_ids;
   std::map<std::string, double> out;
@@ -146,7 +157,7 @@ std::map<std::string, double> dutch_imports_meur(const Dataset& data, int trade_
     if (f.declarant_iso3 != "NLD" || f.year != trade_year) continue;
     const auto it = materials_of.find(f.cn8);
     if (it == materials_of.end() || it->second.empty()) continue;
-    const double each = f.value_eur / 1e6 / static_cast<double>(it->second.size());
+    const double each = f.value_eur / static_cast<double>(it->second.size());
     for (const std::string& material : it->second) out[material] += each;
   }
   return out;
@@ -155,7 +166,16 @@ std::map<std::string, double> dutch_imports_meur(const Dataset& data, int trade_
 Result<BusinessScorecard> business_scorecard(const Dataset& data, const SimulationResult& result) {
   BusinessScorecard card;
   card.trade_year = static_cast<int>(data.parameter("trade_year"));
-  const std::map<std::string, double> imports = dutch_imports_meur(data, card.trade_year);
+  const auto rate = usd_per_eur(data, card.trade_year);
+  if (!rate) {
+    return Status::not_found(fmt::format(
+        "data/fx_rates.csv has no USD/EUR rate for {} or an earlier year; add one to convert the "
+        "Dutch import values",
+        card.trade_year));
+  }
+  card.usd_per_eur = *rate;
+  std::map<std::string, double> imports = dutch_imports_eur(data, card.trade_year);
+  for (auto& [material, value] : imports) value *= *rate;  // [USD]
 
   // The EU price of each material per year against its base price: the input-cost change per
   // euro of material bought.
@@ -172,7 +192,7 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
   }
 
   std::map<std::string, SectorCost> sectors;
-  std::map<std::string, std::map<int, double>> change_by_year;  // nace -> year -> MEUR
+  std::map<std::string, std::map<int, double>> change_by_year;  // nace -> year -> USD
   for (const std::string& material : result.materials) {
     const auto base = base_price.find(material);
     if (base == base_price.end() || base->second <= 0.0) {
@@ -199,10 +219,10 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
     }
     if (share_of.empty()) {
       card.notes.push_back(fmt::format(
-          "{}: the EU end-use table names no NACE sector for it; its {:.1f} million EUR of Dutch "
-          "imports are not allocated to sectors",
+          "{}: the EU end-use table names no NACE sector for it; its {:.4g} USD of Dutch imports "
+          "are not allocated to sectors",
           material, bought->second));
-      card.unallocated_inputs_meur += bought->second;
+      card.unallocated_inputs_usd += bought->second;
       continue;
     }
     // Shares that do not add up to 1 (rounding in the source, or uses without a sector) are
@@ -210,13 +230,13 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
     double named = 0.0;
     for (const auto& [code, share] : share_of) named += share;
     const double total = std::max(allocated, named);
-    card.unallocated_inputs_meur += bought->second * (1.0 - named / total);
+    card.unallocated_inputs_usd += bought->second * (1.0 - named / total);
     for (const auto& [code, share] : share_of) {
       const double inputs = bought->second * share / total;
       SectorCost& s = sectors[code];
       s.nace_code = code;
       s.nace_label = label_of[code];
-      s.material_inputs_meur += inputs;
+      s.material_inputs_usd += inputs;
       for (int year = result.first_year; year <= result.last_year; ++year) {
         const auto p = eu_price.find({material, year});
         if (p == eu_price.end() || p->second.second <= 0.0) continue;
@@ -230,31 +250,33 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
     double sum = 0.0;
     for (const auto& [year, change] : change_by_year[code]) {
       sum += change;
-      if (std::abs(change) > std::abs(s.cost_change_peak_meur)) {
-        s.cost_change_peak_meur = change;
+      if (std::abs(change) > std::abs(s.cost_change_peak_usd)) {
+        s.cost_change_peak_usd = change;
         s.peak_year = year;
       }
     }
-    s.cost_change_mean_meur = sum / years;
-    card.total_cost_change_mean_meur += s.cost_change_mean_meur;
+    s.cost_change_mean_usd = sum / years;
+    card.total_cost_change_mean_usd += s.cost_change_mean_usd;
     card.sectors.push_back(s);
   }
   std::sort(card.sectors.begin(), card.sectors.end(), [](const SectorCost& a, const SectorCost& b) {
-    if (a.cost_change_mean_meur != b.cost_change_mean_meur) {
-      return a.cost_change_mean_meur > b.cost_change_mean_meur;
+    if (a.cost_change_mean_usd != b.cost_change_mean_usd) {
+      return a.cost_change_mean_usd > b.cost_change_mean_usd;
     }
     return a.nace_code < b.nace_code;
   });
 
   for (const IndustryAccounts& a : data.nl_industry_accounts) {
     if (a.nace_code == "C" && a.year > card.manufacturing_accounts_year) {
+      const auto accounts_rate = usd_per_eur(data, a.year);
+      if (!accounts_rate) continue;
       card.manufacturing_accounts_year = a.year;
-      card.manufacturing_intermediate_meur = a.intermediate_consumption_meur;
+      card.manufacturing_intermediate_usd = a.intermediate_consumption_meur * 1e6 * *accounts_rate;
     }
   }
-  if (card.manufacturing_intermediate_meur > 0.0) {
+  if (card.manufacturing_intermediate_usd > 0.0) {
     card.share_of_manufacturing_inputs =
-        card.total_cost_change_mean_meur / card.manufacturing_intermediate_meur;
+        card.total_cost_change_mean_usd / card.manufacturing_intermediate_usd;
   }
   for (const FiscalScore& f : result.fiscal) {
     card.fiscal_cost_usd += f.fiscal_cost_usd;
@@ -325,20 +347,19 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
   const BusinessScorecard& b = cards.business;
   for (const SectorCost& c : b.sectors) {
     add(business, "sector/" + c.nace_code,
-        fmt::format("{} {}: input-cost change, mean", c.nace_code, c.nace_label), "million EUR/yr",
-        c.cost_change_mean_meur,
-        fmt::format("on {:.1f} million EUR of inputs", c.material_inputs_meur));
+        fmt::format("{} {}: input-cost change, mean", c.nace_code, c.nace_label), "USD/yr",
+        c.cost_change_mean_usd, fmt::format("on {:.4g} USD of inputs", c.material_inputs_usd));
   }
-  add(business, "total_cost_change", "all sectors: input-cost change, mean", "million EUR/yr",
-      b.total_cost_change_mean_meur);
+  add(business, "total_cost_change", "all sectors: input-cost change, mean", "USD/yr",
+      b.total_cost_change_mean_usd);
   add(business, "share_of_manufacturing_inputs",
       fmt::format("as a share of Dutch manufacturing's intermediate consumption ({})",
                   b.manufacturing_accounts_year),
       "%",
-      b.manufacturing_intermediate_meur > 0.0
+      b.manufacturing_intermediate_usd > 0.0
           ? std::optional<double>(100.0 * b.share_of_manufacturing_inputs)
           : std::nullopt,
-      b.manufacturing_intermediate_meur > 0.0 ? "" : "no CBS accounts in the data");
+      b.manufacturing_intermediate_usd > 0.0 ? "" : "no CBS accounts in the data");
   add(business, "fiscal_cost", "fiscal cost of subsidies, contracts and stockpiles", "USD",
       b.fiscal_cost_usd);
   add(business, "levy_revenue", "border levy revenue", "USD", b.levy_revenue_usd);

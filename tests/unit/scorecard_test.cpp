@@ -105,13 +105,18 @@ TEST(Scorecards, DutchInputCostIsImportsTimesEndUseShareTimesPriceChange) {
       gallium_codes.insert(m.cn8);
     }
   }
-  double imports_meur = 0.0;
+  double usd_per_eur = 0.0;
+  for (const FxRate& r : data.fx_rates) {
+    if (r.year == trade_year) usd_per_eur = r.usd_per_eur;
+  }
+  ASSERT_GT(usd_per_eur, 0.0);
+  double imports_usd = 0.0;
   for (const ImportFlow& f : data.eu_imports) {
     if (f.declarant_iso3 == "NLD" && f.year == trade_year && gallium_codes.contains(f.cn8)) {
-      imports_meur += f.value_eur / 1e6 / static_cast<double>(codes[f.cn8]);
+      imports_usd += f.value_eur * usd_per_eur / static_cast<double>(codes[f.cn8]);
     }
   }
-  ASSERT_GT(imports_meur, 0.0);
+  ASSERT_GT(imports_usd, 0.0);
   double c26 = 0.0, named = 0.0, all = 0.0;
   for (const EndUseShare& e : data.end_use_shares) {
     if (e.material_id != "gallium") continue;
@@ -119,21 +124,22 @@ TEST(Scorecards, DutchInputCostIsImportsTimesEndUseShareTimesPriceChange) {
     if (!e.nace_code.empty()) named += e.share;
     if (e.nace_code == "C26") c26 += e.share;
   }
-  const double inputs = imports_meur * c26 / std::max(all, named);
+  const double inputs = imports_usd * c26 / std::max(all, named);
   // Mean of +10% (2030) and +30% (2031).
   const auto sector = std::find_if(b.sectors.begin(), b.sectors.end(),
                                    [](const SectorCost& s) { return s.nace_code == "C26"; });
   ASSERT_NE(sector, b.sectors.end());
-  EXPECT_NEAR(sector->material_inputs_meur, inputs, 1e-12 * inputs);
-  EXPECT_NEAR(sector->cost_change_mean_meur, inputs * 0.2, 1e-9 * inputs);
-  EXPECT_NEAR(sector->cost_change_peak_meur, inputs * 0.3, 1e-9 * inputs);
+  EXPECT_NEAR(sector->material_inputs_usd, inputs, 1e-12 * inputs);
+  EXPECT_NEAR(sector->cost_change_mean_usd, inputs * 0.2, 1e-9 * inputs);
+  EXPECT_NEAR(sector->cost_change_peak_usd, inputs * 0.3, 1e-9 * inputs);
   EXPECT_EQ(sector->peak_year, 2031);
+  EXPECT_DOUBLE_EQ(b.usd_per_eur, usd_per_eur);
   EXPECT_DOUBLE_EQ(b.fiscal_cost_usd, 2e6);
   EXPECT_DOUBLE_EQ(b.levy_revenue_usd, 4e5);
-  EXPECT_DOUBLE_EQ(b.club_investment_usd, 3e6);       // the CHN project is outside the club
-  EXPECT_GT(b.manufacturing_intermediate_meur, 0.0);  // CBS, NACE C
+  EXPECT_DOUBLE_EQ(b.club_investment_usd, 3e6);      // the CHN project is outside the club
+  EXPECT_GT(b.manufacturing_intermediate_usd, 0.0);  // CBS, NACE C
   EXPECT_NEAR(b.share_of_manufacturing_inputs,
-              b.total_cost_change_mean_meur / b.manufacturing_intermediate_meur, 1e-15);
+              b.total_cost_change_mean_usd / b.manufacturing_intermediate_usd, 1e-15);
 }
 
 TEST(Scorecards, AResultWithoutABasePriceIsRefused) {
