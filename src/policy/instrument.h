@@ -28,6 +28,12 @@
 
 namespace critmin::policy {
 
+// Budget factors (the share of their claims that producers of a capped subsidy or top-up
+// anticipate) are settled to 1e-4 (0.01% of the payment): a binding budget switches marginal
+// producers on and off, and each further digit costs about three more clearings. Payments
+// themselves always respect the budget exactly (settlement::apply_budget).
+inline constexpr double kBudgetFactorTolerance = 1e-4;
+
 struct ClearingContext {
   ClearingContext(const Dataset& data_in, market::CalibratedMarket& market_in, std::string file_in,
                   int year_in)

@@ -30,11 +30,6 @@
 namespace critmin::policy {
 namespace {
 
-// Producers' anticipated share of their claim is settled to 1e-4 (0.01% of the payment): a
-// binding budget switches marginal producers on and off, and each further digit costs about
-// three more clearings. Payments themselves always respect the budget exactly (apply_budget).
-constexpr double kBudgetFactorTolerance = 1e-4;
-
 class Subsidy final : public Instrument {
  public:
   std::string type() const override { return "subsidy"; }

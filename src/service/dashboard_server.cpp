@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -41,6 +42,22 @@ struct DashboardServer::Job {
 };
 
 namespace {
+
+// An XLSX workbook as bytes: libxlsxwriter writes only to files, so `write` fills a private
+// temporary file (named after `what`, the process and a random number), which is read back and
+// removed on every path.
+Result<std::string> xlsx_bytes(const std::string& what,
+                               const std::function<Status(const std::filesystem::path&)>& write) {
+  std::random_device random;
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() /
+      fmt::format("critmin_{}_{}_{}.xlsx", what, ::getpid(), random());
+  Status written = write(file);
+  Result<std::string> bytes = written.is_ok() ? read_text_file(file) : Result<std::string>(written);
+  std::error_code ignored;
+  std::filesystem::remove(file, ignored);
+  return bytes;
+}
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
@@ -249,74 +266,68 @@ void DashboardServer::register_routes(httplib::Server& server) {
                send_json(res, 200, out);
              }));
 
-  server.Get("/api/v1/assess", guarded([this](const httplib::Request& req, httplib::Response& res) {
-               static const std::set<std::string> kKnown = {"material", "stage",         "bloc",
-                                                            "region",   "breaches_only", "format"};
-               for (const auto& [key, value] : req.params) {
-                 if (!kKnown.count(key)) {
-                   send_error(res, 400,
-                              fmt::format("unknown parameter '{}'; use material, stage, bloc, "
-                                          "region, breaches_only or format",
-                                          key));
-                   return;
-                 }
-               }
-               AssessOptions options;
-               options.materials = split_list(req.get_param_value("material"));
-               const std::string stage = req.get_param_value("stage");
-               if (stage == "extraction") {
-                 options.stage = Stage::kExtraction;
-               } else if (stage == "processing") {
-                 options.stage = Stage::kProcessing;
-               } else if (!stage.empty() && stage != "both") {
-                 send_error(res, 400,
-                            fmt::format("stage '{}': use extraction, processing or both", stage));
-                 return;
-               }
-               options.bloc = req.get_param_value("bloc");
-               if (req.has_param("region")) {
-                 options.regions = split_list(req.get_param_value("region"));
-               }
-               const std::string breaches = req.get_param_value("breaches_only");
-               if (!breaches.empty() && breaches != "true" && breaches != "false") {
-                 send_error(res, 400, "breaches_only: use true or false");
-                 return;
-               }
-               options.breaches_only = breaches == "true";
-               const std::string format =
-                   req.has_param("format") ? req.get_param_value("format") : "json";
-               if (format != "json" && format != "csv" && format != "xlsx") {
-                 send_error(res, 400, fmt::format("format '{}': use json, csv or xlsx", format));
-                 return;
-               }
-               Result<std::vector<AssessmentRow>> rows = assess(data_, options);
-               if (!rows.is_ok()) {
-                 send_error(res, http_status_of(rows.status()), rows.status().to_string());
-                 return;
-               }
-               if (format == "csv") {
-                 send_file(res, assess_to_csv(rows.value()), "text/csv", "assess.csv");
-               } else if (format == "xlsx") {
-                 std::random_device random;
-                 const std::filesystem::path file =
-                     std::filesystem::temp_directory_path() /
-                     fmt::format("critmin_assess_{}_{}.xlsx", ::getpid(), random());
-                 Status written = assess_to_xlsx(rows.value(), file);
-                 Result<std::string> bytes =
-                     written.is_ok() ? read_text_file(file) : Result<std::string>(written);
-                 std::error_code ignored;
-                 std::filesystem::remove(file, ignored);
-                 if (!bytes.is_ok()) {
-                   send_error(res, 500, bytes.status().to_string());
-                   return;
-                 }
-                 send_file(res, bytes.value(),
-                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           "assess.xlsx");
-               } else {
-                 send_file(res, assess_to_json(rows.value()), "application/json", "");
-               }
-             }));
+  server.Get(
+      "/api/v1/assess", guarded([this](const httplib::Request& req, httplib::Response& res) {
+        static const std::set<std::string> kKnown = {"material", "stage",         "bloc",
+                                                     "region",   "breaches_only", "format"};
+        for (const auto& [key, value] : req.params) {
+          if (!kKnown.count(key)) {
+            send_error(res, 400,
+                       fmt::format("unknown parameter '{}'; use material, stage, bloc, "
+                                   "region, breaches_only or format",
+                                   key));
+            return;
+          }
+        }
+        AssessOptions options;
+        options.materials = split_list(req.get_param_value("material"));
+        const std::string stage = req.get_param_value("stage");
+        if (stage == "extraction") {
+          options.stage = Stage::kExtraction;
+        } else if (stage == "processing") {
+          options.stage = Stage::kProcessing;
+        } else if (!stage.empty() && stage != "both") {
+          send_error(res, 400,
+                     fmt::format("stage '{}': use extraction, processing or both", stage));
+          return;
+        }
+        options.bloc = req.get_param_value("bloc");
+        if (req.has_param("region")) {
+          options.regions = split_list(req.get_param_value("region"));
+        }
+        const std::string breaches = req.get_param_value("breaches_only");
+        if (!breaches.empty() && breaches != "true" && breaches != "false") {
+          send_error(res, 400, "breaches_only: use true or false");
+          return;
+        }
+        options.breaches_only = breaches == "true";
+        const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
+        if (format != "json" && format != "csv" && format != "xlsx") {
+          send_error(res, 400, fmt::format("format '{}': use json, csv or xlsx", format));
+          return;
+        }
+        Result<std::vector<AssessmentRow>> rows = assess(data_, options);
+        if (!rows.is_ok()) {
+          send_error(res, http_status_of(rows.status()), rows.status().to_string());
+          return;
+        }
+        if (format == "csv") {
+          send_file(res, assess_to_csv(rows.value()), "text/csv", "assess.csv");
+        } else if (format == "xlsx") {
+          Result<std::string> bytes = xlsx_bytes("assess", [&](const std::filesystem::path& file) {
+            return assess_to_xlsx(rows.value(), file);
+          });
+          if (!bytes.is_ok()) {
+            send_error(res, 500, bytes.status().to_string());
+            return;
+          }
+          send_file(res, bytes.value(),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "assess.xlsx");
+        } else {
+          send_file(res, assess_to_json(rows.value()), "application/json", "");
+        }
+      }));
 
   server.Get("/api/v1/scenarios", guarded([this](const httplib::Request&, httplib::Response& res) {
                send_json(res, 200, list_scenarios(options_.scenarios_dir, data_));
@@ -471,15 +482,10 @@ void DashboardServer::register_routes(httplib::Server& server) {
           send_file(res, report::report_model_to_html(report_model), "text/html; charset=utf-8",
                     "");
         } else if (what == "results.xlsx") {
-          std::random_device random;
-          const std::filesystem::path file =
-              std::filesystem::temp_directory_path() /
-              fmt::format("critmin_job_{}_{}_{}.xlsx", job->id, ::getpid(), random());
-          Status written = report::summary_to_xlsx(summary, file);
           Result<std::string> bytes =
-              written.is_ok() ? read_text_file(file) : Result<std::string>(written);
-          std::error_code ignored;
-          std::filesystem::remove(file, ignored);
+              xlsx_bytes(fmt::format("job_{}", job->id), [&](const std::filesystem::path& file) {
+                return report::summary_to_xlsx(summary, file);
+              });
           if (!bytes.is_ok()) {
             send_error(res, 500, bytes.status().to_string());
             return;

@@ -824,7 +824,10 @@ Status MarketService::snapshot() {
     seq = state_.last_seq;
     wal_->rotate(seq + 1);
   }
-  Status durable = wal_->wait_durable(seq);
+  // The old segments can go once the snapshot is written and the log has switched to the new
+  // segment: waiting only for durability could find the switch not yet made (the records may
+  // have been durable already), and keep segments the snapshot covers.
+  Status durable = wal_->wait_durable_and_rotated(seq);
   if (!durable.is_ok()) return durable;
   // Decoding the bytes checks that the snapshot reads back before it replaces the old one, and
   // gives the query tables their content without holding the state lock.

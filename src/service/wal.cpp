@@ -216,6 +216,7 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::filesystem::path& 
   Status synced = sync_directory(dir);
   if (!synced.is_ok()) return synced;
   writer->durable_seq_.store(next_seq - 1);
+  writer->segment_first_seq_.store(next_seq);
   writer->thread_ = std::thread([w = writer.get()] { w->run(); });
   return writer;
 }
@@ -252,11 +253,18 @@ void WalWriter::rotate(std::uint64_t next_seq) {
   work_ready_.notify_one();
 }
 
-Status WalWriter::wait_durable(std::uint64_t seq) {
+Status WalWriter::wait_durable(std::uint64_t seq) { return wait_until(seq, false); }
+
+Status WalWriter::wait_durable_and_rotated(std::uint64_t seq) { return wait_until(seq, true); }
+
+Status WalWriter::wait_until(std::uint64_t seq, bool rotated) {
   for (;;) {
     // Read the generation first: a bump after these checks makes wait() return at once.
     const std::uint32_t generation = durable_generation_.load(std::memory_order_acquire);
-    if (durable_seq_.load(std::memory_order_acquire) >= seq) return Status::ok();
+    if (durable_seq_.load(std::memory_order_acquire) >= seq &&
+        (!rotated || segment_first_seq_.load(std::memory_order_acquire) > seq)) {
+      return Status::ok();
+    }
     if (failed_.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> lock(mutex_);
       return Status::io_error("the write-ahead log failed: " + failure_);
@@ -308,6 +316,7 @@ void WalWriter::run() {
           break;
         }
         status = sync_directory(dir_);
+        if (status.is_ok()) segment_first_seq_.store(*chunk.rotate_to, std::memory_order_release);
         last_seq = std::max(last_seq, chunk.last_seq);
         continue;
       }

@@ -94,6 +94,11 @@ class WalWriter {
   // (disk full, I/O error): the record may or may not be durable and the service must stop.
   Status wait_durable(std::uint64_t seq);
 
+  // Blocks until record `seq` is on disk and the segment switch queued with rotate(next_seq) for
+  // some next_seq > seq has happened (the new segment file exists and its directory entry is
+  // synced), so that segments holding only records <= seq can be listed and deleted.
+  Status wait_durable_and_rotated(std::uint64_t seq);
+
   std::uint64_t durable_seq() const;
   std::uint64_t fsync_count() const;
   double fsync_seconds() const;  // time spent inside fdatasync, summed
@@ -116,7 +121,10 @@ class WalWriter {
   // Waiters read these without the mutex and sleep on `durable_generation_` (a futex), which
   // the writer bumps after each fsync or failure: one wake-up call per batch, and no waiter
   // has to take the mutex again to learn whether its record is durable.
+  // Waits for record `seq` to be durable and, with `rotated`, for the segment after it.
+  Status wait_until(std::uint64_t seq, bool rotated);
   std::atomic<std::uint64_t> durable_seq_{0};
+  std::atomic<std::uint64_t> segment_first_seq_{0};  // first record of the open segment
   std::atomic<bool> failed_{false};
   std::atomic<std::uint32_t> durable_generation_{0};
   static_assert(sizeof(std::atomic<std::uint32_t>) == 4 &&

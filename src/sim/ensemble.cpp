@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 
+#include "sim/sqlite_database.h"
 #include "sim/status_context.h"
 
 namespace critmin::sim {
@@ -268,57 +269,6 @@ std::string ensemble_to_table(const EnsembleSummary& summary) {
   return out;
 }
 
-namespace {
-
-// A SQLite connection closed on every path.
-class Database {
- public:
-  ~Database() {
-    if (db_) sqlite3_close(db_);
-  }
-  Status open(const std::filesystem::path& file) {
-    if (sqlite3_open(file.c_str(), &db_) != SQLITE_OK) return failure(file, "open");
-    return Status::ok();
-  }
-  Status exec(const std::filesystem::path& file, const char* sql) {
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return failure(file, sql);
-    return Status::ok();
-  }
-  sqlite3* handle() const { return db_; }
-  Status failure(const std::filesystem::path& file, const std::string& what) const {
-    return Status::io_error(fmt::format("{}: SQLite: {} failed: {}", file.string(), what,
-                                        db_ ? sqlite3_errmsg(db_) : "no database"));
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-// A prepared statement finalized on every path.
-class Statement {
- public:
-  ~Statement() { sqlite3_finalize(statement_); }
-  bool prepare(sqlite3* db, const char* sql) {
-    return sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr) == SQLITE_OK;
-  }
-  sqlite3_stmt* get() const { return statement_; }
-  // Steps the bound statement once and resets it for the next row.
-  bool step() {
-    const bool ok = sqlite3_step(statement_) == SQLITE_DONE;
-    sqlite3_reset(statement_);
-    return ok;
-  }
-
- private:
-  sqlite3_stmt* statement_ = nullptr;
-};
-
-void bind_text(sqlite3_stmt* s, int i, const std::string& value) {
-  sqlite3_bind_text(s, i, value.c_str(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-}
-
-}  // namespace
-
 Status write_ensemble_sqlite(const EnsembleSummary& summary, const EnsembleRuns& all_runs,
                              const std::filesystem::path& file) {
   std::error_code error;
@@ -340,12 +290,12 @@ Status write_ensemble_sqlite(const EnsembleSummary& summary, const EnsembleRuns&
       "PRIMARY KEY (run, figure)) WITHOUT ROWID;"
       "CREATE VIEW distribution_named AS SELECT d.run, f.name AS figure, f.unit, d.value "
       "FROM distribution d JOIN figures f ON f.id = d.figure;";
-  if (Status s = db.exec(file, kSchema); !s.is_ok()) return s;
-  if (Status s = db.exec(file, "BEGIN"); !s.is_ok()) return s;
+  if (Status s = db.exec(kSchema); !s.is_ok()) return s;
+  if (Status s = db.exec("BEGIN"); !s.is_ok()) return s;
 
   Statement ensemble;
   if (!ensemble.prepare(db.handle(), "INSERT INTO ensemble VALUES (?,?,?,?,?,?,?,?)")) {
-    return db.failure(file, "INSERT INTO ensemble");
+    return db.failure("INSERT INTO ensemble");
   }
   bind_text(ensemble.get(), 1, summary.scenario_name);
   bind_text(ensemble.get(), 2, std::to_string(summary.seed));
@@ -355,11 +305,11 @@ Status write_ensemble_sqlite(const EnsembleSummary& summary, const EnsembleRuns&
   sqlite3_bind_int(ensemble.get(), 6, summary.base_year);
   bind_text(ensemble.get(), 7, "splitmix64(splitmix64(seed) + run)");
   bind_text(ensemble.get(), 8, "linear interpolation between order statistics (Hyndman-Fan 7)");
-  if (!ensemble.step()) return db.failure(file, "INSERT INTO ensemble");
+  if (!ensemble.step()) return db.failure("INSERT INTO ensemble");
 
   Statement figure;
   if (!figure.prepare(db.handle(), "INSERT INTO figures VALUES (?,?,?,?,?,?,?,?,?)")) {
-    return db.failure(file, "INSERT INTO figures");
+    return db.failure("INSERT INTO figures");
   }
   for (std::size_t f = 0; f < summary.figures.size(); ++f) {
     const FigureBand& b = summary.figures[f];
@@ -369,29 +319,29 @@ Status write_ensemble_sqlite(const EnsembleSummary& summary, const EnsembleRuns&
     bind_text(s, 3, b.unit);
     int column = 4;
     for (double v : {b.p5, b.p50, b.p95, b.mean, b.min, b.max}) sqlite3_bind_double(s, column++, v);
-    if (!figure.step()) return db.failure(file, "INSERT INTO figures");
+    if (!figure.step()) return db.failure("INSERT INTO figures");
   }
 
   Statement run_row;
   Statement value_row;
   if (!run_row.prepare(db.handle(), "INSERT INTO runs VALUES (?,?)") ||
       !value_row.prepare(db.handle(), "INSERT INTO distribution VALUES (?,?,?)")) {
-    return db.failure(file, "INSERT INTO runs/distribution");
+    return db.failure("INSERT INTO runs/distribution");
   }
   const std::size_t width = all_runs.figure_names.size();
   for (std::size_t k = 0; k < all_runs.runs.size(); ++k) {
     const std::size_t run = all_runs.runs[k];
     sqlite3_bind_int64(run_row.get(), 1, static_cast<sqlite3_int64>(run));
     bind_text(run_row.get(), 2, std::to_string(ensemble_run_seed(summary.seed, run)));
-    if (!run_row.step()) return db.failure(file, "INSERT INTO runs");
+    if (!run_row.step()) return db.failure("INSERT INTO runs");
     sqlite3_bind_int64(value_row.get(), 1, static_cast<sqlite3_int64>(run));
     for (std::size_t f = 0; f < width; ++f) {
       sqlite3_bind_int64(value_row.get(), 2, static_cast<sqlite3_int64>(f));
       sqlite3_bind_double(value_row.get(), 3, all_runs.values[k * width + f]);
-      if (!value_row.step()) return db.failure(file, "INSERT INTO distribution");
+      if (!value_row.step()) return db.failure("INSERT INTO distribution");
     }
   }
-  return db.exec(file, "COMMIT");
+  return db.exec("COMMIT");
 }
 
 }  // namespace critmin::sim

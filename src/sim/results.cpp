@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "critmin/simulation.h"
+#include "sim/sqlite_database.h"
 
 namespace critmin::sim {
 
@@ -239,57 +240,6 @@ std::string simulation_to_table(const SimulationResult& result) {
   return out;
 }
 
-namespace {
-
-// A SQLite connection and its statements, closed on every path.
-class Database {
- public:
-  ~Database() {
-    if (db_) sqlite3_close(db_);
-  }
-  Status open(const std::filesystem::path& file) {
-    if (sqlite3_open(file.c_str(), &db_) != SQLITE_OK) return failure("open");
-    return Status::ok();
-  }
-  Status exec(const std::string& sql) {
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return failure(sql.substr(0, 40));
-    }
-    return Status::ok();
-  }
-  // Inserts rows: `bind` binds one row's values (1-based) into the statement.
-  template <typename Rows, typename Bind>
-  Status insert(const std::string& sql, const Rows& rows, Bind bind) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
-      return failure(sql.substr(0, 40));
-    }
-    for (const auto& row : rows) {
-      bind(statement, row);
-      if (sqlite3_step(statement) != SQLITE_DONE) {
-        sqlite3_finalize(statement);
-        return failure(sql.substr(0, 40));
-      }
-      sqlite3_reset(statement);
-    }
-    sqlite3_finalize(statement);
-    return Status::ok();
-  }
-
- private:
-  Status failure(const std::string& what) {
-    return Status::io_error(
-        fmt::format("SQLite: {} failed: {}", what, db_ ? sqlite3_errmsg(db_) : "no database"));
-  }
-  sqlite3* db_ = nullptr;
-};
-
-void text(sqlite3_stmt* s, int i, const std::string& value) {
-  sqlite3_bind_text(s, i, value.c_str(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-}
-
-}  // namespace
-
 Status write_results_sqlite(const SimulationResult& result, const std::filesystem::path& file) {
   std::error_code error;
   std::filesystem::remove(file, error);
@@ -328,15 +278,15 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
       {"last_year", std::to_string(result.last_year)},
       {"base_year", std::to_string(result.base_year)}};
   Status s = db.insert("INSERT INTO run VALUES (?,?)", run, [](sqlite3_stmt* st, const auto& r) {
-    text(st, 1, r.first);
-    text(st, 2, r.second);
+    bind_text(st, 1, r.first);
+    bind_text(st, 2, r.second);
   });
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", result.series,
                 [](sqlite3_stmt* st, const SeriesRow& r) {
-                  text(st, 1, r.material);
-                  text(st, 2, stage_name(r.stage));
-                  text(st, 3, r.region);
+                  bind_text(st, 1, r.material);
+                  bind_text(st, 2, stage_name(r.stage));
+                  bind_text(st, 3, r.region);
                   sqlite3_bind_int(st, 4, r.year);
                   int i = 5;
                   for (double v : {r.price_usd_per_t, r.production_t, r.consumption_t, r.imports_t,
@@ -348,22 +298,22 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO payments VALUES (?,?,?,?,?,?,?,?)", result.payments,
                 [](sqlite3_stmt* st, const PaymentRow& r) {
-                  text(st, 1, r.material);
+                  bind_text(st, 1, r.material);
                   sqlite3_bind_int(st, 2, r.year);
                   sqlite3_bind_int(st, 3, r.instrument_line);
-                  text(st, 4, r.instrument_type);
-                  text(st, 5, r.holder);
-                  text(st, 6, r.figure);
+                  bind_text(st, 4, r.instrument_type);
+                  bind_text(st, 5, r.holder);
+                  bind_text(st, 6, r.figure);
                   sqlite3_bind_double(st, 7, r.value);
-                  text(st, 8, r.unit);
+                  bind_text(st, 8, r.unit);
                 });
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO stage_scores VALUES (?,?,?,?,?,?,?)", result.stage_scores,
                 [](sqlite3_stmt* st, const StageScore& r) {
-                  text(st, 1, r.material);
-                  text(st, 2, stage_name(r.stage));
+                  bind_text(st, 1, r.material);
+                  bind_text(st, 2, stage_name(r.stage));
                   sqlite3_bind_int(st, 3, r.year);
-                  text(st, 4, r.top_third_country);
+                  bind_text(st, 4, r.top_third_country);
                   sqlite3_bind_double(st, 5, r.top_third_country_share);
                   sqlite3_bind_int(st, 6, r.crma_breach ? 1 : 0);
                   sqlite3_bind_double(st, 7, r.hhi);
@@ -371,8 +321,8 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO shortfalls VALUES (?,?,?,?,?,?)", result.shortfalls,
                 [](sqlite3_stmt* st, const ShortfallScore& r) {
-                  text(st, 1, r.material);
-                  text(st, 2, r.area);
+                  bind_text(st, 1, r.material);
+                  bind_text(st, 2, r.area);
                   sqlite3_bind_int(st, 3, r.year);
                   sqlite3_bind_double(st, 4, r.demand_t);
                   sqlite3_bind_double(st, 5, r.shortfall_t);
@@ -389,8 +339,8 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
   s = db.insert("INSERT INTO disruptions VALUES (?,?,?,?,?,?,?)", result.draws,
                 [](sqlite3_stmt* st, const DisruptionDraw& r) {
                   sqlite3_bind_int(st, 1, r.line);
-                  text(st, 2, r.material);
-                  text(st, 3, r.origin);
+                  bind_text(st, 2, r.material);
+                  bind_text(st, 3, r.origin);
                   sqlite3_bind_double(st, 4, r.draw);
                   sqlite3_bind_int(st, 5, r.happens ? 1 : 0);
                   sqlite3_bind_int(st, 6, r.start_year);
@@ -399,22 +349,22 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO projects VALUES (?,?,?,?,?,?,?,?,?)", result.projects,
                 [](sqlite3_stmt* st, const ProjectOnline& r) {
-                  text(st, 1, r.name);
-                  text(st, 2, r.material);
-                  text(st, 3, r.region);
-                  text(st, 4, stage_name(r.stage));
+                  bind_text(st, 1, r.name);
+                  bind_text(st, 2, r.material);
+                  bind_text(st, 3, r.region);
+                  bind_text(st, 4, stage_name(r.stage));
                   sqlite3_bind_double(st, 5, r.capacity_t);
                   sqlite3_bind_double(st, 6, r.unit_cost_usd_per_t);
                   sqlite3_bind_double(st, 7, r.capex_usd);
                   sqlite3_bind_int(st, 8, r.online_year);
-                  text(st, 9, r.origin);
+                  bind_text(st, 9, r.origin);
                 });
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO investments VALUES (?,?,?,?,?,?,?,?,?,?,?)", result.investments,
                 [](sqlite3_stmt* st, const InvestmentDecision& r) {
-                  text(st, 1, r.material);
-                  text(st, 2, r.region);
-                  text(st, 3, stage_name(r.stage));
+                  bind_text(st, 1, r.material);
+                  bind_text(st, 2, r.region);
+                  bind_text(st, 3, stage_name(r.stage));
                   sqlite3_bind_int(st, 4, r.decision_year);
                   sqlite3_bind_int(st, 5, r.online_year);
                   int i = 6;
@@ -427,21 +377,21 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO scorecard VALUES (?,?,?,?,?,?)", scorecard_lines(result.scorecards),
                 [](sqlite3_stmt* st, const ScoreLine& r) {
-                  text(st, 1, r.card);
-                  text(st, 2, r.key);
-                  text(st, 3, r.label);
-                  text(st, 4, r.unit);
+                  bind_text(st, 1, r.card);
+                  bind_text(st, 2, r.key);
+                  bind_text(st, 3, r.label);
+                  bind_text(st, 4, r.unit);
                   if (r.value) {
                     sqlite3_bind_double(st, 5, *r.value);
                   } else {
                     sqlite3_bind_null(st, 5);
                   }
-                  text(st, 6, r.text);
+                  bind_text(st, 6, r.text);
                 });
   if (!s.is_ok()) return s;
   s = db.insert("INSERT INTO stage_timings VALUES (?,?)", result.timings,
                 [](sqlite3_stmt* st, const StageTiming& r) {
-                  text(st, 1, r.stage);
+                  bind_text(st, 1, r.stage);
                   sqlite3_bind_double(st, 2, r.seconds);
                 });
   if (!s.is_ok()) return s;
