@@ -175,9 +175,42 @@ double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
     high *= 2.0;
     if (++doublings > 60) return std::numeric_limits<double>::infinity();
   }
+  // Revenue is piecewise linear in the price for every payment kind (a kink at the strike or the
+  // floor), so false position lands on the crossing of a linear piece in one step where
+  // bisection needs about 40. Each point found is checked against its neighbour 1e-12 of the
+  // price away on the other side, which ends the search as soon as the crossing is pinned to the
+  // width bisection stopped at: the price returned covers the cost and lies within 1e-12 (of
+  // itself) of the lowest price that does. Illinois' halving of the end that stays keeps a step
+  // across a kink moving; after 30 steps the search falls back to bisection.
+  const auto covers = [&](double price) { return revenue(price) >= unit_cost_usd_per_t; };
+  double gap_low = revenue(low) - unit_cost_usd_per_t;    // < 0
+  double gap_high = revenue(high) - unit_cost_usd_per_t;  // >= 0
+  int kept = 0;  // > 0: the low end stayed last time, < 0: the high end
   for (int i = 0; i < 200 && high - low > 1e-12 * high; ++i) {
-    const double mid = 0.5 * (low + high);
-    (revenue(mid) >= unit_cost_usd_per_t ? high : low) = mid;
+    double next = 0.5 * (low + high);
+    if (i < 30 && gap_high > gap_low) {
+      next = std::clamp(low - gap_low * (high - low) / (gap_high - gap_low),
+                        low + 1e-6 * (high - low), high - 1e-6 * (high - low));
+    }
+    const double gap = revenue(next) - unit_cost_usd_per_t;
+    if (gap >= 0.0) {
+      high = next;
+      gap_high = gap;
+      if (kept > 0) gap_low *= 0.5;
+      kept = 1;
+      const double below = high * (1.0 - 1e-12);
+      if (below > low && !covers(below)) break;
+    } else {
+      low = next;
+      gap_low = gap;
+      if (kept < 0) gap_high *= 0.5;
+      kept = -1;
+      const double above = low + 1e-12 * high;
+      if (above < high && covers(above)) {
+        high = above;
+        break;
+      }
+    }
   }
   return high;
 }
@@ -209,6 +242,15 @@ double DecreasingFixedPoint::step(double target, double tolerance, std::optional
     value_ = std::clamp(target, low_, high_);
   }
   return std::min(gap, high_ - low_);
+}
+
+void DecreasingFixedPoint::observe(bool others_moved) {
+  if (!others_moved || restarts_ >= kMaxRestarts || !(above_ || below_)) return;
+  ++restarts_;
+  low_ = initial_low_;
+  high_ = initial_high_;
+  above_ = below_ = false;
+  g_low_ = g_high_ = 0.0;
 }
 
 PredictedFixedPoint predict_fixed_point(std::vector<double> breakpoints, double low, double high,
@@ -335,6 +377,7 @@ void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size
                               Stage stage, std::optional<double> volume_t, int line) {
   market::MarketModel& model = context.market.model;
   stage_ = stage;
+  applied_.reset();  // new covered steps have no incentive cost yet
   for (std::size_t r : regions) {
     const auto [it, fresh] = context.incentive_owner.insert({{r, stage}, line});
     if (!fresh) {
@@ -379,6 +422,9 @@ void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size
 
 void ProducerIncentive::apply(market::MarketModel& model, double base_feed_usd_per_t, double factor,
                               const std::function<double(double)>& payment_usd_per_t) {
+  // Only apply() sets the covered steps' costs, so the same inputs leave them as they are.
+  if (applied_ && applied_->first == factor && applied_->second == base_feed_usd_per_t) return;
+  applied_ = std::pair{factor, base_feed_usd_per_t};
   for (const Covered& c : covered_) {
     auto& steps = stage_ == Stage::kProcessing ? model.regions[c.region].processing
                                                : model.regions[c.region].extraction;
@@ -674,6 +720,9 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   constexpr int kMaxOuterIterations = 40;
   int iteration = 0;
   double residual = 0.0;
+  // Each instrument's change of terms in the last round [USD/t]; before the first clearing the
+  // terms are those prepare() set, which no clearing has seen, so nothing has moved yet.
+  std::vector<double> last_change(instruments.size(), 0.0);
   while (true) {
     ++iteration;
     // clear_market validates the model the instruments made (contracts beyond capacity, demand
@@ -695,8 +744,14 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
       break;
     }
     residual = 0.0;
-    for (auto& instrument : instruments) {
-      residual = std::max(residual, instrument->update(outcome.equilibrium, context));
+    const std::vector<double> changed_before = last_change;
+    for (std::size_t i = 0; i < instruments.size(); ++i) {
+      context.others_moved = false;
+      for (std::size_t j = 0; j < instruments.size(); ++j) {
+        context.others_moved |= j != i && changed_before[j] > context.price_tolerance;
+      }
+      last_change[i] = instruments[i]->update(outcome.equilibrium, context);
+      residual = std::max(residual, last_change[i]);
     }
     if (residual <= context.price_tolerance) break;
     if (iteration >= kMaxOuterIterations) {

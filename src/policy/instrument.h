@@ -59,6 +59,11 @@ struct ClearingContext {
   std::map<std::pair<std::size_t, Stage>, int> incentive_owner;
   // Stock at the start of the year per stockpile instrument line [t] (ClearingScenario).
   const std::map<int, double>* stock_start_t = nullptr;
+  // Set by the driver before each update(): whether another instrument changed its terms (by
+  // more than the outer loop's tolerance) after the previous clearing, so that the clearing just
+  // made was cleared under other terms than the earlier ones. A fixed-point search that kept a
+  // bracket from those earlier clearings must not trust it (DecreasingFixedPoint::observe).
+  bool others_moved = false;
 
   // Resolves a name to exactly one region of the market; records a problem at file:line:key
   // otherwise.
@@ -152,7 +157,7 @@ std::unique_ptr<Instrument> read_stockpile(const InstrumentReading& reading);
 class DecreasingFixedPoint {
  public:
   DecreasingFixedPoint(double low, double high, double start)
-      : low_(low), high_(high), value_(start) {}
+      : initial_low_(low), initial_high_(high), low_(low), high_(high), value_(start) {}
   double value() const { return value_; }
   // Moves towards the fixed point given the target at the current value; returns how far the
   // value may still be from it (the smaller of the gap to the target and the bracket).
@@ -161,8 +166,19 @@ class DecreasingFixedPoint {
   // position step, so that a wrong model costs a round but never leaves the bracket.
   double step(double target, double tolerance, std::optional<double> hint = std::nullopt);
   bool bracketed() const { return above_ && below_; }
+  // Call before step() with ClearingContext::others_moved. When the market moved under the
+  // search (another instrument's terms changed since the clearings that built the bracket), the
+  // bracket is forgotten and the search starts again from the current value within the original
+  // bounds: a bracket end seen under other terms can hold the search off the fixed point, which
+  // it then approaches by halving (a budget factor seen binding at 1 under a first guess of a
+  // levy, and not binding anywhere once the levy settled, took 16 clearings). At most
+  // kMaxRestarts times, so a search whose market keeps moving still closes a bracket.
+  void observe(bool others_moved);
+  static constexpr int kMaxRestarts = 3;
 
  private:
+  double initial_low_ = 0.0, initial_high_ = 0.0;
+  int restarts_ = 0;
   double low_, high_, value_;
   bool above_ = false, below_ = false;  // the target has been seen below / above the value
   double g_low_ = 0.0, g_high_ = 0.0;   // target - value at the ends of the bracket
@@ -206,7 +222,10 @@ class ProducerIncentive {
   // one of these producers at this stage.
   void cover(ClearingContext& context, const std::set<std::size_t>& regions, Stage stage,
              std::optional<double> volume_t, int line);
-  // Sets the covered steps' costs to their incentive cost at `factor`.
+  // Sets the covered steps' costs to their incentive cost at `factor`. `payment_usd_per_t` must
+  // be the same function on every call (the instrument's terms): a call with the factor and feed
+  // price of the previous call leaves the costs as they are, without computing them again (the
+  // outer loop applies every round, and most rounds leave the factor where it was).
   void apply(market::MarketModel& model, double base_feed_usd_per_t, double factor,
              const std::function<double(double)>& payment_usd_per_t);
   bool empty() const { return covered_.empty(); }
@@ -256,6 +275,8 @@ class ProducerIncentive {
   };
   std::vector<Covered> covered_;
   Stage stage_ = Stage::kProcessing;
+  // The factor and feed price of the last apply(), when it ran.
+  std::optional<std::pair<double, double>> applied_;
 };
 
 }  // namespace critmin::policy

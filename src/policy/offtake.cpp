@@ -228,6 +228,7 @@ class Intermediary final : public Instrument {
         unit_deficit > 0.0 ? std::min(volume_t_, grant_usd_ / unit_deficit) : volume_t_;
     // The volume's distance from its fixed point, valued at the unit deficit, as a price per
     // tonne of the contract volume.
+    bought_.observe(context.others_moved);
     const double distance_t = bought_.step(target, 1e-9 * std::max(1.0, volume_t_));
     bought_t_ = bought_.value();
     context.market.model.deliveries[delivery_].volume_t = bought_t_;

@@ -170,6 +170,7 @@ class PriceFloor final : public Instrument {
                                   0.5 * context.price_tolerance / std::max(floor_usd_per_t_, 1.0));
       }
       // The factor moves every covered producer's incentive by at most floor x the change.
+      factor_.observe(context.others_moved);
       budget_change = factor_.step(target, kBudgetFactorTolerance, hint) * floor_usd_per_t_;
     }
     // The offered costs are a function of the factor alone, so the factor's distance from its

@@ -164,6 +164,7 @@ class Subsidy final : public Instrument {
                                factor_.value(), 0.5 * context.price_tolerance / scale_usd_per_t());
       }
       // The factor moves every covered producer's incentive by at most the price scale x change.
+      factor_.observe(context.others_moved);
       budget_change = factor_.step(target, kBudgetFactorTolerance, hint) * scale_usd_per_t();
     }
     // The offered costs are a function of the factor alone, so the factor's distance from its

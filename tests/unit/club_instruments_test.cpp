@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -498,6 +499,97 @@ TEST(ClubBudget, PredictedFixedPointAgreesWithTheBracketedSearch) {
     EXPECT_LE(steered_rounds, 4) << "trial " << trial;
     EXPECT_LE(steered_rounds, bracketed_rounds) << "trial " << trial;
   }
+}
+
+// The incentive cost (the lowest price at which price + factor x payment covers a cost) against
+// plain bisection, for every payment kind at random terms, factors and costs: the price returned
+// covers the cost, by no more than rounding (it is the lowest such price), and agrees with
+// bisection's (within 1e-9: where the revenue is nearly flat, at factors near 1, rounding of the
+// revenue moves the crossing by more than 1e-12 of the price).
+TEST(ProducerIncentiveCost, AgreesWithBisectionForEveryPaymentKind) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const settlement::SubsidyKind kinds[] = {settlement::SubsidyKind::kTwoWayCfd,
+                                           settlement::SubsidyKind::kFloorWithUpsideShare,
+                                           settlement::SubsidyKind::kFixedPremium};
+  for (int trial = 0; trial < 3000; ++trial) {
+    settlement::SubsidyTerms terms;
+    terms.kind = kinds[trial % 3];
+    terms.strike_usd_per_t = 1000.0 * unit(rng);
+    terms.upside_share = unit(rng);
+    terms.premium_usd_per_t = 300.0 * unit(rng);
+    const double factor = trial % 7 == 0 ? 1.0 : unit(rng);
+    const double cost = 2000.0 * unit(rng);
+    const auto payment = [&](double price) {
+      return settlement::subsidy_payment_per_t(terms, price).value();
+    };
+    const auto revenue = [&](double price) { return price + factor * payment(price); };
+    const double found = incentive_cost_usd_per_t(cost, factor, payment);
+    // Reference: bisection on the same bracket rule.
+    double expected = 0.0;
+    if (revenue(0.0) < cost) {
+      double low = 0.0, high = std::max(1.0, cost);
+      int doublings = 0;
+      while (revenue(high) < cost && doublings++ <= 60) {
+        low = high;
+        high *= 2.0;
+      }
+      if (revenue(high) < cost) {
+        expected = std::numeric_limits<double>::infinity();
+      } else {
+        for (int i = 0; i < 400 && high - low > 1e-13 * high; ++i) {
+          const double mid = 0.5 * (low + high);
+          (revenue(mid) >= cost ? high : low) = mid;
+        }
+        expected = high;
+      }
+    }
+    if (!std::isfinite(expected)) {
+      EXPECT_FALSE(std::isfinite(found)) << "trial " << trial;
+      continue;
+    }
+    EXPECT_GE(revenue(found), cost) << "trial " << trial;
+    // The lowest such price: above 0, its revenue exceeds the cost by no more than rounding
+    // (except where the revenue is flat, a full CfD, and only rounding at a huge price covers).
+    const bool flat = terms.kind == settlement::SubsidyKind::kTwoWayCfd && factor == 1.0;
+    if (found > 0.0 && !flat) {
+      EXPECT_LE(revenue(found) - cost, 1e-11 * std::max(1.0, cost)) << "trial " << trial;
+    }
+    EXPECT_NEAR(found, expected, 1e-9 * std::max(1.0, expected)) << "trial " << trial;
+  }
+}
+
+// A bracket built from clearings made under other terms of other instruments is forgotten, at
+// most kMaxRestarts times: a target seen at 0.2 from the value 1 under a first guess of a levy,
+// then 1 everywhere once the levy settled, takes the search back to 1 at once instead of halving
+// its way there.
+TEST(ClubBudget, BracketFromClearingsUnderOtherTermsIsForgotten) {
+  DecreasingFixedPoint stale(0.0, 1.0, 1.0);
+  stale.step(0.2, 1e-4);  // at 1 the target was 0.2 (claims under the first levy)
+  EXPECT_DOUBLE_EQ(stale.value(), 0.2);
+  stale.observe(true);  // the levy moved before this clearing
+  stale.step(1.0, 1e-4);
+  EXPECT_DOUBLE_EQ(stale.value(), 1.0) << "the stale end at 1 no longer holds the search off 1";
+  EXPECT_EQ(stale.step(1.0, 1e-4), 0.0) << "the target at 1 is 1: settled";
+
+  DecreasingFixedPoint kept(0.0, 1.0, 1.0);
+  kept.step(0.2, 1e-4);
+  kept.observe(false);  // nothing else moved: the bracket [0.2, 1] stands
+  kept.step(1.0, 1e-4);
+  EXPECT_GT(kept.value(), 0.2);
+  EXPECT_LT(kept.value(), 1.0) << "inside the bracket, not at its stale end";
+
+  // A market that keeps moving forgets at most kMaxRestarts brackets, then closes one.
+  DecreasingFixedPoint moving(0.0, 1.0, 1.0);
+  const auto target = [](double f) { return f < 0.6 ? 1.0 : 0.1; };  // a switch at 0.6
+  int rounds = 0;
+  while (rounds < 60) {
+    ++rounds;
+    moving.observe(true);
+    if (moving.step(target(moving.value()), 1e-4) <= 1e-4) break;
+  }
+  EXPECT_LT(rounds, 40);
+  EXPECT_NEAR(moving.value(), 0.6, 2e-4);
 }
 
 // Regressions from the review of the instrument layer.
