@@ -164,9 +164,13 @@ std::string instrument_types() {
 }
 
 double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
-                                const std::function<double(double)>& payment_usd_per_t) {
+                                const std::function<double(double)>& payment_usd_per_t,
+                                double ceiling_usd_per_t) {
   const auto revenue = [&](double price) { return price + factor * payment_usd_per_t(price); };
   if (revenue(0.0) >= unit_cost_usd_per_t) return 0.0;
+  if (std::isfinite(ceiling_usd_per_t) && revenue(ceiling_usd_per_t) < unit_cost_usd_per_t) {
+    return std::numeric_limits<double>::infinity();
+  }
   double low = 0.0, high = std::max(1.0, unit_cost_usd_per_t);
   // Revenue grows at least at slope (1 - factor * share) > 0 or not at all; search upwards.
   int doublings = 0;
@@ -230,6 +234,10 @@ double DecreasingFixedPoint::step(double target, double tolerance, std::optional
     g_low_ = g;
     below_ = true;
   }
+  // The value just cleared is one end of a bracket no wider than the tolerance: it lies within
+  // the tolerance of the fixed point, and it stays (moving it would leave the last clearing made
+  // at another value than the instrument's terms).
+  if (above_ && below_ && high_ - low_ <= tolerance) return 0.0;
   // Jump to the target while it lies on one side; once it has been on both sides the fixed point
   // is bracketed, and a false-position step (with Illinois' correction) shrinks the bracket, also
   // when the target jumps at the fixed point.
@@ -428,24 +436,26 @@ void ProducerIncentive::apply(market::MarketModel& model, double base_feed_usd_p
   for (const Covered& c : covered_) {
     auto& steps = stage_ == Stage::kProcessing ? model.regions[c.region].processing
                                                : model.regions[c.region].extraction;
+    // A step that no price can pay for (a CfD struck below its cost) is priced out of the market:
+    // offered at ten times its cost plus the strike scale, dearer than any buyer pays (the flow
+    // problem caps it at twice the highest willingness to pay), yet finite so that a contract
+    // that forces it to deliver is still accounted for in money. Every incentive cost above it
+    // is offered at it, so the search stops there.
+    const double priced_out = 10.0 * (c.unit_cost_usd_per_t + base_feed_usd_per_t) + 1e6;
     double offered = 0.0;
     if (stage_ == Stage::kExtraction) {
-      offered = incentive_cost_usd_per_t(c.unit_cost_usd_per_t, factor, payment_usd_per_t);
+      offered =
+          incentive_cost_usd_per_t(c.unit_cost_usd_per_t, factor, payment_usd_per_t, priced_out);
     } else {
       // The base-year feed price, not the last clearing's: the feed price of a refiner that
       // switches on or off moves with its decision (its own mine's dual is not unique), and a
       // decision rule that follows it can cycle. docs/instruments/subsidy.md states the
       // approximation.
       const double feed = base_feed_usd_per_t;
-      offered = std::max(
-          0.0,
-          incentive_cost_usd_per_t(feed + c.unit_cost_usd_per_t, factor, payment_usd_per_t) - feed);
+      offered = std::max(0.0, incentive_cost_usd_per_t(feed + c.unit_cost_usd_per_t, factor,
+                                                       payment_usd_per_t, priced_out + feed) -
+                                  feed);
     }
-    // A step that no price can pay for (a CfD struck below its cost) is priced out of the market:
-    // offered at ten times its cost plus the strike scale, dearer than any buyer pays (the flow
-    // problem caps it at twice the highest willingness to pay), yet finite so that a contract
-    // that forces it to deliver is still accounted for in money.
-    const double priced_out = 10.0 * (c.unit_cost_usd_per_t + base_feed_usd_per_t) + 1e6;
     if (!std::isfinite(offered) || offered > priced_out) offered = priced_out;
     steps[c.step].unit_cost_usd_per_t = offered;
   }
@@ -745,14 +755,22 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
     }
     residual = 0.0;
     const std::vector<double> changed_before = last_change;
-    for (std::size_t i = 0; i < instruments.size(); ++i) {
-      context.others_moved = false;
-      for (std::size_t j = 0; j < instruments.size(); ++j) {
-        context.others_moved |= j != i && changed_before[j] > context.price_tolerance;
+    double first_pass_change = 0.0;  // of the instruments that do not settle after the others
+    for (const bool after_others : {false, true}) {
+      for (std::size_t i = 0; i < instruments.size(); ++i) {
+        if (instruments[i]->settles_after_others() != after_others) continue;
+        context.others_moved = false;
+        for (std::size_t j = 0; j < instruments.size(); ++j) {
+          context.others_moved |= j != i && changed_before[j] > context.price_tolerance;
+        }
+        context.hold_for_others =
+            after_others && iteration == 1 && first_pass_change > context.price_tolerance;
+        last_change[i] = instruments[i]->update(outcome.equilibrium, context);
+        residual = std::max(residual, last_change[i]);
+        if (!after_others) first_pass_change = std::max(first_pass_change, last_change[i]);
       }
-      last_change[i] = instruments[i]->update(outcome.equilibrium, context);
-      residual = std::max(residual, last_change[i]);
     }
+    context.hold_for_others = false;
     if (residual <= context.price_tolerance) break;
     if (iteration >= kMaxOuterIterations) {
       outcome.converged = false;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +65,14 @@ struct ClearingContext {
   // made was cleared under other terms than the earlier ones. A fixed-point search that kept a
   // bracket from those earlier clearings must not trust it (DecreasingFixedPoint::observe).
   bool others_moved = false;
+  // Set by the driver in the first round for instruments that settle after the others
+  // (Instrument::settles_after_others) when another instrument's first terms, set by prepare()
+  // before any clearing, moved after the first clearing (a levy's first guess from the base
+  // price). What that clearing shows of a budget's claims is then a clearing under terms about to
+  // change, so the instrument holds its own terms for a round instead of moving on it: with a
+  // levy's guess off, a CfD budget looked binding at a factor of 1 and was not, once the levy had
+  // settled.
+  bool hold_for_others = false;
 
   // Resolves a name to exactly one region of the market; records a problem at file:line:key
   // otherwise.
@@ -95,6 +104,11 @@ class Instrument {
     (void)year;
     return true;
   }
+  // Whether the instrument's price-dependent terms are a fixed point of what the other
+  // instruments' terms move (a budget's share of claims, a grant's funded volume): such
+  // instruments update after the others in every round, so that they can see whether the others
+  // moved (ClearingContext::hold_for_others).
+  virtual bool settles_after_others() const { return false; }
   virtual void prepare(ClearingContext& context) = 0;
   virtual double update(const market::Equilibrium& eq, ClearingContext& context) {
     (void)eq;
@@ -203,9 +217,13 @@ double budget_factor_hint(const PredictedFixedPoint& predicted, double current, 
 // Producer incentives: the lowest price at which a producer whose revenue per tonne is
 // price + factor * payment(price) covers its unit cost. payment is a settlement function of the
 // price; revenue must not decrease with the price (true of every subsidy kind for factor in [0,1]).
-// Returns +infinity when no price covers the cost (a CfD with the strike below the cost).
+// Returns +infinity when no price covers the cost (a CfD with the strike below the cost), and
+// when no price up to `ceiling_usd_per_t` does: a caller that treats every price above a ceiling
+// alike says so, and the search does not double its way up to the largest doubles (a full CfD's
+// revenue is flat, and a step struck below its cost took 60 doublings to be found priced out).
 double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
-                                const std::function<double(double)>& payment_usd_per_t);
+                                const std::function<double(double)>& payment_usd_per_t,
+                                double ceiling_usd_per_t = std::numeric_limits<double>::infinity());
 
 // The supply steps of producers that receive a per-tonne payment (a top-up, a CfD, a premium)
 // and the costs they are offered at. A producer produces when price + factor * payment(price)

@@ -221,7 +221,10 @@ class Intermediary final : public Instrument {
 
   // The intermediary buys only what its grant can fund: when the deficit at the resale price
   // exceeds the grant, the volume shrinks to grant / (purchase - resale price).
+  bool settles_after_others() const override { return true; }
+
   double update(const market::Equilibrium& eq, ClearingContext& context) override {
+    if (context.hold_for_others) return 0.0;  // the others' first guesses moved
     const double resale_price = eq.node(resale_region_, stage_).price_usd_per_t;
     const double unit_deficit = purchase_usd_per_t_ - resale_price;
     const double target =

@@ -101,6 +101,8 @@ class PriceFloor final : public Instrument {
     incentive_.apply(model, base_feed_usd_per_t_, factor_.value(), payment());
   }
 
+  bool settles_after_others() const override { return !levy_ && budget_usd_.has_value(); }
+
   double update(const market::Equilibrium& eq, ClearingContext& context) override {
     market::MarketModel& model = context.market.model;
     if (levy_) {
@@ -141,6 +143,7 @@ class PriceFloor final : public Instrument {
       return change;
     }
     double budget_change = 0.0;
+    if (budget_usd_ && context.hold_for_others) return 0.0;  // the others' first guesses moved
     if (budget_usd_) {
       const double claimed = claimed_usd(eq);
       const auto share = [&](double claims) {

@@ -129,8 +129,11 @@ class Subsidy final : public Instrument {
     incentive_.apply(model, base_feed_usd_per_t_, factor_.value(), payment());
   }
 
+  bool settles_after_others() const override { return budget_usd_.has_value(); }
+
   double update(const market::Equilibrium& eq, ClearingContext& context) override {
     double budget_change = 0.0;
+    if (budget_usd_ && context.hold_for_others) return 0.0;  // the others' first guesses moved
     if (budget_usd_) {
       const auto outcome = budget_outcome(eq, context);
       const double target = paid_share(outcome);
