@@ -234,10 +234,15 @@ double DecreasingFixedPoint::step(double target, double tolerance, std::optional
     g_low_ = g;
     below_ = true;
   }
-  // The value just cleared is one end of a bracket no wider than the tolerance: it lies within
-  // the tolerance of the fixed point, and it stays (moving it would leave the last clearing made
-  // at another value than the instrument's terms).
-  if (above_ && below_ && high_ - low_ <= tolerance) return 0.0;
+  // A bracket no wider than the tolerance: both ends lie within it of the fixed point. The search
+  // ends at the low end, where the target is at or above the value (a budget pays at least the
+  // share its producers anticipated; at the high end of a switch it would pay them less): when
+  // the value just cleared is the low end it stays, else the next clearing is made there.
+  if (above_ && below_ && high_ - low_ <= tolerance) {
+    if (g >= 0.0) return 0.0;
+    value_ = low_;
+    return gap;  // the value just cleared was that far from its target
+  }
   // Jump to the target while it lies on one side; once it has been on both sides the fixed point
   // is bracketed, and a false-position step (with Illinois' correction) shrinks the bracket, also
   // when the target jumps at the fixed point.

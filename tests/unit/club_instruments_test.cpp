@@ -592,6 +592,21 @@ TEST(ClubBudget, BracketFromClearingsUnderOtherTermsIsForgotten) {
   EXPECT_NEAR(moving.value(), 0.6, 2e-4);
 }
 
+// At a switch (the target jumps across the diagonal) the search ends within the tolerance of it,
+// on the side where the target is at or above the value: a budget then pays at least the share
+// its producers anticipated, never less.
+TEST(ClubBudget, SearchAtASwitchEndsWhereTheBudgetPaysAtLeastTheAnticipatedShare) {
+  for (const double at : {0.13, 0.5, 0.87, 0.99995}) {
+    const auto target = [at](double f) { return f < at ? 1.0 : 0.2 * at; };
+    DecreasingFixedPoint factor(0.0, 1.0, 1.0);
+    int rounds = 0;
+    while (rounds < 60 && factor.step(target(factor.value()), 1e-4) > 0.0) ++rounds;
+    EXPECT_LT(rounds, 30) << at;
+    EXPECT_NEAR(factor.value(), at, 1e-4) << at;
+    EXPECT_GE(target(factor.value()), factor.value()) << at;
+  }
+}
+
 // Regressions from the review of the instrument layer.
 
 std::string clear_error(const std::string& instruments) {
