@@ -28,6 +28,9 @@ namespace {
 
 class CertifiedMarket final : public Instrument {
  public:
+  std::unique_ptr<Instrument> clone() const override {
+    return std::make_unique<CertifiedMarket>(*this);
+  }
   std::string type() const override { return "certified_market"; }
   std::string label() const override {
     return fmt::format("certified_market {} {} ({:.0f}% of member demand)", material_, standard_,

@@ -528,6 +528,11 @@ std::vector<std::unique_ptr<Instrument>> read_instruments(const toml::table& roo
 
 struct ScenarioDocument {
   toml::table root;
+  // The instruments as read_clearing_scenario read them (in file order), at `instruments_year`:
+  // a clearing that reads at that year clones the ones of its material instead of reading their
+  // tables again (a world-year clears every material, a simulation every material every year).
+  int instruments_year = 0;
+  std::vector<std::unique_ptr<Instrument>> instruments;
 };
 
 Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
@@ -592,7 +597,7 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
       fields.error(*node, "club", "write [club] (a table) with members = [...]");
     }
   }
-  const auto instruments = read_instruments(root, fields, data, year);
+  auto instruments = read_instruments(root, fields, data, year);
   for (const auto& instrument : instruments) {
     scenario.instruments.push_back(
         {instrument->type(), instrument->material(), instrument->line()});
@@ -615,8 +620,11 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
   }
   // Moved, not copied: a copied toml++ node loses its source lines, which the instruments'
   // reports and errors cite.
-  scenario.document =
-      std::make_shared<const ScenarioDocument>(ScenarioDocument{std::move(parsed).value()});
+  auto document = std::make_shared<ScenarioDocument>();
+  document->root = std::move(parsed).value();
+  document->instruments_year = year;
+  document->instruments = std::move(instruments);
+  scenario.document = std::move(document);
   return scenario;
 }
 
@@ -684,7 +692,22 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   const bool any_here =
       std::any_of(scenario.instruments.begin(), scenario.instruments.end(),
                   [&](const InstrumentSpec& spec) { return spec.material == model.material; });
-  if (any_here) {
+  // Year 0 leaves the dates to in_force() when out-of-force instruments are skipped.
+  const int reading_year = scenario.skip_instruments_out_of_force ? 0 : model.year;
+  const auto keep = [&](std::unique_ptr<Instrument> instrument) {
+    if (instrument->material() != model.material) return;
+    if (scenario.skip_instruments_out_of_force && !instrument->in_force(model.year)) {
+      context.notes.push_back(fmt::format("{} (line {}) is not in force in {}", instrument->label(),
+                                          instrument->line(), model.year));
+      return;
+    }
+    instruments.push_back(std::move(instrument));
+  };
+  if (any_here && scenario.document && scenario.document->instruments_year == reading_year) {
+    for (const auto& prototype : scenario.document->instruments) {
+      if (prototype->material() == model.material) keep(prototype->clone());
+    }
+  } else if (any_here) {
     std::optional<toml::table> parsed;
     if (!scenario.document) {
       Result<toml::table> text = parse_toml(scenario.toml_text, scenario.file);
@@ -693,16 +716,8 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
     }
     const toml::table& root = scenario.document ? scenario.document->root : *parsed;
     TomlFields fields(scenario.file, read_problems);
-    // Year 0 leaves the dates to in_force() when out-of-force instruments are skipped.
-    const int reading_year = scenario.skip_instruments_out_of_force ? 0 : model.year;
     for (auto& instrument : read_instruments(root, fields, data, reading_year)) {
-      if (instrument->material() != model.material) continue;
-      if (scenario.skip_instruments_out_of_force && !instrument->in_force(model.year)) {
-        context.notes.push_back(fmt::format("{} (line {}) is not in force in {}",
-                                            instrument->label(), instrument->line(), model.year));
-        continue;
-      }
-      instruments.push_back(std::move(instrument));
+      keep(std::move(instrument));
     }
   }
   if (!read_problems.empty()) {

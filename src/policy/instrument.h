@@ -95,6 +95,8 @@ class Instrument {
   virtual ~Instrument() = default;
   virtual std::string type() const = 0;
   virtual std::string label() const = 0;
+  // A copy in the state it is in (called on instruments as read, before prepare()).
+  virtual std::unique_ptr<Instrument> clone() const = 0;
   const std::string& material() const { return material_; }
   int line() const { return line_; }
   // Structural instruments (new regions) run first, so later ones see the final regions.

@@ -25,6 +25,9 @@ namespace {
 
 class JointPurchasing final : public Instrument {
  public:
+  std::unique_ptr<Instrument> clone() const override {
+    return std::make_unique<JointPurchasing>(*this);
+  }
   std::string type() const override { return "joint_purchasing"; }
   std::string label() const override {
     return fmt::format("joint_purchasing {} {:.0f}% of member demand ({} suppliers)", material_,

@@ -59,6 +59,7 @@ std::pair<double, double> route_costs(const ClearingContext& context, std::size_
 
 class Offtake final : public Instrument {
  public:
+  std::unique_ptr<Instrument> clone() const override { return std::make_unique<Offtake>(*this); }
   std::string type() const override { return "offtake"; }
   std::string label() const override {
     return fmt::format("offtake {} {} {} -> {} {:.6g} t/yr", material_, stage_name(stage_), seller_,
@@ -169,6 +170,9 @@ class Offtake final : public Instrument {
 
 class Intermediary final : public Instrument {
  public:
+  std::unique_ptr<Instrument> clone() const override {
+    return std::make_unique<Intermediary>(*this);
+  }
   std::string type() const override { return "intermediary"; }
   std::string label() const override {
     return fmt::format("intermediary {} {} {} -> {}", material_, stage_name(stage_), seller_,

@@ -30,6 +30,7 @@ namespace {
 
 class PriceFloor final : public Instrument {
  public:
+  std::unique_ptr<Instrument> clone() const override { return std::make_unique<PriceFloor>(*this); }
   std::string type() const override { return "price_floor"; }
   std::string label() const override {
     return fmt::format("price_floor {} {} {:.6g} USD/t ({})", material_, stage_name(stage_),

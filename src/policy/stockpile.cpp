@@ -35,6 +35,7 @@ namespace {
 
 class Stockpile final : public Instrument {
  public:
+  std::unique_ptr<Instrument> clone() const override { return std::make_unique<Stockpile>(*this); }
   std::string type() const override { return "stockpile"; }
   std::string label() const override {
     return fmt::format("stockpile {} {} {:.6g} days ({} release)", material_, holder_,

@@ -32,6 +32,7 @@ namespace {
 
 class Subsidy final : public Instrument {
  public:
+  std::unique_ptr<Instrument> clone() const override { return std::make_unique<Subsidy>(*this); }
   std::string type() const override { return "subsidy"; }
   std::string label() const override {
     return fmt::format("subsidy {} {} {}", settlement::subsidy_kind_name(terms_.kind), material_,
