@@ -752,19 +752,23 @@ tenor_years = 5
   }
 }
 
+std::string all_instruments_example() {
+  std::string text;
+  std::FILE* f =
+      std::fopen(CRITMIN_TEST_DATA "/../scenarios/club-gallium-all-instruments.toml", "r");
+  if (f == nullptr) return text;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
+  std::fclose(f);
+  return text;
+}
+
 // The whole example scenario on the default gallium market: every instrument reports, the loop
 // converges and both paths agree on the member prices.
 TEST(ClubExample, AllInstrumentsOnTheDefaultGalliumMarketAgreeOnBothPaths) {
-  auto text = std::string();
-  {
-    std::FILE* f =
-        std::fopen(CRITMIN_TEST_DATA "/../scenarios/club-gallium-all-instruments.toml", "r");
-    ASSERT_NE(f, nullptr);
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
-    std::fclose(f);
-  }
+  const std::string text = all_instruments_example();
+  ASSERT_FALSE(text.empty());
   auto scenario = read_clearing_scenario(text, "example.toml", default_data(), 2023);
   ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
   std::vector<double> prices[2], consumption[2];
@@ -793,6 +797,46 @@ TEST(ClubExample, AllInstrumentsOnTheDefaultGalliumMarketAgreeOnBothPaths) {
   for (std::size_t i = 0; i < prices[0].size(); ++i) {
     if (consumption[0][i] > 1e-6 && consumption[1][i] > 1e-6) {
       EXPECT_NEAR(prices[0][i], prices[1][i], 1e-5 * std::max(1.0, prices[0][i])) << "node " << i;
+    }
+  }
+}
+
+// Clearings clone the instruments the scenario reader read (kept with its parsed document); the
+// same scenario without the document reads their tables again. Both give the same equilibrium
+// and reports, also when the clones are taken a second time (prepare() of a clone leaves the
+// read instruments as they were).
+TEST(ClubExample, ClonedInstrumentsClearAsInstrumentsReadAgain) {
+  const std::string text = all_instruments_example();
+  ASSERT_FALSE(text.empty());
+  auto scenario = read_clearing_scenario(text, "example.toml", default_data(), 2023);
+  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  ClearingScenario without_document = scenario.value();
+  without_document.document = nullptr;
+  std::vector<ClubOutcome> outcomes;
+  for (const ClearingScenario* s : {&scenario.value(), &scenario.value(), &without_document}) {
+    auto market = market::build_market(default_data(), "gallium", 2023);
+    ASSERT_TRUE(market.is_ok());
+    auto outcome = clear_with_instruments(default_data(), market.value(), *s);
+    ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+    outcomes.push_back(std::move(outcome).value());
+  }
+  for (std::size_t k = 1; k < outcomes.size(); ++k) {
+    const ClubOutcome& a = outcomes[0];
+    const ClubOutcome& b = outcomes[k];
+    EXPECT_EQ(a.outer_iterations, b.outer_iterations) << k;
+    EXPECT_EQ(a.equilibrium.welfare_usd, b.equilibrium.welfare_usd) << k;
+    ASSERT_EQ(a.equilibrium.nodes.size(), b.equilibrium.nodes.size());
+    for (std::size_t i = 0; i < a.equilibrium.nodes.size(); ++i) {
+      EXPECT_EQ(a.equilibrium.nodes[i].price_usd_per_t, b.equilibrium.nodes[i].price_usd_per_t);
+    }
+    ASSERT_EQ(a.instruments.size(), b.instruments.size());
+    for (std::size_t i = 0; i < a.instruments.size(); ++i) {
+      EXPECT_EQ(a.instruments[i].label, b.instruments[i].label);
+      ASSERT_EQ(a.instruments[i].figures.size(), b.instruments[i].figures.size());
+      for (std::size_t j = 0; j < a.instruments[i].figures.size(); ++j) {
+        EXPECT_EQ(a.instruments[i].figures[j].value, b.instruments[i].figures[j].value)
+            << a.instruments[i].label << " " << a.instruments[i].figures[j].name;
+      }
     }
   }
 }
