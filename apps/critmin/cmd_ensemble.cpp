@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "critmin/ensemble.h"
 #include "critmin/files.h"
+#include "critmin/results_report.h"
 #include "mpi_world.h"
 
 namespace critmin::cli {
@@ -59,6 +60,8 @@ struct Flags {
   std::string out = "out/ensemble";
   std::string format = "table";
   std::string data;
+  std::string html;
+  std::string xlsx;
 };
 
 // The whole command on one rank; returns the exit code. Problems every rank meets alike (flags,
@@ -164,6 +167,13 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
       !s.is_ok()) {
     return report_error(s);
   }
+  report::ResultsFiles files;
+  files.kind = report::ResultsKind::kEnsemble;
+  files.summary_json = json;
+  files.distribution_json = sim::ensemble_runs_to_json(all.value());
+  if (Status s = write_results_reports(data.value(), files, flags.html, flags.xlsx); !s.is_ok()) {
+    return report_error(s);
+  }
   if (flags.format == "json") {
     std::cout << json;
   } else {
@@ -198,6 +208,11 @@ void register_ensemble_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--format", flags->format,
                   "what to print: table (the bands) or json (summary.json)");
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
+  cmd->add_option("--html", flags->html,
+                  "also write an HTML report (bands and distribution of the headline figures) "
+                  "to this file; see docs/report.md");
+  cmd->add_option("--xlsx", flags->xlsx,
+                  "also write an XLSX workbook (sheets figures and runs) to this file");
   cmd->callback([&common, flags] {
     const MpiWorld world;
     common.exit_code = run_ensemble_command(common, *flags, world);

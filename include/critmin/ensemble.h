@@ -98,6 +98,11 @@ EnsembleSummary summarize_ensemble(const SimulationScenario& scenario, std::uint
 // object per figure). The same summary gives the same bytes.
 std::string ensemble_to_json(const EnsembleSummary& summary);
 
+// The runs' figures as JSON, the distribution a report draws (critmin/results_report.h,
+// build_ensemble_report_model): {"figures": [{"name", "unit", "values": [one per run held, in
+// run order]}]}.
+std::string ensemble_runs_to_json(const EnsembleRuns& runs);
+
 // A readable table: one line per figure with its unit, P5, P50, P95 and mean.
 std::string ensemble_to_table(const EnsembleSummary& summary);
 

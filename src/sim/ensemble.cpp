@@ -248,6 +248,22 @@ std::string ensemble_to_json(const EnsembleSummary& summary) {
   return out.dump(2) + "\n";
 }
 
+std::string ensemble_runs_to_json(const EnsembleRuns& runs) {
+  using nlohmann::json;
+  const std::size_t width = runs.figure_names.size();
+  json figures = json::array();
+  for (std::size_t f = 0; f < width; ++f) {
+    json values = json::array();
+    for (std::size_t k = 0; k < runs.runs.size() && (k + 1) * width <= runs.values.size(); ++k) {
+      values.push_back(runs.values[k * width + f]);
+    }
+    figures.push_back({{"name", runs.figure_names[f]},
+                       {"unit", runs.figure_units[f]},
+                       {"values", std::move(values)}});
+  }
+  return json{{"figures", std::move(figures)}}.dump();
+}
+
 std::string ensemble_to_table(const EnsembleSummary& summary) {
   std::string out =
       fmt::format("{}: {} runs, seed {}, years {}-{}, {} material(s)\n\n",
