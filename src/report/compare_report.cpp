@@ -77,6 +77,14 @@ std::string show_line_difference(double difference, const std::string& unit) {
   return difference > 0.0 ? "+" + shown : shown;
 }
 
+// The size of a difference in a sentence ("7.65 t lower"): points for shares in %.
+std::string show_line_size(double size, const std::string& unit) {
+  if (unit == "%" || unit.rfind("% ", 0) == 0) {
+    return size < 0.05 ? fmt::format("{:.2g} points", size) : fmt::format("{:.1f} points", size);
+  }
+  return show_line_value(size, unit);
+}
+
 // Headline figures (critmin/headline.h) for people, by their units.
 std::string show_figure(double value, const std::string& unit) {
   if (unit == "share") return fmt::format("{:.1f}%", 100.0 * value);
@@ -200,7 +208,7 @@ json compare_scorecards(const json& comparison, const std::vector<std::string>& 
                                                       : "Dutch businesses and the treasury");
           }
           sentence = fmt::format("{} is {}, {} {} than in {} ({}){}.", subject, shown,
-                                 show_line_difference(difference, unit),
+                                 show_line_size(std::fabs(difference), unit),
                                  difference > 0.0 ? "higher" : "lower", designs[0],
                                  displays[0].get<std::string>(), judgement);
         }

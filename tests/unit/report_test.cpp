@@ -380,7 +380,8 @@ TEST(CompareReport, SaysEachDesignsFiguresAndTheirDifferenceInPlainWords) {
   const std::string words = shortfall["sentences"][1];
   EXPECT_EQ(words.rfind("In gallium-ban-non-club, gallium EU27: shortfall over the run is", 0), 0u)
       << words;
-  EXPECT_NE(words.find("lower than in gallium-ban"), std::string::npos) << words;
+  EXPECT_NE(words.find(" t lower than in gallium-ban ("), std::string::npos) << words;
+  EXPECT_EQ(words.find(", -"), std::string::npos) << words;  // the size, not a signed number
   EXPECT_NE(words.find(": better for supply security."), std::string::npos) << words;
 
   // A share carries its country; an unchanged figure says so.
