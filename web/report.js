@@ -342,38 +342,61 @@
     parent.appendChild(section);
   }
 
+  // Two datasets that shade the P5-P95 band of a line (the P5 edge is left out of the legend).
+  function bandDatasets(label, band, i, scale) {
+    var f = function (v) { return v === null ? null : scale * v; };
+    return [
+      { type: 'line', label: label + ' P5', data: band.p5.map(f), borderWidth: 0, pointRadius: 0,
+        borderColor: color(i, 0.2), fill: false },
+      { type: 'line', label: label + ' P5–P95', data: band.p95.map(f), borderWidth: 0, pointRadius: 0,
+        borderColor: color(i, 0.2), backgroundColor: color(i, 0.15), fill: '-1' }];
+  }
+
+  var hideP5 = { legend: { labels: { filter: function (item) { return !/ P5$/.test(item.text); } } } };
+
   function renderCompareMaterial(parent, m, index, model) {
     var section = el('section', { class: 'material', id: 'compare-material-' + m.id },
       [el('h2', { text: m.name + ' (' + m.id + '): the designs\' paths' })]);
     var grid = el('div', { class: 'charts' });
     section.appendChild(grid);
     var prefix = 'chart-compare-' + index + '-';
+    var banded = m.price.lines.some(function (l) { return l.band; });
+    var shaded = banded ? '; shaded: P5–P95 over ' + model.runs + ' runs' : '';
+    var priceSets = [];
+    m.price.lines.forEach(function (line, i) {
+      if (line.band) priceSets = priceSets.concat(bandDatasets(line.label, line.band, i, 1));
+      priceSets.push({ label: line.label, data: line.values, borderColor: color(i), backgroundColor: color(i),
+        borderWidth: 2, pointRadius: 2, fill: false });
+    });
     chart(grid, prefix + 'price', m.name + ': world processing price per design [' + m.price.unit +
-      '] (consumption-weighted mean over the regions)', {
-      type: 'line', data: { labels: m.years, datasets: m.price.lines.map(function (line, i) {
-        return { label: line.label, data: line.values, borderColor: color(i), backgroundColor: color(i),
-          borderWidth: 2, pointRadius: 2, fill: false }; }) },
-      options: { scales: axes('year', 'price [' + m.price.unit + ']') }
+      '] (consumption-weighted mean over the regions' + shaded + ')', {
+      type: 'line', data: { labels: m.years, datasets: priceSets },
+      options: { scales: axes('year', 'price [' + m.price.unit + ']'), plugins: hideP5 }
     });
     var areas = m.shortfall.lines.map(function (l) { return l.area; }).filter(function (a) { return a; });
     chart(grid, prefix + 'shortfall', m.name + ': shortfall of ' + (areas[0] || 'EU27') + ' per design [' +
-      m.shortfall.unit + ']', {
-      type: 'bar', data: { labels: m.years, datasets: m.shortfall.lines.map(function (line, i) {
-        return { label: line.label, data: line.values, backgroundColor: color(i, 0.8) }; }) },
-      options: { scales: axes('year', 'shortfall [' + m.shortfall.unit + ']', { beginAtZero: true }) }
+      m.shortfall.unit + ']' + (m.shortfall.lines.some(function (l) { return l.band; }) ? shaded : ''), {
+      type: 'bar', data: { labels: m.years, datasets: m.shortfall.lines.reduce(function (sets, line, i) {
+        if (line.band) sets = sets.concat(bandDatasets(line.label, line.band, i, 1));
+        sets.push({ label: line.label, data: line.values, backgroundColor: color(i, 0.8) });
+        return sets; }, []) },
+      options: { scales: axes('year', 'shortfall [' + m.shortfall.unit + ']', { beginAtZero: true }), plugins: hideP5 }
     });
     var limit = 100 * m.concentration.limit;
-    var lines = m.concentration.lines.map(function (line, i) {
-      return { label: line.label, data: line.share.map(function (s) { return s === null ? null : 100 * s; }),
-        countries: line.country, borderColor: color(i), backgroundColor: color(i), pointRadius: 3 };
+    var lines = [];
+    m.concentration.lines.forEach(function (line, i) {
+      if (line.band) lines = lines.concat(bandDatasets(line.label, line.band, i, 100));
+      lines.push({ label: line.label, data: line.share.map(function (s) { return s === null ? null : 100 * s; }),
+        countries: line.country, borderColor: color(i), backgroundColor: color(i), pointRadius: 3 });
     });
     lines.push({ label: 'CRMA line (' + limit.toFixed(0) + '%)', data: m.years.map(function () { return limit; }),
       borderColor: '#000', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 });
     chart(grid, prefix + 'concentration', m.name + ': largest third country\'s share of processing per design [%] ' +
-      'against the CRMA benchmark of ' + limit.toFixed(0) + '%', {
+      'against the CRMA benchmark of ' + limit.toFixed(0) + '%' +
+      (m.concentration.lines.some(function (l) { return l.band; }) ? shaded : ''), {
       type: 'line', data: { labels: m.years, datasets: lines },
       options: { scales: axes('year', 'share of world production [%]', { min: 0, max: 100 }),
-        plugins: { tooltip: { callbacks: { label: function (ctx) {
+        plugins: { legend: hideP5.legend, tooltip: { callbacks: { label: function (ctx) {
           var c = ctx.dataset.countries && ctx.dataset.countries[ctx.dataIndex] ? ctx.dataset.countries[ctx.dataIndex] + ' ' : '';
           return ctx.dataset.label + ': ' + c + ctx.parsed.y.toFixed(1) + '%';
         } } } } }
@@ -431,6 +454,33 @@
       });
       container.appendChild(prices);
     }
+    model.paths.forEach(function (m, i) {
+      var section = el('section', { class: 'material', id: 'ensemble-material-' + m.id },
+        [el('h2', { text: m.name + ' (' + m.id + '): yearly bands over ' + model.runs + ' runs' })]);
+      var grid = el('div', { class: 'charts' });
+      section.appendChild(grid);
+      [['price', 'world processing price', 'USD/t', 1], ['shortfall', 'EU shortfall', 't/yr', 1],
+        ['share', 'largest third country\'s share of processing', '%', 100]].forEach(function (q) {
+        var band = m[q[0]];
+        if (!band) return;
+        var sets = bandDatasets('', band, 0, q[3]).map(function (d) { d.label = d.label.trim(); return d; });
+        sets.push({ type: 'line', label: 'P50', data: band.p50.map(function (v) { return v === null ? null : q[3] * v; }),
+          borderColor: color(0), backgroundColor: color(0), borderWidth: 2, pointRadius: 2, fill: false });
+        if (q[0] === 'share') {
+          sets.push({ type: 'line', label: 'CRMA line (' + (100 * m.limit).toFixed(0) + '%)',
+            data: m.years.map(function () { return 100 * m.limit; }), borderColor: '#000', borderDash: [6, 4],
+            pointRadius: 0, borderWidth: 1.5 });
+        }
+        chart(grid, 'chart-ensemble-' + i + '-' + q[0], m.name + ': ' + q[1] + ' per year, P50 and shaded P5–P95 [' +
+          q[2] + ']', {
+          type: 'line', data: { labels: m.years, datasets: sets },
+          options: { scales: axes('year', q[1] + ' [' + q[2] + ']', q[0] === 'share' ? { min: 0, max: 100 } :
+            { beginAtZero: q[0] === 'shortfall' }), plugins: { legend: { labels: { filter: function (item) {
+            return item.text !== 'P5'; } } } } }
+        });
+      });
+      container.appendChild(section);
+    });
     var dist = el('section', { id: 'ensemble-distributions' }, [el('h2', { text: 'Distribution of the headline figures over the runs' })]);
     var dgrid = el('div', { class: 'charts' });
     dist.appendChild(dgrid);

@@ -49,6 +49,11 @@ std::uint64_t figures_fingerprint(const sim::EnsembleRuns& runs) {
     add(runs.figure_names[f]);
     add(runs.figure_units[f]);
   }
+  for (std::size_t p = 0; p < runs.path_names.size(); ++p) {
+    add(runs.path_names[p]);
+    add(runs.path_units[p]);
+  }
+  add(std::to_string(runs.path_years));
   return hash;
 }
 
@@ -134,6 +139,7 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
 
   const std::vector<std::uint64_t> fingerprints = world.gather(figures_fingerprint(share.value()));
   const std::vector<std::vector<double>> values = world.gather(share.value().values);
+  const std::vector<std::vector<double>> path_values = world.gather(share.value().path_values);
   if (!speaker) return 0;
 
   // Rank 0 holds run 0, so its share names the figures.
@@ -149,6 +155,10 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
     s.figure_names = share.value().figure_names;
     s.figure_units = share.value().figure_units;
     s.values = values[r];
+    s.path_names = share.value().path_names;
+    s.path_units = share.value().path_units;
+    s.path_years = share.value().path_years;
+    s.path_values = path_values[r];
   }
   Result<sim::EnsembleRuns> all = sim::merge_ensemble_shares(shares, options.runs);
   if (!all.is_ok()) return report_error(all.status());

@@ -54,6 +54,7 @@ struct Comparison {
   std::vector<ComparedFigure> headline;  // add_headline_figures; empty until then
   std::size_t runs = 0;                  // ensemble runs per design; 0: no bands
   std::vector<ComparedBand> bands;       // with `compare --runs N`
+  std::vector<std::vector<PathBand>> path_bands;  // with --runs: each design's yearly bands
 };
 
 // Adds the headline figures of each design's deterministic run (one list per design, in the
@@ -62,7 +63,7 @@ void add_headline_figures(Comparison& comparison,
                           const std::vector<std::vector<HeadlineFigure>>& designs);
 
 // Adds the designs' ensemble bands (one summary per design, in the designs' order), matched by
-// figure name.
+// figure name, and each design's yearly path bands.
 void add_ensemble_bands(Comparison& comparison, const std::vector<EnsembleSummary>& ensembles);
 
 // Matches the designs' scorecard lines by key. At least one design.
@@ -101,7 +102,8 @@ std::string comparison_to_table(const Comparison& comparison);
 
 // {"designs": [...], "lines": [{"card", "key", "label", "unit", "values", "texts",
 // "differences"}], "headline": [{"name", "unit", "values": [...]}], "runs": N, "bands":
-// [{"name", "unit", "p5": [...], "p50": [...], "p95": [...]}]}; a missing value is null.
+// [{"name", "unit", "p5": [...], "p50": [...], "p95": [...]}], "path_bands": [one list per design
+// of {"name", "unit", "first_year", "p5", "p50", "p95"}]}; a missing value is null.
 std::string comparison_to_json(const Comparison& comparison);
 
 }  // namespace critmin::sim

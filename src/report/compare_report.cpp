@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "core/csv.h"
 #include "critmin/ensemble.h"
@@ -431,6 +432,32 @@ DesignPaths design_paths(const json& material) {
   return p;
 }
 
+// The yearly band `name` of a list of path bands (compare.json's path_bands of a design, an
+// ensemble summary's paths) on the years first..first+count-1: {"p5", "p50", "p95"} with null
+// where the band has no year; null when the list has no such band.
+json band_on_years(const json& bands, const std::string& name, int first, std::size_t count) {
+  if (!bands.is_array()) return nullptr;
+  for (const json& band : bands) {
+    if (string_of(band, "name") != name) continue;
+    const int band_first = band.value("first_year", 0);
+    json out = json::object();
+    for (const char* q : {"p5", "p50", "p95"}) {
+      std::vector<json> values(count, nullptr);
+      if (band.contains(q) && band[q].is_array()) {
+        for (std::size_t i = 0; i < band[q].size(); ++i) {
+          const long at = static_cast<long>(i) + band_first - first;
+          if (at >= 0 && static_cast<std::size_t>(at) < count) {
+            values[static_cast<std::size_t>(at)] = band[q][i];
+          }
+        }
+      }
+      out[q] = values;
+    }
+    return out;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Result<std::string> build_compare_report_model(std::string_view comparison_json,
@@ -565,9 +592,39 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
                                {"largest_third_country_share", dp.top_share[i]}});
         }
       }
-      price.push_back({{"label", designs[d]}, {"values", p}});
-      shortfall.push_back({{"label", designs[d]}, {"area", area}, {"values", s}});
-      concentration.push_back({{"label", designs[d]}, {"share", c}, {"country", country}});
+      json price_line = {{"label", designs[d]}, {"values", p}};
+      json shortfall_line = {{"label", designs[d]}, {"area", area}, {"values", s}};
+      json share_line = {{"label", designs[d]}, {"share", c}, {"country", country}};
+      // With --runs, each design's yearly P5/P50/P95 over its ensemble.
+      const json& design_bands = comparison.contains("path_bands") &&
+                                         comparison["path_bands"].is_array() &&
+                                         d < comparison["path_bands"].size()
+                                     ? comparison["path_bands"][d]
+                                     : json();
+      const json price_band = band_on_years(design_bands, id + ".world_price", first, years.size());
+      const json shortfall_band =
+          band_on_years(design_bands, id + ".eu_shortfall", first, years.size());
+      const json share_band =
+          band_on_years(design_bands, id + ".top_third_country_share", first, years.size());
+      if (!price_band.is_null()) price_line["band"] = price_band;
+      if (!shortfall_band.is_null() && area == "EU27") shortfall_line["band"] = shortfall_band;
+      if (!share_band.is_null()) share_line["band"] = share_band;
+      if (paths[d]) {
+        for (std::size_t i = 0; i < paths[d]->years.size(); ++i) {
+          const auto at = static_cast<std::size_t>(paths[d]->years[i] - first);
+          json& row = path_rows[path_rows.size() - paths[d]->years.size() + i];
+          const auto put = [&](const json& band, const std::string& prefix) {
+            if (band.is_null()) return;
+            for (const char* q : {"p5", "p50", "p95"}) row[prefix + "_" + q] = band[q][at];
+          };
+          put(price_band, "world_price");
+          put(shortfall_line.contains("band") ? shortfall_band : json(), "shortfall");
+          put(share_band, "largest_third_country_share");
+        }
+      }
+      price.push_back(std::move(price_line));
+      shortfall.push_back(std::move(shortfall_line));
+      concentration.push_back(std::move(share_line));
     }
     material_models.push_back({{"id", id},
                                {"name", name},
@@ -593,6 +650,20 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
                     column("largest_third_country_share",
                            "largest third country's processing share", "0-1")})},
       {"rows", path_rows}};
+  if (model["runs"].get<std::size_t>() > 0) {
+    for (const auto& [key, label, unit] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"world_price", "world price", "USD/t"},
+             {"shortfall", "shortfall", "t/yr"},
+             {"largest_third_country_share", "largest third country's share", "0-1"}}) {
+      for (const char* q : {"p5", "p50", "p95"}) {
+        std::string upper = q;
+        upper[0] = 'P';
+        paths_table["columns"].push_back(
+            column(key + "_" + q, fmt::format("{} {}", label, upper), unit));
+      }
+    }
+  }
   json tables = json::array({scorecard_table, headline_table});
   if (!bands_table["rows"].empty()) tables.push_back(bands_table);
   tables.push_back(paths_table);
@@ -600,7 +671,8 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
   if (model["runs"].get<std::size_t>() > 0) {
     notes.push_back(fmt::format(
         "Bands: each design ran as an ensemble of {} runs with the same ensemble seed; the "
-        "scorecards and paths are those of each design's deterministic run (its scenario seed).",
+        "scorecards, the headline bars and the lines of the paths are each design's "
+        "deterministic run (its scenario seed), the shaded bands P5-P95 over its ensemble.",
         model["runs"].get<std::size_t>()));
   }
   model["notes"] = notes;
@@ -755,6 +827,66 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
       band["p95"].push_back(q("p95"));
     }
   }
+  // Per material the yearly bands of the world price, the EU shortfall and the largest third
+  // country's processing share.
+  json path_models = json::array(), path_rows = json::array();
+  const json& years = model["years"];
+  if (summary.contains("paths") && summary["paths"].is_array() && years.is_array() &&
+      years.size() == 2 && years[0].is_number_integer() && years[1].is_number_integer() &&
+      years[0].get<int>() <= years[1].get<int>()) {
+    const int first = years[0].get<int>(), last = years[1].get<int>();
+    const std::size_t count = static_cast<std::size_t>(last - first + 1);
+    std::vector<std::string> materials;
+    for (const json& p : summary["paths"]) {
+      const std::string material = split_figure(string_of(p, "name")).first;
+      if (!material.empty() &&
+          std::find(materials.begin(), materials.end(), material) == materials.end()) {
+        materials.push_back(material);
+      }
+    }
+    for (const std::string& material : materials) {
+      const Material* m = data.find_material(material);
+      json year_list = json::array();
+      for (int y = first; y <= last; ++y) year_list.push_back(y);
+      const json price = band_on_years(summary["paths"], material + ".world_price", first, count);
+      const json shortfall =
+          band_on_years(summary["paths"], material + ".eu_shortfall", first, count);
+      const json share =
+          band_on_years(summary["paths"], material + ".top_third_country_share", first, count);
+      path_models.push_back({{"id", material},
+                             {"name", m ? m->name : material},
+                             {"years", year_list},
+                             {"price", price},
+                             {"shortfall", shortfall},
+                             {"share", share},
+                             {"limit", data.parameter("crma_single_country_limit")}});
+      for (std::size_t i = 0; i < count; ++i) {
+        json row = {{"material", material}, {"year", first + static_cast<int>(i)}};
+        for (const auto& [band, prefix] :
+             {std::pair<const json&, std::string>{price, "world_price"},
+              std::pair<const json&, std::string>{shortfall, "eu_shortfall"},
+              std::pair<const json&, std::string>{share, "largest_third_country_share"}}) {
+          if (band.is_null()) continue;
+          for (const char* q : {"p5", "p50", "p95"}) row[prefix + "_" + q] = band[q][i];
+        }
+        path_rows.push_back(std::move(row));
+      }
+    }
+  }
+  model["paths"] = path_models;
+  json path_columns = json::array({column("material", "material"), column("year", "year")});
+  for (const auto& [key, label, unit] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"world_price", "world price", "USD/t"},
+           {"eu_shortfall", "EU shortfall", "t/yr"},
+           {"largest_third_country_share", "largest third country's share", "0-1"}}) {
+    for (const char* q : {"p5", "p50", "p95"}) {
+      std::string upper = q;
+      upper[0] = 'P';
+      path_columns.push_back(column(key + "_" + q, fmt::format("{} {}", label, upper), unit));
+    }
+  }
+
   model["figures"] = figures;
   json bands = json::array();
   for (const std::string& m : price_order) bands.push_back(price_bands[m]);

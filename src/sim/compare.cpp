@@ -53,7 +53,9 @@ void add_ensemble_bands(Comparison& comparison, const std::vector<EnsembleSummar
   const std::size_t n = ensembles.size();
   std::map<std::string, std::size_t> index_of;
   comparison.bands.clear();
+  comparison.path_bands.clear();
   comparison.runs = n > 0 ? ensembles.front().runs : 0;
+  for (const EnsembleSummary& e : ensembles) comparison.path_bands.push_back(e.paths);
   for (std::size_t d = 0; d < n; ++d) {
     for (const FigureBand& band : ensembles[d].figures) {
       auto [it, inserted] = index_of.try_emplace(band.name, comparison.bands.size());
@@ -251,11 +253,22 @@ std::string comparison_to_json(const Comparison& comparison) {
                      {"p50", std::move(p50)},
                      {"p95", std::move(p95)}});
   }
-  json out = {{"designs", comparison.designs},
-              {"lines", std::move(lines)},
-              {"headline", std::move(headline)},
-              {"runs", comparison.runs},
-              {"bands", std::move(bands)}};
+  json path_bands = json::array();
+  for (const std::vector<PathBand>& design : comparison.path_bands) {
+    json paths = json::array();
+    for (const PathBand& p : design) {
+      paths.push_back({{"name", p.name},
+                       {"unit", p.unit},
+                       {"first_year", p.first_year},
+                       {"p5", p.p5},
+                       {"p50", p.p50},
+                       {"p95", p.p95}});
+    }
+    path_bands.push_back(std::move(paths));
+  }
+  json out = {{"designs", comparison.designs},   {"lines", std::move(lines)},
+              {"headline", std::move(headline)}, {"runs", comparison.runs},
+              {"bands", std::move(bands)},       {"path_bands", std::move(path_bands)}};
   return out.dump(2) + "\n";
 }
 

@@ -483,6 +483,23 @@ TEST(CompareReport, ChartsTheHeadlineFiguresWithBandsWhenRunWithRuns) {
   bool bands_table = false;
   for (const json& t : banded["tables"]) bands_table = bands_table || t["name"] == "bands";
   EXPECT_TRUE(bands_table);
+
+  // The paths carry each design's yearly P5-P95 band around its deterministic line.
+  const json& m = banded["materials"][0];
+  for (std::size_t d = 0; d < 2; ++d) {
+    const auto& path_bands = c.path_bands[d];
+    ASSERT_FALSE(path_bands.empty());
+    EXPECT_EQ(path_bands[0].name, "gallium.world_price");
+    const json& band = m["price"]["lines"][d]["band"];
+    ASSERT_EQ(band["p5"].size(), 6u) << m["price"]["lines"][d];
+    for (std::size_t y = 0; y < 6; ++y) {
+      EXPECT_EQ(band["p5"][y].get<double>(), path_bands[0].p5[y]);
+      EXPECT_EQ(band["p95"][y].get<double>(), path_bands[0].p95[y]);
+    }
+    EXPECT_TRUE(m["shortfall"]["lines"][d].contains("band"));
+    EXPECT_TRUE(m["concentration"]["lines"][d].contains("band"));
+  }
+  EXPECT_FALSE(compared().model["materials"][0]["price"]["lines"][0].contains("band"));
 }
 
 TEST(CompareReport, RejectsACompareJsonItCannotRead) {
@@ -526,9 +543,14 @@ TEST(CompareXlsx, HasOneSheetPerTableWithUnitsInTheHeaders) {
 
   Result<std::string> csv = report_table_to_csv(model, "paths");
   ASSERT_TRUE(csv.is_ok());
-  EXPECT_EQ(csv.value().substr(0, csv.value().find('\n')),
-            "design,material,year,world price [USD/t],shortfall area,shortfall [t/yr],largest "
-            "third country,largest third country's processing share [0-1]");
+  const std::string header = csv.value().substr(0, csv.value().find('\n'));
+  EXPECT_EQ(header.rfind("design,material,year,world price [USD/t],shortfall area,shortfall "
+                         "[t/yr],largest third country,largest third country's processing share "
+                         "[0-1],world price P5 [USD/t],world price P50 [USD/t],world price P95 "
+                         "[USD/t],shortfall P5 [t/yr]",
+                         0),
+            0u)
+      << header;
   // One row per design and year, plus the header.
   EXPECT_EQ(std::count(csv.value().begin(), csv.value().end(), '\n'), 1 + 2 * 6);
   Result<std::string> missing = report_table_to_csv(model, "weather");
@@ -571,6 +593,17 @@ TEST(EnsembleReport, ShowsTheBandsAndTheDistributionOfTheRuns) {
   }
   EXPECT_NE(model["figures"][0]["text"].get<std::string>().find("in 90% of the 6 runs between"),
             std::string::npos);
+  // The yearly bands of the world price, the EU shortfall and the largest third country's share.
+  ASSERT_EQ(model["paths"].size(), 1u);
+  const json& paths = model["paths"][0];
+  EXPECT_EQ(paths["id"], "gallium");
+  EXPECT_EQ(paths["years"], json({2025, 2026, 2027, 2028, 2029, 2030}));
+  ASSERT_FALSE(summary.paths.empty());
+  for (std::size_t y = 0; y < 6; ++y) {
+    EXPECT_EQ(paths["price"]["p50"][y].get<double>(), summary.paths[0].p50[y]);
+  }
+  EXPECT_FALSE(paths["shortfall"].is_null());
+  EXPECT_FALSE(paths["share"].is_null());
   ASSERT_EQ(model["price_bands"].size(), 1u);
   EXPECT_EQ(model["price_bands"][0]["material"], "gallium");
   EXPECT_EQ(model["price_bands"][0]["labels"].size(), 2u);  // mean and highest year
