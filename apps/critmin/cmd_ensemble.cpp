@@ -219,10 +219,11 @@ void register_ensemble_command(CLI::App& app, CommonOptions& common) {
                   "what to print: table (the bands) or json (summary.json)");
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
   cmd->add_option("--html", flags->html,
-                  "also write an HTML report (bands and distribution of the headline figures) "
-                  "to this file; see docs/report.md");
+                  "also write an HTML report (the headline figures' bands and distribution, the "
+                  "yearly bands of price, EU shortfall and concentration) to this file; see "
+                  "docs/report.md");
   cmd->add_option("--xlsx", flags->xlsx,
-                  "also write an XLSX workbook (sheets figures and runs) to this file");
+                  "also write an XLSX workbook (sheets figures, runs and paths) to this file");
   cmd->callback([&common, flags] {
     const MpiWorld world;
     common.exit_code = run_ensemble_command(common, *flags, world);
