@@ -88,10 +88,15 @@ struct CompareRun {
   std::vector<SimulationResult> results;  // one per design, in the designs' order
 };
 
+// The designs' names as a compare shows them: each scenario's name (else `fallback_names[d]`),
+// made unique with " (d+1)". `fallback_names` has one name per scenario.
+std::vector<std::string> compare_design_names(const std::vector<SimulationScenario>& scenarios,
+                                              const std::vector<std::string>& fallback_names);
+
 // Runs every scenario as `critmin simulate` would and, with options.runs > 0, as an ensemble of
-// options.runs runs with options.seed. Designs are named after their scenario's name (else
-// `fallback_names[d]`), made unique with " (d+1)". kInvalidInput with fewer than two scenarios
-// (or names of another count); the first failing run's Status, prefixed with its design name.
+// options.runs runs with options.seed. Designs are named by compare_design_names. kInvalidInput
+// with fewer than two scenarios (or names of another count); the first failing run's Status,
+// prefixed with its design name.
 Result<CompareRun> run_compare(const Dataset& data,
                                const std::vector<SimulationScenario>& scenarios,
                                const std::vector<std::string>& fallback_names,

@@ -472,11 +472,7 @@ void DashboardServer::register_routes(httplib::Server& server) {
                 {"status", job.status},
                 {"progress", {{"years_done", job.years_done}, {"years_total", job.years_total}}}};
     if (job.kind == "compare") {
-      json designs = json::array();
-      for (std::size_t d = 0; d < job.designs.size(); ++d) {
-        designs.push_back(job.designs[d].name.empty() ? job.design_files[d] : job.designs[d].name);
-      }
-      out["designs"] = designs;
+      out["designs"] = sim::compare_design_names(job.designs, job.design_files);
       out["runs"] = job.runs;
       out["progress"]["runs_done"] = job.runs_done;
       out["progress"]["runs_total"] = job.runs_total;
@@ -545,10 +541,10 @@ void DashboardServer::register_routes(httplib::Server& server) {
           }
           if (body.contains("name")) job->name = body["name"].get<std::string>();
           if (job->name.empty()) {
-            for (std::size_t d = 0; d < job->designs.size(); ++d) {
-              const std::string& n = job->designs[d].name;
-              job->name += (d ? " vs " : "") + (n.empty() ? job->design_files[d] : n);
-            }
+            const std::vector<std::string> names =
+                sim::compare_design_names(job->designs, job->design_files);
+            for (std::size_t d = 0; d < names.size(); ++d)
+              job->name += (d ? " vs " : "") + names[d];
           }
           for (const sim::SimulationScenario& d : job->designs) {
             job->years_total += d.last_year - d.first_year + 1;

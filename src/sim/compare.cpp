@@ -84,6 +84,20 @@ void add_headline_figures(Comparison& comparison,
   }
 }
 
+std::vector<std::string> compare_design_names(const std::vector<SimulationScenario>& scenarios,
+                                              const std::vector<std::string>& fallback_names) {
+  std::vector<std::string> names;
+  for (std::size_t d = 0; d < scenarios.size(); ++d) {
+    std::string name = scenarios[d].name;
+    if (name.empty()) name = d < fallback_names.size() ? fallback_names[d] : "design";
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      name += fmt::format(" ({})", d + 1);
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
 Result<CompareRun> run_compare(const Dataset& data,
                                const std::vector<SimulationScenario>& scenarios,
                                const std::vector<std::string>& fallback_names,
@@ -98,15 +112,10 @@ Result<CompareRun> run_compare(const Dataset& data,
     return Status::invalid_input(
         fmt::format("compare: {} names for {} scenarios", fallback_names.size(), scenarios.size()));
   }
-  std::vector<std::string> names;
+  const std::vector<std::string> names = compare_design_names(scenarios, fallback_names);
   int years_total = 0;
-  for (std::size_t d = 0; d < scenarios.size(); ++d) {
-    std::string name = scenarios[d].name.empty() ? fallback_names[d] : scenarios[d].name;
-    if (std::find(names.begin(), names.end(), name) != names.end()) {
-      name += fmt::format(" ({})", d + 1);
-    }
-    names.push_back(name);
-    years_total += scenarios[d].last_year - scenarios[d].first_year + 1;
+  for (const SimulationScenario& scenario : scenarios) {
+    years_total += scenario.last_year - scenario.first_year + 1;
   }
   const std::size_t runs_total = options.runs * scenarios.size();
   std::mutex progress_mutex;

@@ -311,6 +311,27 @@ TEST_F(DashboardApi, AnswersBadComparesWithAMessageAndRunsNothing) {
   EXPECT_TRUE(get("/api/v1/jobs").parsed.empty());
 }
 
+TEST_F(DashboardApi, NamesTwoDesignsOfTheSameScenarioApart) {
+  const Answer submitted =
+      post("/api/v1/jobs",
+           json{{"kind", "compare"},
+                {"scenarios", json::array({"sim-gallium-ban.toml", "sim-gallium-ban.toml"})}}
+               .dump());
+  ASSERT_EQ(submitted.status, 202) << submitted.body;
+  EXPECT_EQ(submitted.parsed["designs"], json({"gallium-ban", "gallium-ban (2)"}));
+  ASSERT_TRUE(dashboard_->wait_idle(120.0));
+  const std::string base = "/api/v1/jobs/" + std::to_string(submitted.parsed["id"].get<int>());
+  const Answer report = get(base + "/report.json");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_EQ(report.parsed["designs"][1]["name"], "gallium-ban (2)");
+  // The same scenario twice: every difference is zero.
+  for (const json& line : report.parsed["scorecards"]) {
+    if (line["differences"][1].is_number()) {
+      EXPECT_EQ(line["differences"][1].get<double>(), 0.0) << line["key"];
+    }
+  }
+}
+
 TEST_F(DashboardApi, KeepsAnsweringAfterRandomBodiesAndQueries) {
   std::mt19937 random(20261128);
   std::uniform_int_distribution<int> byte(0, 255), length(0, 400);
