@@ -80,7 +80,7 @@ demo: build
 	$(BUILD_DIR)/critmin simulate scenarios/sim-gallium-ban-non-club.toml --out out/sim-gallium-ban
 	@echo
 	@echo "== The two scorecards: the baseline, the risks without the club, and a club design (2025-2035)"
-	$(BUILD_DIR)/critmin compare scenarios/baseline.toml scenarios/sim-risks-no-club.toml scenarios/club-design.toml --out out/compare
+	$(BUILD_DIR)/critmin compare scenarios/baseline.toml scenarios/sim-risks-no-club.toml scenarios/club-design.toml --out out/compare --html out/compare.html --xlsx out/compare.xlsx
 	@echo
 	@echo "== Back-tests: the model's prediction next to what was observed"
 	$(BUILD_DIR)/critmin backtest
@@ -89,7 +89,8 @@ demo: build
 	$(BUILD_DIR)/critmin report out/sim-gallium-ban --html out/report.html --xlsx out/sim-gallium-ban.xlsx
 	@echo
 	@echo "wrote out/assess.json, out/assess.xlsx, out/club-gallium.json, out/sim-gallium-ban/, out/compare/,"
-	@echo "out/sim-gallium-ban.xlsx and out/report.html (open it in a browser; it works offline)"
+	@echo "out/compare.html, out/compare.xlsx, out/sim-gallium-ban.xlsx and out/report.html (open the"
+	@echo "HTML files in a browser; they work offline)"
 
 bench: build
 	$(BUILD_DIR)/bench/critmin_bench --data data --sources $(SOURCES)

@@ -107,6 +107,42 @@
     }).catch(function (e) { $('scenario-error').textContent = e.message; });
   }
 
+  // ---- compare jobs -------------------------------------------------------------------------
+  var compareOrder = [];  // the ticked designs in the order they were ticked: file names or '' (edited)
+
+  function showCompareOrder() {
+    var names = compareOrder.map(function (d) { return d === '' ? 'the edited scenario' : d; });
+    $('compare-order').textContent = names.length ? 'reference: ' + names[0] +
+      (names.length > 1 ? '; compared with: ' + names.slice(1).join(', ') : '') : '';
+  }
+
+  function tickDesign(event) {
+    var box = event.target;
+    var id = box.getAttribute('data-edited') ? '' : box.value;
+    compareOrder = compareOrder.filter(function (d) { return d !== id; });
+    if (box.checked) compareOrder.push(id);
+    showCompareOrder();
+  }
+
+  function runCompare(event) {
+    if (event) event.preventDefault();
+    $('compare-error').textContent = '';
+    var designs = compareOrder.map(function (d) {
+      return d === '' ? { name: $('scenario-name').value || 'edited.toml', scenario: $('scenario-text').value } : d;
+    });
+    var runs = Number($('compare-runs').value || 0);
+    request('POST', api + '/jobs', { kind: 'compare', scenarios: designs, runs: runs }).then(function () {
+      refreshJobs();
+    }).catch(function (e) { $('compare-error').textContent = e.message; });
+  }
+
+  function progressText(job) {
+    var p = job.progress;
+    var text = ' ' + p.years_done + '/' + p.years_total + ' years';
+    if (p.runs_total) text += ', ' + p.runs_done + '/' + p.runs_total + ' runs';
+    return text;
+  }
+
   function refreshJobs() {
     return request('GET', api + '/jobs').then(function (jobs) {
       var body = $('jobs').querySelector('tbody');
@@ -116,13 +152,15 @@
         if (job.status === 'queued' || job.status === 'running') busy = true;
         var tr = el('tr', { 'data-job-id': String(job.id), 'data-status': job.status });
         tr.appendChild(el('td', {}, String(job.id)));
+        tr.appendChild(el('td', { class: 'kind' }, job.kind));
         tr.appendChild(el('td', {}, job.name));
         tr.appendChild(el('td', { class: 'status' }, job.status + (job.error ? ': ' + job.error : '')));
         var progress = el('td');
-        var bar = el('progress', { max: String(job.progress.years_total || 1),
-          value: String(job.progress.years_done) });
+        var p = job.progress;
+        var bar = el('progress', { max: String((p.years_total || 1) + (p.runs_total || 0)),
+          value: String(p.years_done + (p.runs_done || 0)) });
         progress.appendChild(bar);
-        progress.appendChild(document.createTextNode(' ' + job.progress.years_done + '/' + job.progress.years_total));
+        progress.appendChild(document.createTextNode(progressText(job)));
         tr.appendChild(progress);
         var links = el('td');
         if (job.results) {
@@ -171,10 +209,18 @@
     request('GET', api + '/materials').then(function (materials) {
       materials.forEach(function (m) { $('material-list').appendChild(el('option', { value: m.id }, m.name)); });
     });
+    $('compare-form').addEventListener('submit', runCompare);
+    $('compare-edited').addEventListener('change', tickDesign);
     request('GET', api + '/scenarios').then(function (list) {
       scenarios = list;
       list.forEach(function (s) {
         $('scenario-select').appendChild(el('option', { value: s.file }, s.file + ' (' + s.years[0] + '–' + s.years[1] + ')'));
+        var label = el('label', { class: 'inline' });
+        var box = el('input', { type: 'checkbox', value: s.file, class: 'compare-example' });
+        box.addEventListener('change', tickDesign);
+        label.appendChild(box);
+        label.appendChild(document.createTextNode(' ' + s.file + ' (' + s.years[0] + '–' + s.years[1] + ')'));
+        $('compare-designs').appendChild(label);
       });
       chooseScenario();
       document.body.setAttribute('data-ready', 'true');

@@ -8,6 +8,7 @@
 #include "critmin/compare.h"
 #include "critmin/ensemble.h"
 #include "critmin/files.h"
+#include "critmin/results_report.h"
 #include "critmin/simulation.h"
 
 namespace critmin::cli {
@@ -25,6 +26,8 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     std::size_t runs = 0;
     int threads = 1;
     std::uint64_t seed = 1;
+    std::string html;
+    std::string xlsx;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("SCENARIOS", flags->scenarios,
@@ -42,6 +45,11 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--threads", flags->threads, "worker threads for the ensembles (default 1)")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--seed", flags->seed, "ensemble seed (default 1); the same for every design");
+  cmd->add_option("--html", flags->html,
+                  "also write the compare view as a self-contained HTML report to this file "
+                  "(docs/report.md)");
+  cmd->add_option("--xlsx", flags->xlsx,
+                  "also write the compare's tables as an XLSX workbook to this file");
   cmd->callback([&common, flags] {
     if (flags->scenarios.size() < 2) {
       common.exit_code = report_error(Status::invalid_input(
@@ -55,67 +63,52 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(data.status());
       return;
     }
-    std::vector<sim::NamedScorecards> designs;
-    std::vector<sim::SimulationResult> results;
+    std::vector<sim::SimulationScenario> scenarios;
+    std::vector<std::string> stems;
     for (const std::string& file : flags->scenarios) {
       Result<sim::SimulationScenario> scenario = load_simulation_scenario(data.value(), file);
       if (!scenario.is_ok()) {
         common.exit_code = report_error(scenario.status());
         return;
       }
-      std::string name = scenario.value().name.empty() ? std::filesystem::path(file).stem().string()
-                                                       : scenario.value().name;
-      for (const sim::NamedScorecards& d : designs) {
-        if (d.name == name) name += fmt::format(" ({})", designs.size() + 1);
-      }
-      Result<sim::SimulationResult> result = sim::run_simulation(data.value(), scenario.value());
-      if (!result.is_ok()) {
-        common.exit_code = report_error(result.status());
-        return;
-      }
-      designs.push_back({name, result.value().scorecards});
-      results.push_back(std::move(result).value());
+      scenarios.push_back(std::move(scenario).value());
+      stems.push_back(std::filesystem::path(file).stem().string());
     }
-    sim::Comparison comparison = sim::compare_scorecards(designs);
-    if (flags->runs > 0) {
-      // The same ensemble seed for every design: run i of each design draws from the same seed,
-      // so the bands differ by the design, not by the luck of the draws.
-      std::vector<sim::EnsembleSummary> ensembles;
-      for (const std::string& file : flags->scenarios) {
-        Result<sim::SimulationScenario> scenario = load_simulation_scenario(data.value(), file);
-        if (!scenario.is_ok()) {
-          common.exit_code = report_error(scenario.status());
-          return;
-        }
-        Result<sim::PreparedSimulation> prepared =
-            sim::prepare_simulation(data.value(), scenario.value());
-        if (!prepared.is_ok()) {
-          common.exit_code = report_error(prepared.status());
-          return;
-        }
-        sim::EnsembleOptions options;
-        options.seed = flags->seed;
-        options.runs = flags->runs;
-        options.threads = flags->threads;
-        Result<sim::EnsembleRuns> runs = sim::run_ensemble_share(prepared.value(), options);
-        if (!runs.is_ok()) {
-          common.exit_code = report_error(runs.status());
-          return;
-        }
-        ensembles.push_back(sim::summarize_ensemble(scenario.value(), flags->seed, runs.value()));
-      }
-      sim::add_ensemble_bands(comparison, ensembles);
+    sim::CompareOptions options;
+    options.runs = flags->runs;
+    options.threads = flags->threads;
+    options.seed = flags->seed;
+    Result<sim::CompareRun> run = sim::run_compare(data.value(), scenarios, stems, options);
+    if (!run.is_ok()) {
+      common.exit_code = report_error(run.status());
+      return;
     }
+    const sim::Comparison& comparison = run.value().comparison;
     const std::string json = sim::comparison_to_json(comparison);
     if (!flags->out.empty()) {
       const std::filesystem::path dir = flags->out;
-      for (std::size_t d = 0; d < designs.size(); ++d) {
-        if (Status s = write_simulation_results(results[d], dir / designs[d].name); !s.is_ok()) {
+      for (std::size_t d = 0; d < comparison.designs.size(); ++d) {
+        if (Status s =
+                write_simulation_results(run.value().results[d], dir / comparison.designs[d]);
+            !s.is_ok()) {
           common.exit_code = report_error(s);
           return;
         }
       }
       if (Status s = write_text_file(dir / "compare.json", json); !s.is_ok()) {
+        common.exit_code = report_error(s);
+        return;
+      }
+    }
+    if (!flags->html.empty() || !flags->xlsx.empty()) {
+      report::ResultsFiles files;
+      files.kind = report::ResultsKind::kCompare;
+      files.summary_json = json;
+      for (const sim::SimulationResult& result : run.value().results) {
+        files.design_summaries.push_back(sim::simulation_to_json(result));
+      }
+      if (Status s = write_results_reports(data.value(), files, flags->html, flags->xlsx);
+          !s.is_ok()) {
         common.exit_code = report_error(s);
         return;
       }

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "critmin/ensemble.h"
 #include "critmin/files.h"
+#include "critmin/results_report.h"
 #include "mpi_world.h"
 
 namespace critmin::cli {
@@ -48,6 +49,11 @@ std::uint64_t figures_fingerprint(const sim::EnsembleRuns& runs) {
     add(runs.figure_names[f]);
     add(runs.figure_units[f]);
   }
+  for (std::size_t p = 0; p < runs.path_names.size(); ++p) {
+    add(runs.path_names[p]);
+    add(runs.path_units[p]);
+  }
+  add(std::to_string(runs.path_years));
   return hash;
 }
 
@@ -59,6 +65,8 @@ struct Flags {
   std::string out = "out/ensemble";
   std::string format = "table";
   std::string data;
+  std::string html;
+  std::string xlsx;
 };
 
 // The whole command on one rank; returns the exit code. Problems every rank meets alike (flags,
@@ -131,6 +139,7 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
 
   const std::vector<std::uint64_t> fingerprints = world.gather(figures_fingerprint(share.value()));
   const std::vector<std::vector<double>> values = world.gather(share.value().values);
+  const std::vector<std::vector<double>> path_values = world.gather(share.value().path_values);
   if (!speaker) return 0;
 
   // Rank 0 holds run 0, so its share names the figures.
@@ -146,6 +155,10 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
     s.figure_names = share.value().figure_names;
     s.figure_units = share.value().figure_units;
     s.values = values[r];
+    s.path_names = share.value().path_names;
+    s.path_units = share.value().path_units;
+    s.path_years = share.value().path_years;
+    s.path_values = path_values[r];
   }
   Result<sim::EnsembleRuns> all = sim::merge_ensemble_shares(shares, options.runs);
   if (!all.is_ok()) return report_error(all.status());
@@ -162,6 +175,13 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   if (Status s = write_text_file(dir / "summary.json", json); !s.is_ok()) return report_error(s);
   if (Status s = sim::write_ensemble_sqlite(summary, all.value(), dir / "results.sqlite");
       !s.is_ok()) {
+    return report_error(s);
+  }
+  report::ResultsFiles files;
+  files.kind = report::ResultsKind::kEnsemble;
+  files.summary_json = json;
+  files.distribution_json = sim::ensemble_runs_to_json(all.value());
+  if (Status s = write_results_reports(data.value(), files, flags.html, flags.xlsx); !s.is_ok()) {
     return report_error(s);
   }
   if (flags.format == "json") {
@@ -198,6 +218,12 @@ void register_ensemble_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--format", flags->format,
                   "what to print: table (the bands) or json (summary.json)");
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
+  cmd->add_option("--html", flags->html,
+                  "also write an HTML report (the headline figures' bands and distribution, the "
+                  "yearly bands of price, EU shortfall and concentration) to this file; see "
+                  "docs/report.md");
+  cmd->add_option("--xlsx", flags->xlsx,
+                  "also write an XLSX workbook (sheets figures, runs and paths) to this file");
   cmd->callback([&common, flags] {
     const MpiWorld world;
     common.exit_code = run_ensemble_command(common, *flags, world);

@@ -27,12 +27,33 @@ Status write_result_reports(const Dataset& data, const std::string& summary_json
   return Status::ok();
 }
 
+Status write_results_reports(const Dataset& data, const report::ResultsFiles& files,
+                             const std::string& html_file, const std::string& xlsx_file) {
+  if (files.kind == report::ResultsKind::kSimulation) {
+    return write_result_reports(data, files.summary_json, html_file, xlsx_file);
+  }
+  if (!html_file.empty()) {
+    Result<std::string> model = report::build_results_report_model(files, data);
+    if (!model.is_ok()) return model.status();
+    if (Status s = write_text_file(html_file, report::report_model_to_html(model.value()));
+        !s.is_ok()) {
+      return s;
+    }
+    std::cerr << "critmin: wrote the report " << html_file << "\n";
+  }
+  if (!xlsx_file.empty()) {
+    if (Status s = report::results_to_xlsx(files, data, xlsx_file); !s.is_ok()) return s;
+    std::cerr << "critmin: wrote the workbook " << xlsx_file << "\n";
+  }
+  return Status::ok();
+}
+
 void register_report_command(CLI::App& app, CommonOptions& common) {
   CLI::App* cmd = app.add_subcommand(
       "report",
-      "Write a results directory (of critmin simulate) as a self-contained HTML report with "
-      "charts (--html) and/or an XLSX workbook with one sheet per table (--xlsx); see "
-      "docs/report.md");
+      "Write a results directory (of critmin simulate, compare or ensemble --out DIR) as a "
+      "self-contained HTML report with charts (--html) and/or an XLSX workbook with one sheet "
+      "per table (--xlsx); see docs/report.md");
   struct Flags {
     std::string results;
     std::string html;
@@ -40,7 +61,8 @@ void register_report_command(CLI::App& app, CommonOptions& common) {
     std::string data;
   };
   auto flags = std::make_shared<Flags>();
-  cmd->add_option("RESULTS_DIR", flags->results, "results directory holding summary.json")
+  cmd->add_option("RESULTS_DIR", flags->results,
+                  "results directory: summary.json (simulate, ensemble) or compare.json (compare)")
       ->required();
   cmd->add_option("--html", flags->html, "write the HTML report to this file");
   cmd->add_option("--xlsx", flags->xlsx, "write the XLSX workbook to this file");
@@ -51,9 +73,9 @@ void register_report_command(CLI::App& app, CommonOptions& common) {
           report_error(Status::invalid_input("report: give --html FILE, --xlsx FILE or both"));
       return;
     }
-    Result<std::string> summary = report::read_results_summary(flags->results);
-    if (!summary.is_ok()) {
-      common.exit_code = report_error(summary.status());
+    Result<report::ResultsFiles> files = report::read_results_directory(flags->results);
+    if (!files.is_ok()) {
+      common.exit_code = report_error(files.status());
       return;
     }
     Result<Dataset> data = open_dataset(common, flags->data);
@@ -61,7 +83,7 @@ void register_report_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(data.status());
       return;
     }
-    if (Status s = write_result_reports(data.value(), summary.value(), flags->html, flags->xlsx);
+    if (Status s = write_results_reports(data.value(), files.value(), flags->html, flags->xlsx);
         !s.is_ok()) {
       common.exit_code = report_error(s);
     }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "critmin/dataset.h"
+#include "critmin/results_report.h"
 #include "critmin/simulation.h"
 #include "critmin/status.h"
 
@@ -47,6 +48,10 @@ void register_report_command(CLI::App& app, CommonOptions& common);
 // an empty file name skips that output.
 Status write_result_reports(const Dataset& data, const std::string& summary_json,
                             const std::string& html_file, const std::string& xlsx_file);
+// The same for a results directory of any kind (simulation, compare, ensemble): the report
+// model of its kind, and its workbook.
+Status write_results_reports(const Dataset& data, const report::ResultsFiles& files,
+                             const std::string& html_file, const std::string& xlsx_file);
 void register_ensemble_command(CLI::App& app, CommonOptions& common);
 
 }  // namespace critmin::cli

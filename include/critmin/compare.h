@@ -2,12 +2,17 @@
 // difference from the first (the reference). docs/scorecards.md describes the figures.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "critmin/ensemble.h"
+#include "critmin/headline.h"
 #include "critmin/scorecard.h"
+#include "critmin/simulation.h"
+#include "critmin/status.h"
 
 namespace critmin::sim {
 
@@ -36,26 +41,74 @@ struct ComparedBand {
   std::vector<std::optional<FigureBand>> bands;  // one per design; none when it lacks the figure
 };
 
-struct Comparison {
-  std::vector<std::string> designs;
-  std::vector<ComparedLine> lines;  // in the first design's order, then lines only others have
-  std::size_t runs = 0;             // ensemble runs per design; 0: no bands
-  std::vector<ComparedBand> bands;  // with `compare --runs N`
+// One headline figure of the deterministic runs (critmin/headline.h) across the designs.
+struct ComparedFigure {
+  std::string name;  // "gallium.world_price_mean", "fiscal_cost_usd_total"
+  std::string unit;  // as headline_figures states it: "USD/t", "USD", "share", "t", "years"
+  std::vector<std::optional<double>> values;  // one per design; none when it lacks the figure
 };
 
+struct Comparison {
+  std::vector<std::string> designs;
+  std::vector<ComparedLine> lines;       // in the first design's order, then lines only others have
+  std::vector<ComparedFigure> headline;  // add_headline_figures; empty until then
+  std::size_t runs = 0;                  // ensemble runs per design; 0: no bands
+  std::vector<ComparedBand> bands;       // with `compare --runs N`
+  std::vector<std::vector<PathBand>> path_bands;  // with --runs: each design's yearly bands
+};
+
+// Adds the headline figures of each design's deterministic run (one list per design, in the
+// designs' order), matched by figure name in the order they first appear.
+void add_headline_figures(Comparison& comparison,
+                          const std::vector<std::vector<HeadlineFigure>>& designs);
+
 // Adds the designs' ensemble bands (one summary per design, in the designs' order), matched by
-// figure name.
+// figure name, and each design's yearly path bands.
 void add_ensemble_bands(Comparison& comparison, const std::vector<EnsembleSummary>& ensembles);
 
 // Matches the designs' scorecard lines by key. At least one design.
 Comparison compare_scorecards(const std::vector<NamedScorecards>& designs);
 
+struct CompareOptions {
+  std::size_t runs = 0;    // ensemble runs per design (`--runs`); 0: no bands
+  int threads = 1;         // worker threads of each ensemble
+  std::uint64_t seed = 1;  // the ensemble seed, the same for every design
+};
+
+// Progress of a compare: the simulated years of the designs' deterministic runs so far, then the
+// ensemble runs so far (both totals known from the start). Called from the compare's threads,
+// one call at a time.
+using CompareProgress = std::function<void(int years_done, int years_total, std::size_t runs_done,
+                                           std::size_t runs_total)>;
+
+// A compare as `critmin compare` runs it: the comparison (scorecard lines, headline figures and,
+// with options.runs > 0, the ensemble bands) and each design's deterministic run.
+struct CompareRun {
+  Comparison comparison;
+  std::vector<SimulationResult> results;  // one per design, in the designs' order
+};
+
+// The designs' names as a compare shows them: each scenario's name (else `fallback_names[d]`),
+// made unique with " (d+1)". `fallback_names` has one name per scenario.
+std::vector<std::string> compare_design_names(const std::vector<SimulationScenario>& scenarios,
+                                              const std::vector<std::string>& fallback_names);
+
+// Runs every scenario as `critmin simulate` would and, with options.runs > 0, as an ensemble of
+// options.runs runs with options.seed. Designs are named by compare_design_names. kInvalidInput
+// with fewer than two scenarios (or names of another count); the first failing run's Status,
+// prefixed with its design name.
+Result<CompareRun> run_compare(const Dataset& data,
+                               const std::vector<SimulationScenario>& scenarios,
+                               const std::vector<std::string>& fallback_names,
+                               const CompareOptions& options, const CompareProgress& progress = {});
+
 // Side by side, with the difference of each later design from the first.
 std::string comparison_to_table(const Comparison& comparison);
 
 // {"designs": [...], "lines": [{"card", "key", "label", "unit", "values", "texts",
-// "differences"}], "runs": N, "bands": [{"name", "unit", "p5": [...], "p50": [...],
-// "p95": [...]}]}; a missing value is null.
+// "differences"}], "headline": [{"name", "unit", "values": [...]}], "runs": N, "bands":
+// [{"name", "unit", "p5": [...], "p50": [...], "p95": [...]}], "path_bands": [one list per design
+// of {"name", "unit", "first_year", "p5", "p50", "p95"}]}; a missing value is null.
 std::string comparison_to_json(const Comparison& comparison);
 
 }  // namespace critmin::sim

@@ -1,7 +1,8 @@
 // The dashboard of `critmin serve`: a page (web/dashboard.html, dashboard.js, with the report's
 // script and Chart.js inlined) and the JSON API behind it under /api/v1 (docs/api.md): browse the
 // dataset (assess with filters), read and edit example scenarios, run simulations as background
-// jobs with progress, and fetch their results as JSON, CSV, XLSX and HTML reports.
+// jobs with progress, compare several designs as background jobs, and fetch their results as
+// JSON, CSV, XLSX and HTML reports.
 //
 // Requests are checked before anything runs: a malformed request gets a 4xx status with a JSON
 // body {"error": "..."} saying what to change; no input stops the server.
@@ -19,6 +20,8 @@
 
 #include "critmin/dataset.h"
 #include "critmin/status.h"
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace httplib {
 class Server;
@@ -52,6 +55,9 @@ class DashboardServer {
  private:
   struct Job;
   void run_jobs();
+  // Reads a compare job's body (scenarios, runs) into `job`: kInvalidInput / kNotFound with a
+  // message naming the field.
+  Status read_compare_request(const nlohmann::json& body, Job& job) const;
 
   const Dataset& data_;
   DashboardOptions options_;

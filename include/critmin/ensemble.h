@@ -46,6 +46,13 @@ struct EnsembleRuns {
   std::vector<std::string> figure_units;
   std::vector<std::size_t> runs;  // run indices held, ascending
   std::vector<double> values;     // values[k * figure_names.size() + f]: run runs[k], figure f
+  // The runs' yearly paths (critmin/headline.h, yearly_paths), each path_years long:
+  // path_values[k * path_width() + p * path_years + y]: run runs[k], path p, year y.
+  std::vector<std::string> path_names;
+  std::vector<std::string> path_units;
+  std::size_t path_years = 0;
+  std::vector<double> path_values;
+  std::size_t path_width() const { return path_names.size() * path_years; }
 };
 
 // Called after each finished run (from a worker thread, one call at a time): runs done so far by
@@ -79,6 +86,14 @@ struct FigureBand {
   double mean = 0.0, min = 0.0, max = 0.0;
 };
 
+// One yearly path's bands over the runs of an ensemble: P5/P50/P95 per year.
+struct PathBand {
+  std::string name;  // "<material>.<quantity>" (yearly_paths)
+  std::string unit;
+  int first_year = 0;
+  std::vector<double> p5, p50, p95;  // one per year
+};
+
 struct EnsembleSummary {
   std::string scenario_name;
   std::uint64_t seed = 0;  // the ensemble seed
@@ -88,15 +103,22 @@ struct EnsembleSummary {
   int base_year = 0;
   std::vector<std::string> materials;
   std::vector<FigureBand> figures;  // in headline_figures' order
+  std::vector<PathBand> paths;      // in yearly_paths' order
 };
 
 // The bands of every figure over all runs of a merged ensemble.
 EnsembleSummary summarize_ensemble(const SimulationScenario& scenario, std::uint64_t seed,
                                    const EnsembleRuns& all_runs);
 
-// The summary as JSON (scenario, seed, runs, years, seed derivation, quantile definition and one
-// object per figure). The same summary gives the same bytes.
+// The summary as JSON (scenario, seed, runs, years, seed derivation, quantile definition, one
+// object per figure and, under `paths`, one per yearly path with its `first_year` and per-year
+// `p5`, `p50`, `p95`). The same summary gives the same bytes.
 std::string ensemble_to_json(const EnsembleSummary& summary);
+
+// The runs' figures as JSON, the distribution a report draws (critmin/results_report.h,
+// build_ensemble_report_model): {"figures": [{"name", "unit", "values": [one per run held, in
+// run order]}]}.
+std::string ensemble_runs_to_json(const EnsembleRuns& runs);
 
 // A readable table: one line per figure with its unit, P5, P50, P95 and mean.
 std::string ensemble_to_table(const EnsembleSummary& summary);

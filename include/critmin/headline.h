@@ -37,4 +37,21 @@ struct HeadlineFigure {
 //   disruptions_happened      [count]  how many of the scenario's disruptions were drawn to happen
 std::vector<HeadlineFigure> headline_figures(const SimulationResult& result);
 
+// A yearly path of a run that an ensemble reports as a P5/P50/P95 band per year.
+struct YearlyPath {
+  std::string name;            // "<material>.<quantity>"
+  std::string unit;            // "USD/t", "t/yr", "share"
+  std::vector<double> values;  // one per simulated year, from result.first_year
+};
+
+// The yearly paths of one run, in a fixed order (per material in the order of result.materials)
+// that depends only on the scenario:
+//   M.world_price              [USD/t]  the world processing price of the year, as in
+//                                       M.world_price_mean
+//   M.eu_shortfall             [t/yr]   the EU's shortfall of the year; only when the market has
+//                                       the EU as a region
+//   M.top_third_country_share  [share]  the largest third country's share of the processing stage
+//                                       (0-1)
+std::vector<YearlyPath> yearly_paths(const SimulationResult& result);
+
 }  // namespace critmin::sim

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "critmin/dataset.h"
 #include "critmin/status.h"
@@ -49,6 +50,72 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
 // array of objects of the summary at any depth by its key: series, stages, shortfall, fiscal,
 // disruptions, projects. kNotFound (listing the tables) for another name.
 Result<std::string> summary_table_to_csv(std::string_view summary_json, std::string_view table);
+
+// ---- compare and ensemble results -------------------------------------------------------------
+
+// What a results directory holds, by the command that wrote it: `simulate --out DIR`
+// (DIR/summary.json with `series`), `compare --out DIR` (DIR/compare.json and each design's
+// DIR/<design>/summary.json) or `ensemble --out DIR` (DIR/summary.json with `figures` and
+// `runs`, and the per-run figures of DIR/results.sqlite).
+enum class ResultsKind { kSimulation, kCompare, kEnsemble };
+
+struct ResultsFiles {
+  ResultsKind kind = ResultsKind::kSimulation;
+  std::string summary_json;                   // summary.json, or compare.json for a compare
+  std::vector<std::string> design_summaries;  // compare: each design's summary.json, in order
+  std::string distribution_json;  // ensemble: the runs' values (build_ensemble_report_model)
+};
+
+// Reads a results directory of any of the three kinds. kNotFound when the directory or a file
+// is missing (naming what to run), kInvalidInput when compare.json or summary.json is not what
+// the command writes (naming the field).
+Result<ResultsFiles> read_results_directory(const std::filesystem::path& results_dir);
+
+// The report model of a compare (`kind` "compare"): `designs` (name, scenario, years, seed),
+// `scorecards` (one entry per scorecard line of compare.json: `label`, `unit`, per design
+// `values`, `displays`, `texts`, `differences` against the first design, `difference_displays`,
+// `verdicts` ("better", "worse", "same" or "" where the line has no better direction) and
+// `sentences` in plain words), `summaries` (per card and later design, how many lines are better
+// and worse), `design_scorecards` (each design's own scorecards, as build_report_model words
+// them), `headline` (chart groups of the headline figures per design, with the P5/P50/P95 bands
+// when compare ran with --runs), `materials` (per material the world price, the EU shortfall and
+// the largest third country's processing share per design and year), `tables` (scorecards,
+// headline, bands, paths: what the XLSX workbook and the CSV downloads hold) and `notes`.
+// `design_summaries` are the designs' summary.json texts in compare.json's design order.
+// kInvalidInput when compare.json is malformed or the summaries do not match its designs.
+Result<std::string> build_compare_report_model(std::string_view comparison_json,
+                                               const std::vector<std::string>& design_summaries,
+                                               const Dataset& data);
+
+// The report model of an ensemble (`kind` "ensemble"): `figures` (each headline figure's band:
+// P5, P50, P95, mean, min, max, with a sentence), `price_bands` (per material the P5-P95 bands of
+// its world-price figures), `distributions` (per figure a histogram of the runs' values),
+// `tables` and `notes`. `distribution_json` holds the runs' values,
+// {"figures": [{"name", "unit", "values": [one per run, in run order]}]}, as
+// read_results_directory reads them from results.sqlite. kInvalidInput when the summary is not an
+// ensemble summary or the distribution does not match it.
+Result<std::string> build_ensemble_report_model(std::string_view ensemble_summary_json,
+                                                std::string_view distribution_json,
+                                                const Dataset& data);
+
+// The report model of any results directory (build_report_model, build_compare_report_model or
+// build_ensemble_report_model by its kind).
+Result<std::string> build_results_report_model(const ResultsFiles& files, const Dataset& data);
+
+// The tables of a compare or ensemble report model as an XLSX workbook: one sheet per table of
+// the model's `tables`, units in the headers ("world_price [USD/t]"; a `unit` column where units
+// differ by row), and `notes`. kInvalidInput when the model has no tables, kIoError when the file
+// cannot be written.
+Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem::path& file);
+
+// One table of a compare or ensemble report model as CSV, with the headers of the workbook.
+// kNotFound (listing the tables) for a name the model lacks.
+Result<std::string> report_table_to_csv(std::string_view model_json, std::string_view table);
+
+// The workbook of any results directory: summary_to_xlsx for a simulation, the report model's
+// tables (report_tables_to_xlsx) for a compare or ensemble.
+Status results_to_xlsx(const ResultsFiles& files, const Dataset& data,
+                       const std::filesystem::path& file);
 
 // The unit of a summary field from its name: "price" -> "USD/t", "production" -> "t/yr",
 // "fiscal_cost_usd" -> "USD", "shortfall_share" -> "0-1", "hhi" -> "0-10000"; empty when the name

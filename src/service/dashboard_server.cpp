@@ -15,6 +15,7 @@
 
 #include "core/text.h"
 #include "critmin/assess.h"
+#include "critmin/compare.h"
 #include "critmin/files.h"
 #include "critmin/report.h"
 #include "critmin/results_report.h"
@@ -30,16 +31,33 @@ struct DashboardServer::Job {
   std::string kind = "simulate";
   std::string name;
   std::string scenario_text;
-  sim::SimulationScenario scenario;
+  sim::SimulationScenario scenario;  // kind simulate
+  // kind compare: the designs in order, their file names (the fallback design names) and the
+  // ensemble runs per design.
+  std::vector<sim::SimulationScenario> designs;
+  std::vector<std::string> design_files;
+  std::size_t runs = 0;
   // Guarded by the server's mutex.
   std::string status = "queued";  // queued, running, done, failed
   int years_done = 0;
   int years_total = 0;
+  std::size_t runs_done = 0;
+  std::size_t runs_total = 0;
   std::string error;
-  std::string summary_json;  // when done
-  std::string report_json;   // when done
+  std::string summary_json;  // when done: summary.json (simulate) or compare.json (compare)
+  std::vector<std::string> design_summaries;  // when done, compare: each design's summary.json
+  std::string report_json;                    // when done
   double seconds = 0.0;
 };
+
+namespace {
+
+// A compare job holds at most this many designs and ensemble runs per design, so that one job
+// cannot occupy the worker for hours.
+constexpr std::size_t kMaxCompareDesigns = 6;
+constexpr std::size_t kMaxCompareRuns = 200;
+
+}  // namespace
 
 namespace {
 
@@ -201,28 +219,65 @@ void DashboardServer::run_jobs() {
     }
     changed_.notify_all();
     const auto start = std::chrono::steady_clock::now();
-    Result<sim::SimulationResult> result = [&]() -> Result<sim::SimulationResult> {
-      try {
-        return sim::run_simulation(data_, job->scenario, [this, job](int, int done, int total) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          job->years_done = done;
-          job->years_total = total;
-        });
-      } catch (const std::exception& e) {
-        return Status::internal(fmt::format("the simulation stopped: {}", e.what()));
-      }
-    }();
     std::string summary, report, error;
-    if (result.is_ok()) {
-      summary = sim::simulation_to_json(result.value());
-      Result<std::string> model = report::build_report_model(summary, data_);
-      if (model.is_ok()) {
-        report = std::move(model).value();
+    std::vector<std::string> design_summaries;
+    if (job->kind == "compare") {
+      sim::CompareOptions options;
+      options.runs = job->runs;
+      options.threads = 1;
+      Result<sim::CompareRun> run = [&]() -> Result<sim::CompareRun> {
+        try {
+          return sim::run_compare(data_, job->designs, job->design_files, options,
+                                  [this, job](int years_done, int years_total,
+                                              std::size_t runs_done, std::size_t runs_total) {
+                                    std::lock_guard<std::mutex> lock(mutex_);
+                                    job->years_done = years_done;
+                                    job->years_total = years_total;
+                                    job->runs_done = runs_done;
+                                    job->runs_total = runs_total;
+                                  });
+        } catch (const std::exception& e) {
+          return Status::internal(fmt::format("the compare stopped: {}", e.what()));
+        }
+      }();
+      if (run.is_ok()) {
+        summary = sim::comparison_to_json(run.value().comparison);
+        for (const sim::SimulationResult& r : run.value().results) {
+          design_summaries.push_back(sim::simulation_to_json(r));
+        }
+        Result<std::string> model =
+            report::build_compare_report_model(summary, design_summaries, data_);
+        if (model.is_ok()) {
+          report = std::move(model).value();
+        } else {
+          error = model.status().to_string();
+        }
       } else {
-        error = model.status().to_string();
+        error = run.status().to_string();
       }
     } else {
-      error = result.status().to_string();
+      Result<sim::SimulationResult> result = [&]() -> Result<sim::SimulationResult> {
+        try {
+          return sim::run_simulation(data_, job->scenario, [this, job](int, int done, int total) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            job->years_done = done;
+            job->years_total = total;
+          });
+        } catch (const std::exception& e) {
+          return Status::internal(fmt::format("the simulation stopped: {}", e.what()));
+        }
+      }();
+      if (result.is_ok()) {
+        summary = sim::simulation_to_json(result.value());
+        Result<std::string> model = report::build_report_model(summary, data_);
+        if (model.is_ok()) {
+          report = std::move(model).value();
+        } else {
+          error = model.status().to_string();
+        }
+      } else {
+        error = result.status().to_string();
+      }
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -231,6 +286,7 @@ void DashboardServer::run_jobs() {
       job->status = error.empty() ? "done" : "failed";
       job->error = error;
       job->summary_json = std::move(summary);
+      job->design_summaries = std::move(design_summaries);
       job->report_json = std::move(report);
       running_job_ = false;
       // Keep at most max_kept_jobs: drop the oldest finished ones.
@@ -244,6 +300,81 @@ void DashboardServer::run_jobs() {
     }
     changed_.notify_all();
   }
+}
+
+Status DashboardServer::read_compare_request(const nlohmann::json& body, Job& job) const {
+  if (!body.contains("scenarios") || !body["scenarios"].is_array()) {
+    return Status::invalid_input(
+        "scenarios: give a list of designs, the reference first: example file names "
+        "(\"baseline.toml\") or {\"name\": \"mine.toml\", \"scenario\": \"<TOML text>\"}");
+  }
+  const json& list = body["scenarios"];
+  if (list.size() < 2 || list.size() > kMaxCompareDesigns) {
+    return Status::invalid_input(fmt::format("scenarios: a compare needs 2 to {} designs, got {}",
+                                             kMaxCompareDesigns, list.size()));
+  }
+  if (body.contains("runs")) {
+    const json& runs = body["runs"];
+    if (!runs.is_number_unsigned() || runs.get<std::size_t>() > kMaxCompareRuns) {
+      return Status::invalid_input(fmt::format(
+          "runs: a whole number from 0 (no ensemble bands) to {} ensemble runs per design",
+          kMaxCompareRuns));
+    }
+    job.runs = runs.get<std::size_t>();
+  }
+  for (std::size_t d = 0; d < list.size(); ++d) {
+    const json& item = list[d];
+    std::string file, text;
+    if (item.is_string()) {
+      // An example of the scenarios directory, by its file name only.
+      file = item.get<std::string>();
+      if (file.empty() || file.find('/') != std::string::npos ||
+          file.find('\\') != std::string::npos || file.rfind('.', 0) == 0 ||
+          std::filesystem::path(file).extension() != ".toml") {
+        return Status::invalid_input(
+            fmt::format("scenarios[{}]: '{}' is not an example file name such as baseline.toml; "
+                        "GET /api/v1/scenarios lists them",
+                        d, file));
+      }
+      std::error_code error;
+      const std::filesystem::path path = options_.scenarios_dir / file;
+      if (options_.scenarios_dir.empty() || !std::filesystem::is_regular_file(path, error)) {
+        return Status::not_found(fmt::format(
+            "scenarios[{}]: no example scenario {}; GET /api/v1/scenarios lists them", d, file));
+      }
+      Result<std::string> read = read_text_file(path);
+      if (!read.is_ok()) return read.status();
+      text = std::move(read).value();
+    } else if (item.is_object()) {
+      for (const auto& [key, value] : item.items()) {
+        if (key != "name" && key != "scenario") {
+          return Status::invalid_input(fmt::format(
+              "scenarios[{}]: unknown field '{}'; a design has name and scenario", d, key));
+        }
+      }
+      if (!item.contains("scenario") || !item["scenario"].is_string()) {
+        return Status::invalid_input(
+            fmt::format("scenarios[{}].scenario: give the scenario's TOML text as a string", d));
+      }
+      if (item.contains("name") && !item["name"].is_string()) {
+        return Status::invalid_input(fmt::format("scenarios[{}].name: a string", d));
+      }
+      file = item.value("name", fmt::format("design-{}.toml", d + 1));
+      text = item["scenario"].get<std::string>();
+      if (text.size() > options_.max_scenario_bytes) {
+        return Status::invalid_input(fmt::format(
+            "scenarios[{}]: the scenario is larger than {} bytes", d, options_.max_scenario_bytes));
+      }
+    } else {
+      return Status::invalid_input(
+          fmt::format("scenarios[{}]: an example file name or {{\"name\", \"scenario\"}}", d));
+    }
+    Result<sim::SimulationScenario> scenario = sim::read_simulation_scenario(text, file, data_);
+    if (!scenario.is_ok()) return Status::invalid_input(scenario.status().to_string());
+    job.designs.push_back(std::move(scenario).value());
+    job.design_files.push_back(std::filesystem::path(file).stem().string());
+  }
+  return Status::ok();
 }
 
 void DashboardServer::register_routes(httplib::Server& server) {
@@ -340,15 +471,22 @@ void DashboardServer::register_routes(httplib::Server& server) {
                 {"name", job.name},
                 {"status", job.status},
                 {"progress", {{"years_done", job.years_done}, {"years_total", job.years_total}}}};
+    if (job.kind == "compare") {
+      out["designs"] = sim::compare_design_names(job.designs, job.design_files);
+      out["runs"] = job.runs;
+      out["progress"]["runs_done"] = job.runs_done;
+      out["progress"]["runs_total"] = job.runs_total;
+    }
     if (!job.error.empty()) out["error"] = job.error;
     if (job.status == "done") {
       const std::string base = fmt::format("/api/v1/jobs/{}/", job.id);
       out["seconds"] = job.seconds;
-      out["results"] = {{"summary", base + "summary.json"},
+      const bool compare = job.kind == "compare";
+      out["results"] = {{"summary", base + (compare ? "compare.json" : "summary.json")},
                         {"report", base + "report.json"},
                         {"html", base + "report.html"},
                         {"xlsx", base + "results.xlsx"},
-                        {"csv", base + "series.csv"}};
+                        {"csv", base + (compare ? "scorecards.csv" : "series.csv")}};
     }
     return out;
   };
@@ -356,54 +494,88 @@ void DashboardServer::register_routes(httplib::Server& server) {
   server.Post(
       "/api/v1/jobs",
       guarded([this, job_json](const httplib::Request& req, httplib::Response& res) {
-        if (req.body.size() > options_.max_scenario_bytes) {
+        // A compare carries up to kMaxCompareDesigns scenarios; each is held to the limit below.
+        if (req.body.size() > options_.max_scenario_bytes * kMaxCompareDesigns) {
           send_error(res, 413,
-                     fmt::format("the request is larger than {} bytes; send a smaller "
-                                 "scenario",
-                                 options_.max_scenario_bytes));
+                     fmt::format("the request is larger than {} bytes; send smaller scenarios",
+                                 options_.max_scenario_bytes * kMaxCompareDesigns));
           return;
         }
         const json body = json::parse(req.body, nullptr, false);
         if (body.is_discarded() || !body.is_object()) {
           send_error(res, 400,
                      "the body must be a JSON object: {\"kind\": \"simulate\", "
-                     "\"scenario\": \"<TOML text>\"}");
+                     "\"scenario\": \"<TOML text>\"} or {\"kind\": \"compare\", "
+                     "\"scenarios\": [...]}");
           return;
-        }
-        for (const auto& [key, value] : body.items()) {
-          if (key != "kind" && key != "scenario" && key != "name") {
-            send_error(res, 400,
-                       fmt::format("unknown field '{}'; a job has kind, scenario and name", key));
-            return;
-          }
         }
         const json kind = body.value("kind", json("simulate"));
-        if (!kind.is_string() || kind.get<std::string>() != "simulate") {
-          send_error(res, 400, "kind: only \"simulate\" jobs exist (one run of a scenario)");
+        if (!kind.is_string() || (kind != "simulate" && kind != "compare")) {
+          send_error(res, 400,
+                     "kind: use \"simulate\" (one run of a scenario) or \"compare\" (several "
+                     "designs side by side)");
           return;
         }
-        if (!body.contains("scenario") || !body["scenario"].is_string()) {
-          send_error(res, 400, "scenario: give the scenario's TOML text as a string");
-          return;
+        const bool compare = kind == "compare";
+        for (const auto& [key, value] : body.items()) {
+          const bool known = key == "kind" || key == "name" ||
+                             (compare ? key == "scenarios" || key == "runs" : key == "scenario");
+          if (!known) {
+            send_error(res, 400,
+                       fmt::format(
+                           "unknown field '{}'; a {} job has {}", key, kind.get<std::string>(),
+                           compare ? "kind, scenarios, runs and name" : "kind, scenario and name"));
+            return;
+          }
         }
         if (body.contains("name") && !body["name"].is_string()) {
           send_error(res, 400, "name: a string naming the job");
           return;
         }
         auto job = std::make_shared<Job>();
-        job->scenario_text = body["scenario"].get<std::string>();
-        job->name = body.value("name", std::string("scenario.toml"));
-        Result<sim::SimulationScenario> scenario =
-            sim::read_simulation_scenario(job->scenario_text, job->name, data_);
-        if (!scenario.is_ok()) {
-          send_error(res, 400, scenario.status().to_string());
-          return;
+        job->kind = kind.get<std::string>();
+        if (compare) {
+          if (Status s = read_compare_request(body, *job); !s.is_ok()) {
+            send_error(res, s.code() == StatusCode::kNotFound ? 404 : 400, s.message());
+            return;
+          }
+          if (body.contains("name")) job->name = body["name"].get<std::string>();
+          if (job->name.empty()) {
+            const std::vector<std::string> names =
+                sim::compare_design_names(job->designs, job->design_files);
+            for (std::size_t d = 0; d < names.size(); ++d)
+              job->name += (d ? " vs " : "") + names[d];
+          }
+          for (const sim::SimulationScenario& d : job->designs) {
+            job->years_total += d.last_year - d.first_year + 1;
+          }
+          job->runs_total = job->runs * job->designs.size();
+        } else {
+          if (!body.contains("scenario") || !body["scenario"].is_string()) {
+            send_error(res, 400, "scenario: give the scenario's TOML text as a string");
+            return;
+          }
+          job->scenario_text = body["scenario"].get<std::string>();
+          if (job->scenario_text.size() > options_.max_scenario_bytes) {
+            send_error(res, 413,
+                       fmt::format("the scenario is larger than {} bytes; send a smaller "
+                                   "scenario",
+                                   options_.max_scenario_bytes));
+            return;
+          }
+          job->name = body.value("name", std::string("scenario.toml"));
+          Result<sim::SimulationScenario> scenario =
+              sim::read_simulation_scenario(job->scenario_text, job->name, data_);
+          if (!scenario.is_ok()) {
+            send_error(res, 400, scenario.status().to_string());
+            return;
+          }
+          job->scenario = std::move(scenario).value();
+          if (job->name == "scenario.toml" && !job->scenario.name.empty()) {
+            job->name = job->scenario.name;
+          }
+          job->years_total = job->scenario.last_year - job->scenario.first_year + 1;
         }
-        job->scenario = std::move(scenario).value();
-        if (job->name == "scenario.toml" && !job->scenario.name.empty()) {
-          job->name = job->scenario.name;
-        }
-        job->years_total = job->scenario.last_year - job->scenario.first_year + 1;
         json out;
         {
           std::lock_guard<std::mutex> lock(mutex_);
@@ -455,11 +627,12 @@ void DashboardServer::register_routes(httplib::Server& server) {
       }));
 
   server.Get(
-      R"(/api/v1/jobs/(\d+)/(summary\.json|report\.json|report\.html|results\.xlsx|(\w+)\.csv))",
+      R"(/api/v1/jobs/(\d+)/(summary\.json|compare\.json|report\.json|report\.html|results\.xlsx|(\w+)\.csv))",
       guarded([this, find_job](const httplib::Request& req, httplib::Response& res) {
         std::shared_ptr<Job> job = find_job(req, res);
         if (!job) return;
         std::string summary, report_model, status;
+        const bool compare = job->kind == "compare";
         {
           std::lock_guard<std::mutex> lock(mutex_);
           status = job->status;
@@ -474,7 +647,15 @@ void DashboardServer::register_routes(httplib::Server& server) {
         }
         const std::string what = req.matches[2].str();
         const std::string stem = fmt::format("critmin-job-{}", job->id);
-        if (what == "summary.json") {
+        if (what == (compare ? "summary.json" : "compare.json")) {
+          send_error(res, 404,
+                     fmt::format("job {} is a {} job: its JSON is {}", job->id, job->kind,
+                                 compare ? "compare.json" : "summary.json"));
+          return;
+        }
+        if (what == "compare.json") {
+          send_file(res, summary, "application/json", stem + "-compare.json");
+        } else if (what == "summary.json") {
           send_file(res, summary, "application/json", stem + "-summary.json");
         } else if (what == "report.json") {
           send_file(res, report_model, "application/json", "");
@@ -484,7 +665,8 @@ void DashboardServer::register_routes(httplib::Server& server) {
         } else if (what == "results.xlsx") {
           Result<std::string> bytes =
               xlsx_bytes(fmt::format("job_{}", job->id), [&](const std::filesystem::path& file) {
-                return report::summary_to_xlsx(summary, file);
+                return compare ? report::report_tables_to_xlsx(report_model, file)
+                               : report::summary_to_xlsx(summary, file);
               });
           if (!bytes.is_ok()) {
             send_error(res, 500, bytes.status().to_string());
@@ -495,7 +677,8 @@ void DashboardServer::register_routes(httplib::Server& server) {
                     stem + ".xlsx");
         } else {
           const std::string table = req.matches[3].str();
-          Result<std::string> csv = report::summary_table_to_csv(summary, table);
+          Result<std::string> csv = compare ? report::report_table_to_csv(report_model, table)
+                                            : report::summary_table_to_csv(summary, table);
           if (!csv.is_ok()) {
             send_error(res, http_status_of(csv.status()), csv.status().to_string());
             return;

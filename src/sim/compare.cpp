@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "sim/status_context.h"
 
 namespace critmin::sim {
 
@@ -50,7 +53,9 @@ void add_ensemble_bands(Comparison& comparison, const std::vector<EnsembleSummar
   const std::size_t n = ensembles.size();
   std::map<std::string, std::size_t> index_of;
   comparison.bands.clear();
+  comparison.path_bands.clear();
   comparison.runs = n > 0 ? ensembles.front().runs : 0;
+  for (const EnsembleSummary& e : ensembles) comparison.path_bands.push_back(e.paths);
   for (std::size_t d = 0; d < n; ++d) {
     for (const FigureBand& band : ensembles[d].figures) {
       auto [it, inserted] = index_of.try_emplace(band.name, comparison.bands.size());
@@ -60,6 +65,103 @@ void add_ensemble_bands(Comparison& comparison, const std::vector<EnsembleSummar
       comparison.bands[it->second].bands[d] = band;
     }
   }
+}
+
+void add_headline_figures(Comparison& comparison,
+                          const std::vector<std::vector<HeadlineFigure>>& designs) {
+  const std::size_t n = designs.size();
+  std::map<std::string, std::size_t> index_of;
+  comparison.headline.clear();
+  for (std::size_t d = 0; d < n; ++d) {
+    for (const HeadlineFigure& figure : designs[d]) {
+      auto [it, inserted] = index_of.try_emplace(figure.name, comparison.headline.size());
+      if (inserted) {
+        comparison.headline.push_back(
+            {figure.name, figure.unit, std::vector<std::optional<double>>(n)});
+      }
+      comparison.headline[it->second].values[d] = figure.value;
+    }
+  }
+}
+
+std::vector<std::string> compare_design_names(const std::vector<SimulationScenario>& scenarios,
+                                              const std::vector<std::string>& fallback_names) {
+  std::vector<std::string> names;
+  for (std::size_t d = 0; d < scenarios.size(); ++d) {
+    std::string name = scenarios[d].name;
+    if (name.empty()) name = d < fallback_names.size() ? fallback_names[d] : "design";
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      name += fmt::format(" ({})", d + 1);
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
+Result<CompareRun> run_compare(const Dataset& data,
+                               const std::vector<SimulationScenario>& scenarios,
+                               const std::vector<std::string>& fallback_names,
+                               const CompareOptions& options, const CompareProgress& progress) {
+  if (scenarios.size() < 2) {
+    return Status::invalid_input(
+        fmt::format("compare needs at least two scenarios, got {}; give the reference design "
+                    "first, e.g. critmin compare scenarios/baseline.toml scenarios/club.toml",
+                    scenarios.size()));
+  }
+  if (fallback_names.size() != scenarios.size()) {
+    return Status::invalid_input(
+        fmt::format("compare: {} names for {} scenarios", fallback_names.size(), scenarios.size()));
+  }
+  const std::vector<std::string> names = compare_design_names(scenarios, fallback_names);
+  int years_total = 0;
+  for (const SimulationScenario& scenario : scenarios) {
+    years_total += scenario.last_year - scenario.first_year + 1;
+  }
+  const std::size_t runs_total = options.runs * scenarios.size();
+  std::mutex progress_mutex;
+  int years_before = 0;  // years of the designs already run
+  std::size_t runs_before = 0;
+  const auto report = [&](int years_done, std::size_t runs_done) {
+    if (!progress) return;
+    std::lock_guard<std::mutex> lock(progress_mutex);
+    progress(years_done, years_total, runs_done, runs_total);
+  };
+
+  CompareRun out;
+  std::vector<NamedScorecards> cards;
+  std::vector<std::vector<HeadlineFigure>> headline;
+  for (std::size_t d = 0; d < scenarios.size(); ++d) {
+    Result<SimulationResult> result = run_simulation(
+        data, scenarios[d], [&](int, int done, int) { report(years_before + done, runs_before); });
+    if (!result.is_ok()) return in_context(result.status(), "design " + names[d]);
+    years_before += scenarios[d].last_year - scenarios[d].first_year + 1;
+    cards.push_back({names[d], result.value().scorecards});
+    headline.push_back(headline_figures(result.value()));
+    out.results.push_back(std::move(result).value());
+  }
+  out.comparison = compare_scorecards(cards);
+  add_headline_figures(out.comparison, headline);
+  if (options.runs > 0) {
+    // The same ensemble seed for every design: run i of each design draws from the same seed,
+    // so the bands differ by the design, not by the luck of the draws.
+    std::vector<EnsembleSummary> ensembles;
+    for (std::size_t d = 0; d < scenarios.size(); ++d) {
+      Result<PreparedSimulation> prepared = prepare_simulation(data, scenarios[d]);
+      if (!prepared.is_ok()) return in_context(prepared.status(), "design " + names[d]);
+      EnsembleOptions ensemble;
+      ensemble.seed = options.seed;
+      ensemble.runs = options.runs;
+      ensemble.threads = options.threads;
+      Result<EnsembleRuns> runs = run_ensemble_share(
+          prepared.value(), ensemble,
+          [&](std::size_t done, std::size_t) { report(years_total, runs_before + done); });
+      if (!runs.is_ok()) return in_context(runs.status(), "design " + names[d]);
+      runs_before += options.runs;
+      ensembles.push_back(summarize_ensemble(scenarios[d], options.seed, runs.value()));
+    }
+    add_ensemble_bands(out.comparison, ensembles);
+  }
+  return out;
 }
 
 namespace {
@@ -139,6 +241,13 @@ std::string comparison_to_json(const Comparison& comparison) {
                      {"texts", line.texts},
                      {"differences", std::move(differences)}});
   }
+  json headline = json::array();
+  for (const ComparedFigure& figure : comparison.headline) {
+    json values = json::array();
+    for (const auto& v : figure.values) values.push_back(optional(v));
+    headline.push_back(
+        {{"name", figure.name}, {"unit", figure.unit}, {"values", std::move(values)}});
+  }
   json bands = json::array();
   for (const ComparedBand& band : comparison.bands) {
     json p5 = json::array(), p50 = json::array(), p95 = json::array();
@@ -153,10 +262,22 @@ std::string comparison_to_json(const Comparison& comparison) {
                      {"p50", std::move(p50)},
                      {"p95", std::move(p95)}});
   }
-  json out = {{"designs", comparison.designs},
-              {"lines", std::move(lines)},
-              {"runs", comparison.runs},
-              {"bands", std::move(bands)}};
+  json path_bands = json::array();
+  for (const std::vector<PathBand>& design : comparison.path_bands) {
+    json paths = json::array();
+    for (const PathBand& p : design) {
+      paths.push_back({{"name", p.name},
+                       {"unit", p.unit},
+                       {"first_year", p.first_year},
+                       {"p5", p.p5},
+                       {"p50", p.p50},
+                       {"p95", p.p95}});
+    }
+    path_bands.push_back(std::move(paths));
+  }
+  json out = {{"designs", comparison.designs},   {"lines", std::move(lines)},
+              {"headline", std::move(headline)}, {"runs", comparison.runs},
+              {"bands", std::move(bands)},       {"path_bands", std::move(path_bands)}};
   return out.dump(2) + "\n";
 }
 

@@ -48,6 +48,17 @@ bool same_figures(const std::vector<HeadlineFigure>& figures,
   return true;
 }
 
+bool same_paths(const std::vector<YearlyPath>& paths, const std::vector<YearlyPath>& reference) {
+  if (paths.size() != reference.size()) return false;
+  for (std::size_t p = 0; p < paths.size(); ++p) {
+    if (paths[p].name != reference[p].name || paths[p].unit != reference[p].unit ||
+        paths[p].values.size() != reference[p].values.size()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
@@ -72,8 +83,9 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
   // Slot k holds run mine[k]'s figures. Workers take slots in ascending order from one counter,
   // so when a run fails every run of a lower index has been started and will finish: the
   // failure reported (that of the lowest run index) does not depend on the thread count.
-  std::vector<std::vector<double>> values(mine.size());
+  std::vector<std::vector<double>> values(mine.size()), path_values(mine.size());
   std::vector<HeadlineFigure> reference;  // the first finished run's names and units
+  std::vector<YearlyPath> reference_paths;
   std::atomic<std::size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mutex;  // guards everything below, the reference and the progress callback
@@ -90,8 +102,10 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
       Result<SimulationResult> result = run_prepared_simulation(prepared, seed);
       Status status = Status::ok();
       std::vector<HeadlineFigure> figures;
+      std::vector<YearlyPath> paths;
       if (result.is_ok()) {
         figures = headline_figures(result.value());
+        paths = yearly_paths(result.value());
       } else {
         status = result.status();
       }
@@ -99,7 +113,8 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
       if (status.is_ok()) {
         if (reference.empty()) {
           reference = figures;
-        } else if (!same_figures(figures, reference)) {
+          reference_paths = paths;
+        } else if (!same_figures(figures, reference) || !same_paths(paths, reference_paths)) {
           status = Status::internal(
               "its headline figures differ from another run's; the figures must depend on the "
               "scenario only");
@@ -115,6 +130,9 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
       }
       values[k].reserve(figures.size());
       for (const HeadlineFigure& f : figures) values[k].push_back(f.value);
+      for (const YearlyPath& p : paths) {
+        path_values[k].insert(path_values[k].end(), p.values.begin(), p.values.end());
+      }
       ++done;
       if (progress) progress(done, mine.size());
     }
@@ -134,6 +152,15 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
   out.values.reserve(mine.size() * reference.size());
   for (const std::vector<double>& v : values)
     out.values.insert(out.values.end(), v.begin(), v.end());
+  for (const YearlyPath& p : reference_paths) {
+    out.path_names.push_back(p.name);
+    out.path_units.push_back(p.unit);
+  }
+  out.path_years = reference_paths.empty() ? 0 : reference_paths.front().values.size();
+  out.path_values.reserve(mine.size() * out.path_width());
+  for (const std::vector<double>& v : path_values) {
+    out.path_values.insert(out.path_values.end(), v.begin(), v.end());
+  }
   return out;
 }
 
@@ -146,33 +173,44 @@ Result<EnsembleRuns> merge_ensemble_shares(const std::vector<EnsembleRuns>& shar
     if (!named) {
       named = &share;
     } else if (share.figure_names != named->figure_names ||
-               share.figure_units != named->figure_units) {
+               share.figure_units != named->figure_units || share.path_names != named->path_names ||
+               share.path_units != named->path_units || share.path_years != named->path_years) {
       return Status::internal("the shares of the ensemble report different headline figures");
     }
   }
   if (!named) return Status::internal("the ensemble holds no run");
   all.figure_names = named->figure_names;
   all.figure_units = named->figure_units;
+  all.path_names = named->path_names;
+  all.path_units = named->path_units;
+  all.path_years = named->path_years;
   const std::size_t width = all.figure_names.size();
-  std::vector<const double*> row_of(runs, nullptr);
+  const std::size_t path_width = all.path_width();
+  std::vector<const double*> row_of(runs, nullptr), path_row_of(runs, nullptr);
   for (const EnsembleRuns& share : shares) {
-    if (share.values.size() != share.runs.size() * width) {
-      return Status::internal(fmt::format("a share holds {} values for {} runs of {} figures",
-                                          share.values.size(), share.runs.size(), width));
+    if (share.values.size() != share.runs.size() * width ||
+        share.path_values.size() != share.runs.size() * path_width) {
+      return Status::internal(fmt::format(
+          "a share holds {} values and {} path values for {} runs of {} figures and "
+          "{} path values each",
+          share.values.size(), share.path_values.size(), share.runs.size(), width, path_width));
     }
     for (std::size_t k = 0; k < share.runs.size(); ++k) {
       const std::size_t run = share.runs[k];
       if (run >= runs) return Status::internal(fmt::format("run {} is beyond the {}", run, runs));
       if (row_of[run]) return Status::internal(fmt::format("run {} is in two shares", run));
       row_of[run] = share.values.data() + k * width;
+      path_row_of[run] = share.path_values.data() + k * path_width;
     }
   }
   all.runs.reserve(runs);
   all.values.reserve(runs * width);
+  all.path_values.reserve(runs * path_width);
   for (std::size_t run = 0; run < runs; ++run) {
     if (!row_of[run]) return Status::internal(fmt::format("run {} is in no share", run));
     all.runs.push_back(run);
     all.values.insert(all.values.end(), row_of[run], row_of[run] + width);
+    all.path_values.insert(all.path_values.end(), path_row_of[run], path_row_of[run] + path_width);
   }
   return all;
 }
@@ -219,6 +257,25 @@ EnsembleSummary summarize_ensemble(const SimulationScenario& scenario, std::uint
     }
     summary.figures.push_back(std::move(band));
   }
+  const std::size_t path_width = all_runs.path_width();
+  if (all_runs.path_values.size() == summary.runs * path_width) {
+    for (std::size_t p = 0; p < all_runs.path_names.size(); ++p) {
+      PathBand band;
+      band.name = all_runs.path_names[p];
+      band.unit = all_runs.path_units[p];
+      band.first_year = scenario.first_year;
+      for (std::size_t y = 0; y < all_runs.path_years; ++y) {
+        for (std::size_t k = 0; k < summary.runs; ++k) {
+          column[k] = all_runs.path_values[k * path_width + p * all_runs.path_years + y];
+        }
+        std::sort(column.begin(), column.end());
+        band.p5.push_back(column.empty() ? 0.0 : quantile_sorted(column, 0.05));
+        band.p50.push_back(column.empty() ? 0.0 : quantile_sorted(column, 0.50));
+        band.p95.push_back(column.empty() ? 0.0 : quantile_sorted(column, 0.95));
+      }
+      summary.paths.push_back(std::move(band));
+    }
+  }
   return summary;
 }
 
@@ -245,7 +302,33 @@ std::string ensemble_to_json(const EnsembleSummary& summary) {
                        {"max", b.max}});
   }
   out["figures"] = std::move(figures);
+  json paths = json::array();
+  for (const PathBand& p : summary.paths) {
+    paths.push_back({{"name", p.name},
+                     {"unit", p.unit},
+                     {"first_year", p.first_year},
+                     {"p5", p.p5},
+                     {"p50", p.p50},
+                     {"p95", p.p95}});
+  }
+  out["paths"] = std::move(paths);
   return out.dump(2) + "\n";
+}
+
+std::string ensemble_runs_to_json(const EnsembleRuns& runs) {
+  using nlohmann::json;
+  const std::size_t width = runs.figure_names.size();
+  json figures = json::array();
+  for (std::size_t f = 0; f < width; ++f) {
+    json values = json::array();
+    for (std::size_t k = 0; k < runs.runs.size() && (k + 1) * width <= runs.values.size(); ++k) {
+      values.push_back(runs.values[k * width + f]);
+    }
+    figures.push_back({{"name", runs.figure_names[f]},
+                       {"unit", runs.figure_units[f]},
+                       {"values", std::move(values)}});
+  }
+  return json{{"figures", std::move(figures)}}.dump();
 }
 
 std::string ensemble_to_table(const EnsembleSummary& summary) {

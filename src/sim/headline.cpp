@@ -27,11 +27,16 @@ std::size_t index_of(const std::vector<std::string>& materials, const std::strin
   return last;
 }
 
-}  // namespace
+// The world processing price of year y: consumption-weighted over the regions, the plain mean in
+// a year nobody consumes.
+double world_price(const MaterialFigures& f, std::size_t y) {
+  if (f.consumption[y] > 0.0) return f.weighted_price[y] / f.consumption[y];
+  if (f.regions[y] > 0.0) return f.price_sum[y] / f.regions[y];
+  return 0.0;
+}
 
-std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
-  const std::size_t years =
-      static_cast<std::size_t>(std::max(0, result.last_year - result.first_year + 1));
+// Sums the processing-stage series of every material per year.
+std::vector<MaterialFigures> price_figures(const SimulationResult& result, std::size_t years) {
   std::vector<MaterialFigures> per_material(result.materials.size());
   for (MaterialFigures& m : per_material) {
     m.weighted_price.assign(years, 0.0);
@@ -39,14 +44,11 @@ std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
     m.price_sum.assign(years, 0.0);
     m.regions.assign(years, 0.0);
   }
-  const auto year_index = [&](int year) -> std::size_t {
-    return static_cast<std::size_t>(year - result.first_year);
-  };
   std::size_t last = 0;
   for (const SeriesRow& row : result.series) {
     if (row.stage != Stage::kProcessing) continue;
     const std::size_t m = index_of(result.materials, row.material, last);
-    const std::size_t y = year_index(row.year);
+    const auto y = static_cast<std::size_t>(row.year - result.first_year);
     if (m >= per_material.size() || y >= years) continue;
     MaterialFigures& f = per_material[m];
     f.weighted_price[y] += row.price_usd_per_t * row.consumption_t;
@@ -54,6 +56,52 @@ std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
     f.price_sum[y] += row.price_usd_per_t;
     f.regions[y] += 1.0;
   }
+  return per_material;
+}
+
+}  // namespace
+
+std::vector<YearlyPath> yearly_paths(const SimulationResult& result) {
+  const std::size_t years =
+      static_cast<std::size_t>(std::max(0, result.last_year - result.first_year + 1));
+  const std::vector<MaterialFigures> prices = price_figures(result, years);
+  const std::size_t n = result.materials.size();
+  std::vector<std::vector<double>> shortfall(n), share(n, std::vector<double>(years, 0.0));
+  std::size_t last = 0;
+  for (const ShortfallScore& s : result.shortfalls) {
+    if (s.area != "EU27") continue;
+    const std::size_t m = index_of(result.materials, s.material, last);
+    const auto y = static_cast<std::size_t>(s.year - result.first_year);
+    if (m >= n || y >= years) continue;
+    if (shortfall[m].empty()) shortfall[m].assign(years, 0.0);
+    shortfall[m][y] = s.shortfall_t;
+  }
+  for (const StageScore& s : result.stage_scores) {
+    if (s.stage != Stage::kProcessing) continue;
+    const std::size_t m = index_of(result.materials, s.material, last);
+    const auto y = static_cast<std::size_t>(s.year - result.first_year);
+    if (m < n && y < years) share[m][y] = s.top_third_country_share;
+  }
+  std::vector<YearlyPath> paths;
+  paths.reserve(3 * n);
+  for (std::size_t m = 0; m < n; ++m) {
+    const std::string& material = result.materials[m];
+    YearlyPath price{material + ".world_price", "USD/t", std::vector<double>(years, 0.0)};
+    for (std::size_t y = 0; y < years; ++y) price.values[y] = world_price(prices[m], y);
+    paths.push_back(std::move(price));
+    if (!shortfall[m].empty()) {
+      paths.push_back({material + ".eu_shortfall", "t/yr", std::move(shortfall[m])});
+    }
+    paths.push_back({material + ".top_third_country_share", "share", std::move(share[m])});
+  }
+  return paths;
+}
+
+std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
+  const std::size_t years =
+      static_cast<std::size_t>(std::max(0, result.last_year - result.first_year + 1));
+  std::vector<MaterialFigures> per_material = price_figures(result, years);
+  std::size_t last = 0;
   for (const ShortfallScore& s : result.shortfalls) {
     if (s.area != "EU27") continue;
     const std::size_t m = index_of(result.materials, s.material, last);
@@ -77,12 +125,7 @@ std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
     double price_total = 0.0;
     double price_max = years > 0 ? -std::numeric_limits<double>::infinity() : 0.0;
     for (std::size_t y = 0; y < years; ++y) {
-      double price = 0.0;
-      if (f.consumption[y] > 0.0) {
-        price = f.weighted_price[y] / f.consumption[y];
-      } else if (f.regions[y] > 0.0) {
-        price = f.price_sum[y] / f.regions[y];
-      }
+      const double price = world_price(f, y);
       price_total += price;
       price_max = std::max(price_max, price);
     }

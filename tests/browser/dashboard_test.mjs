@@ -1,7 +1,7 @@
 // Browser test of the dashboard: starts `critmin serve` on a free loopback port, drives Debian's
-// Chromium headless through playwright-core, runs two example scenarios as jobs from the page,
-// and checks that every chart drew something and that the figures the page shows are those of
-// the JSON API. Screenshots are kept as test artefacts.
+// Chromium headless through playwright-core, runs two example scenarios as jobs and a compare of
+// two example scenarios from the page, and checks that every chart drew something and that the
+// figures the page shows are those of the JSON API. Screenshots are kept as test artefacts.
 //
 //   node tests/browser/dashboard_test.mjs --critmin build/critmin --scenarios scenarios \
 //     --artifacts build/test-artifacts/browser [--chromium /usr/bin/chromium]
@@ -28,6 +28,9 @@ const scenariosDir = option('--scenarios');
 const artifacts = option('--artifacts');
 const chromiumPath = option('--chromium', '/usr/bin/chromium');
 const jobFiles = ['sim-gallium-ban-non-club.toml', 'baseline.toml'];
+// The compare: two small example scenarios (one material, six years), 4 ensemble runs each.
+const compareFiles = ['sim-gallium-ban.toml', 'sim-gallium-ban-non-club.toml'];
+const compareRuns = 4;
 mkdirSync(artifacts, { recursive: true });
 
 const failures = [];
@@ -163,6 +166,77 @@ try {
     check(fiscal && fiscal.value === summary.scorecard.dutch_business.fiscal_cost_usd_total,
       `job ${job.id}: the fiscal cost of the report is the summary's`);
     await page.screenshot({ path: join(artifacts, `dashboard-job-${job.id}-report.png`), fullPage: true });
+  }
+  // A compare of two example scenarios with a small ensemble per design, from the page.
+  await page.click('nav.tabs button[data-panel="panel-scenarios"]');
+  await page.check(`#compare-designs input[value="${compareFiles[0]}"]`);
+  await page.click('#run-compare');  // one design only: refused with the API's message
+  await page.waitForFunction(() => document.getElementById('compare-error').textContent.length > 0);
+  const compareError = await page.textContent('#compare-error');
+  check(compareError.includes('needs 2 to'), `a one-design compare is refused with a message: ${compareError}`);
+  await page.check(`#compare-designs input[value="${compareFiles[1]}"]`);
+  await page.fill('#compare-runs', String(compareRuns));
+  await page.click('#run-compare');
+  await page.click('nav.tabs button[data-panel="panel-jobs"]');
+  await page.waitForFunction(() => [...document.querySelectorAll('#jobs tbody tr')].some((r) =>
+    r.querySelector('td.kind').textContent === 'compare' &&
+    (r.dataset.status === 'done' || r.dataset.status === 'failed')), null, { timeout: 120000, polling: 250 });
+  const compareJob = (await api(server.url + '/api/v1/jobs')).find((j) => j.kind === 'compare');
+  check(compareJob && compareJob.status === 'done', `the compare job is done: ${JSON.stringify(compareJob)}`);
+  if (compareJob && compareJob.status === 'done') {
+    check(compareJob.progress.runs_done === 2 * compareRuns && compareJob.progress.years_done === compareJob.progress.years_total,
+      `the compare job's progress is complete: ${JSON.stringify(compareJob.progress)}`);
+    await page.click(`#jobs button.view-job[data-job-id="${compareJob.id}"]`);
+    await page.waitForFunction((id) => {
+      const r = document.getElementById('results-report');
+      return r.dataset.jobId === String(id) && r.querySelector('#compare-scorecards') !== null &&
+        r.querySelectorAll('canvas').length > 0;
+    }, compareJob.id, { timeout: 30000 });
+    const model = await api(server.url + compareJob.results.report);
+    check(model.kind === 'compare' && model.designs.length === 2, `the compare model has two designs`);
+    check(model.runs === compareRuns, `the compare model ran ${model.runs} runs per design, ${compareRuns} asked`);
+
+    // Every chart drew: headline groups (and their bands) and three paths per material.
+    const canvases = await canvasInk(page, '#results-report');
+    const expectedCharts = model.headline.reduce((n, g) => n + (g.bands ? 2 : 1), 0) + 3 * model.materials.length;
+    check(canvases.length === expectedCharts, `compare: ${canvases.length} charts drawn, ${expectedCharts} expected`);
+    for (const c of canvases) {
+      check(c.width > 0 && c.height > 0 && c.ink > 1000, `compare: chart ${c.id} is empty (${JSON.stringify(c)})`);
+    }
+
+    // The figures side by side are the API's, line by line and design by design.
+    const rows = await page.$$eval('#compare-scorecards tr[data-key]', (trs) => trs.map((tr) => ({
+      key: tr.dataset.key,
+      values: [...tr.querySelectorAll('td.compare-value')].map((td) => ({ value: td.dataset.value, text: td.textContent })),
+      differences: [...tr.querySelectorAll('td.compare-difference')].map((td) => td.dataset.value),
+      words: tr.querySelector('td.words').textContent })));
+    check(rows.length === model.scorecards.length && rows.length > 0,
+      `compare: ${rows.length} lines shown, ${model.scorecards.length} in the API`);
+    for (const line of model.scorecards) {
+      const shown = rows.find((r) => r.key === line.key);
+      check(shown !== undefined, `compare: line ${line.key} is not shown`);
+      if (!shown) continue;
+      line.values.forEach((value, i) => {
+        const cell = shown.values[i];
+        check(cell && cell.value === (value === null ? '' : String(value)),
+          `compare: ${line.key} design ${i} holds ${cell && cell.value}, the API ${value}`);
+        check(cell && cell.text === line.displays[i],
+          `compare: ${line.key} design ${i} shows ${cell && cell.text}, the API ${line.displays[i]}`);
+      });
+      const difference = line.differences[1];
+      check(shown.differences[0] === (difference === null ? '' : String(difference)),
+        `compare: ${line.key} difference ${shown.differences[0]}, the API ${difference}`);
+      check(shown.words === line.sentences.slice(1).join(' '), `compare: ${line.key} says "${shown.words}"`);
+    }
+    // The downloads: compare.json names the designs, the workbook is a zip, the CSV has units.
+    const comparison = await api(server.url + compareJob.results.summary);
+    check(JSON.stringify(comparison.designs) === JSON.stringify(model.designs.map((d) => d.name)),
+      `compare.json names the designs of the report`);
+    const xlsx = Buffer.from(await (await fetch(server.url + compareJob.results.xlsx)).arrayBuffer());
+    check(xlsx.subarray(0, 2).toString() === 'PK', 'the compare workbook is an XLSX (zip) file');
+    const paths = await (await fetch(server.url + `/api/v1/jobs/${compareJob.id}/paths.csv`)).text();
+    check(paths.split('\n')[0].includes('world price [USD/t]'), `paths.csv has units in its header: ${paths.split('\n')[0]}`);
+    await page.screenshot({ path: join(artifacts, 'dashboard-compare-report.png'), fullPage: true });
   }
   check(pageErrors.length === 0, `script errors on the page: ${pageErrors.join('; ')}`);
 } catch (e) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "critmin/compare.h"
 #include "critmin/dashboard.h"
 #include "critmin/simulation.h"
 #include "test_support.h"
@@ -194,7 +195,7 @@ TEST_F(DashboardApi, AnswersBadJobsWithAMessageAndRunsNothing) {
       {"not json", 400, "must be a JSON object"},
       {"[1,2]", 400, "must be a JSON object"},
       {R"({"scenario": "x", "colour": 1})", 400, "unknown field 'colour'"},
-      {R"({"kind": "ensemble", "scenario": ""})", 400, "only \"simulate\" jobs"},
+      {R"({"kind": "ensemble", "scenario": ""})", 400, "kind: use \"simulate\""},
       {R"({"kind": "simulate"})", 400, "scenario: give the scenario's TOML text"},
       {R"({"scenario": 42})", 400, "scenario: give the scenario's TOML text"},
       {json{{"name", "bad.toml"}, {"scenario", bad_seed}}.dump(), 400, "bad.toml:3:seed"},
@@ -211,6 +212,124 @@ TEST_F(DashboardApi, AnswersBadJobsWithAMessageAndRunsNothing) {
   EXPECT_EQ(get("/api/v1/jobs/7").status, 404);
   EXPECT_EQ(get("/api/v1/jobs/7/summary.json").status, 404);
   EXPECT_EQ(get("/api/v1/jobs/99999999999999999999999").status, 404);
+}
+
+TEST_F(DashboardApi, RunsACompareJobOfExamplesAndEditedTextAndServesItsResults) {
+  // The reference is an example by file name; the second design is edited text.
+  const std::string edited = test::read_file(kScenarios / "sim-gallium-ban-non-club.toml");
+  const Answer submitted = post(
+      "/api/v1/jobs",
+      json{{"kind", "compare"},
+           {"scenarios",
+            json::array({"sim-gallium-ban.toml", {{"name", "mine.toml"}, {"scenario", edited}}})},
+           {"runs", 2}}
+          .dump());
+  ASSERT_EQ(submitted.status, 202) << submitted.body;
+  EXPECT_EQ(submitted.parsed["kind"], "compare");
+  EXPECT_EQ(submitted.parsed["name"], "gallium-ban vs gallium-ban-non-club");
+  EXPECT_EQ(submitted.parsed["designs"], json({"gallium-ban", "gallium-ban-non-club"}));
+  EXPECT_EQ(submitted.parsed["progress"]["years_total"], 12);
+  EXPECT_EQ(submitted.parsed["progress"]["runs_total"], 4);
+  ASSERT_TRUE(dashboard_->wait_idle(120.0));
+  const std::string base = "/api/v1/jobs/" + std::to_string(submitted.parsed["id"].get<int>());
+  const Answer job = get(base);
+  ASSERT_EQ(job.parsed["status"], "done") << job.body;
+  EXPECT_EQ(job.parsed["progress"]["years_done"], 12);
+  EXPECT_EQ(job.parsed["progress"]["runs_done"], 4);
+  EXPECT_EQ(job.parsed["results"]["summary"], base + "/compare.json");
+
+  // compare.json is what `critmin compare` computes for the same designs.
+  auto read = [](const std::string& file) {
+    return sim::read_simulation_scenario(test::read_file(kScenarios / file), file,
+                                         test::default_data())
+        .value();
+  };
+  sim::CompareOptions options;
+  options.runs = 2;
+  auto expected = sim::run_compare(
+      test::default_data(), {read("sim-gallium-ban.toml"), read("sim-gallium-ban-non-club.toml")},
+      {"a", "b"}, options);
+  ASSERT_TRUE(expected.is_ok());
+  const Answer comparison = get(base + "/compare.json");
+  ASSERT_EQ(comparison.status, 200);
+  EXPECT_EQ(comparison.body, sim::comparison_to_json(expected.value().comparison));
+  EXPECT_EQ(get(base + "/summary.json").status, 404);  // a compare has compare.json
+
+  const Answer report = get(base + "/report.json");
+  ASSERT_EQ(report.status, 200);
+  EXPECT_EQ(report.parsed["kind"], "compare");
+  EXPECT_EQ(report.parsed["runs"], 2);
+  EXPECT_FALSE(report.parsed["scorecards"].empty());
+  EXPECT_NE(get(base + "/report.html").body.find("\"kind\":\"compare\""), std::string::npos);
+  EXPECT_EQ(get(base + "/results.xlsx").body.substr(0, 2), "PK");
+  const Answer paths = get(base + "/paths.csv");
+  ASSERT_EQ(paths.status, 200);
+  EXPECT_NE(paths.body.find("world price [USD/t]"), std::string::npos);
+  EXPECT_EQ(get(base + "/scorecards.csv").status, 200);
+  const Answer missing = get(base + "/series.csv");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.parsed.value("error", "").find("scorecards, headline, bands, paths"),
+            std::string::npos)
+      << missing.body;
+}
+
+TEST_F(DashboardApi, AnswersBadComparesWithAMessageAndRunsNothing) {
+  const std::string ok = "sim-gallium-ban.toml";
+  const std::string bad_years =
+      "[scenario]\nyears = [2030, 2025]\nseed = 1\nmaterials = [\"gallium\"]\n";
+  const auto compare = [](const json& scenarios) {
+    return json{{"kind", "compare"}, {"scenarios", scenarios}};
+  };
+  const std::vector<std::tuple<std::string, int, std::string>> cases = {
+      {R"({"kind": "compare"})", 400, "scenarios: give a list of designs"},
+      {compare(json::array({ok})).dump(), 400, "needs 2 to 6 designs, got 1"},
+      {compare(json::array({ok, ok, ok, ok, ok, ok, ok})).dump(), 400, "got 7"},
+      {compare(json::array({ok, "../secret.toml"})).dump(), 400, "scenarios[1]: '../secret.toml'"},
+      {compare(json::array({ok, "nowhere.toml"})).dump(), 404, "no example scenario nowhere.toml"},
+      {compare(json::array({ok, 42})).dump(), 400, "scenarios[1]: an example file name"},
+      {compare(json::array({ok, {{"scenario", 1}}})).dump(), 400, "scenarios[1].scenario"},
+      {compare(json::array({ok, {{"scenario", "x"}, {"colour", 1}}})).dump(), 400,
+       "unknown field 'colour'"},
+      {compare(json::array({ok, {{"name", "late.toml"}, {"scenario", bad_years}}})).dump(), 400,
+       "late.toml:2:years"},
+      {compare(json::array({ok, "trade-gallium-ban.toml"})).dump(), 400, "trade-gallium-ban.toml"},
+      {json{{"kind", "compare"}, {"scenarios", json::array({ok, ok})}, {"runs", -1}}.dump(), 400,
+       "runs: a whole number from 0"},
+      {json{{"kind", "compare"}, {"scenarios", json::array({ok, ok})}, {"runs", 201}}.dump(), 400,
+       "to 200"},
+      {json{{"kind", "compare"}, {"scenarios", json::array({ok, ok})}, {"scenario", ""}}.dump(),
+       400, "unknown field 'scenario'"},
+      {compare(json::array({ok, {{"scenario", std::string(20 * 1024, '#')}}})).dump(), 400,
+       "larger than 16384 bytes"},
+  };
+  for (const auto& [body, status, message] : cases) {
+    const Answer a = post("/api/v1/jobs", body);
+    EXPECT_EQ(a.status, status) << body.substr(0, 80) << ": " << a.body;
+    EXPECT_NE(a.parsed.value("error", "").find(message), std::string::npos)
+        << body.substr(0, 80) << ": " << a.body;
+  }
+  EXPECT_TRUE(get("/api/v1/jobs").parsed.empty());
+}
+
+TEST_F(DashboardApi, NamesTwoDesignsOfTheSameScenarioApart) {
+  const Answer submitted =
+      post("/api/v1/jobs",
+           json{{"kind", "compare"},
+                {"scenarios", json::array({"sim-gallium-ban.toml", "sim-gallium-ban.toml"})}}
+               .dump());
+  ASSERT_EQ(submitted.status, 202) << submitted.body;
+  EXPECT_EQ(submitted.parsed["designs"], json({"gallium-ban", "gallium-ban (2)"}));
+  ASSERT_TRUE(dashboard_->wait_idle(120.0));
+  const std::string base = "/api/v1/jobs/" + std::to_string(submitted.parsed["id"].get<int>());
+  const Answer report = get(base + "/report.json");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_EQ(report.parsed["designs"][1]["name"], "gallium-ban (2)");
+  // The same scenario twice: every difference is zero.
+  for (const json& line : report.parsed["scorecards"]) {
+    if (line["differences"][1].is_number()) {
+      EXPECT_EQ(line["differences"][1].get<double>(), 0.0) << line["key"];
+    }
+  }
 }
 
 TEST_F(DashboardApi, KeepsAnsweringAfterRandomBodiesAndQueries) {

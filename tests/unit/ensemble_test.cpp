@@ -225,6 +225,64 @@ TEST(Ensemble, GivesTheSameFiguresForAnyThreadAndShareCount) {
   }
 }
 
+TEST(Ensemble, GivesYearlyPathBandsAsQuantilesOfEachRunsPaths) {
+  const SimulationScenario scenario = read_ok(kScenario);
+  auto prepared = prepare_simulation(default_data(), scenario);
+  ASSERT_TRUE(prepared.is_ok()) << prepared.status().to_string();
+  EnsembleOptions options;
+  options.seed = 5;
+  options.runs = 10;
+  options.threads = 2;
+  auto runs = run_ensemble_share(prepared.value(), options);
+  ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+  const EnsembleRuns& all = runs.value();
+  EXPECT_EQ(all.path_names,
+            (std::vector<std::string>{"gallium.world_price", "gallium.eu_shortfall",
+                                      "gallium.top_third_country_share", "lithium.world_price",
+                                      "lithium.eu_shortfall", "lithium.top_third_country_share"}));
+  EXPECT_EQ(all.path_years, 4u);
+  ASSERT_EQ(all.path_values.size(), 10 * all.path_width());
+  // Each run's paths are its own single run's, year by year.
+  std::vector<std::vector<YearlyPath>> single;
+  for (std::size_t run = 0; run < 10; ++run) {
+    auto result = run_prepared_simulation(prepared.value(), ensemble_run_seed(5, run));
+    ASSERT_TRUE(result.is_ok());
+    single.push_back(yearly_paths(result.value()));
+    for (std::size_t p = 0; p < single.back().size(); ++p) {
+      for (std::size_t y = 0; y < 4; ++y) {
+        EXPECT_EQ(all.path_values[run * all.path_width() + p * 4 + y], single.back()[p].values[y]);
+      }
+    }
+  }
+  // The 2026 world price of the headline figure's mean is the path's: same arithmetic.
+  EXPECT_NEAR(
+      single[0][0].values[0] + single[0][0].values[1] + single[0][0].values[2] +
+          single[0][0].values[3],
+      4 * figure(headline_figures(
+                     run_prepared_simulation(prepared.value(), ensemble_run_seed(5, 0)).value()),
+                 "gallium.world_price_mean"),
+      1e-6);
+  // The summary's bands are the quantiles over the runs, per year.
+  const EnsembleSummary summary = summarize_ensemble(scenario, 5, all);
+  ASSERT_EQ(summary.paths.size(), 6u);
+  for (std::size_t p = 0; p < 6; ++p) {
+    EXPECT_EQ(summary.paths[p].first_year, 2025);
+    for (std::size_t y = 0; y < 4; ++y) {
+      std::vector<double> column;
+      for (const auto& run : single) column.push_back(run[p].values[y]);
+      std::sort(column.begin(), column.end());
+      EXPECT_EQ(summary.paths[p].p5[y], quantile_sorted(column, 0.05));
+      EXPECT_EQ(summary.paths[p].p50[y], quantile_sorted(column, 0.50));
+      EXPECT_EQ(summary.paths[p].p95[y], quantile_sorted(column, 0.95));
+    }
+  }
+  // The ban of 2026-2027 happens in some runs: the 2026 gallium price band opens up.
+  EXPECT_LT(summary.paths[0].p5[1], summary.paths[0].p95[1]);
+  const auto json = nlohmann::json::parse(ensemble_to_json(summary));
+  EXPECT_EQ(json["paths"][0]["name"], "gallium.world_price");
+  EXPECT_EQ(json["paths"][0]["p95"].size(), 4u);
+}
+
 TEST(Ensemble, RejectsZeroRunsAndZeroThreads) {
   const SimulationScenario scenario = read_ok(kScenario);
   auto prepared = prepare_simulation(default_data(), scenario);

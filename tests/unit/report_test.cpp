@@ -1,6 +1,7 @@
 // Reports on simulation results (critmin/results_report.h): the report model says the figures of
 // summary.json, draws every material, shows fields it does not know, and the HTML and XLSX files
 // hold what they promise.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -8,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "critmin/compare.h"
+#include "critmin/ensemble.h"
 #include "critmin/results_report.h"
 #include "critmin/simulation.h"
 #include "test_support.h"
@@ -286,6 +289,378 @@ TEST(ReportCli, WritesTheHtmlAndXlsxOfAResultsDirectory) {
   run = test::run_cli(dir.path(), "report " + test::quote(results));
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find("give --html FILE, --xlsx FILE or both"), std::string::npos) << run.err;
+}
+
+// ---- compare and ensemble reports --------------------------------------------------------------
+
+sim::SimulationScenario example(const std::string& file) {
+  auto scenario =
+      sim::read_simulation_scenario(test::read_file(kScenarios / file), file, test::default_data());
+  EXPECT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  return scenario.value();
+}
+
+// The gallium ban against the same ban with a club stockpile, compared once per test binary,
+// with and without ensemble bands.
+struct ComparedExamples {
+  sim::CompareRun run;
+  std::string comparison_json;
+  std::vector<std::string> summaries;
+  json model;
+};
+
+ComparedExamples compare_examples(std::size_t runs) {
+  ComparedExamples out;
+  sim::CompareOptions options;
+  options.runs = runs;
+  options.threads = 2;
+  auto run =
+      sim::run_compare(test::default_data(),
+                       {example("sim-gallium-ban.toml"), example("sim-gallium-ban-non-club.toml")},
+                       {"sim-gallium-ban", "sim-gallium-ban-non-club"}, options);
+  EXPECT_TRUE(run.is_ok()) << run.status().to_string();
+  out.run = std::move(run).value();
+  out.comparison_json = sim::comparison_to_json(out.run.comparison);
+  for (const auto& r : out.run.results) out.summaries.push_back(sim::simulation_to_json(r));
+  Result<std::string> model =
+      build_compare_report_model(out.comparison_json, out.summaries, test::default_data());
+  EXPECT_TRUE(model.is_ok()) << model.status().to_string();
+  if (model.is_ok()) out.model = json::parse(model.value());
+  return out;
+}
+
+const ComparedExamples& compared() {
+  static const ComparedExamples examples = compare_examples(0);
+  return examples;
+}
+
+const ComparedExamples& compared_with_bands() {
+  static const ComparedExamples examples = compare_examples(3);
+  return examples;
+}
+
+const json& compared_line(const json& model, const std::string& key) {
+  for (const json& line : model["scorecards"]) {
+    if (line["key"] == key) return line;
+  }
+  static const json none;
+  ADD_FAILURE() << "no line " << key;
+  return none;
+}
+
+TEST(CompareReport, SaysEachDesignsFiguresAndTheirDifferenceInPlainWords) {
+  const json& model = compared().model;
+  const sim::Comparison& c = compared().run.comparison;
+  EXPECT_EQ(model["kind"], "compare");
+  EXPECT_EQ(model["title"], "critmin compare: gallium-ban vs gallium-ban-non-club");
+  ASSERT_EQ(model["designs"].size(), 2u);
+  EXPECT_EQ(model["designs"][1]["name"], "gallium-ban-non-club");
+  EXPECT_EQ(model["designs"][1]["years"], json({2025, 2030}));
+  ASSERT_EQ(model["scorecards"].size(), c.lines.size());
+  for (std::size_t i = 0; i < c.lines.size(); ++i) {
+    const json& line = model["scorecards"][i];
+    EXPECT_EQ(line["key"], c.lines[i].key);
+    for (std::size_t d = 0; d < 2; ++d) {
+      if (c.lines[i].values[d]) {
+        EXPECT_EQ(line["values"][d].get<double>(), *c.lines[i].values[d]) << line["key"];
+      } else {
+        EXPECT_TRUE(line["values"][d].is_null()) << line["key"];
+      }
+    }
+  }
+
+  // The stockpile lowers the EU's shortfall: a lower figure, better for supply security.
+  const json& shortfall = compared_line(model, "gallium/EU27/shortfall_t");
+  const double reference = shortfall["values"][0], design = shortfall["values"][1];
+  ASSERT_LT(design, reference);
+  EXPECT_DOUBLE_EQ(shortfall["differences"][1].get<double>(), design - reference);
+  EXPECT_EQ(shortfall["verdicts"][1], "better");
+  EXPECT_EQ(shortfall["group"], "Supply security");
+  EXPECT_EQ(shortfall["displays"][0], fmt::format("{:.3g} t", reference));
+  const std::string words = shortfall["sentences"][1];
+  EXPECT_EQ(words.rfind("In gallium-ban-non-club, gallium EU27: shortfall over the run is", 0), 0u)
+      << words;
+  EXPECT_NE(words.find(" t lower than in gallium-ban ("), std::string::npos) << words;
+  EXPECT_EQ(words.find(", -"), std::string::npos) << words;  // the size, not a signed number
+  EXPECT_NE(words.find(": better for supply security."), std::string::npos) << words;
+
+  // A share carries its country; an unchanged figure says so.
+  const json& top = compared_line(model, "gallium/processing/top_share_last");
+  EXPECT_NE(top["displays"][0].get<std::string>().find("% (CHN)"), std::string::npos) << top;
+  const json& breach = compared_line(model, "gallium/processing/years_in_breach");
+  EXPECT_EQ(breach["verdicts"][1], "same");
+  EXPECT_NE(breach["sentences"][1].get<std::string>().find("the same as in gallium-ban"),
+            std::string::npos);
+  // Levy revenue has no better direction: no verdict.
+  EXPECT_EQ(compared_line(model, "levy_revenue")["verdicts"][1], "");
+
+  // The summary per card counts the verdicts of its lines.
+  for (const json& summary : model["summaries"]) {
+    int better = 0, worse = 0;
+    for (const json& line : model["scorecards"]) {
+      if (line["group"] != summary["group"]) continue;
+      better += line["verdicts"][1] == "better";
+      worse += line["verdicts"][1] == "worse";
+    }
+    EXPECT_EQ(summary["better"], better) << summary;
+    EXPECT_EQ(summary["worse"], worse) << summary;
+    EXPECT_NE(summary["text"].get<std::string>().find(
+                  fmt::format("better on {} and worse on {}", better, worse)),
+              std::string::npos);
+  }
+  // Each design's own scorecards, worded as its own report words them.
+  ASSERT_EQ(model["design_scorecards"].size(), 2u);
+  EXPECT_EQ(model["design_scorecards"][1]["cards"],
+            model_of(compared().summaries[1])["scorecards"]);
+}
+
+TEST(CompareReport, DrawsEachDesignsPathsAsItsOwnReportDoes) {
+  const json& model = compared().model;
+  ASSERT_EQ(model["materials"].size(), 1u);
+  const json& m = model["materials"][0];
+  EXPECT_EQ(m["id"], "gallium");
+  EXPECT_EQ(m["years"], json({2025, 2026, 2027, 2028, 2029, 2030}));
+  for (std::size_t d = 0; d < 2; ++d) {
+    const json own = model_of(compared().summaries[d])["materials"][0];
+    EXPECT_EQ(m["price"]["lines"][d]["label"], model["designs"][d]["name"]);
+    EXPECT_EQ(m["price"]["lines"][d]["values"], own["price"]["lines"][0]["values"]);
+    for (const json& area : own["shortfall"]["areas"]) {
+      if (area["area"] == "EU27") {
+        EXPECT_EQ(m["shortfall"]["lines"][d]["values"], area["values"]);
+      }
+    }
+    EXPECT_EQ(m["shortfall"]["lines"][d]["area"], "EU27");
+    // The largest third country's processing share per year is the summary's.
+    const json summary = json::parse(compared().summaries[d]);
+    for (const json& s : summary["scorecard"]["supply_security"]["stages"]) {
+      if (s["stage"] != "processing") continue;
+      const int i = s["year"].get<int>() - 2025;
+      EXPECT_EQ(m["concentration"]["lines"][d]["share"][i], s["top_third_country_share"]);
+      EXPECT_EQ(m["concentration"]["lines"][d]["country"][i], s["top_third_country"]);
+    }
+  }
+  EXPECT_DOUBLE_EQ(m["concentration"]["limit"].get<double>(), 0.65);
+}
+
+TEST(CompareReport, ChartsTheHeadlineFiguresWithBandsWhenRunWithRuns) {
+  const json& plain = compared().model;
+  ASSERT_FALSE(plain["headline"].empty());
+  for (const json& group : plain["headline"]) EXPECT_FALSE(group.contains("bands"));
+  const json* price = nullptr;
+  for (const json& group : plain["headline"]) {
+    if (group["id"] == "world_price_mean") price = &group;
+  }
+  ASSERT_NE(price, nullptr);
+  EXPECT_EQ((*price)["unit"], "USD/t");
+  EXPECT_EQ((*price)["labels"], json({"gallium"}));
+  for (std::size_t d = 0; d < 2; ++d) {
+    const auto figures = sim::headline_figures(compared().run.results[d]);
+    const auto mean = std::find_if(figures.begin(), figures.end(), [](const auto& f) {
+      return f.name == "gallium.world_price_mean";
+    });
+    ASSERT_NE(mean, figures.end());
+    EXPECT_EQ((*price)["values"][d][0].get<double>(), mean->value);
+  }
+
+  const json& banded = compared_with_bands().model;
+  EXPECT_EQ(banded["runs"], 3);
+  const sim::Comparison& c = compared_with_bands().run.comparison;
+  for (const json& group : banded["headline"]) {
+    ASSERT_TRUE(group.contains("bands")) << group["id"];
+    for (std::size_t k = 0; k < group["names"].size(); ++k) {
+      const auto band = std::find_if(c.bands.begin(), c.bands.end(), [&](const auto& b) {
+        return b.name == group["names"][k].get<std::string>();
+      });
+      ASSERT_NE(band, c.bands.end());
+      for (std::size_t d = 0; d < 2; ++d) {
+        EXPECT_EQ(group["bands"]["p5"][d][k].get<double>(), band->bands[d]->p5);
+        EXPECT_EQ(group["bands"]["p50"][d][k].get<double>(), band->bands[d]->p50);
+        EXPECT_EQ(group["bands"]["p95"][d][k].get<double>(), band->bands[d]->p95);
+        EXPECT_LE(band->bands[d]->p5, band->bands[d]->p95);
+      }
+    }
+  }
+  bool bands_table = false;
+  for (const json& t : banded["tables"]) bands_table = bands_table || t["name"] == "bands";
+  EXPECT_TRUE(bands_table);
+
+  // The paths carry each design's yearly P5-P95 band around its deterministic line.
+  const json& m = banded["materials"][0];
+  for (std::size_t d = 0; d < 2; ++d) {
+    const auto& path_bands = c.path_bands[d];
+    ASSERT_FALSE(path_bands.empty());
+    EXPECT_EQ(path_bands[0].name, "gallium.world_price");
+    const json& band = m["price"]["lines"][d]["band"];
+    ASSERT_EQ(band["p5"].size(), 6u) << m["price"]["lines"][d];
+    for (std::size_t y = 0; y < 6; ++y) {
+      EXPECT_EQ(band["p5"][y].get<double>(), path_bands[0].p5[y]);
+      EXPECT_EQ(band["p95"][y].get<double>(), path_bands[0].p95[y]);
+    }
+    EXPECT_TRUE(m["shortfall"]["lines"][d].contains("band"));
+    EXPECT_TRUE(m["concentration"]["lines"][d].contains("band"));
+  }
+  EXPECT_FALSE(compared().model["materials"][0]["price"]["lines"][0].contains("band"));
+}
+
+TEST(CompareReport, RejectsACompareJsonItCannotRead) {
+  const auto& summaries = compared().summaries;
+  const auto message = [&](const std::string& comparison, const std::vector<std::string>& s) {
+    Result<std::string> model = build_compare_report_model(comparison, s, test::default_data());
+    EXPECT_FALSE(model.is_ok());
+    return model.is_ok() ? std::string() : model.status().message();
+  };
+  EXPECT_NE(message("not json", summaries).find("not a JSON object"), std::string::npos);
+  EXPECT_NE(message(R"({"designs": ["a"]})", summaries).find("'designs'"), std::string::npos);
+  EXPECT_NE(message(R"({"designs": ["a", "b"]})", summaries).find("'lines'"), std::string::npos);
+  EXPECT_NE(message(R"({"designs": ["a", "b"], "lines": [{"values": [1], "texts": ["", ""],
+                       "differences": [null, null]}]})",
+                    summaries)
+                .find("lines[0].values must be an array with one entry per design (2)"),
+            std::string::npos);
+  EXPECT_NE(message(compared().comparison_json, {summaries[0]}).find("1 design summaries"),
+            std::string::npos);
+  EXPECT_NE(message(compared().comparison_json, {summaries[0], "{}"})
+                .find("design 2 (gallium-ban-non-club)"),
+            std::string::npos);
+}
+
+TEST(CompareXlsx, HasOneSheetPerTableWithUnitsInTheHeaders) {
+  test::TempDir dir("critmin_compare_xlsx_");
+  const std::filesystem::path file = dir.path() / "compare.xlsx";
+  const std::string model = compared_with_bands().model.dump();
+  ASSERT_TRUE(report_tables_to_xlsx(model, file).is_ok());
+  const std::string zip = test::read_file(file);
+  const std::string workbook = zip_member(zip, "xl/workbook.xml");
+  for (const char* sheet : {"scorecards", "headline", "bands", "paths", "notes"}) {
+    EXPECT_NE(workbook.find(std::string("name=\"") + sheet + "\""), std::string::npos) << sheet;
+  }
+  const std::string strings = zip_member(zip, "xl/sharedStrings.xml");
+  for (const char* header : {"world price [USD/t]", "shortfall [t/yr]", "processing share [0-1]",
+                             "gallium-ban-non-club - gallium-ban", "unit"}) {
+    EXPECT_NE(strings.find(header), std::string::npos) << header;
+  }
+  EXPECT_EQ(report_tables_to_xlsx("{}", file).code(), StatusCode::kInvalidInput);
+
+  Result<std::string> csv = report_table_to_csv(model, "paths");
+  ASSERT_TRUE(csv.is_ok());
+  const std::string header = csv.value().substr(0, csv.value().find('\n'));
+  EXPECT_EQ(header.rfind("design,material,year,world price [USD/t],shortfall area,shortfall "
+                         "[t/yr],largest third country,largest third country's processing share "
+                         "[0-1],world price P5 [USD/t],world price P50 [USD/t],world price P95 "
+                         "[USD/t],shortfall P5 [t/yr]",
+                         0),
+            0u)
+      << header;
+  // One row per design and year, plus the header.
+  EXPECT_EQ(std::count(csv.value().begin(), csv.value().end(), '\n'), 1 + 2 * 6);
+  Result<std::string> missing = report_table_to_csv(model, "weather");
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("scorecards, headline, bands, paths"),
+            std::string::npos);
+}
+
+TEST(EnsembleReport, ShowsTheBandsAndTheDistributionOfTheRuns) {
+  const sim::SimulationScenario scenario = example("sim-gallium-ban.toml");
+  auto prepared = sim::prepare_simulation(test::default_data(), scenario);
+  ASSERT_TRUE(prepared.is_ok());
+  sim::EnsembleOptions options;
+  options.seed = 11;
+  options.runs = 6;
+  options.threads = 2;
+  auto runs = sim::run_ensemble_share(prepared.value(), options);
+  ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+  const sim::EnsembleSummary summary = sim::summarize_ensemble(scenario, 11, runs.value());
+  const std::string summary_json = sim::ensemble_to_json(summary);
+  const std::string distribution = sim::ensemble_runs_to_json(runs.value());
+  Result<std::string> built =
+      build_ensemble_report_model(summary_json, distribution, test::default_data());
+  ASSERT_TRUE(built.is_ok()) << built.status().to_string();
+  const json model = json::parse(built.value());
+  EXPECT_EQ(model["kind"], "ensemble");
+  EXPECT_EQ(model["runs"], 6);
+  ASSERT_EQ(model["figures"].size(), summary.figures.size());
+  for (std::size_t f = 0; f < summary.figures.size(); ++f) {
+    EXPECT_EQ(model["figures"][f]["p50"].get<double>(), summary.figures[f].p50);
+    EXPECT_EQ(model["figures"][f]["p95"].get<double>(), summary.figures[f].p95);
+    int counted = 0;
+    for (const json& n : model["distributions"][f]["counts"]) counted += n.get<int>();
+    EXPECT_EQ(counted, 6) << summary.figures[f].name;
+    EXPECT_DOUBLE_EQ(model["distributions"][f]["edges"].front().get<double>(),
+                     summary.figures[f].min);
+    EXPECT_DOUBLE_EQ(model["distributions"][f]["edges"].back().get<double>(),
+                     summary.figures[f].max);
+  }
+  EXPECT_NE(model["figures"][0]["text"].get<std::string>().find("in 90% of the 6 runs between"),
+            std::string::npos);
+  // The yearly bands of the world price, the EU shortfall and the largest third country's share.
+  ASSERT_EQ(model["paths"].size(), 1u);
+  const json& paths = model["paths"][0];
+  EXPECT_EQ(paths["id"], "gallium");
+  EXPECT_EQ(paths["years"], json({2025, 2026, 2027, 2028, 2029, 2030}));
+  ASSERT_FALSE(summary.paths.empty());
+  for (std::size_t y = 0; y < 6; ++y) {
+    EXPECT_EQ(paths["price"]["p50"][y].get<double>(), summary.paths[0].p50[y]);
+  }
+  EXPECT_FALSE(paths["shortfall"].is_null());
+  EXPECT_FALSE(paths["share"].is_null());
+  ASSERT_EQ(model["price_bands"].size(), 1u);
+  EXPECT_EQ(model["price_bands"][0]["material"], "gallium");
+  EXPECT_EQ(model["price_bands"][0]["labels"].size(), 2u);  // mean and highest year
+
+  // A distribution of another ensemble does not fit.
+  options.runs = 5;
+  auto fewer = sim::run_ensemble_share(prepared.value(), options);
+  ASSERT_TRUE(fewer.is_ok());
+  Result<std::string> mismatched = build_ensemble_report_model(
+      summary_json, sim::ensemble_runs_to_json(fewer.value()), test::default_data());
+  ASSERT_FALSE(mismatched.is_ok());
+  EXPECT_NE(mismatched.status().message().find("has 5 values for the 6 runs"), std::string::npos)
+      << mismatched.status().message();
+  EXPECT_FALSE(build_ensemble_report_model(gallium_summary(), distribution, test::default_data())
+                   .is_ok());  // a simulation summary is no ensemble summary
+}
+
+TEST(ReportCli, WritesCompareAndEnsembleReportsAndReadsTheirDirectoriesAgain) {
+  test::TempDir dir("critmin_report_compare_cli_");
+  const std::string a = test::quote((kScenarios / "sim-gallium-ban.toml").string());
+  const std::string b = test::quote((kScenarios / "sim-gallium-ban-non-club.toml").string());
+  const std::filesystem::path out = dir.path() / "cmp";
+  test::CliRun run = test::run_cli(
+      dir.path(), "compare " + a + " " + b + " --out " + test::quote(out.string()) + " --html " +
+                      test::quote((dir.path() / "compare.html").string()) + " --xlsx " +
+                      test::quote((dir.path() / "compare.xlsx").string()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string html = test::read_file(dir.path() / "compare.html");
+  EXPECT_NE(html.find("\"kind\":\"compare\""), std::string::npos);
+  EXPECT_EQ(test::read_file(dir.path() / "compare.xlsx").substr(0, 2), "PK");
+  run = test::run_cli(dir.path(), "report " + test::quote(out.string()) + " --html " +
+                                      test::quote((dir.path() / "again.html").string()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(test::read_file(dir.path() / "again.html"), html);  // the files say it all
+
+  const std::filesystem::path ensemble = dir.path() / "ens";
+  run = test::run_cli(dir.path(), "ensemble " + a + " --runs 3 --threads 1 --out " +
+                                      test::quote(ensemble.string()) + " --html " +
+                                      test::quote((dir.path() / "ensemble.html").string()) +
+                                      " --xlsx " +
+                                      test::quote((dir.path() / "ensemble.xlsx").string()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string ensemble_html = test::read_file(dir.path() / "ensemble.html");
+  EXPECT_NE(ensemble_html.find("\"kind\":\"ensemble\""), std::string::npos);
+  EXPECT_NE(zip_member(test::read_file(dir.path() / "ensemble.xlsx"), "xl/workbook.xml")
+                .find("name=\"runs\""),
+            std::string::npos);
+  run = test::run_cli(dir.path(), "report " + test::quote(ensemble.string()) + " --html " +
+                                      test::quote((dir.path() / "ensemble2.html").string()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(test::read_file(dir.path() / "ensemble2.html"), ensemble_html);
+
+  // A compare directory with a design's results missing says which.
+  std::filesystem::remove_all(out / "gallium-ban-non-club");
+  run = test::run_cli(dir.path(), "report " + test::quote(out.string()) + " --html x.html");
+  EXPECT_EQ(run.exit_code, 3);
+  EXPECT_NE(run.err.find("gallium-ban-non-club"), std::string::npos) << run.err;
 }
 
 }  // namespace
