@@ -223,25 +223,43 @@ double DecreasingFixedPoint::step(double target, double tolerance, std::optional
   const double gap = std::abs(target - value_);
   if (gap <= tolerance) return 0.0;
   const double g = target - value_;  // > 0: the fixed point lies above the value
+  // A reading that contradicts the bracket (the target below the value at or under its low end,
+  // or above it at or over its high end) says that end was seen under other terms and no longer
+  // holds: it is dropped, so the search can leave the bracket towards the fixed point.
+  if (g < 0.0 && below_ && value_ <= low_) {
+    low_ = initial_low_;
+    below_ = false;
+    g_low_ = 0.0;
+  }
+  if (g > 0.0 && above_ && value_ >= high_) {
+    high_ = initial_high_;
+    above_ = false;
+    g_high_ = 0.0;
+  }
   if (g < 0.0) {
     if (above_) g_low_ *= 0.5;  // the same side again: Illinois' halving keeps the step moving
     high_ = value_;
+    high_epoch_ = epoch_;
     g_high_ = g;
     above_ = true;
   } else {
     if (below_) g_high_ *= 0.5;
     low_ = value_;
+    low_epoch_ = epoch_;
     g_low_ = g;
     below_ = true;
   }
-  // A bracket no wider than the tolerance: both ends lie within it of the fixed point. The search
-  // ends at the low end, where the target is at or above the value (a budget pays at least the
-  // share its producers anticipated; at the high end of a switch it would pay them less): when
-  // the value just cleared is the low end it stays, else the next clearing is made there.
+  // A bracket no wider than the tolerance whose ends were both seen under the others' present
+  // terms: both lie within the tolerance of the fixed point. The search ends at the low end,
+  // where the target is at or above the value (a budget pays at least the share its producers
+  // anticipated; at the high end of a switch it would pay them less): when the value just
+  // cleared is the low end it stays, else the next clearing is made there. An end seen before
+  // the others last moved is cleared again first, to check it.
   if (above_ && below_ && high_ - low_ <= tolerance) {
-    if (g >= 0.0) return 0.0;
-    value_ = low_;
-    return gap;  // the value just cleared was that far from its target
+    // The end just seen is fresh; the other one may not be.
+    if (g >= 0.0 && high_epoch_ == epoch_) return 0.0;
+    value_ = g >= 0.0 ? high_ : low_;  // check the stale high end, or go to the low end
+    return gap;                        // the value just cleared was that far from its target
   }
   // Jump to the target while it lies on one side; once it has been on both sides the fixed point
   // is bracketed, and a false-position step (with Illinois' correction) shrinks the bracket, also
@@ -257,8 +275,19 @@ double DecreasingFixedPoint::step(double target, double tolerance, std::optional
   return std::min(gap, high_ - low_);
 }
 
+std::optional<std::string> anticipated_share_note(double anticipated_share, double paid_share) {
+  if (std::abs(anticipated_share - paid_share) <= kBudgetFactorTolerance) return std::nullopt;
+  return fmt::format(
+      "producers decided on {:.2f}% of their claims, the share the outer loop settled on at a "
+      "switch (a marginal producer that runs above it would take the claims over the budget); "
+      "at this clearing the budget pays {:.2f}%",
+      100.0 * anticipated_share, 100.0 * paid_share);
+}
+
 void DecreasingFixedPoint::observe(bool others_moved) {
-  if (!others_moved || restarts_ >= kMaxRestarts || !(above_ || below_)) return;
+  if (!others_moved) return;
+  ++epoch_;  // the bracket's ends were seen under earlier terms
+  if (restarts_ >= kMaxRestarts || !(above_ || below_)) return;
   ++restarts_;
   low_ = initial_low_;
   high_ = initial_high_;
@@ -525,15 +554,6 @@ std::vector<std::unique_ptr<Instrument>> read_instruments(const toml::table& roo
 }
 
 }  // namespace
-
-struct ScenarioDocument {
-  toml::table root;
-  // The instruments as read_clearing_scenario read them (in file order), at `instruments_year`:
-  // a clearing that reads at that year clones the ones of its material instead of reading their
-  // tables again (a world-year clears every material, a simulation every material every year).
-  int instruments_year = 0;
-  std::vector<std::unique_ptr<Instrument>> instruments;
-};
 
 Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
                                                 const std::string& file_name, const Dataset& data,

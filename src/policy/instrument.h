@@ -13,6 +13,7 @@
 //      critmin/settlement.h, as an InstrumentReport.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 #include <map>
@@ -89,6 +90,23 @@ struct ClearingContext {
   std::size_t producing_region(std::size_t region, Stage stage) const;
   double base_price(Stage stage) const;  // [USD/t] of the stage's product in the base year
 };
+
+// The change an instrument whose terms come from a fixed-point search reports for a round
+// [USD/t]: its distance from the fixed point valued in USD/t, and when the search moved its terms
+// (returned a positive distance), at least twice the outer loop's tolerance, so that the loop
+// clears once more at the new terms however small the move looks in USD/t (a small premium or
+// deficit per tonne): the last clearing is then always made at the terms the instrument settles.
+inline double change_of_terms(double distance_usd_per_t, bool moved,
+                              const ClearingContext& context) {
+  return moved ? std::max(distance_usd_per_t, 2.0 * context.price_tolerance) : distance_usd_per_t;
+}
+
+// A note for a report when the share of their claims that producers decided on (the budget
+// factor the outer loop settled on) differs by more than the budget tolerance from the share the
+// budget pays at the final clearing. That happens at a switch: the search ends on the side where
+// the budget pays at least the anticipated share, and a marginal producer that would run on the
+// other side would take the claims over the budget. nullopt when the two agree.
+std::optional<std::string> anticipated_share_note(double anticipated_share, double paid_share);
 
 class Instrument {
  public:
@@ -195,6 +213,8 @@ class DecreasingFixedPoint {
  private:
   double initial_low_ = 0.0, initial_high_ = 0.0;
   int restarts_ = 0;
+  // Counts the others' moves (observe); each end of the bracket keeps the count it was seen at.
+  int epoch_ = 0, low_epoch_ = 0, high_epoch_ = 0;
   double low_, high_, value_;
   bool above_ = false, below_ = false;  // the target has been seen below / above the value
   double g_low_ = 0.0, g_high_ = 0.0;   // target - value at the ends of the bracket
@@ -297,6 +317,16 @@ class ProducerIncentive {
   Stage stage_ = Stage::kProcessing;
   // The factor and feed price of the last apply(), when it ran.
   std::optional<std::pair<double, double>> applied_;
+};
+
+// The parsed text of a clearing scenario (ClearingScenario::document).
+struct ScenarioDocument {
+  toml::table root;
+  // The instruments as read_clearing_scenario read them (in file order), at `instruments_year`:
+  // a clearing that reads at that year clones the ones of its material instead of reading their
+  // tables again (a world-year clears every material, a simulation every material every year).
+  int instruments_year = 0;
+  std::vector<std::unique_ptr<Instrument>> instruments;
 };
 
 }  // namespace critmin::policy

@@ -239,7 +239,8 @@ class Intermediary final : public Instrument {
     const double distance_t = bought_.step(target, 1e-9 * std::max(1.0, volume_t_));
     bought_t_ = bought_.value();
     context.market.model.deliveries[delivery_].volume_t = bought_t_;
-    return distance_t / std::max(volume_t_, 1e-12) * std::abs(unit_deficit);
+    return change_of_terms(distance_t / std::max(volume_t_, 1e-12) * std::abs(unit_deficit),
+                           distance_t > 0.0, context);
   }
 
   InstrumentReport settle(const market::Equilibrium& eq,

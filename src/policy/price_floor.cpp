@@ -175,7 +175,8 @@ class PriceFloor final : public Instrument {
       }
       // The factor moves every covered producer's incentive by at most floor x the change.
       factor_.observe(context.others_moved);
-      budget_change = factor_.step(target, kBudgetFactorTolerance, hint) * floor_usd_per_t_;
+      const double distance = factor_.step(target, kBudgetFactorTolerance, hint);
+      budget_change = change_of_terms(distance * floor_usd_per_t_, distance > 0.0, context);
     }
     // The offered costs are a function of the factor alone, so the factor's distance from its
     // fixed point is the measure of convergence.
@@ -216,10 +217,16 @@ class PriceFloor final : public Instrument {
       report.figures.push_back({"top_up_cost", paid.total_paid_usd, "USD"});
       if (budget_usd_) report.figures.push_back({"budget", *budget_usd_, "USD"});
       if (paid.binding) {
-        report.notes.push_back(fmt::format(
-            "the budget binds: every claim is paid {:.1f}% (pro rata); producers decide on the "
-            "share the outer loop settled on, which can differ from it where a producer switches",
-            100.0 * paid.total_paid_usd / std::max(claimed, 1e-300)));
+        report.notes.push_back(
+            fmt::format("the budget binds: every claim is paid {:.1f}% (pro rata)",
+                        100.0 * paid.total_paid_usd / std::max(claimed, 1e-300)));
+      }
+      if (budget_usd_) {
+        const double paid_share =
+            paid.binding ? std::clamp(paid.total_paid_usd / claimed, 0.0, 1.0) : 1.0;
+        if (auto note = anticipated_share_note(factor_.value(), paid_share)) {
+          report.notes.push_back(std::move(*note));
+        }
       }
     }
     double member_price = 0.0, member_use = 0.0;

@@ -169,7 +169,8 @@ class Subsidy final : public Instrument {
       }
       // The factor moves every covered producer's incentive by at most the price scale x change.
       factor_.observe(context.others_moved);
-      budget_change = factor_.step(target, kBudgetFactorTolerance, hint) * scale_usd_per_t();
+      const double distance = factor_.step(target, kBudgetFactorTolerance, hint);
+      budget_change = change_of_terms(distance * scale_usd_per_t(), distance > 0.0, context);
     }
     // The offered costs are a function of the factor alone, so the factor's distance from its
     // fixed point is the measure of convergence.
@@ -206,6 +207,9 @@ class Subsidy final : public Instrument {
             fmt::format("the budget binds ({}): {:.6g} of {:.6g} USD claimed is paid",
                         settlement::budget_rule_name(rule_), outcome.total_paid_usd,
                         outcome.total_claimed_usd));
+      }
+      if (auto note = anticipated_share_note(factor_.value(), paid_share(outcome))) {
+        report.notes.push_back(std::move(*note));
       }
     }
     return report;

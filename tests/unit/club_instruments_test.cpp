@@ -556,6 +556,14 @@ TEST(ProducerIncentiveCost, AgreesWithBisectionForEveryPaymentKind) {
       EXPECT_LE(revenue(found) - cost, 1e-11 * std::max(1.0, cost)) << "trial " << trial;
     }
     EXPECT_NEAR(found, expected, 1e-9 * std::max(1.0, expected)) << "trial " << trial;
+    // A ceiling changes nothing below it and makes every price above it infinite.
+    const double ceiling = expected * (0.5 + unit(rng));
+    const double capped = incentive_cost_usd_per_t(cost, factor, payment, ceiling);
+    if (expected > ceiling * (1.0 + 1e-9)) {
+      EXPECT_FALSE(std::isfinite(capped)) << "trial " << trial;
+    } else if (expected < ceiling * (1.0 - 1e-9)) {
+      EXPECT_EQ(capped, found) << "trial " << trial;
+    }
   }
 }
 
@@ -579,17 +587,25 @@ TEST(ClubBudget, BracketFromClearingsUnderOtherTermsIsForgotten) {
   EXPECT_GT(kept.value(), 0.2);
   EXPECT_LT(kept.value(), 1.0) << "inside the bracket, not at its stale end";
 
-  // A market that keeps moving forgets at most kMaxRestarts brackets, then closes one.
-  DecreasingFixedPoint moving(0.0, 1.0, 1.0);
-  const auto target = [](double f) { return f < 0.6 ? 1.0 : 0.1; };  // a switch at 0.6
-  int rounds = 0;
-  while (rounds < 60) {
-    ++rounds;
-    moving.observe(true);
-    if (moving.step(target(moving.value()), 1e-4) <= 1e-4) break;
+  // A market that moves for eight rounds (beyond kMaxRestarts: the bracket is then kept) with a
+  // switch at 0.3, then settles with the switch elsewhere: the search settles at the new switch,
+  // on its low side, whether it moved up (0.9: an end seen under the old terms must not end the
+  // search) or down (0.1: a reading below the old low end drops it instead of freezing there).
+  for (const double settled_at : {0.9, 0.1, 0.6}) {
+    DecreasingFixedPoint factor(0.0, 1.0, 1.0);
+    int rounds = 0;
+    for (; rounds < 80; ++rounds) {
+      const double at = rounds < 8 ? 0.3 : settled_at;
+      // The switch moved before this clearing (the others' terms changed after the last one).
+      const bool moved = rounds >= 1 && rounds <= 8;
+      const double target = factor.value() < at ? 1.0 : 0.2 * at;
+      factor.observe(moved);
+      if (factor.step(target, 1e-4) <= 0.0 && !moved) break;
+    }
+    EXPECT_LT(rounds, 50) << settled_at;
+    EXPECT_NEAR(factor.value(), settled_at, 1e-4) << settled_at;
+    EXPECT_LT(factor.value(), settled_at) << "the low side of the switch at " << settled_at;
   }
-  EXPECT_LT(rounds, 40);
-  EXPECT_NEAR(moving.value(), 0.6, 2e-4);
 }
 
 // At a switch (the target jumps across the diagonal) the search ends within the tolerance of it,
@@ -820,6 +836,29 @@ TEST(ClubExample, ClonedInstrumentsClearAsInstrumentsReadAgain) {
     ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
     outcomes.push_back(std::move(outcome).value());
   }
+  // The clones are what clears: a document that keeps the read instruments but no tables
+  // clears the same, and one with neither clears none.
+  ASSERT_NE(scenario.value().document, nullptr);
+  EXPECT_EQ(scenario.value().document->instruments.size(), 6u);
+  for (const bool keep_read : {true, false}) {
+    auto document = std::make_shared<ScenarioDocument>();
+    document->instruments_year = scenario.value().document->instruments_year;
+    if (keep_read) {
+      for (const auto& read : scenario.value().document->instruments) {
+        document->instruments.push_back(read->clone());
+      }
+    }
+    ClearingScenario without_tables = scenario.value();
+    without_tables.document = document;
+    auto market = market::build_market(default_data(), "gallium", 2023);
+    ASSERT_TRUE(market.is_ok());
+    auto outcome = clear_with_instruments(default_data(), market.value(), without_tables);
+    ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+    EXPECT_EQ(outcome.value().instruments.size(), keep_read ? 6u : 0u);
+    if (keep_read) {
+      EXPECT_EQ(outcome.value().equilibrium.welfare_usd, outcomes[0].equilibrium.welfare_usd);
+    }
+  }
   for (std::size_t k = 1; k < outcomes.size(); ++k) {
     const ClubOutcome& a = outcomes[0];
     const ClubOutcome& b = outcomes[k];
@@ -839,6 +878,82 @@ TEST(ClubExample, ClonedInstrumentsClearAsInstrumentsReadAgain) {
       }
     }
   }
+}
+
+// The outer loop on the default markets with a levy floor and a CfD with a budget on the same
+// member refiners, as in the instruments benchmark: the levy's first guess (from the base price)
+// makes the CfD look binding at a factor of 1 in the first clearing, and not once the levy has
+// settled. The budget search holds in the first round and forgets that bracket, so these markets
+// settle in a few rounds (14 to 16 before), at a factor where the budget pays at least the share
+// producers anticipated.
+TEST(ClubOuterLoop, LevyAndBudgetedCfdSettleInAFewRounds) {
+  for (const char* material : {"aluminium", "molybdenum", "strontium", "titanium_metal"}) {
+    auto market = market::build_market(default_data(), material, 2023);
+    ASSERT_TRUE(market.is_ok()) << material;
+    const double base = market.value().info.base_price_usd_per_t;
+    const std::string text = fmt::format(R"([club]
+members = ["USA", "JPN", "EU27", "GBR", "CAN", "AUS", "KOR"]
+[[instrument]]
+type = "price_floor"
+material = "{0}"
+stage = "processing"
+price = {1}
+[[instrument]]
+type = "subsidy"
+kind = "cfd"
+material = "{0}"
+stage = "processing"
+strike = {2}
+budget_usd = {3}
+)",
+                                         material, 1.1 * base, 1.05 * base, 1e3 * base);
+    auto scenario = read_clearing_scenario(text, "loop.toml", default_data(), 2023);
+    ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+    auto outcome = clear_with_instruments(default_data(), market.value(), scenario.value());
+    ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+    EXPECT_TRUE(outcome.value().converged) << material;
+    EXPECT_LE(outcome.value().outer_iterations, 4) << material;
+    for (const InstrumentReport& report : outcome.value().instruments) {
+      if (report.type != "subsidy") continue;
+      EXPECT_LE(report.figure("subsidy_cost"), 1e3 * base * (1 + 1e-12)) << material;
+      ASSERT_EQ(report.producer_terms.size(), 1u);
+    }
+  }
+}
+
+// The gallium top-up example of docs/instruments/price_floor.md: a budget that binds at a
+// switch settles in four rounds (24 before) on the side where the budget pays at least the share
+// the refiners anticipated, and the report says what they anticipated.
+TEST(ClubOuterLoop, BindingTopUpBudgetSettlesOnTheSideThatPaysAtLeastTheAnticipatedShare) {
+  const std::string text = R"([club]
+members = ["USA", "JPN", "EU27", "GBR", "CAN", "AUS", "KOR"]
+[[instrument]]
+type = "price_floor"
+material = "gallium"
+stage = "processing"
+price = 600.0
+unit = "USD/kg"
+enforcement = "top_up"
+budget_usd = 2.0e6
+)";
+  auto scenario = read_clearing_scenario(text, "topup.toml", default_data(), 2023);
+  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  auto market = market::build_market(default_data(), "gallium", 2023);
+  ASSERT_TRUE(market.is_ok());
+  auto outcome = clear_with_instruments(default_data(), market.value(), scenario.value());
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  EXPECT_TRUE(outcome.value().converged);
+  EXPECT_LE(outcome.value().outer_iterations, 4);
+  ASSERT_EQ(outcome.value().instruments.size(), 1u);
+  const InstrumentReport& report = outcome.value().instruments[0];
+  EXPECT_NEAR(report.figure("top_up_cost"), 2.0e6, 1e-6);
+  bool anticipated = false;
+  for (const std::string& note : report.notes) {
+    anticipated |= note.find("producers decided on") != std::string::npos;
+  }
+  EXPECT_TRUE(anticipated) << "the report says which share the refiners decided on";
+  ASSERT_EQ(report.producer_terms.size(), 1u);
+  EXPECT_GT(report.producer_terms[0].paid_share, 0.8);
 }
 
 }  // namespace
