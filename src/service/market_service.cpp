@@ -215,6 +215,9 @@ MarketService::~MarketService() {
   }
   snapshotter_wake_.notify_one();
   if (snapshotter_.joinable()) snapshotter_.join();  // finishes a snapshot already requested
+  // The log first, while the rest of the service still exists: stopping it answers the
+  // when_durable callbacks still pending, and those touch `failed_`.
+  wal_.reset();
 }
 
 std::optional<Participant> MarketService::authenticate(std::string_view token) const {
@@ -239,13 +242,13 @@ std::optional<Participant> MarketService::authenticate(std::string_view token) c
 }
 
 template <typename Answer>
-Result<Answer> MarketService::commit(
+Result<std::pair<Answer, std::uint64_t>> MarketService::commit_queued(
     std::uint64_t actor, const std::function<Result<EventBody>(const MarketState&)>& decide,
     const std::function<Answer(const MarketState&, const Event&)>& answer) {
   if (failed_) {
     return Status::io_error("the market service stopped after a log write failure; restart it");
   }
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   Result<EventBody> body = decide(state_);
   if (!body.is_ok()) return body.status();
   Event event{state_.last_seq + 1, now_ms(), actor, std::move(body).value()};
@@ -253,15 +256,23 @@ Result<Answer> MarketService::commit(
   Status applied = apply_event(state_, event, bytes);
   if (!applied.is_ok()) return applied;
   wal_->append(event.seq, bytes);
-  Answer reply = answer(state_, event);
-  lock.unlock();
-  Status durable = wal_->wait_durable(event.seq);
+  return std::pair<Answer, std::uint64_t>(answer(state_, event), event.seq);
+}
+
+template <typename Answer>
+Result<Answer> MarketService::commit(
+    std::uint64_t actor, const std::function<Result<EventBody>(const MarketState&)>& decide,
+    const std::function<Answer(const MarketState&, const Event&)>& answer) {
+  Result<std::pair<Answer, std::uint64_t>> queued = commit_queued<Answer>(actor, decide, answer);
+  if (!queued.is_ok()) return queued.status();
+  const std::uint64_t seq = queued.value().second;
+  Status durable = wal_->wait_durable(seq);
   if (!durable.is_ok()) {
     failed_ = true;
     return durable;
   }
-  maybe_snapshot(event.seq);
-  return reply;
+  maybe_snapshot(seq);
+  return std::move(queued).value().first;
 }
 
 Result<Registered> MarketService::register_participant(std::uint64_t actor,
@@ -488,6 +499,30 @@ Result<std::uint64_t> MarketService::submit_order(std::uint64_t actor, const New
         return EventBody(std::move(decided).value());
       },
       [](const MarketState&, const Event& e) { return std::get<OrderSubmitted>(e.body).order.id; });
+}
+
+Result<MarketService::QueuedOrder> MarketService::submit_order_queued(std::uint64_t actor,
+                                                                      const NewOrder& request) {
+  Result<std::pair<std::uint64_t, std::uint64_t>> queued = commit_queued<std::uint64_t>(
+      actor,
+      [&](const MarketState& state) -> Result<EventBody> {
+        Result<OrderSubmitted> decided =
+            decide_order(state, actor, request, state.next_id, state.last_seq + 1);
+        if (!decided.is_ok()) return decided.status();
+        return EventBody(std::move(decided).value());
+      },
+      [](const MarketState&, const Event& e) { return std::get<OrderSubmitted>(e.body).order.id; });
+  if (!queued.is_ok()) return queued.status();
+  // Only asks the snapshot thread; the snapshot waits for the log itself.
+  maybe_snapshot(queued.value().second);
+  return QueuedOrder{queued.value().first, queued.value().second};
+}
+
+void MarketService::when_durable(std::uint64_t seq, std::function<void(const Status&)> done) {
+  wal_->when_durable(seq, [this, done = std::move(done)](const Status& status) {
+    if (!status.is_ok()) failed_ = true;
+    done(status);
+  });
 }
 
 Result<std::vector<std::uint64_t>> MarketService::submit_orders(

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <iterator>
 
 #include "service/codec.h"
 
@@ -229,6 +230,9 @@ WalWriter::~WalWriter() {
   work_ready_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0) ::close(fd_);
+  // Whatever the last batch made durable has been answered; anything still waiting (appended
+  // after the writer stopped) was never synced.
+  complete_waiters(Status::io_error("the write-ahead log closed before the record was synced"));
 }
 
 void WalWriter::append(std::uint64_t seq, std::string_view payload) {
@@ -274,6 +278,39 @@ Status WalWriter::wait_until(std::uint64_t seq, bool rotated) {
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&durable_generation_), FUTEX_WAIT_PRIVATE,
               generation, nullptr, nullptr, 0);
   }
+}
+
+void WalWriter::when_durable(std::uint64_t seq, DurableCallback done) {
+  Status now;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failed_.load(std::memory_order_relaxed)) {
+      now = Status::io_error("the write-ahead log failed: " + failure_);
+    } else if (durable_seq_.load(std::memory_order_relaxed) < seq) {
+      durable_waiters_.push_back({seq, std::move(done)});
+      return;
+    }
+  }
+  done(now);  // outside the lock: the callback may take its own locks
+}
+
+void WalWriter::complete_waiters(const Status& status) {
+  std::vector<DurableWaiter> ready;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (durable_waiters_.empty()) return;
+    if (!status.is_ok()) {
+      ready.swap(durable_waiters_);
+    } else {
+      const std::uint64_t durable = durable_seq_.load(std::memory_order_relaxed);
+      auto pending = std::partition(durable_waiters_.begin(), durable_waiters_.end(),
+                                    [durable](const DurableWaiter& w) { return w.seq > durable; });
+      ready.assign(std::make_move_iterator(pending),
+                   std::make_move_iterator(durable_waiters_.end()));
+      durable_waiters_.erase(pending, durable_waiters_.end());
+    }
+  }
+  for (DurableWaiter& waiter : ready) waiter.done(status);
 }
 
 std::uint64_t WalWriter::durable_seq() const { return durable_seq_.load(); }
@@ -346,6 +383,9 @@ void WalWriter::run() {
     durable_generation_.fetch_add(1, std::memory_order_release);
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&durable_generation_), FUTEX_WAKE_PRIVATE,
               INT_MAX, nullptr, nullptr, 0);
+    complete_waiters(status.is_ok()
+                         ? Status::ok()
+                         : Status::io_error("the write-ahead log failed: " + status.message()));
     if (!status.is_ok()) return;
   }
 }

@@ -94,6 +94,15 @@ class WalWriter {
   // (disk full, I/O error): the record may or may not be durable and the service must stop.
   Status wait_durable(std::uint64_t seq);
 
+  // The non-blocking form of wait_durable for event-driven callers: calls `done` exactly once,
+  // with ok once record `seq` (already appended) is on disk, or with the writer's error. When the
+  // record is durable already (or the writer failed already), `done` runs at once on the calling
+  // thread; otherwise on the writer thread right after the fdatasync that made it durable, so it
+  // must be quick and must not call back into the writer or wait for anything (hand the result
+  // to another thread). Records still pending when the writer stops get an error.
+  using DurableCallback = std::function<void(const Status&)>;
+  void when_durable(std::uint64_t seq, DurableCallback done);
+
   // Blocks until record `seq` is on disk and the segment switch queued with rotate(next_seq) for
   // some next_seq > seq has happened (the new segment file exists and its directory entry is
   // synced), so that segments holding only records <= seq can be listed and deleted.
@@ -129,6 +138,15 @@ class WalWriter {
   std::atomic<std::uint32_t> durable_generation_{0};
   static_assert(sizeof(std::atomic<std::uint32_t>) == 4 &&
                 std::atomic<std::uint32_t>::is_always_lock_free);
+  struct DurableWaiter {
+    std::uint64_t seq = 0;
+    DurableCallback done;
+  };
+  // Callers of when_durable whose record is not durable yet, under `mutex_`; short (one per
+  // request in flight), so the writer scans it after every fsync.
+  std::vector<DurableWaiter> durable_waiters_;
+  // Calls the waiters whose record is now durable (all of them, with the error, on a failure).
+  void complete_waiters(const Status& status);
   std::uint64_t fsyncs_ = 0;
   double fsync_seconds_ = 0.0;
   std::string failure_;  // non-empty once a write or sync failed
