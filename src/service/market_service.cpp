@@ -186,7 +186,11 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
           return Status::ok();
         });
     if (!scan.is_ok()) return scan.status();
-    if (scan.value().torn_tail) {
+    if (scan.value().zero_tail && newest) {
+      // The writer's preallocated space after its last record (it crashed or was killed).
+      Status truncated = truncate_segment(segment.path, scan.value().valid_bytes);
+      if (!truncated.is_ok()) return truncated;
+    } else if (scan.value().torn_tail || scan.value().zero_tail) {
       if (!newest) {
         return Status::io_error(
             fmt::format("{} is damaged after {} bytes and is not the newest segment; restore the "

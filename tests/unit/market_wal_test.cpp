@@ -10,6 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include <filesystem>
+#include <string>
+
 #include "service/wal.h"
 #include "test_support.h"
 
@@ -88,6 +91,31 @@ TEST(MarketWal, StoppingTheWriterSyncsWhatIsQueuedAndAnswersEveryCompletion) {
   }
   EXPECT_EQ(ok.load() + failed.load(), 100);
   EXPECT_EQ(ok.load(), 100);  // the destructor writes and syncs whatever was queued
+}
+
+TEST(MarketWal, TheOpenSegmentIsPreallocatedAndCutToItsRecordsOnClose) {
+  TempDir dir("critmin_wal_");
+  const std::filesystem::path segment = service::wal_segment_path(dir.path(), 1);
+  std::string expected;
+  {
+    Result<std::unique_ptr<WalWriter>> opened = WalWriter::open(dir.path(), 1);
+    ASSERT_TRUE(opened.is_ok());
+    WalWriter& wal = *opened.value();
+    for (std::uint64_t seq = 1; seq <= 10; ++seq) {
+      const std::string payload = "payload " + std::to_string(seq);
+      service::append_wal_record(expected, seq, payload);
+      wal.append(seq, payload);
+    }
+    ASSERT_TRUE(wal.wait_durable(10).is_ok());
+    EXPECT_GE(std::filesystem::file_size(segment), 1u << 20);  // zeros ahead of the records
+    Result<service::SegmentScan> scan = service::scan_segment(
+        segment, [](std::uint64_t, std::string_view) { return Status::ok(); });
+    ASSERT_TRUE(scan.is_ok());
+    EXPECT_EQ(scan.value().records, 10u);
+    EXPECT_TRUE(scan.value().zero_tail);
+    EXPECT_FALSE(scan.value().torn_tail);
+  }
+  EXPECT_EQ(read_file(segment), expected);
 }
 
 }  // namespace
