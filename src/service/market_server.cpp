@@ -1142,27 +1142,17 @@ void add_routes(HttpServer& server, Routes& routes) {
                              if (!limit.is_ok()) return limit.status();
                              const std::uint64_t count =
                                  std::min<std::uint64_t>(limit.value(), 1000);
-                             std::string failure;
-                             Result<std::string> text = svc.read([&](const MarketState& s) {
-                               json list = json::array();
-                               auto it = std::upper_bound(
-                                   s.audit.begin(), s.audit.end(), after.value(),
-                                   [](std::uint64_t seq, const service::AuditRecord& r) {
-                                     return seq < r.seq;
-                                   });
-                               for (; it != s.audit.end() && list.size() < count; ++it) {
-                                 Result<service::Event> event = service::decode_event(it->event);
-                                 if (!event.is_ok()) {
-                                   failure = event.status().message();
-                                   break;
-                                 }
-                                 list.push_back(event_json(event.value()));
-                               }
-                               return json{{"events", list}}.dump();
-                             });
-                             if (!text.is_ok()) return text.status();
-                             if (!failure.empty()) return Status::internal(failure);
-                             return json::parse(text.value());
+                             Result<std::vector<service::AuditRecord>> records =
+                                 svc.read_audit(after.value(), count);
+                             if (!records.is_ok()) return records.status();
+                             json list = json::array();
+                             for (const service::AuditRecord& record : records.value()) {
+                               Result<service::Event> event = service::decode_event(record.event);
+                               if (!event.is_ok())
+                                 return Status::internal(event.status().message());
+                               list.push_back(event_json(event.value()));
+                             }
+                             return json{{"events", list}};
                            }));
 
   server.Post(base + "/snapshot",

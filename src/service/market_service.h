@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -25,6 +26,7 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "critmin/dataset.h"
 #include "critmin/status.h"
@@ -173,6 +175,13 @@ class MarketService {
   // Runs `render` on the state under the lock and returns after everything it saw is durable.
   Result<std::string> read(const std::function<std::string(const MarketState&)>& render) const;
 
+  // The audit log: up to `limit` entries after event `after`, in order. Entries up to the last
+  // snapshot come from the snapshot store, later ones from memory, so memory holds only the
+  // entries since the last snapshot. Returns after everything it saw is durable.
+  Result<std::vector<AuditRecord>> read_audit(std::uint64_t after, std::size_t limit) const;
+  // How many audit entries memory holds (those after the last snapshot); for tests.
+  std::size_t audit_entries_in_memory() const;
+
   // Counters for benchmarks and the status endpoint.
   std::uint64_t fsync_count() const;
   double fsync_seconds() const;
@@ -206,6 +215,9 @@ class MarketService {
   std::set<std::string> club_members_;
   mutable std::mutex mutex_;  // orders every state change and every read
   MarketState state_;
+  // The audit entries after audit_paged_seq_ (those up to it are in the store); under mutex_.
+  std::deque<AuditRecord> audit_tail_;
+  std::uint64_t audit_paged_seq_ = 0;
   std::unique_ptr<WalWriter> wal_;
   // Token hash -> participant, filled on first use (see authenticate()).
   mutable std::shared_mutex token_cache_mutex_;
