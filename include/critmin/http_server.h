@@ -66,7 +66,7 @@ struct EventResponse {
 // answered 500, so a connection never waits forever for a lost answer.
 class EventResponder {
  public:
-  struct State;
+  struct State;  // the answer's destination (an event loop, or a waiting blocking handler)
   explicit EventResponder(std::shared_ptr<State> state) : state_(std::move(state)) {}
   void respond(EventResponse response) const;
 
@@ -82,7 +82,8 @@ class HttpServer : public httplib::Server {
  public:
   // `worker_threads` serve the requests the loops hand off (every route that is not an event
   // route) and the connections that moved to a blocking loop; `event_loops` threads own the
-  // connections (spread round robin).
+  // connections (spread round robin). With 0 event loops, or when epoll is unavailable, every
+  // connection runs the blocking loop and holds a worker while it lives.
   explicit HttpServer(std::size_t worker_threads, std::size_t event_loops = 1);
   ~HttpServer() override;
 
@@ -98,11 +99,11 @@ class HttpServer : public httplib::Server {
   // bind_to_port / bind_to_any_port. False when the socket refused.
   bool widen_backlog(int backlog = SOMAXCONN) { return ::listen(svr_sock_, backlog) == 0; }
 
+ private:
   class Dispatcher;
   class EventLoop;
   struct EventRoute;
 
- private:
   // Called by cpp-httplib's accept loop for every connection: hands it to an event loop.
   bool process_and_close_socket(socket_t sock) override;
   // The blocking loop: serves `sock` until the client closes it, it stays idle longer than the

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -1051,6 +1052,7 @@ HttpServer::~HttpServer() = default;
 
 void HttpServer::event_route(const std::string& method, const std::string& pattern,
                              EventHandler handler) {
+  assert((method == "GET" || method == "POST") && "event routes are GET or POST");
   auto route = std::make_unique<EventRoute>();
   route->method = method;
   route->handler = std::move(handler);
@@ -1073,6 +1075,7 @@ void HttpServer::event_route(const std::string& method, const std::string& patte
     regex += c;
   }
   route->literals.push_back(literal);
+  assert(route->literals.size() - 1 <= EventRequest{}.ids.size() && "at most 4 {id} segments");
   const EventRoute* served = route.get();
   event_routes_.push_back(std::move(route));
 
