@@ -595,6 +595,9 @@ struct BlockingAnswer final : EventResponder::State {
 // not yet framed; beyond them the loop stops reading the connection until it catches up.
 constexpr std::size_t kMaxAnswersInFlight = 64;
 constexpr std::size_t kMaxUnparsedBytes = 1 << 20;
+// Answer bytes the client has not read yet: beyond this, later requests wait (a client that
+// pipelines and does not read must not make the server buffer without bound).
+constexpr std::size_t kMaxUnsentBytes = 1 << 20;
 // A body larger than this is read by cpp-httplib on the blocking loop, not buffered whole.
 constexpr std::size_t kMaxLoopBodyBytes = 1 << 20;
 constexpr std::uint64_t kWakeToken = ~std::uint64_t{0};  // epoll data of the inbox's eventfd
@@ -713,6 +716,12 @@ class HttpServer::EventLoop {
         const std::uint32_t what = events[e].events;
         if (what & EPOLLOUT) {
           if (!flush(c)) continue;  // closed
+          // Room again: frame what was read ahead. The next read waits for the next event, as
+          // parse may have handed the connection to the blocking loop.
+          if (!c.with_worker && !c.in.empty()) {
+            parse(c);
+            continue;
+          }
         }
         if (what & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
           if ((c.interest & EPOLLIN) == 0 && (what & (EPOLLHUP | EPOLLERR))) {
@@ -846,7 +855,8 @@ class HttpServer::EventLoop {
   // Frames and dispatches the requests at the front of `c.in`, as far as order allows.
   void parse(Connection& c) {
     std::size_t begin = 0;
-    while (!c.with_worker && !c.closing && !c.moving && c.answers.size() < kMaxAnswersInFlight) {
+    while (!c.with_worker && !c.closing && !c.moving && c.answers.size() < kMaxAnswersInFlight &&
+           c.out.size() - c.out_begin < kMaxUnsentBytes) {
       FramedRequest request;
       const std::string_view data = std::string_view(c.in).substr(begin);
       if (data.empty()) break;
@@ -960,7 +970,7 @@ class HttpServer::EventLoop {
   void update_interest(Connection& c) {
     std::uint32_t wanted = 0;
     if (!c.peer_closed && !c.closing && !c.moving && c.in.size() < kMaxUnparsedBytes &&
-        c.answers.size() < kMaxAnswersInFlight) {
+        c.answers.size() < kMaxAnswersInFlight && c.out.size() - c.out_begin < kMaxUnsentBytes) {
       wanted |= EPOLLIN;
     }
     if (c.out_begin < c.out.size()) wanted |= EPOLLOUT;

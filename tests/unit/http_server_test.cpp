@@ -81,6 +81,12 @@ class HttpServerLoop : public ::testing::Test {
       held_.hold(std::move(r), std::string(req.body));
     });
     server_.event_route("GET", "/lost", [](const EventRequest&, EventResponder) {});
+    server_.event_route("GET", "/big", [](const EventRequest&, EventResponder r) {
+      EventResponse answer;
+      answer.content_type = "text/plain";
+      answer.body = std::string(256 * 1024, 'b');
+      r.respond(std::move(answer));
+    });
     server_.Get("/hello", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content("hello " + req.remote_addr, "text/plain");
     });
@@ -332,6 +338,22 @@ TEST_F(HttpServerLoop, ServesEventRoutesOnTheBlockingLoopAfterAnExpectContinue) 
   // And later requests on that connection too.
   ASSERT_TRUE(connection.send("GET /event/9 HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_NE(connection.read_responses(1).find("event 9"), std::string::npos);
+}
+
+TEST_F(HttpServerLoop, KeepsAnsweringAPipeliningClientThatReadsSlowly) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  // 100 small pipelined requests, all read at once, whose 256 KiB answers fill the socket and
+  // the loop's 1 MiB of unsent answers long before the last: the loop must stop, wait for the
+  // client to read, and then go on with the requests it had read ahead.
+  constexpr int kRequests = 100;
+  std::string all;
+  for (int i = 0; i < kRequests; ++i) all += "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(connection.send(all));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // not reading yet
+  const std::string responses = connection.read_responses(kRequests);
+  EXPECT_EQ(count_of(responses, "HTTP/1.1 200 OK"), kRequests);
+  EXPECT_EQ(responses.size(), kRequests * (256 * 1024 + responses.find("\r\n\r\n") + 4));
 }
 
 TEST_F(HttpServerLoop, ManyConnectionsWithHeldAnswersAreAllAnswered) {
