@@ -17,12 +17,13 @@
 //             threads, default 1) POST one order each for S seconds (default 3) to an in-process
 //             server; an order is counted when its 201 arrived, i.e. after its log record was
 //             fsynced, and the log must then hold exactly the acknowledged orders. Baseline = the
-//             same connections calling GET /market/v1/me (authenticated, nothing written): the
-//             HTTP round-trip floor of this server. Target: figure >= 20,000 orders/s. Then the
-//             batched route (100 orders per request) for comparison.
+//             same connections calling GET /market/v1/me (authenticated, nothing written, answered
+//             on the same event loops): the HTTP round-trip floor of this server. Target: figure
+//             >= 20,000 orders/s. --event-loops L sets the server's loop threads (default 1). Then
+//             the batched route (100 orders per request) for comparison.
 //
 // Usage: build/bench/critmin_market_bench [--orders N] [--events N] [--seconds S] [--clients C]
-//            [--client-threads T] [--data DIR] [--only auction|recovery|http]
+//            [--client-threads T] [--event-loops L] [--data DIR] [--only auction|recovery|http]
 #include <fmt/format.h>
 #include <httplib.h>
 #include <sys/resource.h>
@@ -266,8 +267,8 @@ void append_post(std::string& out, std::string_view path, std::string_view autho
                  path, authorization, body.size(), body);
 }
 
-bool http_case(int clients, int client_threads, double seconds, const critmin::Dataset& data,
-               const std::filesystem::path& dir) {
+bool http_case(int clients, int client_threads, int event_loops, double seconds,
+               const critmin::Dataset& data, const std::filesystem::path& dir) {
   std::filesystem::remove_all(dir);
   critmin::MarketServerOptions options;
   options.directory = dir;
@@ -288,8 +289,9 @@ bool http_case(int clients, int client_threads, double seconds, const critmin::D
   Result<std::uint64_t> lot = svc.open_lot(op_id, new_lot);
   if (!buyer.is_ok() || !lot.is_ok()) fail("cannot set up the HTTP market");
 
-  // Each keep-alive connection holds one worker thread of the server while it lives.
-  critmin::HttpServer server(static_cast<std::size_t>(clients + 4));
+  // The event loops own the connections; the workers serve the batch route (16, as a modest
+  // `critmin serve --threads` would).
+  critmin::HttpServer server(16, static_cast<std::size_t>(event_loops));
   market.value()->register_routes(server);
   const int port = server.bind_to_any_port("127.0.0.1");
   if (port <= 0 || !server.widen_backlog()) fail("cannot listen on a loopback port");
@@ -386,6 +388,7 @@ int main(int argc, char** argv) {
   double seconds = 3.0;
   int clients = 256;
   int client_threads = 1;
+  int event_loops = 1;
   std::string data_dir;
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -401,14 +404,16 @@ int main(int argc, char** argv) {
       clients = std::stoi(value);
     } else if (flag == "--client-threads") {
       client_threads = std::stoi(value);
+    } else if (flag == "--event-loops") {
+      event_loops = std::stoi(value);
     } else if (flag == "--data") {
       data_dir = value;
     } else if (flag == "--only" && (value == "auction" || value == "recovery" || value == "http")) {
       only = value;
     } else {
       fail("unknown flag " + flag +
-           "; use --orders, --events, --seconds, --clients, --client-threads, --data, --only "
-           "auction|recovery|http");
+           "; use --orders, --events, --seconds, --clients, --client-threads, --event-loops, "
+           "--data, --only auction|recovery|http");
     }
   }
   const std::filesystem::path work =
@@ -419,7 +424,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "auction") ok = auction_case(orders) && ok;
   if (only.empty() || only == "recovery") ok = recovery_case(events, data, work / "recovery") && ok;
   if (only.empty() || only == "http")
-    ok = http_case(clients, client_threads, seconds, *data, work / "http") && ok;
+    ok = http_case(clients, client_threads, event_loops, seconds, *data, work / "http") && ok;
   std::filesystem::remove_all(work);
   return ok ? 0 : 1;
 }

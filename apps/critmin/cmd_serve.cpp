@@ -29,9 +29,11 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     std::string data;
     std::string init_operator;
     std::string country = "NLD";
-    // Each connection holds a worker while it waits for its order's group commit, so durable
-    // orders per second are at most threads / (round trip + fsync): 256 allow > 20,000/s.
-    int threads = 256;
+    // Workers serve every request but orders and GET /me (those stay on the event loops) and
+    // the rare connection that moves to a blocking loop; a worker waits for the group commit of
+    // the command it runs.
+    int threads = 32;
+    int event_loops = 1;
     std::uint64_t snapshot_every = 1'000'000;
     std::string scenarios;
   };
@@ -52,8 +54,13 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--country", flags->country,
                   "ISO3 country of the operator created by --init-operator (default NLD)");
   cmd->add_option("--threads", flags->threads,
-                  "HTTP worker threads; each keep-alive connection holds one (default 256)")
+                  "HTTP worker threads for the requests that are not served on the event loops "
+                  "(every route but orders and GET /market/v1/me; default 32)")
       ->check(CLI::Range(1, 4096));
+  cmd->add_option("--event-loops", flags->event_loops,
+                  "threads that own the HTTP connections and serve orders without a thread "
+                  "waiting per request (default 1)")
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--snapshot-every", flags->snapshot_every,
                   "take a snapshot after this many events; 0: only on POST /market/v1/snapshot "
                   "(default 1000000)");
@@ -102,7 +109,8 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
       return;
     }
 
-    HttpServer server(static_cast<std::size_t>(flags->threads));
+    HttpServer server(static_cast<std::size_t>(flags->threads),
+                      static_cast<std::size_t>(flags->event_loops));
     server.set_keep_alive_timeout(30);
     market.value()->register_routes(server);
     DashboardOptions dashboard_options;

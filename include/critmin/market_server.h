@@ -1,6 +1,6 @@
 // The club market service as a library: open (and recover) a market from its directory, create
 // the first operator, and register the market's HTTP JSON API (docs/market-api.md) on an
-// httplib::Server that the caller owns, so that other parts of `critmin serve` (the dashboard)
+// HttpServer that the caller owns, so that other parts of `critmin serve` (the dashboard)
 // add their own routes to the same server.
 //
 // Storage: a directory holding the write-ahead log and snapshots (docs/market-service.md).
@@ -14,11 +14,9 @@
 #include "critmin/dataset.h"
 #include "critmin/status.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace critmin {
+
+class HttpServer;
 
 namespace service {
 class MarketService;
@@ -55,9 +53,11 @@ class MarketServer {
   // The token is shown only here; the market stores its hash.
   Result<std::string> create_operator(const std::string& name, const std::string& country_iso3);
 
-  // Adds every /market/v1/... route, the body-size limit and JSON error bodies to `server`.
-  // The MarketServer must outlive the server's use of these routes.
-  void register_routes(httplib::Server& server);
+  // Adds every /market/v1/... route, the body-size limit and JSON error bodies to `server`:
+  // orders and GET /me as event routes (answered on the event loops), the others as cpp-httplib
+  // routes. Call it before other parts add their routes. The MarketServer must outlive the
+  // server's use of these routes.
+  void register_routes(HttpServer& server);
 
   service::MarketService& service() { return *service_; }
 

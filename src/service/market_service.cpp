@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 
 namespace critmin::service {
 
@@ -143,7 +144,8 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
   Result<std::optional<LoadedSnapshot>> snapshot = service->store_->load_latest_snapshot();
   if (!snapshot.is_ok()) return snapshot.status();
   if (snapshot.value()) {
-    Result<MarketState> decoded = decode_state(snapshot.value()->payload);
+    std::vector<AuditRecord> legacy_audit;
+    Result<MarketState> decoded = decode_state(snapshot.value()->payload, &legacy_audit);
     if (!decoded.is_ok()) return decoded.status();
     state = std::move(decoded).value();
     if (state.last_seq != snapshot.value()->seq) {
@@ -152,6 +154,15 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
     }
     report.from_snapshot = true;
     report.snapshot_seq = state.last_seq;
+    if (legacy_audit.empty()) {
+      // The store holds the audit log up to the snapshot.
+      service->audit_paged_seq_ = state.last_seq;
+    } else {
+      // A snapshot of format 1 held the audit log itself: it stays in memory until the next
+      // snapshot pages it out.
+      service->audit_tail_.assign(std::make_move_iterator(legacy_audit.begin()),
+                                  std::make_move_iterator(legacy_audit.end()));
+    }
   }
   service->snapshot_seq_ = state.last_seq;
 
@@ -180,13 +191,18 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
             return Status::io_error(
                 fmt::format("record {} holds event {}", seq, event.value().seq));
           }
-          Status applied = apply_event(state, event.value(), payload);
+          Status applied = apply_event(state, event.value());
           if (!applied.is_ok()) return applied;
+          service->audit_tail_.push_back({seq, std::string(payload)});
           ++report.replayed_events;
           return Status::ok();
         });
     if (!scan.is_ok()) return scan.status();
-    if (scan.value().torn_tail) {
+    if (scan.value().zero_tail && newest) {
+      // The writer's preallocated space after its last record (it crashed or was killed).
+      Status truncated = truncate_segment(segment.path, scan.value().valid_bytes);
+      if (!truncated.is_ok()) return truncated;
+    } else if (scan.value().torn_tail || scan.value().zero_tail) {
       if (!newest) {
         return Status::io_error(
             fmt::format("{} is damaged after {} bytes and is not the newest segment; restore the "
@@ -215,6 +231,9 @@ MarketService::~MarketService() {
   }
   snapshotter_wake_.notify_one();
   if (snapshotter_.joinable()) snapshotter_.join();  // finishes a snapshot already requested
+  // The log first, while the rest of the service still exists: stopping it answers the
+  // when_durable callbacks still pending, and those touch `failed_`.
+  wal_.reset();
 }
 
 std::optional<Participant> MarketService::authenticate(std::string_view token) const {
@@ -239,29 +258,38 @@ std::optional<Participant> MarketService::authenticate(std::string_view token) c
 }
 
 template <typename Answer>
-Result<Answer> MarketService::commit(
+Result<std::pair<Answer, std::uint64_t>> MarketService::commit_queued(
     std::uint64_t actor, const std::function<Result<EventBody>(const MarketState&)>& decide,
     const std::function<Answer(const MarketState&, const Event&)>& answer) {
   if (failed_) {
     return Status::io_error("the market service stopped after a log write failure; restart it");
   }
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   Result<EventBody> body = decide(state_);
   if (!body.is_ok()) return body.status();
   Event event{state_.last_seq + 1, now_ms(), actor, std::move(body).value()};
   const std::string bytes = encode_event(event);
-  Status applied = apply_event(state_, event, bytes);
+  Status applied = apply_event(state_, event);
   if (!applied.is_ok()) return applied;
   wal_->append(event.seq, bytes);
-  Answer reply = answer(state_, event);
-  lock.unlock();
-  Status durable = wal_->wait_durable(event.seq);
+  audit_tail_.push_back({event.seq, bytes});
+  return std::pair<Answer, std::uint64_t>(answer(state_, event), event.seq);
+}
+
+template <typename Answer>
+Result<Answer> MarketService::commit(
+    std::uint64_t actor, const std::function<Result<EventBody>(const MarketState&)>& decide,
+    const std::function<Answer(const MarketState&, const Event&)>& answer) {
+  Result<std::pair<Answer, std::uint64_t>> queued = commit_queued<Answer>(actor, decide, answer);
+  if (!queued.is_ok()) return queued.status();
+  const std::uint64_t seq = queued.value().second;
+  Status durable = wal_->wait_durable(seq);
   if (!durable.is_ok()) {
     failed_ = true;
     return durable;
   }
-  maybe_snapshot(event.seq);
-  return reply;
+  maybe_snapshot(seq);
+  return std::move(queued).value().first;
 }
 
 Result<Registered> MarketService::register_participant(std::uint64_t actor,
@@ -490,6 +518,30 @@ Result<std::uint64_t> MarketService::submit_order(std::uint64_t actor, const New
       [](const MarketState&, const Event& e) { return std::get<OrderSubmitted>(e.body).order.id; });
 }
 
+Result<MarketService::QueuedOrder> MarketService::submit_order_queued(std::uint64_t actor,
+                                                                      const NewOrder& request) {
+  Result<std::pair<std::uint64_t, std::uint64_t>> queued = commit_queued<std::uint64_t>(
+      actor,
+      [&](const MarketState& state) -> Result<EventBody> {
+        Result<OrderSubmitted> decided =
+            decide_order(state, actor, request, state.next_id, state.last_seq + 1);
+        if (!decided.is_ok()) return decided.status();
+        return EventBody(std::move(decided).value());
+      },
+      [](const MarketState&, const Event& e) { return std::get<OrderSubmitted>(e.body).order.id; });
+  if (!queued.is_ok()) return queued.status();
+  // Only asks the snapshot thread; the snapshot waits for the log itself.
+  maybe_snapshot(queued.value().second);
+  return QueuedOrder{queued.value().first, queued.value().second};
+}
+
+void MarketService::when_durable(std::uint64_t seq, std::function<void(const Status&)> done) {
+  wal_->when_durable(seq, [this, done = std::move(done)](const Status& status) {
+    if (!status.is_ok()) failed_ = true;
+    done(status);
+  });
+}
+
 Result<std::vector<std::uint64_t>> MarketService::submit_orders(
     std::uint64_t actor, const std::vector<NewOrder>& requests) {
   if (requests.empty() || requests.size() > kMaxOrdersPerBatch) {
@@ -517,10 +569,11 @@ Result<std::vector<std::uint64_t>> MarketService::submit_orders(
       events.push_back({state_.last_seq + 1 + k, time_ms, actor, std::move(decided).value()});
     }
     for (const Event& event : events) {
-      const std::string bytes = encode_event(event);
-      Status applied = apply_event(state_, event, bytes);
+      std::string bytes = encode_event(event);
+      Status applied = apply_event(state_, event);
       if (!applied.is_ok()) return applied;  // the log holds exactly the orders applied so far
       wal_->append(event.seq, bytes);
+      audit_tail_.push_back({event.seq, std::move(bytes)});
       ids.push_back(std::get<OrderSubmitted>(event.body).order.id);
       last = event.seq;
     }
@@ -817,11 +870,13 @@ Status MarketService::snapshot() {
   std::lock_guard<std::mutex> one_at_a_time(snapshot_mutex_);
   std::string bytes;
   std::uint64_t seq = 0;
+  std::vector<AuditRecord> audit;  // the entries this snapshot pages out
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failed_) return Status::io_error("the log failed; no snapshot taken");
     bytes = encode_state(state_);
     seq = state_.last_seq;
+    audit.assign(audit_tail_.begin(), audit_tail_.end());
     wal_->rotate(seq + 1);
   }
   // The old segments can go once the snapshot is written and the log has switched to the new
@@ -833,8 +888,14 @@ Status MarketService::snapshot() {
   // gives the query tables their content without holding the state lock.
   Result<MarketState> decoded = decode_state(bytes);
   if (!decoded.is_ok()) return decoded.status();
-  Status written = store_->write_snapshot(seq, bytes, decoded.value());
+  Status written = store_->write_snapshot(seq, bytes, decoded.value(), audit);
   if (!written.is_ok()) return written;
+  {
+    // Committed: the store answers for these entries now, and memory lets go of them.
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (!audit_tail_.empty() && audit_tail_.front().seq <= seq) audit_tail_.pop_front();
+    audit_paged_seq_ = seq;
+  }
   snapshot_seq_ = seq;
   return remove_obsolete_files(config_.directory, seq);
 }
@@ -875,6 +936,43 @@ Result<std::string> MarketService::read(
   Status durable = wal_->wait_durable(seen);
   if (!durable.is_ok()) return durable;
   return text;
+}
+
+Result<std::vector<AuditRecord>> MarketService::read_audit(std::uint64_t after,
+                                                           std::size_t limit) const {
+  std::vector<AuditRecord> tail;
+  std::uint64_t paged = 0;
+  std::uint64_t seen = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    paged = audit_paged_seq_;
+    seen = state_.last_seq;
+    // The tail holds exactly the entries after `paged`, in order.
+    auto it = std::upper_bound(
+        audit_tail_.begin(), audit_tail_.end(), after,
+        [](std::uint64_t seq, const AuditRecord& record) { return seq < record.seq; });
+    for (; it != audit_tail_.end() && tail.size() < limit; ++it) tail.push_back(*it);
+  }
+  std::vector<AuditRecord> page;
+  if (after < paged) {
+    // Entries up to `paged` are in the store for good: a later snapshot only adds to it.
+    Result<std::vector<AuditRecord>> stored = store_->read_audit(after, paged, limit);
+    if (!stored.is_ok()) return stored.status();
+    page = std::move(stored).value();
+  }
+  for (AuditRecord& record : tail) {
+    if (page.size() >= limit) break;
+    page.push_back(std::move(record));
+  }
+  // As every read: nothing is shown that a crash could take back.
+  Status durable = wal_->wait_durable(seen);
+  if (!durable.is_ok()) return durable;
+  return page;
+}
+
+std::size_t MarketService::audit_entries_in_memory() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return audit_tail_.size();
 }
 
 std::uint64_t MarketService::fsync_count() const { return wal_->fsync_count(); }

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -24,6 +25,8 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "critmin/dataset.h"
 #include "critmin/status.h"
@@ -137,6 +140,21 @@ class MarketService {
   Result<std::uint64_t> issue_certificate(std::uint64_t actor, const NewCertificate& request);
   Result<std::uint64_t> open_lot(std::uint64_t actor, const NewLot& request);
   Result<std::uint64_t> submit_order(std::uint64_t actor, const NewOrder& request);
+  // The event-driven form of submit_order, for a front end that must not block (the HTTP event
+  // loop): checks, applies and queues the order exactly like submit_order, but returns at once,
+  // before the record is durable, with the order's id and its event's sequence number. The
+  // caller must not acknowledge the order before when_durable(seq) reported it durable. A
+  // rejected order leaves the state unchanged, as in every command.
+  struct QueuedOrder {
+    std::uint64_t id = 0;
+    std::uint64_t seq = 0;
+  };
+  Result<QueuedOrder> submit_order_queued(std::uint64_t actor, const NewOrder& request);
+  // Calls `done` exactly once: with ok when event `seq` is durable, or with the log's error
+  // (which stops the service, as a failed wait does in any command). It runs at once on the
+  // calling thread when the event is durable already, else on the log's writer thread right
+  // after the fdatasync (WalWriter::when_durable): keep it quick and do not call the service.
+  void when_durable(std::uint64_t seq, std::function<void(const Status&)> done);
   // Up to 1000 orders at once, all or nothing: one event per order, acknowledged together after
   // one group commit. Errors name the failing order's index.
   Result<std::vector<std::uint64_t>> submit_orders(std::uint64_t actor,
@@ -157,6 +175,13 @@ class MarketService {
   // Runs `render` on the state under the lock and returns after everything it saw is durable.
   Result<std::string> read(const std::function<std::string(const MarketState&)>& render) const;
 
+  // The audit log: up to `limit` entries after event `after`, in order. Entries up to the last
+  // snapshot come from the snapshot store, later ones from memory, so memory holds only the
+  // entries since the last snapshot. Returns after everything it saw is durable.
+  Result<std::vector<AuditRecord>> read_audit(std::uint64_t after, std::size_t limit) const;
+  // How many audit entries memory holds (those after the last snapshot); for tests.
+  std::size_t audit_entries_in_memory() const;
+
   // Counters for benchmarks and the status endpoint.
   std::uint64_t fsync_count() const;
   double fsync_seconds() const;
@@ -172,6 +197,12 @@ class MarketService {
   Result<Answer> commit(std::uint64_t actor,
                         const std::function<Result<EventBody>(const MarketState&)>& decide,
                         const std::function<Answer(const MarketState&, const Event&)>& answer);
+  // The first half of commit(): decide, apply and queue the record under the lock, and return
+  // the answer with the event's sequence number, without waiting for durability.
+  template <typename Answer>
+  Result<std::pair<Answer, std::uint64_t>> commit_queued(
+      std::uint64_t actor, const std::function<Result<EventBody>(const MarketState&)>& decide,
+      const std::function<Answer(const MarketState&, const Event&)>& answer);
 
   Result<std::string> resolve_material(std::string_view name) const;
   // Asks the snapshot thread for a snapshot when `seq` is snapshot_every_events past the last
@@ -184,6 +215,9 @@ class MarketService {
   std::set<std::string> club_members_;
   mutable std::mutex mutex_;  // orders every state change and every read
   MarketState state_;
+  // The audit entries after audit_paged_seq_ (those up to it are in the store); under mutex_.
+  std::deque<AuditRecord> audit_tail_;
+  std::uint64_t audit_paged_seq_ = 0;
   std::unique_ptr<WalWriter> wal_;
   // Token hash -> participant, filled on first use (see authenticate()).
   mutable std::shared_mutex token_cache_mutex_;

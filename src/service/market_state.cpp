@@ -375,7 +375,9 @@ void fields(Io& io, ContractRegistered& v) {
 }
 
 constexpr std::uint8_t kEventFormat = 1;
-constexpr std::uint8_t kStateFormat = 1;
+// Format 1 also held the audit log; format 2 leaves it to the snapshot store.
+constexpr std::uint8_t kStateFormat = 2;
+constexpr std::uint8_t kStateFormatWithAudit = 1;
 
 template <std::size_t I = 0>
 void decode_body(Reader& reader, std::size_t index, EventBody& body) {
@@ -455,15 +457,14 @@ std::string encode_state(const MarketState& state) {
     writer(key.second);
     writer(price);
   }
-  writer.list(state.audit, 12);
   return out;
 }
 
-Result<MarketState> decode_state(std::string_view bytes) {
+Result<MarketState> decode_state(std::string_view bytes, std::vector<AuditRecord>* legacy_audit) {
   Reader reader(bytes);
   std::uint8_t format = 0;
   reader(format);
-  if (format != kStateFormat) {
+  if (format != kStateFormat && format != kStateFormatWithAudit) {
     return Status::internal(fmt::format("snapshot format {} is not {}", format, kStateFormat));
   }
   MarketState state;
@@ -492,7 +493,11 @@ Result<MarketState> decode_state(std::string_view bytes) {
     reader(price);
     state.last_clearing_price_usd_per_t[{material, stage}] = price;
   }
-  reader.list(state.audit, 12);
+  if (format == kStateFormatWithAudit) {
+    std::vector<AuditRecord> audit;
+    reader.list(audit, 12);
+    if (legacy_audit) *legacy_audit = std::move(audit);
+  }
   if (!reader.ok() || !reader.at_end()) {
     return Status::internal("the snapshot does not decode (damaged or foreign file)");
   }
@@ -591,7 +596,7 @@ void take_id(MarketState& state, std::uint64_t id) {
 
 }  // namespace
 
-Status apply_event(MarketState& state, const Event& event, std::string_view encoded) {
+Status apply_event(MarketState& state, const Event& event) {
   if (event.seq != state.last_seq + 1) {
     return contradiction(event, fmt::format("expected sequence number {}", state.last_seq + 1));
   }
@@ -650,7 +655,6 @@ Status apply_event(MarketState& state, const Event& event, std::string_view enco
   Status applied = std::visit(Applier{state, event}, event.body);
   if (!applied.is_ok()) return applied;
   state.last_seq = event.seq;
-  state.audit.push_back({event.seq, std::string(encoded)});
   return Status::ok();
 }
 

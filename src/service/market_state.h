@@ -221,6 +221,10 @@ struct TokenHashHasher {
   std::size_t operator()(const TokenHash& hash) const;
 };
 
+// One entry of the audit log: an event as logged. The audit log is not part of the state: the
+// service keeps the entries since the last snapshot in memory and pages older ones out into the
+// snapshot store (MarketService::read_audit), so memory stays bounded however long the market
+// runs.
 struct AuditRecord {
   std::uint64_t seq = 0;
   std::string event;  // encode_event() bytes, decoded when read
@@ -237,19 +241,21 @@ struct MarketState {
   std::vector<PeriodSettled> settlements;
   // The latest clearing price per material and stage: the reference for settlement.
   std::map<std::pair<std::string, std::uint8_t>, double> last_clearing_price_usd_per_t;
-  std::vector<AuditRecord> audit;
 
   // Derived from participants (rebuilt on decode, not encoded).
   std::unordered_map<TokenHash, std::uint64_t, TokenHashHasher> participant_by_token;
 };
 
-// Applies an event decided against `state` (see market_service.cpp). `encoded` is the event's
-// encode_event() bytes, kept in the audit log. Errors only on an event that contradicts the
-// state (a replayed log that does not belong to this state): kInternal, state unchanged.
-Status apply_event(MarketState& state, const Event& event, std::string_view encoded);
+// Applies an event decided against `state` (see market_service.cpp). Errors only on an event
+// that contradicts the state (a replayed log that does not belong to this state): kInternal,
+// state unchanged.
+Status apply_event(MarketState& state, const Event& event);
 
+// The state as bytes (format 2). decode_state also reads format 1, whose snapshots held the
+// audit log in full: its entries go to `legacy_audit` when given (else they are dropped).
 std::string encode_state(const MarketState& state);
-Result<MarketState> decode_state(std::string_view bytes);
+Result<MarketState> decode_state(std::string_view bytes,
+                                 std::vector<AuditRecord>* legacy_audit = nullptr);
 
 // Days since 1970-01-01 of "YYYY-MM-DD", or nullopt when the text is not a valid date.
 std::optional<std::int32_t> parse_day(std::string_view text);

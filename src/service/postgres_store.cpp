@@ -83,6 +83,19 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
       "CREATE TABLE IF NOT EXISTS snapshot (seq BIGINT PRIMARY KEY, crc32 BIGINT NOT NULL, "
       "state BYTEA NOT NULL)");
   if (!created.is_ok()) return created;
+  created = store->exec(
+      "CREATE TABLE IF NOT EXISTS audit (seq BIGINT PRIMARY KEY, event BYTEA NOT NULL)");
+  if (!created.is_ok()) return created;
+  // Audit pages are read on request threads while a snapshot may be in its transaction on the
+  // main connection: a second connection for them.
+  store->read_conn_ = PQconnectdb(url.c_str());
+  if (!store->read_conn_ || PQstatus(store->read_conn_) != CONNECTION_OK) {
+    return Status::io_error(
+        fmt::format("cannot connect to PostgreSQL: {}",
+                    store->read_conn_ ? PQerrorMessage(store->read_conn_) : "out of memory"));
+  }
+  PQsetNoticeProcessor(
+      store->read_conn_, [](void*, const char*) {}, nullptr);
   for (const QueryTableSpec& spec : query_table_specs()) {
     std::string sql = fmt::format("CREATE TABLE IF NOT EXISTS {} (", spec.name);
     for (std::size_t i = 0; i < spec.columns.size(); ++i) {
@@ -95,7 +108,38 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
   return store;
 }
 
-PostgresStore::~PostgresStore() { PQfinish(conn_); }
+PostgresStore::~PostgresStore() {
+  PQfinish(read_conn_);
+  PQfinish(conn_);
+}
+
+Result<std::vector<AuditRecord>> PostgresStore::read_audit(std::uint64_t after,
+                                                           std::uint64_t through,
+                                                           std::size_t limit) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  const std::string after_text = std::to_string(after);
+  const std::string through_text = std::to_string(through);
+  const std::string limit_text = std::to_string(limit);
+  const char* values[3] = {after_text.c_str(), through_text.c_str(), limit_text.c_str()};
+  ResultGuard query{PQexecParams(
+      read_conn_, "SELECT seq, event FROM audit WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
+      3, nullptr, values, nullptr, nullptr, 1)};
+  if (PQresultStatus(query.result) != PGRES_TUPLES_OK) {
+    return Status::io_error(fmt::format("PostgreSQL audit: {}", PQerrorMessage(read_conn_)));
+  }
+  std::vector<AuditRecord> records;
+  for (int row = 0; row < PQntuples(query.result); ++row) {
+    if (PQgetlength(query.result, row, 0) != 8) {
+      return Status::io_error("PostgreSQL: the audit table has unexpected column types");
+    }
+    AuditRecord record;
+    record.seq = big_endian_u64(PQgetvalue(query.result, row, 0));
+    record.event.assign(PQgetvalue(query.result, row, 1),
+                        static_cast<std::size_t>(PQgetlength(query.result, row, 1)));
+    records.push_back(std::move(record));
+  }
+  return records;
+}
 
 Status PostgresStore::exec(const std::string& sql) {
   ResultGuard result{PQexec(conn_, sql.c_str())};
@@ -107,7 +151,8 @@ Status PostgresStore::exec(const std::string& sql) {
 }
 
 Status PostgresStore::write_snapshot(std::uint64_t seq, std::string_view payload,
-                                     const MarketState& state) {
+                                     const MarketState& state,
+                                     const std::vector<AuditRecord>& audit) {
   if (Status s = exec("BEGIN"); !s.is_ok()) return s;
   auto fail = [&](Status status) {
     (void)exec("ROLLBACK");
@@ -179,6 +224,42 @@ Status PostgresStore::write_snapshot(std::uint64_t seq, std::string_view payload
     std::string buffer_;
   } sink(*this, conn_);
   if (Status written = write_query_tables(state, sink); !written.is_ok()) return fail(written);
+  // The audit entries since the previous snapshot, with COPY too: bytea in hex ("\\x..." in
+  // COPY's text format, the backslash escaped).
+  if (!audit.empty()) {
+    ResultGuard copy{PQexec(conn_, "COPY audit FROM STDIN")};
+    if (PQresultStatus(copy.result) != PGRES_COPY_IN) {
+      return fail(Status::io_error(fmt::format("PostgreSQL audit: {}", PQerrorMessage(conn_))));
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string buffer;
+    bool sent = true;
+    for (const AuditRecord& record : audit) {
+      buffer += std::to_string(record.seq);
+      buffer += "\t\\\\x";
+      for (unsigned char c : record.event) {
+        buffer += kHex[c >> 4];
+        buffer += kHex[c & 15];
+      }
+      buffer += '\n';
+      if (buffer.size() >= (1u << 20)) {
+        sent = sent && PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size())) == 1;
+        buffer.clear();
+      }
+    }
+    if (!buffer.empty()) {
+      sent = sent && PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size())) == 1;
+    }
+    sent = PQputCopyEnd(conn_, nullptr) == 1 && sent;
+    bool copied = sent;
+    while (PGresult* result = PQgetResult(conn_)) {
+      if (PQresultStatus(result) != PGRES_COMMAND_OK) copied = false;
+      PQclear(result);
+    }
+    if (!copied) {
+      return fail(Status::io_error(fmt::format("PostgreSQL audit: {}", PQerrorMessage(conn_))));
+    }
+  }
   if (Status committed = exec("COMMIT"); !committed.is_ok()) return fail(committed);
   return Status::ok();
 }

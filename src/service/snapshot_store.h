@@ -25,9 +25,16 @@ class SnapshotStore {
  public:
   virtual ~SnapshotStore() = default;
   // In one transaction: stores the snapshot `payload` of event `seq`, replaces the query tables
-  // by `state` (which must be decode_state(payload)), and drops older snapshots.
+  // by `state` (which must be decode_state(payload)), appends `audit` (the audit entries after
+  // the previous snapshot up to `seq`, in order) to the audit table, and drops older snapshots.
+  // Called from one thread at a time.
   virtual Status write_snapshot(std::uint64_t seq, std::string_view payload,
-                                const MarketState& state) = 0;
+                                const MarketState& state,
+                                const std::vector<AuditRecord>& audit) = 0;
+  // The audit entries with `after` < seq <= `through`, in order, at most `limit`. Safe to call
+  // from any thread, also while a snapshot is being written (it reads the last committed one).
+  virtual Result<std::vector<AuditRecord>> read_audit(std::uint64_t after, std::uint64_t through,
+                                                      std::size_t limit) = 0;
   // The newest snapshot, or nullopt when there is none; kIoError when it fails its checksum.
   virtual Result<std::optional<LoadedSnapshot>> load_latest_snapshot() = 0;
 };

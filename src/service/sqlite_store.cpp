@@ -18,6 +18,12 @@ CREATE TABLE IF NOT EXISTS snapshot (
   state BLOB NOT NULL           -- the encoded MarketState
 ))sql";
 
+constexpr const char* kAuditTable = R"sql(
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,      -- the event's sequence number
+  event BLOB NOT NULL           -- the event as logged (encode_event); GET /audit decodes it
+))sql";
+
 const char* sql_type(ColumnType type) {
   switch (type) {
     case ColumnType::kInteger:
@@ -87,7 +93,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     return Status::io_error(fmt::format("cannot open {}: {}", store->path_.string(),
                                         store->db_ ? sqlite3_errmsg(store->db_) : "out of memory"));
   }
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSnapshotTable}) {
+  for (const char* sql :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSnapshotTable, kAuditTable}) {
     Status status = store->exec(sql);
     if (!status.is_ok()) return status;
   }
@@ -103,7 +110,45 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() {
+  sqlite3_close(read_db_);
+  sqlite3_close(db_);
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::read_audit(std::uint64_t after, std::uint64_t through,
+                                                         std::size_t limit) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  if (!read_db_ &&
+      sqlite3_open_v2(path_.c_str(), &read_db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    const std::string why = read_db_ ? sqlite3_errmsg(read_db_) : "out of memory";
+    sqlite3_close(read_db_);
+    read_db_ = nullptr;
+    return Status::io_error(fmt::format("cannot open {} to read: {}", path_.string(), why));
+  }
+  Statement query(read_db_,
+                  "SELECT seq, event FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
+  query.bind(1, i64(after)).bind(2, i64(through)).bind(3, static_cast<std::int64_t>(limit));
+  if (!query.ok()) {
+    return Status::io_error(fmt::format("{}: {}", path_.string(), sqlite3_errmsg(read_db_)));
+  }
+  std::vector<AuditRecord> records;
+  for (;;) {
+    const int step = sqlite3_step(query.get());
+    if (step == SQLITE_DONE) break;
+    if (step != SQLITE_ROW) {
+      return Status::io_error(fmt::format("{}: {}", path_.string(), sqlite3_errmsg(read_db_)));
+    }
+    AuditRecord record;
+    record.seq = static_cast<std::uint64_t>(sqlite3_column_int64(query.get(), 0));
+    const void* bytes = sqlite3_column_blob(query.get(), 1);
+    const int size = sqlite3_column_bytes(query.get(), 1);
+    if (bytes && size > 0) {
+      record.event.assign(static_cast<const char*>(bytes), static_cast<std::size_t>(size));
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
 
 Status SqliteStore::exec(const char* sql) {
   char* error = nullptr;
@@ -116,7 +161,8 @@ Status SqliteStore::exec(const char* sql) {
 }
 
 Status SqliteStore::write_snapshot(std::uint64_t seq, std::string_view payload,
-                                   const MarketState& state) {
+                                   const MarketState& state,
+                                   const std::vector<AuditRecord>& audit) {
   Status begun = exec("BEGIN IMMEDIATE");
   if (!begun.is_ok()) return begun;
   auto fail = [&](const char* what) {
@@ -135,6 +181,11 @@ Status SqliteStore::write_snapshot(std::uint64_t seq, std::string_view payload,
     }
     Statement drop(db_, "DELETE FROM snapshot WHERE seq < ?");
     if (!drop.bind(1, i64(seq)).run()) return fail("old snapshots");
+    // OR REPLACE: a snapshot that failed after this point is retried with the same entries.
+    Statement page(db_, "INSERT OR REPLACE INTO audit (seq, event) VALUES (?, ?)");
+    for (const AuditRecord& record : audit) {
+      if (!page.bind(1, i64(record.seq)).blob(2, record.event).run()) return fail("audit");
+    }
   }
   // The query tables, replaced row by row through prepared INSERTs.
   class Sink : public QueryTableSink {

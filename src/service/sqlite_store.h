@@ -1,7 +1,8 @@
 // The market's embedded store: an SQLite database `market.sqlite` in the market directory that
 // holds the snapshots (the encoded state, with its checksum) and, written in the same
 // transaction, the state as plain tables for queries and reports (participants, certificates,
-// lots, book_orders, calls, fills, contracts, settlements; see docs/market-service.md).
+// lots, book_orders, calls, fills, contracts, settlements; see docs/market-service.md), and the
+// audit log's entries up to the snapshot (table audit: seq, the encoded event).
 //
 // The write-ahead log stays a file of its own (wal.h): group commit over a plain file is what
 // acknowledges tens of thousands of durable orders per second. SQLite gives the snapshot an
@@ -13,9 +14,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "critmin/status.h"
 #include "service/market_state.h"
@@ -34,9 +37,12 @@ class SqliteStore : public SnapshotStore {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   // In one transaction: stores the snapshot `payload` of event `seq`, replaces the query tables
-  // by `state` (which must be decode_state(payload)), and drops older snapshots.
-  Status write_snapshot(std::uint64_t seq, std::string_view payload,
-                        const MarketState& state) override;
+  // by `state` (which must be decode_state(payload)), appends the audit entries, and drops older
+  // snapshots.
+  Status write_snapshot(std::uint64_t seq, std::string_view payload, const MarketState& state,
+                        const std::vector<AuditRecord>& audit) override;
+  Result<std::vector<AuditRecord>> read_audit(std::uint64_t after, std::uint64_t through,
+                                              std::size_t limit) override;
 
   // The newest snapshot, or nullopt when there is none. A snapshot that fails its checksum is
   // an error (kIoError).
@@ -48,6 +54,10 @@ class SqliteStore : public SnapshotStore {
   SqliteStore() = default;
   Status exec(const char* sql);
   sqlite3* db_ = nullptr;
+  // Audit pages are read on request threads while the snapshot thread may be writing: a second,
+  // read-only connection (WAL mode lets it read the last commit), one reader at a time.
+  std::mutex read_mutex_;
+  sqlite3* read_db_ = nullptr;
   std::filesystem::path path_;
 };
 

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <iterator>
 
 #include "service/codec.h"
 
@@ -48,10 +49,12 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
-Status write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
+Status write_at(int fd, std::string_view bytes, std::uint64_t offset,
+                const std::filesystem::path& path) {
   std::size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t n =
+        ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::io_error(fmt::format("cannot write {}: {}", path.string(), errno_text()));
@@ -169,7 +172,9 @@ Result<SegmentScan> scan_segment(
     ++scan.records;
   }
   scan.valid_bytes = position;
-  scan.torn_tail = position < data.size();
+  const std::string_view rest = data.substr(position);
+  scan.zero_tail = !rest.empty() && rest.find_first_not_of('\0') == std::string_view::npos;
+  scan.torn_tail = !rest.empty() && !scan.zero_tail;
   return scan;
 }
 
@@ -209,10 +214,13 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::filesystem::path& 
   std::unique_ptr<WalWriter> writer(new WalWriter());
   writer->dir_ = dir;
   const std::filesystem::path path = wal_segment_path(dir, next_seq);
-  writer->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  writer->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (writer->fd_ < 0) {
     return Status::io_error(fmt::format("cannot open the log {}: {}", path.string(), errno_text()));
   }
+  writer->segment_path_ = path;
+  Status allocated = writer->preallocate(kInitialPreallocBytes);
+  if (!allocated.is_ok()) return allocated;
   Status synced = sync_directory(dir);
   if (!synced.is_ok()) return synced;
   writer->durable_seq_.store(next_seq - 1);
@@ -228,7 +236,15 @@ WalWriter::~WalWriter() {
   }
   work_ready_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    // A cleanly closed segment ends with its last record. Best effort: a failure leaves the
+    // zeros, which recovery cuts as it does after a crash.
+    if (!failed_.load()) (void)trim();
+    ::close(fd_);
+  }
+  // Whatever the last batch made durable has been answered; anything still waiting (appended
+  // after the writer stopped) was never synced.
+  complete_waiters(Status::io_error("the write-ahead log closed before the record was synced"));
 }
 
 void WalWriter::append(std::uint64_t seq, std::string_view payload) {
@@ -276,6 +292,39 @@ Status WalWriter::wait_until(std::uint64_t seq, bool rotated) {
   }
 }
 
+void WalWriter::when_durable(std::uint64_t seq, DurableCallback done) {
+  Status now;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failed_.load(std::memory_order_relaxed)) {
+      now = Status::io_error("the write-ahead log failed: " + failure_);
+    } else if (durable_seq_.load(std::memory_order_relaxed) < seq) {
+      durable_waiters_.push_back({seq, std::move(done)});
+      return;
+    }
+  }
+  done(now);  // outside the lock: the callback may take its own locks
+}
+
+void WalWriter::complete_waiters(const Status& status) {
+  std::vector<DurableWaiter> ready;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (durable_waiters_.empty()) return;
+    if (!status.is_ok()) {
+      ready.swap(durable_waiters_);
+    } else {
+      const std::uint64_t durable = durable_seq_.load(std::memory_order_relaxed);
+      auto pending = std::partition(durable_waiters_.begin(), durable_waiters_.end(),
+                                    [durable](const DurableWaiter& w) { return w.seq > durable; });
+      ready.assign(std::make_move_iterator(pending),
+                   std::make_move_iterator(durable_waiters_.end()));
+      durable_waiters_.erase(pending, durable_waiters_.end());
+    }
+  }
+  for (DurableWaiter& waiter : ready) waiter.done(status);
+}
+
 std::uint64_t WalWriter::durable_seq() const { return durable_seq_.load(); }
 
 double WalWriter::fsync_seconds() const {
@@ -286,6 +335,33 @@ double WalWriter::fsync_seconds() const {
 std::uint64_t WalWriter::fsync_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return fsyncs_;
+}
+
+Status WalWriter::preallocate(std::uint64_t end) {
+  if (end <= allocated_bytes_) return Status::ok();
+  std::uint64_t target = allocated_bytes_ + prealloc_step_bytes_;
+  while (target < end) target += prealloc_step_bytes_;
+  prealloc_step_bytes_ = std::min(prealloc_step_bytes_ * 2, kMaxPreallocStepBytes);
+  // Real zeros, not fallocate(): on ext4 an allocated but unwritten extent is converted (a
+  // journal commit) when first written, which is the cost this avoids.
+  static const std::string zeros(1 << 20, '\0');
+  for (std::uint64_t at = allocated_bytes_; at < target;) {
+    const std::uint64_t piece = std::min<std::uint64_t>(zeros.size(), target - at);
+    Status written = write_at(fd_, std::string_view(zeros).substr(0, piece), at, segment_path_);
+    if (!written.is_ok()) return written;
+    at += piece;
+  }
+  allocated_bytes_ = target;
+  return Status::ok();
+}
+
+Status WalWriter::trim() {
+  if (::ftruncate(fd_, static_cast<off_t>(write_offset_)) != 0 || ::fdatasync(fd_) != 0) {
+    return Status::io_error(
+        fmt::format("cannot cut {} to its last record: {}", segment_path_.string(), errno_text()));
+  }
+  allocated_bytes_ = write_offset_;
+  return Status::ok();
 }
 
 void WalWriter::run() {
@@ -303,24 +379,32 @@ void WalWriter::run() {
     for (Chunk& chunk : batch) {
       if (!status.is_ok()) break;
       if (chunk.rotate_to) {
-        if (dirty && ::fdatasync(fd_) != 0) {
-          status = Status::io_error("fdatasync: " + errno_text());
-          break;
-        }
+        // The old segment is cut back to its last record and synced (which also makes this
+        // batch's records in it durable) before the next one exists: only the newest segment
+        // ever ends in preallocated zeros.
+        status = trim();
+        if (!status.is_ok()) break;
         dirty = false;
         ::close(fd_);
         const std::filesystem::path path = wal_segment_path(dir_, *chunk.rotate_to);
-        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd_ < 0) {
           status = Status::io_error(fmt::format("cannot open {}: {}", path.string(), errno_text()));
           break;
         }
-        status = sync_directory(dir_);
+        segment_path_ = path;
+        write_offset_ = 0;
+        allocated_bytes_ = 0;
+        prealloc_step_bytes_ = kInitialPreallocBytes;
+        status = preallocate(kInitialPreallocBytes);
+        if (status.is_ok()) status = sync_directory(dir_);
         if (status.is_ok()) segment_first_seq_.store(*chunk.rotate_to, std::memory_order_release);
         last_seq = std::max(last_seq, chunk.last_seq);
         continue;
       }
-      status = write_all(fd_, chunk.bytes, dir_);
+      status = preallocate(write_offset_ + chunk.bytes.size());
+      if (status.is_ok()) status = write_at(fd_, chunk.bytes, write_offset_, segment_path_);
+      write_offset_ += chunk.bytes.size();
       dirty = true;
       last_seq = std::max(last_seq, chunk.last_seq);
     }
@@ -346,6 +430,9 @@ void WalWriter::run() {
     durable_generation_.fetch_add(1, std::memory_order_release);
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&durable_generation_), FUTEX_WAKE_PRIVATE,
               INT_MAX, nullptr, nullptr, 0);
+    complete_waiters(status.is_ok()
+                         ? Status::ok()
+                         : Status::io_error("the write-ahead log failed: " + status.message()));
     if (!status.is_ok()) return;
   }
 }

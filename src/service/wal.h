@@ -10,6 +10,13 @@
 // died while writing it, and it was never acknowledged); recovery truncates the segment there.
 // The same damage in an older segment is corruption and stops recovery.
 //
+// Preallocation: the writer fills the newest segment ahead of its records with zeros (1 MiB at
+// first, then in steps doubling up to 16 MiB) and overwrites them, so that appending a record
+// does not change the file's size and fdatasync has no metadata to commit: on the development
+// machine's disk that halved the time of an fdatasync (1.3-3.7 ms against 2.9-6.7 ms for a
+// write at the end of the file). A segment is cut back to its last record when the writer
+// switches to the next one or stops, so only the newest segment, after a crash, ends in zeros.
+//
 // Group commit: WalWriter::append() only queues the record (callers hold their own ordering lock,
 // so records enter the queue in sequence order); one writer thread writes everything queued with
 // one write() and one fdatasync() and then wakes every caller whose record is now durable. Many
@@ -57,6 +64,9 @@ struct SegmentScan {
   std::uint64_t records = 0;
   std::uint64_t valid_bytes = 0;  // length of the prefix made of whole, checksummed records
   bool torn_tail = false;         // bytes after valid_bytes that are not a whole record
+  // Only zeros after valid_bytes: the writer's preallocated space, never written (the newest
+  // segment after a crash). Not damage; recovery cuts it like a torn tail.
+  bool zero_tail = false;
 };
 
 // Reads a segment and calls `on_record(seq, payload)` for every valid record in order; stops at
@@ -94,6 +104,15 @@ class WalWriter {
   // (disk full, I/O error): the record may or may not be durable and the service must stop.
   Status wait_durable(std::uint64_t seq);
 
+  // The non-blocking form of wait_durable for event-driven callers: calls `done` exactly once,
+  // with ok once record `seq` (already appended) is on disk, or with the writer's error. When the
+  // record is durable already (or the writer failed already), `done` runs at once on the calling
+  // thread; otherwise on the writer thread right after the fdatasync that made it durable, so it
+  // must be quick and must not call back into the writer or wait for anything (hand the result
+  // to another thread). Records still pending when the writer stops get an error.
+  using DurableCallback = std::function<void(const Status&)>;
+  void when_durable(std::uint64_t seq, DurableCallback done);
+
   // Blocks until record `seq` is on disk and the segment switch queued with rotate(next_seq) for
   // some next_seq > seq has happened (the new segment file exists and its directory entry is
   // synced), so that segments holding only records <= seq can be listed and deleted.
@@ -113,8 +132,19 @@ class WalWriter {
     std::optional<std::uint64_t> rotate_to;  // a segment switch instead of bytes
   };
 
+  static constexpr std::uint64_t kInitialPreallocBytes = 1u << 20;
+  static constexpr std::uint64_t kMaxPreallocStepBytes = 16u << 20;
+  // Makes sure the segment holds zeros (or records) up to `end`; writer thread only.
+  Status preallocate(std::uint64_t end);
+  // Cuts the segment back to its last record and syncs it; writer thread (or destructor) only.
+  Status trim();
+
   std::filesystem::path dir_;
+  std::filesystem::path segment_path_;  // the open segment
   int fd_ = -1;
+  std::uint64_t write_offset_ = 0;     // end of the last record in the open segment
+  std::uint64_t allocated_bytes_ = 0;  // zeros or records up to here
+  std::uint64_t prealloc_step_bytes_ = kInitialPreallocBytes;
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;
   std::vector<Chunk> queue_;
@@ -129,6 +159,15 @@ class WalWriter {
   std::atomic<std::uint32_t> durable_generation_{0};
   static_assert(sizeof(std::atomic<std::uint32_t>) == 4 &&
                 std::atomic<std::uint32_t>::is_always_lock_free);
+  struct DurableWaiter {
+    std::uint64_t seq = 0;
+    DurableCallback done;
+  };
+  // Callers of when_durable whose record is not durable yet, under `mutex_`; short (one per
+  // request in flight), so the writer scans it after every fsync.
+  std::vector<DurableWaiter> durable_waiters_;
+  // Calls the waiters whose record is now durable (all of them, with the error, on a failure).
+  void complete_waiters(const Status& status);
   std::uint64_t fsyncs_ = 0;
   double fsync_seconds_ = 0.0;
   std::string failure_;  // non-empty once a write or sync failed

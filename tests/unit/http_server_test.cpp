@@ -1,7 +1,10 @@
-// critmin::HttpServer's own connection loop (buffered reads, one send per response) under
-// cpp-httplib's request handling: keep-alive, pipelining, requests split across packets,
-// interim 100 Continue, the body limit and a prompt stop with idle connections open.
+// critmin::HttpServer: its event loops (event routes answered at once or later from another
+// thread, other routes handed to workers and answered by cpp-httplib, in order) and its blocking
+// loop (connections the event loop does not frame): keep-alive, pipelining, requests split
+// across packets, a bad request in a stream, a client leaving with an answer pending, interim
+// 100 Continue, the body limit and a prompt stop with idle connections open.
 #include "critmin/http_server.h"
+#include "raw_connection.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -11,84 +14,79 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace critmin::test {
 namespace {
 
-class RawConnection {
+// Answers held back by the /later event route until the test releases them, as the market's
+// order route holds its 201 until the log's fdatasync.
+class HeldAnswers {
  public:
-  explicit RawConnection(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    timeval timeout{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  void hold(EventResponder responder, std::string body) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    held_.emplace_back(std::move(responder), std::move(body));
   }
-  ~RawConnection() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-
-  bool send(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(bytes.size());
+  std::size_t count() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return held_.size();
   }
-
-  // Reads until `count` whole responses (each with Content-Length) arrived; returns them
-  // concatenated, or what arrived before a timeout or close.
-  std::string read_responses(int count) {
-    std::string in;
-    int complete = 0;
-    std::size_t parsed = 0;
-    char buffer[4096];
-    while (complete < count) {
-      const std::size_t header_end = in.find("\r\n\r\n", parsed);
-      if (header_end != std::string::npos) {
-        const std::size_t length_at = in.find("Content-Length: ", parsed);
-        if (length_at != std::string::npos && length_at < header_end) {
-          const std::size_t length = std::stoul(in.substr(length_at + 16));
-          if (in.size() >= header_end + 4 + length) {
-            parsed = header_end + 4 + length;
-            ++complete;
-            continue;
-          }
-        }
-      }
-      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) break;
-      in.append(buffer, static_cast<std::size_t>(n));
+  // Waits (up to 5 s) until `n` answers are held.
+  bool wait_for(std::size_t n) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (count() < n) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    return in;
+    return true;
   }
-
-  // True when the server closed the connection (recv returns 0) within the timeout.
-  bool closed_by_server() {
-    char byte = 0;
-    return ::recv(fd_, &byte, 1, 0) == 0;
+  // Answers every held request from this thread (not the loop's).
+  void release_all() {
+    std::vector<std::pair<EventResponder, std::string>> held;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      held.swap(held_);
+    }
+    for (auto& [responder, body] : held) {
+      EventResponse answer;
+      answer.status = 201;
+      answer.content_type = "text/plain";
+      answer.body = "later " + body;
+      responder.respond(std::move(answer));
+    }
+  }
+  void drop_all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    held_.clear();
   }
 
  private:
-  int fd_ = -1;
-  bool connected_ = false;
+  std::mutex mutex_;
+  std::vector<std::pair<EventResponder, std::string>> held_;
 };
-
-int count_of(const std::string& text, const std::string& what) {
-  int count = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
-    ++count;
-  }
-  return count;
-}
 
 class HttpServerLoop : public ::testing::Test {
  protected:
   void SetUp() override {
+    server_.event_route("GET", "/event/{id}", [](const EventRequest& req, EventResponder r) {
+      EventResponse answer;
+      answer.content_type = "text/plain";
+      answer.body = "event " + std::to_string(req.ids[0]) + " " + std::string(req.header("X-Tag"));
+      r.respond(std::move(answer));
+    });
+    server_.event_route("POST", "/later", [this](const EventRequest& req, EventResponder r) {
+      held_.hold(std::move(r), std::string(req.body));
+    });
+    server_.event_route("GET", "/lost", [](const EventRequest&, EventResponder) {});
+    server_.event_route("GET", "/big", [](const EventRequest&, EventResponder r) {
+      EventResponse answer;
+      answer.content_type = "text/plain";
+      answer.body = std::string(256 * 1024, 'b');
+      r.respond(std::move(answer));
+    });
     server_.Get("/hello", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content("hello " + req.remote_addr, "text/plain");
     });
@@ -103,15 +101,18 @@ class HttpServerLoop : public ::testing::Test {
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   void TearDown() override {
+    held_.release_all();
     server_.stop();
     if (thread_.joinable()) thread_.join();
   }
 
-  static std::string post(const std::string& body, const std::string& extra_headers = "") {
-    return "POST /echo HTTP/1.1\r\nHost: x\r\n" + extra_headers +
+  static std::string post(const std::string& body, const std::string& extra_headers = "",
+                          const std::string& path = "/echo") {
+    return "POST " + path + " HTTP/1.1\r\nHost: x\r\n" + extra_headers +
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   }
 
+  HeldAnswers held_;
   HttpServer server_{4};
   std::thread thread_;
   int port_ = 0;
@@ -196,6 +197,179 @@ TEST_F(HttpServerLoop, StopsPromptlyWhileKeepAliveConnectionsAreIdle) {
   // The keep-alive timeout is 5 s; the loop looks for a stop every 100 ms.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   EXPECT_TRUE(connection.closed_by_server());
+}
+
+TEST_F(HttpServerLoop, AnswersAnEventRouteOnTheLoopAndKeepsTheConnection) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  for (int id : {7, 123456789}) {
+    ASSERT_TRUE(connection.send("GET /event/" + std::to_string(id) +
+                                "?ignored=1 HTTP/1.1\r\nHost: x\r\nx-tag: t\r\n\r\n"));
+    const std::string response = connection.read_responses(1);
+    EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+    EXPECT_NE(response.find("\r\n\r\nevent " + std::to_string(id) + " t"), std::string::npos)
+        << response;
+  }
+  // Not digits: no event route matches, and cpp-httplib answers 404.
+  ASSERT_TRUE(connection.send("GET /event/x1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(connection.read_responses(1).rfind("HTTP/1.1 404", 0), 0u);
+}
+
+TEST_F(HttpServerLoop, HoldsAnEventAnswerUntilAnotherThreadGivesIt) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send(post("order", "", "/later")));
+  ASSERT_TRUE(held_.wait_for(1));
+  EXPECT_TRUE(connection.silent_for(std::chrono::milliseconds(50)));
+  std::thread writer([this] { held_.release_all(); });  // as the log's writer would
+  writer.join();
+  const std::string response = connection.read_responses(1);
+  EXPECT_EQ(response.rfind("HTTP/1.1 201 Created\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("\r\n\r\nlater order"), std::string::npos) << response;
+}
+
+TEST_F(HttpServerLoop, AnswersPipelinedEventAndWorkerRequestsInTheOrderSent) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  // A held event answer, a worker route, an answered event route, another held one: the
+  // answers leave in this order whatever order they are ready in.
+  ASSERT_TRUE(connection.send(post("a", "", "/later") + post("echo") +
+                              "GET /event/5 HTTP/1.1\r\nHost: x\r\n\r\n" +
+                              post("b", "", "/later")));
+  ASSERT_TRUE(held_.wait_for(2));  // "b" was read after the worker answered "echo"
+  EXPECT_TRUE(connection.silent_for(std::chrono::milliseconds(20)));  // "a" holds up the rest
+  held_.release_all();
+  const std::string responses = connection.read_responses(4);
+  const std::size_t a = responses.find("later a");
+  const std::size_t echo = responses.find("\r\n\r\necho");
+  const std::size_t event = responses.find("event 5");
+  const std::size_t b = responses.find("later b");
+  ASSERT_NE(b, std::string::npos) << responses;
+  EXPECT_LT(a, echo);
+  EXPECT_LT(echo, event);
+  EXPECT_LT(event, b);
+}
+
+TEST_F(HttpServerLoop, ReadsAnEventRequestSplitAcrossReads) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  const std::string request = post("split body", "", "/later");
+  // Header, body and a cut in the middle of a header line arrive in separate packets.
+  std::size_t sent = 0;
+  for (const std::size_t cut :
+       {std::size_t{9}, request.find("\r\n\r\n") + 2, request.size() - 4, request.size()}) {
+    ASSERT_TRUE(connection.send(request.substr(sent, cut - sent)));
+    sent = cut;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (cut < request.size()) {
+      EXPECT_EQ(held_.count(), 0u);
+    }
+  }
+  ASSERT_TRUE(held_.wait_for(1));
+  held_.release_all();
+  EXPECT_NE(connection.read_responses(1).find("later split body"), std::string::npos);
+}
+
+TEST_F(HttpServerLoop, AnswersABadRequestInAStreamWith400AfterTheEarlierOnesAndCloses) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(
+      connection.send("GET /event/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "NOT A REQUEST LINE\r\nHost: x\r\n\r\n"
+                      "GET /event/2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string responses = connection.read_responses(3);
+  EXPECT_EQ(responses.rfind("HTTP/1.1 200 OK", 0), 0u) << responses;
+  EXPECT_NE(responses.find("event 1"), std::string::npos);
+  EXPECT_NE(responses.find("HTTP/1.1 400"), std::string::npos) << responses;
+  EXPECT_EQ(responses.find("event 2"), std::string::npos) << "a request after a bad one was served";
+  EXPECT_EQ(count_of(responses, "HTTP/1.1 "), 2) << responses;
+}
+
+TEST_F(HttpServerLoop, DropsAPendingAnswerWhenTheClientLeavesAndServesOthers) {
+  {
+    RawConnection leaving(port_);
+    ASSERT_TRUE(leaving.connected());
+    ASSERT_TRUE(leaving.send(post("gone", "", "/later")));
+    ASSERT_TRUE(held_.wait_for(1));
+  }  // closed with its answer pending
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  held_.release_all();  // the answer has nowhere to go
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send("GET /event/3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(connection.read_responses(1).find("event 3"), std::string::npos);
+}
+
+TEST_F(HttpServerLoop, AnswersAClientThatHalfClosedAfterItsRequest) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send(post("half", "", "/later")));
+  ::shutdown(connection.fd(), SHUT_WR);
+  ASSERT_TRUE(held_.wait_for(1));
+  held_.release_all();
+  EXPECT_NE(connection.read_responses(1).find("later half"), std::string::npos);
+  EXPECT_TRUE(connection.closed_by_server());
+}
+
+TEST_F(HttpServerLoop, AnEventRequestWhoseResponderIsDroppedGets500) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send("GET /lost HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(connection.read_responses(1).rfind("HTTP/1.1 500", 0), 0u);
+}
+
+TEST_F(HttpServerLoop, ServesEventRoutesOnTheBlockingLoopAfterAnExpectContinue) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  // The event loop does not frame "Expect: 100-continue": the connection moves to a worker's
+  // blocking loop, where the event route still answers (the worker waits for the answer).
+  ASSERT_TRUE(connection.send(
+      "POST /later HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+  char buffer[256];
+  const ssize_t n = ::recv(connection.fd(), buffer, sizeof buffer, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buffer, static_cast<std::size_t>(n)).rfind("HTTP/1.1 100 Continue", 0), 0u);
+  ASSERT_TRUE(connection.send("slow"));
+  ASSERT_TRUE(held_.wait_for(1));
+  held_.release_all();
+  const std::string response = connection.read_responses(1);
+  EXPECT_EQ(response.rfind("HTTP/1.1 201", 0), 0u) << response;
+  EXPECT_NE(response.find("later slow"), std::string::npos) << response;
+  // And later requests on that connection too.
+  ASSERT_TRUE(connection.send("GET /event/9 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(connection.read_responses(1).find("event 9"), std::string::npos);
+}
+
+TEST_F(HttpServerLoop, KeepsAnsweringAPipeliningClientThatReadsSlowly) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  // 100 small pipelined requests, all read at once, whose 256 KiB answers fill the socket and
+  // the loop's 1 MiB of unsent answers long before the last: the loop must stop, wait for the
+  // client to read, and then go on with the requests it had read ahead.
+  constexpr int kRequests = 100;
+  std::string all;
+  for (int i = 0; i < kRequests; ++i) all += "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(connection.send(all));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // not reading yet
+  const std::string responses = connection.read_responses(kRequests);
+  EXPECT_EQ(count_of(responses, "HTTP/1.1 200 OK"), kRequests);
+  EXPECT_EQ(responses.size(), kRequests * (256 * 1024 + responses.find("\r\n\r\n") + 4));
+}
+
+TEST_F(HttpServerLoop, ManyConnectionsWithHeldAnswersAreAllAnswered) {
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int i = 0; i < 40; ++i) {
+    connections.push_back(std::make_unique<RawConnection>(port_));
+    ASSERT_TRUE(connections.back()->connected());
+    ASSERT_TRUE(connections.back()->send(post("c" + std::to_string(i), "", "/later")));
+  }
+  ASSERT_TRUE(held_.wait_for(40));
+  held_.release_all();
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_NE(connections[static_cast<std::size_t>(i)]->read_responses(1).find("later c" +
+                                                                               std::to_string(i)),
+              std::string::npos);
+  }
 }
 
 }  // namespace

@@ -317,6 +317,30 @@ namespace {
 
 // Random bodies (bytes, and JSON of every shape) at every writing route: always a 4xx with a
 // message, never a crash, never a state change.
+TEST_F(MarketApi, TheAuditLogReadsWholeAcrossASnapshotThatPagedItOut) {
+  ASSERT_EQ(post(operator_token_, "/market/v1/snapshot", "{}").first, 200);
+  const std::string orders = "/market/v1/lots/" + std::to_string(lot_) + "/orders";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(
+        post(buyer_, orders, R"({"side":"buy","price_usd_per_t":600000,"quantity_t":1})").first,
+        201);
+  }
+  const std::uint64_t last = last_seq();
+  auto [status, audit] = get(auditor_, "/market/v1/audit?after=0&limit=1000");
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(audit["events"].size(), last);
+  for (std::size_t i = 0; i < audit["events"].size(); ++i) {
+    EXPECT_EQ(audit["events"][i]["seq"], i + 1);
+  }
+  // A page that starts in the store and ends in memory.
+  auto [page_status, page] =
+      get(auditor_, "/market/v1/audit?after=" + std::to_string(last - 5) + "&limit=4");
+  ASSERT_EQ(page_status, 200);
+  ASSERT_EQ(page["events"].size(), 4u);
+  EXPECT_EQ(page["events"][0]["seq"], last - 4);
+  EXPECT_EQ(page["events"][3]["type"], "order_submitted");
+}
+
 TEST_F(MarketApi, RandomBodiesAreRejectedWithoutChangingTheState) {
   std::mt19937_64 random(5);
   const std::string lot = "/market/v1/lots/" + std::to_string(lot_);

@@ -107,6 +107,7 @@ TEST(MarketPostgres, SnapshotsAndQueryTablesGoToPostgresAndRecoveryReadsThemBack
   config.postgres_url = server.url();
   config.snapshot_every_events = 0;
   std::string before;
+  std::vector<service::AuditRecord> audit_before;
   {
     Result<std::unique_ptr<service::MarketService>> opened =
         service::MarketService::open(config, market_dataset());
@@ -122,7 +123,11 @@ TEST(MarketPostgres, SnapshotsAndQueryTablesGoToPostgresAndRecoveryReadsThemBack
     ASSERT_TRUE(market.snapshot().is_ok());
     ASSERT_TRUE(market.clear_lot(cast.op.id, lot).is_ok());  // after the snapshot: from the log
     before = state_bytes(market);
+    audit_before = market.read_audit(0, 1000).value();
+    EXPECT_EQ(market.audit_entries_in_memory(), 1u);  // the rest went to PostgreSQL
   }
+  // The audit log up to the snapshot, paged out into PostgreSQL with the snapshot.
+  EXPECT_EQ(pg_number(server.url(), "SELECT COUNT(*) FROM audit"), 9);
   EXPECT_EQ(pg_number(server.url(), "SELECT COUNT(*) FROM participants"), 6);
   EXPECT_EQ(pg_number(server.url(), "SELECT COUNT(*) FROM book_orders"), 2);
   EXPECT_EQ(
@@ -136,6 +141,13 @@ TEST(MarketPostgres, SnapshotsAndQueryTablesGoToPostgresAndRecoveryReadsThemBack
   EXPECT_EQ(reopened.value()->recovery().snapshot_seq, 9u);
   EXPECT_EQ(reopened.value()->recovery().replayed_events, 1u);
   EXPECT_EQ(state_bytes(*reopened.value()), before);
+  Result<std::vector<service::AuditRecord>> audit = reopened.value()->read_audit(0, 1000);
+  ASSERT_TRUE(audit.is_ok()) << audit.status().to_string();
+  ASSERT_EQ(audit.value().size(), 10u);
+  for (std::size_t i = 0; i < audit_before.size() && i < audit.value().size(); ++i) {
+    EXPECT_EQ(audit.value()[i].seq, audit_before[i].seq);
+    EXPECT_EQ(audit.value()[i].event, audit_before[i].event);  // bytes intact through BYTEA
+  }
 }
 
 TEST(MarketPostgres, AnUnreachableDatabaseIsAnIoErrorWithTheReason) {

@@ -149,6 +149,110 @@ TEST(MarketService, SnapshotsFillTheSqliteQueryTables) {
   EXPECT_EQ(query_number(db, "SELECT COUNT(*) FROM lots"), 2);
 }
 
+TEST(MarketService, SnapshotsPageTheAuditLogOutOfMemoryAndItReadsWholeAcrossTheBoundary) {
+  TempDir dir("critmin_market_");
+  std::vector<std::uint64_t> seqs;
+  std::vector<std::string> before;
+  {
+    auto market = open_market(dir.path());
+    ASSERT_TRUE(market);
+    const Cast cast = register_cast(*market);
+    const std::uint64_t lot = market->open_lot(cast.op.id, gallium_lot()).value();
+    ASSERT_TRUE(market->snapshot().is_ok());
+    EXPECT_EQ(market->audit_entries_in_memory(), 0u);  // all in the store now
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(
+          market->submit_order(cast.buyer.id, order(lot, auction::Side::kBuy, 6e5 + i, 1)).is_ok());
+    }
+    EXPECT_EQ(market->audit_entries_in_memory(), 5u);  // only the entries since the snapshot
+    // Whole, in order, across the store and memory; and in pages that straddle the boundary.
+    Result<std::vector<service::AuditRecord>> all = market->read_audit(0, 1000);
+    ASSERT_TRUE(all.is_ok());
+    ASSERT_EQ(all.value().size(), market->last_seq());
+    for (std::size_t i = 0; i < all.value().size(); ++i) {
+      EXPECT_EQ(all.value()[i].seq, i + 1);
+      seqs.push_back(all.value()[i].seq);
+      before.push_back(all.value()[i].event);
+    }
+    const std::uint64_t boundary = market->last_seq() - 5;
+    Result<std::vector<service::AuditRecord>> page = market->read_audit(boundary - 2, 4);
+    ASSERT_TRUE(page.is_ok());
+    ASSERT_EQ(page.value().size(), 4u);
+    EXPECT_EQ(page.value().front().seq, boundary - 1);
+    EXPECT_EQ(page.value().back().seq, boundary + 2);
+    EXPECT_EQ(page.value()[2].event, before[boundary]);
+  }
+  // After a restart (snapshot plus log tail) the audit log reads the same.
+  auto reopened = open_market(dir.path());
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(reopened->audit_entries_in_memory(), 5u);
+  Result<std::vector<service::AuditRecord>> again = reopened->read_audit(0, 1000);
+  ASSERT_TRUE(again.is_ok());
+  ASSERT_EQ(again.value().size(), before.size());
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(again.value()[i].seq, seqs[i]);
+    EXPECT_EQ(again.value()[i].event, before[i]);
+  }
+}
+
+// Regression for the snapshot format change: a format-1 snapshot held the audit log inside the
+// state; it still loads, and its audit entries are kept (in memory until the next snapshot).
+TEST(MarketService, AnOlderSnapshotThatHeldTheAuditLogStillLoadsWithItsAudit) {
+  TempDir dir("critmin_market_");
+  std::string state_before;
+  std::vector<service::AuditRecord> audit_before;
+  {
+    auto market = open_market(dir.path());
+    ASSERT_TRUE(market);
+    register_cast(*market);
+    ASSERT_TRUE(market->snapshot().is_ok());
+    state_before = state_bytes(*market);
+    audit_before = market->read_audit(0, 1000).value();
+  }
+  // Rewrite the snapshot as format 1 would have: format byte 1, the state, then the audit list
+  // (u64 count; per entry u64 seq, u32 length, bytes); and no audit table rows.
+  std::string legacy = state_before;
+  legacy[0] = 1;
+  const auto put_u64 = [&](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) legacy.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  put_u64(audit_before.size());
+  for (const service::AuditRecord& r : audit_before) {
+    put_u64(r.seq);
+    for (int i = 0; i < 4; ++i) legacy.push_back(static_cast<char>(r.event.size() >> (8 * i)));
+    legacy += r.event;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir.path() / service::SqliteStore::kFileName).c_str(), &db,
+                            SQLITE_OPEN_READWRITE, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* update = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "UPDATE snapshot SET state = ?, crc32 = ?", -1, &update, nullptr),
+      SQLITE_OK);
+  sqlite3_bind_blob64(update, 1, legacy.data(), legacy.size(), SQLITE_STATIC);
+  sqlite3_bind_int64(update, 2, static_cast<sqlite3_int64>(service::crc32_of(legacy)));
+  EXPECT_EQ(sqlite3_step(update), SQLITE_DONE);
+  sqlite3_finalize(update);
+  EXPECT_EQ(sqlite3_exec(db, "DELETE FROM audit", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto reopened = open_market(dir.path());
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(state_bytes(*reopened), state_before);
+  EXPECT_EQ(reopened->audit_entries_in_memory(), audit_before.size());
+  Result<std::vector<service::AuditRecord>> audit = reopened->read_audit(0, 1000);
+  ASSERT_TRUE(audit.is_ok());
+  ASSERT_EQ(audit.value().size(), audit_before.size());
+  for (std::size_t i = 0; i < audit_before.size(); ++i) {
+    EXPECT_EQ(audit.value()[i].event, audit_before[i].event);
+  }
+  // The next snapshot pages them out.
+  ASSERT_TRUE(reopened->snapshot().is_ok());
+  EXPECT_EQ(reopened->audit_entries_in_memory(), 0u);
+  EXPECT_EQ(reopened->read_audit(0, 1000).value().size(), audit_before.size());
+}
+
 TEST(MarketService, AutomaticSnapshotsKeepRecoveryExact) {
   TempDir dir("critmin_market_");
   std::string before;
@@ -190,6 +294,29 @@ TEST(MarketService, TornTailIsCutAndEveryWholeRecordSurvives) {
   // The market goes on from there.
   EXPECT_TRUE(reopened->open_lot(1, gallium_lot()).is_ok());
   EXPECT_EQ(reopened->last_seq(), last + 1);
+}
+
+TEST(MarketService, ThePreallocatedZerosAKillLeavesAreCutWithoutLosingARecord) {
+  TempDir dir("critmin_market_");
+  std::string before;
+  {
+    auto market = open_market(dir.path());
+    ASSERT_TRUE(market);
+    register_cast(*market);
+    before = state_bytes(*market);
+  }
+  // What a SIGKILL leaves: the newest segment still ends in the writer's zeros.
+  const std::filesystem::path newest = segments_of(dir.path()).back().path;
+  const auto records_size = std::filesystem::file_size(newest);
+  {
+    std::ofstream out(newest, std::ios::binary | std::ios::app);
+    out << std::string(1 << 20, '\0');
+  }
+  auto reopened = open_market(dir.path());
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(state_bytes(*reopened), before);
+  EXPECT_EQ(reopened->recovery().torn_bytes_truncated, 0u);  // zeros are not damage
+  EXPECT_EQ(std::filesystem::file_size(newest), records_size);
 }
 
 TEST(MarketService, AFlippedBitInTheLastRecordDropsOnlyThatRecord) {
@@ -239,10 +366,14 @@ TEST(MarketService, RejectedRequestsLeaveTheStateAndTheLogUnchanged) {
   const Cast cast = register_cast(*market);
   const std::uint64_t lot = market->open_lot(cast.op.id, gallium_lot()).value();
   const std::string before = state_bytes(*market);
+  // The records in the log (the newest segment is preallocated, so its size says nothing).
   const auto log_bytes = [&] {
     std::uintmax_t total = 0;
     for (const auto& s : segments_of(dir.path())) {
-      total += std::filesystem::file_size(s.path);
+      Result<service::SegmentScan> scan = service::scan_segment(
+          s.path, [](std::uint64_t, std::string_view) { return Status::ok(); });
+      EXPECT_TRUE(scan.is_ok());
+      if (scan.is_ok()) total += scan.value().valid_bytes;
     }
     return total;
   };
@@ -593,12 +724,9 @@ TEST(MarketCodec, DamagedEventsAndStatesFailCleanly) {
   ASSERT_TRUE(market->submit_order(cast.buyer.id, order(lot, auction::Side::kBuy, 6e5, 3)).is_ok());
   ASSERT_TRUE(market->clear_lot(cast.op.id, lot).is_ok());
   std::vector<std::string> events;
-  ASSERT_TRUE(market
-                  ->read([&](const service::MarketState& s) {
-                    for (const service::AuditRecord& r : s.audit) events.push_back(r.event);
-                    return std::string();
-                  })
-                  .is_ok());
+  Result<std::vector<service::AuditRecord>> audit = market->read_audit(0, 1000);
+  ASSERT_TRUE(audit.is_ok());
+  for (const service::AuditRecord& r : audit.value()) events.push_back(r.event);
   const std::string state = state_bytes(*market);
   std::mt19937_64 random(3);
   auto exercise = [&](const std::string& bytes, bool is_state) {
