@@ -16,6 +16,7 @@
 #include "critmin/ensemble.h"
 #include "critmin/files.h"
 #include "critmin/results_report.h"
+#include "report/xlsx_support.h"
 #include "sim/sqlite_database.h"
 
 namespace critmin::report {
@@ -133,6 +134,20 @@ std::optional<double> optional_number(const json& value) {
 
 json column(const std::string& key, const std::string& label, const std::string& unit = "") {
   return {{"key", key}, {"label", label}, {"unit", unit}};
+}
+
+// Columns `<key>_p5`, `_p50`, `_p95` ("world price P5", ...) for each (key, label, unit) of a
+// yearly path with ensemble bands.
+void append_band_columns(
+    json& columns,
+    const std::vector<std::tuple<std::string, std::string, std::string>>& key_label_unit) {
+  for (const auto& [key, label, unit] : key_label_unit) {
+    for (const char* q : {"p5", "p50", "p95"}) {
+      std::string upper = q;
+      upper[0] = 'P';
+      columns.push_back(column(key + "_" + q, fmt::format("{} {}", label, upper), unit));
+    }
+  }
 }
 
 // The lines of compare.json with displays, verdicts and sentences; fills the table rows too.
@@ -651,18 +666,10 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
                            "largest third country's processing share", "0-1")})},
       {"rows", path_rows}};
   if (model["runs"].get<std::size_t>() > 0) {
-    for (const auto& [key, label, unit] :
-         std::vector<std::tuple<std::string, std::string, std::string>>{
-             {"world_price", "world price", "USD/t"},
-             {"shortfall", "shortfall", "t/yr"},
-             {"largest_third_country_share", "largest third country's share", "0-1"}}) {
-      for (const char* q : {"p5", "p50", "p95"}) {
-        std::string upper = q;
-        upper[0] = 'P';
-        paths_table["columns"].push_back(
-            column(key + "_" + q, fmt::format("{} {}", label, upper), unit));
-      }
-    }
+    append_band_columns(paths_table["columns"],
+                        {{"world_price", "world price", "USD/t"},
+                         {"shortfall", "shortfall", "t/yr"},
+                         {"largest_third_country_share", "largest third country's share", "0-1"}});
   }
   json tables = json::array({scorecard_table, headline_table});
   if (!bands_table["rows"].empty()) tables.push_back(bands_table);
@@ -875,17 +882,10 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
   }
   model["paths"] = path_models;
   json path_columns = json::array({column("material", "material"), column("year", "year")});
-  for (const auto& [key, label, unit] :
-       std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"world_price", "world price", "USD/t"},
-           {"eu_shortfall", "EU shortfall", "t/yr"},
-           {"largest_third_country_share", "largest third country's share", "0-1"}}) {
-    for (const char* q : {"p5", "p50", "p95"}) {
-      std::string upper = q;
-      upper[0] = 'P';
-      path_columns.push_back(column(key + "_" + q, fmt::format("{} {}", label, upper), unit));
-    }
-  }
+  append_band_columns(path_columns,
+                      {{"world_price", "world price", "USD/t"},
+                       {"eu_shortfall", "EU shortfall", "t/yr"},
+                       {"largest_third_country_share", "largest third country's share", "0-1"}});
 
   model["figures"] = figures;
   json bands = json::array();
@@ -1134,25 +1134,13 @@ Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem:
     worksheet_freeze_panes(sheet, 1, 0);
   }
   lxw_worksheet* notes = workbook_add_worksheet(workbook, "notes");
-  std::vector<std::string> lines = {
-      string_of(model, "title", "critmin report"),
-      "Units: prices in USD per t of contained content, quantities in t/yr, money in USD; shares "
-      "in headers marked [0-1] are fractions; scorecard lines carry their unit in the unit "
-      "column (docs/scorecards.md)."};
-  if (model.contains("notes") && model["notes"].is_array()) {
-    for (const json& note : model["notes"]) {
-      if (note.is_string()) lines.push_back(note.get<std::string>());
-    }
-  }
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    worksheet_write_string(notes, static_cast<lxw_row_t>(i), 0, lines[i].c_str(), nullptr);
-  }
-  const lxw_error closed = workbook_close(workbook);
-  if (closed != LXW_NO_ERROR) {
-    return Status::io_error(
-        fmt::format("{}: cannot write the workbook: {}", file.string(), lxw_strerror(closed)));
-  }
-  return Status::ok();
+  return write_notes_and_close(
+      workbook, notes,
+      {string_of(model, "title", "critmin report"),
+       "Units: prices in USD per t of contained content, quantities in t/yr, money in USD; shares "
+       "in headers marked [0-1] are fractions; scorecard lines carry their unit in the unit "
+       "column (docs/scorecards.md)."},
+      model.contains("notes") ? model["notes"] : json(), file);
 }
 
 }  // namespace critmin::report

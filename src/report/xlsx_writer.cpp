@@ -12,6 +12,7 @@
 #include "critmin/report.h"
 #include "critmin/results_report.h"
 #include "report/assess_columns.h"
+#include "report/xlsx_support.h"
 
 namespace critmin {
 namespace {
@@ -271,18 +272,25 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
   }
 
   lxw_worksheet* notes = workbook_add_worksheet(workbook, sheet_name("notes", used).c_str());
-  std::vector<std::string> note_lines = {
-      "critmin simulate: results of one run (docs/simulation.md describes every figure)",
-      "Units: prices in USD per t of contained content, quantities in t/yr, money in USD, shares "
-      "as fractions 0-1, HHI 0-10000.",
-      "Sources and estimates: data/SOURCES.md and data/estimates/ of the critmin dataset."};
-  if (summary.contains("notes") && summary["notes"].is_array()) {
-    for (const json& note : summary["notes"]) {
-      if (note.is_string()) note_lines.push_back(note.get<std::string>());
+  return write_notes_and_close(
+      workbook, notes,
+      {"critmin simulate: results of one run (docs/simulation.md describes every figure)",
+       "Units: prices in USD per t of contained content, quantities in t/yr, money in USD, shares "
+       "as fractions 0-1, HHI 0-10000.",
+       "Sources and estimates: data/SOURCES.md and data/estimates/ of the critmin dataset."},
+      summary.contains("notes") ? summary["notes"] : json(), file);
+}
+
+Status write_notes_and_close(lxw_workbook* workbook, lxw_worksheet* notes_sheet,
+                             std::vector<std::string> lines, const nlohmann::json& notes,
+                             const std::filesystem::path& file) {
+  if (notes.is_array()) {
+    for (const nlohmann::json& note : notes) {
+      if (note.is_string()) lines.push_back(note.get<std::string>());
     }
   }
-  for (std::size_t i = 0; i < note_lines.size(); ++i) {
-    worksheet_write_string(notes, static_cast<lxw_row_t>(i), 0, note_lines[i].c_str(), nullptr);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    worksheet_write_string(notes_sheet, static_cast<lxw_row_t>(i), 0, lines[i].c_str(), nullptr);
   }
   const lxw_error error = workbook_close(workbook);
   if (error != LXW_NO_ERROR) {
