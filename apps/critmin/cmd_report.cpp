@@ -1,6 +1,7 @@
 // critmin report: an HTML report and an XLSX workbook of a results directory.
 #include <fmt/format.h>
 
+#include <functional>
 #include <iostream>
 
 #include "commands.h"
@@ -9,22 +10,37 @@
 
 namespace critmin::cli {
 
-Status write_result_reports(const Dataset& data, const std::string& summary_json,
-                            const std::string& html_file, const std::string& xlsx_file) {
+namespace {
+
+// Writes the HTML page of a report model (when html_file is given) and the workbook that
+// `write_xlsx` writes (when xlsx_file is given), and says what it wrote.
+Status write_reports(const std::function<Result<std::string>()>& model,
+                     const std::function<Status(const std::string&)>& write_xlsx,
+                     const std::string& html_file, const std::string& xlsx_file) {
   if (!html_file.empty()) {
-    Result<std::string> model = report::build_report_model(summary_json, data);
-    if (!model.is_ok()) return model.status();
-    if (Status s = write_text_file(html_file, report::report_model_to_html(model.value()));
+    Result<std::string> built = model();
+    if (!built.is_ok()) return built.status();
+    if (Status s = write_text_file(html_file, report::report_model_to_html(built.value()));
         !s.is_ok()) {
       return s;
     }
     std::cerr << "critmin: wrote the report " << html_file << "\n";
   }
   if (!xlsx_file.empty()) {
-    if (Status s = report::summary_to_xlsx(summary_json, xlsx_file); !s.is_ok()) return s;
+    if (Status s = write_xlsx(xlsx_file); !s.is_ok()) return s;
     std::cerr << "critmin: wrote the workbook " << xlsx_file << "\n";
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status write_result_reports(const Dataset& data, const std::string& summary_json,
+                            const std::string& html_file, const std::string& xlsx_file) {
+  return write_reports(
+      [&] { return report::build_report_model(summary_json, data); },
+      [&](const std::string& file) { return report::summary_to_xlsx(summary_json, file); },
+      html_file, xlsx_file);
 }
 
 Status write_results_reports(const Dataset& data, const report::ResultsFiles& files,
@@ -32,20 +48,10 @@ Status write_results_reports(const Dataset& data, const report::ResultsFiles& fi
   if (files.kind == report::ResultsKind::kSimulation) {
     return write_result_reports(data, files.summary_json, html_file, xlsx_file);
   }
-  if (!html_file.empty()) {
-    Result<std::string> model = report::build_results_report_model(files, data);
-    if (!model.is_ok()) return model.status();
-    if (Status s = write_text_file(html_file, report::report_model_to_html(model.value()));
-        !s.is_ok()) {
-      return s;
-    }
-    std::cerr << "critmin: wrote the report " << html_file << "\n";
-  }
-  if (!xlsx_file.empty()) {
-    if (Status s = report::results_to_xlsx(files, data, xlsx_file); !s.is_ok()) return s;
-    std::cerr << "critmin: wrote the workbook " << xlsx_file << "\n";
-  }
-  return Status::ok();
+  return write_reports(
+      [&] { return report::build_results_report_model(files, data); },
+      [&](const std::string& file) { return report::results_to_xlsx(files, data, file); },
+      html_file, xlsx_file);
 }
 
 void register_report_command(CLI::App& app, CommonOptions& common) {
