@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -923,17 +924,19 @@ Result<std::string> read_distribution(const std::filesystem::path& file) {
         "ensemble --out DIR` writes",
         file.string()));
   }
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
+  sqlite3* opened = nullptr;
+  const int open_result = sqlite3_open_v2(file.c_str(), &opened, SQLITE_OPEN_READONLY, nullptr);
+  // Declared before the statement, so it is closed after the statement is finalized: a
+  // connection closed with a statement still open stays open (sqlite3_close answers BUSY).
+  const std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(opened, sqlite3_close);
+  if (open_result != SQLITE_OK) {
     return Status::io_error(fmt::format("{}: cannot open it as SQLite", file.string()));
   }
   sim::Statement statement;
-  if (!statement.prepare(db,
+  if (!statement.prepare(db.get(),
                          "select f.name, f.unit, d.value from distribution d join figures f on "
                          "f.id = d.figure order by f.id, d.run")) {
-    const std::string message = sqlite3_errmsg(db);
-    sqlite3_close(db);
+    const std::string message = sqlite3_errmsg(db.get());
     return Status::invalid_input(
         fmt::format("{}: not an ensemble's results ({}); write it with critmin ensemble --out DIR",
                     file.string(), message));
@@ -950,7 +953,6 @@ Result<std::string> read_distribution(const std::filesystem::path& file) {
     }
     figures.back()["values"].push_back(sqlite3_column_double(statement.get(), 2));
   }
-  sqlite3_close(db);
   return json{{"figures", figures}}.dump();
 }
 

@@ -353,11 +353,15 @@ TEST_F(EnsembleCli, WritesTheSameBytesWithOneOrTwoThreads) {
 
 // `mpirun -np K critmin ensemble ...` through the shell, output in files of `dir`. As root,
 // Open MPI's mpirun refuses to start without --allow-run-as-root; --oversubscribe lets it start
-// more ranks than the machine has free cores.
+// more ranks than the machine has free cores. In the sanitizer build the ranks run without
+// LeakSanitizer (LSAN_OPTIONS, ignored by other builds): Open MPI's plug-ins keep allocations to
+// the end of the process and are unloaded before the leak check, so their frames have no module
+// name that a suppression could match. The same ensembles run without mpirun in these tests are
+// checked for leaks.
 test::CliRun run_mpi(const std::filesystem::path& dir, int ranks, const std::string& args) {
   const std::filesystem::path out = dir / "stdout.txt";
   const std::filesystem::path err = dir / "stderr.txt";
-  const std::string command = test::quote(CRITMIN_TEST_MPIEXEC) +
+  const std::string command = "LSAN_OPTIONS=detect_leaks=0 " + test::quote(CRITMIN_TEST_MPIEXEC) +
                               " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
                               " " + test::quote(CRITMIN_TEST_BINARY) + " " + args + " >" +
                               test::quote(out.string()) + " 2>" + test::quote(err.string());
