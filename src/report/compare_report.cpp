@@ -17,6 +17,7 @@
 #include "critmin/ensemble.h"
 #include "critmin/files.h"
 #include "critmin/results_report.h"
+#include "report/report_text.h"
 #include "report/xlsx_support.h"
 #include "sim/sqlite_database.h"
 
@@ -25,29 +26,6 @@ namespace critmin::report {
 using nlohmann::json;
 
 namespace {
-
-std::string string_of(const json& object, const char* key, const std::string& fallback = "") {
-  if (!object.is_object()) return fallback;
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
-std::string grouped_digits(double value) {
-  std::string digits = fmt::format("{:.0f}", std::fabs(value));
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return (value < 0 && digits != "0" ? "-" : "") + out;
-}
-
-std::string money(double value, const std::string& unit) {
-  const double magnitude = std::fabs(value);
-  if (magnitude >= 1e9) return fmt::format("{:.3g} billion {}", value / 1e9, unit);
-  if (magnitude >= 1e6) return fmt::format("{:.3g} million {}", value / 1e6, unit);
-  return grouped_digits(value) + " " + unit;
-}
 
 // A scorecard line's value for people, by the line's unit (critmin/scorecard.h: "%", "% of
 // demand", "t", "days", "years", "USD", "USD/yr", "0-10000").
@@ -170,10 +148,10 @@ json compare_scorecards(const json& comparison, const std::vector<std::string>& 
   }
   json rows = json::array();
   for (const json& line : comparison["lines"]) {
-    const std::string card = string_of(line, "card");
-    const std::string key = string_of(line, "key");
-    const std::string label = string_of(line, "label");
-    const std::string unit = string_of(line, "unit");
+    const std::string card = string_or(line, "card");
+    const std::string key = string_or(line, "key");
+    const std::string label = string_or(line, "label");
+    const std::string unit = string_or(line, "unit");
     const int direction = better_direction(key);
     if (!counts.count(card)) {
       card_order.push_back(card);
@@ -313,7 +291,7 @@ json headline_groups(const json& comparison, const std::vector<std::string>& des
   const std::size_t n = designs.size();
   std::map<std::string, json> bands_by_name;
   if (comparison.contains("bands") && comparison["bands"].is_array()) {
-    for (const json& band : comparison["bands"]) bands_by_name[string_of(band, "name")] = band;
+    for (const json& band : comparison["bands"]) bands_by_name[string_or(band, "name")] = band;
   }
   std::vector<std::string> order;
   std::map<std::string, json> groups;
@@ -322,8 +300,8 @@ json headline_groups(const json& comparison, const std::vector<std::string>& des
                             ? comparison["headline"]
                             : json::array();
   for (const json& figure : figures) {
-    const std::string name = string_of(figure, "name");
-    const std::string unit = string_of(figure, "unit");
+    const std::string name = string_or(figure, "name");
+    const std::string unit = string_or(figure, "unit");
     const auto [material, kind] = split_figure(name);
     const std::string group_id = material.empty() ? name : kind;
     if (!groups.count(group_id)) {
@@ -430,15 +408,15 @@ DesignPaths design_paths(const json& material) {
   if (areas.is_array() && !areas.empty()) {
     const json* chosen = &areas[0];
     for (const json& a : areas) {
-      if (string_of(a, "area") == "EU27") chosen = &a;
+      if (string_or(a, "area") == "EU27") chosen = &a;
     }
-    p.shortfall_area = string_of(*chosen, "area");
+    p.shortfall_area = string_or(*chosen, "area");
     for (std::size_t i = 0; i < n && i < (*chosen)["values"].size(); ++i) {
       p.eu_shortfall[i] = (*chosen)["values"][i];
     }
   }
   for (const json& line : material["concentration"]["lines"]) {
-    if (string_of(line, "stage") != "processing") continue;
+    if (string_or(line, "stage") != "processing") continue;
     for (std::size_t i = 0; i < n && i < line["share"].size(); ++i) {
       p.top_share[i] = line["share"][i];
       p.top_country[i] =
@@ -454,7 +432,7 @@ DesignPaths design_paths(const json& material) {
 json band_on_years(const json& bands, const std::string& name, int first, std::size_t count) {
   if (!bands.is_array()) return nullptr;
   for (const json& band : bands) {
-    if (string_of(band, "name") != name) continue;
+    if (string_or(band, "name") != name) continue;
     const int band_first = band.value("first_year", 0);
     json out = json::object();
     for (const char* q : {"p5", "p50", "p95"}) {
@@ -536,7 +514,7 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
     json design_model = json::parse(own.value());
     const json summary = json::parse(design_summaries[d]);
     design_info.push_back({{"name", designs[d]},
-                           {"scenario", string_of(summary, "scenario")},
+                           {"scenario", string_or(summary, "scenario")},
                            {"years", summary["years"]},
                            {"seed", summary.value("seed", 0ull)},
                            {"materials", summary["materials"]}});
@@ -559,7 +537,7 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
   std::vector<std::string> materials;
   for (const json& dm : design_models) {
     for (const json& m : dm["materials"]) {
-      const std::string id = string_of(m, "id");
+      const std::string id = string_or(m, "id");
       if (std::find(materials.begin(), materials.end(), id) == materials.end()) {
         materials.push_back(id);
       }
@@ -573,9 +551,9 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
     std::string name = id;
     for (std::size_t d = 0; d < n; ++d) {
       for (const json& m : design_models[d]["materials"]) {
-        if (string_of(m, "id") != id) continue;
+        if (string_or(m, "id") != id) continue;
         paths[d] = design_paths(m);
-        name = string_of(m, "name", id);
+        name = string_or(m, "name", id);
         if (!paths[d]->years.empty()) {
           first = first == 0 ? paths[d]->years.front() : std::min(first, paths[d]->years.front());
           last = std::max(last, paths[d]->years.back());
@@ -749,13 +727,13 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
     if (values.size() != runs) {
       return Status::invalid_input(fmt::format(
           "ensemble distribution: figure {} has {} values for the {} runs of the summary",
-          string_of(f, "name"), values.size(), runs));
+          string_or(f, "name"), values.size(), runs));
     }
-    values_of[string_of(f, "name")] = std::move(values);
+    values_of[string_or(f, "name")] = std::move(values);
   }
 
   json model;
-  const std::string scenario = string_of(summary, "scenario");
+  const std::string scenario = string_or(summary, "scenario");
   model["kind"] = "ensemble";
   model["scenario"] = scenario;
   model["title"] = fmt::format("critmin ensemble: {} ({} runs, seed {})",
@@ -771,8 +749,8 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
   for (std::size_t r = 0; r < runs; ++r) run_rows.push_back({{"run", r}});
   json run_columns = json::array({column("run", "run")});
   for (const json& f : summary["figures"]) {
-    const std::string name = string_of(f, "name");
-    const std::string unit = string_of(f, "unit");
+    const std::string name = string_or(f, "name");
+    const std::string unit = string_or(f, "unit");
     const auto q = [&](const char* key) {
       return f.contains(key) && f[key].is_number() ? f[key].get<double>() : 0.0;
     };
@@ -780,31 +758,24 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
     const std::string subject = material.empty()
                                     ? figure_title(kind)
                                     : fmt::format("{} ({})", figure_title(kind), material);
-    figures.push_back(
-        {{"name", name},
-         {"label", subject},
-         {"unit", unit},
-         {"p5", q("p5")},
-         {"p50", q("p50")},
-         {"p95", q("p95")},
-         {"mean", q("mean")},
-         {"min", q("min")},
-         {"max", q("max")},
-         {"display", fmt::format("{} / {} / {}", show_figure(q("p5"), unit),
-                                 show_figure(q("p50"), unit), show_figure(q("p95"), unit))},
-         {"text", fmt::format("{}: in 90% of the {} runs between {} (P5) and {} (P95), median {}; "
-                              "lowest {}, highest {}.",
-                              subject, runs, show_figure(q("p5"), unit),
-                              show_figure(q("p95"), unit), show_figure(q("p50"), unit),
-                              show_figure(q("min"), unit), show_figure(q("max"), unit))}});
-    figure_rows.push_back({{"figure", name},
-                           {"unit", unit},
-                           {"p5", q("p5")},
-                           {"p50", q("p50")},
-                           {"p95", q("p95")},
-                           {"mean", q("mean")},
-                           {"min", q("min")},
-                           {"max", q("max")}});
+    json row = {{"figure", name}, {"unit", unit}};
+    for (const char* statistic : {"p5", "p50", "p95", "mean", "min", "max"}) {
+      row[statistic] = q(statistic);
+    }
+    json figure = row;
+    figure.erase("figure");
+    figure["name"] = name;
+    figure["label"] = subject;
+    figure.update(json{
+        {"display", fmt::format("{} / {} / {}", show_figure(q("p5"), unit),
+                                show_figure(q("p50"), unit), show_figure(q("p95"), unit))},
+        {"text", fmt::format("{}: in 90% of the {} runs between {} (P5) and {} (P95), median {}; "
+                             "lowest {}, highest {}.",
+                             subject, runs, show_figure(q("p5"), unit), show_figure(q("p95"), unit),
+                             show_figure(q("p50"), unit), show_figure(q("min"), unit),
+                             show_figure(q("max"), unit))}});
+    figures.push_back(std::move(figure));
+    figure_rows.push_back(std::move(row));
     auto values = values_of.find(name);
     if (values == values_of.end()) {
       return Status::invalid_input(
@@ -846,7 +817,7 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
     const std::size_t count = static_cast<std::size_t>(last - first + 1);
     std::vector<std::string> materials;
     for (const json& p : summary["paths"]) {
-      const std::string material = split_figure(string_of(p, "name")).first;
+      const std::string material = split_figure(string_or(p, "name")).first;
       if (!material.empty() &&
           std::find(materials.begin(), materials.end(), material) == materials.end()) {
         materials.push_back(material);
@@ -907,7 +878,7 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
                     {"rows", run_rows}}});
   model["notes"] =
       json::array({fmt::format("Run i is seeded with {}; quantiles by {}.",
-                               string_of(summary, "run_seed"), string_of(summary, "quantiles"))});
+                               string_or(summary, "run_seed"), string_or(summary, "quantiles"))});
   return model.dump();
 }
 
@@ -1035,8 +1006,8 @@ Result<json> model_tables(std::string_view model_json) {
 }
 
 std::string header_of(const json& column) {
-  const std::string label = string_of(column, "label", string_of(column, "key"));
-  const std::string unit = string_of(column, "unit");
+  const std::string label = string_or(column, "label", string_or(column, "key"));
+  const std::string unit = string_or(column, "unit");
   return unit.empty() ? label : fmt::format("{} [{}]", label, unit);
 }
 
@@ -1061,7 +1032,7 @@ Result<std::string> report_table_to_csv(std::string_view model_json, std::string
   if (!model.is_ok()) return model.status();
   std::string names;
   for (const json& t : model.value()["tables"]) {
-    const std::string name = string_of(t, "name");
+    const std::string name = string_or(t, "name");
     names += (names.empty() ? "" : ", ") + name;
     if (name != table) continue;
     std::string out;
@@ -1071,7 +1042,7 @@ Result<std::string> report_table_to_csv(std::string_view model_json, std::string
     for (const json& row : t["rows"]) {
       std::vector<std::string> fields;
       for (const json& c : t["columns"]) {
-        const std::string key = string_of(c, "key");
+        const std::string key = string_or(c, "key");
         fields.push_back(row.contains(key) ? cell_text(row[key]) : "");
       }
       append_csv_record(out, fields);
@@ -1107,9 +1078,9 @@ Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem:
   format_set_bold(bold);
   std::set<std::string> used;
   for (const json& t : model["tables"]) {
-    std::string name = sheet_name_of(string_of(t, "name", "table"));
+    std::string name = sheet_name_of(string_or(t, "name", "table"));
     for (int i = 2; used.count(name); ++i)
-      name = sheet_name_of(string_of(t, "name")).substr(0, 28) + "_" + std::to_string(i);
+      name = sheet_name_of(string_or(t, "name")).substr(0, 28) + "_" + std::to_string(i);
     used.insert(name);
     lxw_worksheet* sheet = workbook_add_worksheet(workbook, name.c_str());
     lxw_col_t c = 0;
@@ -1120,7 +1091,7 @@ Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem:
     for (const json& row : t["rows"]) {
       c = 0;
       for (const json& col : t["columns"]) {
-        const std::string key = string_of(col, "key");
+        const std::string key = string_or(col, "key");
         const json value = row.contains(key) ? row[key] : json();
         if (value.is_number()) {
           worksheet_write_number(sheet, r, c, value.get<double>(), nullptr);
@@ -1138,7 +1109,7 @@ Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem:
   lxw_worksheet* notes = workbook_add_worksheet(workbook, "notes");
   return write_notes_and_close(
       workbook, notes,
-      {string_of(model, "title", "critmin report"),
+      {string_or(model, "title", "critmin report"),
        "Units: prices in USD per t of contained content, quantities in t/yr, money in USD; shares "
        "in headers marked [0-1] are fractions; scorecard lines carry their unit in the unit "
        "column (docs/scorecards.md)."},

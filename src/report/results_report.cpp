@@ -16,11 +16,35 @@
 #include "core/csv.h"
 #include "critmin/assess.h"
 #include "critmin/files.h"
+#include "report/report_text.h"
 #include "report/web_assets.h"
 
 namespace critmin::report {
 
 using nlohmann::json;
+
+std::string string_or(const json& object, const char* key, const std::string& fallback) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+std::string grouped_digits(double value) {
+  std::string digits = fmt::format("{:.0f}", std::fabs(value));
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (value < 0 && digits != "0" ? "-" : "") + out;
+}
+
+std::string money(double value, const std::string& unit) {
+  const double magnitude = std::fabs(value);
+  if (magnitude >= 1e9) return fmt::format("{:.3g} billion {}", value / 1e9, unit);
+  if (magnitude >= 1e6) return fmt::format("{:.3g} million {}", value / 1e6, unit);
+  return grouped_digits(value) + " " + unit;
+}
 
 namespace {
 
@@ -36,28 +60,13 @@ std::string humanize(std::string_view key) {
   return out;
 }
 
-std::string thousands(double value) {
-  std::string digits = fmt::format("{:.0f}", std::fabs(value));
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return (value < 0 && digits != "0" ? "-" : "") + out;
-}
-
 // How a figure is written for people: shares as %, money in thousands/millions/billions, tonnes
 // with three significant digits.
 std::string display(double value, const std::string& unit) {
   if (unit == "0-1") return fmt::format("{:.1f}%", 100.0 * value);
-  if (unit == "USD") {
-    const double magnitude = std::fabs(value);
-    if (magnitude >= 1e9) return fmt::format("{:.3g} billion USD", value / 1e9);
-    if (magnitude >= 1e6) return fmt::format("{:.3g} million USD", value / 1e6);
-    return thousands(value) + " USD";
-  }
+  if (unit == "USD") return money(value, unit);
   if (unit == "t" || unit == "t/yr") {
-    if (std::fabs(value) >= 1000.0) return thousands(value) + " " + unit;
+    if (std::fabs(value) >= 1000.0) return grouped_digits(value) + " " + unit;
     return fmt::format("{:.3g} {}", value, unit);
   }
   if (unit.empty()) return fmt::format("{:.4g}", value);
@@ -77,12 +86,6 @@ double number_or(const json& object, const char* key, double fallback) {
   if (!object.is_object()) return fallback;
   auto it = object.find(key);
   return it != object.end() && it->is_number() ? it->get<double>() : fallback;
-}
-
-std::string string_or(const json& object, const char* key, const std::string& fallback = "") {
-  if (!object.is_object()) return fallback;
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
 // A summary table (an array of objects) the report does not draw, with the units of its columns.

@@ -504,31 +504,32 @@ Result<OrderSubmitted> decide_order(const MarketState& state, std::uint64_t acto
   return OrderSubmitted{lot.id, std::move(order)};
 }
 
+// The event of a new order, with the next id and sequence number of `state`.
+Result<EventBody> order_event(const MarketState& state, std::uint64_t actor,
+                              const NewOrder& request) {
+  Result<OrderSubmitted> decided =
+      decide_order(state, actor, request, state.next_id, state.last_seq + 1);
+  if (!decided.is_ok()) return decided.status();
+  return EventBody(std::move(decided).value());
+}
+
+std::uint64_t submitted_order_id(const MarketState&, const Event& e) {
+  return std::get<OrderSubmitted>(e.body).order.id;
+}
+
 }  // namespace
 
 Result<std::uint64_t> MarketService::submit_order(std::uint64_t actor, const NewOrder& request) {
   return commit<std::uint64_t>(
-      actor,
-      [&](const MarketState& state) -> Result<EventBody> {
-        Result<OrderSubmitted> decided =
-            decide_order(state, actor, request, state.next_id, state.last_seq + 1);
-        if (!decided.is_ok()) return decided.status();
-        return EventBody(std::move(decided).value());
-      },
-      [](const MarketState&, const Event& e) { return std::get<OrderSubmitted>(e.body).order.id; });
+      actor, [&](const MarketState& state) { return order_event(state, actor, request); },
+      submitted_order_id);
 }
 
 Result<MarketService::QueuedOrder> MarketService::submit_order_queued(std::uint64_t actor,
                                                                       const NewOrder& request) {
   Result<std::pair<std::uint64_t, std::uint64_t>> queued = commit_queued<std::uint64_t>(
-      actor,
-      [&](const MarketState& state) -> Result<EventBody> {
-        Result<OrderSubmitted> decided =
-            decide_order(state, actor, request, state.next_id, state.last_seq + 1);
-        if (!decided.is_ok()) return decided.status();
-        return EventBody(std::move(decided).value());
-      },
-      [](const MarketState&, const Event& e) { return std::get<OrderSubmitted>(e.body).order.id; });
+      actor, [&](const MarketState& state) { return order_event(state, actor, request); },
+      submitted_order_id);
   if (!queued.is_ok()) return queued.status();
   // Only asks the snapshot thread; the snapshot waits for the log itself.
   maybe_snapshot(queued.value().second);
