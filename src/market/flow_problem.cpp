@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace critmin::market {
 
@@ -67,6 +68,198 @@ bool uniform_complete_trade(const MarketModel& model, Stage stage,
   return count == n * (n - 1);
 }
 
+// The route table of one stage: per ordered pair (from * n + to) its route and its cost [USD per t
+// of the stage's product]; kNoRoute where there is none.
+struct StageRoutes {
+  std::size_t n = 0;
+  std::vector<std::size_t> route_of;
+  std::vector<double> cost;
+  double tolerance = 0.0;  // costs this close are equal
+};
+
+// A hub that would pool the routes from its origins to its destinations: the origins' parts a(o)
+// and the destinations' parts b(d) of the route costs, and the pairs it stands for.
+struct HubPlan {
+  FlowProblem::Hub hub;  // without its node
+  std::vector<double> a, b;
+  std::size_t direct = 0;  // routes of the group cheaper than their hub path: direct arcs
+  std::size_t arc_count() const { return hub.origins.size() + hub.destinations.size() + direct; }
+};
+
+// The hub for the routes from `origins` to `dests` when their costs are separable (see
+// build_flow_problem in the header) and it saves arcs; nullopt otherwise.
+std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const StageRoutes& table,
+                                const std::vector<std::size_t>& dests,
+                                const std::vector<std::size_t>& origins) {
+  constexpr std::size_t kNone = FlowProblem::kNoRoute;
+  const std::size_t n = table.n;
+  const std::vector<std::size_t>& route_of = table.route_of;
+  const std::vector<double>& cost = table.cost;
+  const double tolerance = table.tolerance;
+  if (dests.size() < 2 || origins.size() < 3) return std::nullopt;  // a hub would not save arcs
+  // b(d) relative to the first destination, then a(o), each the value most routes agree on
+  // (a cheaper direct route does not vote it away).
+  const std::size_t first = dests[0];
+  std::vector<double> b(dests.size(), 0.0), a(origins.size(), 0.0), votes;
+  bool separable = true;
+  for (std::size_t j = 1; j < dests.size() && separable; ++j) {
+    votes.clear();
+    for (std::size_t o : origins) {
+      if (o == dests[j] || o == first) continue;
+      votes.push_back(cost[o * n + dests[j]] - cost[o * n + first]);
+    }
+    b[j] = most_common(votes, tolerance);
+    separable = !std::isnan(b[j]);
+  }
+  for (std::size_t k = 0; k < origins.size() && separable; ++k) {
+    votes.clear();
+    for (std::size_t j = 0; j < dests.size(); ++j) {
+      if (dests[j] != origins[k]) votes.push_back(cost[origins[k] * n + dests[j]] - b[j]);
+    }
+    a[k] = most_common(votes, tolerance);
+    separable = !std::isnan(a[k]);
+  }
+  if (!separable) return std::nullopt;
+  // Split the common part: the cheapest origin keeps half its transport cost to the first
+  // destination, the rest goes to the destinations (in the calibrated default: half the
+  // transport cost on each side, the tariff on the importer's).
+  const std::size_t cheapest =
+      static_cast<std::size_t>(std::min_element(a.begin(), a.end()) - a.begin());
+  const std::size_t reference =
+      route_of[origins[cheapest] * n + (origins[cheapest] == first ? dests[1] : first)];
+  if (reference == kNone) return std::nullopt;
+  double shift = a[cheapest] - 0.5 * model.routes[reference].transport_cost_usd_per_t;
+  shift = std::max(shift, -*std::min_element(b.begin(), b.end()));
+  for (double& x : a) x -= shift;
+  for (double& x : b) x += shift;
+  if (*std::min_element(a.begin(), a.end()) < 0.0 ||
+      *std::min_element(b.begin(), b.end()) < 0.0) {
+    return std::nullopt;
+  }
+  HubPlan plan;
+  FlowProblem::Hub& hub = plan.hub;
+  hub.stage = stage;
+  hub.origins = origins;
+  hub.destinations = dests;
+  const std::size_t pairs = origins.size() * dests.size();
+  hub.route.assign(pairs, kNone);
+  hub.unit_cost.assign(pairs, 0.0);
+  hub.tariff.assign(pairs, 0.0);
+  std::size_t& direct = plan.direct;
+  for (std::size_t k = 0; k < origins.size() && separable; ++k) {
+    for (std::size_t j = 0; j < dests.size(); ++j) {
+      const std::size_t o = origins[k], d = dests[j];
+      if (o == d) continue;
+      const std::size_t key = o * n + d;
+      const double gap = cost[key] - (a[k] + b[j]);
+      if (route_of[key] == kNone || gap > tolerance) {
+        separable = false;  // the hub would open a missing or undercut a dearer route
+        break;
+      }
+      if (gap < -tolerance) {
+        ++direct;  // cheaper than the hub path: stays a direct arc
+        continue;
+      }
+      const std::size_t pair = k * dests.size() + j;
+      const Route& route = model.routes[route_of[key]];
+      hub.route[pair] = route_of[key];
+      hub.unit_cost[pair] = cost[key];
+      hub.tariff[pair] = cost[key] - route.transport_cost_usd_per_t;
+    }
+  }
+  if (!separable || origins.size() + dests.size() + direct >= pairs) return std::nullopt;
+  plan.a = std::move(a);
+  plan.b = std::move(b);
+  return plan;
+}
+
+// Adds the planned hub and its arcs to `problem` and marks the routes it stands for.
+void add_hub(const MarketModel& model, HubPlan plan, FlowProblem* problem,
+             std::vector<char>* pooled_route) {
+  constexpr std::size_t kNone = FlowProblem::kNoRoute;
+  FlowProblem::Hub& hub = plan.hub;
+  const Stage stage = hub.stage;
+  const std::size_t n = model.regions.size();
+  const double scale = stage == Stage::kProcessing ? model.processing_yield : 1.0;
+  const std::vector<std::size_t>& origins = hub.origins;
+  const std::vector<std::size_t>& dests = hub.destinations;
+  hub.node = problem->node_count++;
+  const std::size_t index = problem->hubs.size();
+  // In region order, each region's arc to the hub before its arc from it.
+  for (std::size_t r = 0, k = 0, j = 0; r < n; ++r) {
+    if (k < origins.size() && origins[k] == r) {
+      FlowArc out;
+      out.tail = stage == Stage::kExtraction ? FlowProblem::extraction_origin_node(r)
+                                             : FlowProblem::processing_origin_node(r);
+      out.head = hub.node;
+      out.capacity = kUnlimited;
+      out.cost = plan.a[k++] * scale;
+      out.kind = ArcKind::kToHub;
+      out.region = r;
+      out.route = index;
+      out.stage = stage;
+      problem->arcs.push_back(out);
+    }
+    if (j < dests.size() && dests[j] == r) {
+      FlowArc in;
+      in.tail = hub.node;
+      in.head = stage == Stage::kExtraction ? FlowProblem::extraction_node(r)
+                                            : FlowProblem::processing_node(r);
+      in.capacity = kUnlimited;
+      in.cost = plan.b[j++] * scale;
+      in.kind = ArcKind::kFromHub;
+      in.region = r;
+      in.route = index;
+      in.stage = stage;
+      problem->arcs.push_back(in);
+    }
+  }
+  for (std::size_t r : hub.route) {
+    if (r != kNone) (*pooled_route)[r] = 1;
+  }
+  problem->pooled[stage == Stage::kProcessing ? 1 : 0] = true;
+  problem->hubs.push_back(std::move(hub));
+}
+
+// Splits destinations whose routes are not separable as one group into classes that may be: a
+// destination joins the first class whose first destination it differs from by one amount
+// (within the tolerance) on the routes from every common origin but at most two (a certified
+// twin's free downgrade into either of them). Members of a club, whose imports from every
+// non-member pay an origin-dependent levy, thus get a hub of their own beside the non-members'.
+// plan_hub then checks each class exactly; the split only chooses what it tries.
+std::vector<std::vector<std::size_t>> split_by_cost_differences(
+    const StageRoutes& table, const std::vector<std::size_t>& dests,
+    const std::vector<std::size_t>& origins) {
+  constexpr std::size_t kNone = FlowProblem::kNoRoute;
+  const std::size_t n = table.n;
+  std::vector<std::vector<std::size_t>> classes;
+  std::vector<double> votes;
+  for (std::size_t d : dests) {
+    bool placed = false;
+    for (std::vector<std::size_t>& members : classes) {
+      const std::size_t f = members.front();
+      votes.clear();
+      for (std::size_t o : origins) {
+        if (o == d || o == f) continue;
+        if (table.route_of[o * n + d] == kNone || table.route_of[o * n + f] == kNone) continue;
+        votes.push_back(table.cost[o * n + d] - table.cost[o * n + f]);
+      }
+      if (votes.empty()) continue;
+      const double common = most_common(votes, table.tolerance);
+      const auto deviating = std::count_if(votes.begin(), votes.end(), [&](double v) {
+        return std::abs(v - common) > table.tolerance;
+      });
+      if (deviating <= 2) {
+        members.push_back(d);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) classes.push_back({d});
+  }
+  return classes;
+}
+
 // Builds the hubs of one stage (see build_flow_problem in the header) into `problem` and marks
 // the routes they stand for in `pooled_route`.
 void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>& ad_valorem,
@@ -120,8 +313,11 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
     problem->hubs.push_back(std::move(hub));
     return;
   }
-  std::vector<std::size_t> route_of(n * n, kNone);  // from * n + to
-  std::vector<double> cost(n * n, 0.0);
+  StageRoutes table;
+  table.n = n;
+  table.route_of.assign(n * n, kNone);
+  table.cost.assign(n * n, 0.0);
+  std::vector<std::size_t>& route_of = table.route_of;
   std::vector<char> ships(n, 0);
   double largest = 0.0;
   for (std::size_t i = 0; i < model.routes.size(); ++i) {
@@ -130,12 +326,12 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
     const std::size_t key = route.from * n + route.to;
     if (route_of[key] != kNone) return;  // two routes for one pair: not pooled
     route_of[key] = i;
-    cost[key] = route.transport_cost_usd_per_t + route.specific_tariff_usd_per_t +
-                (ad_valorem.empty() ? 0.0 : ad_valorem[i]);
-    largest = std::max(largest, cost[key]);
+    table.cost[key] = route.transport_cost_usd_per_t + route.specific_tariff_usd_per_t +
+                      (ad_valorem.empty() ? 0.0 : ad_valorem[i]);
+    largest = std::max(largest, table.cost[key]);
     ships[route.from] = 1;
   }
-  const double tolerance = 1e-12 * std::max(1.0, largest);
+  table.tolerance = 1e-12 * std::max(1.0, largest);
   // Group destinations by their origins (a shipping destination counted among its own, so that
   // the members of a group that trade with each other share one origin set).
   std::vector<std::vector<char>> keys;
@@ -157,118 +353,34 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
     }
   }
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    const std::vector<std::size_t>& dests = groups[g];
     std::vector<std::size_t> origins;
     for (std::size_t o = 0; o < n; ++o) {
       if (keys[g][o]) origins.push_back(o);
     }
-    if (dests.size() < 2 || origins.size() < 3) continue;  // a hub would not save arcs
-    // b(d) relative to the first destination, then a(o), each the value most routes agree on
-    // (a cheaper direct route does not vote it away).
-    const std::size_t first = dests[0];
-    std::vector<double> b(dests.size(), 0.0), a(origins.size(), 0.0), votes;
-    bool separable = true;
-    for (std::size_t j = 1; j < dests.size() && separable; ++j) {
-      votes.clear();
-      for (std::size_t o : origins) {
-        if (o == dests[j] || o == first) continue;
-        votes.push_back(cost[o * n + dests[j]] - cost[o * n + first]);
-      }
-      b[j] = most_common(votes, tolerance);
-      separable = !std::isnan(b[j]);
-    }
-    for (std::size_t k = 0; k < origins.size() && separable; ++k) {
-      votes.clear();
-      for (std::size_t j = 0; j < dests.size(); ++j) {
-        if (dests[j] != origins[k]) votes.push_back(cost[origins[k] * n + dests[j]] - b[j]);
-      }
-      a[k] = most_common(votes, tolerance);
-      separable = !std::isnan(a[k]);
-    }
-    if (!separable) continue;
-    // Split the common part: the cheapest origin keeps half its transport cost to the first
-    // destination, the rest goes to the destinations (in the calibrated default: half the
-    // transport cost on each side, the tariff on the importer's).
-    const std::size_t cheapest =
-        static_cast<std::size_t>(std::min_element(a.begin(), a.end()) - a.begin());
-    const std::size_t reference =
-        route_of[origins[cheapest] * n + (origins[cheapest] == first ? dests[1] : first)];
-    if (reference == kNone) continue;
-    double shift = a[cheapest] - 0.5 * model.routes[reference].transport_cost_usd_per_t;
-    shift = std::max(shift, -*std::min_element(b.begin(), b.end()));
-    for (double& x : a) x -= shift;
-    for (double& x : b) x += shift;
-    if (*std::min_element(a.begin(), a.end()) < 0.0 ||
-        *std::min_element(b.begin(), b.end()) < 0.0) {
+    std::optional<HubPlan> whole = plan_hub(model, stage, table, groups[g], origins);
+    if (whole && whole->direct == 0) {
+      add_hub(model, std::move(*whole), problem, pooled_route);
       continue;
     }
-    FlowProblem::Hub hub;
-    hub.stage = stage;
-    hub.origins = origins;
-    hub.destinations = dests;
-    const std::size_t pairs = origins.size() * dests.size();
-    hub.route.assign(pairs, kNone);
-    hub.unit_cost.assign(pairs, 0.0);
-    hub.tariff.assign(pairs, 0.0);
-    std::size_t direct = 0;
-    for (std::size_t k = 0; k < origins.size() && separable; ++k) {
-      for (std::size_t j = 0; j < dests.size(); ++j) {
-        const std::size_t o = origins[k], d = dests[j];
-        if (o == d) continue;
-        const std::size_t key = o * n + d;
-        const double gap = cost[key] - (a[k] + b[j]);
-        if (route_of[key] == kNone || gap > tolerance) {
-          separable = false;  // the hub would open a missing or undercut a dearer route
-          break;
-        }
-        if (gap < -tolerance) {
-          ++direct;  // cheaper than the hub path: stays a direct arc
-          continue;
-        }
-        const std::size_t pair = k * dests.size() + j;
-        const Route& route = model.routes[route_of[key]];
-        hub.route[pair] = route_of[key];
-        hub.unit_cost[pair] = cost[key];
-        hub.tariff[pair] = cost[key] - route.transport_cost_usd_per_t;
+    // Not separable as a whole, or only with routes left direct: a hub per class of destinations
+    // may need fewer arcs (a class that pools neither keeps its routes as direct arcs).
+    const std::size_t whole_arcs =
+        whole ? whole->arc_count() : origins.size() * groups[g].size();
+    const auto classes = split_by_cost_differences(table, groups[g], origins);
+    std::vector<HubPlan> parts;
+    std::size_t split_arcs = 0;
+    if (classes.size() >= 2) {
+      for (const std::vector<std::size_t>& members : classes) {
+        std::optional<HubPlan> part = plan_hub(model, stage, table, members, origins);
+        split_arcs += part ? part->arc_count() : origins.size() * members.size();
+        if (part) parts.push_back(std::move(*part));
       }
     }
-    if (!separable || origins.size() + dests.size() + direct >= pairs) continue;
-    hub.node = problem->node_count++;
-    const std::size_t index = problem->hubs.size();
-    // In region order, each region's arc to the hub before its arc from it.
-    for (std::size_t r = 0, k = 0, j = 0; r < n; ++r) {
-      if (k < origins.size() && origins[k] == r) {
-        FlowArc out;
-        out.tail = stage == Stage::kExtraction ? FlowProblem::extraction_origin_node(r)
-                                               : FlowProblem::processing_origin_node(r);
-        out.head = hub.node;
-        out.capacity = kUnlimited;
-        out.cost = a[k++] * scale;
-        out.kind = ArcKind::kToHub;
-        out.region = r;
-        out.route = index;
-        out.stage = stage;
-        problem->arcs.push_back(out);
-      }
-      if (j < dests.size() && dests[j] == r) {
-        FlowArc in;
-        in.tail = hub.node;
-        in.head = stage == Stage::kExtraction ? FlowProblem::extraction_node(r)
-                                              : FlowProblem::processing_node(r);
-        in.capacity = kUnlimited;
-        in.cost = b[j++] * scale;
-        in.kind = ArcKind::kFromHub;
-        in.region = r;
-        in.route = index;
-        in.stage = stage;
-        problem->arcs.push_back(in);
-      }
+    if (!parts.empty() && split_arcs < whole_arcs) {
+      for (HubPlan& part : parts) add_hub(model, std::move(part), problem, pooled_route);
+    } else if (whole) {
+      add_hub(model, std::move(*whole), problem, pooled_route);
     }
-    for (std::size_t r : hub.route) {
-      if (r != kNone) (*pooled_route)[r] = 1;
-    }
-    problem->pooled[stage == Stage::kProcessing ? 1 : 0] = true;
-    problem->hubs.push_back(std::move(hub));
   }
 }
 

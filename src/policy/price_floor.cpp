@@ -122,16 +122,17 @@ class PriceFloor final : public Instrument {
                               route.ad_valorem_tariff * std::max(0.0, origin);
         const double target = settlement::variable_levy_per_t(floor_usd_per_t_, landed).value();
         const double next = levy_usd_per_t_[j] + damping_ * (target - levy_usd_per_t_[j]);
-        // A route that carries nothing, between an origin that ships and a destination that
-        // receives (so that both prices are duals of the solve, not read off this route's cost),
-        // and that stays unprofitable at the target levy (buyers there pay at most the landed
-        // price with the target levy, max(floor, landed)), keeps the equilibrium an equilibrium
-        // when its levy moves to the target: its flow stays 0 and every reduced cost stays >= 0.
-        // Its change is therefore no distance from the fixed point.
-        const bool receives = to.consumption_t + to.stock_refill_t > 0.0;
-        const bool ships = from.production_t > 0.0;
+        // A route that carries nothing and stays unprofitable at the target levy (buyers there
+        // pay at most the landed price with the target levy, max(floor, landed), in the prices
+        // of this clearing) keeps the equilibrium an equilibrium when its levy moves to the
+        // target: the prices are an optimal dual (settle_idle_prices moves an idle node's price
+        // only within its dual range), so with the route's new cost its flow of 0 still has a
+        // reduced cost >= 0 and every other arc is unchanged. Its change is therefore no
+        // distance from the fixed point, wherever in its range the price of an origin that
+        // ships nothing was reported (kaolin's idle exporters took 30 rounds of a levy chasing
+        // such a price).
         const bool idle_and_unprofitable =
-            !used.contains({route.from, route.to}) && receives && ships &&
+            !used.contains({route.from, route.to}) &&
             to.price_usd_per_t <= std::max(floor_usd_per_t_, landed) - context.price_tolerance;
         if (!idle_and_unprofitable) {
           change = std::max(change, std::abs(target - levy_usd_per_t_[j]));

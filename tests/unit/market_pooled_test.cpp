@@ -348,5 +348,48 @@ TEST(MarketPooled, ClubShapedTradePoolsIntoSeveralHubsAndAgreesWithClp) {
   EXPECT_GE(several_hubs, kInstances / 10) << "the club's shape should need several hubs";
 }
 
+// Members and non-members are reached from the same origins, so they fall into one group; a levy
+// that differs by non-member origin makes that group's costs non-separable as a whole, but each
+// side is separable on its own: the processing trade pools into two hubs (members' and
+// non-members'), with no route left as a direct arc, and both paths agree.
+TEST(MarketPooled, AnOriginDependentLevyGivesTheMembersAHubOfTheirOwn) {
+  MarketModel model;
+  model.material = "levied";
+  model.year = 2026;
+  model.processing_yield = 1.0;
+  const std::size_t n = 6;  // R0, R1 members, R2-R5 not
+  for (std::size_t r = 0; r < n; ++r) {
+    Region region;
+    region.name = "R" + std::to_string(r);
+    region.extraction.push_back({100.0, 10.0 + 5.0 * static_cast<double>(r)});
+    region.processing.push_back({100.0, 5.0 + static_cast<double>(r)});
+    region.demand.push_back({80.0, 200.0 - 10.0 * static_cast<double>(r)});
+    region.base_demand_t = 80.0;
+    model.regions.push_back(std::move(region));
+  }
+  const double levy[n] = {0.0, 0.0, 20.0, 12.0, 7.5, 30.0};
+  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+    for (std::size_t from = 0; from < n; ++from) {
+      for (std::size_t to = 0; to < n; ++to) {
+        if (from == to) continue;
+        const bool levied = stage == Stage::kProcessing && to < 2 && from >= 2;
+        model.routes.push_back({from, to, stage, 4.0, levied ? levy[from] : 0.0});
+      }
+    }
+  }
+  const FlowProblem problem = build_flow_problem(model, {}, true);
+  std::vector<std::vector<std::size_t>> processing_hubs;
+  for (const FlowProblem::Hub& hub : problem.hubs) {
+    if (hub.stage == Stage::kProcessing) processing_hubs.push_back(hub.destinations);
+  }
+  std::sort(processing_hubs.begin(), processing_hubs.end());
+  const std::vector<std::vector<std::size_t>> expected = {{0, 1}, {2, 3, 4, 5}};
+  EXPECT_EQ(processing_hubs, expected);
+  for (const FlowArc& arc : problem.arcs) {
+    EXPECT_FALSE(arc.kind == ArcKind::kTrade) << "a route left as a direct arc";
+  }
+  EXPECT_TRUE(check_both_paths(model));
+}
+
 }  // namespace
 }  // namespace critmin::market
