@@ -132,8 +132,7 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
   shift = std::max(shift, -*std::min_element(b.begin(), b.end()));
   for (double& x : a) x -= shift;
   for (double& x : b) x += shift;
-  if (*std::min_element(a.begin(), a.end()) < 0.0 ||
-      *std::min_element(b.begin(), b.end()) < 0.0) {
+  if (*std::min_element(a.begin(), a.end()) < 0.0 || *std::min_element(b.begin(), b.end()) < 0.0) {
     return std::nullopt;
   }
   HubPlan plan;
@@ -364,8 +363,7 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
     }
     // Not separable as a whole, or only with routes left direct: a hub per class of destinations
     // may need fewer arcs (a class that pools neither keeps its routes as direct arcs).
-    const std::size_t whole_arcs =
-        whole ? whole->arc_count() : origins.size() * groups[g].size();
+    const std::size_t whole_arcs = whole ? whole->arc_count() : origins.size() * groups[g].size();
     const auto classes = split_by_cost_differences(table, groups[g], origins);
     std::vector<HubPlan> parts;
     std::size_t split_arcs = 0;
