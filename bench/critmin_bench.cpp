@@ -64,6 +64,21 @@ double median_seconds(int runs, const std::function<bool()>& body) {
   return seconds[seconds.size() / 2];
 }
 
+// Medians of a figure and its baseline timed in alternation (figure, baseline, figure, ...), so
+// that a change of the machine's speed during the runs (frequency, the other core's load) falls
+// on both alike instead of on whichever ran in the slow phase.
+std::pair<double, double> alternating_medians(int runs, const std::function<bool()>& figure,
+                                              const std::function<bool()>& baseline) {
+  std::vector<double> figure_seconds, baseline_seconds;
+  for (int i = 0; i < runs; ++i) {
+    figure_seconds.push_back(median_seconds(1, figure));
+    baseline_seconds.push_back(median_seconds(1, baseline));
+  }
+  std::sort(figure_seconds.begin(), figure_seconds.end());
+  std::sort(baseline_seconds.begin(), baseline_seconds.end());
+  return {figure_seconds[figure_seconds.size() / 2], baseline_seconds[baseline_seconds.size() / 2]};
+}
+
 bool parse_all_csv(const std::filesystem::path& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".csv") continue;
@@ -288,7 +303,7 @@ tenor_years = 10
         cases.push_back({std::move(market), std::move(scenario).value()});
       }
       int not_converged = 0, rounds = 0, binding = 0;
-      const double with_instruments = median_seconds(runs, [&] {
+      const auto with_instruments_run = [&] {
         not_converged = rounds = binding = 0;
         for (const auto& c : cases) {
           auto market = c.market;
@@ -307,14 +322,16 @@ tenor_years = 10
           }
         }
         return true;
-      });
-      const double without_instruments = median_seconds(runs, [&] {
+      };
+      const auto without_instruments_run = [&] {
         for (const auto& c : cases) {
           auto market = c.market;
           if (!critmin::market::clear_market(market.model).is_ok()) return false;
         }
         return true;
-      });
+      };
+      const auto [with_instruments, without_instruments] =
+          alternating_medians(runs, with_instruments_run, without_instruments_run);
       // Where the time goes: the models the instruments leave behind (twins, joint block, levies,
       // incentive costs), cleared once each, against the same baseline.
       std::vector<critmin::market::MarketModel> prepared;

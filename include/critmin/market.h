@@ -104,6 +104,12 @@ struct MarketModel {
   std::vector<ExportRestriction> restrictions;
   std::vector<ContractedDelivery> deliveries;
   std::vector<StockOffer> stocks;
+  // Optional, per region (or empty): a class id telling the network path which destinations' route
+  // costs are likely separable together (the club's members apart from non-members, whose imports
+  // from non-members pay an origin-dependent levy). Only a hint for pooling trade: each hub is
+  // still checked exactly, a group whose classes do not pool is pooled as without the hint, and
+  // the equilibrium does not depend on it.
+  std::vector<int> trade_class;
 };
 
 enum class SolverPath { kNetwork, kLinearProgram };

@@ -220,35 +220,41 @@ void add_hub(const MarketModel& model, HubPlan plan, FlowProblem* problem,
   problem->hubs.push_back(std::move(hub));
 }
 
+// True when the routes into `d` and into `f` differ by one amount (within the tolerance) from
+// every common origin but at most two (a certified twin's free downgrade into either of them):
+// then d and f may share a hub.
+bool alike_destinations(const StageRoutes& table, const std::vector<std::size_t>& origins,
+                        std::size_t d, std::size_t f, std::vector<double>* votes) {
+  constexpr std::size_t kNone = FlowProblem::kNoRoute;
+  const std::size_t n = table.n;
+  votes->clear();
+  for (std::size_t o : origins) {
+    if (o == d || o == f) continue;
+    if (table.route_of[o * n + d] == kNone || table.route_of[o * n + f] == kNone) continue;
+    votes->push_back(table.cost[o * n + d] - table.cost[o * n + f]);
+  }
+  if (votes->empty()) return false;
+  const double common = most_common(*votes, table.tolerance);
+  const auto deviating = std::count_if(votes->begin(), votes->end(), [&](double v) {
+    return std::abs(v - common) > table.tolerance;
+  });
+  return deviating <= 2;
+}
+
 // Splits destinations whose routes are not separable as one group into classes that may be: a
-// destination joins the first class whose first destination it differs from by one amount
-// (within the tolerance) on the routes from every common origin but at most two (a certified
-// twin's free downgrade into either of them). Members of a club, whose imports from every
-// non-member pay an origin-dependent levy, thus get a hub of their own beside the non-members'.
-// plan_hub then checks each class exactly; the split only chooses what it tries.
+// destination joins the first class whose first destination it is alike (above). Members of a
+// club, whose imports from every non-member pay an origin-dependent levy, thus get a hub of their
+// own beside the non-members'. plan_hub then checks each class exactly; the split only chooses
+// what it tries.
 std::vector<std::vector<std::size_t>> split_by_cost_differences(
     const StageRoutes& table, const std::vector<std::size_t>& dests,
     const std::vector<std::size_t>& origins) {
-  constexpr std::size_t kNone = FlowProblem::kNoRoute;
-  const std::size_t n = table.n;
   std::vector<std::vector<std::size_t>> classes;
   std::vector<double> votes;
   for (std::size_t d : dests) {
     bool placed = false;
     for (std::vector<std::size_t>& members : classes) {
-      const std::size_t f = members.front();
-      votes.clear();
-      for (std::size_t o : origins) {
-        if (o == d || o == f) continue;
-        if (table.route_of[o * n + d] == kNone || table.route_of[o * n + f] == kNone) continue;
-        votes.push_back(table.cost[o * n + d] - table.cost[o * n + f]);
-      }
-      if (votes.empty()) continue;
-      const double common = most_common(votes, table.tolerance);
-      const auto deviating = std::count_if(votes.begin(), votes.end(), [&](double v) {
-        return std::abs(v - common) > table.tolerance;
-      });
-      if (deviating <= 2) {
+      if (alike_destinations(table, origins, d, members.front(), &votes)) {
         members.push_back(d);
         placed = true;
         break;
@@ -356,8 +362,45 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
     for (std::size_t o = 0; o < n; ++o) {
       if (keys[g][o]) origins.push_back(o);
     }
+    bool one_class = false;  // the model's classes say these destinations belong together
+    if (model.trade_class.size() == n) {
+      // The model's classes first: where each class pools, no search for them is needed.
+      std::vector<std::vector<std::size_t>> classes;
+      std::vector<int> class_ids;
+      for (std::size_t d : groups[g]) {
+        const auto found = std::find(class_ids.begin(), class_ids.end(), model.trade_class[d]);
+        if (found == class_ids.end()) {
+          class_ids.push_back(model.trade_class[d]);
+          classes.push_back({d});
+        } else {
+          classes[static_cast<std::size_t>(found - class_ids.begin())].push_back(d);
+        }
+      }
+      // Classes whose first destinations are alike are better pooled together (one hub, and
+      // the network solver can merge a region's nodes joined to only one hub).
+      bool apart = false;
+      std::vector<double> votes;
+      for (std::size_t c = 1; c < classes.size() && !apart; ++c) {
+        apart = !alike_destinations(table, origins, classes[c].front(), classes[0].front(), &votes);
+      }
+      one_class = !apart;
+      std::vector<HubPlan> parts;
+      bool pooled = apart;
+      for (std::size_t c = 0; c < classes.size() && pooled; ++c) {
+        std::optional<HubPlan> part = plan_hub(model, stage, table, classes[c], origins);
+        if (part) {
+          parts.push_back(std::move(*part));
+        } else {
+          pooled = classes[c].size() < 2;  // a lone destination keeps its routes as direct arcs
+        }
+      }
+      if (pooled) {
+        for (HubPlan& part : parts) add_hub(model, std::move(part), problem, pooled_route);
+        continue;
+      }
+    }
     std::optional<HubPlan> whole = plan_hub(model, stage, table, groups[g], origins);
-    if (whole && whole->direct == 0) {
+    if (whole && (whole->direct == 0 || one_class)) {
       add_hub(model, std::move(*whole), problem, pooled_route);
       continue;
     }

@@ -760,6 +760,13 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   }
   context.original_routes = model.routes;
   for (auto& instrument : instruments) instrument->prepare(context);
+  // Members (with the regions the instruments added for them) and non-members as the network
+  // path's trade classes: a levy on non-member supply into members makes the two sides' route
+  // costs separable apart but not together.
+  if (!instruments.empty()) {
+    model.trade_class.assign(model.regions.size(), 0);
+    for (std::size_t r : context.member_regions) model.trade_class[r] = 1;
+  }
   if (!context.problems.empty()) {
     return Status::invalid_input(
         fmt::format("{}: instruments that cannot be applied to the {} market", scenario.file,
