@@ -41,8 +41,8 @@ bool uniform_complete_trade(const MarketModel& model, Stage stage,
   for (const ExportRestriction& r : model.restrictions) {
     if (r.stage == stage) return false;
   }
-  std::vector<unsigned char> seen(n * n, 0);  // bytes: this runs on every solve
-  std::size_t count = 0;
+  // The costs first: a model with instruments differs there within its first routes, before the
+  // pair table is worth allocating.
   bool first = true;
   double common_transport = 0.0, common_tariff = 0.0;
   for (std::size_t i = 0; i < model.routes.size(); ++i) {
@@ -58,6 +58,11 @@ bool uniform_complete_trade(const MarketModel& model, Stage stage,
                route_tariff != common_tariff) {
       return false;
     }
+  }
+  std::vector<unsigned char> seen(n * n, 0);  // bytes: this runs on every solve
+  std::size_t count = 0;
+  for (const Route& route : model.routes) {
+    if (route.stage != stage) continue;
     const std::size_t key = route.from * n + route.to;
     if (seen[key]) return false;
     seen[key] = 1;
@@ -98,78 +103,102 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
   const double tolerance = table.tolerance;
   if (dests.size() < 2 || origins.size() < 3) return std::nullopt;  // a hub would not save arcs
   // b(d) relative to the first destination, then a(o), each the value most routes agree on
-  // (a cheaper direct route does not vote it away).
+  // (a cheaper direct route does not vote it away). First from a few routes only, five per
+  // destination and five per origin: the majority of five is right where at most two routes per
+  // destination and per origin are cheaper than the rest (a certified twin's free downgrade to its
+  // own region, the free delivery of a member and its twin into the joint purchasing block). The
+  // exact check below then either confirms the hub with at most that many direct arcs per origin
+  // and per destination, or the votes are taken again over every route.
   const std::size_t first = dests[0];
   std::vector<double> b(dests.size(), 0.0), a(origins.size(), 0.0), votes;
   bool separable = true;
-  for (std::size_t j = 1; j < dests.size() && separable; ++j) {
-    votes.clear();
-    for (std::size_t o : origins) {
-      if (o == dests[j] || o == first) continue;
-      votes.push_back(cost[o * n + dests[j]] - cost[o * n + first]);
-    }
-    b[j] = most_common(votes, tolerance);
-    separable = !std::isnan(b[j]);
-  }
-  for (std::size_t k = 0; k < origins.size() && separable; ++k) {
-    votes.clear();
-    for (std::size_t j = 0; j < dests.size(); ++j) {
-      if (dests[j] != origins[k]) votes.push_back(cost[origins[k] * n + dests[j]] - b[j]);
-    }
-    a[k] = most_common(votes, tolerance);
-    separable = !std::isnan(a[k]);
-  }
-  if (!separable) return std::nullopt;
-  // Split the common part: the cheapest origin keeps half its transport cost to the first
-  // destination, the rest goes to the destinations (in the calibrated default: half the
-  // transport cost on each side, the tariff on the importer's).
-  const std::size_t cheapest =
-      static_cast<std::size_t>(std::min_element(a.begin(), a.end()) - a.begin());
-  const std::size_t reference =
-      route_of[origins[cheapest] * n + (origins[cheapest] == first ? dests[1] : first)];
-  if (reference == kNone) return std::nullopt;
-  double shift = a[cheapest] - 0.5 * model.routes[reference].transport_cost_usd_per_t;
-  shift = std::max(shift, -*std::min_element(b.begin(), b.end()));
-  for (double& x : a) x -= shift;
-  for (double& x : b) x += shift;
-  if (*std::min_element(a.begin(), a.end()) < 0.0 || *std::min_element(b.begin(), b.end()) < 0.0) {
-    return std::nullopt;
-  }
-  HubPlan plan;
-  FlowProblem::Hub& hub = plan.hub;
-  hub.stage = stage;
-  hub.origins = origins;
-  hub.destinations = dests;
-  const std::size_t pairs = origins.size() * dests.size();
-  hub.route.assign(pairs, kNone);
-  hub.unit_cost.assign(pairs, 0.0);
-  hub.tariff.assign(pairs, 0.0);
-  std::size_t& direct = plan.direct;
-  for (std::size_t k = 0; k < origins.size() && separable; ++k) {
-    for (std::size_t j = 0; j < dests.size(); ++j) {
-      const std::size_t o = origins[k], d = dests[j];
-      if (o == d) continue;
-      const std::size_t key = o * n + d;
-      const double gap = cost[key] - (a[k] + b[j]);
-      if (route_of[key] == kNone || gap > tolerance) {
-        separable = false;  // the hub would open a missing or undercut a dearer route
-        break;
+  const auto decompose = [&](std::size_t origin_sample, std::size_t destination_sample) {
+    separable = true;
+    for (std::size_t j = 1; j < dests.size() && separable; ++j) {
+      votes.clear();
+      for (std::size_t o : origins) {
+        if (o == dests[j] || o == first) continue;
+        votes.push_back(cost[o * n + dests[j]] - cost[o * n + first]);
+        if (votes.size() == origin_sample) break;
       }
-      if (gap < -tolerance) {
-        ++direct;  // cheaper than the hub path: stays a direct arc
-        continue;
-      }
-      const std::size_t pair = k * dests.size() + j;
-      const Route& route = model.routes[route_of[key]];
-      hub.route[pair] = route_of[key];
-      hub.unit_cost[pair] = cost[key];
-      hub.tariff[pair] = cost[key] - route.transport_cost_usd_per_t;
+      b[j] = most_common(votes, tolerance);
+      separable = !std::isnan(b[j]);
     }
-  }
-  if (!separable || origins.size() + dests.size() + direct >= pairs) return std::nullopt;
-  plan.a = std::move(a);
-  plan.b = std::move(b);
-  return plan;
+    for (std::size_t k = 0; k < origins.size() && separable; ++k) {
+      votes.clear();
+      for (std::size_t j = 0; j < dests.size(); ++j) {
+        if (dests[j] == origins[k]) continue;
+        votes.push_back(cost[origins[k] * n + dests[j]] - b[j]);
+        if (votes.size() == destination_sample) break;
+      }
+      a[k] = most_common(votes, tolerance);
+      separable = !std::isnan(a[k]);
+    }
+  };
+  // The hub of the decomposition just made, checked exactly against every route; with `sampled`
+  // only when its direct arcs have the pattern the sample assumed.
+  const auto check = [&](bool sampled) -> std::optional<HubPlan> {
+    if (!separable) return std::nullopt;
+    // Split the common part: the cheapest origin keeps half its transport cost to the first
+    // destination, the rest goes to the destinations (in the calibrated default: half the
+    // transport cost on each side, the tariff on the importer's).
+    const std::size_t cheapest =
+        static_cast<std::size_t>(std::min_element(a.begin(), a.end()) - a.begin());
+    const std::size_t reference =
+        route_of[origins[cheapest] * n + (origins[cheapest] == first ? dests[1] : first)];
+    if (reference == kNone) return std::nullopt;
+    double shift = a[cheapest] - 0.5 * model.routes[reference].transport_cost_usd_per_t;
+    shift = std::max(shift, -*std::min_element(b.begin(), b.end()));
+    for (double& x : a) x -= shift;
+    for (double& x : b) x += shift;
+    if (*std::min_element(a.begin(), a.end()) < 0.0 ||
+        *std::min_element(b.begin(), b.end()) < 0.0) {
+      return std::nullopt;
+    }
+    HubPlan plan;
+    FlowProblem::Hub& hub = plan.hub;
+    hub.stage = stage;
+    hub.origins = origins;
+    hub.destinations = dests;
+    const std::size_t pairs = origins.size() * dests.size();
+    hub.route.assign(pairs, kNone);
+    hub.unit_cost.assign(pairs, 0.0);
+    hub.tariff.assign(pairs, 0.0);
+    std::size_t& direct = plan.direct;
+    std::vector<int> per_origin(sampled ? origins.size() : 0, 0);
+    std::vector<int> per_destination(sampled ? dests.size() : 0, 0);
+    for (std::size_t k = 0; k < origins.size() && separable; ++k) {
+      for (std::size_t j = 0; j < dests.size(); ++j) {
+        const std::size_t o = origins[k], d = dests[j];
+        if (o == d) continue;
+        const std::size_t key = o * n + d;
+        const double gap = cost[key] - (a[k] + b[j]);
+        if (route_of[key] == kNone || gap > tolerance) {
+          separable = false;  // the hub would open a missing or undercut a dearer route
+          break;
+        }
+        if (gap < -tolerance) {
+          ++direct;  // cheaper than the hub path: stays a direct arc
+          if (sampled && (++per_origin[k] > 2 || ++per_destination[j] > 2)) return std::nullopt;
+          continue;
+        }
+        const std::size_t pair = k * dests.size() + j;
+        const Route& route = model.routes[route_of[key]];
+        hub.route[pair] = route_of[key];
+        hub.unit_cost[pair] = cost[key];
+        hub.tariff[pair] = cost[key] - route.transport_cost_usd_per_t;
+      }
+    }
+    if (!separable || origins.size() + dests.size() + direct >= pairs) return std::nullopt;
+    plan.a = a;
+    plan.b = b;
+    return plan;
+  };
+  decompose(5, 5);
+  if (auto plan = check(true)) return plan;
+  constexpr std::size_t kAll = static_cast<std::size_t>(-1);
+  decompose(kAll, kAll);
+  return check(false);
 }
 
 // Adds the planned hub and its arcs to `problem` and marks the routes it stands for.
@@ -318,10 +347,12 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
     problem->hubs.push_back(std::move(hub));
     return;
   }
-  StageRoutes table;
+  // Per thread, so that the tables keep their memory from solve to solve; a cost is read only
+  // where route_of names a route, so stale costs elsewhere are never seen.
+  thread_local StageRoutes table;
   table.n = n;
   table.route_of.assign(n * n, kNone);
-  table.cost.assign(n * n, 0.0);
+  table.cost.resize(n * n);
   std::vector<std::size_t>& route_of = table.route_of;
   std::vector<char> ships(n, 0);
   double largest = 0.0;

@@ -555,6 +555,23 @@ std::vector<std::unique_ptr<Instrument>> read_instruments(const toml::table& roo
 
 }  // namespace
 
+namespace {
+
+// The member countries (ISO3) of a club: its ISO3 codes and the countries of its blocs.
+std::set<std::string> member_countries(const ClubDesign& club, const Dataset& data) {
+  std::set<std::string> members;
+  for (const std::string& m : club.members) {
+    if (data.find_country(m)) {
+      members.insert(m);
+    } else if (auto bloc = data.resolve_bloc(m); bloc.is_ok()) {
+      members.insert(bloc.value().begin(), bloc.value().end());
+    }
+  }
+  return members;
+}
+
+}  // namespace
+
 Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
                                                 const std::string& file_name, const Dataset& data,
                                                 int year, const ScenarioExtensions& extensions) {
@@ -644,6 +661,8 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
   document->root = std::move(parsed).value();
   document->instruments_year = year;
   document->instruments = std::move(instruments);
+  document->club_members = scenario.club.members;
+  document->club_member_countries = member_countries(scenario.club, data);
   scenario.document = std::move(document);
   return scenario;
 }
@@ -651,16 +670,8 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
 namespace {
 
 // The regions of the market all of whose countries are members.
-std::set<std::size_t> member_regions_of(const ClubDesign& club, const Dataset& data,
+std::set<std::size_t> member_regions_of(const std::set<std::string>& members,
                                         const market::MarketModel& model) {
-  std::set<std::string> members;
-  for (const std::string& m : club.members) {
-    if (data.find_country(m)) {
-      members.insert(m);
-    } else if (auto bloc = data.resolve_bloc(m); bloc.is_ok()) {
-      members.insert(bloc.value().begin(), bloc.value().end());
-    }
-  }
   std::set<std::size_t> out;
   for (std::size_t r = 0; r < model.regions.size(); ++r) {
     const auto& countries = model.regions[r].countries;
@@ -686,7 +697,11 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   context.price_tolerance = 1e-6 * std::max(1.0, market.info.base_price_usd_per_t);
   ClubOutcome outcome;
   if (scenario.has_club) {
-    context.member_regions = member_regions_of(scenario.club, data, model);
+    const bool resolved =
+        scenario.document && scenario.document->club_members == scenario.club.members;
+    context.member_regions = member_regions_of(
+        resolved ? scenario.document->club_member_countries : member_countries(scenario.club, data),
+        model);
     // Inside the club trade is free of tariffs; non-member supply into member regions pays the
     // common external tariff on top of any national measure.
     for (market::Route& route : model.routes) {

@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "critmin/settlement.h"
 #include "policy/instrument.h"
@@ -108,9 +107,10 @@ class PriceFloor final : public Instrument {
     market::MarketModel& model = context.market.model;
     if (levy_) {
       double change = 0.0;
-      std::set<std::pair<std::size_t, std::size_t>> used;  // (from, to) with market trade
+      const std::size_t n = model.regions.size();
+      std::vector<char> used(n * n, 0);  // from * n + to: the pair carries market trade
       for (const market::FlowResult& f : eq.flows) {
-        if (f.stage == stage_ && !f.contracted && f.quantity_t > 0.0) used.insert({f.from, f.to});
+        if (f.stage == stage_ && !f.contracted && f.quantity_t > 0.0) used[f.from * n + f.to] = 1;
       }
       for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
         market::Route& route = model.routes[levied_routes_[j]];
@@ -132,7 +132,7 @@ class PriceFloor final : public Instrument {
         // ships nothing was reported (kaolin's idle exporters took 30 rounds of a levy chasing
         // such a price).
         const bool idle_and_unprofitable =
-            !used.contains({route.from, route.to}) &&
+            !used[route.from * n + route.to] &&
             to.price_usd_per_t <= std::max(floor_usd_per_t_, landed) - context.price_tolerance;
         if (!idle_and_unprofitable) {
           change = std::max(change, std::abs(target - levy_usd_per_t_[j]));
@@ -191,14 +191,16 @@ class PriceFloor final : public Instrument {
     const market::MarketModel& model = context.market.model;
     if (levy_) {
       double revenue = 0.0, volume = 0.0;
+      const std::size_t n = model.regions.size();
+      std::vector<double> traded(n * n, 0.0);  // from * n + to: market trade at this stage [t]
+      for (const market::FlowResult& f : eq.flows) {
+        if (f.stage == stage_ && !f.contracted) traded[f.from * n + f.to] += f.quantity_t;
+      }
       for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
         const market::Route& route = model.routes[levied_routes_[j]];
-        for (const market::FlowResult& f : eq.flows) {
-          if (f.from == route.from && f.to == route.to && f.stage == route.stage && !f.contracted) {
-            revenue += levy_usd_per_t_[j] * f.quantity_t;
-            if (levy_usd_per_t_[j] > 0.0) volume += f.quantity_t;  // imports that paid a levy
-          }
-        }
+        const double quantity = traded[route.from * n + route.to];
+        revenue += levy_usd_per_t_[j] * quantity;
+        if (levy_usd_per_t_[j] > 0.0) volume += quantity;  // imports that paid a levy
       }
       report.figures.push_back({"levy_revenue", revenue, "USD"});
       report.figures.push_back({"levied_volume", volume, "t"});
