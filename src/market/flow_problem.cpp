@@ -422,7 +422,7 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
         if (part) {
           parts.push_back(std::move(*part));
         } else {
-          pooled = classes[c].size() < 2;  // a lone destination keeps its routes as direct arcs
+          pooled = false;  // a class that does not pool (or a lone one): searched as without
         }
       }
       if (pooled) {

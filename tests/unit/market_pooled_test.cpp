@@ -391,5 +391,62 @@ TEST(MarketPooled, AnOriginDependentLevyGivesTheMembersAHubOfTheirOwn) {
   EXPECT_TRUE(check_both_paths(model));
 }
 
+// MarketModel::trade_class is a hint: the right classes give the same two hubs without a search,
+// classes that do not pool (or a class per region) leave the search to find them, and on random
+// club-shaped instances any classes give the equilibrium both paths agree on.
+TEST(MarketPooled, TradeClassesAreOnlyAHintForPooling) {
+  MarketModel model;
+  model.material = "levied";
+  model.year = 2026;
+  model.processing_yield = 1.0;
+  const std::size_t n = 6;  // R0, R1 members, R2-R5 not
+  for (std::size_t r = 0; r < n; ++r) {
+    Region region;
+    region.name = "R" + std::to_string(r);
+    region.extraction.push_back({100.0, 10.0 + 5.0 * static_cast<double>(r)});
+    region.processing.push_back({100.0, 5.0 + static_cast<double>(r)});
+    region.demand.push_back({80.0, 200.0 - 10.0 * static_cast<double>(r)});
+    region.base_demand_t = 80.0;
+    model.regions.push_back(std::move(region));
+  }
+  const double levy[n] = {0.0, 0.0, 20.0, 12.0, 7.5, 30.0};
+  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+    for (std::size_t from = 0; from < n; ++from) {
+      for (std::size_t to = 0; to < n; ++to) {
+        if (from == to) continue;
+        const bool levied = stage == Stage::kProcessing && to < 2 && from >= 2;
+        model.routes.push_back({from, to, stage, 4.0, levied ? levy[from] : 0.0});
+      }
+    }
+  }
+  const auto processing_hubs = [](const FlowProblem& problem) {
+    std::vector<std::vector<std::size_t>> hubs;
+    for (const FlowProblem::Hub& hub : problem.hubs) {
+      if (hub.stage == Stage::kProcessing) hubs.push_back(hub.destinations);
+    }
+    std::sort(hubs.begin(), hubs.end());
+    return hubs;
+  };
+  const std::vector<std::vector<std::size_t>> expected = {{0, 1}, {2, 3, 4, 5}};
+  for (const std::vector<int>& classes : std::vector<std::vector<int>>{
+           {1, 1, 0, 0, 0, 0}, {0, 1, 0, 1, 0, 1}, {0, 1, 2, 3, 4, 5}, {0, 0, 0, 0, 0, 0}}) {
+    model.trade_class = classes;
+    SCOPED_TRACE(::testing::PrintToString(classes));
+    EXPECT_EQ(processing_hubs(build_flow_problem(model, {}, true)), expected);
+    EXPECT_TRUE(check_both_paths(model));
+  }
+  int solved = 0;
+  for (int i = 0; i < kInstances; ++i) {
+    MarketModel shaped = club_shaped_model(kSeedBase + 7000 + static_cast<std::uint64_t>(i));
+    Draws draw(kSeedBase + 9000 + static_cast<std::uint64_t>(i));
+    for (std::size_t r = 0; r < shaped.regions.size(); ++r) {
+      shaped.trade_class.push_back(static_cast<int>(draw.below(3)));
+    }
+    SCOPED_TRACE("instance " + std::to_string(i));
+    if (check_both_paths(shaped)) ++solved;
+  }
+  EXPECT_GE(solved, kInstances / 2);
+}
+
 }  // namespace
 }  // namespace critmin::market
