@@ -24,8 +24,8 @@
 //           floor at 110% of the base price, a certified segment for 30% of member demand, a CfD
 //           for member refiners with a budget, an offtake from the largest refiner outside the
 //           EU, a 60-day EU stockpile half full, joint purchasing of 20% of member demand).
-//           figure = clearing with the instruments; baseline = clearing without them.
-//           Target: figure/baseline < 5.
+//           figure = clearing with the instruments; baseline = clearing without them, timed in
+//           alternation (one of each per run). Target: figure/baseline < 5.
 #include <fmt/format.h>
 #include <sys/resource.h>
 
