@@ -82,6 +82,22 @@ struct StageRoutes {
   double tolerance = 0.0;  // costs this close are equal
 };
 
+// An arc between a region and hub `hub_index` (FlowArc::route of hub arcs), without a capacity of
+// its own.
+FlowArc hub_arc(int tail, int head, double cost, ArcKind kind, std::size_t region,
+                std::size_t hub_index, Stage stage) {
+  FlowArc arc;
+  arc.tail = tail;
+  arc.head = head;
+  arc.capacity = kUnlimited;
+  arc.cost = cost;
+  arc.kind = kind;
+  arc.region = region;
+  arc.route = hub_index;
+  arc.stage = stage;
+  return arc;
+}
+
 // A hub that would pool the routes from its origins to its destinations: the origins' parts a(o)
 // and the destinations' parts b(d) of the route costs, and the pairs it stands for.
 struct HubPlan {
@@ -216,30 +232,16 @@ void add_hub(const MarketModel& model, HubPlan plan, FlowProblem* problem,
   // In region order, each region's arc to the hub before its arc from it.
   for (std::size_t r = 0, k = 0, j = 0; r < n; ++r) {
     if (k < origins.size() && origins[k] == r) {
-      FlowArc out;
-      out.tail = stage == Stage::kExtraction ? FlowProblem::extraction_origin_node(r)
-                                             : FlowProblem::processing_origin_node(r);
-      out.head = hub.node;
-      out.capacity = kUnlimited;
-      out.cost = plan.a[k++] * scale;
-      out.kind = ArcKind::kToHub;
-      out.region = r;
-      out.route = index;
-      out.stage = stage;
-      problem->arcs.push_back(out);
+      const int tail = stage == Stage::kExtraction ? FlowProblem::extraction_origin_node(r)
+                                                   : FlowProblem::processing_origin_node(r);
+      problem->arcs.push_back(
+          hub_arc(tail, hub.node, plan.a[k++] * scale, ArcKind::kToHub, r, index, stage));
     }
     if (j < dests.size() && dests[j] == r) {
-      FlowArc in;
-      in.tail = hub.node;
-      in.head = stage == Stage::kExtraction ? FlowProblem::extraction_node(r)
-                                            : FlowProblem::processing_node(r);
-      in.capacity = kUnlimited;
-      in.cost = plan.b[j++] * scale;
-      in.kind = ArcKind::kFromHub;
-      in.region = r;
-      in.route = index;
-      in.stage = stage;
-      problem->arcs.push_back(in);
+      const int head = stage == Stage::kExtraction ? FlowProblem::extraction_node(r)
+                                                   : FlowProblem::processing_node(r);
+      problem->arcs.push_back(
+          hub_arc(hub.node, head, plan.b[j++] * scale, ArcKind::kFromHub, r, index, stage));
     }
   }
   for (std::size_t r : hub.route) {

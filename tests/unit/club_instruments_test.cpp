@@ -887,27 +887,34 @@ TEST(ClubExample, ClonedInstrumentsClearAsInstrumentsReadAgain) {
 // settled. The budget search holds in the first round and forgets that bracket, so these markets
 // settle in a few rounds (14 to 16 before), at a factor where the budget pays at least the share
 // producers anticipated.
+// The seven-member club of the benchmarks with a levy floor on `material`'s refined product.
+std::string levied_club(const std::string& material, double floor_usd_per_t) {
+  return fmt::format(R"([club]
+members = ["USA", "JPN", "EU27", "GBR", "CAN", "AUS", "KOR"]
+[[instrument]]
+type = "price_floor"
+material = "{}"
+stage = "processing"
+price = {}
+)",
+                     material, floor_usd_per_t);
+}
+
 TEST(ClubOuterLoop, LevyAndBudgetedCfdSettleInAFewRounds) {
   for (const char* material : {"aluminium", "molybdenum", "strontium", "titanium_metal"}) {
     auto market = market::build_market(default_data(), material, 2023);
     ASSERT_TRUE(market.is_ok()) << material;
     const double base = market.value().info.base_price_usd_per_t;
-    const std::string text = fmt::format(R"([club]
-members = ["USA", "JPN", "EU27", "GBR", "CAN", "AUS", "KOR"]
-[[instrument]]
-type = "price_floor"
-material = "{0}"
-stage = "processing"
-price = {1}
-[[instrument]]
+    const std::string text =
+        levied_club(material, 1.1 * base) + fmt::format(R"([[instrument]]
 type = "subsidy"
 kind = "cfd"
 material = "{0}"
 stage = "processing"
-strike = {2}
-budget_usd = {3}
+strike = {1}
+budget_usd = {2}
 )",
-                                         material, 1.1 * base, 1.05 * base, 1e3 * base);
+                                                        material, 1.05 * base, 1e3 * base);
     auto scenario = read_clearing_scenario(text, "loop.toml", default_data(), 2023);
     ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
     auto outcome = clear_with_instruments(default_data(), market.value(), scenario.value());
@@ -970,14 +977,7 @@ TEST(ClubOuterLoop, EveryLevyIsAtItsFixedPointAndIdleExportersDoNotDelayIt) {
     const market::MarketModel before = market.value().model;
     const double base = market.value().info.base_price_usd_per_t;
     const double floor = 1.1 * base;
-    const std::string text = fmt::format(R"([club]
-members = ["USA", "JPN", "EU27", "GBR", "CAN", "AUS", "KOR"]
-[[instrument]]
-type = "price_floor"
-material = "{0}"
-stage = "processing"
-price = {1}
-[[instrument]]
+    const std::string text = levied_club(material, floor) + fmt::format(R"([[instrument]]
 type = "certified_market"
 material = "{0}"
 standard = "club standard"
@@ -987,7 +987,7 @@ type = "joint_purchasing"
 material = "{0}"
 share = 0.2
 )",
-                                         material, floor);
+                                                                        material);
     auto scenario = read_clearing_scenario(text, "levy.toml", default_data(), 2023);
     ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
     auto outcome = clear_with_instruments(default_data(), market.value(), scenario.value());

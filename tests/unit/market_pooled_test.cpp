@@ -348,11 +348,9 @@ TEST(MarketPooled, ClubShapedTradePoolsIntoSeveralHubsAndAgreesWithClp) {
   EXPECT_GE(several_hubs, kInstances / 10) << "the club's shape should need several hubs";
 }
 
-// Members and non-members are reached from the same origins, so they fall into one group; a levy
-// that differs by non-member origin makes that group's costs non-separable as a whole, but each
-// side is separable on its own: the processing trade pools into two hubs (members' and
-// non-members'), with no route left as a direct arc, and both paths agree.
-TEST(MarketPooled, AnOriginDependentLevyGivesTheMembersAHubOfTheirOwn) {
+// Six regions trading at one transport cost; R0 and R1 are a club's members, and refined metal
+// from the non-members R2-R5 into members pays a levy that differs by origin.
+MarketModel levied_model() {
   MarketModel model;
   model.material = "levied";
   model.year = 2026;
@@ -377,6 +375,15 @@ TEST(MarketPooled, AnOriginDependentLevyGivesTheMembersAHubOfTheirOwn) {
       }
     }
   }
+  return model;
+}
+
+// Members and non-members are reached from the same origins, so they fall into one group; a levy
+// that differs by non-member origin makes that group's costs non-separable as a whole, but each
+// side is separable on its own: the processing trade pools into two hubs (members' and
+// non-members'), with no route left as a direct arc, and both paths agree.
+TEST(MarketPooled, AnOriginDependentLevyGivesTheMembersAHubOfTheirOwn) {
+  MarketModel model = levied_model();
   const FlowProblem problem = build_flow_problem(model, {}, true);
   std::vector<std::vector<std::size_t>> processing_hubs;
   for (const FlowProblem::Hub& hub : problem.hubs) {
@@ -395,30 +402,7 @@ TEST(MarketPooled, AnOriginDependentLevyGivesTheMembersAHubOfTheirOwn) {
 // classes that do not pool (or a class per region) leave the search to find them, and on random
 // club-shaped instances any classes give the equilibrium both paths agree on.
 TEST(MarketPooled, TradeClassesAreOnlyAHintForPooling) {
-  MarketModel model;
-  model.material = "levied";
-  model.year = 2026;
-  model.processing_yield = 1.0;
-  const std::size_t n = 6;  // R0, R1 members, R2-R5 not
-  for (std::size_t r = 0; r < n; ++r) {
-    Region region;
-    region.name = "R" + std::to_string(r);
-    region.extraction.push_back({100.0, 10.0 + 5.0 * static_cast<double>(r)});
-    region.processing.push_back({100.0, 5.0 + static_cast<double>(r)});
-    region.demand.push_back({80.0, 200.0 - 10.0 * static_cast<double>(r)});
-    region.base_demand_t = 80.0;
-    model.regions.push_back(std::move(region));
-  }
-  const double levy[n] = {0.0, 0.0, 20.0, 12.0, 7.5, 30.0};
-  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
-    for (std::size_t from = 0; from < n; ++from) {
-      for (std::size_t to = 0; to < n; ++to) {
-        if (from == to) continue;
-        const bool levied = stage == Stage::kProcessing && to < 2 && from >= 2;
-        model.routes.push_back({from, to, stage, 4.0, levied ? levy[from] : 0.0});
-      }
-    }
-  }
+  MarketModel model = levied_model();
   const auto processing_hubs = [](const FlowProblem& problem) {
     std::vector<std::vector<std::size_t>> hubs;
     for (const FlowProblem::Hub& hub : problem.hubs) {
