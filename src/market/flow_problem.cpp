@@ -1,6 +1,7 @@
 #include "market/flow_problem.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -130,6 +131,7 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
   bool separable = true;
   const auto decompose = [&](std::size_t origin_sample, std::size_t destination_sample) {
     separable = true;
+    b[0] = 0.0;  // check() shifted it when an earlier decomposition was checked
     for (std::size_t j = 1; j < dests.size() && separable; ++j) {
       votes.clear();
       for (std::size_t o : origins) {
@@ -188,7 +190,7 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
         const std::size_t o = origins[k], d = dests[j];
         if (o == d) continue;
         const std::size_t key = o * n + d;
-        const double gap = cost[key] - (a[k] + b[j]);
+        const double gap = route_of[key] == kNone ? 0.0 : cost[key] - (a[k] + b[j]);
         if (route_of[key] == kNone || gap > tolerance) {
           separable = false;  // the hub would open a missing or undercut a dearer route
           break;
@@ -227,6 +229,9 @@ void add_hub(const MarketModel& model, HubPlan plan, FlowProblem* problem,
   const double scale = stage == Stage::kProcessing ? model.processing_yield : 1.0;
   const std::vector<std::size_t>& origins = hub.origins;
   const std::vector<std::size_t>& dests = hub.destinations;
+  // The walk below adds each region's arcs in region order.
+  assert(std::is_sorted(origins.begin(), origins.end()) &&
+         std::is_sorted(dests.begin(), dests.end()));
   hub.node = problem->node_count++;
   const std::size_t index = problem->hubs.size();
   // In region order, each region's arc to the hub before its arc from it.

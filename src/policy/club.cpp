@@ -662,6 +662,7 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
   document->instruments_year = year;
   document->instruments = std::move(instruments);
   document->club_members = scenario.club.members;
+  document->club_dataset = &data;
   document->club_member_countries = member_countries(scenario.club, data);
   scenario.document = std::move(document);
   return scenario;
@@ -697,8 +698,8 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   context.price_tolerance = 1e-6 * std::max(1.0, market.info.base_price_usd_per_t);
   ClubOutcome outcome;
   if (scenario.has_club) {
-    const bool resolved =
-        scenario.document && scenario.document->club_members == scenario.club.members;
+    const bool resolved = scenario.document && scenario.document->club_dataset == &data &&
+                          scenario.document->club_members == scenario.club.members;
     context.member_regions = member_regions_of(
         resolved ? scenario.document->club_member_countries : member_countries(scenario.club, data),
         model);

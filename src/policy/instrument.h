@@ -327,9 +327,11 @@ struct ScenarioDocument {
   // tables again (a world-year clears every material, a simulation every material every year).
   int instruments_year = 0;
   std::vector<std::unique_ptr<Instrument>> instruments;
-  // The club's member countries (ISO3), resolved from `club_members` (its members as written) once
-  // instead of on every clearing; used while the scenario's club still lists those members.
+  // The club's member countries (ISO3), resolved from `club_members` (its members as written) in
+  // `club_dataset` once instead of on every clearing; used while the scenario's club still lists
+  // those members and the clearing reads the same dataset.
   std::vector<std::string> club_members;
+  const Dataset* club_dataset = nullptr;
   std::set<std::string> club_member_countries;
 };
 

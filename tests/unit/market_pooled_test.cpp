@@ -432,5 +432,45 @@ TEST(MarketPooled, TradeClassesAreOnlyAHintForPooling) {
   EXPECT_GE(solved, kInstances / 2);
 }
 
+// Hub costs are first taken from five routes per origin and destination; when those mislead
+// (three of the five origins sampled have a cheaper route into R0), the exact check disagrees and
+// the votes over every route still find the hub, with the three cheaper routes as direct arcs.
+TEST(MarketPooled, HubCostsFromAllRoutesWhereTheSampledOnesMislead) {
+  MarketModel model;
+  model.material = "sampled";
+  model.year = 2026;
+  model.processing_yield = 1.0;
+  const std::size_t n = 10;
+  for (std::size_t r = 0; r < n; ++r) {
+    Region region;
+    region.name = "R" + std::to_string(r);
+    region.extraction.push_back({100.0, 10.0 + 3.0 * static_cast<double>(r)});
+    region.processing.push_back({100.0, 5.0 + static_cast<double>(r)});
+    region.demand.push_back({60.0, 150.0 - 5.0 * static_cast<double>(r)});
+    region.base_demand_t = 60.0;
+    model.regions.push_back(std::move(region));
+  }
+  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+    for (std::size_t from = 0; from < n; ++from) {
+      for (std::size_t to = 0; to < n; ++to) {
+        if (from == to) continue;
+        const bool cheap = stage == Stage::kProcessing && to == 0 && from >= 1 && from <= 3;
+        model.routes.push_back({from, to, stage, cheap ? 1.0 : 4.0});
+      }
+    }
+  }
+  const FlowProblem problem = build_flow_problem(model, {}, true);
+  std::size_t processing_hubs = 0, direct = 0;
+  for (const FlowProblem::Hub& hub : problem.hubs) {
+    if (hub.stage == Stage::kProcessing && hub.destinations.size() == n) ++processing_hubs;
+  }
+  for (const FlowArc& arc : problem.arcs) {
+    if (arc.kind == ArcKind::kTrade && arc.stage == Stage::kProcessing) ++direct;
+  }
+  EXPECT_EQ(processing_hubs, 1u);
+  EXPECT_EQ(direct, 3u);
+  EXPECT_TRUE(check_both_paths(model));
+}
+
 }  // namespace
 }  // namespace critmin::market
