@@ -700,14 +700,17 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   if (scenario.has_club) {
     const bool resolved = scenario.document && scenario.document->club_dataset == &data &&
                           scenario.document->club_members == scenario.club.members;
-    context.member_regions = member_regions_of(
-        resolved ? scenario.document->club_member_countries : member_countries(scenario.club, data),
-        model);
+    // (Two calls, not one with a conditional argument, which would copy the cached set.)
+    context.member_regions =
+        resolved ? member_regions_of(scenario.document->club_member_countries, model)
+                 : member_regions_of(member_countries(scenario.club, data), model);
     // Inside the club trade is free of tariffs; non-member supply into member regions pays the
     // common external tariff on top of any national measure.
+    std::vector<char> member(model.regions.size(), 0);
+    for (std::size_t r : context.member_regions) member[r] = 1;
     for (market::Route& route : model.routes) {
-      const bool from_member = context.member_regions.contains(route.from);
-      const bool to_member = context.member_regions.contains(route.to);
+      const bool from_member = member[route.from];
+      const bool to_member = member[route.to];
       if (from_member && to_member) {
         route.specific_tariff_usd_per_t = 0.0;
         route.ad_valorem_tariff = 0.0;

@@ -70,10 +70,11 @@ class PriceFloor final : public Instrument {
           label(), floor_usd_per_t_, base));
     }
     if (levy_) {
+      std::vector<char> member(model.regions.size(), 0);
+      for (std::size_t r : context.member_regions) member[r] = 1;
       for (std::size_t i = 0; i < model.routes.size(); ++i) {
         const market::Route& route = model.routes[i];
-        if (route.stage == stage_ && context.member_regions.contains(route.to) &&
-            !context.member_regions.contains(route.from)) {
+        if (route.stage == stage_ && member[route.to] && !member[route.from]) {
           levied_routes_.push_back(i);
           base_specific_.push_back(route.specific_tariff_usd_per_t);
           // A first guess from the material's base-year price (the same for every origin), so
