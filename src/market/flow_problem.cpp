@@ -128,11 +128,11 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
   // and per destination, or the votes are taken again over every route.
   const std::size_t first = dests[0];
   std::vector<double> b(dests.size(), 0.0), a(origins.size(), 0.0), votes;
-  bool separable = true;
+  // From at most `origin_sample` routes per destination and `destination_sample` per origin;
+  // false when a vote finds no value most routes share.
   const auto decompose = [&](std::size_t origin_sample, std::size_t destination_sample) {
-    separable = true;
     b[0] = 0.0;  // check() shifted it when an earlier decomposition was checked
-    for (std::size_t j = 1; j < dests.size() && separable; ++j) {
+    for (std::size_t j = 1; j < dests.size(); ++j) {
       votes.clear();
       for (std::size_t o : origins) {
         if (o == dests[j] || o == first) continue;
@@ -140,9 +140,9 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
         if (votes.size() == origin_sample) break;
       }
       b[j] = most_common(votes, tolerance);
-      separable = !std::isnan(b[j]);
+      if (std::isnan(b[j])) return false;
     }
-    for (std::size_t k = 0; k < origins.size() && separable; ++k) {
+    for (std::size_t k = 0; k < origins.size(); ++k) {
       votes.clear();
       for (std::size_t j = 0; j < dests.size(); ++j) {
         if (dests[j] == origins[k]) continue;
@@ -150,13 +150,13 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
         if (votes.size() == destination_sample) break;
       }
       a[k] = most_common(votes, tolerance);
-      separable = !std::isnan(a[k]);
+      if (std::isnan(a[k])) return false;
     }
+    return true;
   };
   // The hub of the decomposition just made, checked exactly against every route; with `sampled`
   // only when its direct arcs have the pattern the sample assumed.
   const auto check = [&](bool sampled) -> std::optional<HubPlan> {
-    if (!separable) return std::nullopt;
     // Split the common part: the cheapest origin keeps half its transport cost to the first
     // destination, the rest goes to the destinations (in the calibrated default: half the
     // transport cost on each side, the tariff on the importer's).
@@ -185,16 +185,15 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
     std::size_t& direct = plan.direct;
     std::vector<int> per_origin(sampled ? origins.size() : 0, 0);
     std::vector<int> per_destination(sampled ? dests.size() : 0, 0);
-    for (std::size_t k = 0; k < origins.size() && separable; ++k) {
+    for (std::size_t k = 0; k < origins.size(); ++k) {
       for (std::size_t j = 0; j < dests.size(); ++j) {
         const std::size_t o = origins[k], d = dests[j];
         if (o == d) continue;
         const std::size_t key = o * n + d;
-        const double gap = route_of[key] == kNone ? 0.0 : cost[key] - (a[k] + b[j]);
-        if (route_of[key] == kNone || gap > tolerance) {
-          separable = false;  // the hub would open a missing or undercut a dearer route
-          break;
-        }
+        // The hub would open a missing route or undercut a dearer one.
+        if (route_of[key] == kNone) return std::nullopt;
+        const double gap = cost[key] - (a[k] + b[j]);
+        if (gap > tolerance) return std::nullopt;
         if (gap < -tolerance) {
           ++direct;  // cheaper than the hub path: stays a direct arc
           if (sampled && (++per_origin[k] > 2 || ++per_destination[j] > 2)) return std::nullopt;
@@ -207,15 +206,16 @@ std::optional<HubPlan> plan_hub(const MarketModel& model, Stage stage, const Sta
         hub.tariff[pair] = cost[key] - route.transport_cost_usd_per_t;
       }
     }
-    if (!separable || origins.size() + dests.size() + direct >= pairs) return std::nullopt;
+    if (origins.size() + dests.size() + direct >= pairs) return std::nullopt;
     plan.a = a;
     plan.b = b;
     return plan;
   };
-  decompose(5, 5);
-  if (auto plan = check(true)) return plan;
+  if (decompose(5, 5)) {
+    if (auto plan = check(true)) return plan;
+  }
   constexpr std::size_t kAll = static_cast<std::size_t>(-1);
-  decompose(kAll, kAll);
+  if (!decompose(kAll, kAll)) return std::nullopt;
   return check(false);
 }
 
@@ -299,6 +299,85 @@ std::vector<std::vector<std::size_t>> split_by_cost_differences(
     if (!placed) classes.push_back({d});
   }
   return classes;
+}
+
+// A hub for each class of destinations (from the same origins): those that pool, and the arcs all
+// the classes need (a class that does not pool keeps its routes as direct arcs).
+struct ClassPlans {
+  std::vector<HubPlan> hubs;
+  std::size_t arc_count = 0;
+  bool all_pooled = true;
+};
+
+ClassPlans plan_classes(const MarketModel& model, Stage stage, const StageRoutes& table,
+                        const std::vector<std::vector<std::size_t>>& classes,
+                        const std::vector<std::size_t>& origins) {
+  ClassPlans plans;
+  for (const std::vector<std::size_t>& members : classes) {
+    std::optional<HubPlan> hub = plan_hub(model, stage, table, members, origins);
+    plans.arc_count += hub ? hub->arc_count() : origins.size() * members.size();
+    plans.all_pooled &= hub.has_value();
+    if (hub) plans.hubs.push_back(std::move(*hub));
+  }
+  return plans;
+}
+
+// The group's destinations by the model's trade classes (MarketModel::trade_class), in region
+// order within each class.
+std::vector<std::vector<std::size_t>> classes_of_model(const MarketModel& model,
+                                                       const std::vector<std::size_t>& dests) {
+  std::vector<std::vector<std::size_t>> classes;
+  std::vector<int> class_ids;
+  for (std::size_t d : dests) {
+    const auto found = std::find(class_ids.begin(), class_ids.end(), model.trade_class[d]);
+    if (found == class_ids.end()) {
+      class_ids.push_back(model.trade_class[d]);
+      classes.push_back({d});
+    } else {
+      classes[static_cast<std::size_t>(found - class_ids.begin())].push_back(d);
+    }
+  }
+  return classes;
+}
+
+// Pools the routes from `origins` into the destinations of one group: through one hub where they
+// are separable with no route left direct; else through a hub per class of destinations where
+// that needs fewer arcs (the model's classes first, when it names them and each class pools);
+// else through the one hub with its direct arcs, where there is one.
+void pool_group(const MarketModel& model, Stage stage, const StageRoutes& table,
+                const std::vector<std::size_t>& dests, const std::vector<std::size_t>& origins,
+                FlowProblem* problem, std::vector<char>* pooled_route) {
+  const auto add_all = [&](std::vector<HubPlan>& hubs) {
+    for (HubPlan& hub : hubs) add_hub(model, std::move(hub), problem, pooled_route);
+  };
+  bool one_class = false;  // the model's classes say these destinations belong together
+  if (model.trade_class.size() == model.regions.size()) {
+    auto classes = classes_of_model(model, dests);
+    // Classes whose first destinations are alike are better pooled together (one hub, and the
+    // network solver can merge a region's nodes joined to only one hub).
+    std::vector<double> votes;
+    one_class = std::all_of(classes.begin() + 1, classes.end(), [&](const auto& members) {
+      return alike_destinations(table, origins, members.front(), classes[0].front(), &votes);
+    });
+    if (!one_class) {
+      ClassPlans plans = plan_classes(model, stage, table, classes, origins);
+      if (plans.all_pooled) return add_all(plans.hubs);
+      // A class that does not pool (or a lone one): searched as without the classes.
+    }
+  }
+  std::optional<HubPlan> whole = plan_hub(model, stage, table, dests, origins);
+  if (whole && (whole->direct == 0 || one_class)) {
+    return add_hub(model, std::move(*whole), problem, pooled_route);
+  }
+  // Not separable as a whole, or only with routes left direct: a hub per class of destinations
+  // may need fewer arcs.
+  const auto classes = split_by_cost_differences(table, dests, origins);
+  if (classes.size() >= 2) {
+    ClassPlans plans = plan_classes(model, stage, table, classes, origins);
+    const std::size_t whole_arcs = whole ? whole->arc_count() : origins.size() * dests.size();
+    if (!plans.hubs.empty() && plans.arc_count < whole_arcs) return add_all(plans.hubs);
+  }
+  if (whole) add_hub(model, std::move(*whole), problem, pooled_route);
 }
 
 // Builds the hubs of one stage (see build_flow_problem in the header) into `problem` and marks
@@ -400,66 +479,7 @@ void pool_stage(const MarketModel& model, Stage stage, const std::vector<double>
     for (std::size_t o = 0; o < n; ++o) {
       if (keys[g][o]) origins.push_back(o);
     }
-    bool one_class = false;  // the model's classes say these destinations belong together
-    if (model.trade_class.size() == n) {
-      // The model's classes first: where each class pools, no search for them is needed.
-      std::vector<std::vector<std::size_t>> classes;
-      std::vector<int> class_ids;
-      for (std::size_t d : groups[g]) {
-        const auto found = std::find(class_ids.begin(), class_ids.end(), model.trade_class[d]);
-        if (found == class_ids.end()) {
-          class_ids.push_back(model.trade_class[d]);
-          classes.push_back({d});
-        } else {
-          classes[static_cast<std::size_t>(found - class_ids.begin())].push_back(d);
-        }
-      }
-      // Classes whose first destinations are alike are better pooled together (one hub, and
-      // the network solver can merge a region's nodes joined to only one hub).
-      bool apart = false;
-      std::vector<double> votes;
-      for (std::size_t c = 1; c < classes.size() && !apart; ++c) {
-        apart = !alike_destinations(table, origins, classes[c].front(), classes[0].front(), &votes);
-      }
-      one_class = !apart;
-      std::vector<HubPlan> parts;
-      bool pooled = apart;
-      for (std::size_t c = 0; c < classes.size() && pooled; ++c) {
-        std::optional<HubPlan> part = plan_hub(model, stage, table, classes[c], origins);
-        if (part) {
-          parts.push_back(std::move(*part));
-        } else {
-          pooled = false;  // a class that does not pool (or a lone one): searched as without
-        }
-      }
-      if (pooled) {
-        for (HubPlan& part : parts) add_hub(model, std::move(part), problem, pooled_route);
-        continue;
-      }
-    }
-    std::optional<HubPlan> whole = plan_hub(model, stage, table, groups[g], origins);
-    if (whole && (whole->direct == 0 || one_class)) {
-      add_hub(model, std::move(*whole), problem, pooled_route);
-      continue;
-    }
-    // Not separable as a whole, or only with routes left direct: a hub per class of destinations
-    // may need fewer arcs (a class that pools neither keeps its routes as direct arcs).
-    const std::size_t whole_arcs = whole ? whole->arc_count() : origins.size() * groups[g].size();
-    const auto classes = split_by_cost_differences(table, groups[g], origins);
-    std::vector<HubPlan> parts;
-    std::size_t split_arcs = 0;
-    if (classes.size() >= 2) {
-      for (const std::vector<std::size_t>& members : classes) {
-        std::optional<HubPlan> part = plan_hub(model, stage, table, members, origins);
-        split_arcs += part ? part->arc_count() : origins.size() * members.size();
-        if (part) parts.push_back(std::move(*part));
-      }
-    }
-    if (!parts.empty() && split_arcs < whole_arcs) {
-      for (HubPlan& part : parts) add_hub(model, std::move(part), problem, pooled_route);
-    } else if (whole) {
-      add_hub(model, std::move(*whole), problem, pooled_route);
-    }
+    pool_group(model, stage, table, groups[g], origins, problem, pooled_route);
   }
 }
 

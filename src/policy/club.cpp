@@ -20,6 +20,12 @@ double InstrumentReport::figure(std::string_view name) const {
   return 0.0;
 }
 
+std::vector<char> ClearingContext::member_flags() const {
+  std::vector<char> flags(market.model.regions.size(), 0);
+  for (std::size_t r : member_regions) flags[r] = 1;
+  return flags;
+}
+
 void ClearingContext::problem(int line, const char* key, std::string message) {
   problems.push_back({file, line, key, std::move(message)});
 }
@@ -706,8 +712,7 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
                  : member_regions_of(member_countries(scenario.club, data), model);
     // Inside the club trade is free of tariffs; non-member supply into member regions pays the
     // common external tariff on top of any national measure.
-    std::vector<char> member(model.regions.size(), 0);
-    for (std::size_t r : context.member_regions) member[r] = 1;
+    const std::vector<char> member = context.member_flags();
     for (market::Route& route : model.routes) {
       const bool from_member = member[route.from];
       const bool to_member = member[route.to];
@@ -783,8 +788,8 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   // path's trade classes: a levy on non-member supply into members makes the two sides' route
   // costs separable apart but not together.
   if (!instruments.empty()) {
-    model.trade_class.assign(model.regions.size(), 0);
-    for (std::size_t r : context.member_regions) model.trade_class[r] = 1;
+    const std::vector<char> member = context.member_flags();
+    model.trade_class.assign(member.begin(), member.end());
   }
   if (!context.problems.empty()) {
     return Status::invalid_input(

@@ -46,6 +46,9 @@ struct ClearingContext {
   std::string file;
   int year = 0;
   std::set<std::size_t> member_regions;
+  // Per region of the market as it stands: 1 for a member region, else 0 (a table for loops over
+  // routes, which would otherwise look both ends up in member_regions).
+  std::vector<char> member_flags() const;
   std::vector<Diagnostic> problems;
   std::vector<std::string> notes;
   // Tolerance of the outer loop [USD/t]: 1e-6 of the base price.

@@ -70,8 +70,7 @@ class PriceFloor final : public Instrument {
           label(), floor_usd_per_t_, base));
     }
     if (levy_) {
-      std::vector<char> member(model.regions.size(), 0);
-      for (std::size_t r : context.member_regions) member[r] = 1;
+      const std::vector<char> member = context.member_flags();
       for (std::size_t i = 0; i < model.routes.size(); ++i) {
         const market::Route& route = model.routes[i];
         if (route.stage == stage_ && member[route.to] && !member[route.from]) {
@@ -109,10 +108,7 @@ class PriceFloor final : public Instrument {
     if (levy_) {
       double change = 0.0;
       const std::size_t n = model.regions.size();
-      std::vector<char> used(n * n, 0);  // from * n + to: the pair carries market trade
-      for (const market::FlowResult& f : eq.flows) {
-        if (f.stage == stage_ && !f.contracted && f.quantity_t > 0.0) used[f.from * n + f.to] = 1;
-      }
+      const std::vector<double> traded = traded_by_pair(eq, n);
       for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
         market::Route& route = model.routes[levied_routes_[j]];
         const market::NodeResult& from = eq.node(route.from, stage_);
@@ -133,7 +129,7 @@ class PriceFloor final : public Instrument {
         // ships nothing was reported (kaolin's idle exporters took 30 rounds of a levy chasing
         // such a price).
         const bool idle_and_unprofitable =
-            !used[route.from * n + route.to] &&
+            !(traded[route.from * n + route.to] > 0.0) &&
             to.price_usd_per_t <= std::max(floor_usd_per_t_, landed) - context.price_tolerance;
         if (!idle_and_unprofitable) {
           change = std::max(change, std::abs(target - levy_usd_per_t_[j]));
@@ -193,10 +189,7 @@ class PriceFloor final : public Instrument {
     if (levy_) {
       double revenue = 0.0, volume = 0.0;
       const std::size_t n = model.regions.size();
-      std::vector<double> traded(n * n, 0.0);  // from * n + to: market trade at this stage [t]
-      for (const market::FlowResult& f : eq.flows) {
-        if (f.stage == stage_ && !f.contracted) traded[f.from * n + f.to] += f.quantity_t;
-      }
+      const std::vector<double> traded = traded_by_pair(eq, n);
       for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
         const market::Route& route = model.routes[levied_routes_[j]];
         const double quantity = traded[route.from * n + route.to];
@@ -246,6 +239,17 @@ class PriceFloor final : public Instrument {
   }
 
  private:
+  // Market (not contracted) trade at the floor's stage per pair of the `region_count` regions,
+  // from * region_count + to [t].
+  std::vector<double> traded_by_pair(const market::Equilibrium& eq,
+                                     std::size_t region_count) const {
+    std::vector<double> traded(region_count * region_count, 0.0);
+    for (const market::FlowResult& f : eq.flows) {
+      if (f.stage == stage_ && !f.contracted) traded[f.from * region_count + f.to] += f.quantity_t;
+    }
+    return traded;
+  }
+
   std::function<double(double)> payment() const {
     const double floor = floor_usd_per_t_;
     return

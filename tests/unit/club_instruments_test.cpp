@@ -1058,5 +1058,26 @@ price = 120.0
   EXPECT_NEAR(c.outcome.instruments[0].figure("levy_revenue"), 0.0, 1e-9);
 }
 
+// The club's member countries are resolved once per scenario; a club whose members are changed
+// after reading (as a run may) is resolved again, not read from the stale cache.
+TEST(ClubScenario, MembersChangedAfterReadingAreResolvedAgain) {
+  auto scenario = read_clearing_scenario(
+      "[club]\nmembers = [\"USA\"]\n[[instrument]]\ntype = \"price_floor\"\n"
+      "material = \"gallium\"\nstage = \"processing\"\nprice = 600.0\nunit = \"USD/kg\"\n",
+      "members.toml", default_data(), 2023);
+  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  const auto members_of = [&](const ClearingScenario& s) {
+    auto market = market::build_market(default_data(), "gallium", 2023);
+    EXPECT_TRUE(market.is_ok());
+    auto outcome = clear_with_instruments(default_data(), market.value(), s);
+    EXPECT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+    return outcome.is_ok() ? outcome.value().member_regions : std::vector<std::string>{};
+  };
+  EXPECT_EQ(members_of(scenario.value()), std::vector<std::string>{"USA"});
+  ClearingScenario widened = scenario.value();
+  widened.club.members.push_back("JPN");
+  EXPECT_EQ(members_of(widened), (std::vector<std::string>{"JPN", "USA"}));
+}
+
 }  // namespace
 }  // namespace critmin::policy

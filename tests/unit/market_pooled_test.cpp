@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "critmin/market.h"
@@ -348,14 +350,15 @@ TEST(MarketPooled, ClubShapedTradePoolsIntoSeveralHubsAndAgreesWithClp) {
   EXPECT_GE(several_hubs, kInstances / 10) << "the club's shape should need several hubs";
 }
 
-// Six regions trading at one transport cost; R0 and R1 are a club's members, and refined metal
-// from the non-members R2-R5 into members pays a levy that differs by origin.
-MarketModel levied_model() {
+// `n` regions, each with one extraction, processing and demand step, and a route between every
+// pair at both stages with the transport cost and tariff `route_cost` gives it.
+MarketModel complete_model(
+    const std::string& material, std::size_t n,
+    const std::function<std::pair<double, double>(std::size_t, std::size_t, Stage)>& route_cost) {
   MarketModel model;
-  model.material = "levied";
+  model.material = material;
   model.year = 2026;
   model.processing_yield = 1.0;
-  const std::size_t n = 6;  // R0, R1 members, R2-R5 not
   for (std::size_t r = 0; r < n; ++r) {
     Region region;
     region.name = "R" + std::to_string(r);
@@ -365,17 +368,26 @@ MarketModel levied_model() {
     region.base_demand_t = 80.0;
     model.regions.push_back(std::move(region));
   }
-  const double levy[n] = {0.0, 0.0, 20.0, 12.0, 7.5, 30.0};
   for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
     for (std::size_t from = 0; from < n; ++from) {
       for (std::size_t to = 0; to < n; ++to) {
         if (from == to) continue;
-        const bool levied = stage == Stage::kProcessing && to < 2 && from >= 2;
-        model.routes.push_back({from, to, stage, 4.0, levied ? levy[from] : 0.0});
+        const auto [transport, tariff] = route_cost(from, to, stage);
+        model.routes.push_back({from, to, stage, transport, tariff});
       }
     }
   }
   return model;
+}
+
+// Six regions trading at one transport cost; R0 and R1 are a club's members, and refined metal
+// from the non-members R2-R5 into members pays a levy that differs by origin.
+MarketModel levied_model() {
+  const double levy[6] = {0.0, 0.0, 20.0, 12.0, 7.5, 30.0};
+  return complete_model("levied", 6, [&](std::size_t from, std::size_t to, Stage stage) {
+    const bool levied = stage == Stage::kProcessing && to < 2 && from >= 2;
+    return std::pair{4.0, levied ? levy[from] : 0.0};
+  });
 }
 
 // Members and non-members are reached from the same origins, so they fall into one group; a levy
@@ -436,29 +448,12 @@ TEST(MarketPooled, TradeClassesAreOnlyAHintForPooling) {
 // (three of the five origins sampled have a cheaper route into R0), the exact check disagrees and
 // the votes over every route still find the hub, with the three cheaper routes as direct arcs.
 TEST(MarketPooled, HubCostsFromAllRoutesWhereTheSampledOnesMislead) {
-  MarketModel model;
-  model.material = "sampled";
-  model.year = 2026;
-  model.processing_yield = 1.0;
   const std::size_t n = 10;
-  for (std::size_t r = 0; r < n; ++r) {
-    Region region;
-    region.name = "R" + std::to_string(r);
-    region.extraction.push_back({100.0, 10.0 + 3.0 * static_cast<double>(r)});
-    region.processing.push_back({100.0, 5.0 + static_cast<double>(r)});
-    region.demand.push_back({60.0, 150.0 - 5.0 * static_cast<double>(r)});
-    region.base_demand_t = 60.0;
-    model.regions.push_back(std::move(region));
-  }
-  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
-    for (std::size_t from = 0; from < n; ++from) {
-      for (std::size_t to = 0; to < n; ++to) {
-        if (from == to) continue;
+  const MarketModel model =
+      complete_model("sampled", n, [](std::size_t from, std::size_t to, Stage stage) {
         const bool cheap = stage == Stage::kProcessing && to == 0 && from >= 1 && from <= 3;
-        model.routes.push_back({from, to, stage, cheap ? 1.0 : 4.0});
-      }
-    }
-  }
+        return std::pair{cheap ? 1.0 : 4.0, 0.0};
+      });
   const FlowProblem problem = build_flow_problem(model, {}, true);
   std::size_t processing_hubs = 0, direct = 0;
   for (const FlowProblem::Hub& hub : problem.hubs) {
