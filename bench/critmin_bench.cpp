@@ -42,6 +42,7 @@
 #include "critmin/market/market.h"
 #include "critmin/metrics/assess.h"
 #include "critmin/policy/club.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/world/dataset.h"
 #include "critmin/world/importer.h"
 #include "market/flow_problem.h"
@@ -295,7 +296,7 @@ tenor_years = 10
                               id, model.regions[seller].name, 0.05 * largest, 0.9 * base);
         }
         auto scenario =
-            critmin::policy::read_clearing_scenario(text, id + ".toml", data.value(), 2023);
+            critmin::scenario::read_clearing_scenario(text, id + ".toml", data.value(), 2023);
         if (!scenario.is_ok()) {
           fmt::print(stderr, "{}\n", scenario.status().to_string());
           return 1;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "critmin/market/calibration.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/ensemble.h"
 #include "critmin/sim/simulation.h"
 #include "critmin/world/dataset.h"
@@ -143,12 +144,13 @@ int main(int argc, char** argv) {
   auto data = critmin::load_dataset(data_dir);
   if (!data.is_ok()) fail(data.status().to_string());
   // The base year the scenario reader picks by default, then every material modelled in it.
-  auto probe = sim::read_simulation_scenario(scenario_text({"gallium"}), "bench", data.value());
+  auto probe = critmin::scenario::read_simulation_scenario(scenario_text({"gallium"}), "bench",
+                                                           data.value());
   if (!probe.is_ok()) fail(probe.status().to_string());
   const critmin::market::ModelCoverage coverage =
       critmin::market::market_coverage(data.value(), probe.value().base_year);
-  auto scenario =
-      sim::read_simulation_scenario(scenario_text(coverage.modelled), "bench", data.value());
+  auto scenario = critmin::scenario::read_simulation_scenario(scenario_text(coverage.modelled),
+                                                              "bench", data.value());
   if (!scenario.is_ok()) fail(scenario.status().to_string());
   const sim::SimulationScenario& s = scenario.value();
 

@@ -107,6 +107,25 @@
     }).catch(function (e) { $('scenario-error').textContent = e.message; });
   }
 
+  // The scenario schema (GET /scenario-reference), shown below the editor and filtered by table
+  // or key.
+  var scenarioKeys = [];
+  function showScenarioHelp() {
+    var filter = $('scenario-help-filter').value.trim().toLowerCase();
+    var body = $('scenario-help-table').querySelector('tbody');
+    body.textContent = '';
+    scenarioKeys.forEach(function (k) {
+      if (filter && (k.section + ' ' + k.key).toLowerCase().indexOf(filter) < 0) return;
+      var range = k.min === null && k.max === null ? '' :
+        (k.min === null ? '' : k.min) + ' to ' + (k.max === null ? '' : k.max);
+      var row = el('tr');
+      [k.section, k.key, k.type, k.unit, k.default, range, k.required, k.description].forEach(function (v) {
+        row.appendChild(el('td', {}, String(v)));
+      });
+      body.appendChild(row);
+    });
+  }
+
   // ---- compare jobs -------------------------------------------------------------------------
   var compareOrder = [];  // the ticked designs in the order they were ticked: file names or '' (edited)
 
@@ -206,6 +225,11 @@
     $('assess-form').addEventListener('submit', runAssess);
     $('scenario-form').addEventListener('submit', runJob);
     $('scenario-select').addEventListener('change', chooseScenario);
+    $('scenario-help-filter').addEventListener('input', showScenarioHelp);
+    request('GET', api + '/scenario-reference').then(function (keys) {
+      scenarioKeys = keys;
+      showScenarioHelp();
+    });
     request('GET', api + '/materials').then(function (materials) {
       materials.forEach(function (m) { $('material-list').appendChild(el('option', { value: m.id }, m.name)); });
     });

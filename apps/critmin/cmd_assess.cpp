@@ -7,6 +7,7 @@
 #include "critmin/core/files.h"
 #include "critmin/metrics/assess.h"
 #include "critmin/report/report.h"
+#include "critmin/scenario/scenario.h"
 
 namespace critmin::cli {
 
@@ -63,7 +64,7 @@ void register_assess_command(CLI::App& app, CommonOptions& common) {
         common.exit_code = report_error(text.status());
         return;
       }
-      auto overrides = read_assumptions(text.value(), flags->assumptions, data.value());
+      auto overrides = scenario::read_assumptions(text.value(), flags->assumptions, data.value());
       if (!overrides.is_ok()) {
         common.exit_code = report_error(overrides.status());
         return;

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "critmin/core/files.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/backtest.h"
 
 namespace critmin::cli {
@@ -67,7 +68,8 @@ void register_backtest_command(CLI::App& app, CommonOptions& common) {
         common.exit_code = report_error(text.status());
         return;
       }
-      Result<sim::Episode> episode = sim::read_episode(text.value(), file.string(), data.value());
+      Result<sim::Episode> episode =
+          scenario::read_episode(text.value(), file.string(), data.value());
       if (!episode.is_ok()) {
         common.exit_code = report_error(episode.status());
         return;

@@ -9,6 +9,7 @@
 #include "critmin/market/trade_measures.h"
 #include "critmin/policy/club.h"
 #include "critmin/report/report.h"
+#include "critmin/scenario/scenario.h"
 
 namespace critmin::cli {
 
@@ -61,8 +62,8 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
         common.exit_code = report_error(text.status());
         return;
       }
-      Result<policy::ClearingScenario> scenario =
-          policy::read_clearing_scenario(text.value(), flags->scenario, data.value(), flags->year);
+      Result<policy::ClearingScenario> scenario = scenario::read_clearing_scenario(
+          text.value(), flags->scenario, data.value(), flags->year);
       if (!scenario.is_ok()) {
         common.exit_code = report_error(scenario.status());
         return;

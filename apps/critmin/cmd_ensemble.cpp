@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "critmin/core/files.h"
 #include "critmin/report/results_report.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/ensemble.h"
 #include "mpi_world.h"
 
@@ -102,7 +103,7 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   Result<std::string> text = read_text_file(flags.scenario);
   if (!text.is_ok()) return fail(text.status());
   Result<sim::SimulationScenario> scenario =
-      sim::read_simulation_scenario(text.value(), flags.scenario, data.value());
+      scenario::read_simulation_scenario(text.value(), flags.scenario, data.value());
   if (!scenario.is_ok()) return fail(scenario.status());
   const std::uint64_t seed = flags.seed.empty() ? scenario.value().seed : seed_flag.value();
   Result<sim::PreparedSimulation> prepared =

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "critmin/core/files.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/simulation.h"
 
 namespace critmin::cli {
@@ -15,7 +16,7 @@ Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,
                                                          const std::string& file) {
   Result<std::string> text = read_text_file(file);
   CRITMIN_RETURN_IF_ERROR(text);
-  return sim::read_simulation_scenario(text.value(), file, data);
+  return scenario::read_simulation_scenario(text.value(), file, data);
 }
 
 Status write_simulation_results(const sim::SimulationResult& result,

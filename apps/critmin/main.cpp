@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   register_simulate_command(app, common);
   register_compare_command(app, common);
   register_backtest_command(app, common);
+  register_scenario_command(app, common);
   register_report_command(app, common);
   register_ensemble_command(app, common);
   try {

@@ -28,9 +28,6 @@ namespace {
 
 class CertifiedMarket final : public Instrument {
  public:
-  std::unique_ptr<Instrument> clone() const override {
-    return std::make_unique<CertifiedMarket>(*this);
-  }
   std::string type() const override { return "certified_market"; }
   std::string label() const override {
     return fmt::format("certified_market {} {} ({:.0f}% of member demand)", material_, standard_,
@@ -38,37 +35,14 @@ class CertifiedMarket final : public Instrument {
   }
   int phase() const override { return 0; }
 
-  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
-    auto segment = std::make_unique<CertifiedMarket>();
-    TomlFields& fields = reading.fields;
-    const toml::table& t = reading.table;
-    reading.start(*segment);
-    fields.check_keys(t, "instrument (certified_market)",
-                      {"type", "material", "standard", "certified_demand_share",
-                       "certification_cost_usd_per_t", "certified_capacity"});
-    segment->standard_ = fields.text(t, "standard", true).value_or("");
-    segment->demand_share_ =
-        fields.number(t, "certified_demand_share", 0.0, 1.0, true).value_or(0.0);
-    // Always USD per tonne, as its name says (the unit key does not apply to it).
-    segment->cost_usd_per_t_ = fields.number(t, "certification_cost_usd_per_t", 0.0, 1e12);
-    if (const toml::node* node = t.get("certified_capacity")) {
-      if (const toml::table* shares = node->as_table()) {
-        for (const auto& [key, value] : *shares) {
-          const auto share = value.value<double>();
-          if (!share || *share < 0.0 || *share > 1.0) {
-            fields.error(
-                value, "certified_capacity",
-                fmt::format("the certified share of {} must be a number in [0, 1]", key.str()));
-            continue;
-          }
-          segment->capacity_overrides_[std::string(key.str())] = {*share, toml_line(value)};
-        }
-      } else {
-        fields.error(*node, "certified_capacity",
-                     "write an inline table such as { AUS = 1.0, CHN = 0.1 }");
-      }
+  CertifiedMarket(const InstrumentSpec& spec, const CertifiedMarketSpec& terms)
+      : standard_(terms.standard),
+        demand_share_(terms.certified_demand_share),
+        cost_usd_per_t_(terms.certification_cost_usd_per_t) {
+    start(spec);
+    for (const auto& [name, share] : terms.certified_capacity) {
+      capacity_overrides_[name] = {share.share, share.line};
     }
-    return segment;
   }
 
   void prepare(ClearingContext& context) override {
@@ -253,8 +227,9 @@ class CertifiedMarket final : public Instrument {
 
 }  // namespace
 
-std::unique_ptr<Instrument> read_certified_market(const InstrumentReading& reading) {
-  return CertifiedMarket::read(reading);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const CertifiedMarketSpec& terms) {
+  return std::make_unique<CertifiedMarket>(spec, terms);
 }
 
 }  // namespace critmin::policy

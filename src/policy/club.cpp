@@ -100,73 +100,26 @@ double ClearingContext::base_price(Stage stage) const {
   return ratio->value * processed * market.model.processing_yield;
 }
 
-void InstrumentReading::start(Instrument& instrument) const {
-  instrument.line_ = toml_line(table);
-  const auto name = fields.text(table, "material", true);
-  if (!name) return;
-  const Material* m = data.find_material(*name);
-  if (!m) {
-    fields.error(*table.get("material"), "material",
-                 fmt::format("unknown material '{}'; use an id such as gallium or a name", *name));
-    return;
-  }
-  instrument.material_ = m->id;
-}
-
-std::optional<Stage> InstrumentReading::stage() const {
-  const auto value = fields.text(table, "stage", true);
-  if (!value) return std::nullopt;
-  const auto parsed = parse_stage(*value);
-  if (!parsed) fields.error(*table.get("stage"), "stage", "use \"extraction\" or \"processing\"");
-  return parsed;
-}
-
-double InstrumentReading::price_factor() const {
-  const auto unit = fields.text(table, "unit", false);
-  if (!unit || *unit == "USD/t") return 1.0;
-  if (*unit == "USD/kg") return 1000.0;
-  fields.error(
-      *table.get("unit"), "unit",
-      fmt::format("unknown unit '{}'; prices are \"USD/t\" (the default) or \"USD/kg\"", *unit));
-  return 1.0;
-}
-
-std::optional<double> InstrumentReading::price(const char* key, bool required) const {
-  const auto value = fields.number(table, key, 0.0, 1e12, required);
-  if (!value) return std::nullopt;
-  return *value * price_factor();
-}
-
 namespace {
 
-struct RegisteredReader {
-  const char* type;
-  InstrumentReader reader;
-};
-
-constexpr RegisteredReader kReaders[] = {
-    {"price_floor", read_price_floor},
-    {"subsidy", read_subsidy},
-    {"offtake", read_offtake},
-    {"intermediary", read_intermediary},
-    {"certified_market", read_certified_market},
-    {"joint_purchasing", read_joint_purchasing},
-    {"stockpile", read_stockpile},
-};
+// The kinds in the order of InstrumentTerms.
+constexpr const char* kInstrumentTypes[] = {"price_floor",  "subsidy",          "offtake",
+                                            "intermediary", "certified_market", "joint_purchasing",
+                                            "stockpile"};
+static_assert(std::size(kInstrumentTypes) == std::variant_size_v<InstrumentTerms>);
 
 }  // namespace
 
-InstrumentReader find_instrument_reader(const std::string& type) {
-  for (const RegisteredReader& r : kReaders) {
-    if (type == r.type) return r.reader;
-  }
-  return nullptr;
-}
+std::string InstrumentSpec::type() const { return kInstrumentTypes[terms.index()]; }
 
 std::string instrument_types() {
   std::string out;
-  for (const RegisteredReader& r : kReaders) out += (out.empty() ? "" : ", ") + std::string(r.type);
+  for (const char* type : kInstrumentTypes) out += (out.empty() ? "" : ", ") + std::string(type);
   return out;
+}
+
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec) {
+  return std::visit([&](const auto& terms) { return make_instrument(spec, terms); }, spec.terms);
 }
 
 double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
@@ -537,141 +490,17 @@ double ProducerIncentive::covered_output_t(const market::MarketModel& model,
   return covered_t;
 }
 
-namespace {
-
-std::vector<std::unique_ptr<Instrument>> read_instruments(const toml::table& root,
-                                                          TomlFields& fields, const Dataset& data,
-                                                          int year) {
-  std::vector<std::unique_ptr<Instrument>> out;
-  for (const toml::table* t : fields.tables(root, "instrument")) {
-    const auto type = fields.text(*t, "type", true);
-    if (!type) continue;
-    const InstrumentReader reader = find_instrument_reader(*type);
-    if (!reader) {
-      fields.error(
-          *t->get("type"), "type",
-          fmt::format("unknown instrument type '{}'; use one of {}", *type, instrument_types()));
-      continue;
-    }
-    InstrumentReading reading{fields, data, *t, year};
-    if (auto instrument = reader(reading)) out.push_back(std::move(instrument));
-  }
-  return out;
-}
-
-}  // namespace
-
-namespace {
-
-// The member countries (ISO3) of a club: its ISO3 codes and the countries of its blocs.
-std::set<std::string> member_countries(const ClubDesign& club, const Dataset& data) {
-  std::set<std::string> members;
-  for (const std::string& m : club.members) {
+std::set<std::string> member_countries(const std::vector<std::string>& members,
+                                       const Dataset& data) {
+  std::set<std::string> countries;
+  for (const std::string& m : members) {
     if (data.find_country(m)) {
-      members.insert(m);
+      countries.insert(m);
     } else if (auto bloc = data.resolve_bloc(m); bloc.is_ok()) {
-      members.insert(bloc.value().begin(), bloc.value().end());
+      countries.insert(bloc.value().begin(), bloc.value().end());
     }
   }
-  return members;
-}
-
-}  // namespace
-
-Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
-                                                const std::string& file_name, const Dataset& data,
-                                                int year, const ScenarioExtensions& extensions) {
-  Result<toml::table> parsed = parse_toml(toml_text, file_name);
-  CRITMIN_RETURN_IF_ERROR(parsed);
-  const toml::table& root = parsed.value();
-  std::vector<Diagnostic> problems;
-  TomlFields fields(file_name, problems);
-  ClearingScenario scenario;
-  scenario.file = file_name;
-  scenario.toml_text = std::string(toml_text);
-  for (const auto& [key, node] : root) {
-    const std::string k(key.str());
-    if (k == "scenario" || k == "club" || k == "instrument" || k == "tariff" ||
-        k == "export_restriction" || extensions.tables.contains(k)) {
-      continue;
-    }
-    fields.error(node, k,
-                 k == "disruption"
-                     ? "[[disruption]] is read by critmin simulate (it has years and a "
-                       "probability); critmin clear takes [[export_restriction]] for a measure "
-                       "in force"
-                     : fmt::format("'{}' is not a scenario table; critmin clear takes [scenario], "
-                                   "[club], [[instrument]], [[tariff]] and [[export_restriction]]",
-                                   k));
-  }
-  if (const toml::node* node = root.get("scenario")) {
-    if (const toml::table* t = node->as_table()) {
-      // A simulation scenario's keys are accepted so one file serves both commands.
-      std::set<std::string> keys = {"name", "years", "seed", "description"};
-      keys.insert(extensions.scenario_keys.begin(), extensions.scenario_keys.end());
-      fields.check_keys(*t, "scenario", keys);
-      scenario.name = fields.text(*t, "name", false).value_or("");
-    } else {
-      fields.error(*node, "scenario", "write [scenario] (a table)");
-    }
-  }
-  if (const toml::node* node = root.get("club")) {
-    if (const toml::table* t = node->as_table()) {
-      fields.check_keys(*t, "club",
-                        {"members", "external_ad_valorem", "external_specific_usd_per_t"});
-      scenario.has_club = true;
-      scenario.club.members_line = toml_line(*t);
-      if (auto members = fields.strings(*t, "members", true)) {
-        for (const std::string& m : *members) {
-          if (!data.find_country(m) && !data.resolve_bloc(m).is_ok()) {
-            fields.error(*t->get("members"), "members",
-                         fmt::format("'{}' is neither an ISO3 code nor a bloc (EU27, MSP, club, "
-                                     "...)",
-                                     m));
-          }
-        }
-        scenario.club.members = *members;
-      }
-      scenario.club.external_ad_valorem =
-          fields.number(*t, "external_ad_valorem", 0.0, 10.0).value_or(0.0);
-      scenario.club.external_specific_usd_per_t =
-          fields.number(*t, "external_specific_usd_per_t", 0.0, 1e12).value_or(0.0);
-    } else {
-      fields.error(*node, "club", "write [club] (a table) with members = [...]");
-    }
-  }
-  auto instruments = read_instruments(root, fields, data, year);
-  for (const auto& instrument : instruments) {
-    scenario.instruments.push_back(
-        {instrument->type(), instrument->material(), instrument->line()});
-  }
-  if (!instruments.empty() && !scenario.has_club) {
-    problems.push_back({file_name, toml_line(*root.get("instrument")), "club",
-                        "instruments are the club's: add [club] with members = [...]"});
-  }
-  Result<market::TradeMeasures> trade = market::read_trade_measures(toml_text, file_name, data);
-  if (!trade.is_ok()) {
-    for (const Diagnostic& d : trade.status().diagnostics()) problems.push_back(d);
-  } else {
-    scenario.trade = std::move(trade).value();
-  }
-  if (!problems.empty()) {
-    std::stable_sort(problems.begin(), problems.end(),
-                     [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
-    return Status::invalid_input(fmt::format("{}: invalid scenario", file_name),
-                                 std::move(problems));
-  }
-  // Moved, not copied: a copied toml++ node loses its source lines, which the instruments'
-  // reports and errors cite.
-  auto document = std::make_shared<ScenarioDocument>();
-  document->root = std::move(parsed).value();
-  document->instruments_year = year;
-  document->instruments = std::move(instruments);
-  document->club_members = scenario.club.members;
-  document->club_dataset = &data;
-  document->club_member_countries = member_countries(scenario.club, data);
-  scenario.document = std::move(document);
-  return scenario;
+  return countries;
 }
 
 namespace {
@@ -704,12 +533,7 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   context.price_tolerance = 1e-6 * std::max(1.0, market.info.base_price_usd_per_t);
   ClubOutcome outcome;
   if (scenario.has_club) {
-    const bool resolved = scenario.document && scenario.document->club_dataset == &data &&
-                          scenario.document->club_members == scenario.club.members;
-    // (Two calls, not one with a conditional argument, which would copy the cached set.)
-    context.member_regions =
-        resolved ? member_regions_of(scenario.document->club_member_countries, model)
-                 : member_regions_of(member_countries(scenario.club, data), model);
+    context.member_regions = member_regions_of(scenario.club.member_countries, model);
     // Inside the club trade is free of tariffs; non-member supply into member regions pays the
     // common external tariff on top of any national measure.
     const std::vector<char> member = context.member_flags();
@@ -729,44 +553,28 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
     outcome.member_regions.push_back(model.regions[r].name);
   }
 
-  // Re-read the instruments of this material (the scenario keeps their text); a scenario without
-  // any for this material is not parsed again.
-  std::vector<Diagnostic> read_problems;
+  // The instruments of this material, built from their specs. A single clearing refuses one that
+  // is not in force in the market's year; a multi-year run skips it with a note.
   std::vector<std::unique_ptr<Instrument>> instruments;
-  const bool any_here =
-      std::any_of(scenario.instruments.begin(), scenario.instruments.end(),
-                  [&](const InstrumentSpec& spec) { return spec.material == model.material; });
-  // Year 0 leaves the dates to in_force() when out-of-force instruments are skipped.
-  const int reading_year = scenario.skip_instruments_out_of_force ? 0 : model.year;
-  const auto keep = [&](std::unique_ptr<Instrument> instrument) {
-    if (instrument->material() != model.material) return;
-    if (scenario.skip_instruments_out_of_force && !instrument->in_force(model.year)) {
-      context.notes.push_back(fmt::format("{} (line {}) is not in force in {}", instrument->label(),
-                                          instrument->line(), model.year));
-      return;
+  std::vector<Diagnostic> out_of_force;
+  for (const InstrumentSpec& spec : scenario.instruments) {
+    if (spec.material != model.material) continue;
+    std::unique_ptr<Instrument> instrument = make_instrument(spec);
+    if (!instrument->in_force(model.year)) {
+      if (scenario.skip_instruments_out_of_force) {
+        context.notes.push_back(fmt::format("{} (line {}) is not in force in {}",
+                                            instrument->label(), instrument->line(), model.year));
+      } else {
+        out_of_force.push_back(
+            {scenario.file, spec.line, "tenor_years", instrument->out_of_force_reason(model.year)});
+      }
+      continue;
     }
     instruments.push_back(std::move(instrument));
-  };
-  if (any_here && scenario.document && scenario.document->instruments_year == reading_year) {
-    for (const auto& prototype : scenario.document->instruments) {
-      if (prototype->material() == model.material) keep(prototype->clone());
-    }
-  } else if (any_here) {
-    std::optional<toml::table> parsed;
-    if (!scenario.document) {
-      Result<toml::table> text = parse_toml(scenario.toml_text, scenario.file);
-      CRITMIN_RETURN_IF_ERROR(text);
-      parsed = std::move(text).value();
-    }
-    const toml::table& root = scenario.document ? scenario.document->root : *parsed;
-    TomlFields fields(scenario.file, read_problems);
-    for (auto& instrument : read_instruments(root, fields, data, reading_year)) {
-      keep(std::move(instrument));
-    }
   }
-  if (!read_problems.empty()) {
+  if (!out_of_force.empty()) {
     return Status::invalid_input(fmt::format("{}: invalid scenario", scenario.file),
-                                 std::move(read_problems));
+                                 std::move(out_of_force));
   }
   if (!instruments.empty() && context.member_regions.empty()) {
     return Status::invalid_input(

@@ -2,7 +2,8 @@
 // documented example to copy when adding one (docs/instruments/README.md walks through it).
 //
 // The life of an instrument in one clearing (policy/club.cpp drives it):
-//   1. read(): built from its [[instrument]] table; every key checked (file:line:key).
+//   1. built from its typed spec (critmin/policy/instrument_spec.h; the scenario layer reads the
+//      spec from a scenario's [[instrument]] table and checks every key there).
 //   2. prepare(): changes the market before the first clearing (adds regions, steps, deliveries,
 //      stocks; transforms producer costs). Problems that depend on the market (a region the
 //      market does not have) go to context.problems.
@@ -12,6 +13,8 @@
 //   4. settle(): the payments and volumes at the final equilibrium, computed with
 //      critmin/policy/settlement.h, as an InstrumentReport.
 #pragma once
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <functional>
@@ -23,9 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "core/toml_reader.h"
 #include "critmin/market/market.h"
 #include "critmin/policy/club.h"
+#include "critmin/policy/instrument_spec.h"
 #include "critmin/world/dataset.h"
 
 namespace critmin::policy {
@@ -116,8 +119,6 @@ class Instrument {
   virtual ~Instrument() = default;
   virtual std::string type() const = 0;
   virtual std::string label() const = 0;
-  // A copy in the state it is in (called on instruments as read, before prepare()).
-  virtual std::unique_ptr<Instrument> clone() const = 0;
   const std::string& material() const { return material_; }
   int line() const { return line_; }
   // Structural instruments (new regions) run first, so later ones see the final regions.
@@ -126,6 +127,10 @@ class Instrument {
   virtual bool in_force(int year) const {
     (void)year;
     return true;
+  }
+  // Why the instrument is not in force in a year, for a message at its tenor.
+  virtual std::string out_of_force_reason(int year) const {
+    return fmt::format("{} is not in force in {}", label(), year);
   }
   // Whether the instrument's price-dependent terms are a fixed point of what the other
   // instruments' terms move (a budget's share of claims, a grant's funded volume): such
@@ -142,6 +147,11 @@ class Instrument {
                                   const ClearingContext& context) const = 0;
 
  protected:
+  // Takes the material and the line from the spec (called by each instrument's constructor).
+  void start(const InstrumentSpec& spec) {
+    material_ = spec.material;
+    line_ = spec.line;
+  }
   InstrumentReport report_header() const {
     InstrumentReport report;
     report.type = type();
@@ -151,38 +161,23 @@ class Instrument {
   }
   std::string material_;
   int line_ = 0;
-  friend struct InstrumentReading;
 };
 
-// Reading helpers shared by the instruments' readers.
-struct InstrumentReading {
-  TomlFields& fields;
-  const Dataset& data;
-  const toml::table& table;
-  int year = 0;
-
-  void start(Instrument& instrument) const;  // material and line
-  std::optional<Stage> stage() const;
-  // The factor from the table's `unit` key to USD/t: "USD/t" (default) 1, "USD/kg" 1000.
-  double price_factor() const;
-  // A price key converted to USD/t (required or optional), >= 0.
-  std::optional<double> price(const char* key, bool required) const;
-};
-
-using InstrumentReader = std::unique_ptr<Instrument> (*)(const InstrumentReading& reading);
-
-// The reader of an instrument type, nullptr when the type is unknown.
-InstrumentReader find_instrument_reader(const std::string& type);
-std::string instrument_types();  // "price_floor, subsidy, ..." for messages
-
-// The readers, one per file.
-std::unique_ptr<Instrument> read_price_floor(const InstrumentReading& reading);
-std::unique_ptr<Instrument> read_subsidy(const InstrumentReading& reading);
-std::unique_ptr<Instrument> read_offtake(const InstrumentReading& reading);
-std::unique_ptr<Instrument> read_intermediary(const InstrumentReading& reading);
-std::unique_ptr<Instrument> read_certified_market(const InstrumentReading& reading);
-std::unique_ptr<Instrument> read_joint_purchasing(const InstrumentReading& reading);
-std::unique_ptr<Instrument> read_stockpile(const InstrumentReading& reading);
+// The instrument a spec describes, ready for prepare(); one overload per kind, each in the
+// instrument's own file.
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const PriceFloorSpec& terms);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec, const SubsidySpec& terms);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec, const OfftakeSpec& terms);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const IntermediarySpec& terms);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const CertifiedMarketSpec& terms);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const JointPurchasingSpec& terms);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec, const StockpileSpec& terms);
+// Dispatches on the spec's kind.
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec);
 
 // The fixed point x = target(x) of a non-increasing target on [low, high]: a budget factor (more
 // paid per tonne -> more output -> a smaller share of claims the budget covers) or a funded volume
@@ -320,22 +315,6 @@ class ProducerIncentive {
   Stage stage_ = Stage::kProcessing;
   // The factor and feed price of the last apply(), when it ran.
   std::optional<std::pair<double, double>> applied_;
-};
-
-// The parsed text of a clearing scenario (ClearingScenario::document).
-struct ScenarioDocument {
-  toml::table root;
-  // The instruments as read_clearing_scenario read them (in file order), at `instruments_year`:
-  // a clearing that reads at that year clones the ones of its material instead of reading their
-  // tables again (a world-year clears every material, a simulation every material every year).
-  int instruments_year = 0;
-  std::vector<std::unique_ptr<Instrument>> instruments;
-  // The club's member countries (ISO3), resolved from `club_members` (its members as written) in
-  // `club_dataset` once instead of on every clearing; used while the scenario's club still lists
-  // those members and the clearing reads the same dataset.
-  std::vector<std::string> club_members;
-  const Dataset* club_dataset = nullptr;
-  std::set<std::string> club_member_countries;
 };
 
 }  // namespace critmin::policy

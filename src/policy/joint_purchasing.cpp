@@ -25,9 +25,6 @@ namespace {
 
 class JointPurchasing final : public Instrument {
  public:
-  std::unique_ptr<Instrument> clone() const override {
-    return std::make_unique<JointPurchasing>(*this);
-  }
   std::string type() const override { return "joint_purchasing"; }
   std::string label() const override {
     return fmt::format("joint_purchasing {} {:.0f}% of member demand ({} suppliers)", material_,
@@ -35,30 +32,12 @@ class JointPurchasing final : public Instrument {
   }
   int phase() const override { return 1; }
 
-  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
-    auto tender = std::make_unique<JointPurchasing>();
-    TomlFields& fields = reading.fields;
-    const toml::table& t = reading.table;
-    reading.start(*tender);
-    fields.check_keys(t, "instrument (joint_purchasing)",
-                      {"type", "material", "stage", "share", "max_price", "eligible_suppliers",
-                       "delivery_region", "unit"});
-    if (t.get("stage") && reading.stage() != Stage::kProcessing) {
-      fields.error(*t.get("stage"), "stage", "joint purchasing tenders processed material");
-    }
-    tender->share_ = fields.number(t, "share", 0.0, 1.0, true).value_or(0.0);
-    if (t.get("share") && tender->share_ <= 0.0) {
-      fields.error(*t.get("share"), "share", "a tender needs a positive share of member demand");
-    }
-    tender->max_price_ = reading.price("max_price", false);
-    const std::string eligible = fields.text(t, "eligible_suppliers", false).value_or("all");
-    if (eligible != "all" && eligible != "members") {
-      fields.error(*t.get("eligible_suppliers"), "eligible_suppliers",
-                   "use \"all\" or \"members\"");
-    }
-    tender->members_only_ = eligible == "members";
-    tender->delivery_ = fields.text(t, "delivery_region", false).value_or("");
-    return tender;
+  JointPurchasing(const InstrumentSpec& spec, const JointPurchasingSpec& terms)
+      : share_(terms.share),
+        max_price_(terms.max_price_usd_per_t),
+        members_only_(terms.members_only),
+        delivery_(terms.delivery_region) {
+    start(spec);
   }
 
   void prepare(ClearingContext& context) override {
@@ -171,8 +150,9 @@ class JointPurchasing final : public Instrument {
 
 }  // namespace
 
-std::unique_ptr<Instrument> read_joint_purchasing(const InstrumentReading& reading) {
-  return JointPurchasing::read(reading);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const JointPurchasingSpec& terms) {
+  return std::make_unique<JointPurchasing>(spec, terms);
 }
 
 }  // namespace critmin::policy

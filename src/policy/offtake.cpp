@@ -59,75 +59,24 @@ std::pair<double, double> route_costs(const ClearingContext& context, std::size_
 
 class Offtake final : public Instrument {
  public:
-  std::unique_ptr<Instrument> clone() const override { return std::make_unique<Offtake>(*this); }
   std::string type() const override { return "offtake"; }
   std::string label() const override {
     return fmt::format("offtake {} {} {} -> {} {:.6g} t/yr", material_, stage_name(stage_), seller_,
                        buyer_, terms_.volume_t_per_year);
   }
 
-  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
-    auto offtake = std::make_unique<Offtake>();
-    TomlFields& fields = reading.fields;
-    const toml::table& t = reading.table;
-    reading.start(*offtake);
-    fields.check_keys(t, "instrument (offtake)",
-                      {"type", "material", "stage", "seller", "buyer", "volume_t_per_year",
-                       "price_kind", "price", "index_factor", "adder", "floor", "cap", "unit",
-                       "start_year", "tenor_years", "take_or_pay_share"});
-    offtake->stage_ = reading.stage().value_or(Stage::kProcessing);
-    offtake->seller_ = fields.text(t, "seller", true).value_or("");
-    offtake->buyer_ = fields.text(t, "buyer", true).value_or("");
-    settlement::OfftakeTerms& terms = offtake->terms_;
-    const auto volume = fields.number(t, "volume_t_per_year", 0.0, 1e12, true);
-    terms.volume_t_per_year = volume.value_or(0.0);
-    if (volume && *volume <= 0.0) {
-      fields.error(*t.get("volume_t_per_year"), "volume_t_per_year",
-                   "a contracted volume must be positive");
-    }
-    const std::string kind = fields.text(t, "price_kind", true).value_or("fixed");
-    if (kind == "fixed") {
-      terms.price.kind = settlement::OfftakePrice::Kind::kFixed;
-      terms.price.fixed_usd_per_t = reading.price("price", true).value_or(0.0);
-      for (const char* key : {"index_factor", "adder", "floor", "cap"}) {
-        if (const toml::node* node = t.get(key)) {
-          fields.error(*node, key,
-                       "a fixed price takes no index terms; use price_kind = \"indexed\"");
-        }
-      }
-    } else if (kind == "indexed") {
-      terms.price.kind = settlement::OfftakePrice::Kind::kIndexed;
-      terms.price.index_factor = fields.number(t, "index_factor", 0.0, 10.0).value_or(1.0);
-      const auto adder = fields.number(t, "adder", -1e12, 1e12);
-      terms.price.adder_usd_per_t = adder.value_or(0.0) * reading.price_factor();
-      terms.price.floor_usd_per_t = reading.price("floor", false);
-      terms.price.cap_usd_per_t = reading.price("cap", false);
-      if (terms.price.floor_usd_per_t && terms.price.cap_usd_per_t &&
-          *terms.price.floor_usd_per_t > *terms.price.cap_usd_per_t) {
-        fields.error(*t.get("floor"), "floor", "the price floor is above the cap; swap them");
-      }
-      if (const toml::node* node = t.get("price")) {
-        fields.error(*node, "price", "an indexed price takes index_factor, adder, floor, cap");
-      }
-    } else {
-      fields.error(*t.get("price_kind"), "price_kind", "use \"fixed\" or \"indexed\"");
-    }
-    terms.start_year = fields.integer(t, "start_year", 1990, 2200, true).value_or(0);
-    terms.tenor_years = fields.integer(t, "tenor_years", 1, 100, true).value_or(1);
-    terms.take_or_pay_share = fields.number(t, "take_or_pay_share", 0.0, 1.0).value_or(0.0);
-    if (t.get("start_year") && t.get("tenor_years") && reading.year > 0 &&
-        !settlement::offtake_active(terms, reading.year)) {
-      fields.error(
-          t, "tenor_years",
-          fmt::format("the contract runs {}-{} and is not in force in {}: it is past its "
-                      "tenor or not yet started; change start_year/tenor_years or the "
-                      "year",
-                      terms.start_year, terms.start_year + terms.tenor_years - 1, reading.year));
-    }
-    return offtake;
+  Offtake(const InstrumentSpec& spec, const OfftakeSpec& terms)
+      : stage_(terms.stage), seller_(terms.seller), buyer_(terms.buyer), terms_(terms.terms) {
+    start(spec);
   }
 
   bool in_force(int year) const override { return settlement::offtake_active(terms_, year); }
+  std::string out_of_force_reason(int year) const override {
+    return fmt::format(
+        "the contract runs {}-{} and is not in force in {}: it is past its tenor or not yet "
+        "started; change start_year/tenor_years or the year",
+        terms_.start_year, terms_.start_year + terms_.tenor_years - 1, year);
+  }
 
   void prepare(ClearingContext& context) override {
     market::MarketModel& model = context.market.model;
@@ -170,35 +119,20 @@ class Offtake final : public Instrument {
 
 class Intermediary final : public Instrument {
  public:
-  std::unique_ptr<Instrument> clone() const override {
-    return std::make_unique<Intermediary>(*this);
-  }
   std::string type() const override { return "intermediary"; }
   std::string label() const override {
     return fmt::format("intermediary {} {} {} -> {}", material_, stage_name(stage_), seller_,
                        resale_);
   }
 
-  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
-    auto broker = std::make_unique<Intermediary>();
-    TomlFields& fields = reading.fields;
-    const toml::table& t = reading.table;
-    reading.start(*broker);
-    fields.check_keys(t, "instrument (intermediary)",
-                      {"type", "material", "stage", "seller", "resale_region", "volume_t_per_year",
-                       "purchase_price", "unit", "grant_budget_usd"});
-    broker->stage_ = reading.stage().value_or(Stage::kProcessing);
-    broker->seller_ = fields.text(t, "seller", true).value_or("");
-    broker->resale_ = fields.text(t, "resale_region", true).value_or("");
-    const auto volume = fields.number(t, "volume_t_per_year", 0.0, 1e12, true);
-    broker->volume_t_ = volume.value_or(0.0);
-    if (volume && *volume <= 0.0) {
-      fields.error(*t.get("volume_t_per_year"), "volume_t_per_year",
-                   "a contracted volume must be positive");
-    }
-    broker->purchase_usd_per_t_ = reading.price("purchase_price", true).value_or(0.0);
-    broker->grant_usd_ = fields.number(t, "grant_budget_usd", 0.0, 1e15, true).value_or(0.0);
-    return broker;
+  Intermediary(const InstrumentSpec& spec, const IntermediarySpec& terms)
+      : stage_(terms.stage),
+        seller_(terms.seller),
+        resale_(terms.resale_region),
+        volume_t_(terms.volume_t_per_year),
+        purchase_usd_per_t_(terms.purchase_usd_per_t),
+        grant_usd_(terms.grant_budget_usd) {
+    start(spec);
   }
 
   void prepare(ClearingContext& context) override {
@@ -278,12 +212,13 @@ class Intermediary final : public Instrument {
 
 }  // namespace
 
-std::unique_ptr<Instrument> read_offtake(const InstrumentReading& reading) {
-  return Offtake::read(reading);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec, const OfftakeSpec& terms) {
+  return std::make_unique<Offtake>(spec, terms);
 }
 
-std::unique_ptr<Instrument> read_intermediary(const InstrumentReading& reading) {
-  return Intermediary::read(reading);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const IntermediarySpec& terms) {
+  return std::make_unique<Intermediary>(spec, terms);
 }
 
 }  // namespace critmin::policy

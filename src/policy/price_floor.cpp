@@ -29,35 +29,18 @@ namespace {
 
 class PriceFloor final : public Instrument {
  public:
-  std::unique_ptr<Instrument> clone() const override { return std::make_unique<PriceFloor>(*this); }
   std::string type() const override { return "price_floor"; }
   std::string label() const override {
     return fmt::format("price_floor {} {} {:.6g} USD/t ({})", material_, stage_name(stage_),
                        floor_usd_per_t_, levy_ ? "levy" : "top_up");
   }
 
-  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
-    auto floor = std::make_unique<PriceFloor>();
-    reading.start(*floor);
-    reading.fields.check_keys(
-        reading.table, "instrument (price_floor)",
-        {"type", "material", "stage", "price", "unit", "enforcement", "budget_usd"});
-    floor->stage_ = reading.stage().value_or(Stage::kProcessing);
-    floor->floor_usd_per_t_ = reading.price("price", true).value_or(0.0);
-    const std::string enforcement =
-        reading.fields.text(reading.table, "enforcement", false).value_or("levy");
-    if (enforcement != "levy" && enforcement != "top_up") {
-      reading.fields.error(*reading.table.get("enforcement"), "enforcement",
-                           "use \"levy\" (variable import levy on non-member supply) or "
-                           "\"top_up\" (price-gap payment to member producers)");
-    }
-    floor->levy_ = enforcement == "levy";
-    floor->budget_usd_ = reading.fields.number(reading.table, "budget_usd", 0.0, 1e15);
-    if (floor->levy_ && floor->budget_usd_) {
-      reading.fields.error(*reading.table.get("budget_usd"), "budget_usd",
-                           "a levy raises money and has no budget; a budget caps a top_up");
-    }
-    return floor;
+  PriceFloor(const InstrumentSpec& spec, const PriceFloorSpec& terms)
+      : stage_(terms.stage),
+        floor_usd_per_t_(terms.floor_usd_per_t),
+        levy_(terms.levy),
+        budget_usd_(terms.budget_usd) {
+    start(spec);
   }
 
   void prepare(ClearingContext& context) override {
@@ -285,8 +268,9 @@ class PriceFloor final : public Instrument {
 
 }  // namespace
 
-std::unique_ptr<Instrument> read_price_floor(const InstrumentReading& reading) {
-  return PriceFloor::read(reading);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const PriceFloorSpec& terms) {
+  return std::make_unique<PriceFloor>(spec, terms);
 }
 
 }  // namespace critmin::policy

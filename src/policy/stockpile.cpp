@@ -1,7 +1,8 @@
 // Strategic stockpile of a member (docs/instruments/stockpile.md). This is also the documented
 // example instrument: the smallest complete use of the interface in policy/instrument.h, to copy
 // when adding a new one. Its four parts:
-//   read()     checks every key of its [[instrument]] table (file:line:key with a fix-it hint);
+//   the constructor takes its typed spec (policy::StockpileSpec; the scenario layer reads it from
+//              the [[instrument]] table and checks every key, src/scenario/instrument_reader.cpp);
 //   prepare()  turns the stock into market offers: release steps (stock offered to the holder's
 //              buyers at the release trigger) and refill steps (bought below the refill trigger);
 //   update()   nothing: the offers do not depend on the price, so no outer loop is needed;
@@ -35,57 +36,22 @@ namespace {
 
 class Stockpile final : public Instrument {
  public:
-  std::unique_ptr<Instrument> clone() const override { return std::make_unique<Stockpile>(*this); }
   std::string type() const override { return "stockpile"; }
   std::string label() const override {
     return fmt::format("stockpile {} {} {:.6g} days ({} release)", material_, holder_,
                        days_of_cover_, release_on_shortfall_ ? "shortfall" : "price");
   }
 
-  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
-    auto stock = std::make_unique<Stockpile>();
-    TomlFields& fields = reading.fields;
-    const toml::table& t = reading.table;
-    reading.start(*stock);
-    fields.check_keys(t, "instrument (stockpile)",
-                      {"type", "material", "stage", "holder", "days_of_cover", "initial_fill",
-                       "release", "release_price", "refill_price", "refill_rate_t_per_year",
-                       "holding_cost_usd_per_t_year", "unit"});
-    if (t.get("stage") && reading.stage() != Stage::kProcessing) {
-      fields.error(*t.get("stage"), "stage",
-                   "stockpiles hold processed material: use \"processing\"");
-    }
-    stock->holder_ = fields.text(t, "holder", true).value_or("");
-    stock->days_of_cover_ = fields.number(t, "days_of_cover", 0.0, 3650.0, true).value_or(0.0);
-    stock->initial_fill_ = fields.number(t, "initial_fill", 0.0, 1.0).value_or(1.0);
-    const std::string release = fields.text(t, "release", true).value_or("shortfall");
-    if (release == "price") {
-      stock->release_on_shortfall_ = false;
-      stock->release_price_ = reading.price("release_price", true).value_or(0.0);
-    } else if (release == "shortfall") {
-      if (const toml::node* node = t.get("release_price")) {
-        fields.error(*node, "release_price",
-                     "release = \"shortfall\" releases at the base-year price; use release = "
-                     "\"price\" to give a trigger price");
-      }
-    } else {
-      fields.error(*t.get("release"), "release", "use \"shortfall\" or \"price\"");
-    }
-    stock->refill_price_ = reading.price("refill_price", false);
-    stock->refill_rate_t_ = fields.number(t, "refill_rate_t_per_year", 0.0, 1e12);
-    if (stock->refill_price_.has_value() != stock->refill_rate_t_.has_value()) {
-      fields.error(t, "refill_price",
-                   "a refill rule needs both refill_price and refill_rate_t_per_year");
-    }
-    if (!stock->release_on_shortfall_ && stock->refill_price_ &&
-        *stock->refill_price_ >= stock->release_price_) {
-      fields.error(*t.get("refill_price"), "refill_price",
-                   "the refill price must be below the release price, or the stock would buy "
-                   "and sell at once");
-    }
-    stock->holding_cost_usd_per_t_year_ =
-        fields.number(t, "holding_cost_usd_per_t_year", 0.0, 1e12, true).value_or(0.0);
-    return stock;
+  Stockpile(const InstrumentSpec& spec, const StockpileSpec& terms)
+      : holder_(terms.holder),
+        days_of_cover_(terms.days_of_cover),
+        initial_fill_(terms.initial_fill),
+        release_on_shortfall_(terms.release_on_shortfall),
+        release_price_(terms.release_price_usd_per_t),
+        refill_price_(terms.refill_price_usd_per_t),
+        refill_rate_t_(terms.refill_rate_t_per_year),
+        holding_cost_usd_per_t_year_(terms.holding_cost_usd_per_t_year) {
+    start(spec);
   }
 
   void prepare(ClearingContext& context) override {
@@ -188,8 +154,9 @@ class Stockpile final : public Instrument {
 
 }  // namespace
 
-std::unique_ptr<Instrument> read_stockpile(const InstrumentReading& reading) {
-  return Stockpile::read(reading);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec,
+                                            const StockpileSpec& terms) {
+  return std::make_unique<Stockpile>(spec, terms);
 }
 
 }  // namespace critmin::policy

@@ -32,75 +32,20 @@ namespace {
 
 class Subsidy final : public Instrument {
  public:
-  std::unique_ptr<Instrument> clone() const override { return std::make_unique<Subsidy>(*this); }
   std::string type() const override { return "subsidy"; }
   std::string label() const override {
     return fmt::format("subsidy {} {} {}", settlement::subsidy_kind_name(terms_.kind), material_,
                        stage_name(stage_));
   }
 
-  static std::unique_ptr<Instrument> read(const InstrumentReading& reading) {
-    auto subsidy = std::make_unique<Subsidy>();
-    TomlFields& fields = reading.fields;
-    const toml::table& t = reading.table;
-    reading.start(*subsidy);
-    fields.check_keys(
-        t, "instrument (subsidy)",
-        {"type", "kind", "material", "stage", "producers", "strike", "floor", "upside_share",
-         "upside_threshold", "premium", "unit", "volume_t", "budget_usd", "budget_rule"});
-    subsidy->stage_ = reading.stage().value_or(Stage::kProcessing);
-    const std::string kind = fields.text(t, "kind", true).value_or("cfd");
-    settlement::SubsidyTerms& terms = subsidy->terms_;
-    const auto refuse = [&](const char* key, const char* why) {
-      if (const toml::node* node = t.get(key)) fields.error(*node, key, why);
-    };
-    if (kind == "cfd") {
-      terms.kind = settlement::SubsidyKind::kTwoWayCfd;
-      terms.strike_usd_per_t = reading.price("strike", true).value_or(0.0);
-      refuse("floor", "a cfd has a strike, not a floor");
-      refuse("premium", "a cfd has a strike, not a premium");
-      refuse("upside_share", "a cfd pays back the whole upside; use floor_with_upside_share");
-      refuse("upside_threshold", "a cfd has no upside threshold; use floor_with_upside_share");
-    } else if (kind == "floor_with_upside_share") {
-      terms.kind = settlement::SubsidyKind::kFloorWithUpsideShare;
-      terms.strike_usd_per_t = reading.price("floor", true).value_or(0.0);
-      terms.upside_share = fields.number(t, "upside_share", 0.0, 1.0, true).value_or(0.0);
-      terms.upside_threshold_usd_per_t = reading.price("upside_threshold", false);
-      if (terms.upside_threshold_usd_per_t &&
-          *terms.upside_threshold_usd_per_t < terms.strike_usd_per_t) {
-        fields.error(*t.get("upside_threshold"), "upside_threshold",
-                     "the threshold of the upside share must be at or above the floor");
-      }
-      refuse("strike", "floor_with_upside_share has a floor, not a strike");
-      refuse("premium", "floor_with_upside_share has a floor, not a premium");
-    } else if (kind == "fixed_premium") {
-      terms.kind = settlement::SubsidyKind::kFixedPremium;
-      terms.premium_usd_per_t = reading.price("premium", true).value_or(0.0);
-      refuse("strike", "a fixed premium has a premium, not a strike");
-      refuse("floor", "a fixed premium has a premium, not a floor");
-      refuse("upside_share", "a fixed premium shares no upside");
-      refuse("upside_threshold", "a fixed premium shares no upside");
-    } else {
-      fields.error(t.get("kind") ? *t.get("kind") : static_cast<const toml::node&>(t), "kind",
-                   "use \"cfd\", \"floor_with_upside_share\" or \"fixed_premium\"");
-    }
-    subsidy->producers_ =
-        fields.strings(t, "producers", false).value_or(std::vector<std::string>{});
-    subsidy->volume_t_ = fields.number(t, "volume_t", 0.0, 1e12);
-    if (subsidy->volume_t_ && *subsidy->volume_t_ <= 0.0) {
-      fields.error(*t.get("volume_t"), "volume_t", "a covered volume must be positive");
-    }
-    subsidy->budget_usd_ = fields.number(t, "budget_usd", 0.0, 1e15);
-    const std::string rule = fields.text(t, "budget_rule", false).value_or("pro_rata");
-    if (rule != "pro_rata" && rule != "first_come") {
-      fields.error(*t.get("budget_rule"), "budget_rule", "use \"pro_rata\" or \"first_come\"");
-    }
-    if (t.get("budget_rule") && !subsidy->budget_usd_) {
-      fields.error(*t.get("budget_rule"), "budget_rule", "a budget rule needs budget_usd");
-    }
-    subsidy->rule_ = rule == "first_come" ? settlement::BudgetRule::kFirstCome
-                                          : settlement::BudgetRule::kProRata;
-    return subsidy;
+  Subsidy(const InstrumentSpec& spec, const SubsidySpec& terms)
+      : stage_(terms.stage),
+        terms_(terms.terms),
+        producers_(terms.producers),
+        volume_t_(terms.volume_t),
+        budget_usd_(terms.budget_usd),
+        rule_(terms.budget_rule) {
+    start(spec);
   }
 
   void prepare(ClearingContext& context) override {
@@ -260,8 +205,8 @@ class Subsidy final : public Instrument {
 
 }  // namespace
 
-std::unique_ptr<Instrument> read_subsidy(const InstrumentReading& reading) {
-  return Subsidy::read(reading);
+std::unique_ptr<Instrument> make_instrument(const InstrumentSpec& spec, const SubsidySpec& terms) {
+  return std::make_unique<Subsidy>(spec, terms);
 }
 
 }  // namespace critmin::policy

@@ -1,5 +1,6 @@
 // The dashboard of `critmin serve` and its JSON API under /api/v1 (critmin/service/dashboard.h,
 // docs/api.md).
+#include "critmin/scenario/scenario.h"
 #include "critmin/service/dashboard.h"
 
 #include <fmt/format.h>
@@ -171,7 +172,7 @@ json list_scenarios(const std::filesystem::path& dir, const Dataset& data) {
     Result<std::string> text = read_text_file(file);
     if (!text.is_ok()) continue;
     Result<sim::SimulationScenario> scenario =
-        sim::read_simulation_scenario(text.value(), file.filename().string(), data);
+        scenario::read_simulation_scenario(text.value(), file.filename().string(), data);
     if (!scenario.is_ok()) continue;  // a clearing scenario, not a simulation
     out.push_back({{"file", file.filename().string()},
                    {"name", scenario.value().name},
@@ -369,7 +370,8 @@ Status DashboardServer::read_compare_request(const nlohmann::json& body, Job& jo
       return Status::invalid_input(
           fmt::format("scenarios[{}]: an example file name or {{\"name\", \"scenario\"}}", d));
     }
-    Result<sim::SimulationScenario> scenario = sim::read_simulation_scenario(text, file, data_);
+    Result<sim::SimulationScenario> scenario =
+        scenario::read_simulation_scenario(text, file, data_);
     if (!scenario.is_ok()) return Status::invalid_input(scenario.status().to_string());
     job.designs.push_back(std::move(scenario).value());
     job.design_files.push_back(std::filesystem::path(file).stem().string());
@@ -462,6 +464,13 @@ void DashboardServer::register_routes(httplib::Server& server) {
 
   server.Get("/api/v1/scenarios", guarded([this](const httplib::Request&, httplib::Response& res) {
                send_json(res, 200, list_scenarios(options_.scenarios_dir, data_));
+             }));
+
+  // The scenario schema for the editor's help: every table and key with its type, unit, default,
+  // range and meaning (the table `critmin scenario reference` prints).
+  server.Get("/api/v1/scenario-reference",
+             guarded([](const httplib::Request&, httplib::Response& res) {
+               send_file(res, scenario::scenario_reference_json(), "application/json", "");
              }));
 
   // Job state as the API shows it; the caller holds the mutex.
@@ -565,7 +574,7 @@ void DashboardServer::register_routes(httplib::Server& server) {
           }
           job->name = body.value("name", std::string("scenario.toml"));
           Result<sim::SimulationScenario> scenario =
-              sim::read_simulation_scenario(job->scenario_text, job->name, data_);
+              scenario::read_simulation_scenario(job->scenario_text, job->name, data_);
           if (!scenario.is_ok()) {
             send_error(res, 400, scenario.status().to_string());
             return;

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "critmin/metrics/assess.h"
+#include "critmin/scenario/scenario.h"
 
 namespace {
 
@@ -30,7 +30,7 @@ const critmin::Dataset& small_dataset() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto overrides = critmin::read_assumptions(text, "fuzz.toml", small_dataset());
+  auto overrides = critmin::scenario::read_assumptions(text, "fuzz.toml", small_dataset());
   if (!overrides.is_ok()) return 0;
   for (const auto& [id, o] : overrides.value()) {
     for (const auto& value : {o.eol_rir, o.substitution_index}) {

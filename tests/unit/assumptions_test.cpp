@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "critmin/metrics/assess.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/world/dataset.h"
 
 namespace critmin {
 namespace {
+using scenario::read_assumptions;
 
 constexpr double kEps = 1e-9;
 

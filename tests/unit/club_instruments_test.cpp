@@ -14,6 +14,7 @@
 
 #include "critmin/policy/club.h"
 #include "critmin/policy/settlement.h"
+#include "critmin/scenario/scenario.h"
 #include "policy/instrument.h"
 
 #include "test_support.h"
@@ -22,6 +23,7 @@ namespace critmin::policy {
 namespace {
 
 using critmin::test::default_data;
+using scenario::read_clearing_scenario;
 
 market::CalibratedMarket hand_market(double usa_capacity_t = 60.0) {
   market::CalibratedMarket m;
@@ -818,47 +820,33 @@ TEST(ClubExample, AllInstrumentsOnTheDefaultGalliumMarketAgreeOnBothPaths) {
   }
 }
 
-// Clearings clone the instruments the scenario reader read (kept with its parsed document); the
-// same scenario without the document reads their tables again. Both give the same equilibrium
-// and reports, also when the clones are taken a second time (prepare() of a clone leaves the
-// read instruments as they were).
-TEST(ClubExample, ClonedInstrumentsClearAsInstrumentsReadAgain) {
+// Each clearing builds its instruments afresh from the scenario's specs, which it never changes:
+// clearing the same scenario twice, and a copy of it assembled in code from the same typed specs
+// (no TOML), gives the same equilibrium and reports bit for bit.
+TEST(ClubExample, AScenarioClearsTheSameEveryTimeAndAsItsSpecsBuiltInCode) {
   const std::string text = all_instruments_example();
   ASSERT_FALSE(text.empty());
   auto scenario = read_clearing_scenario(text, "example.toml", default_data(), 2023);
   ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
-  ClearingScenario without_document = scenario.value();
-  without_document.document = nullptr;
+  ClearingScenario in_code;
+  in_code.file = "in-code";
+  in_code.has_club = true;
+  in_code.club = scenario.value().club;
+  for (const InstrumentSpec& spec : scenario.value().instruments) {
+    InstrumentSpec copy;
+    copy.material = spec.material;
+    copy.line = spec.line;  // stockpiles carry their stock by line
+    copy.terms = spec.terms;
+    in_code.instruments.push_back(copy);
+  }
+  EXPECT_EQ(in_code.instruments.size(), 6u);
   std::vector<ClubOutcome> outcomes;
-  for (const ClearingScenario* s : {&scenario.value(), &scenario.value(), &without_document}) {
+  for (const ClearingScenario* s : {&scenario.value(), &scenario.value(), &in_code}) {
     auto market = market::build_market(default_data(), "gallium", 2023);
     ASSERT_TRUE(market.is_ok());
     auto outcome = clear_with_instruments(default_data(), market.value(), *s);
     ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
     outcomes.push_back(std::move(outcome).value());
-  }
-  // The clones are what clears: a document that keeps the read instruments but no tables
-  // clears the same, and one with neither clears none.
-  ASSERT_NE(scenario.value().document, nullptr);
-  EXPECT_EQ(scenario.value().document->instruments.size(), 6u);
-  for (const bool keep_read : {true, false}) {
-    auto document = std::make_shared<ScenarioDocument>();
-    document->instruments_year = scenario.value().document->instruments_year;
-    if (keep_read) {
-      for (const auto& read : scenario.value().document->instruments) {
-        document->instruments.push_back(read->clone());
-      }
-    }
-    ClearingScenario without_tables = scenario.value();
-    without_tables.document = document;
-    auto market = market::build_market(default_data(), "gallium", 2023);
-    ASSERT_TRUE(market.is_ok());
-    auto outcome = clear_with_instruments(default_data(), market.value(), without_tables);
-    ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
-    EXPECT_EQ(outcome.value().instruments.size(), keep_read ? 6u : 0u);
-    if (keep_read) {
-      EXPECT_EQ(outcome.value().equilibrium.welfare_usd, outcomes[0].equilibrium.welfare_usd);
-    }
   }
   for (std::size_t k = 1; k < outcomes.size(); ++k) {
     const ClubOutcome& a = outcomes[0];
@@ -1058,9 +1046,10 @@ price = 120.0
   EXPECT_NEAR(c.outcome.instruments[0].figure("levy_revenue"), 0.0, 1e-9);
 }
 
-// The club's member countries are resolved once per scenario; a club whose members are changed
-// after reading (as a run may) is resolved again, not read from the stale cache.
-TEST(ClubScenario, MembersChangedAfterReadingAreResolvedAgain) {
+// The club's member countries are resolved once, when the scenario is read; they are what clears.
+// A club whose members are changed after reading clears with the changed members once resolved
+// again with member_countries().
+TEST(ClubScenario, MembersChangedAfterReadingClearOnceResolvedAgain) {
   auto scenario = read_clearing_scenario(
       "[club]\nmembers = [\"USA\"]\n[[instrument]]\ntype = \"price_floor\"\n"
       "material = \"gallium\"\nstage = \"processing\"\nprice = 600.0\nunit = \"USD/kg\"\n",
@@ -1076,6 +1065,7 @@ TEST(ClubScenario, MembersChangedAfterReadingAreResolvedAgain) {
   EXPECT_EQ(members_of(scenario.value()), std::vector<std::string>{"USA"});
   ClearingScenario widened = scenario.value();
   widened.club.members.push_back("JPN");
+  widened.club.member_countries = member_countries(widened.club.members, default_data());
   EXPECT_EQ(members_of(widened), (std::vector<std::string>{"JPN", "USA"}));
 }
 

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "critmin/scenario/scenario.h"
 #include "critmin/service/dashboard.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/simulation.h"
@@ -79,6 +80,19 @@ class DashboardApi : public ::testing::Test {
   int port_ = 0;
   std::unique_ptr<httplib::Client> client_;
 };
+
+TEST_F(DashboardApi, TheScenarioReferenceGivesTheEditorEveryKeyWithItsRange) {
+  const Answer a = get("/api/v1/scenario-reference");
+  EXPECT_EQ(a.status, 200);
+  ASSERT_TRUE(a.parsed.is_array()) << a.body;
+  bool probability = false;
+  for (const json& row : a.parsed) {
+    if (row.value("section", "") == "disruption" && row.value("key", "") == "probability") {
+      probability = row["min"] == 0.0 && row["max"] == 1.0 && row["required"] == "yes";
+    }
+  }
+  EXPECT_TRUE(probability) << a.body.substr(0, 400);
+}
 
 TEST_F(DashboardApi, ServesThePageWithItsScriptsInlined) {
   const Answer page = get("/");
@@ -157,7 +171,7 @@ TEST_F(DashboardApi, RunsASimulationJobAndServesItsResultsInEveryFormat) {
 
   // The job's summary is the one `critmin simulate` writes for the same scenario.
   const std::string text = test::read_file(kScenarios / "sim-gallium-ban-non-club.toml");
-  auto scenario = sim::read_simulation_scenario(text, "x.toml", test::default_data());
+  auto scenario = scenario::read_simulation_scenario(text, "x.toml", test::default_data());
   ASSERT_TRUE(scenario.is_ok());
   auto result = sim::run_simulation(test::default_data(), scenario.value());
   ASSERT_TRUE(result.is_ok());
@@ -240,8 +254,8 @@ TEST_F(DashboardApi, RunsACompareJobOfExamplesAndEditedTextAndServesItsResults) 
 
   // compare.json is what `critmin compare` computes for the same designs.
   auto read = [](const std::string& file) {
-    return sim::read_simulation_scenario(test::read_file(kScenarios / file), file,
-                                         test::default_data())
+    return scenario::read_simulation_scenario(test::read_file(kScenarios / file), file,
+                                              test::default_data())
         .value();
   };
   sim::CompareOptions options;

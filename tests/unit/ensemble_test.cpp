@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/ensemble.h"
 #include "critmin/sim/headline.h"
 #include "test_support.h"
@@ -17,6 +18,7 @@ namespace critmin::sim {
 namespace {
 
 using critmin::test::default_data;
+using scenario::read_simulation_scenario;
 
 // Two materials; China's gallium export ban to non-members happens with probability 0.5, so the
 // runs of an ensemble differ.

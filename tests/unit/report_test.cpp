@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "critmin/report/results_report.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/ensemble.h"
 #include "critmin/sim/simulation.h"
@@ -27,7 +28,7 @@ const std::filesystem::path kScenarios =
 const std::string& gallium_summary() {
   static const std::string summary = [] {
     const std::string text = test::read_file(kScenarios / "sim-gallium-ban-non-club.toml");
-    auto scenario = sim::read_simulation_scenario(text, "sim.toml", test::default_data());
+    auto scenario = scenario::read_simulation_scenario(text, "sim.toml", test::default_data());
     EXPECT_TRUE(scenario.is_ok()) << scenario.status().to_string();
     auto result = sim::run_simulation(test::default_data(), scenario.value());
     EXPECT_TRUE(result.is_ok()) << result.status().to_string();
@@ -294,8 +295,8 @@ TEST(ReportCli, WritesTheHtmlAndXlsxOfAResultsDirectory) {
 // ---- compare and ensemble reports --------------------------------------------------------------
 
 sim::SimulationScenario example(const std::string& file) {
-  auto scenario =
-      sim::read_simulation_scenario(test::read_file(kScenarios / file), file, test::default_data());
+  auto scenario = scenario::read_simulation_scenario(test::read_file(kScenarios / file), file,
+                                                     test::default_data());
   EXPECT_TRUE(scenario.is_ok()) << scenario.status().to_string();
   return scenario.value();
 }

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/backtest.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/scorecard.h"
@@ -20,6 +21,8 @@ namespace critmin::sim {
 namespace {
 
 using critmin::test::default_data;
+using scenario::read_episode;
+using scenario::read_simulation_scenario;
 
 SimulationResult run_text(const std::string& text) {
   auto scenario = read_simulation_scenario(text, "sim.toml", default_data());

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/simulation.h"
 #include "test_support.h"
 
@@ -15,6 +16,7 @@ namespace critmin::sim {
 namespace {
 
 using critmin::test::default_data;
+using scenario::read_simulation_scenario;
 
 SimulationScenario read_ok(const std::string& text) {
   auto scenario = read_simulation_scenario(text, "sim.toml", default_data());

@@ -12,6 +12,7 @@
 #include "critmin/market/calibration.h"
 #include "critmin/market/market.h"
 #include "critmin/market/trade_measures.h"
+#include "critmin/scenario/scenario.h"
 
 #include "test_support.h"
 
@@ -21,6 +22,7 @@ namespace {
 constexpr const char* kFile = "measures.toml";
 
 using critmin::test::default_data;
+using scenario::read_trade_measures;
 
 void expect_relative(double actual, double expected, double relative, const std::string& what) {
   EXPECT_NEAR(actual, expected, relative * std::max({1.0, std::abs(actual), std::abs(expected)}))

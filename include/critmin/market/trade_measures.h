@@ -1,6 +1,6 @@
-// Trade measures read from a scenario file and applied to a calibrated market: tariffs and export
-// restrictions (bans and quotas, with or without leakage). The club's instruments build on this in
-// a later step.
+// Trade measures applied to a calibrated market: tariffs and export restrictions (bans and
+// quotas, with or without leakage). The scenario layer reads them from a scenario file
+// (critmin/scenario/scenario.h):
 //
 //   [[tariff]]
 //   material = "gallium"          # optional: the measure applies to this material only
@@ -60,13 +60,6 @@ struct TradeMeasures {
   std::vector<TariffMeasure> tariffs;
   std::vector<RestrictionMeasure> restrictions;
 };
-
-// Reads the [[tariff]] and [[export_restriction]] tables of a scenario file. Unknown keys inside
-// the tables, wrong types and impossible values are errors at file:line:key with a hint. Other
-// top-level tables are left to their readers (policy::read_clearing_scenario checks that every
-// top-level key is known).
-Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std::string& file_name,
-                                          const Dataset& data);
 
 // Applies the measures that concern the market's material. A quota is a share of the base-year
 // exports to its destinations: the origin's base production minus its own base use (calibration

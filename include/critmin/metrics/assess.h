@@ -124,14 +124,7 @@ struct AssessmentRow {
 // Cost: linear in the dataset size (one pass over each table).
 Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptions& options);
 
-// Reads a TOML assumptions file that overrides supply-risk inputs per material:
-//   [supply_risk.gallium]
-//   eol_rir = 0.0
-//   substitution_index = 0.95
-//   basis = "why"
-// Unknown tables or keys, wrong types and values outside [0,1] are errors at file:line:key.
-Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_view toml_text,
-                                                                   const std::string& file_name,
-                                                                   const Dataset& data);
+// The supply-risk overrides of an assess assumptions file are read by the scenario layer
+// (scenario::read_assumptions in critmin/scenario/scenario.h).
 
 }  // namespace critmin

@@ -44,69 +44,46 @@
 #include "critmin/market/calibration.h"
 #include "critmin/market/market.h"
 #include "critmin/market/trade_measures.h"
+#include "critmin/policy/instrument_spec.h"
 #include "critmin/policy/settlement.h"
 #include "critmin/world/dataset.h"
 
 namespace critmin::policy {
 
-// One instrument as written in the scenario: its table's keys are kept as TOML text and read by
-// the instrument's own reader when the scenario is read (so errors carry file:line:key).
-struct InstrumentSpec {
-  std::string type;
-  std::string material;  // material id
-  int line = 0;
-};
-
 struct ClubDesign {
   std::vector<std::string> members;  // ISO3 codes and bloc names as written
   int members_line = 0;
+  // The member countries (ISO3) that clear as the club: member_countries(members, dataset) of
+  // the dataset the scenario was read with. A club changed after reading is resolved again
+  // with member_countries().
+  std::set<std::string> member_countries;
   double external_ad_valorem = 0.0;          // [-] on non-member supply into member regions
   double external_specific_usd_per_t = 0.0;  // [USD/t]
 };
 
-// The parsed TOML of a scenario (defined in policy/club.cpp; opaque here).
-struct ScenarioDocument;
+// The member countries (ISO3) of a club's members as written: the ISO3 codes and the countries
+// of the blocs; a name that is neither is left out (the scenario reader reports it).
+std::set<std::string> member_countries(const std::vector<std::string>& members,
+                                       const Dataset& data);
 
-// Everything `critmin clear --scenario` reads from a scenario file.
+// What clearing a market under a scenario needs: its club, instruments and trade measures
+// (critmin/scenario/scenario.h reads them from a scenario file).
 struct ClearingScenario {
-  std::string file;
+  std::string file;  // for messages (file:line:key)
   std::string name;
   market::TradeMeasures trade;
   ClubDesign club;
   bool has_club = false;
-  std::vector<InstrumentSpec> instruments;
-  std::string toml_text;  // kept so each instrument re-reads its own table
-  // toml_text as parsed by read_clearing_scenario, so that clearing the scenario on many markets
-  // (a world-year, a multi-year run) reads the instruments' tables without parsing the text again.
-  // Null for a scenario assembled by hand: toml_text is then parsed on every clearing.
-  std::shared_ptr<const ScenarioDocument> document;
+  std::vector<InstrumentSpec> instruments;  // in file order
   // Stock held at the start of the year by each stockpile instrument, keyed by the line of its
   // [[instrument]] table [t]. A multi-year run carries the end-of-year stock here; a stockpile not
   // listed starts at initial_fill x target.
   std::map<int, double> stock_start_t;
   // A multi-year run applies each instrument only in the years it is in force (an offtake within
   // its tenor) and notes the others; a single clearing (false) reports an instrument out of force
-  // as an error at file:line:key.
+  // in the market's year as an error at file:line:key.
   bool skip_instruments_out_of_force = false;
 };
-
-// Tables and keys that another reader checks: critmin simulate reads the same file with its own
-// tables ([[disruption]], [demand_growth], [[project]]) and [scenario] keys (years, seed, ...).
-struct ScenarioExtensions {
-  std::set<std::string> tables;         // top-level keys left to the other reader
-  std::set<std::string> scenario_keys;  // keys of [scenario] left to the other reader
-};
-
-// Reads a scenario for clearing: [scenario] (name), [club], [[instrument]], [[tariff]],
-// [[export_restriction]]. Every top-level key, every key of every table, every type and every
-// impossible value (negative volumes, a floor above a cap, a contract past its tenor in the
-// clearing year) is reported at file:line:key. What depends on the market (a region it does not
-// have, a material in which no region is the club's) is reported by clear_with_instruments.
-// A year of 0 skips the checks that depend on the clearing year (a contract's tenor).
-Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
-                                                const std::string& file_name, const Dataset& data,
-                                                int year,
-                                                const ScenarioExtensions& extensions = {});
 
 // One figure an instrument reports, e.g. {"levy_revenue", 1.2e6, "USD"}.
 struct InstrumentFigure {
@@ -152,7 +129,8 @@ struct ClubOutcome {
 
 // Applies the scenario's trade measures, club and instruments that concern the market's material
 // and clears it. kInvalidInput (file:line:key) when a measure or instrument cannot be applied to
-// this market; an equilibrium that does not exist is reported in equilibrium.termination.
+// this market (a region it does not have, a contract out of force in the market's year); an
+// equilibrium that does not exist is reported in equilibrium.termination.
 Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::CalibratedMarket& market,
                                            const ClearingScenario& scenario,
                                            market::SolverPath path = market::SolverPath::kNetwork);

@@ -28,39 +28,16 @@
 #include <vector>
 
 #include "critmin/core/status.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/simulation.h"
 #include "critmin/world/dataset.h"
 
 namespace critmin::sim {
 
-enum class ObservedFigure { kPrice, kExports };
-
-struct Observation {
-  int line = 0;
-  ObservedFigure figure = ObservedFigure::kPrice;
-  std::string region;
-  Stage stage = Stage::kProcessing;
-  double before = 0.0;
-  double after = 0.0;
-  std::string unit;
-  std::string when;
-  std::string source;
-
-  double observed_change() const { return after / before - 1.0; }
-};
-
-struct Episode {
-  std::string name;  // the file's stem
-  std::string title;
-  int year = 0;
-  SimulationScenario scenario;  // with the measure
-  std::vector<Observation> observed;
-};
-
-// Reads an episode file; every key is checked (file:line:key). An observation's region must be a
-// region of its material's market; `year` must be a simulated year.
-Result<Episode> read_episode(std::string_view toml_text, const std::string& file_name,
-                             const Dataset& data);
+// The episode as the scenario layer reads it (scenario::read_episode).
+using ObservedFigure = scenario::ObservedFigure;
+using Observation = scenario::Observation;
+using Episode = scenario::Episode;
 
 struct BacktestLine {
   Observation observation;

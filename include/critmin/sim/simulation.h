@@ -2,8 +2,9 @@
 // (`critmin simulate`). docs/simulation.md describes the yearly loop, its stages and what is and is
 // not modelled yet.
 //
-// A simulation scenario is a clearing scenario (critmin/policy/club.h: [club], [[instrument]],
-// [[tariff]], [[export_restriction]]) plus:
+// A simulation scenario (read by critmin/scenario/scenario.h; every key in
+// docs/scenario-reference.md) is a clearing scenario ([club], [[instrument]], [[tariff]],
+// [[export_restriction]]) plus:
 //
 //   [scenario]
 //   name = "gallium-ban"
@@ -56,66 +57,18 @@
 
 #include "critmin/core/status.h"
 #include "critmin/policy/club.h"
+#include "critmin/scenario/scenario.h"
 #include "critmin/sim/scorecard.h"
 #include "critmin/world/dataset.h"
 
 namespace critmin::sim {
 
-// kPriceCut: a dominant supplier's response to entry: it offers its output at the stage
-// `quota_share` below its supply cost while in force (deterring new projects elsewhere).
-enum class DisruptionKind { kExportBan, kQuota, kPriceCut };
-
-struct Disruption {
-  int line = 0;
-  std::string material;  // material id
-  std::string origin;
-  Stage stage = Stage::kProcessing;
-  DisruptionKind kind = DisruptionKind::kExportBan;
-  double quota_share = 0.0;  // kQuota: share of base-year exports allowed; kPriceCut: cost cut
-  std::vector<std::string> destinations;
-  int start_year = 0;
-  int years = 1;
-  double probability = 1.0;  // [0,1]
-  bool leakage = false;
-  double leakage_cost_usd_per_t = 0.0;
-};
-
-// A project of the pipeline as the scenario writes it ([[project]]).
-struct ProjectSpec {
-  int line = 0;
-  std::string name;
-  std::string material;  // material id
-  std::string country;   // ISO3
-  Stage stage = Stage::kProcessing;
-  double capacity_t = 0.0;  // [t/yr]
-  int online_year = 0;
-  std::optional<double> unit_cost_usd_per_t;
-  std::optional<double> capex_usd;  // capital cost; default: the project_capex_multiple estimate
-  bool enabled = true;
-};
-
-struct SimulationScenario {
-  std::string file;
-  std::string name;
-  int first_year = 0;
-  int last_year = 0;
-  int base_year = 0;
-  std::uint64_t seed = 0;
-  std::vector<std::string> materials;           // material ids, in the order simulated
-  std::map<std::string, double> demand_growth;  // material id -> yearly rate, from the scenario
-  std::vector<Disruption> disruptions;
-  std::vector<ProjectSpec> projects;
-  policy::ClearingScenario clearing;  // club, instruments and trade measures in force every year
-};
-
-// Reads a simulation scenario. Every key is checked: an unknown key, a wrong type or an impossible
-// value (a last year before the first, a probability above 1, a quota without a share) is reported
-// as file:line:key with a hint, all problems at once. `base_year` defaults to the latest year with
-// production data. `extra_tables` are top-level tables a caller reads itself (a back-test's
-// [episode] and [[observed]]); they are not reported as unknown. Fails with kInvalidInput.
-Result<SimulationScenario> read_simulation_scenario(
-    std::string_view toml_text, const std::string& file_name, const Dataset& data,
-    const std::vector<std::string>& extra_tables = {});
+// The scenario as the scenario layer reads it (critmin/scenario/scenario.h); a simulation has its
+// years, seed and materials set.
+using DisruptionKind = scenario::DisruptionKind;
+using Disruption = scenario::Disruption;
+using ProjectSpec = scenario::ProjectSpec;
+using SimulationScenario = scenario::ScenarioSpec;
 
 // The pinned random source of a run: std::mt19937_64 (its output sequence is fixed by the C++
 // standard) seeded with the scenario's seed, mapped to [0,1) by critmin's own code (the top 53

@@ -1,13 +1,20 @@
+// The assess assumptions file (critmin/scenario/scenario.h, read_assumptions).
 #include <fmt/format.h>
 
 #include <map>
 #include <string>
 #include <utility>
 
-#include "core/toml_reader.h"
-#include "critmin/metrics/assess.h"
+#include "critmin/scenario/scenario.h"
+#include "scenario/keys.h"
+#include "scenario/toml_reader.h"
 
-namespace critmin {
+namespace critmin::scenario {
+namespace {
+
+constexpr std::string_view kSection = "supply_risk.<material>";
+
+}  // namespace
 
 Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_view toml_text,
                                                                    const std::string& file_name,
@@ -77,20 +84,24 @@ Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_v
           }
           continue;
         }
-        if (name.str() != "eol_rir" && name.str() != "substitution_index") {
+        // The keys and their ranges are the scenario schema's (section supply_risk.<material>).
+        const ScenarioKey* schema_key = find_scenario_key(kSection, name.str());
+        if (!schema_key || schema_key->type != "number") {
           problems.push_back({file_name, toml_line(value), field,
                               "unknown key; use eol_rir, substitution_index or basis"});
           continue;
         }
+        const double low = schema_key->min.value_or(0.0), high = schema_key->max.value_or(1.0);
         const std::optional<double> number = value.value<double>();
         if (!number || !(value.is_floating_point() || value.is_integer())) {
-          problems.push_back({file_name, toml_line(value), field, "expected a number in [0,1]"});
+          problems.push_back({file_name, toml_line(value), field,
+                              fmt::format("expected a number in [{},{}]", low, high)});
           continue;
         }
-        if (!(*number >= 0.0 && *number <= 1.0)) {  // also rejects nan
-          problems.push_back(
-              {file_name, toml_line(value), field,
-               fmt::format("{} is outside [0,1]; write a fraction such as 0.3", *number)});
+        if (!(*number >= low && *number <= high)) {  // also rejects nan
+          problems.push_back({file_name, toml_line(value), field,
+                              fmt::format("{} is outside [{},{}]; write a fraction such as 0.3",
+                                          *number, low, high)});
           continue;
         }
         (name.str() == "eol_rir" ? override_values.eol_rir : override_values.substitution_index) =
@@ -106,4 +117,4 @@ Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_v
   return overrides;
 }
 
-}  // namespace critmin
+}  // namespace critmin::scenario

@@ -1,4 +1,4 @@
-#include "core/toml_reader.h"
+#include "scenario/toml_reader.h"
 
 #include <fmt/format.h>
 

@@ -1,0 +1,653 @@
+// The one reader of scenario files (critmin/scenario/scenario.h): the file is parsed once, every
+// table is read with the rules of the scenario schema (scenario/keys.h) into typed specs, and every
+// problem is collected at file:line:key.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "critmin/scenario/scenario.h"
+#include "scenario/instrument_reader.h"
+#include "scenario/table_reader.h"
+#include "scenario/toml_reader.h"
+
+namespace critmin::scenario {
+namespace {
+
+// Years a simulation may cover; the data start in the 2010s and a horizon past 2100 is no policy
+// question (the schema gives the same range for years, start and online_year).
+constexpr int kEarliestYear = 1990;
+constexpr int kLatestYear = 2100;
+
+void add_material(std::vector<std::string>& materials, const std::string& id) {
+  if (!id.empty() && std::find(materials.begin(), materials.end(), id) == materials.end()) {
+    materials.push_back(id);
+  }
+}
+
+// A material key of a table: the material's id, or nullopt with a problem recorded.
+std::optional<std::string> material_of(TableReader& in, const Dataset& data,
+                                       std::string_view hint = "an id such as gallium or a name") {
+  const auto name = in.text("material");
+  if (!name) return std::nullopt;
+  const Material* m = data.find_material(*name);
+  if (!m) {
+    in.error("material", fmt::format("unknown material '{}'; use {}", *name, hint));
+    return std::nullopt;
+  }
+  return m->id;
+}
+
+std::optional<Stage> stage_of(TableReader& in) {
+  const auto value = in.text("stage");
+  if (!value) return std::nullopt;
+  const auto parsed = parse_stage(*value);
+  if (!parsed) in.error("stage", "use \"extraction\" or \"processing\"");
+  return parsed;
+}
+
+// Everything one reading needs.
+struct Reading {
+  const toml::table& root;
+  TomlFields& fields;
+  const Dataset& data;
+  Purpose purpose;
+  std::vector<Diagnostic>& problems;
+  const std::string& file;
+
+  bool simulates() const { return purpose != Purpose::kClear; }
+};
+
+// Every top-level key must be a table the purpose reads.
+void check_tables(const Reading& r) {
+  std::vector<std::string> tables = {"scenario", "club", "instrument", "tariff",
+                                     "export_restriction"};
+  if (r.simulates()) {
+    for (const char* t : {"demand_growth", "disruption", "project"}) tables.emplace_back(t);
+  }
+  if (r.purpose == Purpose::kBacktest) {
+    for (const char* t : {"episode", "observed"}) tables.emplace_back(t);
+  }
+  const auto listed = [&] {
+    std::string out;
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+      const bool array = tables[i] == "instrument" || tables[i] == "tariff" ||
+                         tables[i] == "export_restriction" || tables[i] == "disruption" ||
+                         tables[i] == "project" || tables[i] == "observed";
+      if (i > 0) out += i + 1 == tables.size() ? " and " : ", ";
+      out += array ? "[[" + tables[i] + "]]" : "[" + tables[i] + "]";
+    }
+    return out;
+  }();
+  for (const auto& [key, node] : r.root) {
+    const std::string k(key.str());
+    if (std::find(tables.begin(), tables.end(), k) != tables.end()) continue;
+    if (r.purpose == Purpose::kClear && k == "disruption") {
+      r.fields.error(node, k,
+                     "[[disruption]] is read by critmin simulate (it has years and a "
+                     "probability); critmin clear takes [[export_restriction]] for a measure in "
+                     "force");
+    } else if (r.purpose == Purpose::kClear) {
+      r.fields.error(
+          node, k, fmt::format("'{}' is not a scenario table; critmin clear takes {}", k, listed));
+    } else {
+      r.fields.error(
+          node, k,
+          fmt::format("'{}' is not a scenario table; a {} takes {}", k,
+                      r.purpose == Purpose::kBacktest ? "back-test episode" : "simulation",
+                      listed));
+    }
+  }
+}
+
+void read_scenario_table(const Reading& r, ScenarioSpec& spec) {
+  const toml::node* node = r.root.get("scenario");
+  if (!node) {
+    if (r.simulates()) {
+      r.fields.error(r.root, "scenario",
+                     "a simulation needs [scenario] with years = [first, last] and seed = N");
+    }
+    return;
+  }
+  const toml::table* t = node->as_table();
+  if (!t) {
+    r.fields.error(*node, "scenario", "write [scenario] (a table)");
+    return;
+  }
+  TableReader in(r.fields, *t, "scenario", "scenario");
+  if (r.purpose == Purpose::kClear) {
+    // A simulation scenario's keys are accepted so one file serves both commands; a clearing
+    // has no years of its own, so base_year and materials would be ignored and are refused.
+    r.fields.check_keys(*t, "scenario", {"name", "years", "seed", "description"});
+  } else {
+    in.check_keys();
+  }
+  spec.name = in.text("name").value_or("");
+  spec.description = in.text("description").value_or("");
+  if (!r.simulates()) return;
+  if (const toml::node* years = t->get("years")) {
+    const toml::array* array = years->as_array();
+    const bool two_integers =
+        array && array->size() == 2 && (*array)[0].is_integer() && (*array)[1].is_integer();
+    if (!two_integers) {
+      in.error("years", "write years = [first, last], e.g. years = [2025, 2035]");
+    } else {
+      const auto first = (*array)[0].value<std::int64_t>().value_or(0);
+      const auto last = (*array)[1].value<std::int64_t>().value_or(0);
+      if (first < kEarliestYear || last > kLatestYear) {
+        in.error("years", fmt::format("years must lie in [{}, {}]", kEarliestYear, kLatestYear));
+      } else if (last < first) {
+        in.error("years",
+                 fmt::format("the last year {} is before the first {}; swap them", last, first));
+      } else {
+        spec.first_year = static_cast<int>(first);
+        spec.last_year = static_cast<int>(last);
+      }
+    }
+  } else {
+    in.error("years", "missing key 'years'; write years = [first, last]");
+  }
+  if (const toml::node* seed = t->get("seed")) {
+    const auto value = seed->value<std::int64_t>();
+    if (!seed->is_integer() || !value || *value < 0) {
+      in.error("seed", "the seed is a whole number >= 0, e.g. seed = 7");
+    } else {
+      spec.seed = static_cast<std::uint64_t>(*value);
+    }
+  } else {
+    in.error("seed", "missing key 'seed'; a run is reproducible from it, e.g. seed = 7");
+  }
+  int latest_data_year = 0;
+  for (const ProductionRecord& p : r.data.production) {
+    latest_data_year = std::max(latest_data_year, p.year);
+  }
+  spec.base_year = in.integer("base_year").value_or(latest_data_year);
+  if (in.has("materials")) {
+    if (auto names = in.strings("materials")) {
+      for (const std::string& name : *names) {
+        const Material* m = r.data.find_material(name);
+        if (!m) {
+          in.error("materials",
+                   fmt::format("unknown material '{}'; use an id such as gallium", name));
+          continue;
+        }
+        add_material(spec.materials, m->id);
+      }
+    }
+  }
+}
+
+void read_club(const Reading& r, policy::ClearingScenario& clearing) {
+  const toml::node* node = r.root.get("club");
+  if (!node) return;
+  const toml::table* t = node->as_table();
+  if (!t) {
+    r.fields.error(*node, "club", "write [club] (a table) with members = [...]");
+    return;
+  }
+  TableReader in(r.fields, *t, "club", "club");
+  in.check_keys();
+  clearing.has_club = true;
+  policy::ClubDesign& club = clearing.club;
+  club.members_line = in.line();
+  if (auto members = in.strings("members")) {
+    for (const std::string& m : *members) {
+      if (!r.data.find_country(m) && !r.data.resolve_bloc(m).is_ok()) {
+        in.error("members",
+                 fmt::format("'{}' is neither an ISO3 code nor a bloc (EU27, MSP, club, ...)", m));
+      }
+    }
+    club.members = *members;
+    club.member_countries = policy::member_countries(club.members, r.data);
+  }
+  club.external_ad_valorem = in.number("external_ad_valorem").value_or(0.0);
+  club.external_specific_usd_per_t = in.number("external_specific_usd_per_t").value_or(0.0);
+}
+
+void read_instruments(const Reading& r, policy::ClearingScenario& clearing) {
+  for (const toml::table* t : r.fields.tables(r.root, "instrument")) {
+    if (auto spec = read_instrument(r.fields, *t, r.data)) {
+      clearing.instruments.push_back(std::move(*spec));
+    }
+  }
+  if (!clearing.instruments.empty() && !clearing.has_club) {
+    r.problems.push_back({r.file, toml_line(*r.root.get("instrument")), "club",
+                          "instruments are the club's: add [club] with members = [...]"});
+  }
+}
+
+market::TradeMeasures read_trade_tables(TomlFields& fields, const toml::table& root,
+                                        const Dataset& data, const std::string& file) {
+  market::TradeMeasures measures;
+  measures.file = file;
+  const auto material_or_all = [&](TableReader& in) -> std::string {
+    return in.has("material") ? material_of(in, data, "an id such as gallium").value_or("") : "";
+  };
+  for (const toml::table* t : fields.tables(root, "tariff")) {
+    TableReader in(fields, *t, "tariff", "tariff");
+    in.check_keys();
+    market::TariffMeasure m;
+    m.line = in.line();
+    m.material = material_or_all(in);
+    m.importer = in.text("importer").value_or("");
+    m.exporter = in.text("exporter").value_or("");
+    m.stage = stage_of(in).value_or(Stage::kProcessing);
+    m.specific_usd_per_t = in.number("specific_usd_per_t").value_or(0.0);
+    // An ad valorem rate is a fraction of the origin price: 0.25 for 25%; 10 (1000%) is the cap.
+    m.ad_valorem = in.number("ad_valorem").value_or(0.0);
+    if (!in.has("specific_usd_per_t") && !in.has("ad_valorem")) {
+      fields.error(*t, "tariff", "give specific_usd_per_t, ad_valorem or both");
+    }
+    measures.tariffs.push_back(m);
+  }
+  for (const toml::table* t : fields.tables(root, "export_restriction")) {
+    TableReader in(fields, *t, "export_restriction", "export_restriction");
+    in.check_keys();
+    market::RestrictionMeasure m;
+    m.line = in.line();
+    m.material = material_or_all(in);
+    m.origin = in.text("origin").value_or("");
+    m.stage = stage_of(in).value_or(Stage::kProcessing);
+    if (const toml::node* node = in.get("destinations")) {
+      const toml::array* array = node->as_array();
+      if (!array || array->empty()) {
+        in.error("destinations", "expected a non-empty list such as [\"USA\", \"EU27\"]");
+      } else {
+        for (const toml::node& item : *array) {
+          if (!item.is_string()) {
+            fields.error(item, "destinations", "expected strings");
+          } else {
+            m.destinations.push_back(**item.as_string());
+          }
+        }
+      }
+    } else {
+      in.error("destinations", "missing key 'destinations' (use [\"all\"] for every region)");
+    }
+    const std::string kind = in.text("kind").value_or("ban");
+    if (kind == "quota") {
+      m.kind = market::RestrictionKind::kQuota;
+      const auto share = in.number("share");
+      if (!share && !in.has("share")) {
+        in.error("share", "a quota needs share = the allowed fraction of base exports");
+      }
+      m.quota_share = share.value_or(0.0);
+    } else if (kind != "ban") {
+      in.error("kind", "use \"ban\" or \"quota\"");
+    } else if (in.has("share")) {
+      in.error("share", "a ban takes no share; use kind = \"quota\" for a quota");
+    }
+    m.leakage = in.boolean("leakage").value_or(false);
+    m.leakage_cost_usd_per_t = in.number("leakage_cost_usd_per_t").value_or(0.0);
+    if (!m.leakage && in.has("leakage_cost_usd_per_t")) {
+      in.error("leakage_cost_usd_per_t",
+               "a leakage cost needs leakage = true; without leakage nothing goes round the "
+               "restriction");
+    }
+    measures.restrictions.push_back(m);
+  }
+  return measures;
+}
+
+void read_demand_growth(const Reading& r, ScenarioSpec& spec) {
+  const toml::node* node = r.root.get("demand_growth");
+  if (!node) return;
+  const toml::table* t = node->as_table();
+  if (!t) {
+    r.fields.error(*node, "demand_growth", "write [demand_growth] with material = rate lines");
+    return;
+  }
+  const ScenarioKey* rate_key = find_scenario_key("demand_growth", "<material>");
+  for (const auto& [key, value] : *t) {
+    const std::string name(key.str());
+    const Material* m = r.data.find_material(name);
+    if (!m) {
+      r.fields.error(value, name,
+                     fmt::format("unknown material '{}' in [demand_growth]; use an id such as "
+                                 "gallium",
+                                 name));
+      continue;
+    }
+    if (auto rate = r.fields.number(*t, name.c_str(), rate_key->min.value_or(-0.99),
+                                    rate_key->max.value_or(1.0), true)) {
+      spec.demand_growth[m->id] = *rate;
+    }
+  }
+}
+
+void read_disruptions(const Reading& r, ScenarioSpec& spec) {
+  for (const toml::table* t : r.fields.tables(r.root, "disruption")) {
+    TableReader in(r.fields, *t, "disruption", "disruption");
+    in.check_keys();
+    Disruption d;
+    d.line = in.line();
+    const auto material = material_of(in, r.data);
+    const auto origin = in.text("origin");
+    const auto stage = stage_of(in);
+    const auto kind = in.text("kind");
+    const bool price_cut = kind && *kind == "price_cut";
+    const auto destinations = in.strings("destinations");
+    if (!price_cut && !in.has("destinations")) {
+      in.error("destinations", "missing key 'destinations' (a list of names)");
+    }
+    const auto start = in.integer("start");
+    const auto years = in.integer("years");
+    const auto probability = in.number("probability");
+    const auto share = in.number("share");
+    if (kind && *kind == "export_ban") {
+      d.kind = DisruptionKind::kExportBan;
+      if (in.has("share")) {
+        in.error("share", "an export ban allows nothing; drop share or use kind = \"quota\"");
+      }
+    } else if (kind && *kind == "quota") {
+      d.kind = DisruptionKind::kQuota;
+      if (!in.has("share")) {
+        in.error("share",
+                 "a quota needs share = the part of base-year exports still allowed, e.g. "
+                 "share = 0.5");
+      }
+      d.quota_share = share.value_or(0.0);
+    } else if (price_cut) {
+      // A dominant supplier's response to entry: it offers its output below cost.
+      d.kind = DisruptionKind::kPriceCut;
+      if (!in.has("share")) {
+        in.error("share",
+                 "a price cut needs share = the part of its supply cost the origin gives up, "
+                 "e.g. share = 0.3");
+      }
+      if (in.has("destinations")) {
+        in.error("destinations", "a price cut applies to every buyer; drop destinations");
+      }
+      d.quota_share = share.value_or(0.0);
+    } else if (kind) {
+      in.error("kind", "use \"export_ban\", \"quota\" or \"price_cut\"");
+    }
+    d.leakage = in.boolean("leakage").value_or(false);
+    d.leakage_cost_usd_per_t = in.number("leakage_cost_usd_per_t").value_or(0.0);
+    if (!d.leakage && in.has("leakage_cost_usd_per_t")) {
+      in.error("leakage_cost_usd_per_t", "a leakage cost needs leakage = true");
+    }
+    if (!material || !origin || !stage || !kind || (!destinations && !price_cut) || !start ||
+        !years || !probability) {
+      continue;
+    }
+    d.material = *material;
+    d.origin = *origin;
+    d.stage = *stage;
+    d.destinations = destinations.value_or(std::vector<std::string>{});
+    d.start_year = *start;
+    d.years = *years;
+    d.probability = *probability;
+    spec.disruptions.push_back(std::move(d));
+  }
+}
+
+void read_projects(const Reading& r, ScenarioSpec& spec) {
+  for (const toml::table* t : r.fields.tables(r.root, "project")) {
+    TableReader in(r.fields, *t, "project", "project");
+    in.check_keys();
+    ProjectSpec p;
+    p.line = in.line();
+    const auto name = in.text("name");
+    p.enabled = in.boolean("enabled").value_or(true);
+    if (!name) continue;
+    p.name = *name;
+    if (!p.enabled) {
+      // Removing a strategic project needs only its name.
+      for (const char* key : {"material", "country", "stage", "capacity_t", "online_year",
+                              "unit_cost_usd_per_t", "capex_usd"}) {
+        if (in.has(key)) in.error(key, "a project with enabled = false is removed; drop this key");
+      }
+      spec.projects.push_back(std::move(p));
+      continue;
+    }
+    // Required only for a project that is added (the schema says "when enabled").
+    for (const auto& [key, kind] :
+         {std::pair{"material", ""}, std::pair{"country", ""}, std::pair{"stage", ""},
+          std::pair{"capacity_t", " (a number)"}, std::pair{"online_year", " (a whole number)"}}) {
+      if (!in.has(key)) in.error(key, fmt::format("missing key '{}'{}", key, kind));
+    }
+    const auto material = in.has("material") ? material_of(in, r.data) : std::nullopt;
+    const auto country = in.text("country");
+    if (country && !r.data.find_country(*country)) {
+      in.error("country", fmt::format("'{}' is not an ISO3 country code, e.g. GRC", *country));
+    }
+    const auto stage = in.has("stage") ? stage_of(in) : std::nullopt;
+    const auto capacity = in.number("capacity_t");
+    if (capacity && *capacity <= 0.0) {
+      in.error("capacity_t",
+               "a project adds capacity: give capacity_t > 0 (enabled = false removes one)");
+    }
+    const auto online = in.integer("online_year");
+    p.unit_cost_usd_per_t = in.number("unit_cost_usd_per_t");
+    p.capex_usd = in.number("capex_usd");
+    if (!material || !country || !r.data.find_country(*country) || !stage || !capacity ||
+        *capacity <= 0.0 || !online) {
+      continue;
+    }
+    p.material = *material;
+    p.country = *country;
+    p.stage = *stage;
+    p.capacity_t = *capacity;
+    p.online_year = *online;
+    spec.projects.push_back(std::move(p));
+  }
+}
+
+// The checks of a simulation that need the whole file read: its materials and the disruptions'
+// years.
+void check_simulation(const Reading& r, ScenarioSpec& spec) {
+  if (r.problems.empty()) {
+    // Default materials: every one the scenario names, in the order it names them.
+    if (spec.materials.empty()) {
+      for (const policy::InstrumentSpec& i : spec.clearing.instruments) {
+        add_material(spec.materials, i.material);
+      }
+      for (const Disruption& d : spec.disruptions) add_material(spec.materials, d.material);
+      for (const auto& m : spec.clearing.trade.restrictions)
+        add_material(spec.materials, m.material);
+      for (const auto& m : spec.clearing.trade.tariffs) add_material(spec.materials, m.material);
+      for (const ProjectSpec& p : spec.projects) add_material(spec.materials, p.material);
+    }
+    if (spec.materials.empty()) {
+      const toml::node* where = r.root.get("scenario");
+      r.problems.push_back({r.file, where ? toml_line(*where) : 0, "materials",
+                            "the scenario names no material; add materials = [\"gallium\", ...] "
+                            "to [scenario]"});
+    }
+  }
+  for (const Disruption& d : spec.disruptions) {
+    if (d.start_year > spec.last_year || d.start_year + d.years - 1 < spec.first_year) {
+      if (spec.last_year == 0) continue;  // the years are wrong already
+      r.problems.push_back(
+          {r.file, d.line, "start",
+           fmt::format("the disruption ({}-{}) lies outside the simulated years "
+                       "{}-{}; move start",
+                       d.start_year, d.start_year + d.years - 1, spec.first_year, spec.last_year)});
+    }
+  }
+}
+
+Status located(std::string message, std::vector<Diagnostic> problems) {
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+  return Status::invalid_input(std::move(message), std::move(problems));
+}
+
+const char* invalid_what(Purpose purpose) {
+  switch (purpose) {
+    case Purpose::kClear:
+      return "invalid scenario";
+    case Purpose::kSimulate:
+      return "invalid simulation scenario";
+    case Purpose::kBacktest:
+      return "invalid back-test episode";
+  }
+  return "invalid scenario";
+}
+
+// Reads the tables of a parsed file into `spec`; problems go to `problems`.
+void read_parsed(const toml::table& root, const std::string& file_name, const Dataset& data,
+                 Purpose purpose, std::vector<Diagnostic>& problems, ScenarioSpec& spec) {
+  TomlFields fields(file_name, problems);
+  const Reading r{root, fields, data, purpose, problems, file_name};
+  spec.file = file_name;
+  spec.clearing.file = file_name;
+  check_tables(r);
+  read_scenario_table(r, spec);
+  spec.clearing.name = spec.name;
+  if (r.simulates()) {
+    read_demand_growth(r, spec);
+    read_disruptions(r, spec);
+    read_projects(r, spec);
+  }
+  read_club(r, spec.clearing);
+  read_instruments(r, spec.clearing);
+  spec.clearing.trade = read_trade_tables(fields, root, data, file_name);
+  // A multi-year run applies each instrument in the years it is in force (an offtake's tenor).
+  spec.clearing.skip_instruments_out_of_force = r.simulates();
+  if (r.simulates()) check_simulation(r, spec);
+}
+
+}  // namespace
+
+Result<ScenarioSpec> read_scenario(std::string_view toml_text, const std::string& file_name,
+                                   const Dataset& data, Purpose purpose) {
+  Result<toml::table> parsed = parse_toml(toml_text, file_name);
+  CRITMIN_RETURN_IF_ERROR(parsed);
+  std::vector<Diagnostic> problems;
+  ScenarioSpec spec;
+  read_parsed(parsed.value(), file_name, data, purpose, problems, spec);
+  if (!problems.empty()) {
+    return located(fmt::format("{}: {}", file_name, invalid_what(purpose)), std::move(problems));
+  }
+  return spec;
+}
+
+Result<policy::ClearingScenario> read_clearing_scenario(std::string_view toml_text,
+                                                        const std::string& file_name,
+                                                        const Dataset& data, int year) {
+  Result<toml::table> parsed = parse_toml(toml_text, file_name);
+  CRITMIN_RETURN_IF_ERROR(parsed);
+  std::vector<Diagnostic> problems;
+  ScenarioSpec spec;
+  read_parsed(parsed.value(), file_name, data, Purpose::kClear, problems, spec);
+  // A single clearing is in one year: a contract out of force then is reported with the rest.
+  for (const policy::InstrumentSpec& instrument : spec.clearing.instruments) {
+    const auto* offtake = std::get_if<policy::OfftakeSpec>(&instrument.terms);
+    if (year > 0 && offtake && !settlement::offtake_active(offtake->terms, year)) {
+      problems.push_back(
+          {file_name, instrument.line, "tenor_years",
+           fmt::format("the contract runs {}-{} and is not in force in {}: it is past its tenor "
+                       "or not yet started; change start_year/tenor_years or the year",
+                       offtake->terms.start_year,
+                       offtake->terms.start_year + offtake->terms.tenor_years - 1, year)});
+    }
+  }
+  if (!problems.empty()) {
+    return located(fmt::format("{}: invalid scenario", file_name), std::move(problems));
+  }
+  return std::move(spec.clearing);
+}
+
+Result<ScenarioSpec> read_simulation_scenario(std::string_view toml_text,
+                                              const std::string& file_name, const Dataset& data) {
+  return read_scenario(toml_text, file_name, data, Purpose::kSimulate);
+}
+
+Result<Episode> read_episode(std::string_view toml_text, const std::string& file_name,
+                             const Dataset& data) {
+  Result<toml::table> parsed = parse_toml(toml_text, file_name);
+  CRITMIN_RETURN_IF_ERROR(parsed);
+  const toml::table& root = parsed.value();
+  std::vector<Diagnostic> problems;
+  Episode episode;
+  episode.name = std::filesystem::path(file_name).stem().string();
+  read_parsed(root, file_name, data, Purpose::kBacktest, problems, episode.scenario);
+  const bool scenario_ok = problems.empty();
+  TomlFields fields(file_name, problems);
+
+  const toml::table* header = root["episode"].as_table();
+  if (!header) {
+    problems.push_back(
+        {file_name, 0, "episode", "an episode file needs an [episode] table with title and year"});
+  } else {
+    TableReader in(fields, *header, "episode", "episode");
+    in.check_keys();
+    episode.title = in.text("title").value_or("");
+    episode.year = in.integer("year").value_or(0);
+    if (episode.year != 0 && scenario_ok &&
+        (episode.year < episode.scenario.first_year || episode.year > episode.scenario.last_year)) {
+      in.error("year",
+               fmt::format("{} is not a simulated year ({}-{}); compare in one of them",
+                           episode.year, episode.scenario.first_year, episode.scenario.last_year));
+    }
+  }
+  const std::vector<const toml::table*> observed = fields.tables(root, "observed");
+  if (observed.empty() && !root.contains("observed")) {
+    problems.push_back({file_name, 0, "observed",
+                        "an episode needs at least one [[observed]] outcome to compare with"});
+  }
+  for (const toml::table* t : observed) {
+    TableReader in(fields, *t, "observed", "observed");
+    in.check_keys();
+    Observation o;
+    o.line = in.line();
+    const auto figure = in.text("figure");
+    if (figure && *figure != "price" && *figure != "exports") {
+      in.error("figure", fmt::format("'{}' is not a figure critmin compares; use \"price\" or "
+                                     "\"exports\"",
+                                     *figure));
+    }
+    o.figure = figure && *figure == "exports" ? ObservedFigure::kExports : ObservedFigure::kPrice;
+    o.region = in.text("region").value_or("");
+    const auto stage = in.text("stage");
+    if (stage && !parse_stage(*stage)) {
+      in.error("stage",
+               fmt::format("'{}' is not a stage; use \"extraction\" or \"processing\"", *stage));
+    }
+    o.stage = stage ? parse_stage(*stage).value_or(Stage::kProcessing) : Stage::kProcessing;
+    const auto before = in.number("before");
+    const auto after = in.number("after");
+    if (before && *before <= 0.0) {
+      in.error("before", "the value before the measure must be > 0 (the change is relative to it)");
+    }
+    o.before = before.value_or(1.0);
+    o.after = after.value_or(0.0);
+    o.unit = in.text("unit").value_or("");
+    o.when = in.text("when").value_or("");
+    o.source = in.text("source").value_or("");
+    episode.observed.push_back(std::move(o));
+  }
+  if (scenario_ok && episode.scenario.disruptions.empty()) {
+    problems.push_back({file_name, 0, "disruption",
+                        "an episode reproduces a measure: add at least one [[disruption]]"});
+  }
+  if (scenario_ok && episode.scenario.materials.size() != 1) {
+    problems.push_back({file_name, 0, "materials",
+                        fmt::format("an episode is about one material; the scenario names {}",
+                                    episode.scenario.materials.size())});
+  }
+  if (!problems.empty()) {
+    return located(fmt::format("{}: invalid back-test episode", file_name), std::move(problems));
+  }
+  return episode;
+}
+
+Result<market::TradeMeasures> read_trade_measures(std::string_view toml_text,
+                                                  const std::string& file_name,
+                                                  const Dataset& data) {
+  Result<toml::table> parsed = parse_toml(toml_text, file_name);
+  CRITMIN_RETURN_IF_ERROR(parsed);
+  std::vector<Diagnostic> problems;
+  TomlFields fields(file_name, problems);
+  market::TradeMeasures measures = read_trade_tables(fields, parsed.value(), data, file_name);
+  if (!problems.empty()) {
+    return Status::invalid_input(fmt::format("{}: invalid trade measures", file_name),
+                                 std::move(problems));
+  }
+  return measures;
+}
+
+}  // namespace critmin::scenario
