@@ -3,7 +3,7 @@
 // shared machine are noisy while a ratio measured side by side is not. Each case also checks its
 // target from the issue that set it and the process's peak memory.
 //
-//   build/bench/critmin_bench --data data --sources ../shared/data/sources [--runs N]
+//   build/bench/critmin_bench --data data --sources data/sources [--runs N]
 //                             [--case assess|import|clear|instruments] [--verbose 1]
 //
 // --case runs one case only (all by default); --verbose 1 prints the instruments case per
@@ -107,7 +107,7 @@ bool report(const char* name, double figure_s, double baseline_s, double target_
 
 int main(int argc, char** argv) {
   std::filesystem::path data_dir = "data";
-  std::filesystem::path sources_dir = "../shared/data/sources";
+  std::filesystem::path sources_dir = "data/sources";
   int runs = 7;
   std::string only_case;
   bool verbose = false;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "core/suggest.h"
 #include "core/text.h"
 
 namespace critmin {
@@ -95,10 +96,12 @@ Result<std::set<std::string>> resolve_materials(const Dataset& data,
         }
       }
       if (!any) {
+        std::vector<std::string> known = {"REE", "HREE", "LREE", "PGM"};
+        for (const Material& m : data.materials) known.push_back(m.id);
         return Status::not_found(fmt::format(
-            "--material: unknown material '{}'; use an id or name from `critmin data info` (e.g. "
-            "gallium, natural_graphite) or a group (REE, HREE, LREE, PGM)",
-            name));
+            "--material: unknown material '{}'{}; use an id or name from `critmin data materials` "
+            "(e.g. gallium, natural_graphite) or a group (REE, HREE, LREE, PGM)",
+            name, did_you_mean(name, known)));
       }
       continue;
     }

@@ -872,7 +872,7 @@ TEST(AssessDefaultData, ReportsAnExtraEuShareOfExactlyOneAtMostForEuImports) {
 }
 
 TEST(AssessDefaultData, MatchesTheGalliumProcessingHhiComputedFromTheSourceTable) {
-  const std::filesystem::path sources = CRITMIN_TEST_SHARED_SOURCES;
+  const std::filesystem::path sources = CRITMIN_TEST_SOURCES;
   const std::filesystem::path file = sources / "eu_crm2023_global_supply_shares.csv";
   if (!std::filesystem::exists(file)) GTEST_SKIP() << file << " is not present";
   const Result<std::string> text = read_text_file(file);
