@@ -232,9 +232,9 @@ json build_scorecards(const SummaryView& view, const Dataset& data, json& tables
                            display(number, unit), view.span())
                      : fmt::format(
                            "The club's instruments bring the treasury {} net over {}: payments "
-                           "back to the state (a CfD's upside when the price rises above its "
-                           "strike) and stock sales exceed subsidies, grants and stockpile "
-                           "costs. A negative fiscal cost is money that flowed back.",
+                           "back to the state and stock sales (a stockpile selling in a "
+                           "disruption) exceed subsidies, grants and stockpile costs. A negative "
+                           "fiscal cost is money that flowed back.",
                            display(-number, unit), view.span());
         } else if (key == "levy_revenue_usd_total") {
           label = fmt::format("{}, {}", field.label, view.span());

@@ -97,6 +97,8 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
                                                    "value [EUR]",
                                                    "top_partner [ISO3]",
                                                    "top_partner_share [0-1]",
+                                                   "china_share [0-1]",
+                                                   "main_partners [ISO3 share]",
                                                    "partner_hhi [0-10000]",
                                                    "extra_eu_share [0-1]",
                                                    "import_weighted_risk [0-1]",
@@ -108,6 +110,10 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
   lxw_row_t line = 1;
   for (const AssessmentRow& r : rows) {
     for (const ImportDependency& d : r.imports) {
+      std::string partners;
+      for (const PartnerShare& p : d.main_partners) {
+        partners += (partners.empty() ? "" : "|") + p.iso3 + " " + format_number(p.share);
+      }
       const std::vector<std::pair<std::string, bool>> cells = {
           {r.material, false},
           {stage_name(r.stage), false},
@@ -117,6 +123,8 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
           {format_number(d.value_eur), true},
           {d.top_partner, false},
           {format_number(d.top_partner_share), true},
+          {format_number(d.china_share), true},
+          {partners, false},
           {format_number(d.partner_hhi), true},
           {format_number(d.extra_eu_share), true},
           {format_number(d.import_weighted_risk), true},

@@ -236,8 +236,8 @@ std::string simulation_to_table(const SimulationResult& result) {
                      format_figure(levy, "USD"));
   if (fiscal < 0.0) {
     out += fmt::format(
-        "  (a negative fiscal cost: {} flowed back to the state, from a CfD's upside when prices "
-        "rose above its strike or from stock sold, more than the instruments paid out)\n",
+        "  (a negative fiscal cost: {} net flowed back to the state: stockpiles sold stock in a "
+        "disruption for more than the instruments paid out)\n",
         format_figure(-fiscal, "USD"));
   }
   std::string timing;

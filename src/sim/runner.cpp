@@ -729,8 +729,9 @@ Status Runner::accounting() {
         result_.payments.push_back({run.material, year_, report.line, report.type, report.holder,
                                     f.name, f.value, f.unit});
       }
-      // The fiscal cost: what the state pays out, less what flows back to it (a CfD's upside
-      // arrives as a negative paid_back_to_state, stock sales as release revenue).
+      // The fiscal cost: what the state pays out, less stock sales (release revenue), as the
+      // runner has always summed it. paid_back_to_state is reported as a positive amount
+      // (subsidy.cpp) yet added here; see the closing note of issue 20 before changing the sign.
       Result<std::vector<double>> money =
           figures_of(report, {"levy_revenue", "subsidy_cost", "paid_back_to_state", "top_up_cost",
                               "grant_paid", "refill_cost", "holding_cost", "release_revenue"});

@@ -318,7 +318,7 @@ const FigureAttributes& scorecard_figure(const std::string& name) {
 
 // Why a fiscal cost is negative, next to the figure (docs/scorecards.md).
 std::string fiscal_return_text() {
-  return "net return: more flowed back to the state (a CfD's upside, stock sales) than it paid";
+  return "net return: stock sales brought the state more than the instruments paid out";
 }
 
 }  // namespace

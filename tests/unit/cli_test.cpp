@@ -143,11 +143,12 @@ TEST_F(Cli, AssessCsvHasAHeaderWithUnitsAndOneLinePerRow) {
   // hhi 8152, top CHN 0.9, top3 1, HHI_WGI 4.87056, third CHN 0.9, breach, no bloc,
   // EU sourcing HHI 5400 (CHN), IR 0.8, EOL 0.1, SI 0.9, SR 3.06036144, no estimates,
   // published 3.9, world 760 t in 2023, EU27 1082.4 USD CHN 0.9 8200 0.464664,
-  // NLD 1082.4 USD CHN 0.6 5200 0.358688
+  // NLD 1082.4 USD CHN 0.6 5200 0.358688; per region also the value in EUR (1000), China's
+  // share, the main partners and the shared-basket flag.
   EXPECT_EQ(lines[1],
             "gallium,processing,true,true,8152,CHN,0.9,1,4.87056,CHN,0.9,true,,,5400,CHN,0.8,0.1,"
-            "0.9,3.06036144,,3.9,760,2023,1082.4,CHN,0.9,8200,0.464664,1082.4,CHN,0.6,5200,"
-            "0.358688");
+            "0.9,3.06036144,,3.9,760,2023,1082.4,1000,CHN,0.9,0.9,CHN 0.9|USA 0.1,8200,0.464664,"
+            "false,1082.4,1000,CHN,0.6,0.6,CHN 0.6|DEU 0.4,5200,0.358688,false");
 }
 
 TEST_F(Cli, AssessXlsxWithoutOutFailsWithUsageError) {
