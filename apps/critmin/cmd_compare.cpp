@@ -7,12 +7,12 @@
 #include <thread>
 
 #include "commands.h"
-#include "critmin/compare.h"
-#include "critmin/ensemble.h"
-#include "critmin/files.h"
-#include "critmin/long_tables.h"
-#include "critmin/results_report.h"
-#include "critmin/simulation.h"
+#include "critmin/core/files.h"
+#include "critmin/report/long_tables.h"
+#include "critmin/report/results_report.h"
+#include "critmin/sim/compare.h"
+#include "critmin/sim/ensemble.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::cli {
 

@@ -6,9 +6,9 @@
 #include <set>
 
 #include "commands.h"
-#include "critmin/calibration.h"
-#include "critmin/figures.h"
-#include "critmin/importer.h"
+#include "critmin/core/figures.h"
+#include "critmin/market/calibration.h"
+#include "critmin/world/importer.h"
 
 namespace critmin::cli {
 namespace {

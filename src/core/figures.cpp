@@ -1,6 +1,6 @@
-// The output-attribute table (critmin/figures.h): data/outputs/figures.csv, embedded by CMake
+// The output-attribute table (critmin/core/figures.h): data/outputs/figures.csv, embedded by CMake
 // into generated/embedded_figures.cpp.
-#include "critmin/figures.h"
+#include "critmin/core/figures.h"
 
 #include <fmt/format.h>
 

@@ -6,8 +6,8 @@
 
 #include "core/csv.h"
 #include "core/text.h"
-#include "critmin/figures.h"
-#include "critmin/report.h"
+#include "critmin/core/figures.h"
+#include "critmin/report/report.h"
 #include "report/assess_columns.h"
 
 namespace critmin {

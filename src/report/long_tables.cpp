@@ -1,15 +1,15 @@
-// Tidy exports as long tables (critmin/long_tables.h).
-#include "critmin/long_tables.h"
+// Tidy exports as long tables (critmin/report/long_tables.h).
+#include "critmin/report/long_tables.h"
 
 #include <fmt/format.h>
 
 #include <system_error>
 
 #include "core/csv.h"
-#include "critmin/figures.h"
-#include "critmin/files.h"
-#include "critmin/headline.h"
-#include "critmin/scorecard.h"
+#include "critmin/core/figures.h"
+#include "critmin/core/files.h"
+#include "critmin/sim/headline.h"
+#include "critmin/sim/scorecard.h"
 
 namespace critmin::report {
 namespace {

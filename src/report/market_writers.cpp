@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "critmin/figures.h"
-#include "critmin/report.h"
+#include "critmin/core/figures.h"
+#include "critmin/report/report.h"
 
 namespace critmin {
 
@@ -170,7 +170,7 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
         club->converged ? "converged" : "NOT converged", club->outer_residual_usd_per_t);
     for (const policy::InstrumentReport& report : club->instruments) {
       out += fmt::format("  {} (line {})\n", report.label, report.line);
-      // Each figure under its label from the output table (critmin/figures.h), in its unit.
+      // Each figure under its label from the output table (critmin/core/figures.h), in its unit.
       for (const policy::InstrumentFigure& f : report.figures) {
         out +=
             fmt::format("    {:<40} {:>16} {}\n", figure_label_of(FigureGroup::kInstrument, f.name),

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "critmin/figures.h"
-#include "critmin/status.h"
+#include "critmin/core/figures.h"
+#include "critmin/core/status.h"
 
 namespace critmin::report {
 
@@ -19,7 +19,7 @@ std::string grouped_digits(double value);
 std::string money(double value, const std::string& unit);
 
 // Every field of a summary (scalars at any depth and the columns of its tables) must be in the
-// output table (critmin/figures.h, group summary): kInvalidInput listing each one that is not,
+// output table (critmin/core/figures.h, group summary): kInvalidInput listing each one that is not,
 // at `file`:0:path. Writers call it before summary_field.
 Status check_summary_fields(const nlohmann::json& summary, const std::string& file);
 // The attributes of a summary field that check_summary_fields has accepted.

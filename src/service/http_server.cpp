@@ -1,5 +1,6 @@
-// The event loops and the blocking loop of critmin::HttpServer (see include/critmin/http_server.h).
-#include "critmin/http_server.h"
+// The event loops and the blocking loop of critmin::HttpServer (see
+// include/critmin/service/http_server.h).
+#include "critmin/service/http_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

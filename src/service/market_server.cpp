@@ -3,7 +3,7 @@
 // Every route runs through handle(): authenticate the bearer token (401), check the caller's
 // roles (403), parse and shape-check the JSON body (400), call the service and map its Status to
 // an HTTP code. Any rejection answers {"error": "..."} and changes nothing.
-#include "critmin/market_server.h"
+#include "critmin/service/market_server.h"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "critmin/http_server.h"
+#include "critmin/service/http_server.h"
 #include "service/market_service.h"
 
 namespace critmin {
@@ -577,7 +577,7 @@ Result<service::NewOrder> parse_order(const Body& body, std::uint64_t lot_id) {
   std::string side;
   if (auto e = body.text("side", side, true)) return bad(*e);
   Result<auction::Side> parsed = parse_side(side);
-  if (!parsed.is_ok()) return parsed.status();
+  CRITMIN_RETURN_IF_ERROR(parsed);
   request.side = parsed.value();
   if (auto e = body.number("price_usd_per_t", request.price_usd_per_t, true)) return bad(*e);
   if (auto e = body.number("quantity_t", request.quantity_t, true)) return bad(*e);
@@ -595,9 +595,9 @@ void add_routes(HttpServer& server, Routes& routes) {
   MarketService& svc = routes.service();
   const std::string base = "/market/v1";
 
-  // The two routes on the event loop (include/critmin/http_server.h). Orders: checked, applied
-  // and queued for the log at once; the 201 is sent from the log writer's completion after the
-  // fdatasync, so no thread waits per order. GET /me answers at once; it is the benchmark's
+  // The two routes on the event loop (include/critmin/service/http_server.h). Orders: checked,
+  // applied and queued for the log at once; the 201 is sent from the log writer's completion after
+  // the fdatasync, so no thread waits per order. GET /me answers at once; it is the benchmark's
   // baseline, the cost of a request on this path without the log.
   server.event_route(
       "GET", base + "/me", [&svc](const EventRequest& req, EventResponder responder) {
@@ -661,7 +661,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                  int& created) -> Result<json> {
             if (auto e = body.only({"orders"})) return bad(*e);
             Result<std::uint64_t> lot = path_id(req);
-            if (!lot.is_ok()) return lot.status();
+            CRITMIN_RETURN_IF_ERROR(lot);
             if (!body.has("orders") || !body.raw("orders").is_array()) {
               return Status::invalid_input("field 'orders' must be an array of orders (1 to 1000)");
             }
@@ -679,7 +679,7 @@ void add_routes(HttpServer& server, Routes& routes) {
               requests.push_back(std::move(request).value());
             }
             Result<std::vector<std::uint64_t>> ids = svc.submit_orders(caller.id, requests);
-            if (!ids.is_ok()) return ids.status();
+            CRITMIN_RETURN_IF_ERROR(ids);
             created = 201;
             return json{{"lot_id", lot.value()}, {"ids", ids.value()}};
           }));
@@ -695,7 +695,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                            {"contracts", s.contracts.size()}}
                                    .dump();
                              });
-                             if (!text.is_ok()) return text.status();
+                             CRITMIN_RETURN_IF_ERROR(text);
                              json j = json::parse(text.value());
                              j["fsyncs"] = svc.fsync_count();
                              return j;
@@ -730,7 +730,7 @@ void add_routes(HttpServer& server, Routes& routes) {
               request.roles |= *parsed;
             }
             Result<service::Registered> r = svc.register_participant(caller.id, request);
-            if (!r.is_ok()) return r.status();
+            CRITMIN_RETURN_IF_ERROR(r);
             created = 201;
             return json{{"id", r.value().id}, {"token", r.value().token}};
           }));
@@ -746,7 +746,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                }
                                return list.dump();
                              });
-                             if (!text.is_ok()) return text.status();
+                             CRITMIN_RETURN_IF_ERROR(text);
                              return json::parse(text.value());
                            }));
 
@@ -773,7 +773,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                               if (auto e = body.text("valid_to", request.valid_to, true))
                                 return bad(*e);
                               Result<std::uint64_t> id = svc.issue_certificate(caller.id, request);
-                              if (!id.is_ok()) return id.status();
+                              CRITMIN_RETURN_IF_ERROR(id);
                               created = 201;
                               return json{{"id", id.value()}};
                             }));
@@ -789,7 +789,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                }
                                return list.dump();
                              });
-                             if (!text.is_ok()) return text.status();
+                             CRITMIN_RETURN_IF_ERROR(text);
                              return json::parse(text.value());
                            }));
 
@@ -821,7 +821,7 @@ void add_routes(HttpServer& server, Routes& routes) {
             if (auto e = body.boolean("joint_purchase", request.joint_purchase)) return bad(*e);
             if (auto e = body.text("delivery_date", request.delivery_date, true)) return bad(*e);
             Result<std::uint64_t> id = svc.open_lot(caller.id, request);
-            if (!id.is_ok()) return id.status();
+            CRITMIN_RETURN_IF_ERROR(id);
             created = 201;
             return json{{"id", id.value()}};
           }));
@@ -837,7 +837,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                                    }
                                                    return list.dump();
                                                  });
-                                             if (!text.is_ok()) return text.status();
+                                             CRITMIN_RETURN_IF_ERROR(text);
                                              return json::parse(text.value());
                                            }));
 
@@ -847,14 +847,14 @@ void add_routes(HttpServer& server, Routes& routes) {
                     [&svc](const Participant&, const Body&, const httplib::Request& req,
                            int&) -> Result<json> {
                       Result<std::uint64_t> id = path_id(req);
-                      if (!id.is_ok()) return id.status();
+                      CRITMIN_RETURN_IF_ERROR(id);
                       bool found = false;
                       Result<std::string> text = svc.read([&](const MarketState& s) {
                         auto it = s.lots.find(id.value());
                         found = it != s.lots.end();
                         return found ? lot_json(it->second).dump() : std::string();
                       });
-                      if (!text.is_ok()) return text.status();
+                      CRITMIN_RETURN_IF_ERROR(text);
                       if (!found) {
                         return Status::not_found(fmt::format("lot {} does not exist", id.value()));
                       }
@@ -870,11 +870,11 @@ void add_routes(HttpServer& server, Routes& routes) {
           [&svc](const Participant& caller, const Body&, const httplib::Request& req,
                  int&) -> Result<json> {
             Result<std::uint64_t> id = path_id(req);
-            if (!id.is_ok()) return id.status();
+            CRITMIN_RETURN_IF_ERROR(id);
             Result<std::uint64_t> after = query_number(req, "after", 0);
-            if (!after.is_ok()) return after.status();
+            CRITMIN_RETURN_IF_ERROR(after);
             Result<std::uint64_t> limit = query_number(req, "limit", kOrderPage);
-            if (!limit.is_ok()) return limit.status();
+            CRITMIN_RETURN_IF_ERROR(limit);
             const std::uint64_t count = std::clamp<std::uint64_t>(limit.value(), 1, kMaxOrderPage);
             const bool all = sees_everything(caller);
             bool found = false;
@@ -905,7 +905,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                           {"next_after", next_after}}
                   .dump();
             });
-            if (!text.is_ok()) return text.status();
+            CRITMIN_RETURN_IF_ERROR(text);
             if (!found) {
               return Status::not_found(fmt::format("lot {} does not exist", id.value()));
             }
@@ -918,10 +918,10 @@ void add_routes(HttpServer& server, Routes& routes) {
                                    const httplib::Request& req, int&) -> Result<json> {
                               if (auto e = body.only({})) return bad(*e);
                               Result<std::uint64_t> id = path_id(req);
-                              if (!id.is_ok()) return id.status();
+                              CRITMIN_RETURN_IF_ERROR(id);
                               Result<service::CallRecord> call =
                                   svc.clear_lot(caller.id, id.value());
-                              if (!call.is_ok()) return call.status();
+                              CRITMIN_RETURN_IF_ERROR(call);
                               json reply = call_json(call.value(), 0);
                               reply.erase("fills");
                               reply["fill_count"] = call.value().fill_count;
@@ -935,9 +935,9 @@ void add_routes(HttpServer& server, Routes& routes) {
                            int&) -> Result<json> {
                       if (auto e = body.only({})) return bad(*e);
                       Result<std::uint64_t> id = path_id(req);
-                      if (!id.is_ok()) return id.status();
+                      CRITMIN_RETURN_IF_ERROR(id);
                       Result<double> demand = svc.tender_round(caller.id, id.value());
-                      if (!demand.is_ok()) return demand.status();
+                      CRITMIN_RETURN_IF_ERROR(demand);
                       return json{{"lot_id", id.value()}, {"aggregated_demand_t", demand.value()}};
                     }));
 
@@ -947,11 +947,11 @@ void add_routes(HttpServer& server, Routes& routes) {
                     [&svc](const Participant& caller, const Body&, const httplib::Request& req,
                            int&) -> Result<json> {
                       Result<std::uint64_t> id = path_id(req);
-                      if (!id.is_ok()) return id.status();
+                      CRITMIN_RETURN_IF_ERROR(id);
                       Result<std::uint64_t> after = query_number(req, "after", 0);
-                      if (!after.is_ok()) return after.status();
+                      CRITMIN_RETURN_IF_ERROR(after);
                       Result<std::uint64_t> limit = query_number(req, "limit", kCallPage);
-                      if (!limit.is_ok()) return limit.status();
+                      CRITMIN_RETURN_IF_ERROR(limit);
                       const std::uint64_t count =
                           std::clamp<std::uint64_t>(limit.value(), 1, kMaxCallPage);
                       const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
@@ -969,7 +969,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                         }
                         return list.dump();
                       });
-                      if (!text.is_ok()) return text.status();
+                      CRITMIN_RETURN_IF_ERROR(text);
                       if (!found) {
                         return Status::not_found(fmt::format("lot {} does not exist", id.value()));
                       }
@@ -1008,7 +1008,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                 return Status::invalid_input("an offtake contract has no 'subsidy'; remove it");
               }
               Result<settlement::OfftakePrice> price = parse_offtake_price(body.raw("price"));
-              if (!price.is_ok()) return price.status();
+              CRITMIN_RETURN_IF_ERROR(price);
               request.offtake.price = price.value();
               request.offtake.volume_t_per_year = request.volume_t_per_year;
               request.offtake.start_year = request.start_year;
@@ -1028,14 +1028,14 @@ void add_routes(HttpServer& server, Routes& routes) {
                 return Status::invalid_input("field 'subsidy' is missing; give the subsidy terms");
               }
               Result<settlement::SubsidyTerms> terms = parse_subsidy(body.raw("subsidy"));
-              if (!terms.is_ok()) return terms.status();
+              CRITMIN_RETURN_IF_ERROR(terms);
               request.subsidy = terms.value();
             } else {
               return Status::invalid_input(
                   fmt::format("kind: '{}' is not a contract kind; use offtake or subsidy", kind));
             }
             Result<std::uint64_t> id = svc.register_contract(caller.id, request);
-            if (!id.is_ok()) return id.status();
+            CRITMIN_RETURN_IF_ERROR(id);
             created = 201;
             return json{{"id", id.value()}};
           }));
@@ -1054,7 +1054,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                }
                                return list.dump();
                              });
-                             if (!text.is_ok()) return text.status();
+                             CRITMIN_RETURN_IF_ERROR(text);
                              return json::parse(text.value());
                            }));
 
@@ -1112,7 +1112,7 @@ void add_routes(HttpServer& server, Routes& routes) {
               }
             }
             Result<service::PeriodSettled> settled = svc.settle_period(caller.id, request);
-            if (!settled.is_ok()) return settled.status();
+            CRITMIN_RETURN_IF_ERROR(settled);
             created = 201;
             return settlement_json(settled.value());
           }));
@@ -1128,7 +1128,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                }
                                return list.dump();
                              });
-                             if (!text.is_ok()) return text.status();
+                             CRITMIN_RETURN_IF_ERROR(text);
                              return json::parse(text.value());
                            }));
 
@@ -1137,14 +1137,14 @@ void add_routes(HttpServer& server, Routes& routes) {
                            [&svc](const Participant&, const Body&, const httplib::Request& req,
                                   int&) -> Result<json> {
                              Result<std::uint64_t> after = query_number(req, "after", 0);
-                             if (!after.is_ok()) return after.status();
+                             CRITMIN_RETURN_IF_ERROR(after);
                              Result<std::uint64_t> limit = query_number(req, "limit", 100);
-                             if (!limit.is_ok()) return limit.status();
+                             CRITMIN_RETURN_IF_ERROR(limit);
                              const std::uint64_t count =
                                  std::min<std::uint64_t>(limit.value(), 1000);
                              Result<std::vector<service::AuditRecord>> records =
                                  svc.read_audit(after.value(), count);
-                             if (!records.is_ok()) return records.status();
+                             CRITMIN_RETURN_IF_ERROR(records);
                              json list = json::array();
                              for (const service::AuditRecord& record : records.value()) {
                                Result<service::Event> event = service::decode_event(record.event);
@@ -1161,7 +1161,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                    int&) -> Result<json> {
                               if (auto e = body.only({})) return bad(*e);
                               Status status = svc.snapshot();
-                              if (!status.is_ok()) return status;
+                              CRITMIN_RETURN_IF_ERROR(status);
                               return json{{"snapshot_seq", svc.last_seq()}};
                             }));
 }
@@ -1176,7 +1176,7 @@ Result<std::unique_ptr<MarketServer>> MarketServer::open(const MarketServerOptio
   config.snapshot_every_events = options.snapshot_every_events;
   Result<std::unique_ptr<MarketService>> opened =
       MarketService::open(config, std::make_shared<const Dataset>(dataset));
-  if (!opened.is_ok()) return opened.status();
+  CRITMIN_RETURN_IF_ERROR(opened);
   std::unique_ptr<MarketServer> server(new MarketServer());
   server->options_ = options;
   server->service_ = std::move(opened).value();
@@ -1202,7 +1202,7 @@ Result<std::string> MarketServer::create_operator(const std::string& name,
   request.country_iso3 = country_iso3;
   request.roles = service::kOperator;
   Result<service::Registered> registered = service_->register_participant(0, request);
-  if (!registered.is_ok()) return registered.status();
+  CRITMIN_RETURN_IF_ERROR(registered);
   return registered.value().token;
 }
 

@@ -132,21 +132,21 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
   }
   if (config.postgres_url.empty()) {
     Result<std::unique_ptr<SqliteStore>> store = SqliteStore::open(config.directory);
-    if (!store.is_ok()) return store.status();
+    CRITMIN_RETURN_IF_ERROR(store);
     service->store_ = std::move(store).value();
   } else {
     Result<std::unique_ptr<PostgresStore>> store = PostgresStore::open(config.postgres_url);
-    if (!store.is_ok()) return store.status();
+    CRITMIN_RETURN_IF_ERROR(store);
     service->store_ = std::move(store).value();
   }
   RecoveryReport& report = service->recovery_;
   MarketState& state = service->state_;
   Result<std::optional<LoadedSnapshot>> snapshot = service->store_->load_latest_snapshot();
-  if (!snapshot.is_ok()) return snapshot.status();
+  CRITMIN_RETURN_IF_ERROR(snapshot);
   if (snapshot.value()) {
     std::vector<AuditRecord> legacy_audit;
     Result<MarketState> decoded = decode_state(snapshot.value()->payload, &legacy_audit);
-    if (!decoded.is_ok()) return decoded.status();
+    CRITMIN_RETURN_IF_ERROR(decoded);
     state = std::move(decoded).value();
     if (state.last_seq != snapshot.value()->seq) {
       return Status::io_error(
@@ -167,7 +167,7 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
   service->snapshot_seq_ = state.last_seq;
 
   Result<std::vector<SegmentFile>> segments = list_segments(config.directory);
-  if (!segments.is_ok()) return segments.status();
+  CRITMIN_RETURN_IF_ERROR(segments);
   for (std::size_t i = 0; i < segments.value().size(); ++i) {
     const SegmentFile& segment = segments.value()[i];
     const bool newest = i + 1 == segments.value().size();
@@ -186,22 +186,22 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
                             state.last_seq, seq, segment.path.string()));
           }
           Result<Event> event = decode_event(payload);
-          if (!event.is_ok()) return event.status();
+          CRITMIN_RETURN_IF_ERROR(event);
           if (event.value().seq != seq) {
             return Status::io_error(
                 fmt::format("record {} holds event {}", seq, event.value().seq));
           }
           Status applied = apply_event(state, event.value());
-          if (!applied.is_ok()) return applied;
+          CRITMIN_RETURN_IF_ERROR(applied);
           service->audit_tail_.push_back({seq, std::string(payload)});
           ++report.replayed_events;
           return Status::ok();
         });
-    if (!scan.is_ok()) return scan.status();
+    CRITMIN_RETURN_IF_ERROR(scan);
     if (scan.value().zero_tail && newest) {
       // The writer's preallocated space after its last record (it crashed or was killed).
       Status truncated = truncate_segment(segment.path, scan.value().valid_bytes);
-      if (!truncated.is_ok()) return truncated;
+      CRITMIN_RETURN_IF_ERROR(truncated);
     } else if (scan.value().torn_tail || scan.value().zero_tail) {
       if (!newest) {
         return Status::io_error(
@@ -212,12 +212,12 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
       const std::uintmax_t size = std::filesystem::file_size(segment.path, error);
       report.torn_bytes_truncated = error ? 0 : size - scan.value().valid_bytes;
       Status truncated = truncate_segment(segment.path, scan.value().valid_bytes);
-      if (!truncated.is_ok()) return truncated;
+      CRITMIN_RETURN_IF_ERROR(truncated);
     }
   }
   report.last_seq = state.last_seq;
   Result<std::unique_ptr<WalWriter>> wal = WalWriter::open(config.directory, state.last_seq + 1);
-  if (!wal.is_ok()) return wal.status();
+  CRITMIN_RETURN_IF_ERROR(wal);
   service->wal_ = std::move(wal).value();
   service->snapshotter_ = std::thread([s = service.get()] { s->run_snapshotter(); });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -266,11 +266,11 @@ Result<std::pair<Answer, std::uint64_t>> MarketService::commit_queued(
   }
   std::lock_guard<std::mutex> lock(mutex_);
   Result<EventBody> body = decide(state_);
-  if (!body.is_ok()) return body.status();
+  CRITMIN_RETURN_IF_ERROR(body);
   Event event{state_.last_seq + 1, now_ms(), actor, std::move(body).value()};
   const std::string bytes = encode_event(event);
   Status applied = apply_event(state_, event);
-  if (!applied.is_ok()) return applied;
+  CRITMIN_RETURN_IF_ERROR(applied);
   wal_->append(event.seq, bytes);
   audit_tail_.push_back({event.seq, bytes});
   return std::pair<Answer, std::uint64_t>(answer(state_, event), event.seq);
@@ -281,7 +281,7 @@ Result<Answer> MarketService::commit(
     std::uint64_t actor, const std::function<Result<EventBody>(const MarketState&)>& decide,
     const std::function<Answer(const MarketState&, const Event&)>& answer) {
   Result<std::pair<Answer, std::uint64_t>> queued = commit_queued<Answer>(actor, decide, answer);
-  if (!queued.is_ok()) return queued.status();
+  CRITMIN_RETURN_IF_ERROR(queued);
   const std::uint64_t seq = queued.value().second;
   Status durable = wal_->wait_durable(seq);
   if (!durable.is_ok()) {
@@ -321,7 +321,7 @@ Result<Registered> MarketService::register_participant(std::uint64_t actor,
       [](const MarketState&, const Event& e) {
         return std::get<ParticipantRegistered>(e.body).participant.id;
       });
-  if (!id.is_ok()) return id.status();
+  CRITMIN_RETURN_IF_ERROR(id);
   return Registered{id.value(), token};
 }
 
@@ -334,11 +334,11 @@ Result<std::uint64_t> MarketService::issue_certificate(std::uint64_t actor,
     return s;
   }
   Result<std::string> material = resolve_material(request.material);
-  if (!material.is_ok()) return material.status();
+  CRITMIN_RETURN_IF_ERROR(material);
   Result<std::int32_t> from = check_date(request.valid_from, "valid_from");
-  if (!from.is_ok()) return from.status();
+  CRITMIN_RETURN_IF_ERROR(from);
   Result<std::int32_t> to = check_date(request.valid_to, "valid_to");
-  if (!to.is_ok()) return to.status();
+  CRITMIN_RETURN_IF_ERROR(to);
   if (to.value() < from.value()) {
     return invalid("valid_to",
                    "is before valid_from; a certificate must be valid for a day or more");
@@ -374,11 +374,11 @@ Result<std::uint64_t> MarketService::issue_certificate(std::uint64_t actor,
 Result<std::uint64_t> MarketService::open_lot(std::uint64_t actor, const NewLot& request) {
   if (Status s = check_text(request.name, "name", kMaxNameBytes, false); !s.is_ok()) return s;
   Result<std::string> material = resolve_material(request.material);
-  if (!material.is_ok()) return material.status();
+  CRITMIN_RETURN_IF_ERROR(material);
   Result<Stage> stage = check_stage(request.stage);
-  if (!stage.is_ok()) return stage.status();
+  CRITMIN_RETURN_IF_ERROR(stage);
   Result<std::int32_t> delivery = check_date(request.delivery_date, "delivery_date");
-  if (!delivery.is_ok()) return delivery.status();
+  CRITMIN_RETURN_IF_ERROR(delivery);
   Lot lot;
   lot.name = request.name;
   lot.material_id = material.value();
@@ -509,7 +509,7 @@ Result<EventBody> order_event(const MarketState& state, std::uint64_t actor,
                               const NewOrder& request) {
   Result<OrderSubmitted> decided =
       decide_order(state, actor, request, state.next_id, state.last_seq + 1);
-  if (!decided.is_ok()) return decided.status();
+  CRITMIN_RETURN_IF_ERROR(decided);
   return EventBody(std::move(decided).value());
 }
 
@@ -530,7 +530,7 @@ Result<MarketService::QueuedOrder> MarketService::submit_order_queued(std::uint6
   Result<std::pair<std::uint64_t, std::uint64_t>> queued = commit_queued<std::uint64_t>(
       actor, [&](const MarketState& state) { return order_event(state, actor, request); },
       submitted_order_id);
-  if (!queued.is_ok()) return queued.status();
+  CRITMIN_RETURN_IF_ERROR(queued);
   // Only asks the snapshot thread; the snapshot waits for the log itself.
   maybe_snapshot(queued.value().second);
   return QueuedOrder{queued.value().first, queued.value().second};
@@ -572,7 +572,7 @@ Result<std::vector<std::uint64_t>> MarketService::submit_orders(
     for (const Event& event : events) {
       std::string bytes = encode_event(event);
       Status applied = apply_event(state_, event);
-      if (!applied.is_ok()) return applied;  // the log holds exactly the orders applied so far
+      CRITMIN_RETURN_IF_ERROR(applied);  // the log holds exactly the orders applied so far
       wal_->append(event.seq, bytes);
       audit_tail_.push_back({event.seq, std::move(bytes)});
       ids.push_back(std::get<OrderSubmitted>(event.body).order.id);
@@ -660,9 +660,9 @@ Result<double> MarketService::tender_round(std::uint64_t actor, std::uint64_t lo
 Result<std::uint64_t> MarketService::register_contract(std::uint64_t actor,
                                                        const NewContract& request) {
   Result<std::string> material = resolve_material(request.material);
-  if (!material.is_ok()) return material.status();
+  CRITMIN_RETURN_IF_ERROR(material);
   Result<Stage> stage = check_stage(request.stage);
-  if (!stage.is_ok()) return stage.status();
+  CRITMIN_RETURN_IF_ERROR(stage);
   Contract contract;
   contract.kind = request.kind;
   contract.material_id = material.value();
@@ -738,9 +738,9 @@ Result<std::uint64_t> MarketService::register_contract(std::uint64_t actor,
 Result<PeriodSettled> MarketService::settle_period(std::uint64_t actor,
                                                    const SettleRequest& request) {
   Result<std::string> material = resolve_material(request.material);
-  if (!material.is_ok()) return material.status();
+  CRITMIN_RETURN_IF_ERROR(material);
   Result<Stage> stage = check_stage(request.stage);
-  if (!stage.is_ok()) return stage.status();
+  CRITMIN_RETURN_IF_ERROR(stage);
   if (request.year < 1990 || request.year > 2200) {
     return invalid("year", fmt::format("is {}; give a year between 1990 and 2200", request.year));
   }
@@ -884,13 +884,13 @@ Status MarketService::snapshot() {
   // segment: waiting only for durability could find the switch not yet made (the records may
   // have been durable already), and keep segments the snapshot covers.
   Status durable = wal_->wait_durable_and_rotated(seq);
-  if (!durable.is_ok()) return durable;
+  CRITMIN_RETURN_IF_ERROR(durable);
   // Decoding the bytes checks that the snapshot reads back before it replaces the old one, and
   // gives the query tables their content without holding the state lock.
   Result<MarketState> decoded = decode_state(bytes);
-  if (!decoded.is_ok()) return decoded.status();
+  CRITMIN_RETURN_IF_ERROR(decoded);
   Status written = store_->write_snapshot(seq, bytes, decoded.value(), audit);
-  if (!written.is_ok()) return written;
+  CRITMIN_RETURN_IF_ERROR(written);
   {
     // Committed: the store answers for these entries now, and memory lets go of them.
     std::lock_guard<std::mutex> lock(mutex_);
@@ -935,7 +935,7 @@ Result<std::string> MarketService::read(
     seen = state_.last_seq;
   }
   Status durable = wal_->wait_durable(seen);
-  if (!durable.is_ok()) return durable;
+  CRITMIN_RETURN_IF_ERROR(durable);
   return text;
 }
 
@@ -958,7 +958,7 @@ Result<std::vector<AuditRecord>> MarketService::read_audit(std::uint64_t after,
   if (after < paged) {
     // Entries up to `paged` are in the store for good: a later snapshot only adds to it.
     Result<std::vector<AuditRecord>> stored = store_->read_audit(after, paged, limit);
-    if (!stored.is_ok()) return stored.status();
+    CRITMIN_RETURN_IF_ERROR(stored);
     page = std::move(stored).value();
   }
   for (AuditRecord& record : tail) {
@@ -967,7 +967,7 @@ Result<std::vector<AuditRecord>> MarketService::read_audit(std::uint64_t after,
   }
   // As every read: nothing is shown that a crash could take back.
   Status durable = wal_->wait_durable(seen);
-  if (!durable.is_ok()) return durable;
+  CRITMIN_RETURN_IF_ERROR(durable);
   return page;
 }
 

@@ -38,7 +38,7 @@
 #include <thread>
 #include <vector>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin::service {
 

@@ -1,6 +1,6 @@
-// Monte Carlo ensembles (critmin/ensemble.h): seeds per run, the runs of a share on worker
+// Monte Carlo ensembles (critmin/sim/ensemble.h): seeds per run, the runs of a share on worker
 // threads, merging shares, quantiles, and the ensemble's JSON, table and SQLite store.
-#include "critmin/ensemble.h"
+#include "critmin/sim/ensemble.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -13,7 +13,7 @@
 #include <system_error>
 #include <thread>
 
-#include "critmin/figures.h"
+#include "critmin/core/figures.h"
 #include "sim/sqlite_database.h"
 #include "sim/status_context.h"
 
@@ -144,7 +144,7 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
   for (std::size_t t = 1; t < thread_count; ++t) workers.emplace_back(work);
   work();  // the calling thread is worker 0
   for (std::thread& w : workers) w.join();
-  if (!failure.is_ok()) return failure;
+  CRITMIN_RETURN_IF_ERROR(failure);
 
   for (const HeadlineFigure& f : reference) {
     out.figure_names.push_back(f.name);
@@ -337,7 +337,7 @@ std::string ensemble_to_table(const EnsembleSummary& summary) {
       fmt::format("{}: {} runs, seed {}, years {}-{}, {} material(s)\n\n",
                   summary.scenario_name.empty() ? "scenario" : summary.scenario_name, summary.runs,
                   summary.seed, summary.first_year, summary.last_year, summary.materials.size());
-  // Each figure under its label from the output table (critmin/figures.h), numbers as people
+  // Each figure under its label from the output table (critmin/core/figures.h), numbers as people
   // read them (format_amount: thousands separators, money in k/M/bn, shares in %).
   std::vector<std::string> labels;
   std::size_t name_width = 6;

@@ -12,9 +12,9 @@
 #include <set>
 #include <string>
 
-#include "critmin/club.h"
-#include "critmin/figures.h"
-#include "critmin/settlement.h"
+#include "critmin/core/figures.h"
+#include "critmin/policy/club.h"
+#include "critmin/policy/settlement.h"
 #include "policy/instrument.h"
 
 #include "test_support.h"

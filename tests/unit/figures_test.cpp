@@ -1,5 +1,5 @@
-// The output-attribute table (critmin/figures.h) and numbers for people.
-#include "critmin/figures.h"
+// The output-attribute table (critmin/core/figures.h) and numbers for people.
+#include "critmin/core/figures.h"
 
 #include <gtest/gtest.h>
 

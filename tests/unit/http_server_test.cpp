@@ -3,7 +3,7 @@
 // loop (connections the event loop does not frame): keep-alive, pipelining, requests split
 // across packets, a bad request in a stream, a client leaving with an answer pending, interim
 // 100 Continue, the body limit and a prompt stop with idle connections open.
-#include "critmin/http_server.h"
+#include "critmin/service/http_server.h"
 #include "raw_connection.h"
 
 #include <arpa/inet.h>

@@ -18,8 +18,8 @@
 #include <string>
 #include <thread>
 
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 #include <nlohmann/json_fwd.hpp>
 

@@ -30,7 +30,7 @@
 // (levies, budget caps, the intermediary's funded volume) are then settled in an outer loop that
 // re-clears the market until no term changes by more than 1e-6 of the base price (a budget factor:
 // by more than 1e-4 of the payment), at most 40 rounds, and reports its rounds and residual. Every
-// payment is computed with critmin/settlement.h.
+// payment is computed with critmin/policy/settlement.h.
 #pragma once
 
 #include <map>
@@ -40,12 +40,12 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/calibration.h"
-#include "critmin/dataset.h"
-#include "critmin/market.h"
-#include "critmin/settlement.h"
-#include "critmin/status.h"
-#include "critmin/trade_measures.h"
+#include "critmin/core/status.h"
+#include "critmin/market/calibration.h"
+#include "critmin/market/market.h"
+#include "critmin/market/trade_measures.h"
+#include "critmin/policy/settlement.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::policy {
 
@@ -116,7 +116,8 @@ struct InstrumentFigure {
 };
 
 // What an instrument pays producers per tonne on top of (or instead of) the market price, as the
-// simulation's investment rule reads it: the terms (critmin/settlement.h) and whom they cover.
+// simulation's investment rule reads it: the terms (critmin/policy/settlement.h) and whom they
+// cover.
 struct ProducerTerms {
   std::vector<std::string> regions;  // market region names covered (certified twins included)
   Stage stage = Stage::kProcessing;
@@ -136,8 +137,8 @@ struct InstrumentReport {
   std::vector<ProducerTerms> producer_terms;  // subsidies and price-floor top-ups
   std::vector<std::string> notes;  // rules that bound (a budget), warnings (a floor below cost)
 
-  // A figure of the output table (critmin/figures.h, group instrument) from this report; 0 when
-  // the instrument has no such flow this year (a stockpile pays no subsidy, a floor with no
+  // A figure of the output table (critmin/core/figures.h, group instrument) from this report; 0
+  // when the instrument has no such flow this year (a stockpile pays no subsidy, a floor with no
   // member below it no top-up), so that sums over the instruments read every figure. kNotFound,
   // naming the nearest figures, for a name the table does not hold.
   Result<double> figure(std::string_view name) const;

@@ -4,7 +4,7 @@
 //
 // Both read a results directory's summary.json (docs/simulation.md), not the C++ result, so that a
 // report can be written again later from the files. Every field of a summary has its label and
-// unit in the output table (critmin/figures.h): scalar figures and tables the report does not
+// unit in the output table (critmin/core/figures.h): scalar figures and tables the report does not
 // draw are shown generically under those, and a summary with a field the table lacks is
 // rejected (kInvalidInput naming the field) rather than shown with a guessed unit.
 //
@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::report {
 
@@ -117,7 +117,7 @@ Result<std::string> report_table_to_csv(std::string_view model_json, std::string
 Status results_to_xlsx(const ResultsFiles& files, const Dataset& data,
                        const std::filesystem::path& file);
 
-// The unit of a summary field from the output table (critmin/figures.h, group summary):
+// The unit of a summary field from the output table (critmin/core/figures.h, group summary):
 // "price" -> "USD/t", "production" -> "t/yr", "fiscal_cost_usd_total" -> "USD", "shortfall_share"
 // -> "0-1", "region" -> "" (text). kNotFound, naming the nearest fields, for a field the table
 // does not hold: units are never guessed from a name.

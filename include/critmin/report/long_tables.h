@@ -1,7 +1,7 @@
 // Tidy exports (`--format csv --out DIR` of simulate, ensemble and compare): the results as long
 // tables, one observation per row with its unit in a column, so that a spreadsheet pivot or
 // pandas reads them without knowing critmin's layout. Built from the result structs (no JSON in
-// between); labels and units come from the output table (critmin/figures.h).
+// between); labels and units come from the output table (critmin/core/figures.h).
 //
 // Values are written with the shortest text that reads back to the same double; empty where a
 // value is missing (a line a design lacks, a stock cover without a stockpile).
@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "critmin/compare.h"
-#include "critmin/ensemble.h"
-#include "critmin/simulation.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/sim/compare.h"
+#include "critmin/sim/ensemble.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::report {
 

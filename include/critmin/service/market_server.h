@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 
