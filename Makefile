@@ -11,7 +11,7 @@ SHELL := /bin/bash
 JOBS ?= 2
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 30
-SOURCES ?= ../shared/data/sources
+SOURCES ?= data/sources
 
 ifeq ($(SANITIZE),1)
 BUILD_DIR ?= build-sanitize

@@ -3,7 +3,7 @@
 // shared machine are noisy while a ratio measured side by side is not. Each case also checks its
 // target from the issue that set it and the process's peak memory.
 //
-//   build/bench/critmin_bench --data data --sources ../shared/data/sources [--runs N]
+//   build/bench/critmin_bench --data data --sources data/sources [--runs N]
 //                             [--case assess|import|clear|instruments] [--verbose 1]
 //
 // --case runs one case only (all by default); --verbose 1 prints the instruments case per
@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -106,9 +107,19 @@ bool report(const char* name, double figure_s, double baseline_s, double target_
 
 }  // namespace
 
+// A figure every subsidy reports; a name missing from the output table stops the benchmark.
+double instrument_figure(const critmin::policy::InstrumentReport& report, const char* name) {
+  const critmin::Result<double> value = report.figure(name);
+  if (!value.is_ok()) {
+    std::fprintf(stderr, "critmin_bench: %s\n", value.status().to_string().c_str());
+    std::exit(1);
+  }
+  return value.value();
+}
+
 int main(int argc, char** argv) {
   std::filesystem::path data_dir = "data";
-  std::filesystem::path sources_dir = "../shared/data/sources";
+  std::filesystem::path sources_dir = "data/sources";
   int runs = 7;
   std::string only_case;
   bool verbose = false;
@@ -317,7 +328,7 @@ tenor_years = 10
           rounds += outcome.value().outer_iterations;
           for (const auto& report : outcome.value().instruments) {
             if (report.type == "subsidy" &&
-                report.figure("subsidy_claimed") > report.figure("budget")) {
+                instrument_figure(report, "subsidy_claimed") > instrument_figure(report, "budget")) {
               ++binding;
             }
           }
@@ -346,7 +357,7 @@ tenor_years = 10
           std::string binds;
           for (const auto& report : o.instruments) {
             if (report.type == "subsidy" &&
-                report.figure("subsidy_claimed") > report.figure("budget")) {
+                instrument_figure(report, "subsidy_claimed") > instrument_figure(report, "budget")) {
               binds = " (CfD budget binds)";
             }
           }

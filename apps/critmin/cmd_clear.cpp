@@ -94,8 +94,14 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(status);
       return;
     }
-    // A market without an equilibrium is an answer, not a crash, but scripts should see it.
-    if (eq.value().termination != market::Termination::kOptimal) common.exit_code = 5;
+    // A market without an equilibrium is an answer, not a crash, but scripts should see it, in
+    // the one table of exit codes (docs/cli.md): no equilibrium with this input is bad input
+    // (2); a solver that stopped at its limit is an internal error (1).
+    if (eq.value().termination == market::Termination::kIterationLimit) {
+      common.exit_code = 1;
+    } else if (eq.value().termination != market::Termination::kOptimal) {
+      common.exit_code = 2;
+    }
   });
 }
 

@@ -1,11 +1,14 @@
 // critmin compare
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <system_error>
+#include <thread>
 
 #include "commands.h"
 #include "critmin/core/files.h"
+#include "critmin/report/long_tables.h"
 #include "critmin/report/results_report.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/ensemble.h"
@@ -24,7 +27,7 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     std::string out;
     std::string data;
     std::size_t runs = 0;
-    int threads = 1;
+    int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::uint64_t seed = 1;
     std::string html;
     std::string xlsx;
@@ -33,8 +36,10 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("SCENARIOS", flags->scenarios,
                   "scenario TOML files; the first is the reference (see docs/scorecards.md)")
       ->required();
-  cmd->add_option("--format", flags->format, "what to print: table or json")
-      ->check(CLI::IsMember({"table", "json"}));
+  cmd->add_option("--format", flags->format,
+                  "what to print: table, json or csv (write long tables scorecards.csv, "
+                  "headline.csv and, with --runs, bands.csv with a unit column into --out DIR)")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
   cmd->add_option("--out", flags->out,
                   "also write DIR/compare.json and each design's results under DIR/<name>/");
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
@@ -42,7 +47,9 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
                   "also run an ensemble of N runs per design and print the P5/P50/P95 bands of "
                   "the headline figures (docs/simulation.md, Ensembles)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
-  cmd->add_option("--threads", flags->threads, "worker threads for the ensembles (default 1)")
+  cmd->add_option("--threads", flags->threads,
+                  "worker threads for the ensembles, 1 to 1024 (default: the number of cores, as "
+                  "in ensemble; the results do not depend on it)")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--seed", flags->seed, "ensemble seed (default 1); the same for every design");
   cmd->add_option("--html", flags->html,
@@ -56,6 +63,11 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
           fmt::format("compare needs at least two scenarios, got {}; give the reference design "
                       "first, e.g. critmin compare scenarios/baseline.toml scenarios/club.toml",
                       flags->scenarios.size())));
+      return;
+    }
+    if (flags->format == "csv" && flags->out.empty()) {
+      common.exit_code = report_error(Status::invalid_input(
+          "--format csv writes its long tables into a directory: add --out DIR"));
       return;
     }
     Result<Dataset> data = open_dataset(common, flags->data);
@@ -113,7 +125,18 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
         return;
       }
     }
-    if (flags->format == "json") {
+    if (flags->format == "csv") {
+      const std::filesystem::path dir = flags->out;
+      const std::vector<report::LongTable> tables = report::comparison_long_tables(comparison);
+      if (Status s = report::write_long_tables(tables, dir); !s.is_ok()) {
+        common.exit_code = report_error(s);
+        return;
+      }
+      for (const report::LongTable& table : tables) {
+        std::cout << fmt::format("wrote {} ({} rows)\n", (dir / (table.name + ".csv")).string(),
+                                 table.rows.size());
+      }
+    } else if (flags->format == "json") {
       std::cout << json;
     } else {
       std::cout << sim::comparison_to_table(comparison);

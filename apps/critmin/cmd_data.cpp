@@ -1,4 +1,4 @@
-// critmin data import | check | info
+// critmin data import | check | schema | figures | materials | info
 #include <fmt/format.h>
 
 #include <iostream>
@@ -6,6 +6,8 @@
 #include <set>
 
 #include "commands.h"
+#include "critmin/core/figures.h"
+#include "critmin/market/calibration.h"
 #include "critmin/world/importer.h"
 
 namespace critmin::cli {
@@ -104,6 +106,33 @@ void print_info(const Dataset& data) {
       estimates);
 }
 
+// Every material of the dataset: what `--material` accepts (id, name, aliases, group) and what
+// each command can do with it (assess needs supply shares; clear, simulate and the service need a
+// market: supply shares and a tonnage).
+void print_materials(const Dataset& data, int year) {
+  const market::ModelCoverage coverage = market::market_coverage(data, year);
+  const std::set<std::string> modelled(coverage.modelled.begin(), coverage.modelled.end());
+  std::set<std::string> assessed;
+  for (const SupplyShare& s : data.global_supply_shares) assessed.insert(s.material_id);
+  std::cout << fmt::format("{:<24} {:<34} {:<6} {:<7} {:<6} {}\n", "id", "name", "group", "assess",
+                           "market", "also accepted as");
+  for (const Material& m : data.materials) {
+    std::string aliases;
+    for (const std::string& alias : m.aliases) aliases += (aliases.empty() ? "" : ", ") + alias;
+    const bool group = m.kind == "group";
+    std::cout << fmt::format("{:<24} {:<34} {:<6} {:<7} {:<6} {}\n", m.id, m.name,
+                             m.group.empty() ? "-" : m.group,
+                             group                     ? "group"
+                             : assessed.contains(m.id) ? "yes"
+                                                       : "no",
+                             modelled.contains(m.id) ? "yes" : "no", aliases);
+  }
+  std::cout << fmt::format(
+      "\n{} materials; assess covers {}, a market for clear/simulate ({} data) {}. Groups for "
+      "assess --material: REE, HREE, LREE, PGM (their members).\n",
+      data.materials.size(), assessed.size(), year, modelled.size());
+}
+
 }  // namespace
 
 void register_data_commands(CLI::App& app, CommonOptions& common) {
@@ -177,6 +206,32 @@ CLI::App* schema = data->add_subcommand(
     "schema",
     "Print critmin's dataset schema (every table's attributes, types, units) as Markdown");
 schema->callback([] { std::cout << schema_markdown(); });
+
+// figures
+CLI::App* figures = data->add_subcommand(
+    "figures",
+    "Print what every output figure means (unit, which way is better, label) as Markdown");
+figures->callback([] { std::cout << figures_markdown(); });
+
+// materials
+CLI::App* materials = data->add_subcommand(
+    "materials", "List every material: its id, name, group, aliases, and which commands cover it");
+auto materials_dir = std::make_shared<std::string>();
+auto materials_year = std::make_shared<int>(2023);
+materials->add_option("--data", *materials_dir,
+                      "dataset directory (default: the embedded dataset)");
+materials
+    ->add_option("--year", *materials_year,
+                 "data year of the market coverage, as clear --year (default 2023)")
+    ->check(CLI::Range(1990, 2100));
+materials->callback([&common, materials_dir, materials_year] {
+  Result<Dataset> dataset = open_dataset(common, *materials_dir);
+  if (!dataset.is_ok()) {
+    common.exit_code = report_error(dataset.status());
+    return;
+  }
+  print_materials(dataset.value(), *materials_year);
+});
 
 // info
 CLI::App* info = data->add_subcommand("info", "Summarise what a dataset covers");

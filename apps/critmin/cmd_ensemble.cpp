@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "critmin/core/files.h"
+#include "critmin/report/long_tables.h"
 #include "critmin/report/results_report.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/ensemble.h"
@@ -81,9 +82,9 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   if (flags.runs.empty()) {
     return fail(Status::invalid_input("--runs is required: how many runs, e.g. --runs 1000"));
   }
-  if (flags.format != "table" && flags.format != "json") {
-    return fail(Status::invalid_input(
-        fmt::format("--format '{}': write --format table or --format json", flags.format)));
+  if (flags.format != "table" && flags.format != "json" && flags.format != "csv") {
+    return fail(Status::invalid_input(fmt::format(
+        "--format '{}': write --format table, --format json or --format csv", flags.format)));
   }
   Result<std::uint64_t> runs = whole_number("--runs", flags.runs, 1, kMaxRuns, "1000");
   if (!runs.is_ok()) return fail(runs.status());
@@ -185,7 +186,15 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   if (Status s = write_results_reports(data.value(), files, flags.html, flags.xlsx); !s.is_ok()) {
     return report_error(s);
   }
-  if (flags.format == "json") {
+  if (flags.format == "csv") {
+    const std::vector<report::LongTable> tables =
+        report::ensemble_long_tables(summary, all.value());
+    if (Status s = report::write_long_tables(tables, dir); !s.is_ok()) return report_error(s);
+    for (const report::LongTable& table : tables) {
+      std::cout << fmt::format("wrote {} ({} rows)\n", (dir / (table.name + ".csv")).string(),
+                               table.rows.size());
+    }
+  } else if (flags.format == "json") {
     std::cout << json;
   } else {
     std::cout << sim::ensemble_to_table(summary);
@@ -209,22 +218,28 @@ void register_ensemble_command(CLI::App& app, CommonOptions& common) {
       ->required();
   // The numbers and the format are checked by the command itself, so that every bad flag gets
   // its own message and exit code 2.
-  cmd->add_option("--runs", flags->runs, "number of runs N (1 to 1000000; required)");
+  cmd->add_option("--runs", flags->runs, "number of runs N (1 to 1000000; required)")
+      ->type_name("INT:1-1000000")
+      ->required();
   cmd->add_option("--threads", flags->threads,
-                  "worker threads per process (default: the number of cores)");
+                  "worker threads per process, 1 to 1024 (default: the number of cores)")
+      ->type_name("INT:1-1024");
   cmd->add_option("--seed", flags->seed,
                   "ensemble seed, a whole number >= 0 (default: the scenario's seed); run i is "
-                  "seeded with splitmix64(splitmix64(seed) + i)");
+                  "seeded with splitmix64(splitmix64(seed) + i)")
+      ->type_name("UINT");
   cmd->add_option("--out", flags->out, "results directory (default out/ensemble)");
   cmd->add_option("--format", flags->format,
-                  "what to print: table (the bands) or json (summary.json)");
+                  "what to print: table (the bands), json (summary.json) or csv (also write long "
+                  "tables figures.csv, paths.csv and runs.csv with a unit column into --out)")
+      ->type_name("table|json|csv");
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
   cmd->add_option("--html", flags->html,
                   "also write an HTML report (the headline figures' bands and distribution, the "
                   "yearly bands of price, EU shortfall and concentration) to this file; see "
                   "docs/report.md");
   cmd->add_option("--xlsx", flags->xlsx,
-                  "also write an XLSX workbook (sheets figures, runs and paths) to this file");
+                  "also write an XLSX workbook (sheets figures and runs) to this file");
   cmd->callback([&common, flags] {
     const MpiWorld world;
     common.exit_code = run_ensemble_command(common, *flags, world);

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "critmin/core/files.h"
+#include "critmin/report/long_tables.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/simulation.h"
 
@@ -53,8 +54,10 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       ->required();
   cmd->add_option("--out", flags->out, "results directory (default out/simulate)");
   cmd->add_option("--format", flags->format,
-                  "what to print: table (a summary) or json (summary.json)")
-      ->check(CLI::IsMember({"table", "json"}));
+                  "what to print: table (a summary), json (summary.json) or csv (also write long "
+                  "tables series.csv, scorecard.csv, payments.csv and headline.csv with a unit "
+                  "column into --out)")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
   cmd->add_option("--html", flags->html,
                   "also write a self-contained HTML report with charts to this file");
@@ -94,7 +97,17 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(s);
       return;
     }
-    if (flags->format == "json") {
+    if (flags->format == "csv") {
+      const std::vector<report::LongTable> tables = report::simulation_long_tables(result.value());
+      if (Status s = report::write_long_tables(tables, dir); !s.is_ok()) {
+        common.exit_code = report_error(s);
+        return;
+      }
+      for (const report::LongTable& table : tables) {
+        std::cout << fmt::format("wrote {} ({} rows)\n", (dir / (table.name + ".csv")).string(),
+                                 table.rows.size());
+      }
+    } else if (flags->format == "json") {
       std::cout << json;
     } else {
       std::cout << sim::simulation_to_table(result.value());

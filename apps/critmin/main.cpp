@@ -55,10 +55,17 @@ int main(int argc, char** argv) {
   register_scenario_command(app, common);
   register_report_command(app, common);
   register_ensemble_command(app, common);
+  // Exit codes, the same for every subcommand (docs/cli.md): 0 ok, 1 internal error, 2 bad input
+  // or usage, 3 not found, 4 I/O. CLI11's own codes for a parse error (106, 109, ...) all mean
+  // bad usage, so they become 2; --help and --version stay 0.
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);  // prints the help, the version or the error and the usage hint
+    return code == 0 ? 0 : 2;
+  } catch (const std::exception& e) {
+    std::cerr << "critmin: internal error: " << e.what() << "\n";
+    return 1;
   }
   return common.exit_code;
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "core/suggest.h"
 #include "core/text.h"
 
 namespace critmin::market {
@@ -130,9 +131,13 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
                                       int year) {
   const Material* material = data.find_material(material_name);
   if (!material || material->kind != "material") {
+    std::vector<std::string> ids;
+    for (const Material& m : data.materials) {
+      if (m.kind == "material") ids.push_back(m.id);
+    }
     return Status::not_found(
-        fmt::format("--material: unknown material '{}'; `critmin data info` lists the materials",
-                    material_name));
+        fmt::format("--material: unknown material '{}'{}; `critmin data materials` lists them",
+                    material_name, did_you_mean(material_name, ids)));
   }
   const std::string id = material->id;
   CalibratedMarket out;

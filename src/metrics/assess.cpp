@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "core/suggest.h"
 #include "core/text.h"
 
 namespace critmin {
@@ -95,10 +96,12 @@ Result<std::set<std::string>> resolve_materials(const Dataset& data,
         }
       }
       if (!any) {
+        std::vector<std::string> known = {"REE", "HREE", "LREE", "PGM"};
+        for (const Material& m : data.materials) known.push_back(m.id);
         return Status::not_found(fmt::format(
-            "--material: unknown material '{}'; use an id or name from `critmin data info` (e.g. "
-            "gallium, natural_graphite) or a group (REE, HREE, LREE, PGM)",
-            name));
+            "--material: unknown material '{}'{}; use an id or name from `critmin data materials` "
+            "(e.g. gallium, natural_graphite) or a group (REE, HREE, LREE, PGM)",
+            name, did_you_mean(name, known)));
       }
       continue;
     }
@@ -145,7 +148,7 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
   }
   std::sort(flows.begin(), flows.end());  // pointers into one vector: address order is row order
   for (const std::string& region : regions) {
-    std::map<std::string, double> by_partner;
+    std::map<std::string, double> by_partner, by_code;
     double total = 0.0;
     for (const ImportFlow* flow : flows) {
       const ImportFlow& f = *flow;
@@ -155,6 +158,7 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
         continue;
       }
       by_partner[f.partner_iso3] += f.value_eur;
+      by_code[f.cn8] += f.value_eur;
       total += f.value_eur;
     }
     if (total <= 0.0) continue;
@@ -178,6 +182,24 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
       if (!ctx.eu27.contains(partner)) extra_eu_value += value;
       weighted_governance += share * ctx.wgi_of(partner, nullptr) / 10.0;
     }
+    std::vector<PartnerShare> partners;
+    for (const auto& [partner, value] : by_partner) {
+      partners.push_back({partner, value / total, value});
+    }
+    std::stable_sort(partners.begin(), partners.end(),
+                     [](const auto& a, const auto& b) { return a.value_eur > b.value_eur; });
+    for (const PartnerShare& p : partners) {
+      if (dep.main_partners.size() == kMainPartners) break;
+      dep.main_partners.push_back(p);
+    }
+    const auto china = by_partner.find("CHN");
+    dep.china_share = china == by_partner.end() ? 0.0 : china->second / total;
+    if (std::none_of(dep.main_partners.begin(), dep.main_partners.end(),
+                     [](const PartnerShare& p) { return p.iso3 == "CHN"; })) {
+      dep.main_partners.push_back(
+          {"CHN", dep.china_share, china == by_partner.end() ? 0.0 : china->second});
+    }
+    dep.value_eur_by_cn8.assign(by_code.begin(), by_code.end());
     dep.extra_eu_share = std::min(1.0, extra_eu_value / total);  // rounding of two sums
     dep.partner_hhi = herfindahl_index(shares);
     dep.import_weighted_risk = global_hhi / 10000.0 * weighted_governance;
@@ -187,6 +209,35 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
 }
 
 }  // namespace
+
+std::vector<ImportTotal> import_totals(const std::vector<AssessmentRow>& rows) {
+  std::vector<ImportTotal> totals;
+  std::map<std::string, std::map<std::string, std::pair<double, int>>> codes;  // region -> code
+  std::map<std::string, double> usd_per_eur;
+  for (const AssessmentRow& r : rows) {
+    for (const ImportDependency& d : r.imports) {
+      if (std::none_of(totals.begin(), totals.end(),
+                       [&](const ImportTotal& t) { return t.region == d.region; })) {
+        totals.push_back({d.region, d.year, 0.0, 0.0, 0, 0});
+      }
+      if (d.value_eur > 0.0) usd_per_eur[d.region] = d.value_usd / d.value_eur;
+      for (const auto& [code, value] : d.value_eur_by_cn8) {
+        auto& [code_value, materials] = codes[d.region][code];
+        code_value = value;  // the same code's value in every row that carries it
+        ++materials;
+      }
+    }
+  }
+  for (ImportTotal& t : totals) {
+    for (const auto& [code, value_and_count] : codes[t.region]) {
+      t.value_eur += value_and_count.first;
+      ++t.codes;
+      if (value_and_count.second > 1) ++t.shared_codes;
+    }
+    t.value_usd = t.value_eur * usd_per_eur[t.region];
+  }
+  return totals;
+}
 
 Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptions& options) {
   Context ctx{data, governance_by_country(data), {}, data.parameter("wgi_missing_scaled"), {}};

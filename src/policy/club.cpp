@@ -9,11 +9,14 @@
 #include <functional>
 #include <limits>
 
+#include "critmin/core/figures.h"
 #include "policy/instrument.h"
 
 namespace critmin::policy {
 
-double InstrumentReport::figure(std::string_view name) const {
+Result<double> InstrumentReport::figure(std::string_view name) const {
+  Result<const FigureAttributes*> known = find_figure(FigureGroup::kInstrument, name);
+  if (!known.is_ok()) return known.status();
   for (const InstrumentFigure& f : figures) {
     if (f.name == name) return f.value;
   }

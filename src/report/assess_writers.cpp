@@ -6,6 +6,7 @@
 
 #include "core/csv.h"
 #include "core/text.h"
+#include "critmin/core/figures.h"
 #include "critmin/report/report.h"
 #include "report/assess_columns.h"
 
@@ -74,7 +75,13 @@ std::string assess_to_json(const std::vector<AssessmentRow>& rows) {
           {"import_weighted_risk", d.import_weighted_risk},
           {"cn8_codes", d.cn8_codes},
           {"shared_basket", d.shared_basket},
+          {"china_share", d.china_share},
       };
+      nlohmann::json partners = nlohmann::json::array();
+      for (const PartnerShare& p : d.main_partners) {
+        partners.push_back({{"iso3", p.iso3}, {"share", p.share}, {"value_eur", p.value_eur}});
+      }
+      imports[d.region]["main_partners"] = std::move(partners);
     }
     j["imports"] = imports;
     out.push_back(std::move(j));
@@ -105,7 +112,7 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows) {
     }
   }
   std::vector<std::string> region_titles;
-  for (const std::string& region : regions) region_titles.push_back(region + " imp top");
+  for (const std::string& region : regions) region_titles.push_back(region + " imports: top, CHN");
   std::vector<Column> columns = {{"material", false}, {"stage", false}, {"HHI", true},
                                  {"top", false},      {"top %", true},  {"top3 %", true},
                                  {"HHI_WGI", true},   {"SR*", true},    {"third>65%", false},
@@ -115,8 +122,13 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows) {
   const auto percent = [](double share) { return fmt::format("{:.1f}", 100.0 * share); };
   const auto import_top = [&](const AssessmentRow& r, const std::string& region) -> std::string {
     for (const ImportDependency& d : r.imports) {
-      if (d.region == region)
-        return fmt::format("{} {}%", d.top_partner, percent(d.top_partner_share));
+      // China's share always, also where another country leads (the dependency question).
+      if (d.region == region) {
+        return d.top_partner == "CHN"
+                   ? fmt::format("CHN {}%", percent(d.top_partner_share))
+                   : fmt::format("{} {}%, CHN {}%", d.top_partner, percent(d.top_partner_share),
+                                 percent(d.china_share));
+      }
     }
     return "-";
   };
@@ -159,9 +171,21 @@ std::string assess_to_table(const std::vector<AssessmentRow>& rows) {
       "supply;\nHHI_WGI = sum share^2 x WGI(0-10) x t; SR* = EU supply-risk formula with "
       "estimated inputs\n(EOL-RIR and substitution default to 0 and 1: an upper bound; see "
       "--format json for which);\nthird>65% = one non-EU country above the CRMA 65% benchmark; "
-      "<region> imp top = largest\norigin of the region's imports by value (EU27: extra-EU "
-      "imports; a member state: all partners;\nEurostat Comext).\n",
+      "<region> imports = largest\norigin of the region's imports by value and China's share "
+      "(EU27: extra-EU imports; a member state:\nall partners; Eurostat Comext).\n",
       rows.size());
+  // Totals count each CN8 code once: the rare earths' rows share baskets of compounds.
+  for (const ImportTotal& t : import_totals(rows)) {
+    out += fmt::format(
+        "{} imports of these rows' materials in {}: {} ({}), {} CN8 code(s) each counted once{}.\n",
+        t.region, t.year, format_figure(t.value_eur, "EUR"), format_figure(t.value_usd, "USD"),
+        t.codes,
+        t.shared_codes > 0
+            ? fmt::format(" ({} shared by several materials: a shared basket, whose whole value "
+                          "each of its materials' rows shows)",
+                          t.shared_codes)
+            : "");
+  }
   return out;
 }
 
@@ -210,10 +234,12 @@ AssessColumns assess_columns(const std::vector<AssessmentRow>& rows) {
   }
   for (const std::string& region : regions) {
     for (const char* figure :
-         {"import_value [USD]", "top_partner [ISO3]", "top_partner_share [0-1]",
-          "partner_hhi [0-10000]", "import_weighted_risk [0-1]"}) {
+         {"import_value [USD]", "import_value [EUR]", "top_partner [ISO3]",
+          "top_partner_share [0-1]", "china_share [0-1]", "main_partners [ISO3 share]",
+          "partner_hhi [0-10000]", "import_weighted_risk [0-1]", "shared_basket"}) {
       out.headers.push_back(fmt::format("{}_{}", region, figure));
-      out.numeric.push_back(std::string_view(figure).find("ISO3") == std::string_view::npos);
+      const std::string_view name(figure);
+      out.numeric.push_back(name.find("ISO3") == std::string_view::npos && name != "shared_basket");
     }
   }
   const auto num = [](double v) { return format_number(v); };
@@ -251,12 +277,18 @@ AssessColumns assess_columns(const std::vector<AssessmentRow>& rows) {
         if (d.region == region) dep = &d;
       }
       if (dep) {
-        for (std::string cell : {num(dep->value_usd), dep->top_partner, num(dep->top_partner_share),
-                                 num(dep->partner_hhi), num(dep->import_weighted_risk)}) {
+        std::string partners;
+        for (const PartnerShare& p : dep->main_partners) {
+          partners += (partners.empty() ? "" : "|") + p.iso3 + " " + num(p.share);
+        }
+        for (std::string cell :
+             {num(dep->value_usd), num(dep->value_eur), dep->top_partner,
+              num(dep->top_partner_share), num(dep->china_share), partners, num(dep->partner_hhi),
+              num(dep->import_weighted_risk), std::string(dep->shared_basket ? "true" : "false")}) {
           row.push_back(std::move(cell));
         }
       } else {
-        row.insert(row.end(), 5, "");
+        row.insert(row.end(), 9, "");
       }
     }
     out.cells.push_back(std::move(row));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <tuple>
 
 #include "core/csv.h"
+#include "critmin/core/figures.h"
 #include "critmin/core/files.h"
 #include "critmin/report/results_report.h"
 #include "critmin/sim/ensemble.h"
@@ -78,24 +80,39 @@ std::string show_figure(double value, const std::string& unit) {
   return fmt::format("{:.4g} {}", value, unit);
 }
 
-// Which way is better on a scorecard line, by its key's last part (docs/scorecards.md): less
-// concentration, shortfall and cost is better; more EU output, stock cover, recycling and club
-// investment is better; levy revenue is neither (income for the treasury, a cost for importers).
+// Which way is better on a scorecard line: the direction of its figure in the output table
+// (critmin/core/figures.h) as +1 (up), -1 (down) or 0 (neutral). Lines are checked against the
+// table when compare.json is read, so every key here has a row.
 int better_direction(const std::string& key) {
-  const std::string last = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
-  static const std::set<std::string> kLower = {"top_share_last",
-                                               "years_in_breach",
-                                               "hhi_last",
-                                               "shortfall_t",
-                                               "worst_shortfall_share",
-                                               "total_cost_change",
-                                               "share_of_manufacturing_inputs",
-                                               "fiscal_cost"};
-  static const std::set<std::string> kHigher = {"eu_output_share_of_use", "days_of_cover",
-                                                "recycling", "club_investment"};
-  if (kLower.count(last) || key.rfind("sector/", 0) == 0) return -1;
-  if (kHigher.count(last)) return +1;
+  Result<const FigureAttributes*> figure =
+      find_figure(FigureGroup::kScorecard, figure_name_of(FigureGroup::kScorecard, key));
+  if (!figure.is_ok()) return 0;
+  switch (figure.value()->better) {
+    case Better::kUp:
+      return +1;
+    case Better::kDown:
+      return -1;
+    case Better::kNeutral:
+      break;
+  }
   return 0;
+}
+
+// A results file's figure names must all be in the output table: a file of another critmin
+// version may carry figures this one cannot label, unit or judge, and these are errors rather
+// than numbers shown without a meaning.
+Status check_figure_names(const json& items, const char* field, FigureGroup group,
+                          const std::string& file) {
+  if (!items.is_array()) return Status::ok();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string key = string_or(items[i], field);
+    Result<const FigureAttributes*> figure = find_figure(group, figure_name_of(group, key));
+    if (!figure.is_ok()) {
+      return Status::invalid_input(
+          fmt::format("{}: entry {} ({}): {}", file, i, key, figure.status().message()));
+    }
+  }
+  return Status::ok();
 }
 
 bool same_value(double a, double b) {
@@ -269,18 +286,15 @@ std::pair<std::string, std::string> split_figure(const std::string& name) {
   return {name.substr(0, dot), name.substr(dot + 1)};
 }
 
+// A headline figure's title from the output table ("world_price_mean" -> "Mean world processing
+// price over the years"); names are checked against the table when a results file is read.
 std::string figure_title(const std::string& figure) {
-  static const std::map<std::string, std::string> kTitles = {
-      {"world_price_mean", "Mean world processing price over the years"},
-      {"world_price_max", "Highest yearly world processing price"},
-      {"eu_shortfall_share_max", "EU shortfall in its worst year, share of demand"},
-      {"eu_shortfall_t_total", "EU shortfall summed over the years"},
-      {"crma_breach_years", "Years above the CRMA line (65%) at processing"},
-      {"fiscal_cost_usd_total", "Fiscal cost of the instruments"},
-      {"levy_revenue_usd_total", "Levy revenue of the price floors"},
-      {"disruptions_happened", "Disruptions that happened"}};
-  auto it = kTitles.find(figure);
-  return it != kTitles.end() ? it->second : figure;
+  Result<const FigureAttributes*> found = find_figure(FigureGroup::kHeadline, figure);
+  std::string title = found.is_ok() ? found.value()->label : figure;
+  if (!title.empty()) {
+    title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
+  }
+  return title;
 }
 
 // The headline figures in chart groups: one group per figure kind (world_price_mean, ...) with
@@ -485,6 +499,18 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
             "compare.json: lines[{}].{} must be an array with one entry per design ({})", i, field,
             n));
       }
+    }
+  }
+  if (Status s = check_figure_names(comparison["lines"], "key", FigureGroup::kScorecard,
+                                    "compare.json: lines");
+      !s.is_ok()) {
+    return s;
+  }
+  if (comparison.contains("headline")) {
+    if (Status s = check_figure_names(comparison["headline"], "name", FigureGroup::kHeadline,
+                                      "compare.json: headline");
+        !s.is_ok()) {
+      return s;
     }
   }
   if (design_summaries.size() != n) {
@@ -706,6 +732,11 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
     return Status::invalid_input(
         "summary.json: not an ensemble summary (fields 'figures' and 'runs'); write it with "
         "critmin ensemble --out DIR");
+  }
+  if (Status s = check_figure_names(summary["figures"], "name", FigureGroup::kHeadline,
+                                    "summary.json: figures");
+      !s.is_ok()) {
+    return s;
   }
   const json distribution = json::parse(distribution_json, nullptr, false);
   if (distribution.is_discarded() || !distribution.is_object() ||

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "critmin/core/figures.h"
 #include "critmin/report/report.h"
 
 namespace critmin {
@@ -105,13 +106,23 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
                                  const market::Equilibrium& eq, const std::string& solver,
                                  const policy::ClubOutcome* club) {
   const market::MarketModel& model = market.model;
-  std::string out = fmt::format(
-      "{} {}: {} ({} path, {} ad valorem tariff round(s))\n", model.material, model.year,
-      market::termination_name(eq.termination), solver, eq.statistics.outer_iterations);
+  // A year the data do not reach is cleared on the latest data year before it (the model does
+  // not project): the first line says so, not a footnote.
+  const std::string year =
+      market.info.tonnage_year != 0 && market.info.tonnage_year != model.year
+          ? fmt::format(
+                "{} (cleared on {} data: the dataset has none for {}, and clear does "
+                "not project)",
+                model.year, market.info.tonnage_year, model.year)
+          : std::to_string(model.year);
+  std::string out =
+      fmt::format("{} {}: {} ({} path, {} ad valorem tariff round(s))\n", model.material, year,
+                  market::termination_name(eq.termination), solver, eq.statistics.outer_iterations);
   if (!eq.reason.empty()) out += "reason: " + eq.reason + "\n";
   if (eq.nodes.empty()) return out;  // no equilibrium: nothing else to show
-  out += fmt::format("quantities on: {}\nbase price: {:.6g} USD/t ({})\n\n", market.info.anchor,
-                     market.info.base_price_usd_per_t, market.info.price_source);
+  out += fmt::format("quantities on: {}\nbase price: {} ({})\n\n", market.info.anchor,
+                     format_figure(market.info.base_price_usd_per_t, "USD/t"),
+                     market.info.price_source);
   out += fmt::format("{:<6} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>12}\n", "region",
                      "ext price", "ext prod t", "proc price", "proc prod t", "consumption t",
                      "shortfall t", "share prod %");
@@ -122,26 +133,28 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
   for (std::size_t r = 0; r < model.regions.size(); ++r) {
     const market::NodeResult& e = eq.node(r, Stage::kExtraction);
     const market::NodeResult& p = eq.node(r, Stage::kProcessing);
-    out +=
-        fmt::format("{:<6} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>14.6g} {:>12.1f}\n",
-                    model.regions[r].name, e.price_usd_per_t, e.production_t, p.price_usd_per_t,
-                    p.production_t, p.consumption_t, eq.accounts[r].shortfall_t,
-                    total_processing > 0 ? 100.0 * p.production_t / total_processing : 0.0);
+    out += fmt::format(
+        "{:<6} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>12.1f}\n", model.regions[r].name,
+        format_amount(e.price_usd_per_t, "USD/t"), format_amount(e.production_t, "t"),
+        format_amount(p.price_usd_per_t, "USD/t"), format_amount(p.production_t, "t"),
+        format_amount(p.consumption_t, "t"), format_amount(eq.accounts[r].shortfall_t, "t"),
+        total_processing > 0 ? 100.0 * p.production_t / total_processing : 0.0);
   }
   out += fmt::format(
-      "\nwelfare {:.6g} USD/yr. Prices in USD per t of contained content; "
+      "\nwelfare {}. Prices in USD per t of contained content; "
       "quantities in t/yr.\nLargest flows:\n",
-      eq.welfare_usd);
+      format_figure(eq.welfare_usd, "USD/yr"));
   std::vector<market::FlowResult> flows = eq.flows;
   std::sort(flows.begin(), flows.end(),
             [](const auto& a, const auto& b) { return a.quantity_t > b.quantity_t; });
   for (std::size_t i = 0; i < flows.size() && i < 10; ++i) {
     const market::FlowResult& f = flows[i];
-    out += fmt::format("  {:<6} -> {:<6} {:<10} {:>14.6g} t{}\n", model.regions[f.from].name,
-                       model.regions[f.to].name, stage_name(f.stage), f.quantity_t,
-                       f.via_leakage  ? "  (via third countries)"
-                       : f.contracted ? "  (contracted)"
-                                      : "");
+    out +=
+        fmt::format("  {:<6} -> {:<6} {:<10} {:>14} t{}\n", model.regions[f.from].name,
+                    model.regions[f.to].name, stage_name(f.stage), format_amount(f.quantity_t, "t"),
+                    f.via_leakage  ? "  (via third countries)"
+                    : f.contracted ? "  (contracted)"
+                                   : "");
   }
   if (!market.info.notes.empty()) {
     out += "\nnotes:\n";
@@ -157,8 +170,11 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
         club->converged ? "converged" : "NOT converged", club->outer_residual_usd_per_t);
     for (const policy::InstrumentReport& report : club->instruments) {
       out += fmt::format("  {} (line {})\n", report.label, report.line);
+      // Each figure under its label from the output table (critmin/core/figures.h), in its unit.
       for (const policy::InstrumentFigure& f : report.figures) {
-        out += fmt::format("    {:<32} {:>16.6g} {}\n", f.name, f.value, f.unit);
+        out +=
+            fmt::format("    {:<40} {:>16} {}\n", figure_label_of(FigureGroup::kInstrument, f.name),
+                        format_amount(f.value, f.unit), shown_unit(f.unit));
       }
       for (const std::string& note : report.notes) out += "    note: " + note + "\n";
     }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <cmath>
 #include <functional>
@@ -14,6 +15,7 @@
 #include <sstream>
 
 #include "core/csv.h"
+#include "critmin/core/figures.h"
 #include "critmin/core/files.h"
 #include "critmin/metrics/assess.h"
 #include "report/report_text.h"
@@ -48,10 +50,6 @@ std::string money(double value, const std::string& unit) {
 
 namespace {
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 // "fiscal_cost_usd_total" -> "Fiscal cost usd total"; a path joins its parts with " / ".
 std::string humanize(std::string_view key) {
   std::string out(key);
@@ -60,17 +58,12 @@ std::string humanize(std::string_view key) {
   return out;
 }
 
-// How a figure is written for people: shares as %, money in thousands/millions/billions, tonnes
-// with three significant digits.
+// How a figure is written for people: shares as %, money in thousands/millions/billions, other
+// numbers without scientific notation (format_figure).
 std::string display(double value, const std::string& unit) {
   if (unit == "0-1") return fmt::format("{:.1f}%", 100.0 * value);
-  if (unit == "USD") return money(value, unit);
-  if (unit == "t" || unit == "t/yr") {
-    if (std::fabs(value) >= 1000.0) return grouped_digits(value) + " " + unit;
-    return fmt::format("{:.3g} {}", value, unit);
-  }
-  if (unit.empty()) return fmt::format("{:.4g}", value);
-  return fmt::format("{:.4g} {}", value, unit);
+  if (unit == "USD" || unit == "USD/yr" || unit == "EUR") return money(value, unit);
+  return format_figure(value, unit);
 }
 
 const json* find_path(const json& root, std::initializer_list<const char*> path) {
@@ -100,7 +93,8 @@ json generic_table(const std::string& name, const std::string& title, const json
   }
   json columns = json::array();
   for (const std::string& key : keys) {
-    columns.push_back({{"key", key}, {"label", humanize(key)}, {"unit", unit_of_field(key)}});
+    const FigureAttributes& field = summary_field(key);
+    columns.push_back({{"key", key}, {"label", field.label}, {"unit", field.unit}});
   }
   return {{"name", name}, {"title", title}, {"columns", columns}, {"rows", rows}};
 }
@@ -225,10 +219,11 @@ json build_scorecards(const SummaryView& view, const Dataset& data, json& tables
         tables.push_back(generic_table(child, humanize(key), value));
       } else if (value.is_number()) {
         const double number = value.get<double>();
-        const std::string unit = unit_of_field(key);
-        std::string label = humanize(key), text;
+        const FigureAttributes& field = summary_field(key);
+        const std::string& unit = field.unit;
+        std::string label = field.label, text;
         if (key == "fiscal_cost_usd_total") {
-          label = fmt::format("Fiscal cost of the instruments, {}", view.span());
+          label = fmt::format("{}, {}", field.label, view.span());
           text = number >= 0.0
                      ? fmt::format(
                            "The club's instruments cost the treasury {} over {} (subsidies, "
@@ -237,15 +232,16 @@ json build_scorecards(const SummaryView& view, const Dataset& data, json& tables
                            display(number, unit), view.span())
                      : fmt::format(
                            "The club's instruments bring the treasury {} net over {}: payments "
-                           "back to the state and stock sales exceed subsidies, grants and "
-                           "stockpile costs.",
+                           "back to the state and stock sales (a stockpile selling in a "
+                           "disruption) exceed subsidies, grants and stockpile costs. A negative "
+                           "fiscal cost is money that flowed back.",
                            display(-number, unit), view.span());
         } else if (key == "levy_revenue_usd_total") {
-          label = fmt::format("Levy revenue of the price floors, {}", view.span());
+          label = fmt::format("{}, {}", field.label, view.span());
           text = fmt::format("Price-floor levies raise {} over {}.", display(number, unit),
                              view.span());
         } else {
-          text = fmt::format("{}: {}.", label, display(number, unit));
+          text = fmt::format("{}: {}. {}", label, display(number, unit), field.description);
         }
         cards.push_back(scorecard_item(group, child.substr(std::string("scorecard.").size()), label,
                                        number, unit, display(number, unit), text));
@@ -484,31 +480,55 @@ json build_sources(const Dataset& data) {
 
 }  // namespace
 
-std::string unit_of_field(std::string_view field) {
-  static const std::map<std::string, std::string, std::less<>> kExact = {
-      {"price", "USD/t"},       {"unit_cost", "USD/t"},       {"production", "t/yr"},
-      {"consumption", "t/yr"},  {"imports", "t/yr"},          {"exports", "t/yr"},
-      {"demand", "t/yr"},       {"shortfall", "t/yr"},        {"stock_release", "t/yr"},
-      {"stock_refill", "t/yr"}, {"capacity", "t/yr"},         {"hhi", "0-10000"},
-      {"draw", "0-1"},          {"probability", "0-1"},       {"share", "0-1"},
-      {"price_p5", "USD/t"},    {"price_p50", "USD/t"},       {"price_p95", "USD/t"},
-      {"days", "days"},         {"stock_cover_days", "days"}, {"days_of_cover", "days"}};
-  if (auto it = kExact.find(field); it != kExact.end()) return it->second;
-  if (ends_with(field, "_meur")) return "million EUR";
-  if (ends_with(field, "_musd")) return "million USD";
-  if (ends_with(field, "_usd_per_t")) return "USD/t";
-  if (ends_with(field, "_eur_per_t")) return "EUR/t";
-  if (ends_with(field, "_t_per_yr") || ends_with(field, "_t_per_year")) return "t/yr";
-  if (ends_with(field, "_usd") || field.find("_usd_") != std::string_view::npos) return "USD";
-  if (ends_with(field, "_eur") || field.find("_eur_") != std::string_view::npos) return "EUR";
-  if (ends_with(field, "_share") || field.find("_share_") != std::string_view::npos ||
-      field.rfind("share_", 0) == 0 || ends_with(field, "_rate")) {
-    return "0-1";
-  }
-  if (ends_with(field, "_t") || field.find("_t_") != std::string_view::npos) return "t";
-  if (ends_with(field, "_days")) return "days";
-  if (ends_with(field, "_hhi") || field.rfind("hhi_", 0) == 0) return "0-10000";
-  return "";
+Result<std::string> unit_of_field(std::string_view field) {
+  Result<const FigureAttributes*> figure = find_figure(FigureGroup::kSummary, field);
+  if (!figure.is_ok()) return figure.status();
+  return figure.value()->unit;
+}
+
+const FigureAttributes& summary_field(std::string_view key) {
+  Result<const FigureAttributes*> figure = find_figure(FigureGroup::kSummary, key);
+  assert(figure.is_ok() && "summary fields are checked by check_summary_fields first");
+  if (figure.is_ok()) return *figure.value();
+  static const FigureAttributes kMissing{FigureGroup::kSummary,       "?", "?", Better::kNeutral,
+                                         "(not in the output table)", ""};
+  return kMissing;
+}
+
+Status check_summary_fields(const json& summary, const std::string& file) {
+  std::vector<Diagnostic> problems;
+  std::set<std::string> reported;
+  const auto check = [&](const std::string& key, const std::string& where) {
+    Result<const FigureAttributes*> figure = find_figure(FigureGroup::kSummary, key);
+    if (!figure.is_ok() && reported.insert(key).second) {
+      problems.push_back({file, 0, where, figure.status().message()});
+    }
+  };
+  std::function<void(const json&, const std::string&)> walk = [&](const json& node,
+                                                                  const std::string& path) {
+    for (const auto& [key, value] : node.items()) {
+      const std::string child = path.empty() ? key : path + "." + key;
+      if (value.is_object()) {
+        walk(value, child);
+      } else if (value.is_array()) {
+        for (const json& row : value) {
+          if (!row.is_object()) continue;
+          for (const auto& [column, cell] : row.items()) {
+            if (!cell.is_structured()) check(column, child + "[]." + column);
+          }
+        }
+      } else {
+        check(key, child);
+      }
+    }
+  };
+  walk(summary, "");
+  if (problems.empty()) return Status::ok();
+  return Status::invalid_input(
+      fmt::format("{}: {} field(s) critmin's output table does not hold; was it written by "
+                  "another version of critmin?",
+                  file, problems.size()),
+      std::move(problems));
 }
 
 Result<std::string> read_results_summary(const std::filesystem::path& results_dir) {
@@ -545,6 +565,9 @@ Result<std::string> build_report_model(std::string_view summary_json, const Data
       years[0].get<int>() > years[1].get<int>() ||
       years[1].get<int>() - years[0].get<int>() > 500) {
     return Status::invalid_input("summary.json: 'years' must be [first, last] with first <= last");
+  }
+  if (Status fields = check_summary_fields(summary, "summary.json"); !fields.is_ok()) {
+    return fields;
   }
   SummaryView view{summary, years[0].get<int>(), years[1].get<int>()};
   std::vector<std::string> materials;
@@ -598,6 +621,9 @@ Result<std::string> summary_table_to_csv(std::string_view summary_json, std::str
   if (summary.is_discarded() || !summary.is_object()) {
     return Status::invalid_input("summary.json: not a JSON object");
   }
+  if (Status fields = check_summary_fields(summary, "summary.json"); !fields.is_ok()) {
+    return fields;
+  }
   const json* rows = nullptr;
   std::vector<std::string> names;
   std::function<void(const json&)> find = [&](const json& node) {
@@ -628,7 +654,7 @@ Result<std::string> summary_table_to_csv(std::string_view summary_json, std::str
   std::string out;
   std::vector<std::string> header;
   for (const std::string& key : keys) {
-    const std::string unit = unit_of_field(key);
+    const std::string& unit = summary_field(key).unit;
     header.push_back(unit.empty() ? key : fmt::format("{} [{}]", key, unit));
   }
   append_csv_record(out, header);

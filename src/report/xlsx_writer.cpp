@@ -12,6 +12,7 @@
 #include "critmin/report/report.h"
 #include "critmin/report/results_report.h"
 #include "report/assess_columns.h"
+#include "report/report_text.h"
 #include "report/xlsx_support.h"
 
 namespace critmin {
@@ -96,6 +97,8 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
                                                    "value [EUR]",
                                                    "top_partner [ISO3]",
                                                    "top_partner_share [0-1]",
+                                                   "china_share [0-1]",
+                                                   "main_partners [ISO3 share]",
                                                    "partner_hhi [0-10000]",
                                                    "extra_eu_share [0-1]",
                                                    "import_weighted_risk [0-1]",
@@ -107,6 +110,10 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
   lxw_row_t line = 1;
   for (const AssessmentRow& r : rows) {
     for (const ImportDependency& d : r.imports) {
+      std::string partners;
+      for (const PartnerShare& p : d.main_partners) {
+        partners += (partners.empty() ? "" : "|") + p.iso3 + " " + format_number(p.share);
+      }
       const std::vector<std::pair<std::string, bool>> cells = {
           {r.material, false},
           {stage_name(r.stage), false},
@@ -116,6 +123,8 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
           {format_number(d.value_eur), true},
           {d.top_partner, false},
           {format_number(d.top_partner_share), true},
+          {format_number(d.china_share), true},
+          {partners, false},
           {format_number(d.partner_hhi), true},
           {format_number(d.extra_eu_share), true},
           {format_number(d.import_weighted_risk), true},
@@ -181,9 +190,10 @@ void write_json_cell(lxw_worksheet* sheet, lxw_row_t row, lxw_col_t col,
   }
 }
 
+// A column header: the field's label and unit from the output table ("Price [USD/t]").
 std::string header_with_unit(const std::string& key) {
-  const std::string unit = unit_of_field(key);
-  return unit.empty() ? key : fmt::format("{} [{}]", key, unit);
+  const FigureAttributes& field = summary_field(key);
+  return field.unit.empty() ? field.label : fmt::format("{} [{}]", field.label, field.unit);
 }
 
 }  // namespace
@@ -194,6 +204,9 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
   if (summary.is_discarded() || !summary.is_object() || !summary.contains("series")) {
     return Status::invalid_input(
         "summary.json: not a simulation summary (no 'series'); write it with critmin simulate");
+  }
+  if (Status fields = check_summary_fields(summary, "summary.json"); !fields.is_ok()) {
+    return fields;
   }
   if (Status writable = check_writable(file); !writable.is_ok()) return writable;
   lxw_workbook* workbook = workbook_new(file.string().c_str());
@@ -233,14 +246,18 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
   worksheet_write_string(scorecard, 0, 0, "figure", bold);
   worksheet_write_string(scorecard, 0, 1, "value", bold);
   worksheet_write_string(scorecard, 0, 2, "unit", bold);
+  worksheet_write_string(scorecard, 0, 3, "key", bold);
   lxw_row_t line = 1;
   for (const auto& [path, value] : figures) {
     const std::string key =
         path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);
-    worksheet_write_string(scorecard, line, 0, path.c_str(), nullptr);
+    const FigureAttributes& field = summary_field(key);
+    worksheet_write_string(scorecard, line, 0, field.label.c_str(), nullptr);
     write_json_cell(scorecard, line, 1, *value);
-    const std::string unit = unit_of_field(key);
-    if (!unit.empty()) worksheet_write_string(scorecard, line, 2, unit.c_str(), nullptr);
+    if (!field.unit.empty()) {
+      worksheet_write_string(scorecard, line, 2, field.unit.c_str(), nullptr);
+    }
+    worksheet_write_string(scorecard, line, 3, path.c_str(), nullptr);
     ++line;
   }
   worksheet_set_column(scorecard, 0, 0, 48, nullptr);

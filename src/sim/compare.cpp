@@ -8,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "critmin/core/figures.h"
 #include "sim/status_context.h"
 
 namespace critmin::sim {
@@ -166,28 +167,33 @@ Result<CompareRun> run_compare(const Dataset& data,
 
 namespace {
 
-std::string value_text(const std::optional<double>& value, const std::string& text) {
-  std::string out = value ? fmt::format("{:.4g}", *value) : "n/a";
+std::string value_text(const std::optional<double>& value, const std::string& unit,
+                       const std::string& text) {
+  std::string out = value ? format_amount(*value, unit) : "n/a";
   // A short qualifier (the country of a share) goes with the value; longer notes are dropped
   // here and kept in the JSON.
   if (!text.empty() && text.size() <= 4) out += " " + text;
   return out;
 }
 
-std::string difference_text(const std::optional<double>& difference) {
+std::string difference_text(const std::optional<double>& difference, const std::string& unit) {
   if (!difference) return "";
-  if (*difference == 0.0) return "=";
-  return fmt::format("{:+.4g}", *difference);
+  const std::string amount = format_amount(*difference, unit);
+  if (amount == "0") return "=";
+  return amount.front() == '-' ? amount : "+" + amount;
 }
 
 }  // namespace
 
 std::string comparison_to_table(const Comparison& comparison) {
   const std::size_t n = comparison.designs.size();
-  constexpr int kLabel = 70, kColumn = 16;
+  constexpr int kLabel = 70;
+  // Columns as wide as the longest design name, so that no name is cut.
+  std::size_t kColumn = 16;
+  for (const std::string& design : comparison.designs) kColumn = std::max(kColumn, design.size());
   std::string out = fmt::format("{:<{}} {:<15}", "", kLabel, "unit");
   for (std::size_t d = 0; d < n; ++d) {
-    out += fmt::format(" {:>{}}", comparison.designs[d].substr(0, kColumn), kColumn);
+    out += fmt::format(" {:>{}}", comparison.designs[d], kColumn);
     if (d > 0) out += fmt::format(" {:>{}}", "diff", 11);
   }
   out += "\n";
@@ -201,8 +207,8 @@ std::string comparison_to_table(const Comparison& comparison) {
     if (label.size() > kLabel) label = label.substr(0, kLabel - 3) + "...";
     out += fmt::format("{:<{}} {:<15}", label, kLabel, line.unit);
     for (std::size_t d = 0; d < n; ++d) {
-      out += fmt::format(" {:>{}}", value_text(line.values[d], line.texts[d]), kColumn);
-      if (d > 0) out += fmt::format(" {:>{}}", difference_text(line.differences[d]), 11);
+      out += fmt::format(" {:>{}}", value_text(line.values[d], line.unit, line.texts[d]), kColumn);
+      if (d > 0) out += fmt::format(" {:>{}}", difference_text(line.differences[d], line.unit), 11);
     }
     out += "\n";
   }
@@ -210,14 +216,17 @@ std::string comparison_to_table(const Comparison& comparison) {
     out += fmt::format("== ensemble bands: P5 / P50 / P95 over {} runs per design ==\n",
                        comparison.runs);
     for (const ComparedBand& band : comparison.bands) {
-      std::string label = band.name;
+      std::string label = figure_label_of(FigureGroup::kHeadline, band.name);
       if (label.size() > kLabel) label = label.substr(0, kLabel - 3) + "...";
-      out += fmt::format("{:<{}} {:<15}", label, kLabel, band.unit);
+      out += fmt::format("{:<{}} {:<15}", label, kLabel, shown_unit(band.unit));
       for (std::size_t d = 0; d < n; ++d) {
         const auto& b = band.bands[d];
-        out += fmt::format(" {:>{}}",
-                           b ? fmt::format("{:.3g}/{:.3g}/{:.3g}", b->p5, b->p50, b->p95) : "n/a",
-                           d == 0 ? kColumn : kColumn + 12);
+        out += fmt::format(
+            " {:>{}}",
+            b ? fmt::format("{}/{}/{}", format_amount(b->p5, band.unit),
+                            format_amount(b->p50, band.unit), format_amount(b->p95, band.unit))
+              : "n/a",
+            d == 0 ? kColumn : kColumn + 12);
       }
       out += "\n";
     }

@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 
+#include "critmin/core/figures.h"
 #include "sim/sqlite_database.h"
 #include "sim/status_context.h"
 
@@ -336,19 +337,28 @@ std::string ensemble_to_table(const EnsembleSummary& summary) {
       fmt::format("{}: {} runs, seed {}, years {}-{}, {} material(s)\n\n",
                   summary.scenario_name.empty() ? "scenario" : summary.scenario_name, summary.runs,
                   summary.seed, summary.first_year, summary.last_year, summary.materials.size());
+  // Each figure under its label from the output table (critmin/core/figures.h), numbers as people
+  // read them (format_amount: thousands separators, money in k/M/bn, shares in %).
+  std::vector<std::string> labels;
   std::size_t name_width = 6;
-  for (const FigureBand& b : summary.figures) name_width = std::max(name_width, b.name.size());
+  for (const FigureBand& b : summary.figures) {
+    labels.push_back(figure_label_of(FigureGroup::kHeadline, b.name));
+    name_width = std::max(name_width, labels.back().size());
+  }
   out += fmt::format("{:<{}}  {:<6}  {:>13}  {:>13}  {:>13}  {:>13}\n", "figure", name_width,
                      "unit", "P5", "P50", "P95", "mean");
   out += fmt::format("{:-<{}}  {:-<6}  {:->13}  {:->13}  {:->13}  {:->13}\n", "", name_width, "",
                      "", "", "", "");
-  for (const FigureBand& b : summary.figures) {
-    out += fmt::format("{:<{}}  {:<6}  {:>13.6g}  {:>13.6g}  {:>13.6g}  {:>13.6g}\n", b.name,
-                       name_width, b.unit, b.p5, b.p50, b.p95, b.mean);
+  for (std::size_t i = 0; i < summary.figures.size(); ++i) {
+    const FigureBand& b = summary.figures[i];
+    out +=
+        fmt::format("{:<{}}  {:<6}  {:>13}  {:>13}  {:>13}  {:>13}\n", labels[i], name_width,
+                    shown_unit(b.unit), format_amount(b.p5, b.unit), format_amount(b.p50, b.unit),
+                    format_amount(b.p95, b.unit), format_amount(b.mean, b.unit));
   }
   out +=
-      "\nP5/P50/P95 over the runs (linear interpolation between order statistics); shares are "
-      "fractions 0-1.\n";
+      "\nP5/P50/P95 over the runs (linear interpolation between order statistics); money in "
+      "k/M/bn (thousand, million, billion).\n";
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "critmin/core/figures.h"
 #include "critmin/sim/simulation.h"
 #include "sim/sqlite_database.h"
 
@@ -198,9 +199,11 @@ std::string simulation_to_table(const SimulationResult& result) {
         s ? fmt::format("{} {:.0f}%{}", s->top_third_country, 100.0 * s->top_third_country_share,
                         s->crma_breach ? " >65" : "")
           : "-";
-    out += fmt::format("{:<18} {:>5} {:>14.6g} {:>14.6g} {:>22} {:>8.0f} {:>14} {:>8}\n", key.first,
-                       key.second, pq.second > 0.0 ? pq.first / pq.second : 0.0, pq.second, top,
-                       s ? s->hhi : 0.0, e ? fmt::format("{:.4g}", e->shortfall_t) : "-",
+    out += fmt::format("{:<18} {:>5} {:>14} {:>14} {:>22} {:>8.0f} {:>14} {:>8}\n", key.first,
+                       key.second,
+                       format_amount(pq.second > 0.0 ? pq.first / pq.second : 0.0, "USD/t"),
+                       format_amount(pq.second, "t"), top, s ? s->hhi : 0.0,
+                       e ? format_amount(e->shortfall_t, "t") : "-",
                        e ? fmt::format("{:.1f}", 100.0 * e->shortfall_share) : "-");
   }
   for (const DisruptionDraw& d : result.draws) {
@@ -211,8 +214,8 @@ std::string simulation_to_table(const SimulationResult& result) {
   }
   for (const ProjectOnline& p : result.projects) {
     if (p.origin == "investment") continue;  // summed below
-    out += fmt::format("project {} ({}, {} {}): {:.4g} t/yr from {}\n", p.name, p.origin, p.region,
-                       stage_name(p.stage), p.capacity_t, p.online_year);
+    out += fmt::format("project {} ({}, {} {}): {} from {}\n", p.name, p.origin, p.region,
+                       stage_name(p.stage), format_figure(p.capacity_t, "t/yr"), p.online_year);
   }
   std::map<std::pair<std::string, std::string>, std::pair<int, double>> built;
   for (const InvestmentDecision& d : result.investments) {
@@ -221,16 +224,22 @@ std::string simulation_to_table(const SimulationResult& result) {
     capacity += d.capacity_t;
   }
   for (const auto& [key, figures] : built) {
-    out += fmt::format("investment: {} {}: {} projects decided, {:.4g} t/yr\n", key.first,
-                       key.second, figures.first, figures.second);
+    out += fmt::format("investment: {} {}: {} projects decided, {}\n", key.first, key.second,
+                       figures.first, format_figure(figures.second, "t/yr"));
   }
   double fiscal = 0.0, levy = 0.0;
   for (const FiscalScore& f : result.fiscal) {
     fiscal += f.fiscal_cost_usd;
     levy += f.levy_revenue_usd;
   }
-  out +=
-      fmt::format("fiscal cost {:.6g} USD, levy revenue {:.6g} USD over the run\n", fiscal, levy);
+  out += fmt::format("fiscal cost {}, levy revenue {} over the run\n", format_figure(fiscal, "USD"),
+                     format_figure(levy, "USD"));
+  if (fiscal < 0.0) {
+    out += fmt::format(
+        "  (a negative fiscal cost: {} net flowed back to the state: stockpiles sold stock in a "
+        "disruption for more than the instruments paid out)\n",
+        format_figure(-fiscal, "USD"));
+  }
   std::string timing;
   for (const StageTiming& t : result.timings) {
     timing += fmt::format("{}{} {:.3f}s", timing.empty() ? "" : ", ", t.stage, t.seconds);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "critmin/market/calibration.h"
 #include "critmin/market/trade_measures.h"
@@ -33,6 +34,19 @@ constexpr double kBalanceTolerance = 1e-6;
 // The investment rule's random stream is seeded with the run's seed XOR this constant (the first
 // 64 bits of the fractional part of the golden ratio), a stream apart from the disruptions'.
 constexpr std::uint64_t kInvestmentStream = 0x9E3779B97F4A7C15ULL;
+
+// The named figures of an instrument's report, in order (0 for one it does not report); a name
+// outside the output table (critmin/core/figures.h) is an error rather than a silent 0.
+Result<std::vector<double>> figures_of(const policy::InstrumentReport& report,
+                                       std::initializer_list<std::string_view> names) {
+  std::vector<double> values;
+  for (std::string_view name : names) {
+    Result<double> value = report.figure(name);
+    if (!value.is_ok()) return value.status();
+    values.push_back(value.value());
+  }
+  return values;
+}
 
 // "AUS/certified" and "club/joint" belong to "AUS" and "club".
 std::string base_region(const std::string& name) { return name.substr(0, name.find('/')); }
@@ -616,16 +630,18 @@ Status Runner::stocks() {
   for (const MaterialRun& run : runs_) {
     for (const policy::InstrumentReport& report : run.outcome.instruments) {
       if (report.type != "stockpile") continue;
-      const double start = report.figure("stock_start");
-      const double end = report.figure("stock_end");
-      const double moved = start - report.figure("released") + report.figure("refilled");
+      Result<std::vector<double>> flows =
+          figures_of(report, {"stock_start", "stock_end", "released", "refilled"});
+      if (!flows.is_ok()) return flows.status();
+      const auto [start, end, released, refilled] =
+          std::tuple(flows.value()[0], flows.value()[1], flows.value()[2], flows.value()[3]);
+      const double moved = start - released + refilled;
       const double tolerance = kBalanceTolerance * std::max(1.0, start + end);
       if (std::abs(end - moved) > tolerance || end < -tolerance) {
         return Status::internal(fmt::format(
             "{}: stockpile (line {}) not conserved: start {:.9g} t, end {:.9g} t, released "
             "{:.9g} t, refilled {:.9g} t",
-            run.material, report.line, start, end, report.figure("released"),
-            report.figure("refilled")));
+            run.material, report.line, start, end, released, refilled));
       }
       stock_t_[report.line] = std::max(0.0, end);
     }
@@ -713,11 +729,16 @@ Status Runner::accounting() {
         result_.payments.push_back({run.material, year_, report.line, report.type, report.holder,
                                     f.name, f.value, f.unit});
       }
-      fiscal.levy_revenue_usd += report.figure("levy_revenue");
-      fiscal.fiscal_cost_usd += report.figure("subsidy_cost") +
-                                report.figure("paid_back_to_state") + report.figure("top_up_cost") +
-                                report.figure("grant_paid") + report.figure("refill_cost") +
-                                report.figure("holding_cost") - report.figure("release_revenue");
+      // The fiscal cost: what the state pays out, less stock sales (release revenue), as the
+      // runner has always summed it. paid_back_to_state is reported as a positive amount
+      // (subsidy.cpp) yet added here; see the closing note of issue 20 before changing the sign.
+      Result<std::vector<double>> money =
+          figures_of(report, {"levy_revenue", "subsidy_cost", "paid_back_to_state", "top_up_cost",
+                              "grant_paid", "refill_cost", "holding_cost", "release_revenue"});
+      if (!money.is_ok()) return money.status();
+      const std::vector<double>& m = money.value();
+      fiscal.levy_revenue_usd += m[0];
+      fiscal.fiscal_cost_usd += m[1] + m[2] + m[3] + m[4] + m[5] + m[6] - m[7];
     }
   }
   result_.fiscal.push_back(fiscal);

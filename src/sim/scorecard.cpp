@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "critmin/core/figures.h"
 #include "critmin/sim/simulation.h"
 
 namespace critmin::sim {
@@ -300,77 +302,90 @@ Result<Scorecards> compute_scorecards(const Dataset& data, const SimulationResul
   return cards;
 }
 
+namespace {
+
+// The attributes of a scorecard line the code emits. Every key scorecard_lines writes has a row
+// in data/outputs/figures.csv (FigureTable.HoldsEveryFigureTheExampleScenariosEmit checks it);
+// a missing row is a defect, asserted here and shown with a "?" unit rather than a guess.
+const FigureAttributes& scorecard_figure(const std::string& name) {
+  Result<const FigureAttributes*> found = find_figure(FigureGroup::kScorecard, name);
+  assert(found.is_ok() && "a scorecard figure without a row in data/outputs/figures.csv");
+  if (found.is_ok()) return *found.value();
+  static const FigureAttributes kMissing{FigureGroup::kScorecard,     "?", "?", Better::kNeutral,
+                                         "(not in the output table)", ""};
+  return kMissing;
+}
+
+// Why a fiscal cost is negative, next to the figure (docs/scorecards.md).
+std::string fiscal_return_text() {
+  return "net return: stock sales brought the state more than the instruments paid out";
+}
+
+}  // namespace
+
 std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
   std::vector<ScoreLine> lines;
   const std::string security = "supply security";
-  const auto add = [&lines](const std::string& card, std::string key, std::string label,
-                            std::string unit, std::optional<double> value, std::string text = {}) {
-    lines.push_back(
-        {card, std::move(key), std::move(label), std::move(unit), value, std::move(text)});
+  // A line's label is its subject ("gallium processing") and the table's label, with a suffix
+  // that carries a benchmark or a year; its unit is the table's.
+  const auto add = [&lines](const std::string& card, std::string key, const std::string& subject,
+                            std::optional<double> value, std::string text = {},
+                            const std::string& suffix = {}) {
+    const FigureAttributes& figure = scorecard_figure(figure_name_of(FigureGroup::kScorecard, key));
+    std::string label = (subject.empty() ? "" : subject + ": ") + figure.label + suffix;
+    lines.push_back({card, std::move(key), std::move(label), figure.unit, value, std::move(text)});
   };
   for (const StageSecurity& s : cards.security.stages) {
     const std::string id = fmt::format("{}/{}", s.material, stage_name(s.stage));
     const std::string name = fmt::format("{} {}", s.material, stage_name(s.stage));
-    add(security, id + "/top_share_last",
-        fmt::format("{}: largest third country's share, last year", name), "%",
-        100.0 * s.top_share_last, s.top_third_country.empty() ? "none" : s.top_third_country);
-    add(security, id + "/years_in_breach", fmt::format("{}: years above the 65% limit", name),
-        "years", static_cast<double>(s.years_in_breach));
-    add(security, id + "/hhi_last", fmt::format("{}: HHI, last year", name), "0-10000", s.hhi_last);
-    add(security, id + "/eu_output_share_of_use",
-        fmt::format("{}: EU output / EU use, last year (CRMA {:.0f}%)", name,
-                    100.0 * s.crma_benchmark),
-        "%", 100.0 * s.eu_output_share_of_use,
-        s.eu_output_share_of_use >= s.crma_benchmark ? "meets" : "below");
+    add(security, id + "/top_share_last", name, 100.0 * s.top_share_last,
+        s.top_third_country.empty() ? "none" : s.top_third_country);
+    add(security, id + "/years_in_breach", name, static_cast<double>(s.years_in_breach));
+    add(security, id + "/hhi_last", name, s.hhi_last);
+    add(security, id + "/eu_output_share_of_use", name, 100.0 * s.eu_output_share_of_use,
+        s.eu_output_share_of_use >= s.crma_benchmark ? "meets" : "below",
+        fmt::format(" (CRMA {:.0f}%)", 100.0 * s.crma_benchmark));
   }
   for (const AreaSecurity& a : cards.security.areas) {
     const std::string id = fmt::format("{}/{}", a.material, a.area);
-    add(security, id + "/shortfall_t",
-        fmt::format("{} {}: shortfall over the run", a.material, a.area), "t", a.shortfall_t);
-    add(security, id + "/worst_shortfall_share",
-        fmt::format("{} {}: worst year's shortfall", a.material, a.area), "% of demand",
-        100.0 * a.worst_shortfall_share, a.worst_year ? std::to_string(a.worst_year) : "");
-    add(security, id + "/days_of_cover",
-        fmt::format("{} {}: stock cover at the end", a.material, a.area), "days", a.days_of_cover,
+    const std::string name = fmt::format("{} {}", a.material, a.area);
+    add(security, id + "/shortfall_t", name, a.shortfall_t);
+    add(security, id + "/worst_shortfall_share", name, 100.0 * a.worst_shortfall_share,
+        a.worst_year ? std::to_string(a.worst_year) : "");
+    add(security, id + "/days_of_cover", name, a.days_of_cover,
         a.days_of_cover ? "" : "no stockpile");
   }
   for (const RecyclingSecurity& r : cards.security.recycling) {
-    add(security, r.material + "/recycling",
-        fmt::format("{}: end-of-life recycling input rate (CRMA {:.0f}%)", r.material,
-                    100.0 * r.crma_benchmark),
-        "%",
+    add(security, r.material + "/recycling", r.material,
         r.eol_recycling_input_rate ? std::optional<double>(100.0 * *r.eol_recycling_input_rate)
                                    : std::nullopt,
-        r.eol_recycling_input_rate ? "" : "no data (only an estimate)");
+        r.eol_recycling_input_rate ? "" : "no data (only an estimate)",
+        fmt::format(" (CRMA {:.0f}%)", 100.0 * r.crma_benchmark));
   }
   const std::string business = "Dutch businesses";
   const BusinessScorecard& b = cards.business;
   for (const SectorCost& c : b.sectors) {
-    add(business, "sector/" + c.nace_code,
-        fmt::format("{} {}: input-cost change, mean", c.nace_code, c.nace_label), "USD/yr",
-        c.cost_change_mean_usd, fmt::format("on {:.4g} USD of inputs", c.material_inputs_usd));
+    add(business, "sector/" + c.nace_code, fmt::format("{} {}", c.nace_code, c.nace_label),
+        c.cost_change_mean_usd,
+        fmt::format("on {} of inputs", format_figure(c.material_inputs_usd, "USD")));
   }
-  add(business, "total_cost_change", "all sectors: input-cost change, mean", "USD/yr",
-      b.total_cost_change_mean_usd);
-  add(business, "share_of_manufacturing_inputs",
-      fmt::format("as a share of Dutch manufacturing's intermediate consumption ({})",
-                  b.manufacturing_accounts_year),
-      "%",
+  add(business, "total_cost_change", "", b.total_cost_change_mean_usd);
+  add(business, "share_of_manufacturing_inputs", "",
       b.manufacturing_intermediate_usd > 0.0
           ? std::optional<double>(100.0 * b.share_of_manufacturing_inputs)
           : std::nullopt,
-      b.manufacturing_intermediate_usd > 0.0 ? "" : "no CBS accounts in the data");
-  add(business, "fiscal_cost", "fiscal cost of subsidies, contracts and stockpiles", "USD",
-      b.fiscal_cost_usd);
-  add(business, "levy_revenue", "border levy revenue", "USD", b.levy_revenue_usd);
-  add(business, "club_investment", "investment attracted inside the club", "USD",
-      b.club_investment_usd);
+      b.manufacturing_intermediate_usd > 0.0 ? "" : "no CBS accounts in the data",
+      fmt::format(" ({})", b.manufacturing_accounts_year));
+  add(business, "fiscal_cost", "", b.fiscal_cost_usd,
+      b.fiscal_cost_usd < 0.0 ? fiscal_return_text() : "");
+  add(business, "levy_revenue", "", b.levy_revenue_usd);
+  add(business, "club_investment", "", b.club_investment_usd);
   return lines;
 }
 
 std::string format_score_value(const ScoreLine& line) {
   if (!line.value) return "n/a";
-  return fmt::format("{:.4g}", *line.value);
+  return format_amount(*line.value, line.unit);
 }
 
 std::string scorecards_to_table(const Scorecards& cards) {
@@ -382,7 +397,7 @@ std::string scorecards_to_table(const Scorecards& cards) {
       out += fmt::format("\n== {} ==\n", card);
     }
     out += fmt::format("  {:<78} {:>12} {:<15} {}\n", line.label, format_score_value(line),
-                       line.unit, line.text);
+                       line.value ? line.unit : "", line.text);
   }
   for (const std::string& note : cards.business.notes) out += "  note: " + note + "\n";
   return out;

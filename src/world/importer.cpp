@@ -53,7 +53,7 @@ Result<Source> open_source(const std::filesystem::path& path,
     if (csv.status().code() == StatusCode::kIoError) {
       return Status::not_found(fmt::format(
           "{}: source file missing; --from must point at the directory of the public sources "
-          "(e.g. ../shared/data/sources)",
+          "(e.g. data/sources, the copy in the repository)",
           path.string()));
     }
     return csv.status();
@@ -951,7 +951,7 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
   if (!std::filesystem::is_directory(options.sources_dir)) {
     return Status::not_found(
         fmt::format("--from {}: no such directory; point it at the public sources (e.g. "
-                    "../shared/data/sources)",
+                    "data/sources, the copy in the repository)",
                     options.sources_dir.string()));
   }
   {

@@ -148,7 +148,20 @@ try {
     // The scorecards shown are the API's, figure by figure.
     const cards = await page.$$eval('#results-report .card', (nodes) => nodes.map((n) => ({
       key: n.dataset.key, value: Number(n.dataset.value),
+      label: n.querySelector('h4').textContent, unit: n.dataset.unit,
       figure: n.querySelector('.figure').textContent, words: n.querySelector('.words').textContent })));
+    // Cards carry the output table's labels and units (data/outputs/figures.csv), never field
+    // names ("Club investment usd") or a currency guessed from a name ("Usd per eur 1.082 EUR").
+    for (const c of cards) {
+      check(!/_|\busd\b|\beur\b/.test(c.label), `job ${job.id}: card ${c.key} is labelled "${c.label}"`);
+      check(!/e[+-]\d/.test(c.figure), `job ${job.id}: card ${c.key} shows "${c.figure}" in scientific notation`);
+    }
+    const rate = cards.find((c) => c.key === 'dutch_business.usd_per_eur');
+    check(rate && rate.label === 'Exchange rate' && rate.unit === 'USD/EUR' && rate.figure.endsWith(' USD/EUR'),
+      `job ${job.id}: the exchange-rate card reads "${rate && rate.label}: ${rate && rate.figure}"`);
+    const investment = cards.find((c) => c.key === 'dutch_business.club_investment_usd');
+    check(investment && investment.label === 'Investment attracted inside the club' && investment.unit === 'USD',
+      `job ${job.id}: the club-investment card reads "${investment && investment.label}"`);
     check(cards.length === model.scorecards.length,
       `job ${job.id}: ${cards.length} scorecards shown, ${model.scorecards.length} in the API`);
     check(cards.length > 0, `job ${job.id}: no scorecard shown`);

@@ -489,6 +489,51 @@ TEST(ImportDependency, CountsAllPartnersForTheNetherlands) {
   EXPECT_NEAR(nl->import_weighted_risk, 0.358688, kEps);
 }
 
+// Issue 20, the dependency question: China's share is reported wherever another partner leads,
+// and totals over materials count a shared basket once.
+TEST(ImportDependency, ListsTheMainPartnersWithChinaAlways) {
+  const auto rows = assess_small({});
+  ASSERT_OK(rows);
+  const AssessmentRow* r = find_row(rows.value(), "gallium", Stage::kProcessing);
+  ASSERT_NE(r, nullptr);
+  const ImportDependency* nl = find_import(*r, "NLD");
+  ASSERT_NE(nl, nullptr);
+  // NLD 2024: CHN 600, DEU 400 of 1000 EUR, largest first.
+  ASSERT_EQ(nl->main_partners.size(), 2u);
+  EXPECT_EQ(nl->main_partners[0].iso3, "CHN");
+  EXPECT_NEAR(nl->main_partners[0].share, 0.6, kEps);
+  EXPECT_NEAR(nl->main_partners[0].value_eur, 600.0, kEps);
+  EXPECT_EQ(nl->main_partners[1].iso3, "DEU");
+  EXPECT_NEAR(nl->china_share, 0.6, kEps);
+  // A basket China does not lead: neodymium's extra-EU imports are CHN 500 and JPN 500, a tie.
+  const AssessmentRow* nd = find_row(rows.value(), "neodymium", Stage::kProcessing);
+  ASSERT_NE(nd, nullptr);
+  const ImportDependency* nd_eu = find_import(*nd, "EU27");
+  ASSERT_NE(nd_eu, nullptr);
+  EXPECT_NEAR(nd_eu->china_share, 0.5, kEps);
+  bool china_listed = false;
+  for (const PartnerShare& p : nd_eu->main_partners) china_listed |= p.iso3 == "CHN";
+  EXPECT_TRUE(china_listed);
+}
+
+TEST(ImportDependency, TotalsCountASharedBasketOnce) {
+  const auto rows = assess_small({});
+  ASSERT_OK(rows);
+  const AssessmentRow* nd = find_row(rows.value(), "neodymium", Stage::kProcessing);
+  const AssessmentRow* dy = find_row(rows.value(), "dysprosium", Stage::kProcessing);
+  ASSERT_NE(nd, nullptr);
+  ASSERT_NE(dy, nullptr);
+  // Both rows carry the whole 28053010 basket (1000 EUR extra-EU); the total holds it once.
+  const std::vector<ImportTotal> totals = import_totals({*nd, *dy});
+  const auto eu = std::find_if(totals.begin(), totals.end(),
+                               [](const ImportTotal& t) { return t.region == "EU27"; });
+  ASSERT_NE(eu, totals.end());
+  EXPECT_NEAR(eu->value_eur, 1000.0, kEps);
+  EXPECT_NEAR(eu->value_usd, 1082.4, kEps);
+  EXPECT_EQ(eu->codes, 1u);
+  EXPECT_EQ(eu->shared_codes, 1u);
+}
+
 TEST(ImportDependency, CountsASharedBasketForEachOfItsMaterials) {
   const auto rows = assess_small({});
   ASSERT_OK(rows);
@@ -872,7 +917,7 @@ TEST(AssessDefaultData, ReportsAnExtraEuShareOfExactlyOneAtMostForEuImports) {
 }
 
 TEST(AssessDefaultData, MatchesTheGalliumProcessingHhiComputedFromTheSourceTable) {
-  const std::filesystem::path sources = CRITMIN_TEST_SHARED_SOURCES;
+  const std::filesystem::path sources = CRITMIN_TEST_SOURCES;
   const std::filesystem::path file = sources / "eu_crm2023_global_supply_shares.csv";
   if (!std::filesystem::exists(file)) GTEST_SKIP() << file << " is not present";
   const Result<std::string> text = read_text_file(file);

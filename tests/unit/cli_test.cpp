@@ -143,11 +143,12 @@ TEST_F(Cli, AssessCsvHasAHeaderWithUnitsAndOneLinePerRow) {
   // hhi 8152, top CHN 0.9, top3 1, HHI_WGI 4.87056, third CHN 0.9, breach, no bloc,
   // EU sourcing HHI 5400 (CHN), IR 0.8, EOL 0.1, SI 0.9, SR 3.06036144, no estimates,
   // published 3.9, world 760 t in 2023, EU27 1082.4 USD CHN 0.9 8200 0.464664,
-  // NLD 1082.4 USD CHN 0.6 5200 0.358688
+  // NLD 1082.4 USD CHN 0.6 5200 0.358688; per region also the value in EUR (1000), China's
+  // share, the main partners and the shared-basket flag.
   EXPECT_EQ(lines[1],
             "gallium,processing,true,true,8152,CHN,0.9,1,4.87056,CHN,0.9,true,,,5400,CHN,0.8,0.1,"
-            "0.9,3.06036144,,3.9,760,2023,1082.4,CHN,0.9,8200,0.464664,1082.4,CHN,0.6,5200,"
-            "0.358688");
+            "0.9,3.06036144,,3.9,760,2023,1082.4,1000,CHN,0.9,0.9,CHN 0.9|USA 0.1,8200,0.464664,"
+            "false,1082.4,1000,CHN,0.6,0.6,CHN 0.6|DEU 0.4,5200,0.358688,false");
 }
 
 TEST_F(Cli, AssessXlsxWithoutOutFailsWithUsageError) {
@@ -368,6 +369,116 @@ TEST_F(Cli, ShowsTheAssessOptionsInItsHelp) {
   for (const char* option : {"--material", "--stage", "--bloc", "--format", "--out"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
   }
+}
+
+// ---- one table of exit codes (docs/cli.md) ----------------------------------------------------
+
+// Issue 20: CLI11's parse errors exited with its own codes (106, 109, ...); every usage error is
+// now 2, in every subcommand, and --help stays 0.
+TEST_F(Cli, EveryUsageErrorExitsWithTwo) {
+  for (const char* args :
+       {"assess --no-such-flag", "clear", "clear --material gallium --year 1800",
+        "clear --material gallium --format xml", "simulate", "compare", "ensemble",
+        "ensemble x.toml --runs 5 --unknown", "report", "backtest --bogus", "data --bogus",
+        "data import --from x", "no-such-command", "serve --port notanumber"}) {
+    const CliRun r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty()) << args;
+  }
+}
+
+TEST_F(Cli, ExitCodesSayNotFoundAndBadInput) {
+  EXPECT_EQ(run("clear --material galium").exit_code, 3);
+  EXPECT_EQ(run("simulate no-such-scenario.toml").exit_code, 4);
+  EXPECT_EQ(run("data materials --data no-such-dir").exit_code, 3);
+}
+
+TEST_F(Cli, UnknownMaterialSuggestsTheNearestAndWhereToLook) {
+  const CliRun r = run("clear --material galium");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("unknown material 'galium' (did you mean gallium?)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("critmin data materials"), std::string::npos) << r.err;
+  const CliRun assess = run("assess --material germainum");
+  EXPECT_NE(assess.err.find("(did you mean germanium?)"), std::string::npos) << assess.err;
+}
+
+TEST_F(Cli, DataMaterialsListsIdsGroupsAndCoverage) {
+  const CliRun r = run("data materials");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\ngallium "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nhree "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("HREE"), std::string::npos) << r.out;
+}
+
+// Issue 20: `clear --year 2030` printed "gallium 2030: optimal" on 2023 data and said so only in
+// a footnote; the first line now names the data year.
+TEST_F(Cli, ClearBeyondTheDataSaysOnItsFirstLineWhichDataYearItUses) {
+  const CliRun r = run("clear --material gallium --year 2030");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string first = r.out.substr(0, r.out.find('\n'));
+  EXPECT_NE(first.find("gallium 2030 (cleared on 2023 data"), std::string::npos) << first;
+  const CliRun base = run("clear --material gallium --year 2023");
+  EXPECT_EQ(base.out.substr(0, base.out.find('\n')).find("cleared on"), std::string::npos);
+}
+
+TEST_F(Cli, ClearPrintsNoScientificNotation) {
+  const CliRun r =
+      run("clear --material gallium --scenario " +
+          quote((kData / ".." / "scenarios" / "club-gallium-all-instruments.toml").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("e+0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("e-0"), std::string::npos) << r.out;
+  // Instrument figures under their labels from the output table.
+  EXPECT_NE(r.out.find("levy revenue"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("levy_revenue"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, SimulateWritesLongCsvTablesWithAUnitColumn) {
+  const fs::path out = dir_ / "sim";
+  const CliRun r =
+      run("simulate " + quote((kData / ".." / "scenarios" / "sim-gallium-ban.toml").string()) +
+          " --format csv --out " + quote(out.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* table : {"series", "scorecard", "payments", "headline"}) {
+    EXPECT_NE(r.out.find(table), std::string::npos) << r.out;
+    EXPECT_TRUE(fs::exists(out / (std::string(table) + ".csv"))) << table;
+  }
+  const std::string series = read_file(out / "series.csv");
+  EXPECT_EQ(series.substr(0, series.find('\n')),
+            "material,stage,region,year,variable,label,value,unit");
+  EXPECT_NE(series.find(",price,Price,"), std::string::npos);
+  EXPECT_NE(series.find(",USD/t\n"), std::string::npos);
+  const std::string scorecard = read_file(out / "scorecard.csv");
+  EXPECT_EQ(scorecard.substr(0, scorecard.find('\n')), "card,key,label,value,unit,note");
+}
+
+TEST_F(Cli, CompareWritesLongCsvTablesAndCutsNoDesignName) {
+  const std::string scenarios =
+      quote((kData / ".." / "scenarios" / "sim-gallium-ban.toml").string()) + " " +
+      quote((kData / ".." / "scenarios" / "sim-gallium-ban-non-club.toml").string());
+  EXPECT_EQ(run("compare " + scenarios + " --format csv").exit_code, 2);  // needs --out
+  const fs::path out = dir_ / "cmp";
+  const CliRun r = run("compare " + scenarios + " --format csv --out " + quote(out.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string lines = read_file(out / "scorecards.csv");
+  EXPECT_EQ(lines.substr(0, lines.find('\n')), "design,card,key,label,value,unit,note");
+  EXPECT_NE(lines.find("\ngallium-ban-non-club,"), std::string::npos);
+  const CliRun table = run("compare " + scenarios);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("gallium-ban-non-club"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("e+0"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("e-0"), std::string::npos) << table.out;
+}
+
+TEST_F(Cli, SimulatePrintsMoneyInMillionsAndNoScientificNotation) {
+  const CliRun r =
+      run("simulate " + quote((kData / ".." / "scenarios" / "sim-gallium-ban.toml").string()) +
+          " --out " + quote((dir_ / "sim").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("e+0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("e-0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fiscal cost "), std::string::npos) << r.out;
 }
 
 }  // namespace

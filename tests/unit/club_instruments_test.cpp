@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "critmin/core/figures.h"
 #include "critmin/policy/club.h"
 #include "critmin/policy/settlement.h"
 #include "critmin/scenario/scenario.h"
@@ -111,8 +112,8 @@ enforcement = "levy"
   EXPECT_NEAR(usa.production_t, 60.0, 1e-6);
   EXPECT_NEAR(usa.imports_t, 40.0, 1e-6);
   ASSERT_EQ(c.outcome.instruments.size(), 1u);
-  EXPECT_NEAR(c.outcome.instruments[0].figure("levy_revenue"), 3600.0, 1e-3);
-  EXPECT_NEAR(c.outcome.instruments[0].figure("levied_volume"), 40.0, 1e-6);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("levy_revenue").value(), 3600.0, 1e-3);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("levied_volume").value(), 40.0, 1e-6);
   EXPECT_GE(c.outcome.outer_iterations, 2);
 }
 
@@ -131,7 +132,7 @@ enforcement = "top_up"
   const auto& usa = c.outcome.equilibrium.node(1, Stage::kProcessing);
   EXPECT_NEAR(usa.price_usd_per_t, 110.0, 1e-5);
   EXPECT_NEAR(usa.production_t, 60.0, 1e-6);
-  EXPECT_NEAR(c.outcome.instruments[0].figure("top_up_cost"), 5400.0, 1e-3);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("top_up_cost").value(), 5400.0, 1e-3);
 }
 
 // A two-way CfD at 160: refiners decide on the base-year feed price (0.6 x 110 = 66 per t, the
@@ -149,7 +150,7 @@ strike = 160.0
 )",
                              GetParam());
   EXPECT_NEAR(paid.outcome.equilibrium.node(1, Stage::kProcessing).production_t, 60.0, 1e-6);
-  EXPECT_NEAR(paid.outcome.instruments[0].figure("subsidy_cost"), 3000.0, 1e-3);
+  EXPECT_NEAR(paid.outcome.instruments[0].figure("subsidy_cost").value(), 3000.0, 1e-3);
   const Cleared idle = clear(R"(
 [[instrument]]
 type = "subsidy"
@@ -160,7 +161,7 @@ strike = 110.0
 )",
                              GetParam());
   EXPECT_NEAR(idle.outcome.equilibrium.node(1, Stage::kProcessing).production_t, 0.0, 1e-6);
-  EXPECT_NEAR(idle.outcome.instruments[0].figure("subsidy_cost"), 0.0, 1e-6);
+  EXPECT_NEAR(idle.outcome.instruments[0].figure("subsidy_cost").value(), 0.0, 1e-6);
 }
 
 // Half of USA demand must be certified; only USA capacity is (members certify fully, the data
@@ -181,7 +182,7 @@ certification_cost_usd_per_t = 10.0
   EXPECT_NEAR(certified.price_usd_per_t, 170.0, 1e-5);
   EXPECT_NEAR(certified.consumption_t, 50.0, 1e-6);
   EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).price_usd_per_t, 110.0, 1e-5);
-  EXPECT_NEAR(c.outcome.instruments[0].figure("premium"), 60.0, 1e-5);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("premium").value(), 60.0, 1e-5);
 }
 
 // A fifth of USA demand tendered jointly from members only: the block (20 t) is bought from USA
@@ -196,8 +197,8 @@ eligible_suppliers = "members"
 )",
                           GetParam());
   const auto& report = c.outcome.instruments[0];
-  EXPECT_NEAR(report.figure("volume_bought"), 20.0, 1e-6);
-  EXPECT_NEAR(report.figure("tender_price"), 150.0, 1e-5);
+  EXPECT_NEAR(report.figure("volume_bought").value(), 20.0, 1e-6);
+  EXPECT_NEAR(report.figure("tender_price").value(), 150.0, 1e-5);
   EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).price_usd_per_t, 110.0, 1e-5);
 }
 
@@ -219,9 +220,9 @@ tenor_years = 5
 )",
                           GetParam());
   const auto& report = c.outcome.instruments[0];
-  EXPECT_NEAR(report.figure("delivered"), 30.0, 1e-9);
-  EXPECT_NEAR(report.figure("buyer_pays"), 3600.0, 1e-6);
-  EXPECT_NEAR(report.figure("buyer_gain_vs_market"), -300.0, 1e-4);
+  EXPECT_NEAR(report.figure("delivered").value(), 30.0, 1e-9);
+  EXPECT_NEAR(report.figure("buyer_pays").value(), 3600.0, 1e-6);
+  EXPECT_NEAR(report.figure("buyer_gain_vs_market").value(), -300.0, 1e-4);
 }
 
 // A 73-day stock of USA demand (20 t) released on shortfall: when CHN bans exports to the USA,
@@ -245,10 +246,10 @@ kind = "ban"
 )",
                           GetParam());
   const auto& report = c.outcome.instruments[0];
-  EXPECT_NEAR(report.figure("stock_start"), 20.0, 1e-9);
-  EXPECT_NEAR(report.figure("released"), 20.0, 1e-6);
-  EXPECT_NEAR(report.figure("stock_start") - report.figure("released") + report.figure("refilled") -
-                  report.figure("stock_end"),
+  EXPECT_NEAR(report.figure("stock_start").value(), 20.0, 1e-9);
+  EXPECT_NEAR(report.figure("released").value(), 20.0, 1e-6);
+  EXPECT_NEAR(report.figure("stock_start").value() - report.figure("released").value() +
+                  report.figure("refilled").value() - report.figure("stock_end").value(),
               0.0, 1e-9);
   EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).consumption_t, 80.0, 1e-6);
 }
@@ -269,9 +270,9 @@ grant_budget_usd = 600.0
 )",
                           GetParam());
   const auto& report = c.outcome.instruments[0];
-  EXPECT_NEAR(report.figure("volume_bought"), 15.0, 1e-4);
-  EXPECT_NEAR(report.figure("grant_paid"), 600.0, 1e-2);
-  EXPECT_LE(report.figure("grant_paid"), 600.0 + 1e-6);
+  EXPECT_NEAR(report.figure("volume_bought").value(), 15.0, 1e-4);
+  EXPECT_NEAR(report.figure("grant_paid").value(), 600.0, 1e-2);
+  EXPECT_LE(report.figure("grant_paid").value(), 600.0 + 1e-6);
 }
 
 std::vector<std::string> scenario_errors(const std::string& text) {
@@ -385,7 +386,7 @@ price = {}
                           with.market.model.routes[0].transport_cost_usd_per_t;
     const double levy = settlement::variable_levy_per_t(floor, landed).value();
     const double volume = eq.node(1, Stage::kProcessing).imports_t;
-    EXPECT_NEAR(with.outcome.instruments[0].figure("levy_revenue"), levy * volume,
+    EXPECT_NEAR(with.outcome.instruments[0].figure("levy_revenue").value(), levy * volume,
                 1e-6 * std::max(1.0, levy * volume))
         << "trial " << trial;
   }
@@ -445,10 +446,12 @@ budget_rule = "{}"
     }
     for (const InstrumentReport& report : o.instruments) {
       if (report.type == "subsidy") {
-        EXPECT_LE(report.figure("subsidy_cost"), budget * (1 + 1e-12) + 1e-9) << "trial " << trial;
+        EXPECT_LE(report.figure("subsidy_cost").value(), budget * (1 + 1e-12) + 1e-9)
+            << "trial " << trial;
       }
       if (report.type == "price_floor" && !levy) {
-        EXPECT_LE(report.figure("top_up_cost"), budget * (1 + 1e-12) + 1e-9) << "trial " << trial;
+        EXPECT_LE(report.figure("top_up_cost").value(), budget * (1 + 1e-12) + 1e-9)
+            << "trial " << trial;
       }
     }
   }
@@ -729,11 +732,11 @@ certification_cost_usd_per_t = 0.0
     if (report.type == "stockpile") b = &report;
   }
   ASSERT_NE(b, nullptr);
-  EXPECT_NEAR(a.figure("target_stock"), 20.0, 1e-9);
-  EXPECT_NEAR(b->figure("target_stock"), 20.0, 1e-9);
+  EXPECT_NEAR(a.figure("target_stock").value(), 20.0, 1e-9);
+  EXPECT_NEAR(b->figure("target_stock").value(), 20.0, 1e-9);
   // Undisturbed, the USA pays its base-year landed price (110 + 10 freight): nothing released.
-  EXPECT_NEAR(a.figure("released"), 0.0, 1e-6);
-  EXPECT_NEAR(b->figure("released"), 0.0, 1e-6);
+  EXPECT_NEAR(a.figure("released").value(), 0.0, 1e-6);
+  EXPECT_NEAR(b->figure("released").value(), 0.0, 1e-6);
 }
 
 // A contract pays the route's own tariff, never the levy of a floor, in either order.
@@ -781,6 +784,37 @@ std::string all_instruments_example() {
   while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
   std::fclose(f);
   return text;
+}
+
+// Issue 19: every figure the six instruments of the example report is a row of the output table
+// (data/outputs/figures.csv) with the unit the instrument writes, and a name outside the table is
+// an error rather than 0.
+TEST(ClubExample, EveryInstrumentFigureIsInTheOutputTable) {
+  const std::string text = all_instruments_example();
+  ASSERT_FALSE(text.empty());
+  auto scenario = read_clearing_scenario(text, "example.toml", default_data(), 2023);
+  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  auto market = market::build_market(default_data(), "gallium", 2023);
+  ASSERT_TRUE(market.is_ok());
+  auto outcome = clear_with_instruments(default_data(), market.value(), scenario.value(),
+                                        market::SolverPath::kNetwork);
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  std::size_t figures = 0;
+  for (const InstrumentReport& report : outcome.value().instruments) {
+    for (const InstrumentFigure& f : report.figures) {
+      ++figures;
+      Result<const FigureAttributes*> row =
+          find_figure(FigureGroup::kInstrument, figure_name_of(FigureGroup::kInstrument, f.name));
+      ASSERT_TRUE(row.is_ok()) << report.type << ": " << row.status().message();
+      EXPECT_EQ(row.value()->unit, f.unit) << report.type << " " << f.name;
+    }
+    const Result<double> unknown = report.figure("levy_revenu");
+    ASSERT_FALSE(unknown.is_ok());
+    EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
+    EXPECT_NE(unknown.status().message().find("did you mean levy_revenue"), std::string::npos)
+        << unknown.status().message();
+  }
+  EXPECT_GT(figures, 30u);
 }
 
 // The whole example scenario on the default gallium market: every instrument reports, the loop
@@ -911,7 +945,7 @@ budget_usd = {2}
     EXPECT_LE(outcome.value().outer_iterations, 4) << material;
     for (const InstrumentReport& report : outcome.value().instruments) {
       if (report.type != "subsidy") continue;
-      EXPECT_LE(report.figure("subsidy_cost"), 1e3 * base * (1 + 1e-12)) << material;
+      EXPECT_LE(report.figure("subsidy_cost").value(), 1e3 * base * (1 + 1e-12)) << material;
       ASSERT_EQ(report.producer_terms.size(), 1u);
     }
   }
@@ -942,7 +976,7 @@ budget_usd = 2.0e6
   EXPECT_LE(outcome.value().outer_iterations, 4);
   ASSERT_EQ(outcome.value().instruments.size(), 1u);
   const InstrumentReport& report = outcome.value().instruments[0];
-  EXPECT_NEAR(report.figure("top_up_cost"), 2.0e6, 1e-6);
+  EXPECT_NEAR(report.figure("top_up_cost").value(), 2.0e6, 1e-6);
   bool anticipated = false;
   for (const std::string& note : report.notes) {
     anticipated |= note.find("producers decided on") != std::string::npos;
@@ -1043,7 +1077,7 @@ price = 120.0
   const std::size_t usa = region_index(c.market, "USA");
   EXPECT_NEAR(c.outcome.equilibrium.node(usa, Stage::kProcessing).price_usd_per_t, 80.0, 1e-6);
   ASSERT_EQ(c.outcome.instruments.size(), 1u);
-  EXPECT_NEAR(c.outcome.instruments[0].figure("levy_revenue"), 0.0, 1e-9);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("levy_revenue").value(), 0.0, 1e-9);
 }
 
 // The club's member countries are resolved once, when the scenario is read; they are what clears.

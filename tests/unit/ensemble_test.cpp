@@ -318,7 +318,8 @@ TEST_F(EnsembleCli, BadFlagsExitWithTwoAndSayWhichAndHow) {
       {"--runs ten", "--runs 'ten': write a whole number"},
       {"--runs 2.5", "--runs '2.5': write a whole number"},
       {"--threads 2", "--runs is required"},
-      {"--runs 2 --format xml", "--format 'xml': write --format table or --format json"},
+      {"--runs 2 --format xml",
+       "--format 'xml': write --format table, --format json or --format csv"},
   };
   for (const auto& [flags, message] : cases) {
     const test::CliRun run = test::run_cli(dir_.path(), args(flags, "bad"));
@@ -326,6 +327,21 @@ TEST_F(EnsembleCli, BadFlagsExitWithTwoAndSayWhichAndHow) {
     EXPECT_NE(run.err.find(message), std::string::npos) << flags << "\n" << run.err;
     EXPECT_FALSE(std::filesystem::exists(dir_.path() / "bad")) << flags;
   }
+}
+
+TEST_F(EnsembleCli, FormatCsvWritesLongTablesWithAUnitColumn) {
+  const test::CliRun run =
+      test::run_cli(dir_.path(), args("--runs 4 --seed 3 --threads 1 --format csv", "csv"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::filesystem::path out = dir_.path() / "csv";
+  const std::string figures = test::read_file(out / "figures.csv");
+  EXPECT_EQ(figures.substr(0, figures.find('\n')), "figure,label,statistic,value,unit");
+  EXPECT_NE(figures.find(",p50,"), std::string::npos) << figures;
+  const std::string runs = test::read_file(out / "runs.csv");
+  EXPECT_EQ(runs.substr(0, runs.find('\n')), "run,figure,label,value,unit");
+  EXPECT_NE(runs.find("\n3,"), std::string::npos) << "four runs, numbered 0-3";
+  EXPECT_FALSE(test::read_file(out / "paths.csv").empty());
+  EXPECT_NE(run.out.find("figures.csv"), std::string::npos) << run.out;
 }
 
 TEST_F(EnsembleCli, WritesTheSameBytesWithOneOrTwoThreads) {

@@ -151,26 +151,44 @@ TEST(ReportModel, DrawsEnsembleBandsWhenTheSeriesCarryPercentiles) {
   EXPECT_DOUBLE_EQ(line["band"]["p5"][0].get<double>(), 0.8 * line["values"][0].get<double>());
 }
 
-TEST(ReportModel, ShowsScorecardFiguresAndTablesItDoesNotKnowWithTheirUnits) {
+TEST(ReportModel, CardsCarryTheLabelsAndUnitsOfTheOutputTable) {
+  const json model = model_of(gallium_summary());
+  const json* rate = card(model, "dutch_business.usd_per_eur");
+  ASSERT_NE(rate, nullptr);
+  EXPECT_EQ((*rate)["label"], "Exchange rate");
+  EXPECT_EQ((*rate)["unit"], "USD/EUR");
+  const std::string shown = (*rate)["display"];
+  EXPECT_NE(shown.find(" USD/EUR"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find(" EUR"), std::string::npos) << shown;
+  const json* investment = card(model, "dutch_business.club_investment_usd");
+  ASSERT_NE(investment, nullptr);
+  EXPECT_EQ((*investment)["label"], "Investment attracted inside the club");
+  EXPECT_EQ((*investment)["unit"], "USD");
+  for (const json& c : model["scorecards"]) {
+    const std::string label = c["label"];
+    // No card reads like a field name ("Club investment usd", "Usd per eur").
+    EXPECT_EQ(label.find("usd"), std::string::npos) << label;
+    EXPECT_EQ(label.find('_'), std::string::npos) << label;
+    EXPECT_EQ(c["display"].get<std::string>().find("e+"), std::string::npos) << c["display"];
+    EXPECT_EQ(c["display"].get<std::string>().find("e-"), std::string::npos) << c["display"];
+  }
+}
+
+// Issue 19: units were guessed from field names, so a field the report did not know was shown
+// under a made-up unit. Now a field outside the output table is an error naming it.
+TEST(ReportModel, RejectsAFieldTheOutputTableDoesNotHold) {
   json summary = json::parse(gallium_summary());
   summary["scorecard"]["supply_security"]["stock_cover_days"] = 42.5;
-  summary["scorecard"]["dutch_business"]["input_cost_change"] =
-      json::array({{{"sector", "C26"}, {"cost_change_usd", 1.5e6}}});
-  const json model = model_of(summary.dump());
-  const json* cover = card(model, "supply_security.stock_cover_days");
-  ASSERT_NE(cover, nullptr);
-  EXPECT_EQ((*cover)["unit"], "days");
-  EXPECT_EQ((*cover)["display"], "42.5 days");
-  bool table = false;
-  for (const json& t : model["tables"]) {
-    if (t["name"] != "scorecard.dutch_business.input_cost_change") continue;
-    table = true;
-    for (const json& column : t["columns"]) {
-      EXPECT_EQ(column["unit"], column["key"] == "cost_change_usd" ? "USD" : "") << column;
-    }
-    EXPECT_EQ(t["rows"][0]["sector"], "C26");
-  }
-  EXPECT_TRUE(table) << model["tables"].dump(1);
+  Result<std::string> model = build_report_model(summary.dump(), test::default_data());
+  ASSERT_FALSE(model.is_ok());
+  EXPECT_EQ(model.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(model.status().to_string().find("stock_cover_days"), std::string::npos)
+      << model.status().to_string();
+  EXPECT_NE(model.status().to_string().find("data/outputs/figures.csv"), std::string::npos);
+  test::TempDir dir("critmin_report_unknown_");
+  EXPECT_EQ(summary_to_xlsx(summary.dump(), dir.path() / "r.xlsx").code(),
+            StatusCode::kInvalidInput);
+  EXPECT_FALSE(summary_table_to_csv(summary.dump(), "series").is_ok());
 }
 
 TEST(ReportModel, RejectsSomethingThatIsNotASimulationSummary) {
@@ -181,19 +199,27 @@ TEST(ReportModel, RejectsSomethingThatIsNotASimulationSummary) {
   EXPECT_FALSE(build_report_model("not json", test::default_data()).is_ok());
 }
 
-TEST(UnitOfField, ReadsTheUnitFromTheFieldName) {
-  EXPECT_EQ(unit_of_field("price"), "USD/t");
-  EXPECT_EQ(unit_of_field("production"), "t/yr");
-  EXPECT_EQ(unit_of_field("fiscal_cost_usd_total"), "USD");
-  EXPECT_EQ(unit_of_field("shortfall_share"), "0-1");
-  EXPECT_EQ(unit_of_field("top_third_country_share"), "0-1");
-  EXPECT_EQ(unit_of_field("hhi"), "0-10000");
-  EXPECT_EQ(unit_of_field("refill_rate_t_per_year"), "t/yr");
-  EXPECT_EQ(unit_of_field("stock_t"), "t");
-  EXPECT_EQ(unit_of_field("cost_change_mean_meur"), "million EUR");
-  EXPECT_EQ(unit_of_field("share_of_manufacturing_inputs"), "0-1");
-  EXPECT_EQ(unit_of_field("days_of_cover"), "days");
-  EXPECT_EQ(unit_of_field("region"), "");
+TEST(UnitOfField, ReadsTheUnitFromTheOutputTable) {
+  EXPECT_EQ(unit_of_field("price").value(), "USD/t");
+  EXPECT_EQ(unit_of_field("production").value(), "t/yr");
+  EXPECT_EQ(unit_of_field("fiscal_cost_usd_total").value(), "USD");
+  EXPECT_EQ(unit_of_field("shortfall_share").value(), "0-1");
+  EXPECT_EQ(unit_of_field("top_third_country_share").value(), "0-1");
+  EXPECT_EQ(unit_of_field("hhi").value(), "0-10000");
+  EXPECT_EQ(unit_of_field("share_of_manufacturing_inputs").value(), "0-1");
+  EXPECT_EQ(unit_of_field("days_of_cover").value(), "days");
+  EXPECT_EQ(unit_of_field("usd_per_eur").value(), "USD/EUR");
+  EXPECT_EQ(unit_of_field("region").value(), "");
+}
+
+TEST(UnitOfField, IsAnErrorForAFieldTheTableLacksNeverAGuess) {
+  const Result<std::string> unit = unit_of_field("cost_change_mean_meur");
+  ASSERT_FALSE(unit.is_ok());
+  EXPECT_EQ(unit.status().code(), StatusCode::kNotFound);
+  const Result<std::string> typo = unit_of_field("shortfal_share");
+  ASSERT_FALSE(typo.is_ok());
+  EXPECT_NE(typo.status().message().find("did you mean shortfall_share"), std::string::npos)
+      << typo.status().message();
 }
 
 TEST(ReportHtml, IsOneFileWithTheChartLibraryScriptAndModelInlined) {
@@ -258,8 +284,9 @@ TEST(SummaryXlsx, HasOneSheetPerTableWithUnitsInTheHeaders) {
   }
   const std::string strings = zip_member(zip, "xl/sharedStrings.xml");
   for (const char* header :
-       {"price [USD/t]", "production [t/yr]", "shortfall_share [0-1]", "fiscal_cost_usd [USD]",
-        "hhi [0-10000]", "dutch_business.fiscal_cost_usd_total"}) {
+       {"Price [USD/t]", "Production [t/yr]", "Shortfall share [0-1]", "Fiscal cost [USD]",
+        "HHI [0-10000]", "dutch_business.fiscal_cost_usd_total", "Exchange rate",
+        "Investment attracted inside the club"}) {
     EXPECT_NE(strings.find(header), std::string::npos) << header;
   }
   EXPECT_EQ(summary_to_xlsx("[]", file).code(), StatusCode::kInvalidInput);

@@ -5,14 +5,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
+#include "critmin/core/figures.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/backtest.h"
 #include "critmin/sim/compare.h"
+#include "critmin/sim/headline.h"
 #include "critmin/sim/scorecard.h"
 #include "critmin/sim/simulation.h"
 #include "test_support.h"
@@ -439,6 +442,51 @@ TEST_P(ExampleScenario, KeepsItsScorecardLines) {
     EXPECT_NEAR(a, e, 1e-6 * std::max(1.0, std::abs(e))) << name << " " << key;
   }
   EXPECT_EQ(lines.size(), golden.size()) << name << ": lines added";
+}
+
+// Issue 19: every figure a run emits has a row in the output table (data/outputs/figures.csv) with
+// the unit the code writes: the scorecard lines, the instruments' payments, the headline figures,
+// the yearly paths and every field of summary.json.
+TEST_P(ExampleScenario, EmitsOnlyFiguresOfTheOutputTable) {
+  const std::string name = GetParam();
+  const SimulationResult r = run_text(test::read_file(repo() / "scenarios" / (name + ".toml")));
+  ASSERT_FALSE(r.series.empty()) << name;
+  ASSERT_TRUE(figure_table_status().is_ok()) << figure_table_status().to_string();
+  std::set<std::string> seen;
+  const auto expect_in_table = [&](FigureGroup group, const std::string& key,
+                                   const std::string& unit) {
+    const std::string figure_name = figure_name_of(group, key);
+    if (!seen.insert(std::string(figure_group_name(group)) + "/" + figure_name).second) return;
+    Result<const FigureAttributes*> figure = find_figure(group, figure_name);
+    ASSERT_TRUE(figure.is_ok()) << name << ": " << figure.status().message();
+    EXPECT_EQ(figure.value()->unit, unit) << name << ": " << key;
+  };
+  for (const ScoreLine& line : scorecard_lines(r.scorecards)) {
+    expect_in_table(FigureGroup::kScorecard, line.key, line.unit);
+  }
+  for (const PaymentRow& p : r.payments) {
+    expect_in_table(FigureGroup::kInstrument, p.figure, p.unit);
+  }
+  for (const HeadlineFigure& f : headline_figures(r)) {
+    expect_in_table(FigureGroup::kHeadline, f.name, f.unit);
+  }
+  for (const YearlyPath& p : yearly_paths(r)) expect_in_table(FigureGroup::kPath, p.name, p.unit);
+  // Every key of summary.json that holds a value (tables by their columns).
+  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& node) {
+    for (const auto& [key, value] : node.items()) {
+      if (value.is_object()) {
+        walk(value);
+      } else if (value.is_array()) {
+        for (const nlohmann::json& row : value) {
+          if (row.is_object()) walk(row);
+        }
+      } else {
+        Result<const FigureAttributes*> figure = find_figure(FigureGroup::kSummary, key);
+        EXPECT_TRUE(figure.is_ok()) << name << ": " << figure.status().message();
+      }
+    }
+  };
+  walk(nlohmann::json::parse(simulation_to_json(r)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, ExampleScenario,

@@ -63,6 +63,16 @@ struct AssessOptions {
   std::map<std::string, SupplyRiskOverride> overrides;  // material_id -> user assumptions
 };
 
+// One partner's part of a region's imports of a material.
+struct PartnerShare {
+  std::string iso3;
+  double share = 0.0;      // [0-1] of the region's import value
+  double value_eur = 0.0;  // [EUR]
+};
+
+// How many partners `main_partners` lists besides China.
+inline constexpr std::size_t kMainPartners = 3;
+
 struct ImportDependency {
   std::string region;  // EU27 (extra-EU imports) or NLD (all partners)
   int year = 0;
@@ -75,6 +85,14 @@ struct ImportDependency {
   double import_weighted_risk = 0.0;  // [0-1], see docs/assess.md
   std::vector<std::string> cn8_codes;
   bool shared_basket = false;  // some codes are shared with other materials
+  // The largest partners by value (at most kMainPartners), largest first, then China when it is
+  // not among them (with share 0 when it supplies none): the dependency question asks for China's
+  // share wherever another country leads.
+  std::vector<PartnerShare> main_partners;
+  double china_share = 0.0;  // [0-1]
+  // The value of each CN8 code [EUR], so that totals over materials count a code that several
+  // materials share (a basket such as the rare-earth compounds) once (import_totals).
+  std::vector<std::pair<std::string, double>> value_eur_by_cn8;
 };
 
 struct AssessmentRow {
@@ -118,6 +136,21 @@ struct AssessmentRow {
 
   std::vector<ImportDependency> imports;  // one per requested region with trade data
 };
+
+// A region's imports of the assessed materials in total, each CN8 code counted once even when
+// several materials share it (their rows each carry the whole basket).
+struct ImportTotal {
+  std::string region;
+  int year = 0;
+  double value_eur = 0.0;        // [EUR]
+  double value_usd = 0.0;        // [USD] at the year's fx rate
+  std::size_t codes = 0;         // distinct CN8 codes summed
+  std::size_t shared_codes = 0;  // of which shared by several of the rows' materials
+};
+
+// One total per region present in the rows, in first-seen order. A material assessed at both
+// stages has different codes per stage, so nothing is counted twice across stages either.
+std::vector<ImportTotal> import_totals(const std::vector<AssessmentRow>& rows);
 
 // Runs the assessment. Fails with kNotFound for an unknown material or bloc, kInvalidInput for an
 // unknown region or an override outside [0,1]. Rows are ordered by material id, then stage.

@@ -114,7 +114,11 @@ struct InstrumentReport {
   std::vector<ProducerTerms> producer_terms;  // subsidies and price-floor top-ups
   std::vector<std::string> notes;  // rules that bound (a budget), warnings (a floor below cost)
 
-  double figure(std::string_view name) const;  // 0 when absent
+  // A figure of the output table (critmin/core/figures.h, group instrument) from this report; 0
+  // when the instrument has no such flow this year (a stockpile pays no subsidy, a floor with no
+  // member below it no top-up), so that sums over the instruments read every figure. kNotFound,
+  // naming the nearest figures, for a name the table does not hold.
+  Result<double> figure(std::string_view name) const;
 };
 
 struct ClubOutcome {

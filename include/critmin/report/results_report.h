@@ -3,10 +3,10 @@
 // table. docs/report.md describes what a report shows and how each figure is derived.
 //
 // Both read a results directory's summary.json (docs/simulation.md), not the C++ result, so that a
-// report can be written again later from the files and so that figures added to summary.json
-// (new scorecard fields) appear in reports without changes here: scalar figures and tables the
-// report does not know are shown generically, with the unit its key names (`_usd`, `_t`,
-// `_share`, ...).
+// report can be written again later from the files. Every field of a summary has its label and
+// unit in the output table (critmin/core/figures.h): scalar figures and tables the report does not
+// draw are shown generically under those, and a summary with a field the table lacks is
+// rejected (kInvalidInput naming the field) rather than shown with a guessed unit.
 //
 // Units: prices [USD/t of contained content], quantities [t/yr], money [USD], shares shown as %.
 #pragma once
@@ -117,9 +117,10 @@ Result<std::string> report_table_to_csv(std::string_view model_json, std::string
 Status results_to_xlsx(const ResultsFiles& files, const Dataset& data,
                        const std::filesystem::path& file);
 
-// The unit of a summary field from its name: "price" -> "USD/t", "production" -> "t/yr",
-// "fiscal_cost_usd" -> "USD", "shortfall_share" -> "0-1", "hhi" -> "0-10000"; empty when the name
-// states none.
-std::string unit_of_field(std::string_view field);
+// The unit of a summary field from the output table (critmin/core/figures.h, group summary):
+// "price" -> "USD/t", "production" -> "t/yr", "fiscal_cost_usd_total" -> "USD", "shortfall_share"
+// -> "0-1", "region" -> "" (text). kNotFound, naming the nearest fields, for a field the table
+// does not hold: units are never guessed from a name.
+Result<std::string> unit_of_field(std::string_view field);
 
 }  // namespace critmin::report
