@@ -437,6 +437,13 @@ Result<json> parse_body(std::string_view text) {
   return parsed;
 }
 
+// The whole Authorization header. Not Request::get_header_value, which returns the value as a C
+// string: it stops at a NUL byte, so "<token>\0junk" would read as the bare token.
+std::string_view authorization_of(const httplib::Request& req) {
+  auto it = req.headers.find("Authorization");
+  return it == req.headers.end() ? std::string_view() : std::string_view(it->second);
+}
+
 class Routes {
  public:
   explicit Routes(MarketService& service) : service_(service) {}
@@ -446,8 +453,7 @@ class Routes {
     MarketService* service = &service_;  // outlives the routes (see register_routes)
     return
         [service, roles, has_body, handler](const httplib::Request& req, httplib::Response& res) {
-          Result<Participant> caller =
-              check_caller(*service, req.get_header_value("Authorization"), roles);
+          Result<Participant> caller = check_caller(*service, authorization_of(req), roles);
           if (!caller.is_ok()) {
             const HttpError error = caller_error(caller.status());
             if (error.status == 401) res.set_header("WWW-Authenticate", "Bearer");

@@ -240,9 +240,17 @@ void check_production_tonnage(const Dataset& data, const std::string& file,
   double largest = 1e11;
   if (std::filesystem::exists(bounds_file)) {
     Result<CsvTable> table = read_csv_file(bounds_file);
-    const auto material = table.is_ok() ? table.value().column("material_id") : std::nullopt;
-    const auto bound = table.is_ok() ? table.value().column("max_world_t_per_year") : std::nullopt;
-    if (!material || !bound) {
+    std::size_t material = 0;
+    std::size_t bound = 0;
+    bool readable = table.is_ok();
+    if (readable) {
+      const auto m = table.value().column("material_id");
+      const auto b = table.value().column("max_world_t_per_year");
+      readable = m.has_value() && b.has_value();
+      material = m.value_or(0);
+      bound = b.value_or(0);
+    }
+    if (!readable) {
       problems.push_back({bounds_file.string(), 1, "max_world_t_per_year",
                           "cannot read the plausible world tonnages; the file needs the columns "
                           "material_id and max_world_t_per_year"});
@@ -250,14 +258,14 @@ void check_production_tonnage(const Dataset& data, const std::string& file,
     }
     largest = 0.0;
     for (const CsvRecord& r : table.value().records) {
-      const auto value = parse_double(r.fields[*bound]);
+      const auto value = parse_double(r.fields[bound]);
       if (!value || *value <= 0.0) {
         problems.push_back(
             {bounds_file.string(), r.line, "max_world_t_per_year",
-             fmt::format("'{}' is not a positive number of tonnes", r.fields[*bound])});
+             fmt::format("'{}' is not a positive number of tonnes", r.fields[bound])});
         continue;
       }
-      bounds[r.fields[*material]] = *value;
+      bounds[r.fields[material]] = *value;
       largest = std::max(largest, *value);
     }
   }

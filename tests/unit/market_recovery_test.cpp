@@ -180,5 +180,18 @@ TEST(MarketRecovery, ASecondProcessOnTheSameDirectoryIsRefusedWithTheHoldersPid)
   EXPECT_TRUE(third.is_ok()) << third.status().to_string();
 }
 
+TEST(MarketRecovery, ASecondCritminServeProcessIsRefusedWhileTheFirstHoldsTheMarket) {
+  TempDir dir("critmin_recovery_");
+  const std::filesystem::path market = dir.path() / "market";
+  auto first = open_market(market);
+  ASSERT_TRUE(first);
+  const CliRun second = run_cli(
+      dir.path(), "serve --db " + quote(market.string()) + " --init-operator Second --country NLD");
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(second.err.find("in use by process " + std::to_string(::getpid())), std::string::npos)
+      << second.err;
+  EXPECT_EQ(first->last_seq(), 0u);  // the second process changed nothing
+}
+
 }  // namespace
 }  // namespace critmin::test
