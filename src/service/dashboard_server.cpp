@@ -131,7 +131,7 @@ void send_file(httplib::Response& res, const std::string& body, const std::strin
 }
 
 // Wraps a handler: any exception becomes a 500 with a message instead of reaching the server.
-httplib::Server::Handler guarded(httplib::Server::Handler handler) {
+HttpRoutes::Handler guarded(HttpRoutes::Handler handler) {
   return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
     try {
       handler(req, res);

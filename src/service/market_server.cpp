@@ -449,7 +449,7 @@ class Routes {
   explicit Routes(MarketService& service) : service_(service) {}
 
   // Wraps a handler: token, role, JSON body (for POST), Status mapping.
-  httplib::Server::Handler handle(std::uint8_t roles, bool has_body, JsonHandler handler) {
+  HttpRoutes::Handler handle(std::uint8_t roles, bool has_body, JsonHandler handler) {
     MarketService* service = &service_;  // outlives the routes (see register_routes)
     return
         [service, roles, has_body, handler](const httplib::Request& req, httplib::Response& res) {
