@@ -38,12 +38,12 @@
 #include <vector>
 
 #include "core/csv.h"
-#include "critmin/assess.h"
-#include "critmin/calibration.h"
-#include "critmin/club.h"
-#include "critmin/dataset.h"
-#include "critmin/importer.h"
-#include "critmin/market.h"
+#include "critmin/market/calibration.h"
+#include "critmin/market/market.h"
+#include "critmin/metrics/assess.h"
+#include "critmin/policy/club.h"
+#include "critmin/world/dataset.h"
+#include "critmin/world/importer.h"
 #include "market/flow_problem.h"
 
 namespace {

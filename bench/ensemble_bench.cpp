@@ -35,10 +35,10 @@
 #include <thread>
 #include <vector>
 
-#include "critmin/calibration.h"
-#include "critmin/dataset.h"
-#include "critmin/ensemble.h"
-#include "critmin/simulation.h"
+#include "critmin/market/calibration.h"
+#include "critmin/sim/ensemble.h"
+#include "critmin/sim/simulation.h"
+#include "critmin/world/dataset.h"
 
 namespace {
 

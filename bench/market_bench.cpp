@@ -37,10 +37,10 @@
 #include <thread>
 #include <vector>
 
-#include "critmin/auction.h"
-#include "critmin/dataset.h"
-#include "critmin/http_server.h"
-#include "critmin/market_server.h"
+#include "critmin/market/auction.h"
+#include "critmin/service/http_server.h"
+#include "critmin/service/market_server.h"
+#include "critmin/world/dataset.h"
 #include "http_load.h"
 #include "service/market_service.h"
 #include "service/wal.h"

@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "commands.h"
-#include "critmin/assess.h"
-#include "critmin/files.h"
-#include "critmin/report.h"
+#include "critmin/core/files.h"
+#include "critmin/metrics/assess.h"
+#include "critmin/report/report.h"
 
 namespace critmin::cli {
 

@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "commands.h"
-#include "critmin/backtest.h"
-#include "critmin/files.h"
+#include "critmin/core/files.h"
+#include "critmin/sim/backtest.h"
 
 namespace critmin::cli {
 

@@ -4,11 +4,11 @@
 #include <iostream>
 
 #include "commands.h"
-#include "critmin/calibration.h"
-#include "critmin/club.h"
-#include "critmin/files.h"
-#include "critmin/report.h"
-#include "critmin/trade_measures.h"
+#include "critmin/core/files.h"
+#include "critmin/market/calibration.h"
+#include "critmin/market/trade_measures.h"
+#include "critmin/policy/club.h"
+#include "critmin/report/report.h"
 
 namespace critmin::cli {
 

@@ -5,11 +5,11 @@
 #include <system_error>
 
 #include "commands.h"
-#include "critmin/compare.h"
-#include "critmin/ensemble.h"
-#include "critmin/files.h"
-#include "critmin/results_report.h"
-#include "critmin/simulation.h"
+#include "critmin/core/files.h"
+#include "critmin/report/results_report.h"
+#include "critmin/sim/compare.h"
+#include "critmin/sim/ensemble.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::cli {
 

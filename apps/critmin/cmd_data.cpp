@@ -6,7 +6,7 @@
 #include <set>
 
 #include "commands.h"
-#include "critmin/importer.h"
+#include "critmin/world/importer.h"
 
 namespace critmin::cli {
 namespace {

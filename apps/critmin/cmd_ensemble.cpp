@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "commands.h"
-#include "critmin/ensemble.h"
-#include "critmin/files.h"
-#include "critmin/results_report.h"
+#include "critmin/core/files.h"
+#include "critmin/report/results_report.h"
+#include "critmin/sim/ensemble.h"
 #include "mpi_world.h"
 
 namespace critmin::cli {

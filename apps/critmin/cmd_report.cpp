@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "commands.h"
-#include "critmin/files.h"
-#include "critmin/results_report.h"
+#include "critmin/core/files.h"
+#include "critmin/report/results_report.h"
 
 namespace critmin::cli {
 
@@ -19,7 +19,7 @@ Status write_reports(const std::function<Result<std::string>()>& model,
                      const std::string& html_file, const std::string& xlsx_file) {
   if (!html_file.empty()) {
     Result<std::string> built = model();
-    if (!built.is_ok()) return built.status();
+    CRITMIN_RETURN_IF_ERROR(built);
     if (Status s = write_text_file(html_file, report::report_model_to_html(built.value()));
         !s.is_ok()) {
       return s;

@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "commands.h"
-#include "critmin/dashboard.h"
-#include "critmin/http_server.h"
-#include "critmin/market_server.h"
+#include "critmin/service/dashboard.h"
+#include "critmin/service/http_server.h"
+#include "critmin/service/market_server.h"
 
 namespace critmin::cli {
 

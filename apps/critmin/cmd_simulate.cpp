@@ -6,15 +6,15 @@
 #include <system_error>
 
 #include "commands.h"
-#include "critmin/files.h"
-#include "critmin/simulation.h"
+#include "critmin/core/files.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::cli {
 
 Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,
                                                          const std::string& file) {
   Result<std::string> text = read_text_file(file);
-  if (!text.is_ok()) return text.status();
+  CRITMIN_RETURN_IF_ERROR(text);
   return sim::read_simulation_scenario(text.value(), file, data);
 }
 

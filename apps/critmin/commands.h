@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <string>
 
-#include "critmin/dataset.h"
-#include "critmin/results_report.h"
-#include "critmin/simulation.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/report/results_report.h"
+#include "critmin/sim/simulation.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::cli {
 

@@ -27,7 +27,7 @@ int report_error_code(const Status& status) {
 
 Result<Dataset> open_dataset(const CommonOptions& common, const std::string& data_flag) {
   Result<std::filesystem::path> dir = locate_dataset(data_flag, common.executable);
-  if (!dir.is_ok()) return dir.status();
+  CRITMIN_RETURN_IF_ERROR(dir);
   return load_dataset(dir.value());
 }
 

@@ -124,7 +124,7 @@ Result<CsvTable> parse_csv(std::string_view text, std::string file_name) {
 
 Result<CsvTable> read_csv_file(const std::filesystem::path& path) {
   Result<std::string> text = read_text_file(path);
-  if (!text.is_ok()) return text.status();
+  CRITMIN_RETURN_IF_ERROR(text);
   return parse_csv(text.value(), path.string());
 }
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin {
 

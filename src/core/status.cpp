@@ -1,4 +1,4 @@
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 #include <fmt/format.h>
 

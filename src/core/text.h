@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/files.h"
-#include "critmin/status.h"
+#include "critmin/core/files.h"
+#include "critmin/core/status.h"
 
 namespace critmin {
 

@@ -9,7 +9,7 @@
 
 #include <toml++/toml.h>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin {
 

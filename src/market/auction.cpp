@@ -1,5 +1,5 @@
-// The uniform-price call auction (contract in include/critmin/auction.h).
-#include "critmin/auction.h"
+// The uniform-price call auction (contract in include/critmin/market/auction.h).
+#include "critmin/market/auction.h"
 
 #include <fmt/format.h>
 
@@ -221,7 +221,7 @@ Status validate(std::span<const Order> orders, const AuctionRules& rules) {
 
 Result<AuctionResult> clear_call_auction(std::span<const Order> orders, const AuctionRules& rules) {
   Status valid = validate(orders, rules);
-  if (!valid.is_ok()) return valid;
+  CRITMIN_RETURN_IF_ERROR(valid);
 
   AuctionResult result;
   result.fills.resize(orders.size());

@@ -1,4 +1,4 @@
-#include "critmin/calibration.h"
+#include "critmin/market/calibration.h"
 
 #include <fmt/format.h>
 
@@ -208,7 +208,7 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
         "supply_step_1_cost", "supply_step_2_share", "supply_step_2_cost", "supply_step_3_share",
         "supply_step_3_cost", "supply_step_4_share", "supply_step_4_cost"}) {
     Result<double> value = param(name);
-    if (!value.is_ok()) return value.status();
+    CRITMIN_RETURN_IF_ERROR(value);
     p[name] = value.value();
   }
   const double yield = p["processing_yield"];

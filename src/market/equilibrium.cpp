@@ -7,7 +7,7 @@
 #include <set>
 #include <span>
 
-#include "critmin/market.h"
+#include "critmin/market/market.h"
 #include "market/flow_problem.h"
 
 namespace critmin::market {
@@ -578,7 +578,7 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
   const bool pool = path == SolverPath::kNetwork;
   FlowProblem first_problem;
   Status valid = validate_and_build(model, pool, &first_problem);
-  if (!valid.is_ok()) return valid;
+  CRITMIN_RETURN_IF_ERROR(valid);
   const auto solve = path == SolverPath::kNetwork ? solve_network_simplex : solve_clp;
 
   bool has_ad_valorem = false;

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "critmin/market.h"
+#include "critmin/market/market.h"
 
 namespace critmin::market {
 

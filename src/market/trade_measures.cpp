@@ -1,4 +1,4 @@
-#include "critmin/trade_measures.h"
+#include "critmin/market/trade_measures.h"
 
 #include <fmt/format.h>
 
@@ -25,7 +25,7 @@ std::optional<Stage> read_stage(TomlFields& fields, const toml::table& t) {
 Result<TradeMeasures> read_trade_measures(std::string_view toml_text, const std::string& file_name,
                                           const Dataset& data) {
   Result<toml::table> parsed = parse_toml(toml_text, file_name);
-  if (!parsed.is_ok()) return parsed.status();
+  CRITMIN_RETURN_IF_ERROR(parsed);
   const toml::table& root = parsed.value();
   std::vector<Diagnostic> problems;
   TomlFields reader(file_name, problems);

@@ -1,4 +1,4 @@
-#include "critmin/assess.h"
+#include "critmin/metrics/assess.h"
 
 #include <fmt/format.h>
 
@@ -212,13 +212,13 @@ Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptio
   std::set<std::string> wanted;
   if (!options.materials.empty()) {
     Result<std::set<std::string>> ids = resolve_materials(data, options.materials);
-    if (!ids.is_ok()) return ids.status();
+    CRITMIN_RETURN_IF_ERROR(ids);
     wanted = std::move(ids).value();
   }
   std::optional<std::set<std::string>> bloc;
   if (!options.bloc.empty()) {
     Result<std::set<std::string>> members = data.resolve_bloc(options.bloc);
-    if (!members.is_ok()) return members.status();
+    CRITMIN_RETURN_IF_ERROR(members);
     bloc = std::move(members).value();
   }
   for (const auto& [id, o] : options.overrides) {

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "core/toml_reader.h"
-#include "critmin/assess.h"
+#include "critmin/metrics/assess.h"
 
 namespace critmin {
 
@@ -13,7 +13,7 @@ Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_v
                                                                    const std::string& file_name,
                                                                    const Dataset& data) {
   Result<toml::table> parsed = parse_toml(toml_text, file_name);
-  if (!parsed.is_ok()) return parsed.status();
+  CRITMIN_RETURN_IF_ERROR(parsed);
   const toml::table& root = parsed.value();
   std::vector<Diagnostic> problems;
   std::map<std::string, SupplyRiskOverride> overrides;

@@ -1,6 +1,6 @@
 #include <algorithm>
 
-#include "critmin/assess.h"
+#include "critmin/metrics/assess.h"
 
 namespace critmin {
 

@@ -1,5 +1,5 @@
 // Reading a clearing scenario and driving the instruments through one clearing.
-#include "critmin/club.h"
+#include "critmin/policy/club.h"
 
 #include <fmt/format.h>
 
@@ -582,7 +582,7 @@ Result<ClearingScenario> read_clearing_scenario(std::string_view toml_text,
                                                 const std::string& file_name, const Dataset& data,
                                                 int year, const ScenarioExtensions& extensions) {
   Result<toml::table> parsed = parse_toml(toml_text, file_name);
-  if (!parsed.is_ok()) return parsed.status();
+  CRITMIN_RETURN_IF_ERROR(parsed);
   const toml::table& root = parsed.value();
   std::vector<Diagnostic> problems;
   TomlFields fields(file_name, problems);
@@ -755,7 +755,7 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
     std::optional<toml::table> parsed;
     if (!scenario.document) {
       Result<toml::table> text = parse_toml(scenario.toml_text, scenario.file);
-      if (!text.is_ok()) return text.status();
+      CRITMIN_RETURN_IF_ERROR(text);
       parsed = std::move(text).value();
     }
     const toml::table& root = scenario.document ? scenario.document->root : *parsed;

@@ -10,7 +10,7 @@
 //      towards their fixed point and returns the largest change [USD/t]; 0 when settled. The
 //      driver re-clears until every instrument returns (nearly) 0.
 //   4. settle(): the payments and volumes at the final equilibrium, computed with
-//      critmin/settlement.h, as an InstrumentReport.
+//      critmin/policy/settlement.h, as an InstrumentReport.
 #pragma once
 
 #include <algorithm>
@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "core/toml_reader.h"
-#include "critmin/club.h"
-#include "critmin/dataset.h"
-#include "critmin/market.h"
+#include "critmin/market/market.h"
+#include "critmin/policy/club.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::policy {
 

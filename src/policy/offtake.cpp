@@ -34,7 +34,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "critmin/settlement.h"
+#include "critmin/policy/settlement.h"
 #include "policy/instrument.h"
 
 namespace critmin::policy {

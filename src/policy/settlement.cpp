@@ -1,4 +1,4 @@
-#include "critmin/settlement.h"
+#include "critmin/policy/settlement.h"
 
 #include <fmt/format.h>
 
@@ -187,7 +187,7 @@ Result<OfftakeSettlement> settle_offtake(const OfftakeTerms& terms, int year, do
                     terms.volume_t_per_year));
   }
   auto price = offtake_contract_price(terms.price, reference_usd_per_t);
-  if (!price.is_ok()) return price.status();
+  CRITMIN_RETURN_IF_ERROR(price);
   OfftakeSettlement out;
   out.contract_price_usd_per_t = price.value();
   out.delivered_t = std::min(taken_t, terms.volume_t_per_year);

@@ -14,8 +14,8 @@
 //   budget_usd = 2e8              # optional cap on payments in the year
 //   budget_rule = "pro_rata"      # or "first_come" (claims in the order of the producers list)
 //
-// Payments per tonne come from critmin/settlement.h. The reference price is the producer's own
-// market price. When the budget binds, producers anticipate the share of their claim that will
+// Payments per tonne come from critmin/policy/settlement.h. The reference price is the producer's
+// own market price. When the budget binds, producers anticipate the share of their claim that will
 // be paid (the pro-rata factor) and decide on it; the outer loop finds that factor. Under
 // first_come the payments go in the order of the producers list, but every producer still decides
 // on the average share (paid / claimed): which claimant comes first is not known when deciding.
@@ -24,7 +24,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "critmin/settlement.h"
+#include "critmin/policy/settlement.h"
 #include "policy/instrument.h"
 
 namespace critmin::policy {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "critmin/assess.h"
+#include "critmin/metrics/assess.h"
 
 namespace critmin {
 

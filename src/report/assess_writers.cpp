@@ -6,7 +6,7 @@
 
 #include "core/csv.h"
 #include "core/text.h"
-#include "critmin/report.h"
+#include "critmin/report/report.h"
 #include "report/assess_columns.h"
 
 namespace critmin {

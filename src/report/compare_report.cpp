@@ -1,5 +1,5 @@
 // The report models of a compare and of an ensemble, results directories of every kind, and the
-// tables of these models as XLSX and CSV (critmin/results_report.h, docs/report.md).
+// tables of these models as XLSX and CSV (critmin/report/results_report.h, docs/report.md).
 #include <fmt/format.h>
 #include <xlsxwriter.h>
 
@@ -14,9 +14,9 @@
 #include <tuple>
 
 #include "core/csv.h"
-#include "critmin/ensemble.h"
-#include "critmin/files.h"
-#include "critmin/results_report.h"
+#include "critmin/core/files.h"
+#include "critmin/report/results_report.h"
+#include "critmin/sim/ensemble.h"
 #include "report/report_text.h"
 #include "report/xlsx_support.h"
 #include "sim/sqlite_database.h"
@@ -27,7 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-// A scorecard line's value for people, by the line's unit (critmin/scorecard.h: "%", "% of
+// A scorecard line's value for people, by the line's unit (critmin/sim/scorecard.h: "%", "% of
 // demand", "t", "days", "years", "USD", "USD/yr", "0-10000").
 std::string show_line_value(double value, const std::string& unit) {
   // Shares below 0.05% keep two significant digits rather than showing as 0.0%.
@@ -66,7 +66,7 @@ std::string show_line_size(double size, const std::string& unit) {
   return show_line_value(size, unit);
 }
 
-// Headline figures (critmin/headline.h) for people, by their units.
+// Headline figures (critmin/sim/headline.h) for people, by their units.
 std::string show_figure(double value, const std::string& unit) {
   if (unit == "share") return fmt::format("{:.1f}%", 100.0 * value);
   if (unit == "USD") return money(value, "USD");
@@ -936,7 +936,7 @@ Result<ResultsFiles> read_results_directory(const std::filesystem::path& results
   if (std::filesystem::is_directory(results_dir, error) &&
       std::filesystem::exists(compare_file, error)) {
     Result<std::string> text = read_text_file(compare_file);
-    if (!text.is_ok()) return text.status();
+    CRITMIN_RETURN_IF_ERROR(text);
     const json comparison = json::parse(text.value(), nullptr, false);
     if (comparison.is_discarded() || !comparison.is_object() || !comparison.contains("designs") ||
         !comparison["designs"].is_array()) {
@@ -953,20 +953,20 @@ Result<ResultsFiles> read_results_directory(const std::filesystem::path& results
             fmt::format("{}: 'designs' must hold names", compare_file.string()));
       }
       Result<std::string> summary = read_results_summary(results_dir / design.get<std::string>());
-      if (!summary.is_ok()) return summary.status();
+      CRITMIN_RETURN_IF_ERROR(summary);
       files.design_summaries.push_back(std::move(summary).value());
     }
     return files;
   }
   Result<std::string> summary = read_results_summary(results_dir);
-  if (!summary.is_ok()) return summary.status();
+  CRITMIN_RETURN_IF_ERROR(summary);
   const json parsed = json::parse(summary.value(), nullptr, false);
   files.summary_json = std::move(summary).value();
   if (parsed.is_object() && !parsed.contains("series") && parsed.contains("figures") &&
       parsed.contains("runs")) {
     files.kind = ResultsKind::kEnsemble;
     Result<std::string> distribution = read_distribution(results_dir / "results.sqlite");
-    if (!distribution.is_ok()) return distribution.status();
+    CRITMIN_RETURN_IF_ERROR(distribution);
     files.distribution_json = std::move(distribution).value();
   }
   return files;
@@ -988,7 +988,7 @@ Status results_to_xlsx(const ResultsFiles& files, const Dataset& data,
                        const std::filesystem::path& file) {
   if (files.kind == ResultsKind::kSimulation) return summary_to_xlsx(files.summary_json, file);
   Result<std::string> model = build_results_report_model(files, data);
-  if (!model.is_ok()) return model.status();
+  CRITMIN_RETURN_IF_ERROR(model);
   return report_tables_to_xlsx(model.value(), file);
 }
 
@@ -1029,7 +1029,7 @@ std::string sheet_name_of(std::string name) {
 
 Result<std::string> report_table_to_csv(std::string_view model_json, std::string_view table) {
   Result<json> model = model_tables(model_json);
-  if (!model.is_ok()) return model.status();
+  CRITMIN_RETURN_IF_ERROR(model);
   std::string names;
   for (const json& t : model.value()["tables"]) {
     const std::string name = string_or(t, "name");
@@ -1055,7 +1055,7 @@ Result<std::string> report_table_to_csv(std::string_view model_json, std::string
 
 Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem::path& file) {
   Result<json> parsed = model_tables(model_json);
-  if (!parsed.is_ok()) return parsed.status();
+  CRITMIN_RETURN_IF_ERROR(parsed);
   const json& model = parsed.value();
   if (model["tables"].empty()) return Status::invalid_input("report model: no tables to write");
   std::error_code error;

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "critmin/report.h"
+#include "critmin/report/report.h"
 
 namespace critmin {
 

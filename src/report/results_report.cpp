@@ -1,6 +1,6 @@
 // The report model of a simulation summary and its self-contained HTML page
-// (critmin/results_report.h, docs/report.md).
-#include "critmin/results_report.h"
+// (critmin/report/results_report.h, docs/report.md).
+#include "critmin/report/results_report.h"
 
 #include <fmt/format.h>
 
@@ -14,8 +14,8 @@
 #include <sstream>
 
 #include "core/csv.h"
-#include "critmin/assess.h"
-#include "critmin/files.h"
+#include "critmin/core/files.h"
+#include "critmin/metrics/assess.h"
 #include "report/report_text.h"
 #include "report/web_assets.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin::report {
 

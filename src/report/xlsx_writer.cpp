@@ -9,8 +9,8 @@
 #include <set>
 
 #include "core/text.h"
-#include "critmin/report.h"
-#include "critmin/results_report.h"
+#include "critmin/report/report.h"
+#include "critmin/report/results_report.h"
 #include "report/assess_columns.h"
 #include "report/xlsx_support.h"
 

@@ -1,6 +1,6 @@
-// The dashboard of `critmin serve` and its JSON API under /api/v1 (critmin/dashboard.h,
+// The dashboard of `critmin serve` and its JSON API under /api/v1 (critmin/service/dashboard.h,
 // docs/api.md).
-#include "critmin/dashboard.h"
+#include "critmin/service/dashboard.h"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -19,12 +19,12 @@
 #include <thread>
 
 #include "core/text.h"
-#include "critmin/assess.h"
-#include "critmin/compare.h"
-#include "critmin/files.h"
-#include "critmin/report.h"
-#include "critmin/results_report.h"
-#include "critmin/simulation.h"
+#include "critmin/core/files.h"
+#include "critmin/metrics/assess.h"
+#include "critmin/report/report.h"
+#include "critmin/report/results_report.h"
+#include "critmin/sim/compare.h"
+#include "critmin/sim/simulation.h"
 #include "report/web_assets.h"
 #include "service/http_routes.h"
 
@@ -373,7 +373,7 @@ Status DashboardServer::Impl::read_compare_request(const nlohmann::json& body, J
             "scenarios[{}]: no example scenario {}; GET /api/v1/scenarios lists them", d, file));
       }
       Result<std::string> read = read_text_file(path);
-      if (!read.is_ok()) return read.status();
+      CRITMIN_RETURN_IF_ERROR(read);
       text = std::move(read).value();
     } else if (item.is_object()) {
       for (const auto& [key, value] : item.items()) {

@@ -14,7 +14,7 @@
 #include <functional>
 #include <string>
 
-#include "critmin/http_server.h"
+#include "critmin/service/http_server.h"
 
 namespace critmin {
 

@@ -1,10 +1,10 @@
-// critmin::HttpServer (see include/critmin/http_server.h): the accept loop, the event loops that
-// frame every request, and the worker pool that routes the requests of the worker routes.
+// critmin::HttpServer (see include/critmin/service/http_server.h): the accept loop, the event loops
+// that frame every request, and the worker pool that routes the requests of the worker routes.
 //
 // cpp-httplib is used only through its public types: a worker builds an httplib::Request from
 // the framed request, runs the route's handler on an httplib::Response and writes the response
 // itself. Nothing here derives from httplib::Server or reads its internals.
-#include "critmin/http_server.h"
+#include "critmin/service/http_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

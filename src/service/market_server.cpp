@@ -3,7 +3,7 @@
 // Every route runs through handle(): authenticate the bearer token (401), check the caller's
 // roles (403), parse and shape-check the JSON body (400), call the service and map its Status to
 // an HTTP code. Any rejection answers {"error": "..."} and changes nothing.
-#include "critmin/market_server.h"
+#include "critmin/service/market_server.h"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -12,7 +12,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
-#include "critmin/http_server.h"
+#include "critmin/service/http_server.h"
 #include "service/http_routes.h"
 #include "service/market_service.h"
 
@@ -603,7 +603,7 @@ Result<service::NewOrder> parse_order(const Body& body, std::uint64_t lot_id) {
   std::string side;
   if (auto e = body.text("side", side, true)) return bad(*e);
   Result<auction::Side> parsed = parse_side(side);
-  if (!parsed.is_ok()) return parsed.status();
+  CRITMIN_RETURN_IF_ERROR(parsed);
   request.side = parsed.value();
   if (auto e = body.number("price_usd_per_t", request.price_usd_per_t, true)) return bad(*e);
   if (auto e = body.number("quantity_t", request.quantity_t, true)) return bad(*e);
@@ -622,9 +622,9 @@ void add_routes(HttpServer& server, Routes& routes) {
   MarketService& svc = routes.service();
   const std::string base = "/market/v1";
 
-  // The two routes on the event loop (include/critmin/http_server.h). Orders: checked, applied
-  // and queued for the log at once; the 201 is sent from the log writer's completion after the
-  // fdatasync, so no thread waits per order. GET /me answers at once; it is the benchmark's
+  // The two routes on the event loop (include/critmin/service/http_server.h). Orders: checked,
+  // applied and queued for the log at once; the 201 is sent from the log writer's completion after
+  // the fdatasync, so no thread waits per order. GET /me answers at once; it is the benchmark's
   // baseline, the cost of a request on this path without the log.
   server.event_route(
       "GET", base + "/me", [&svc](const EventRequest& req, EventResponder responder) {
@@ -688,7 +688,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                  int& created) -> Result<json> {
             if (auto e = body.only({"orders"})) return bad(*e);
             Result<std::uint64_t> lot = path_id(req);
-            if (!lot.is_ok()) return lot.status();
+            CRITMIN_RETURN_IF_ERROR(lot);
             if (!body.has("orders") || !body.raw("orders").is_array()) {
               return Status::invalid_input("field 'orders' must be an array of orders (1 to 1000)");
             }
@@ -706,7 +706,7 @@ void add_routes(HttpServer& server, Routes& routes) {
               requests.push_back(std::move(request).value());
             }
             Result<std::vector<std::uint64_t>> ids = svc.submit_orders(caller.id, requests);
-            if (!ids.is_ok()) return ids.status();
+            CRITMIN_RETURN_IF_ERROR(ids);
             created = 201;
             return json{{"lot_id", lot.value()}, {"ids", ids.value()}};
           }));
@@ -715,7 +715,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                            [&svc](const Participant&, const Body&,
                                                   const httplib::Request&, int&) -> Result<json> {
                                              Result<service::MarketCounts> counts = svc.counts();
-                                             if (!counts.is_ok()) return counts.status();
+                                             CRITMIN_RETURN_IF_ERROR(counts);
                                              const service::MarketCounts& c = counts.value();
                                              return json{{"contracts", c.contracts},
                                                          {"fsyncs", svc.fsync_count()},
@@ -753,7 +753,7 @@ void add_routes(HttpServer& server, Routes& routes) {
               request.roles |= *parsed;
             }
             Result<service::Registered> r = svc.register_participant(caller.id, request);
-            if (!r.is_ok()) return r.status();
+            CRITMIN_RETURN_IF_ERROR(r);
             created = 201;
             return json{{"id", r.value().id}, {"token", r.value().token}};
           }));
@@ -763,7 +763,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                          [&svc](const Participant&, const Body&, const httplib::Request&,
                                 int&) -> Result<json> {
                            Result<std::vector<Participant>> all = svc.participants();
-                           if (!all.is_ok()) return all.status();
+                           CRITMIN_RETURN_IF_ERROR(all);
                            json list = json::array();
                            for (const Participant& p : all.value()) {
                              list.push_back(participant_json(p));
@@ -794,7 +794,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                             if (auto e = body.text("valid_to", request.valid_to, true))
                               return bad(*e);
                             Result<std::uint64_t> id = svc.issue_certificate(caller.id, request);
-                            if (!id.is_ok()) return id.status();
+                            CRITMIN_RETURN_IF_ERROR(id);
                             created = 201;
                             return json{{"id", id.value()}};
                           }));
@@ -804,7 +804,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                          [&svc](const Participant&, const Body&, const httplib::Request&,
                                 int&) -> Result<json> {
                            Result<std::vector<service::Certificate>> all = svc.certificates();
-                           if (!all.is_ok()) return all.status();
+                           CRITMIN_RETURN_IF_ERROR(all);
                            json list = json::array();
                            for (const service::Certificate& c : all.value()) {
                              list.push_back(certificate_json(c));
@@ -840,7 +840,7 @@ void add_routes(HttpServer& server, Routes& routes) {
             if (auto e = body.boolean("joint_purchase", request.joint_purchase)) return bad(*e);
             if (auto e = body.text("delivery_date", request.delivery_date, true)) return bad(*e);
             Result<std::uint64_t> id = svc.open_lot(caller.id, request);
-            if (!id.is_ok()) return id.status();
+            CRITMIN_RETURN_IF_ERROR(id);
             created = 201;
             return json{{"id", id.value()}};
           }));
@@ -850,7 +850,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                                 const httplib::Request&, int&) -> Result<json> {
                                            Result<std::vector<service::LotSummary>> all =
                                                svc.lots();
-                                           if (!all.is_ok()) return all.status();
+                                           CRITMIN_RETURN_IF_ERROR(all);
                                            json list = json::array();
                                            for (const service::LotSummary& l : all.value()) {
                                              list.push_back(lot_json(l));
@@ -863,9 +863,9 @@ void add_routes(HttpServer& server, Routes& routes) {
                          [&svc](const Participant&, const Body&, const httplib::Request& req,
                                 int&) -> Result<json> {
                            Result<std::uint64_t> id = path_id(req);
-                           if (!id.is_ok()) return id.status();
+                           CRITMIN_RETURN_IF_ERROR(id);
                            Result<service::LotSummary> lot = svc.lot(id.value());
-                           if (!lot.is_ok()) return lot.status();
+                           CRITMIN_RETURN_IF_ERROR(lot);
                            return lot_json(lot.value());
                          }));
 
@@ -876,17 +876,17 @@ void add_routes(HttpServer& server, Routes& routes) {
                          [&svc](const Participant& caller, const Body&, const httplib::Request& req,
                                 int&) -> Result<json> {
                            Result<std::uint64_t> id = path_id(req);
-                           if (!id.is_ok()) return id.status();
+                           CRITMIN_RETURN_IF_ERROR(id);
                            Result<std::uint64_t> after = query_number(req, "after", 0);
-                           if (!after.is_ok()) return after.status();
+                           CRITMIN_RETURN_IF_ERROR(after);
                            Result<std::uint64_t> limit = query_number(req, "limit", kOrderPage);
-                           if (!limit.is_ok()) return limit.status();
+                           CRITMIN_RETURN_IF_ERROR(limit);
                            const std::uint64_t count =
                                std::clamp<std::uint64_t>(limit.value(), 1, kMaxOrderPage);
                            const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
                            Result<service::OrderPage> page = svc.orders(
                                id.value(), viewer, after.value(), static_cast<std::size_t>(count));
-                           if (!page.is_ok()) return page.status();
+                           CRITMIN_RETURN_IF_ERROR(page);
                            json list = json::array();
                            for (const service::BookOrder& o : page.value().orders)
                              list.push_back(order_json(o));
@@ -904,9 +904,9 @@ void add_routes(HttpServer& server, Routes& routes) {
                                  const httplib::Request& req, int&) -> Result<json> {
                             if (auto e = body.only({})) return bad(*e);
                             Result<std::uint64_t> id = path_id(req);
-                            if (!id.is_ok()) return id.status();
+                            CRITMIN_RETURN_IF_ERROR(id);
                             Result<service::CallRecord> call = svc.clear_lot(caller.id, id.value());
-                            if (!call.is_ok()) return call.status();
+                            CRITMIN_RETURN_IF_ERROR(call);
                             json reply = call_json(call.value(), 0);
                             reply.erase("fills");
                             reply["fill_count"] = call.value().fill_count;
@@ -920,9 +920,9 @@ void add_routes(HttpServer& server, Routes& routes) {
                            int&) -> Result<json> {
                       if (auto e = body.only({})) return bad(*e);
                       Result<std::uint64_t> id = path_id(req);
-                      if (!id.is_ok()) return id.status();
+                      CRITMIN_RETURN_IF_ERROR(id);
                       Result<double> demand = svc.tender_round(caller.id, id.value());
-                      if (!demand.is_ok()) return demand.status();
+                      CRITMIN_RETURN_IF_ERROR(demand);
                       return json{{"lot_id", id.value()}, {"aggregated_demand_t", demand.value()}};
                     }));
 
@@ -931,17 +931,17 @@ void add_routes(HttpServer& server, Routes& routes) {
                          [&svc](const Participant& caller, const Body&, const httplib::Request& req,
                                 int&) -> Result<json> {
                            Result<std::uint64_t> id = path_id(req);
-                           if (!id.is_ok()) return id.status();
+                           CRITMIN_RETURN_IF_ERROR(id);
                            Result<std::uint64_t> after = query_number(req, "after", 0);
-                           if (!after.is_ok()) return after.status();
+                           CRITMIN_RETURN_IF_ERROR(after);
                            Result<std::uint64_t> limit = query_number(req, "limit", kCallPage);
-                           if (!limit.is_ok()) return limit.status();
+                           CRITMIN_RETURN_IF_ERROR(limit);
                            const std::uint64_t count =
                                std::clamp<std::uint64_t>(limit.value(), 1, kMaxCallPage);
                            const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
                            Result<std::vector<service::CallRecord>> calls = svc.calls(
                                id.value(), viewer, after.value(), static_cast<std::size_t>(count));
-                           if (!calls.is_ok()) return calls.status();
+                           CRITMIN_RETURN_IF_ERROR(calls);
                            json list = json::array();
                            for (const service::CallRecord& c : calls.value()) {
                              list.push_back(call_json(c, viewer));
@@ -981,7 +981,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                 return Status::invalid_input("an offtake contract has no 'subsidy'; remove it");
               }
               Result<settlement::OfftakePrice> price = parse_offtake_price(body.raw("price"));
-              if (!price.is_ok()) return price.status();
+              CRITMIN_RETURN_IF_ERROR(price);
               request.offtake.price = price.value();
               request.offtake.volume_t_per_year = request.volume_t_per_year;
               request.offtake.start_year = request.start_year;
@@ -1001,14 +1001,14 @@ void add_routes(HttpServer& server, Routes& routes) {
                 return Status::invalid_input("field 'subsidy' is missing; give the subsidy terms");
               }
               Result<settlement::SubsidyTerms> terms = parse_subsidy(body.raw("subsidy"));
-              if (!terms.is_ok()) return terms.status();
+              CRITMIN_RETURN_IF_ERROR(terms);
               request.subsidy = terms.value();
             } else {
               return Status::invalid_input(
                   fmt::format("kind: '{}' is not a contract kind; use offtake or subsidy", kind));
             }
             Result<std::uint64_t> id = svc.register_contract(caller.id, request);
-            if (!id.is_ok()) return id.status();
+            CRITMIN_RETURN_IF_ERROR(id);
             created = 201;
             return json{{"id", id.value()}};
           }));
@@ -1019,7 +1019,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                 int&) -> Result<json> {
                            const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
                            Result<std::vector<service::Contract>> all = svc.contracts(viewer);
-                           if (!all.is_ok()) return all.status();
+                           CRITMIN_RETURN_IF_ERROR(all);
                            json list = json::array();
                            for (const service::Contract& c : all.value()) {
                              list.push_back(contract_json(c));
@@ -1033,7 +1033,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                  const httplib::Request& req, int&) -> Result<json> {
                             if (auto e = body.only({"last_year", "reason"})) return bad(*e);
                             Result<std::uint64_t> id = path_id(req);
-                            if (!id.is_ok()) return id.status();
+                            CRITMIN_RETURN_IF_ERROR(id);
                             std::int32_t last_year = 0;
                             if (auto e = body.integer("last_year", last_year, true)) {
                               return bad(*e);
@@ -1042,7 +1042,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                             if (auto e = body.text("reason", reason, false)) return bad(*e);
                             Result<service::Contract> contract =
                                 svc.terminate_contract(caller.id, id.value(), last_year, reason);
-                            if (!contract.is_ok()) return contract.status();
+                            CRITMIN_RETURN_IF_ERROR(contract);
                             return contract_json(contract.value());
                           }));
 
@@ -1099,7 +1099,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                     }
                   }
                   Result<service::PeriodSettled> settled = svc.settle_period(caller.id, request);
-                  if (!settled.is_ok()) return settled.status();
+                  CRITMIN_RETURN_IF_ERROR(settled);
                   created = 201;
                   return settlement_json(settled.value());
                 }));
@@ -1109,7 +1109,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                          [&svc](const Participant&, const Body&, const httplib::Request&,
                                 int&) -> Result<json> {
                            Result<std::vector<service::PeriodSettled>> all = svc.settlements();
-                           if (!all.is_ok()) return all.status();
+                           CRITMIN_RETURN_IF_ERROR(all);
                            json list = json::array();
                            for (const service::PeriodSettled& p : all.value()) {
                              list.push_back(settlement_json(p));
@@ -1122,13 +1122,13 @@ void add_routes(HttpServer& server, Routes& routes) {
                          [&svc](const Participant&, const Body&, const httplib::Request& req,
                                 int&) -> Result<json> {
                            Result<std::uint64_t> after = query_number(req, "after", 0);
-                           if (!after.is_ok()) return after.status();
+                           CRITMIN_RETURN_IF_ERROR(after);
                            Result<std::uint64_t> limit = query_number(req, "limit", 100);
-                           if (!limit.is_ok()) return limit.status();
+                           CRITMIN_RETURN_IF_ERROR(limit);
                            const std::uint64_t count = std::min<std::uint64_t>(limit.value(), 1000);
                            Result<std::vector<service::AuditRecord>> records =
                                svc.read_audit(after.value(), count);
-                           if (!records.is_ok()) return records.status();
+                           CRITMIN_RETURN_IF_ERROR(records);
                            json list = json::array();
                            for (const service::AuditRecord& record : records.value()) {
                              Result<service::Event> event = service::decode_event(record.event);
@@ -1144,7 +1144,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                                  int&) -> Result<json> {
                             if (auto e = body.only({})) return bad(*e);
                             Status status = svc.snapshot();
-                            if (!status.is_ok()) return status;
+                            CRITMIN_RETURN_IF_ERROR(status);
                             return json{{"snapshot_seq", svc.last_seq()}};
                           }));
 }
@@ -1160,7 +1160,7 @@ Result<std::unique_ptr<MarketServer>> MarketServer::open(const MarketServerOptio
   config.repair = options.repair;
   Result<std::unique_ptr<MarketService>> opened =
       MarketService::open(config, std::make_shared<const Dataset>(dataset));
-  if (!opened.is_ok()) return opened.status();
+  CRITMIN_RETURN_IF_ERROR(opened);
   std::unique_ptr<MarketServer> server(new MarketServer());
   server->options_ = options;
   server->service_ = std::move(opened).value();
@@ -1191,7 +1191,7 @@ Result<std::string> MarketServer::create_operator(const std::string& name,
   request.country_iso3 = country_iso3;
   request.roles = service::kOperator;
   Result<service::Registered> registered = service_->register_participant(0, request);
-  if (!registered.is_ok()) return registered.status();
+  CRITMIN_RETURN_IF_ERROR(registered);
   return registered.value().token;
 }
 

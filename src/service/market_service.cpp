@@ -328,25 +328,25 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
                                         config.directory.string(), error.message()));
   }
   Result<int> lock = lock_directory(config.directory);
-  if (!lock.is_ok()) return lock.status();
+  CRITMIN_RETURN_IF_ERROR(lock);
   service->lock_.fd = lock.value();
   if (config.postgres_url.empty()) {
     Result<std::unique_ptr<SqliteStore>> store = SqliteStore::open(config.directory);
-    if (!store.is_ok()) return store.status();
+    CRITMIN_RETURN_IF_ERROR(store);
     service->store_ = std::move(store).value();
   } else {
     Result<std::unique_ptr<PostgresStore>> store = PostgresStore::open(config.postgres_url);
-    if (!store.is_ok()) return store.status();
+    CRITMIN_RETURN_IF_ERROR(store);
     service->store_ = std::move(store).value();
   }
   RecoveryReport& report = service->recovery_;
   MarketState& state = service->state_;
   Result<std::optional<LoadedSnapshot>> snapshot = service->store_->load_latest_snapshot();
-  if (!snapshot.is_ok()) return snapshot.status();
+  CRITMIN_RETURN_IF_ERROR(snapshot);
   if (snapshot.value()) {
     std::vector<AuditRecord> legacy_audit;
     Result<MarketState> decoded = decode_state(snapshot.value()->payload, &legacy_audit);
-    if (!decoded.is_ok()) return decoded.status();
+    CRITMIN_RETURN_IF_ERROR(decoded);
     state = std::move(decoded).value();
     if (state.last_seq != snapshot.value()->seq) {
       return Status::io_error(
@@ -367,10 +367,10 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
   service->snapshot_seq_ = state.last_seq;
 
   Result<std::vector<SegmentFile>> listed = list_segments(config.directory);
-  if (!listed.is_ok()) return listed.status();
+  CRITMIN_RETURN_IF_ERROR(listed);
   const std::vector<SegmentFile>& segments = listed.value();
   Result<std::vector<LostRange>> lost = list_lost_ranges(config.directory);
-  if (!lost.is_ok()) return lost.status();
+  CRITMIN_RETURN_IF_ERROR(lost);
   std::optional<LogDamage> damage;
   SegmentScan damaged_scan;
   for (std::size_t i = 0; i < segments.size() && !damage; ++i) {
@@ -413,18 +413,18 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
                             state.last_seq, seq, segment.path.string()));
           }
           Result<Event> event = decode_event(payload);
-          if (!event.is_ok()) return event.status();
+          CRITMIN_RETURN_IF_ERROR(event);
           if (event.value().seq != seq) {
             return Status::io_error(
                 fmt::format("record {} holds event {}", seq, event.value().seq));
           }
           Status applied = apply_event(state, event.value());
-          if (!applied.is_ok()) return applied;
+          CRITMIN_RETURN_IF_ERROR(applied);
           service->audit_tail_.push_back({seq, std::string(payload)});
           ++report.replayed_events;
           return Status::ok();
         });
-    if (!scan.is_ok()) return scan.status();
+    CRITMIN_RETURN_IF_ERROR(scan);
     const SegmentScan& found = scan.value();
     if (!newest && (found.zero_tail || found.torn_tail || found.damaged)) {
       // Older segments were cut back to their last record when the writer left them: nothing
@@ -441,7 +441,7 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
       // short: never acknowledged.
       if (found.torn_tail) report.torn_bytes_truncated = found.size - found.valid_bytes;
       Status truncated = truncate_segment(segment.path, found.valid_bytes);
-      if (!truncated.is_ok()) return truncated;
+      CRITMIN_RETURN_IF_ERROR(truncated);
     }
     if (damage) damaged_scan = found;
   }
@@ -467,11 +467,11 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
     }
     Status repaired = service->repair_log(segments, damage->segment, damage->missing,
                                           damage->at_byte, damaged_scan, where);
-    if (!repaired.is_ok()) return repaired;
+    CRITMIN_RETURN_IF_ERROR(repaired);
   }
   report.last_seq = state.last_seq;
   Result<std::unique_ptr<WalWriter>> wal = WalWriter::open(config.directory, state.last_seq + 1);
-  if (!wal.is_ok()) return wal.status();
+  CRITMIN_RETURN_IF_ERROR(wal);
   service->wal_ = std::move(wal).value();
   service->snapshotter_ = std::thread([s = service.get()] { s->run_snapshotter(); });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -508,9 +508,9 @@ Status MarketService::repair_log(const std::vector<SegmentFile>& segments, std::
       return Status::io_error(fmt::format("cannot read {}", segment.path.string()));
     }
     Status copied = write_durably(aside / segment.path.filename(), bytes);
-    if (!copied.is_ok()) return copied;
+    CRITMIN_RETURN_IF_ERROR(copied);
     Status truncated = truncate_segment(segment.path, at_byte);
-    if (!truncated.is_ok()) return truncated;
+    CRITMIN_RETURN_IF_ERROR(truncated);
     lines.push_back(
         fmt::format("kept {} up to byte {} (events up to {}); a copy of the whole file is in {}",
                     segment.path.filename().string(), at_byte, kept, aside.string()));
@@ -552,7 +552,7 @@ Status MarketService::repair_log(const std::vector<SegmentFile>& segments, std::
   }
   Status synced = sync_dir(aside);
   if (synced.is_ok()) synced = sync_dir(dir);
-  if (!synced.is_ok()) return synced;
+  CRITMIN_RETURN_IF_ERROR(synced);
   if (last_lost > kept) {
     lines.push_back(fmt::format(
         "could not keep events {} to {}{}; their sequence numbers and ids are never used again, "
@@ -567,7 +567,7 @@ Status MarketService::repair_log(const std::vector<SegmentFile>& segments, std::
     for (const std::string& line : lines) text += line + "\n";
     Status recorded =
         write_durably(dir / fmt::format("lost-{:020}-{:020}.txt", kept + 1, last_lost), text);
-    if (!recorded.is_ok()) return recorded;
+    CRITMIN_RETURN_IF_ERROR(recorded);
     state.last_seq = last_lost;
     state.next_id = std::max(state.next_id, last_lost + 1);
   } else {
@@ -626,11 +626,11 @@ Result<std::pair<Answer, std::uint64_t>> MarketService::commit_queued(
   }
   std::lock_guard<std::mutex> lock(mutex_);
   Result<EventBody> body = decide(state_);
-  if (!body.is_ok()) return body.status();
+  CRITMIN_RETURN_IF_ERROR(body);
   Event event{state_.last_seq + 1, now_ms(), actor, std::move(body).value()};
   const std::string bytes = encode_event(event);
   Status applied = apply_event(state_, event);
-  if (!applied.is_ok()) return applied;
+  CRITMIN_RETURN_IF_ERROR(applied);
   wal_->append(event.seq, bytes);
   audit_tail_.push_back({event.seq, bytes});
   return std::pair<Answer, std::uint64_t>(answer(state_, event), event.seq);
@@ -641,7 +641,7 @@ Result<Answer> MarketService::commit(
     std::uint64_t actor, const std::function<Result<EventBody>(const MarketState&)>& decide,
     const std::function<Answer(const MarketState&, const Event&)>& answer) {
   Result<std::pair<Answer, std::uint64_t>> queued = commit_queued<Answer>(actor, decide, answer);
-  if (!queued.is_ok()) return queued.status();
+  CRITMIN_RETURN_IF_ERROR(queued);
   const std::uint64_t seq = queued.value().second;
   Status durable = wal_->wait_durable(seq);
   if (!durable.is_ok()) {
@@ -681,7 +681,7 @@ Result<Registered> MarketService::register_participant(std::uint64_t actor,
       [](const MarketState&, const Event& e) {
         return std::get<ParticipantRegistered>(e.body).participant.id;
       });
-  if (!id.is_ok()) return id.status();
+  CRITMIN_RETURN_IF_ERROR(id);
   return Registered{id.value(), token};
 }
 
@@ -694,11 +694,11 @@ Result<std::uint64_t> MarketService::issue_certificate(std::uint64_t actor,
     return s;
   }
   Result<std::string> material = resolve_material(request.material);
-  if (!material.is_ok()) return material.status();
+  CRITMIN_RETURN_IF_ERROR(material);
   Result<std::int32_t> from = check_date(request.valid_from, "valid_from");
-  if (!from.is_ok()) return from.status();
+  CRITMIN_RETURN_IF_ERROR(from);
   Result<std::int32_t> to = check_date(request.valid_to, "valid_to");
-  if (!to.is_ok()) return to.status();
+  CRITMIN_RETURN_IF_ERROR(to);
   if (to.value() < from.value()) {
     return invalid("valid_to",
                    "is before valid_from; a certificate must be valid for a day or more");
@@ -734,11 +734,11 @@ Result<std::uint64_t> MarketService::issue_certificate(std::uint64_t actor,
 Result<std::uint64_t> MarketService::open_lot(std::uint64_t actor, const NewLot& request) {
   if (Status s = check_text(request.name, "name", kMaxNameBytes, false); !s.is_ok()) return s;
   Result<std::string> material = resolve_material(request.material);
-  if (!material.is_ok()) return material.status();
+  CRITMIN_RETURN_IF_ERROR(material);
   Result<Stage> stage = check_stage(request.stage);
-  if (!stage.is_ok()) return stage.status();
+  CRITMIN_RETURN_IF_ERROR(stage);
   Result<std::int32_t> delivery = check_date(request.delivery_date, "delivery_date");
-  if (!delivery.is_ok()) return delivery.status();
+  CRITMIN_RETURN_IF_ERROR(delivery);
   Lot lot;
   lot.name = request.name;
   lot.material_id = material.value();
@@ -869,7 +869,7 @@ Result<EventBody> order_event(const MarketState& state, std::uint64_t actor,
                               const NewOrder& request) {
   Result<OrderSubmitted> decided =
       decide_order(state, actor, request, state.next_id, state.last_seq + 1);
-  if (!decided.is_ok()) return decided.status();
+  CRITMIN_RETURN_IF_ERROR(decided);
   return EventBody(std::move(decided).value());
 }
 
@@ -890,7 +890,7 @@ Result<MarketService::QueuedOrder> MarketService::submit_order_queued(std::uint6
   Result<std::pair<std::uint64_t, std::uint64_t>> queued = commit_queued<std::uint64_t>(
       actor, [&](const MarketState& state) { return order_event(state, actor, request); },
       submitted_order_id);
-  if (!queued.is_ok()) return queued.status();
+  CRITMIN_RETURN_IF_ERROR(queued);
   // Only asks the snapshot thread; the snapshot waits for the log itself.
   maybe_snapshot(queued.value().second);
   return QueuedOrder{queued.value().first, queued.value().second};
@@ -932,7 +932,7 @@ Result<std::vector<std::uint64_t>> MarketService::submit_orders(
     for (const Event& event : events) {
       std::string bytes = encode_event(event);
       Status applied = apply_event(state_, event);
-      if (!applied.is_ok()) return applied;  // the log holds exactly the orders applied so far
+      CRITMIN_RETURN_IF_ERROR(applied);  // the log holds exactly the orders applied so far
       wal_->append(event.seq, bytes);
       audit_tail_.push_back({event.seq, std::move(bytes)});
       ids.push_back(std::get<OrderSubmitted>(event.body).order.id);
@@ -1020,9 +1020,9 @@ Result<double> MarketService::tender_round(std::uint64_t actor, std::uint64_t lo
 Result<std::uint64_t> MarketService::register_contract(std::uint64_t actor,
                                                        const NewContract& request) {
   Result<std::string> material = resolve_material(request.material);
-  if (!material.is_ok()) return material.status();
+  CRITMIN_RETURN_IF_ERROR(material);
   Result<Stage> stage = check_stage(request.stage);
-  if (!stage.is_ok()) return stage.status();
+  CRITMIN_RETURN_IF_ERROR(stage);
   Contract contract;
   contract.kind = request.kind;
   contract.material_id = material.value();
@@ -1100,9 +1100,9 @@ Result<std::uint64_t> MarketService::register_contract(std::uint64_t actor,
 Result<PeriodSettled> MarketService::settle_period(std::uint64_t actor,
                                                    const SettleRequest& request) {
   Result<std::string> material = resolve_material(request.material);
-  if (!material.is_ok()) return material.status();
+  CRITMIN_RETURN_IF_ERROR(material);
   Result<Stage> stage = check_stage(request.stage);
-  if (!stage.is_ok()) return stage.status();
+  CRITMIN_RETURN_IF_ERROR(stage);
   if (Status s = check_year(request.year, "year"); !s.is_ok()) return s;
   if (request.subsidy_budget_usd) {
     const double budget = *request.subsidy_budget_usd;
@@ -1305,13 +1305,13 @@ Status MarketService::snapshot() {
   // segment: waiting only for durability could find the switch not yet made (the records may
   // have been durable already), and keep segments the snapshot covers.
   Status durable = wal_->wait_durable_and_rotated(seq);
-  if (!durable.is_ok()) return durable;
+  CRITMIN_RETURN_IF_ERROR(durable);
   // Decoding the bytes checks that the snapshot reads back before it replaces the old one, and
   // gives the query tables their content without holding the state lock.
   Result<MarketState> decoded = decode_state(bytes);
-  if (!decoded.is_ok()) return decoded.status();
+  CRITMIN_RETURN_IF_ERROR(decoded);
   Status written = store_->write_snapshot(seq, bytes, decoded.value(), audit);
-  if (!written.is_ok()) return written;
+  CRITMIN_RETURN_IF_ERROR(written);
   {
     // Committed: the store answers for these entries now, and memory lets go of them.
     std::lock_guard<std::mutex> lock(mutex_);
@@ -1356,7 +1356,7 @@ Result<T> MarketService::read(const std::function<T(const MarketState&)>& view) 
     seen = state_.last_seq;
   }
   Status durable = wal_->wait_durable(seen);
-  if (!durable.is_ok()) return durable;
+  CRITMIN_RETURN_IF_ERROR(durable);
   return std::move(*value);
 }
 
@@ -1428,7 +1428,7 @@ Result<LotSummary> MarketService::lot(std::uint64_t lot_id) const {
         auto it = s.lots.find(lot_id);
         return it == s.lots.end() ? std::nullopt : std::optional(summarize(it->second));
       });
-  if (!found.is_ok()) return found.status();
+  CRITMIN_RETURN_IF_ERROR(found);
   if (!found.value()) return no_lot(lot_id);
   return std::move(*found.value());
 }
@@ -1458,7 +1458,7 @@ Result<OrderPage> MarketService::orders(std::uint64_t lot_id, std::uint64_t view
         }
         return result;
       });
-  if (!page.is_ok()) return page.status();
+  CRITMIN_RETURN_IF_ERROR(page);
   if (!page.value()) return no_lot(lot_id);
   return std::move(*page.value());
 }
@@ -1485,7 +1485,7 @@ Result<std::vector<CallRecord>> MarketService::calls(std::uint64_t lot_id, std::
     }
     return list;
   });
-  if (!calls.is_ok()) return calls.status();
+  CRITMIN_RETURN_IF_ERROR(calls);
   if (!calls.value()) return no_lot(lot_id);
   return std::move(*calls.value());
 }
@@ -1527,7 +1527,7 @@ Result<std::vector<AuditRecord>> MarketService::read_audit(std::uint64_t after,
   if (after < paged) {
     // Entries up to `paged` are in the store for good: a later snapshot only adds to it.
     Result<std::vector<AuditRecord>> stored = store_->read_audit(after, paged, limit);
-    if (!stored.is_ok()) return stored.status();
+    CRITMIN_RETURN_IF_ERROR(stored);
     page = std::move(stored).value();
   }
   for (AuditRecord& record : tail) {
@@ -1536,7 +1536,7 @@ Result<std::vector<AuditRecord>> MarketService::read_audit(std::uint64_t after,
   }
   // As every read: nothing is shown that a crash could take back.
   Status durable = wal_->wait_durable(seen);
-  if (!durable.is_ok()) return durable;
+  CRITMIN_RETURN_IF_ERROR(durable);
   return page;
 }
 

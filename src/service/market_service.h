@@ -28,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 #include "service/market_state.h"
 #include "service/snapshot_store.h"
 #include "service/wal.h"

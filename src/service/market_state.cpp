@@ -670,7 +670,7 @@ Status apply_event(MarketState& state, const Event& event) {
     }
   };
   Status applied = std::visit(Applier{state, event}, event.body);
-  if (!applied.is_ok()) return applied;
+  CRITMIN_RETURN_IF_ERROR(applied);
   state.last_seq = event.seq;
   return Status::ok();
 }

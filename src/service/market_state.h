@@ -23,10 +23,10 @@
 #include <variant>
 #include <vector>
 
-#include "critmin/auction.h"
-#include "critmin/dataset.h"
-#include "critmin/settlement.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/market/auction.h"
+#include "critmin/policy/settlement.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::service {
 

@@ -82,10 +82,10 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
   Status created = store->exec(
       "CREATE TABLE IF NOT EXISTS snapshot (seq BIGINT PRIMARY KEY, crc32 BIGINT NOT NULL, "
       "state BYTEA NOT NULL)");
-  if (!created.is_ok()) return created;
+  CRITMIN_RETURN_IF_ERROR(created);
   created = store->exec(
       "CREATE TABLE IF NOT EXISTS audit (seq BIGINT PRIMARY KEY, event BYTEA NOT NULL)");
-  if (!created.is_ok()) return created;
+  CRITMIN_RETURN_IF_ERROR(created);
   // Audit pages are read on request threads while a snapshot may be in its transaction on the
   // main connection: a second connection for them.
   store->read_conn_ = PQconnectdb(url.c_str());
@@ -103,7 +103,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
                          pg_type(spec.columns[i].type));
     }
     Status status = store->exec(sql + ")");
-    if (!status.is_ok()) return status;
+    CRITMIN_RETURN_IF_ERROR(status);
   }
   return store;
 }

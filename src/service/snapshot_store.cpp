@@ -133,7 +133,7 @@ Status write_query_tables(const MarketState& state, QueryTableSink& sink) {
     }
     return Status::ok();
   });
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   status = table(1, [&] {
     for (const auto& [id, c] : state.certificates) {
       if (Status s =
@@ -145,7 +145,7 @@ Status write_query_tables(const MarketState& state, QueryTableSink& sink) {
     }
     return Status::ok();
   });
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   status = table(2, [&] {
     for (const auto& [id, l] : state.lots) {
       if (Status s =
@@ -161,7 +161,7 @@ Status write_query_tables(const MarketState& state, QueryTableSink& sink) {
     }
     return Status::ok();
   });
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   status = table(3, [&] {
     for (const auto& [id, l] : state.lots) {
       for (const BookOrder& o : l.book) {
@@ -175,7 +175,7 @@ Status write_query_tables(const MarketState& state, QueryTableSink& sink) {
     }
     return Status::ok();
   });
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   status = table(4, [&] {
     for (const auto& [id, l] : state.lots) {
       for (const CallRecord& c : l.calls) {
@@ -191,7 +191,7 @@ Status write_query_tables(const MarketState& state, QueryTableSink& sink) {
     }
     return Status::ok();
   });
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   status = table(5, [&] {
     for (const auto& [id, l] : state.lots) {
       for (const CallRecord& c : l.calls) {
@@ -207,7 +207,7 @@ Status write_query_tables(const MarketState& state, QueryTableSink& sink) {
     }
     return Status::ok();
   });
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   status = table(6, [&] {
     for (const auto& [id, c] : state.contracts) {
       if (Status s =
@@ -220,7 +220,7 @@ Status write_query_tables(const MarketState& state, QueryTableSink& sink) {
     }
     return Status::ok();
   });
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   return table(7, [&] {
     for (const PeriodSettled& p : state.settlements) {
       for (const SettlementEntry& e : p.entries) {

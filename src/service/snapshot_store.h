@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 #include "service/market_state.h"
 
 namespace critmin::service {

@@ -96,7 +96,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   for (const char* sql :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSnapshotTable, kAuditTable}) {
     Status status = store->exec(sql);
-    if (!status.is_ok()) return status;
+    CRITMIN_RETURN_IF_ERROR(status);
   }
   for (const QueryTableSpec& spec : query_table_specs()) {
     std::string sql = fmt::format("CREATE TABLE IF NOT EXISTS {} (", spec.name);
@@ -105,7 +105,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
                          sql_type(spec.columns[i].type));
     }
     Status status = store->exec((sql + ")").c_str());
-    if (!status.is_ok()) return status;
+    CRITMIN_RETURN_IF_ERROR(status);
   }
   return store;
 }
@@ -164,7 +164,7 @@ Status SqliteStore::write_snapshot(std::uint64_t seq, std::string_view payload,
                                    const MarketState& state,
                                    const std::vector<AuditRecord>& audit) {
   Status begun = exec("BEGIN IMMEDIATE");
-  if (!begun.is_ok()) return begun;
+  CRITMIN_RETURN_IF_ERROR(begun);
   auto fail = [&](const char* what) {
     const std::string message = fmt::format("{}: cannot write the snapshot ({}): {}",
                                             path_.string(), what, sqlite3_errmsg(db_));

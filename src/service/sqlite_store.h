@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 #include "service/market_state.h"
 #include "service/snapshot_store.h"
 

@@ -202,7 +202,7 @@ Result<SegmentScan> scan_segment(
     const std::filesystem::path& path,
     const std::function<Status(std::uint64_t seq, std::string_view payload)>& on_record) {
   Result<std::string> bytes = read_whole_file(path);
-  if (!bytes.is_ok()) return bytes.status();
+  CRITMIN_RETURN_IF_ERROR(bytes);
   return scan_records(bytes.value(), on_record);
 }
 
@@ -215,7 +215,7 @@ Result<SegmentScan> scan_records(
   RecordHeader h;
   while (position < data.size() && valid_record_at(data, position, h)) {
     Status status = on_record(h.seq, data.substr(position + kWalHeaderBytes, h.length));
-    if (!status.is_ok()) return status;
+    CRITMIN_RETURN_IF_ERROR(status);
     position += kWalHeaderBytes + h.length;
     scan.last_seq = h.seq;
     ++scan.records;
@@ -263,7 +263,7 @@ Status truncate_segment(const std::filesystem::path& path, std::uint64_t valid_b
 
 Status remove_obsolete_files(const std::filesystem::path& dir, std::uint64_t keep_seq) {
   Result<std::vector<SegmentFile>> segments = list_segments(dir);
-  if (!segments.is_ok()) return segments.status();
+  CRITMIN_RETURN_IF_ERROR(segments);
   const std::vector<SegmentFile>& list = segments.value();
   for (std::size_t i = 0; i + 1 < list.size(); ++i) {
     // Segment i holds records first_seq .. next.first_seq - 1.
@@ -292,9 +292,9 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::filesystem::path& 
   }
   writer->segment_path_ = path;
   Status allocated = writer->preallocate(kInitialPreallocBytes);
-  if (!allocated.is_ok()) return allocated;
+  CRITMIN_RETURN_IF_ERROR(allocated);
   Status synced = sync_directory(dir);
-  if (!synced.is_ok()) return synced;
+  CRITMIN_RETURN_IF_ERROR(synced);
   writer->durable_seq_.store(next_seq - 1);
   writer->segment_first_seq_.store(next_seq);
   writer->thread_ = std::thread([w = writer.get()] { w->run(); });
@@ -420,7 +420,7 @@ Status WalWriter::preallocate(std::uint64_t end) {
   for (std::uint64_t at = allocated_bytes_; at < target;) {
     const std::uint64_t piece = std::min<std::uint64_t>(zeros.size(), target - at);
     Status written = write_at(fd_, std::string_view(zeros).substr(0, piece), at, segment_path_);
-    if (!written.is_ok()) return written;
+    CRITMIN_RETURN_IF_ERROR(written);
     at += piece;
   }
   allocated_bytes_ = target;

@@ -41,7 +41,7 @@
 #include <thread>
 #include <vector>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin::service {
 

@@ -1,5 +1,5 @@
-// Back-tests: historical episodes replayed with and without their measure (critmin/backtest.h).
-#include "critmin/backtest.h"
+// Back-tests: historical episodes replayed with and without their measure (critmin/sim/backtest.h).
+#include "critmin/sim/backtest.h"
 
 #include <fmt/format.h>
 
@@ -25,7 +25,7 @@ std::optional<Stage> stage_from(const std::string& text) {
 Result<Episode> read_episode(std::string_view toml_text, const std::string& file_name,
                              const Dataset& data) {
   Result<toml::table> parsed = parse_toml(toml_text, file_name);
-  if (!parsed.is_ok()) return parsed.status();
+  CRITMIN_RETURN_IF_ERROR(parsed);
   const toml::table& root = parsed.value();
   std::vector<Diagnostic> problems;
   TomlFields fields(file_name, problems);
@@ -115,11 +115,11 @@ Result<Episode> read_episode(std::string_view toml_text, const std::string& file
 
 Result<BacktestResult> run_backtest(const Dataset& data, const Episode& episode) {
   Result<SimulationResult> with = run_simulation(data, episode.scenario);
-  if (!with.is_ok()) return with.status();
+  CRITMIN_RETURN_IF_ERROR(with);
   SimulationScenario counterfactual = episode.scenario;
   counterfactual.disruptions.clear();
   Result<SimulationResult> without = run_simulation(data, counterfactual);
-  if (!without.is_ok()) return without.status();
+  CRITMIN_RETURN_IF_ERROR(without);
 
   // The figure of one region (with its certified twin) and stage in the episode's year: the
   // use-weighted price, or the exports.

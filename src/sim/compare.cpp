@@ -1,5 +1,5 @@
-// `critmin compare`: scorecards of several designs side by side (critmin/compare.h).
-#include "critmin/compare.h"
+// `critmin compare`: scorecards of several designs side by side (critmin/sim/compare.h).
+#include "critmin/sim/compare.h"
 
 #include <fmt/format.h>
 

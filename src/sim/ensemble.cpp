@@ -1,6 +1,6 @@
-// Monte Carlo ensembles (critmin/ensemble.h): seeds per run, the runs of a share on worker
+// Monte Carlo ensembles (critmin/sim/ensemble.h): seeds per run, the runs of a share on worker
 // threads, merging shares, quantiles, and the ensemble's JSON, table and SQLite store.
-#include "critmin/ensemble.h"
+#include "critmin/sim/ensemble.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -143,7 +143,7 @@ Result<EnsembleRuns> run_ensemble_share(const PreparedSimulation& prepared,
   for (std::size_t t = 1; t < thread_count; ++t) workers.emplace_back(work);
   work();  // the calling thread is worker 0
   for (std::thread& w : workers) w.join();
-  if (!failure.is_ok()) return failure;
+  CRITMIN_RETURN_IF_ERROR(failure);
 
   for (const HeadlineFigure& f : reference) {
     out.figure_names.push_back(f.name);

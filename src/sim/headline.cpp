@@ -1,6 +1,6 @@
-// Headline figures of a run (critmin/headline.h). Called once per run of an ensemble, so it walks
-// each table of the result once and looks materials up by position, not through string maps.
-#include "critmin/headline.h"
+// Headline figures of a run (critmin/sim/headline.h). Called once per run of an ensemble, so it
+// walks each table of the result once and looks materials up by position, not through string maps.
+#include "critmin/sim/headline.h"
 
 #include <algorithm>
 #include <limits>

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "critmin/simulation.h"
+#include "critmin/sim/simulation.h"
 #include "sim/sqlite_database.h"
 
 namespace critmin::sim {
@@ -281,7 +281,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
     bind_text(st, 1, r.first);
     bind_text(st, 2, r.second);
   });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", result.series,
                 [](sqlite3_stmt* st, const SeriesRow& r) {
                   bind_text(st, 1, r.material);
@@ -295,7 +295,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                     sqlite3_bind_double(st, i++, v);
                   }
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO payments VALUES (?,?,?,?,?,?,?,?)", result.payments,
                 [](sqlite3_stmt* st, const PaymentRow& r) {
                   bind_text(st, 1, r.material);
@@ -307,7 +307,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_double(st, 7, r.value);
                   bind_text(st, 8, r.unit);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO stage_scores VALUES (?,?,?,?,?,?,?)", result.stage_scores,
                 [](sqlite3_stmt* st, const StageScore& r) {
                   bind_text(st, 1, r.material);
@@ -318,7 +318,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_int(st, 6, r.crma_breach ? 1 : 0);
                   sqlite3_bind_double(st, 7, r.hhi);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO shortfalls VALUES (?,?,?,?,?,?)", result.shortfalls,
                 [](sqlite3_stmt* st, const ShortfallScore& r) {
                   bind_text(st, 1, r.material);
@@ -328,14 +328,14 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_double(st, 5, r.shortfall_t);
                   sqlite3_bind_double(st, 6, r.shortfall_share);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO fiscal VALUES (?,?,?)", result.fiscal,
                 [](sqlite3_stmt* st, const FiscalScore& r) {
                   sqlite3_bind_int(st, 1, r.year);
                   sqlite3_bind_double(st, 2, r.fiscal_cost_usd);
                   sqlite3_bind_double(st, 3, r.levy_revenue_usd);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO disruptions VALUES (?,?,?,?,?,?,?)", result.draws,
                 [](sqlite3_stmt* st, const DisruptionDraw& r) {
                   sqlite3_bind_int(st, 1, r.line);
@@ -346,7 +346,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_int(st, 6, r.start_year);
                   sqlite3_bind_int(st, 7, r.last_year);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO projects VALUES (?,?,?,?,?,?,?,?,?)", result.projects,
                 [](sqlite3_stmt* st, const ProjectOnline& r) {
                   bind_text(st, 1, r.name);
@@ -359,7 +359,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_int(st, 8, r.online_year);
                   bind_text(st, 9, r.origin);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO investments VALUES (?,?,?,?,?,?,?,?,?,?,?)", result.investments,
                 [](sqlite3_stmt* st, const InvestmentDecision& r) {
                   bind_text(st, 1, r.material);
@@ -374,7 +374,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   }
                   sqlite3_bind_int(st, 11, r.contracted ? 1 : 0);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO scorecard VALUES (?,?,?,?,?,?)", scorecard_lines(result.scorecards),
                 [](sqlite3_stmt* st, const ScoreLine& r) {
                   bind_text(st, 1, r.card);
@@ -388,13 +388,13 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   }
                   bind_text(st, 6, r.text);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO stage_timings VALUES (?,?)", result.timings,
                 [](sqlite3_stmt* st, const StageTiming& r) {
                   bind_text(st, 1, r.stage);
                   sqlite3_bind_double(st, 2, r.seconds);
                 });
-  if (!s.is_ok()) return s;
+  CRITMIN_RETURN_IF_ERROR(s);
   return db.exec("COMMIT;");
 }
 

@@ -7,9 +7,9 @@
 #include <optional>
 #include <set>
 
-#include "critmin/calibration.h"
-#include "critmin/simulation.h"
-#include "critmin/trade_measures.h"
+#include "critmin/market/calibration.h"
+#include "critmin/market/trade_measures.h"
+#include "critmin/sim/simulation.h"
 #include "sim/status_context.h"
 
 namespace critmin::sim {
@@ -180,13 +180,13 @@ Result<PreparedMaterial> Preparer::prepare(const std::string& material) {
   run.material = material;
   Result<market::CalibratedMarket> market =
       market::build_market(data_, material, scenario_.base_year);
-  if (!market.is_ok()) return market.status();
+  CRITMIN_RETURN_IF_ERROR(market);
   run.base = std::move(market).value();
   if (auto it = scenario_.demand_growth.find(material); it != scenario_.demand_growth.end()) {
     run.demand_growth_rate = it->second;
   } else {
     Result<double> rate = data_.market_parameter(material, "demand_growth_rate");
-    if (!rate.is_ok()) return rate.status();
+    CRITMIN_RETURN_IF_ERROR(rate);
     run.demand_growth_rate = rate.value();
   }
   if (Status s = resolve_projects(run); !s.is_ok()) return s;
@@ -546,7 +546,7 @@ Status Runner::investment() {
             if (!covered) continue;
             const Result<double> payment =
                 settlement::subsidy_payment_per_t(terms.terms, node.producer_price_usd_per_t);
-            if (!payment.is_ok()) return payment.status();
+            CRITMIN_RETURN_IF_ERROR(payment);
             revenue += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
             contracted = contracted || terms.contracted;
           }
@@ -767,7 +767,7 @@ Result<PreparedSimulation> prepare_simulation(const Dataset& data,
   Preparer preparer(data, scenario, state->notes);
   for (const std::string& material : scenario.materials) {
     Result<PreparedMaterial> prepared = preparer.prepare(material);
-    if (!prepared.is_ok()) return prepared.status();
+    CRITMIN_RETURN_IF_ERROR(prepared);
     state->materials.push_back(std::move(prepared).value());
   }
   return PreparedSimulation(std::move(state));
@@ -801,7 +801,7 @@ Result<SimulationResult> run_prepared_simulation(const PreparedSimulation& prepa
     if (progress) progress(year, year - scenario.first_year + 1, total);
   }
   Result<Scorecards> cards = compute_scorecards(*prepared.state().data, result);
-  if (!cards.is_ok()) return cards.status();
+  CRITMIN_RETURN_IF_ERROR(cards);
   result.scorecards = std::move(cards).value();
   return result;
 }
@@ -809,7 +809,7 @@ Result<SimulationResult> run_prepared_simulation(const PreparedSimulation& prepa
 Result<SimulationResult> run_simulation(const Dataset& data, const SimulationScenario& scenario,
                                         const ProgressCallback& progress) {
   Result<PreparedSimulation> prepared = prepare_simulation(data, scenario);
-  if (!prepared.is_ok()) return prepared.status();
+  CRITMIN_RETURN_IF_ERROR(prepared);
   return run_prepared_simulation(prepared.value(), scenario.seed, progress);
 }
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 
 #include "core/toml_reader.h"
-#include "critmin/calibration.h"
-#include "critmin/simulation.h"
-#include "critmin/trade_measures.h"
+#include "critmin/market/calibration.h"
+#include "critmin/market/trade_measures.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::sim {
 namespace {
@@ -264,7 +264,7 @@ Result<SimulationScenario> read_simulation_scenario(std::string_view toml_text,
                                                     const Dataset& data,
                                                     const std::vector<std::string>& extra_tables) {
   Result<toml::table> parsed = parse_toml(toml_text, file_name);
-  if (!parsed.is_ok()) return parsed.status();
+  CRITMIN_RETURN_IF_ERROR(parsed);
   const toml::table& root = parsed.value();
   std::vector<Diagnostic> problems;
   TomlFields fields(file_name, problems);

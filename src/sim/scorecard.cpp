@@ -1,5 +1,5 @@
 // The two scorecards of a simulation (docs/scorecards.md).
-#include "critmin/scorecard.h"
+#include "critmin/sim/scorecard.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <optional>
 #include <set>
 
-#include "critmin/simulation.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::sim {
 namespace {
@@ -295,7 +295,7 @@ Result<Scorecards> compute_scorecards(const Dataset& data, const SimulationResul
   Scorecards cards;
   cards.security = security_scorecard(data, result);
   Result<BusinessScorecard> business = business_scorecard(data, result);
-  if (!business.is_ok()) return business.status();
+  CRITMIN_RETURN_IF_ERROR(business);
   cards.business = std::move(business).value();
   return cards;
 }

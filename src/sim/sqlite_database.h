@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin::sim {
 

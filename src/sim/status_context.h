@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin::sim {
 

@@ -42,7 +42,7 @@ Result<CountryResolver> CountryResolver::load(const std::filesystem::path& iso_c
   }
 
   Result<CsvTable> extra = read_csv_file(reference_dir / "extra_countries.csv");
-  if (!extra.is_ok()) return extra.status();
+  CRITMIN_RETURN_IF_ERROR(extra);
   {
     const CsvTable& t = extra.value();
     const auto iso3 = t.column("iso3"), iso2 = t.column("iso2"), name = t.column("name");
@@ -58,7 +58,7 @@ Result<CountryResolver> CountryResolver::load(const std::filesystem::path& iso_c
     }
   }
   Result<CsvTable> aliases = read_csv_file(reference_dir / "country_aliases.csv");
-  if (!aliases.is_ok()) return aliases.status();
+  CRITMIN_RETURN_IF_ERROR(aliases);
   {
     const CsvTable& t = aliases.value();
     const auto alias = t.column("alias"), iso3 = t.column("iso3");

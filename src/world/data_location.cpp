@@ -2,7 +2,7 @@
 
 #include <system_error>
 
-#include "critmin/dataset.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 namespace {

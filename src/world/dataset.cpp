@@ -1,11 +1,11 @@
-#include "critmin/dataset.h"
+#include "critmin/world/dataset.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "core/text.h"
-#include "critmin/files.h"
+#include "critmin/core/files.h"
 #include "world/dataset_check.h"
 #include "world/schema.h"
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "critmin/dataset.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 

@@ -1,4 +1,4 @@
-#include "critmin/importer.h"
+#include "critmin/world/importer.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/csv.h"
 #include "core/text.h"
-#include "critmin/dataset.h"
+#include "critmin/world/dataset.h"
 #include "world/countries.h"
 #include "world/schema.h"
 
@@ -165,7 +165,7 @@ struct Importer {
 Status Importer::load_parameters() {
   Result<CsvTable> csv =
       read_csv_file(options.reference_dir / "estimates" / "assessment_parameters.csv");
-  if (!csv.is_ok()) return csv.status();
+  CRITMIN_RETURN_IF_ERROR(csv);
   const CsvTable& t = csv.value();
   const auto name = t.column("parameter"), value = t.column("value");
   if (!name || !value) return Status::invalid_input(t.file + ": needs parameter,value columns");
@@ -187,7 +187,7 @@ Status Importer::import_materials() {
   Result<Source> ref = open_source(
       reference_path("materials.csv"),
       {"material_id", "name", "kind", "crma_critical_entry", "crma_strategic_entry", "aliases"});
-  if (!ref.is_ok()) return ref.status();
+  CRITMIN_RETURN_IF_ERROR(ref);
   struct Row {
     std::vector<std::string> fields;  // material_id,name,kind,critical,strategic,aliases
     std::string group, family;
@@ -212,7 +212,7 @@ Status Importer::import_materials() {
   }
   Result<Source> groups = open_source(source_path("eu_crm2023_screened_material_groupings.csv"),
                                       {"screened_material", "perm_noXREE_noPGM", "perm_XREE_PGM"});
-  if (!groups.is_ok()) return groups.status();
+  CRITMIN_RETURN_IF_ERROR(groups);
   const Source& g = groups.value();
   for (const CsvRecord& r : g.table.records) {
     const std::string& name = g.get(r, "screened_material");
@@ -239,7 +239,7 @@ Status Importer::import_materials() {
 Status Importer::import_shares(const char* source_name, const char* table_name) {
   Result<Source> src =
       open_source(source_path(source_name), {"Material", "Stage", "Country", "Share", "t"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   const Source& s = src.value();
   struct Value {
     double share = 0;
@@ -299,7 +299,7 @@ Status Importer::import_shares(const char* source_name, const char* table_name) 
 Status Importer::import_governance() {
   Result<Source> src = open_source(source_path("wb_wgi_2023update_1996_2022.csv"),
                                    {"country_name", "iso3", "year", "mean_6_est"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   const Source& s = src.value();
   OutTable& table = out["governance"];
   table.header = {"iso3", "year", "wgi_mean_estimate"};
@@ -344,7 +344,7 @@ std::optional<double> tonnes_per_unit(const std::string& unit) {
 Status Importer::import_production() {
   Result<Source> map_src = open_source(reference_path("usgs_production_series.csv"),
                                        {"commodity_code", "type", "material_id", "stage", "basis"});
-  if (!map_src.is_ok()) return map_src.status();
+  CRITMIN_RETURN_IF_ERROR(map_src);
   struct SeriesMap {
     std::string material_id, stage, basis;
   };
@@ -370,7 +370,7 @@ Status Importer::import_production() {
       open_source(source_path("usgs_mcs_world_production_reserves_2021_2023.csv"),
                   {"release", "commodity_code", "country", "iso3", "is_aggregate", "type",
                    "measure", "year", "is_estimate", "unit", "value", "value_flag"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   const Source& s = src.value();
   struct Value {
     std::string release;
@@ -487,7 +487,7 @@ Status Importer::import_prices() {
   Result<Source> map_src = open_source(reference_path("usgs_price_series.csv"),
                                        {"commodity_code", "price_series", "material_id",
                                         "usd_per_t_factor", "contained_share", "basis", "note"});
-  if (!map_src.is_ok()) return map_src.status();
+  CRITMIN_RETURN_IF_ERROR(map_src);
   struct SeriesMap {
     std::string material_id;
     double factor;
@@ -528,7 +528,7 @@ Status Importer::import_prices() {
   Result<Source> src =
       open_source(source_path("usgs_mcs_salient_prices_2018_2023.csv"),
                   {"release", "commodity_code", "year", "price_series", "unit", "value"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   OutTable& table = out["prices"];
   table.header = {"material_id", "series", "year", "price", "unit", "basis", "headline", "source"};
   // (material, series, year) -> (release, row); a later MCS release revises an earlier one.
@@ -571,10 +571,10 @@ Status Importer::import_prices() {
 
   Result<Source> wb_map = open_source(reference_path("worldbank_price_series.csv"),
                                       {"column", "material_id", "usd_per_t_factor", "basis"});
-  if (!wb_map.is_ok()) return wb_map.status();
+  CRITMIN_RETURN_IF_ERROR(wb_map);
   Result<Source> pink_source = open_source(
       source_path("worldbank_pinksheet_metals_monthly_1960_2026.csv"), {"year", "month"});
-  if (!pink_source.is_ok()) return pink_source.status();
+  CRITMIN_RETURN_IF_ERROR(pink_source);
   const CsvTable& p = pink_source.value().table;
   const std::size_t year_col = pink_source.value().columns.at("year");
   const std::size_t month_col = pink_source.value().columns.at("month");
@@ -615,7 +615,7 @@ Status Importer::import_prices() {
 Status Importer::import_supply_risk_history() {
   Result<Source> src = open_source(source_path("eu_crm_assessments_sr_ei_2011_2023.csv"),
                                    {"Material", "Year", "SR", "EI"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   const Source& s = src.value();
   struct Value {
     std::string sr, ei;
@@ -678,7 +678,7 @@ Status Importer::import_end_use() {
   Result<Source> src =
       open_source(source_path("eu_crm2023_material_use_shares.csv"),
                   {"Material", "Application", "Share", "NACE sector", "va_million_eur"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   const Source& s = src.value();
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::string>> rows;
   for (const CsvRecord& r : s.table.records) {
@@ -728,10 +728,10 @@ Status Importer::import_trade() {
   Result<Source> src =
       open_source(source_path("eurostat_comext_eu27_crm_imports_cn8_2022_2024.csv"),
                   {"declarant_iso2", "partner_iso2", "cn8", "flow", "year", "value_eur"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   const Source& s = src.value();
   Result<Source> codes = open_source(reference_path("cn8_materials.csv"), {"cn8"});
-  if (!codes.is_ok()) return codes.status();
+  CRITMIN_RETURN_IF_ERROR(codes);
   std::set<std::string> mapped_codes;
   for (const CsvRecord& r : codes.value().table.records) {
     mapped_codes.insert(codes.value().get(r, "cn8"));
@@ -775,7 +775,7 @@ Status Importer::import_projects() {
   Result<Source> src = open_source(source_path("crma_strategic_projects_2025_partial_list.csv"),
                                    {"list", "project_name", "promoter", "country_iso2", "materials",
                                     "value_chain_stage", "source"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   const Source& s = src.value();
   OutTable& table = out["strategic_projects"];
   table.header = {"list", "project_name", "promoter", "iso3", "material_ids", "stage", "source"};
@@ -816,7 +816,7 @@ Status Importer::import_projects() {
   }
   Result<Source> sum = open_source(source_path("crma_strategic_projects_2025_summary.csv"),
                                    {"list", "decision_date", "metric", "value", "unit_or_note"});
-  if (!sum.is_ok()) return sum.status();
+  CRITMIN_RETURN_IF_ERROR(sum);
   OutTable& counts = out["strategic_project_counts"];
   counts.header = {"list", "metric", "decision_date", "value", "note"};
   for (const CsvRecord& r : sum.value().table.records) {
@@ -840,7 +840,7 @@ Status Importer::import_nl_industry_accounts() {
       source_path("supplementary/nl_cbs_value_added_by_industry.csv"),
       {"cbs_table", "nace_code", "nace_label", "year", "status", "output_basic_prices_mln_eur",
        "intermediate_consumption_mln_eur", "gross_value_added_basic_prices_mln_eur", "source_url"});
-  if (!src.is_ok()) return src.status();
+  CRITMIN_RETURN_IF_ERROR(src);
   const Source& s = src.value();
   OutTable& table = out["nl_industry_accounts"];
   table.header = {"nace_code",
@@ -895,7 +895,7 @@ Status Importer::copy_reference_tables() {
   };
   for (const auto& [path, name] : copies) {
     Result<CsvTable> csv = read_csv_file(path);
-    if (!csv.is_ok()) return csv.status();
+    CRITMIN_RETURN_IF_ERROR(csv);
     OutTable& table = out[name];
     table.header = csv.value().header;
     for (const CsvRecord& r : csv.value().records) table.rows.push_back(r.fields);
@@ -933,7 +933,7 @@ Status Importer::write_all() {
                            name != "demand_shares";
     report.rows_written[name] = table.rows.size();
     Status status = write_table(options.out_dir / (name + ".csv"), std::move(table), sort_rows);
-    if (!status.is_ok()) return status;
+    CRITMIN_RETURN_IF_ERROR(status);
   }
   // The schema travels with the data it describes: critmin's own, the one the dataset is checked
   // against (byte-identical to data/schema/).
@@ -943,7 +943,7 @@ Status Importer::write_all() {
       return Status::internal(fmt::format("critmin was built without schema/{}.csv", name));
     }
     Status status = write_text_file(options.out_dir / "schema" / (name + ".csv"), schema->second);
-    if (!status.is_ok()) return status;
+    CRITMIN_RETURN_IF_ERROR(status);
   }
   std::string text =
       "# critmin import report: source values that could not be mapped (not "
@@ -979,7 +979,7 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
   }
   Result<CountryResolver> countries =
       CountryResolver::load(options.iso_codes_json, options.reference_dir / "reference");
-  if (!countries.is_ok()) return countries.status();
+  CRITMIN_RETURN_IF_ERROR(countries);
   // Everything is written to a staging directory beside --out and moved into place only after
   // the written dataset passes the dataset check, so a failed import never damages --out (which
   // may be the committed default dataset).
@@ -1004,20 +1004,20 @@ Result<ImportReport> import_sources(const ImportOptions& options) {
   Importer importer{staged, {}, std::move(countries).value(), {}, {}, {}};
   for (auto step : {&Importer::load_parameters, &Importer::import_materials}) {
     Status status = (importer.*step)();
-    if (!status.is_ok()) return status;
+    CRITMIN_RETURN_IF_ERROR(status);
   }
   Status status =
       importer.import_shares("eu_crm2023_global_supply_shares.csv", "global_supply_shares");
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   status = importer.import_shares("eu_crm2023_eu_sourcing_shares.csv", "eu_sourcing_shares");
-  if (!status.is_ok()) return status;
+  CRITMIN_RETURN_IF_ERROR(status);
   for (auto step :
        {&Importer::import_governance, &Importer::import_production, &Importer::import_prices,
         &Importer::import_supply_risk_history, &Importer::import_end_use, &Importer::import_trade,
         &Importer::import_projects, &Importer::import_nl_industry_accounts,
         &Importer::copy_reference_tables, &Importer::write_all}) {
     status = (importer.*step)();
-    if (!status.is_ok()) return status;
+    CRITMIN_RETURN_IF_ERROR(status);
   }
   std::vector<Diagnostic> problems = check_dataset(staging);
   if (!problems.empty()) {

@@ -8,8 +8,8 @@
 #include <map>
 
 #include "core/text.h"
-#include "critmin/dataset.h"
-#include "critmin/files.h"
+#include "critmin/core/files.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 
@@ -47,7 +47,7 @@ const char* const kSchemaColumns[] = {"attribute", "type", "unit", "default", "k
 Result<TableSchema> parse_schema(std::string_view text, const std::string& file_name,
                                  const std::string& table_name) {
   Result<CsvTable> csv = parse_csv(text, file_name);
-  if (!csv.is_ok()) return csv.status();
+  CRITMIN_RETURN_IF_ERROR(csv);
   const CsvTable& table = csv.value();
   std::vector<Diagnostic> problems;
   for (const char* column : kSchemaColumns) {
@@ -92,7 +92,7 @@ Result<TableSchema> parse_schema(std::string_view text, const std::string& file_
 
 Result<TableSchema> load_schema(const std::filesystem::path& schema_file) {
   Result<std::string> text = read_text_file(schema_file);
-  if (!text.is_ok()) return text.status();
+  CRITMIN_RETURN_IF_ERROR(text);
   return parse_schema(text.value(), schema_file.string(), schema_file.stem().string());
 }
 

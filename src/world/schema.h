@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "core/csv.h"
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "critmin/club.h"
-#include "critmin/dataset.h"
-#include "critmin/simulation.h"
+#include "critmin/policy/club.h"
+#include "critmin/sim/simulation.h"
+#include "critmin/world/dataset.h"
 
 namespace {
 

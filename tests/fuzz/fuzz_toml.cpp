@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "critmin/assess.h"
+#include "critmin/metrics/assess.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 #include "service/market_state.h"
 #include "service/wal.h"
 

@@ -34,9 +34,9 @@
 
 #include "core/csv.h"
 #include "core/text.h"
-#include "critmin/assess.h"
-#include "critmin/dataset.h"
-#include "critmin/files.h"
+#include "critmin/core/files.h"
+#include "critmin/metrics/assess.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 namespace {
@@ -80,7 +80,7 @@ std::vector<std::pair<std::string, Stage>> keys_of(const std::vector<AssessmentR
 // Runs assess on the fixture; fails the test (through the returned Result) when it cannot load.
 Result<std::vector<AssessmentRow>> assess_small(const AssessOptions& options) {
   const Result<Dataset>& data = small_dataset();
-  if (!data.is_ok()) return data.status();
+  CRITMIN_RETURN_IF_ERROR(data);
   return assess(data.value(), options);
 }
 

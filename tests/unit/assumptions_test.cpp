@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "critmin/assess.h"
-#include "critmin/dataset.h"
+#include "critmin/metrics/assess.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 namespace {

@@ -1,4 +1,4 @@
-#include "critmin/auction.h"
+#include "critmin/market/auction.h"
 
 #include <gtest/gtest.h>
 

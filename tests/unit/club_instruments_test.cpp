@@ -12,8 +12,8 @@
 #include <set>
 #include <string>
 
-#include "critmin/club.h"
-#include "critmin/settlement.h"
+#include "critmin/policy/club.h"
+#include "critmin/policy/settlement.h"
 #include "policy/instrument.h"
 
 #include "test_support.h"

@@ -1,9 +1,10 @@
-// The pure indicator functions of critmin/assess.h, each checked against numbers worked by hand.
+// The pure indicator functions of critmin/metrics/assess.h, each checked against numbers worked by
+// hand.
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "critmin/assess.h"
+#include "critmin/metrics/assess.h"
 
 namespace critmin {
 namespace {

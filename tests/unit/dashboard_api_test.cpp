@@ -1,4 +1,4 @@
-// The dashboard's JSON API (critmin/dashboard.h, docs/api.md), served in-process on a free
+// The dashboard's JSON API (critmin/service/dashboard.h, docs/api.md), served in-process on a free
 // loopback port: assess with filters, example scenarios, simulation jobs and their results, and
 // 4xx answers with a message for bad requests.
 #include <fmt/format.h>
@@ -8,10 +8,10 @@
 #include <random>
 #include <thread>
 
-#include "critmin/compare.h"
-#include "critmin/dashboard.h"
-#include "critmin/http_server.h"
-#include "critmin/simulation.h"
+#include "critmin/service/dashboard.h"
+#include "critmin/service/http_server.h"
+#include "critmin/sim/compare.h"
+#include "critmin/sim/simulation.h"
 #include "test_support.h"
 
 namespace critmin {

@@ -13,8 +13,8 @@
 
 #include "core/csv.h"
 #include "core/text.h"
-#include "critmin/dataset.h"
-#include "critmin/files.h"
+#include "critmin/core/files.h"
+#include "critmin/world/dataset.h"
 #include "test_support.h"
 #include "world/dataset_check.h"
 

@@ -9,8 +9,8 @@
 #include <set>
 #include <string>
 
-#include "critmin/ensemble.h"
-#include "critmin/headline.h"
+#include "critmin/sim/ensemble.h"
+#include "critmin/sim/headline.h"
 #include "test_support.h"
 
 namespace critmin::sim {

@@ -3,7 +3,7 @@
 // across packets, chunked bodies, a bad request in a stream, a client leaving with an answer
 // pending, interim 100 Continue, the body limit, the header check before the body, the time
 // limits and connection caps, and a prompt stop with idle connections open.
-#include "critmin/http_server.h"
+#include "critmin/service/http_server.h"
 #include "raw_connection.h"
 #include "service/http_routes.h"
 

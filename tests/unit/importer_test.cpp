@@ -39,9 +39,9 @@
 
 #include "core/csv.h"
 #include "core/text.h"
-#include "critmin/dataset.h"
-#include "critmin/files.h"
-#include "critmin/importer.h"
+#include "critmin/core/files.h"
+#include "critmin/world/dataset.h"
+#include "critmin/world/importer.h"
 #include "test_support.h"
 
 namespace critmin {

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "critmin/http_server.h"
-#include "critmin/market_server.h"
+#include "critmin/service/http_server.h"
+#include "critmin/service/market_server.h"
 #include "market_test_support.h"
 #include "raw_connection.h"
 

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <map>
 
-#include "critmin/calibration.h"
-#include "critmin/market.h"
+#include "critmin/market/calibration.h"
+#include "critmin/market/market.h"
 
 #include "test_support.h"
 

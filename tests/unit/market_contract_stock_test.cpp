@@ -1,7 +1,7 @@
 // Hand-worked equilibria with contracted deliveries and stock offers, run on both solver paths.
 #include <gtest/gtest.h>
 
-#include "critmin/market.h"
+#include "critmin/market/market.h"
 
 namespace critmin::market {
 namespace {

@@ -9,8 +9,8 @@
 #include <sstream>
 #include <thread>
 
-#include "critmin/http_server.h"
-#include "critmin/market_server.h"
+#include "critmin/service/http_server.h"
+#include "critmin/service/market_server.h"
 #include "market_test_support.h"
 
 namespace critmin::test {

@@ -1,4 +1,4 @@
-// Orders over the HTTP event loop (include/critmin/http_server.h): answered in order on a
+// Orders over the HTTP event loop (include/critmin/service/http_server.h): answered in order on a
 // pipelined connection, each only after its record is durable; rejected with 4xx in the middle
 // of a stream without changing the state; kept when the client leaves before its answer; and
 // served on the blocking loop for a request the event loop does not frame.
@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "critmin/http_server.h"
-#include "critmin/market_server.h"
+#include "critmin/service/http_server.h"
+#include "critmin/service/market_server.h"
 #include "market_test_support.h"
 #include "raw_connection.h"
 

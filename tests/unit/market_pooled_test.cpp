@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "critmin/market.h"
+#include "critmin/market/market.h"
 #include "market/flow_problem.h"
 
 namespace critmin::market {

@@ -16,7 +16,7 @@
 #include <tuple>
 #include <vector>
 
-#include "critmin/market.h"
+#include "critmin/market/market.h"
 #include "market/flow_problem.h"
 
 namespace critmin::market {

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "critmin/settlement.h"
+#include "critmin/policy/settlement.h"
 #include "market_test_support.h"
 #include "service/sqlite_store.h"
 #include "service/wal.h"

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "critmin/dataset.h"
+#include "critmin/world/dataset.h"
 #include "service/market_service.h"
 #include "test_support.h"
 

@@ -1,6 +1,6 @@
-// Reports on simulation results (critmin/results_report.h): the report model says the figures of
-// summary.json, draws every material, shows fields it does not know, and the HTML and XLSX files
-// hold what they promise.
+// Reports on simulation results (critmin/report/results_report.h): the report model says the
+// figures of summary.json, draws every material, shows fields it does not know, and the HTML and
+// XLSX files hold what they promise.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "critmin/compare.h"
-#include "critmin/ensemble.h"
-#include "critmin/results_report.h"
-#include "critmin/simulation.h"
+#include "critmin/report/results_report.h"
+#include "critmin/sim/compare.h"
+#include "critmin/sim/ensemble.h"
+#include "critmin/sim/simulation.h"
 #include "test_support.h"
 
 namespace critmin::report {

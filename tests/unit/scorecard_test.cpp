@@ -10,10 +10,10 @@
 #include <set>
 #include <string>
 
-#include "critmin/backtest.h"
-#include "critmin/compare.h"
-#include "critmin/scorecard.h"
-#include "critmin/simulation.h"
+#include "critmin/sim/backtest.h"
+#include "critmin/sim/compare.h"
+#include "critmin/sim/scorecard.h"
+#include "critmin/sim/simulation.h"
 #include "test_support.h"
 
 namespace critmin::sim {
@@ -321,7 +321,7 @@ Result<BacktestResult> shipped(const std::string& name) {
   const auto file = std::filesystem::path(default_data().directory) / "episodes" / (name + ".toml");
   const std::string text = test::read_file(file);
   auto episode = read_episode(text, file.string(), default_data());
-  if (!episode.is_ok()) return episode.status();
+  CRITMIN_RETURN_IF_ERROR(episode);
   return run_backtest(default_data(), episode.value());
 }
 

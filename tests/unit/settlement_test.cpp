@@ -1,4 +1,4 @@
-#include "critmin/settlement.h"
+#include "critmin/policy/settlement.h"
 
 #include <gtest/gtest.h>
 

@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "critmin/simulation.h"
+#include "critmin/sim/simulation.h"
 #include "test_support.h"
 
 namespace critmin::sim {

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "core/csv.h"
-#include "critmin/dataset.h"
-#include "critmin/files.h"
-#include "critmin/status.h"
+#include "critmin/core/files.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::test {
 

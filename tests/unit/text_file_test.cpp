@@ -5,7 +5,7 @@
 #include <random>
 #include <string>
 
-#include "critmin/files.h"
+#include "critmin/core/files.h"
 
 namespace critmin {
 namespace {

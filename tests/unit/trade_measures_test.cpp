@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "critmin/calibration.h"
-#include "critmin/market.h"
-#include "critmin/trade_measures.h"
+#include "critmin/market/calibration.h"
+#include "critmin/market/market.h"
+#include "critmin/market/trade_measures.h"
 
 #include "test_support.h"
 

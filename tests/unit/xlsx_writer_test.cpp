@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-#include "critmin/report.h"
+#include "critmin/report/report.h"
 
 namespace critmin {
 namespace {

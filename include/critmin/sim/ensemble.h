@@ -1,6 +1,6 @@
 // Monte Carlo ensembles of a simulation (`critmin ensemble`): N runs of one scenario, each with
 // its own seed derived from the ensemble's seed, spread over threads (and, in the CLI, over MPI
-// ranks), each reduced to its headline figures (critmin/headline.h) as it finishes. The output
+// ranks), each reduced to its headline figures (critmin/sim/headline.h) as it finishes. The output
 // depends only on the scenario, the dataset, N and the ensemble seed: never on the thread or rank
 // count. docs/simulation.md ("Ensembles") describes the seed derivation and the quantiles.
 #pragma once
@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "critmin/headline.h"
-#include "critmin/simulation.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/sim/headline.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::sim {
 
@@ -46,7 +46,7 @@ struct EnsembleRuns {
   std::vector<std::string> figure_units;
   std::vector<std::size_t> runs;  // run indices held, ascending
   std::vector<double> values;     // values[k * figure_names.size() + f]: run runs[k], figure f
-  // The runs' yearly paths (critmin/headline.h, yearly_paths), each path_years long:
+  // The runs' yearly paths (critmin/sim/headline.h, yearly_paths), each path_years long:
   // path_values[k * path_width() + p * path_years + y]: run runs[k], path p, year y.
   std::vector<std::string> path_names;
   std::vector<std::string> path_units;
@@ -115,7 +115,7 @@ EnsembleSummary summarize_ensemble(const SimulationScenario& scenario, std::uint
 // `p5`, `p50`, `p95`). The same summary gives the same bytes.
 std::string ensemble_to_json(const EnsembleSummary& summary);
 
-// The runs' figures as JSON, the distribution a report draws (critmin/results_report.h,
+// The runs' figures as JSON, the distribution a report draws (critmin/report/results_report.h,
 // build_ensemble_report_model): {"figures": [{"name", "unit", "values": [one per run held, in
 // run order]}]}.
 std::string ensemble_runs_to_json(const EnsembleRuns& runs);

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin {
 

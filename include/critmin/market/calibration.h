@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/dataset.h"
-#include "critmin/market.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/market/market.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::market {
 

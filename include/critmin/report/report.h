@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "critmin/assess.h"
-#include "critmin/calibration.h"
-#include "critmin/club.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/market/calibration.h"
+#include "critmin/metrics/assess.h"
+#include "critmin/policy/club.h"
 
 namespace critmin {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 

@@ -39,7 +39,7 @@
 #include <span>
 #include <vector>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin::auction {
 

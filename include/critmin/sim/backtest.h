@@ -27,9 +27,9 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/dataset.h"
-#include "critmin/simulation.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/sim/simulation.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::sim {
 

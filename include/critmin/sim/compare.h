@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "critmin/ensemble.h"
-#include "critmin/headline.h"
-#include "critmin/scorecard.h"
-#include "critmin/simulation.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/sim/ensemble.h"
+#include "critmin/sim/headline.h"
+#include "critmin/sim/scorecard.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::sim {
 
@@ -36,12 +36,12 @@ struct ComparedLine {
 
 // One headline figure's ensemble band (P5/P50/P95 over the runs) across the designs.
 struct ComparedBand {
-  std::string name;  // headline figure name (critmin/headline.h)
+  std::string name;  // headline figure name (critmin/sim/headline.h)
   std::string unit;
   std::vector<std::optional<FigureBand>> bands;  // one per design; none when it lacks the figure
 };
 
-// One headline figure of the deterministic runs (critmin/headline.h) across the designs.
+// One headline figure of the deterministic runs (critmin/sim/headline.h) across the designs.
 struct ComparedFigure {
   std::string name;  // "gallium.world_price_mean", "fiscal_cost_usd_total"
   std::string unit;  // as headline_figures states it: "USD/t", "USD", "share", "t", "years"

@@ -30,7 +30,7 @@
 // (levies, budget caps, the intermediary's funded volume) are then settled in an outer loop that
 // re-clears the market until no term changes by more than 1e-6 of the base price (a budget factor:
 // by more than 1e-4 of the payment), at most 40 rounds, and reports its rounds and residual. Every
-// payment is computed with critmin/settlement.h.
+// payment is computed with critmin/policy/settlement.h.
 #pragma once
 
 #include <map>
@@ -40,12 +40,12 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/calibration.h"
-#include "critmin/dataset.h"
-#include "critmin/market.h"
-#include "critmin/settlement.h"
-#include "critmin/status.h"
-#include "critmin/trade_measures.h"
+#include "critmin/core/status.h"
+#include "critmin/market/calibration.h"
+#include "critmin/market/market.h"
+#include "critmin/market/trade_measures.h"
+#include "critmin/policy/settlement.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::policy {
 
@@ -116,7 +116,8 @@ struct InstrumentFigure {
 };
 
 // What an instrument pays producers per tonne on top of (or instead of) the market price, as the
-// simulation's investment rule reads it: the terms (critmin/settlement.h) and whom they cover.
+// simulation's investment rule reads it: the terms (critmin/policy/settlement.h) and whom they
+// cover.
 struct ProducerTerms {
   std::vector<std::string> regions;  // market region names covered (certified twins included)
   Stage stage = Stage::kProcessing;

@@ -1,12 +1,12 @@
 // Headline figures of a simulation run: the few numbers per material (and for the whole run) that
-// an ensemble reports as P5/P50/P95 and keeps run by run (critmin/ensemble.h). Each figure has a
-// name and a unit; docs/simulation.md ("Ensembles") defines every one.
+// an ensemble reports as P5/P50/P95 and keeps run by run (critmin/sim/ensemble.h). Each figure has
+// a name and a unit; docs/simulation.md ("Ensembles") defines every one.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "critmin/simulation.h"
+#include "critmin/sim/simulation.h"
 
 namespace critmin::sim {
 

@@ -33,7 +33,7 @@ struct Diagnostic {
   std::string to_string() const;
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status ok() { return Status(); }
@@ -61,7 +61,7 @@ class Status {
 
 // Either a value or the Status that explains why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : state_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor)
@@ -90,4 +90,21 @@ class Result {
   std::variant<T, Status> state_;
 };
 
+// The Status of a Status or of a Result, for CRITMIN_RETURN_IF_ERROR.
+inline const Status& status_of(const Status& status) { return status; }
+template <typename T>
+const Status& status_of(const Result<T>& result) {
+  return result.status();
+}
+
 }  // namespace critmin
+
+// Returns the error of `expr` (a Status or a Result<T>) from the enclosing function, which returns
+// a Status or a Result<U>; does nothing when it is ok. `expr` is evaluated once. The one way
+// critmin propagates an error, instead of writing the test and the return out each time.
+#define CRITMIN_RETURN_IF_ERROR(expr)                                  \
+  do {                                                                 \
+    if (auto&& critmin_checked_ = (expr); !critmin_checked_.is_ok()) { \
+      return ::critmin::status_of(critmin_checked_);                   \
+    }                                                                  \
+  } while (false)

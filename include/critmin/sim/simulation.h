@@ -2,7 +2,7 @@
 // (`critmin simulate`). docs/simulation.md describes the yearly loop, its stages and what is and is
 // not modelled yet.
 //
-// A simulation scenario is a clearing scenario (critmin/club.h: [club], [[instrument]],
+// A simulation scenario is a clearing scenario (critmin/policy/club.h: [club], [[instrument]],
 // [[tariff]], [[export_restriction]]) plus:
 //
 //   [scenario]
@@ -54,10 +54,10 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/club.h"
-#include "critmin/dataset.h"
-#include "critmin/scorecard.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/policy/club.h"
+#include "critmin/sim/scorecard.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::sim {
 
@@ -154,7 +154,7 @@ struct SeriesRow {
   double stock_refill_t = 0.0;
 };
 
-// One figure of one instrument in one year (critmin/club.h InstrumentReport).
+// One figure of one instrument in one year (critmin/policy/club.h InstrumentReport).
 struct PaymentRow {
   std::string material;
   int year = 0;
@@ -217,8 +217,8 @@ struct ProjectOnline {
   std::string origin;  // "crma", "scenario" or "investment"
 };
 
-// The price a material's market is calibrated on (critmin/calibration.h CalibrationInfo): the
-// reference against which the input-cost change of the scorecard is measured.
+// The price a material's market is calibrated on (critmin/market/calibration.h CalibrationInfo):
+// the reference against which the input-cost change of the scorecard is measured.
 struct MaterialBase {
   std::string material;
   double base_price_usd_per_t = 0.0;

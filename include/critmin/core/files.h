@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "critmin/status.h"
+#include "critmin/core/status.h"
 
 namespace critmin {
 

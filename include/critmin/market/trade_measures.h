@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
-#include "critmin/calibration.h"
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/market/calibration.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::market {
 

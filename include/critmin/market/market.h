@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::market {
 
@@ -160,7 +160,7 @@ struct RegionAccounts {
   // Contracted deliveries into this region valued at market prices: (price here - producer price
   // at the seller - transport - tariff) * volume. Negative when the contract forces dearer supply
   // than the market would pick. The contract price shifts this between buyer and seller; that
-  // settlement is the offtake instrument's (critmin/settlement.h).
+  // settlement is the offtake instrument's (critmin/policy/settlement.h).
   double contract_value_usd = 0.0;
   // The region's stock trades valued like the other surpluses: released tonnes fetch the price
   // above their release trigger, refilled tonnes cost less than their refill limit. The stock's

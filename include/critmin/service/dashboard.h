@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin {
 

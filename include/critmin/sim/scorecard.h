@@ -1,8 +1,8 @@
 // The two scorecards of a simulation (docs/scorecards.md): does the design strengthen supply
 // security, and what does it cost Dutch businesses and the treasury?
 //
-// Both are computed by run_simulation at the end of a run (critmin/simulation.h), from its result
-// and the dataset, so `simulate`, `ensemble` and `compare` show the same figures for a run.
+// Both are computed by run_simulation at the end of a run (critmin/sim/simulation.h), from its
+// result and the dataset, so `simulate`, `ensemble` and `compare` show the same figures for a run.
 //
 // Units: quantities [t] or [t/yr] of contained content, shares 0-1, money [USD]. The Dutch import
 // and CBS figures, kept in EUR by their sources, are converted with the dataset's USD/EUR rate of
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "critmin/dataset.h"
-#include "critmin/status.h"
+#include "critmin/core/status.h"
+#include "critmin/world/dataset.h"
 
 namespace critmin::sim {
 
