@@ -4,7 +4,7 @@
 #   make build   install and build
 #   make bench   build and run the benchmarks (make bench-market: only the market service's,
 #                make bench-ensemble: only the simulation ensemble's)
-#   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+#   make fuzz    build every libFuzzer target with clang and run each for FUZZ_SECONDS (30)
 #   make format  apply clang-format to the tree
 
 SHELL := /bin/bash
@@ -27,8 +27,10 @@ DEB_PACKAGES := build-essential cmake pkg-config libfmt-dev libcli11-dev libtoml
   libcpp-httplib-dev libsodium-dev zlib1g-dev libpq-dev postgresql libopenmpi-dev openmpi-bin \
   clang-format nodejs chromium
 FUZZ_PACKAGES := clang libclang-rt-14-dev
+# Every libFuzzer target (tests/fuzz); each runs on its corpus in tests/fuzz/corpus/<name>.
+FUZZ_TARGETS := fuzz_csv fuzz_toml fuzz_scenario fuzz_wal fuzz_http_frame
 
-.PHONY: all deps build test demo bench bench-market bench-ensemble fuzz format format-check clean
+.PHONY: all deps build test demo bench bench-market bench-ensemble fuzz fuzz-deps format format-check clean
 
 all: build
 
@@ -103,15 +105,21 @@ bench-market: build
 bench-ensemble: build
 	$(BUILD_DIR)/bench/critmin_ensemble_bench --data data
 
-fuzz:
+fuzz-deps:
 	@missing=$$(for p in $(FUZZ_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@$(MAKE) --no-print-directory deps
+
+fuzz: fuzz-deps
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCRITMIN_FUZZ=ON -DCRITMIN_TESTS=OFF -DCRITMIN_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_csv fuzz_toml
-	@mkdir -p build-fuzz/corpus-csv build-fuzz/corpus-toml
-	build-fuzz/tests/fuzz/fuzz_csv -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-csv tests/fuzz/corpus/csv
-	build-fuzz/tests/fuzz/fuzz_toml -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-toml tests/fuzz/corpus/toml
+	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  corpus=$${t#fuzz_}; mkdir -p build-fuzz/corpus-$$corpus; \
+	  echo "== $$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	    build-fuzz/corpus-$$corpus tests/fuzz/corpus/$$corpus 2>&1 | tail -n 12; \
+	  test $${PIPESTATUS[0]} -eq 0; \
+	done
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
@@ -120,4 +128,4 @@ format-check:
 	@clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.h') && echo "clang-format: ok"
 
 clean:
-	rm -rf build build-sanitize build-fuzz out
+	rm -rf build build-sanitize build-fuzz build-san build-tsan out

@@ -29,13 +29,17 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     std::string data;
     std::string init_operator;
     std::string country = "NLD";
-    // Workers serve every request but orders and GET /me (those stay on the event loops) and
-    // the rare connection that moves to a blocking loop; a worker waits for the group commit of
-    // the command it runs.
+    // Workers serve every request but orders and GET /me (those stay on the event loops); a
+    // worker gets only complete requests and waits for the group commit of the command it runs.
     int threads = 32;
     int event_loops = 1;
     std::uint64_t snapshot_every = 1'000'000;
     std::string scenarios;
+    bool repair = false;
+    std::size_t max_connections = 4096;
+    std::size_t max_connections_per_address = 1024;
+    double header_timeout = 10.0;
+    double body_timeout = 30.0;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("--host", flags->host, "address to listen on (default 127.0.0.1)");
@@ -64,6 +68,22 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--snapshot-every", flags->snapshot_every,
                   "take a snapshot after this many events; 0: only on POST /market/v1/snapshot "
                   "(default 1000000)");
+  cmd->add_flag("--repair", flags->repair,
+                "repair a damaged log and exit: keep every event up to the damage, move the rest "
+                "aside into DB/damaged-<event>/ (nothing is deleted), and print what could not be "
+                "kept; its event numbers and ids are never used again");
+  cmd->add_option("--max-connections", flags->max_connections,
+                  "open connections at most, in total (default 4096)")
+      ->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--max-connections-per-address", flags->max_connections_per_address,
+                  "open connections at most from one client address (default 1024)")
+      ->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--header-timeout", flags->header_timeout,
+                  "seconds a request's header block may take to arrive (default 10)")
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--body-timeout", flags->body_timeout,
+                  "seconds a request's body may take to arrive after its headers (default 30)")
+      ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--scenarios", flags->scenarios,
                   "directory of the example scenarios the dashboard offers (default: scenarios/ "
                   "beside the dataset)");
@@ -90,12 +110,21 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
     options.directory = storage.value().directory;
     options.postgres_url = storage.value().postgres_url;
     options.snapshot_every_events = flags->snapshot_every;
+    options.repair = flags->repair;
     Result<std::unique_ptr<MarketServer>> market = MarketServer::open(options, data.value());
     if (!market.is_ok()) {
       common.exit_code = report_error(market.status());
       return;
     }
     std::cerr << "critmin serve: " << market.value()->recovery_summary() << "\n";
+    if (flags->repair) {
+      const std::vector<std::string> repaired = market.value()->repair_report();
+      if (repaired.empty())
+        std::cout << "critmin serve --repair: the log is whole; nothing to do\n";
+      for (const std::string& line : repaired)
+        std::cout << "critmin serve --repair: " << line << "\n";
+      return;
+    }
     if (!flags->init_operator.empty()) {
       Result<std::string> token =
           market.value()->create_operator(flags->init_operator, flags->country);
@@ -111,7 +140,13 @@ void register_serve_command(CLI::App& app, CommonOptions& common) {
 
     HttpServer server(static_cast<std::size_t>(flags->threads),
                       static_cast<std::size_t>(flags->event_loops));
-    server.set_keep_alive_timeout(30);
+    HttpLimits limits;
+    limits.keep_alive_timeout_seconds = 30;
+    limits.max_connections = flags->max_connections;
+    limits.max_connections_per_address = flags->max_connections_per_address;
+    limits.header_timeout_seconds = flags->header_timeout;
+    limits.body_timeout_seconds = flags->body_timeout;
+    server.set_limits(limits);
     market.value()->register_routes(server);
     DashboardOptions dashboard_options;
     dashboard_options.scenarios_dir =

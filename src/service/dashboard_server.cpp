@@ -9,10 +9,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "core/text.h"
 #include "critmin/core/files.h"
@@ -22,12 +27,37 @@
 #include "critmin/sim/compare.h"
 #include "critmin/sim/simulation.h"
 #include "report/web_assets.h"
+#include "service/http_routes.h"
 
 namespace critmin {
 
 using nlohmann::json;
 
-struct DashboardServer::Job {
+struct DashboardServer::Impl {
+  Impl(const Dataset& dataset, DashboardOptions options);
+  ~Impl();
+  void register_routes(HttpServer& server);
+  bool wait_idle(double timeout_seconds);
+
+  struct Job;
+  void run_jobs();
+  // Reads a compare job's body (scenarios, runs) into `job`: kInvalidInput / kNotFound with a
+  // message naming the field.
+  Status read_compare_request(const nlohmann::json& body, Job& job) const;
+
+  const Dataset& data_;
+  DashboardOptions options_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::uint64_t, std::shared_ptr<Job>> jobs_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  std::uint64_t next_id_ = 1;
+  bool running_job_ = false;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+struct DashboardServer::Impl::Job {
   std::uint64_t id = 0;
   std::string kind = "simulate";
   std::string name;
@@ -102,7 +132,7 @@ void send_file(httplib::Response& res, const std::string& body, const std::strin
 }
 
 // Wraps a handler: any exception becomes a 500 with a message instead of reaching the server.
-httplib::Server::Handler guarded(httplib::Server::Handler handler) {
+HttpRoutes::Handler guarded(HttpRoutes::Handler handler) {
   return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
     try {
       handler(req, res);
@@ -185,12 +215,12 @@ json list_scenarios(const std::filesystem::path& dir, const Dataset& data) {
 
 }  // namespace
 
-DashboardServer::DashboardServer(const Dataset& dataset, DashboardOptions options)
+DashboardServer::Impl::Impl(const Dataset& dataset, DashboardOptions options)
     : data_(dataset), options_(std::move(options)) {
   worker_ = std::thread([this] { run_jobs(); });
 }
 
-DashboardServer::~DashboardServer() {
+DashboardServer::Impl::~Impl() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -200,13 +230,13 @@ DashboardServer::~DashboardServer() {
   if (worker_.joinable()) worker_.join();
 }
 
-bool DashboardServer::wait_idle(double timeout_seconds) {
+bool DashboardServer::Impl::wait_idle(double timeout_seconds) {
   std::unique_lock<std::mutex> lock(mutex_);
   return changed_.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
                            [this] { return queue_.empty() && !running_job_; });
 }
 
-void DashboardServer::run_jobs() {
+void DashboardServer::Impl::run_jobs() {
   for (;;) {
     std::shared_ptr<Job> job;
     {
@@ -303,7 +333,7 @@ void DashboardServer::run_jobs() {
   }
 }
 
-Status DashboardServer::read_compare_request(const nlohmann::json& body, Job& job) const {
+Status DashboardServer::Impl::read_compare_request(const nlohmann::json& body, Job& job) const {
   if (!body.contains("scenarios") || !body["scenarios"].is_array()) {
     return Status::invalid_input(
         "scenarios: give a list of designs, the reference first: example file names "
@@ -373,13 +403,17 @@ Status DashboardServer::read_compare_request(const nlohmann::json& body, Job& jo
     Result<sim::SimulationScenario> scenario =
         scenario::read_simulation_scenario(text, file, data_);
     if (!scenario.is_ok()) return Status::invalid_input(scenario.status().to_string());
+    if (Status fits = sim::check_scenario_against_data(scenario.value(), data_); !fits.is_ok()) {
+      return Status::invalid_input(fits.to_string());
+    }
     job.designs.push_back(std::move(scenario).value());
     job.design_files.push_back(std::filesystem::path(file).stem().string());
   }
   return Status::ok();
 }
 
-void DashboardServer::register_routes(httplib::Server& server) {
+void DashboardServer::Impl::register_routes(HttpServer& http_server) {
+  HttpRoutes server(http_server);
   const std::string page = dashboard_page();
   server.Get("/", guarded([page](const httplib::Request&, httplib::Response& res) {
                res.set_content(page, "text/html; charset=utf-8");
@@ -579,6 +613,12 @@ void DashboardServer::register_routes(httplib::Server& server) {
             send_error(res, 400, scenario.status().to_string());
             return;
           }
+          // Everything the run would find only in a later year is checked before queueing.
+          if (Status fits = sim::check_scenario_against_data(scenario.value(), data_);
+              !fits.is_ok()) {
+            send_error(res, 400, fits.to_string());
+            return;
+          }
           job->scenario = std::move(scenario).value();
           if (job->name == "scenario.toml" && !job->scenario.name.empty()) {
             job->name = job->scenario.name;
@@ -695,6 +735,17 @@ void DashboardServer::register_routes(httplib::Server& server) {
           send_file(res, csv.value(), "text/csv", stem + "-" + table + ".csv");
         }
       }));
+}
+
+DashboardServer::DashboardServer(const Dataset& dataset, DashboardOptions options)
+    : impl_(std::make_unique<Impl>(dataset, std::move(options))) {}
+
+DashboardServer::~DashboardServer() = default;
+
+void DashboardServer::register_routes(HttpServer& server) { impl_->register_routes(server); }
+
+bool DashboardServer::wait_idle(double timeout_seconds) {
+  return impl_->wait_idle(timeout_seconds);
 }
 
 }  // namespace critmin

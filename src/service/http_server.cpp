@@ -1,10 +1,15 @@
-// The event loops and the blocking loop of critmin::HttpServer (see
-// include/critmin/service/http_server.h).
+// critmin::HttpServer (see include/critmin/service/http_server.h): the accept loop, the event loops
+// that frame every request, and the worker pool that routes the requests of the worker routes.
+//
+// cpp-httplib is used only through its public types: a worker builds an httplib::Request from
+// the framed request, runs the route's handler on an httplib::Response and writes the response
+// itself. Nothing here derives from httplib::Server or reads its internals.
 #include "critmin/service/http_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -12,7 +17,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,9 +29,13 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <regex>
 #include <string>
 #include <thread>
 #include <unordered_map>
+
+#include "service/http_frame.h"
+#include "service/http_routes.h"
 
 namespace critmin {
 namespace {
@@ -48,205 +56,6 @@ void address_text(const sockaddr_storage& address, std::string& ip, int& port) {
   }
   ip = text;
 }
-
-// How often a blocked read looks whether the server is stopping: the longest a stop() waits for
-// an idle keep-alive connection to let go of its worker.
-constexpr int kStopCheckMs = 100;
-
-// A buffered httplib::Stream over a blocking socket. Reads fill a 16 KiB buffer with one recv()
-// (cpp-httplib parses the request line and headers one byte at a time through read(), so the
-// buffer is what keeps that cheap); writes collect the whole response, which flush() sends with
-// one send(). Before it blocks on a read it flushes what was written, so an interim
-// "100 Continue" reaches the client before the server waits for the body.
-class ConnectionStream final : public httplib::Stream {
- public:
-  // `prefix`: bytes of the connection already read from the socket, served before any recv().
-  ConnectionStream(int sock, const std::atomic<socket_t>& server_socket, time_t read_timeout_sec,
-                   time_t write_timeout_sec, std::string prefix)
-      : sock_(sock),
-        server_socket_(server_socket),
-        read_timeout_(std::chrono::seconds(read_timeout_sec)),
-        prefix_(std::move(prefix)) {
-    timeval slice{0, kStopCheckMs * 1000};
-    ::setsockopt(sock_, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
-    timeval write_timeout{write_timeout_sec, 0};
-    ::setsockopt(sock_, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
-  }
-
-  // Waits up to `timeout` for the first bytes of the next request. False when the client closed
-  // the connection, stayed idle that long, an error occurred or the server is stopping.
-  bool wait_for_request(std::chrono::seconds timeout) {
-    if (in_begin_ < in_end_ || prefix_begin_ < prefix_.size()) return true;
-    return flush() && fill(timeout) > 0;
-  }
-
-  // Sends everything written so far. False when the connection broke.
-  bool flush() {
-    std::size_t sent = 0;
-    while (sent < out_.size()) {
-      const ssize_t n = ::send(sock_, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        broken_ = true;
-        out_.clear();
-        return false;
-      }
-      sent += static_cast<std::size_t>(n);
-    }
-    out_.clear();
-    return !broken_;
-  }
-
-  bool is_readable() const override {
-    if (in_begin_ < in_end_ || prefix_begin_ < prefix_.size()) return true;
-    pollfd fd{sock_, POLLIN, 0};
-    const auto timeout_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(read_timeout_).count();
-    return ::poll(&fd, 1, static_cast<int>(timeout_ms)) > 0;
-  }
-
-  bool is_writable() const override { return !broken_; }
-
-  ssize_t read(char* ptr, size_t size) override {
-    if (prefix_begin_ < prefix_.size()) {
-      const std::size_t n = std::min(size, prefix_.size() - prefix_begin_);
-      std::memcpy(ptr, prefix_.data() + prefix_begin_, n);
-      prefix_begin_ += n;
-      return static_cast<ssize_t>(n);
-    }
-    if (in_begin_ == in_end_) {
-      if (!flush()) return -1;
-      const ssize_t filled = fill(read_timeout_);
-      if (filled <= 0) return filled;
-    }
-    const std::size_t n = std::min(size, in_end_ - in_begin_);
-    std::memcpy(ptr, in_ + in_begin_, n);
-    in_begin_ += n;
-    return static_cast<ssize_t>(n);
-  }
-
-  ssize_t write(const char* ptr, size_t size) override {
-    if (broken_) return -1;
-    out_.append(ptr, size);
-    // A large body (a long audit page) goes out in pieces rather than all held in memory twice.
-    if (out_.size() >= kFlushBytes && !flush()) return -1;
-    return static_cast<ssize_t>(size);
-  }
-
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    if (!addresses_known_) learn_addresses();
-    ip = remote_ip_;
-    port = remote_port_;
-  }
-
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    if (!addresses_known_) learn_addresses();
-    ip = local_ip_;
-    port = local_port_;
-  }
-
-  socket_t socket() const override { return sock_; }
-
- private:
-  static constexpr std::size_t kBufferBytes = 16 * 1024;
-  static constexpr std::size_t kFlushBytes = 64 * 1024;
-
-  // Reads what has arrived (at most the buffer) into the empty buffer, waiting up to `timeout`
-  // in kStopCheckMs slices. Returns the byte count, 0 when the client closed the connection, -1
-  // on a timeout, an error or a stopping server.
-  ssize_t fill(Clock::duration timeout) {
-    in_begin_ = 0;
-    in_end_ = 0;
-    const Clock::time_point give_up = Clock::now() + timeout;
-    for (;;) {
-      const ssize_t n = ::recv(sock_, in_, kBufferBytes, 0);
-      if (n > 0) {
-        in_end_ = static_cast<std::size_t>(n);
-        return n;
-      }
-      if (n == 0) return 0;
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
-      if (server_socket_ == INVALID_SOCKET || Clock::now() >= give_up) return -1;
-    }
-  }
-
-  void learn_addresses() const {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (::getpeername(sock_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      address_text(address, remote_ip_, remote_port_);
-    }
-    address = {};
-    length = sizeof address;
-    if (::getsockname(sock_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      address_text(address, local_ip_, local_port_);
-    }
-    addresses_known_ = true;
-  }
-
-  int sock_;
-  const std::atomic<socket_t>& server_socket_;
-  Clock::duration read_timeout_;
-  std::string prefix_;
-  std::size_t prefix_begin_ = 0;
-  char in_[kBufferBytes];
-  std::size_t in_begin_ = 0;
-  std::size_t in_end_ = 0;
-  std::string out_;
-  bool broken_ = false;
-  mutable bool addresses_known_ = false;
-  mutable std::string remote_ip_;
-  mutable int remote_port_ = 0;
-  mutable std::string local_ip_;
-  mutable int local_port_ = 0;
-};
-
-// A whole request the event loop framed, read by cpp-httplib from memory on a worker thread; the
-// response is collected for the loop to send.
-class BufferedRequestStream final : public httplib::Stream {
- public:
-  BufferedRequestStream(std::string request, int sock, const std::string& remote_ip,
-                        int remote_port, const std::string& local_ip, int local_port)
-      : request_(std::move(request)),
-        sock_(sock),
-        remote_ip_(remote_ip),
-        remote_port_(remote_port),
-        local_ip_(local_ip),
-        local_port_(local_port) {}
-
-  bool is_readable() const override { return begin_ < request_.size(); }
-  bool is_writable() const override { return true; }
-  ssize_t read(char* ptr, size_t size) override {
-    const std::size_t n = std::min(size, request_.size() - begin_);
-    std::memcpy(ptr, request_.data() + begin_, n);
-    begin_ += n;
-    return static_cast<ssize_t>(n);
-  }
-  ssize_t write(const char* ptr, size_t size) override {
-    response_.append(ptr, size);
-    return static_cast<ssize_t>(size);
-  }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = remote_ip_;
-    port = remote_port_;
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    ip = local_ip_;
-    port = local_port_;
-  }
-  socket_t socket() const override { return sock_; }
-  std::string take_response() { return std::move(response_); }
-
- private:
-  std::string request_;
-  std::size_t begin_ = 0;
-  int sock_;
-  std::string remote_ip_;
-  int remote_port_;
-  std::string local_ip_;
-  int local_port_;
-  std::string response_;
-};
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -271,76 +80,101 @@ bool has_token(std::string_view value, std::string_view token) {
   return false;
 }
 
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 413:
-      return "Payload Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Status";
+}  // namespace
+
+namespace http_frame {
+
+// Parses the chunks of a chunked body at the front of `data` into `decoded`. kComplete with the
+// bytes consumed in `used`, kIncomplete, or kReject (413 past `max_body`, 400 malformed).
+static Frame decode_chunks(std::string_view data, std::size_t max_body, std::string& decoded,
+                           std::size_t& used, int& reject) {
+  decoded.clear();
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t newline = data.find('\n', at);
+    if (newline == std::string_view::npos) {
+      if (data.size() - at > 1024) {
+        reject = 400;
+        return Frame::kReject;
+      }
+      return Frame::kIncomplete;
+    }
+    std::string_view line = data.substr(at, newline - at);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    line = line.substr(0, line.find(';'));  // chunk extensions are ignored
+    line = trim(line);
+    std::size_t size = 0;
+    if (line.empty() || line.size() > 15) {
+      reject = 400;
+      return Frame::kReject;
+    }
+    for (char c : line) {
+      const int digit = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                        : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+                        : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                                    : -1;
+      if (digit < 0) {
+        reject = 400;
+        return Frame::kReject;
+      }
+      size = size * 16 + static_cast<std::size_t>(digit);
+    }
+    at = newline + 1;
+    if (size == 0) {
+      // Trailer fields until an empty line; they are read and dropped.
+      for (;;) {
+        const std::size_t end = data.find('\n', at);
+        if (end == std::string_view::npos) {
+          if (data.size() - at > kMaxHeaderBytes) {
+            reject = 400;
+            return Frame::kReject;
+          }
+          return Frame::kIncomplete;
+        }
+        std::string_view trailer = data.substr(at, end - at);
+        at = end + 1;
+        if (trailer.empty() || trailer == "\r") {
+          used = at;
+          return Frame::kComplete;
+        }
+      }
+    }
+    if (decoded.size() + size > max_body) {
+      reject = 413;
+      return Frame::kReject;
+    }
+    if (data.size() - at < size + 1) return Frame::kIncomplete;
+    decoded.append(data.substr(at, size));
+    at += size;
+    // The chunk's data ends with CRLF (a bare LF is accepted).
+    if (data[at] == '\r') {
+      if (data.size() - at < 2) return Frame::kIncomplete;
+      ++at;
+    }
+    if (data[at] != '\n') {
+      reject = 400;
+      return Frame::kReject;
+    }
+    ++at;
   }
 }
 
-void append_response(std::string& out, const EventResponse& response, bool close) {
-  fmt::format_to(std::back_inserter(out),
-                 "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", response.status,
-                 reason_phrase(response.status), response.content_type, response.body.size());
-  for (const auto& [name, value] : response.headers) {
-    fmt::format_to(std::back_inserter(out), "{}: {}\r\n", name, value);
-  }
-  if (close) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += response.body;
-}
-
-// What the event loop makes of the bytes at the front of a connection's buffer.
-enum class Frame {
-  kIncomplete,  // wait for more bytes
-  kComplete,    // one whole request of `length` bytes
-  kFallback,    // a request the loop does not frame: the connection moves to the blocking loop
-};
-
-// The loop frames requests with no body or a Content-Length body; anything else is left to
-// cpp-httplib's own reading on the blocking loop.
-constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
-
-struct FramedRequest {
-  std::size_t length = 0;  // header block and body
-  std::string_view method;
-  std::string_view path;
-  std::string_view body;
-  bool close = false;  // the client asked for the connection to close after this request
-  bool bad = false;    // unparseable: cpp-httplib answers 400, then the connection closes
-};
-
-Frame frame_request(std::string_view data, std::size_t max_body_bytes,
+// Frames the request at the front of `data`: its header block, and its body by Content-Length
+// or chunked transfer coding (decoded into `decoded`). `max_body` bounds the body; the raw bytes
+// of a chunked body are bounded by `max_raw_body`.
+Frame frame_request(std::string_view data, std::size_t max_body, std::size_t max_raw_body,
                     std::vector<std::pair<std::string_view, std::string_view>>& headers,
-                    FramedRequest& request) {
+                    std::string& decoded, FramedRequest& request) {
   headers.clear();
   request = FramedRequest{};
-  // The header block ends at the first empty line (CRLF or a bare LF, as cpp-httplib accepts).
+  // The header block ends at the first empty line (CRLF or a bare LF).
   std::size_t line_begin = 0;
   std::size_t header_end = std::string_view::npos;
   bool first_line = true;
   std::string_view request_line;
   bool has_length = false;
+  bool chunked = false;
   std::size_t content_length = 0;
-  bool fallback = false;
   while (line_begin < data.size()) {
     const std::size_t newline = data.find('\n', line_begin);
     if (newline == std::string_view::npos) break;
@@ -369,23 +203,35 @@ Frame frame_request(std::string_view data, std::size_t max_body_bytes,
       const bool digits = !value.empty() && value.size() <= 18 &&
                           value.find_first_not_of("0123456789") == std::string_view::npos;
       for (char c : value) parsed = parsed * 10 + static_cast<std::size_t>(c - '0');
-      if (!digits || (has_length && parsed != content_length)) {
-        fallback = true;  // cpp-httplib decides what a strange length means
-      }
+      if (!digits || (has_length && parsed != content_length)) request.bad = true;
       has_length = true;
       content_length = parsed;
-    } else if (iequals(name, "Transfer-Encoding") || iequals(name, "Expect")) {
-      fallback = true;
+    } else if (iequals(name, "Transfer-Encoding")) {
+      // Only "chunked" is understood; anything else cannot be framed.
+      if (iequals(value, "chunked")) {
+        chunked = true;
+      } else {
+        request.bad = true;
+      }
+    } else if (iequals(name, "Expect")) {
+      if (has_token(value, "100-continue")) request.expect_continue = true;
     } else if (iequals(name, "Connection")) {
       if (has_token(value, "close")) request.close = true;
     }
   }
   if (header_end == std::string_view::npos) {
-    return data.size() > kMaxHeaderBytes ? Frame::kFallback : Frame::kIncomplete;
+    if (data.size() > kMaxHeaderBytes) {
+      request.reject = 431;
+      return Frame::kReject;
+    }
+    return Frame::kIncomplete;
   }
-  if (header_end > kMaxHeaderBytes || fallback || content_length > max_body_bytes) {
-    return Frame::kFallback;
+  if (header_end > kMaxHeaderBytes) {
+    request.reject = 431;
+    return Frame::kReject;
   }
+  // A length and a transfer coding together is how requests are smuggled past proxies.
+  if (chunked && has_length) request.bad = true;
   // METHOD SP target SP HTTP/1.x
   const std::size_t space1 = request_line.find(' ');
   const std::size_t space2 =
@@ -394,26 +240,94 @@ Frame frame_request(std::string_view data, std::size_t max_body_bytes,
     request.bad = true;
   } else {
     request.method = request_line.substr(0, space1);
-    const std::string_view target = request_line.substr(space1 + 1, space2 - space1 - 1);
-    request.path = target.substr(0, target.find('?'));
-    const std::string_view version = request_line.substr(space2 + 1);
-    if (version == "HTTP/1.0") {
+    request.target = request_line.substr(space1 + 1, space2 - space1 - 1);
+    request.path = request.target.substr(0, request.target.find('?'));
+    request.version = request_line.substr(space2 + 1);
+    if (request.version == "HTTP/1.0") {
       // HTTP/1.0 closes after each request unless the client asks to keep the connection.
       bool keep = false;
       for (const auto& [name, value] : headers) {
         if (iequals(name, "Connection") && has_token(value, "keep-alive")) keep = true;
       }
       if (!keep) request.close = true;
-    } else if (version != "HTTP/1.1") {
+    } else if (request.version != "HTTP/1.1") {
       request.bad = true;
     }
     if (request.path.empty() || request.path.front() != '/') request.bad = true;
   }
-  if (data.size() - header_end < content_length) return Frame::kIncomplete;
+  if (request.bad) {
+    // Its framing cannot be trusted: answer 400 and close without reading further.
+    request.length = header_end;
+    request.close = true;
+    return Frame::kComplete;
+  }
+  if (content_length > max_body) {
+    request.reject = 413;
+    return Frame::kReject;
+  }
+  if (chunked) {
+    std::size_t used = 0;
+    const std::string_view rest = data.substr(header_end);
+    const Frame frame = decode_chunks(rest, max_body, decoded, used, request.reject);
+    if (frame == Frame::kIncomplete) {
+      if (rest.size() > max_raw_body) {
+        request.reject = 413;
+        return Frame::kReject;
+      }
+      return Frame::kHeadersOnly;
+    }
+    if (frame == Frame::kReject) return frame;
+    request.body = decoded;
+    request.length = header_end + used;
+    return Frame::kComplete;
+  }
+  if (data.size() - header_end < content_length) return Frame::kHeadersOnly;
   request.body = data.substr(header_end, content_length);
   request.length = header_end + content_length;
-  if (request.bad) request.close = true;
   return Frame::kComplete;
+}
+
+}  // namespace http_frame
+
+namespace {
+
+using http_frame::Frame;
+using http_frame::frame_request;
+using http_frame::FramedRequest;
+using http_frame::kMaxHeaderBytes;
+
+// Decodes %XX escapes (and, in a query, '+' as a space).
+std::string url_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void parse_query(std::string_view query, httplib::Params& params) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      const std::size_t eq = pair.find('=');
+      params.emplace(
+          url_decode(pair.substr(0, eq), true),
+          eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1), true));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
 }
 
 }  // namespace
@@ -445,8 +359,10 @@ void EventResponder::respond(EventResponse response) const {
   if (state_ && !state_->answered.exchange(true)) state_->deliver(std::move(response));
 }
 
+namespace {
+
 // One event route: its pattern, split into literal pieces and {id} placeholders.
-struct HttpServer::EventRoute {
+struct EventRoute {
   std::string method;
   std::vector<std::string> literals;  // literals[i] comes before the i-th {id}; one more at the end
   EventHandler handler;
@@ -471,17 +387,38 @@ struct HttpServer::EventRoute {
   }
 };
 
-namespace {
+struct WorkerRoute {
+  std::string method;
+  std::regex pattern;
+  HttpRoutes::Handler handler;
+};
+
+// A complete request handed to a worker, with copies of everything it needs.
+struct WorkerJob {
+  std::string method;
+  std::string target;
+  std::string path;
+  std::string version;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_ip;
+  int remote_port = 0;
+  std::string local_ip;
+  int local_port = 0;
+  bool close = false;
+  int status = 0;  // not 0: answer this status (through the error handler) without routing
+};
 
 // A message to an event loop, from another thread or from one of its own handlers.
 struct LoopMessage {
   enum class Kind { kAdopt, kEventAnswer, kWorkerAnswer };
   Kind kind = Kind::kAdopt;
   int fd = -1;                   // kAdopt: a new connection
+  std::string remote_ip;         // kAdopt: its peer, as counted by the connection caps
   std::uint64_t connection = 0;  // the answers: whose
   std::uint64_t request = 0;     // and which of its requests (numbered from 0)
   EventResponse response;        // kEventAnswer
-  std::string bytes;             // kWorkerAnswer: the response as cpp-httplib wrote it
+  std::string bytes;             // kWorkerAnswer: the whole response
   bool close = false;            // kWorkerAnswer: close the connection after it
 };
 
@@ -571,74 +508,295 @@ struct LoopAnswer final : EventResponder::State {
   std::uint64_t request;
 };
 
-// An event-route answer to a handler on the blocking path, which waits for it.
-struct BlockingMailbox {
-  std::mutex mutex;
-  std::condition_variable ready_changed;
-  bool ready = false;
-  EventResponse response;
-};
-struct BlockingAnswer final : EventResponder::State {
-  explicit BlockingAnswer(std::shared_ptr<BlockingMailbox> to) : mailbox(std::move(to)) {}
-  ~BlockingAnswer() override { answer_if_lost(); }
-  void deliver(EventResponse&& response) override {
-    {
-      std::lock_guard<std::mutex> lock(mailbox->mutex);
-      mailbox->response = std::move(response);
-      mailbox->ready = true;
+// A small pool of worker threads, joined by shutdown().
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t threads) {
+    for (std::size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] { run(); });
     }
-    mailbox->ready_changed.notify_all();
   }
-  std::shared_ptr<BlockingMailbox> mailbox;
+  ~WorkerPool() { shutdown(); }
+  void enqueue(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+      jobs_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+  }
+  // Runs the jobs already queued, then joins the threads.
+  void shutdown() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+    threads_.clear();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
 };
 
-// Bounds per connection: answers outstanding (pipelined requests read ahead) and bytes read but
-// not yet framed; beyond them the loop stops reading the connection until it catches up.
+// Bounds per connection: answers outstanding (pipelined requests read ahead) and answer bytes
+// the client has not read yet; beyond them the loop stops reading the connection until it
+// catches up (a client that pipelines and does not read must not make the server buffer
+// without bound).
 constexpr std::size_t kMaxAnswersInFlight = 64;
-constexpr std::size_t kMaxUnparsedBytes = 1 << 20;
-// Answer bytes the client has not read yet: beyond this, later requests wait (a client that
-// pipelines and does not read must not make the server buffer without bound).
 constexpr std::size_t kMaxUnsentBytes = 1 << 20;
-// A body larger than this is read by cpp-httplib on the blocking loop, not buffered whole.
-constexpr std::size_t kMaxLoopBodyBytes = 1 << 20;
 constexpr std::uint64_t kWakeToken = ~std::uint64_t{0};  // epoll data of the inbox's eventfd
+
+class EventLoop;
 
 }  // namespace
 
-// The task queue cpp-httplib's accept loop hands every connection to (new_task_queue): it owns
-// the event loops and the worker pool for one listen(), and its shutdown(), which cpp-httplib
-// calls when the accept loop ends, stops and joins them all before listen returns.
-class HttpServer::Dispatcher final : public httplib::TaskQueue {
- public:
-  explicit Dispatcher(HttpServer& server);
-  ~Dispatcher() override;
+struct HttpServer::Impl {
+  Impl(std::size_t workers, std::size_t loops)
+      : worker_threads(std::max<std::size_t>(1, workers)),
+        event_loops(std::max<std::size_t>(1, loops)) {}
+  ~Impl() {
+    if (listen_fd >= 0) ::close(listen_fd);
+  }
 
-  // The accept loop's task for one connection (process_and_close_socket, which adopts it):
-  // cheap, so it runs on the accept thread.
-  void enqueue(std::function<void()> fn) override { fn(); }
+  const EventRoute* match_event_route(std::string_view method, std::string_view path,
+                                      EventRequest& request) const {
+    for (const auto& route : event_routes) {
+      if (route->method == method && route->match(path, request)) return route.get();
+    }
+    return nullptr;
+  }
 
-  void shutdown() override;
-  void adopt(int fd);
-  void run_on_worker(std::function<void()> job) { pool_.enqueue(std::move(job)); }
+  // A worker's whole answer to `job`: routing, handler, error and exception handlers, and the
+  // response's bytes. `close` is set when the connection must close after it.
+  std::string serve(const WorkerJob& job, bool& close) const;
 
- private:
-  HttpServer& server_;
-  httplib::ThreadPool pool_;
-  std::vector<std::unique_ptr<EventLoop>> loops_;
-  std::size_t next_loop_ = 0;
+  // The connection caps: false (and nothing counted) when `ip` may not open another one.
+  bool admit(const std::string& ip) {
+    std::lock_guard<std::mutex> lock(caps_mutex);
+    std::size_t& mine = per_address[ip];
+    if (open_connections >= limits.max_connections || mine >= limits.max_connections_per_address) {
+      if (mine == 0) per_address.erase(ip);
+      return false;
+    }
+    ++mine;
+    ++open_connections;
+    return true;
+  }
+  void release(const std::string& ip) {
+    std::lock_guard<std::mutex> lock(caps_mutex);
+    auto it = per_address.find(ip);
+    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+    if (open_connections > 0) --open_connections;
+  }
+
+  std::size_t worker_threads;
+  std::size_t event_loops;
+  HttpLimits limits;
+  HeaderCheck header_check;
+  std::vector<std::unique_ptr<EventRoute>> event_routes;
+  std::vector<WorkerRoute> routes;
+  HttpRoutes::Handler error_handler;
+  HttpRoutes::ExceptionHandler exception_handler;
+
+  int listen_fd = -1;
+  std::atomic<bool> running{false};
+  std::atomic<bool> stopping{false};
+
+  std::mutex caps_mutex;
+  std::size_t open_connections = 0;
+  std::unordered_map<std::string, std::size_t> per_address;
 };
 
+namespace {
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
+  }
+}
+
+void append_response(std::string& out, const EventResponse& response, bool close) {
+  fmt::format_to(std::back_inserter(out),
+                 "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", response.status,
+                 reason_phrase(response.status), response.content_type, response.body.size());
+  for (const auto& [name, value] : response.headers) {
+    fmt::format_to(std::back_inserter(out), "{}: {}\r\n", name, value);
+  }
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += response.body;
+}
+
+}  // namespace
+
+std::string HttpServer::Impl::serve(const WorkerJob& job, bool& close) const {
+  httplib::Request req;
+  req.method = job.method;
+  req.target = job.target;
+  req.version = job.version;
+  req.path = url_decode(job.path, false);
+  const std::size_t question = job.target.find('?');
+  if (question != std::string::npos) {
+    parse_query(std::string_view(job.target).substr(question + 1), req.params);
+  }
+  for (const auto& [name, value] : job.headers) req.headers.emplace(name, value);
+  req.body = job.body;
+  req.remote_addr = job.remote_ip;
+  req.remote_port = job.remote_port;
+  req.local_addr = job.local_ip;
+  req.local_port = job.local_port;
+  const bool head = req.method == "HEAD";
+
+  httplib::Response res;
+  if (job.status != 0) {
+    res.status = job.status;
+  } else {
+    const std::string& method = head ? std::string("GET") : req.method;
+    const WorkerRoute* route = nullptr;
+    for (const WorkerRoute& candidate : routes) {
+      if (candidate.method == method &&
+          std::regex_match(req.path, req.matches, candidate.pattern)) {
+        route = &candidate;
+        break;
+      }
+    }
+    if (route == nullptr) {
+      res.status = 404;
+    } else {
+      try {
+        route->handler(req, res);
+      } catch (...) {
+        res = httplib::Response();
+        if (exception_handler) {
+          exception_handler(req, res, std::current_exception());
+        } else {
+          res.status = 500;
+        }
+        if (res.status == -1) res.status = 500;
+      }
+      if (res.status == -1) res.status = 200;
+    }
+  }
+  if (res.status >= 400 && error_handler) error_handler(req, res);
+
+  close = job.close || job.status != 0;
+  // The response's header fields, in cpp-httplib's order (case-insensitive by name).
+  httplib::Headers headers = res.headers;
+  if (close) {
+    headers.erase("Connection");
+    headers.emplace("Connection", "close");
+  } else {
+    headers.emplace("Keep-Alive", fmt::format("timeout={}", limits.keep_alive_timeout_seconds));
+  }
+  if (!res.body.empty() && headers.find("Content-Type") == headers.end()) {
+    headers.emplace("Content-Type", "text/plain");
+  }
+  headers.erase("Content-Length");
+  headers.emplace("Content-Length", std::to_string(res.body.size()));
+  std::string out;
+  out.reserve(256 + res.body.size());
+  fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", res.status,
+                 reason_phrase(res.status));
+  for (const auto& [name, value] : headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "\r\n";
+  if (!head) out += res.body;
+  return out;
+}
+
+namespace {
+
 // Runs the connections of one loop thread (see the header for the contract).
-class HttpServer::EventLoop {
+class EventLoop {
  public:
-  EventLoop(HttpServer& server, Dispatcher& dispatcher)
-      : server_(server), dispatcher_(dispatcher), inbox_(std::make_shared<Inbox>()) {}
+  EventLoop(HttpServer::Impl& server, WorkerPool& workers)
+      : server_(server), workers_(workers), inbox_(std::make_shared<Inbox>()) {
+    const HttpLimits& limits = server_.limits;
+    max_raw_body_ = 4 * limits.max_body_bytes + 64 * 1024;
+    max_unparsed_ = std::max<std::size_t>(1 << 20, max_raw_body_ + kMaxHeaderBytes);
+  }
   ~EventLoop() {
     stop();
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
   }
 
-  // False when the loop cannot run (no epoll or eventfd); the caller serves blocking instead.
+  // False when the loop cannot run (no epoll or eventfd).
   bool start() {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0 || inbox_->wake_fd() < 0) return false;
@@ -650,10 +808,11 @@ class HttpServer::EventLoop {
     return true;
   }
 
-  void adopt(int fd) {
+  void adopt(int fd, std::string remote_ip) {
     LoopMessage message;
     message.kind = LoopMessage::Kind::kAdopt;
     message.fd = fd;
+    message.remote_ip = std::move(remote_ip);
     inbox_->post(std::move(message));
   }
 
@@ -665,8 +824,6 @@ class HttpServer::EventLoop {
   }
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   struct Answer {
     bool ready = false;
     bool close = false;  // close the connection once this answer is sent
@@ -685,10 +842,16 @@ class HttpServer::EventLoop {
     bool with_worker = false;      // the latest request is with a worker: later ones wait
     bool peer_closed = false;      // the client sent FIN: answer what was asked, then close
     bool closing = false;          // no more requests: the last one asked to close, or was bad
-    bool moving = false;           // to the blocking loop once every answer is sent
     bool close_when_sent = false;  // an answer that closes the connection is in `out`
     bool touched = false;          // an answer arrived in the batch being handled
-    std::uint32_t interest = 0;    // the epoll events registered
+    // The request being read: since when (its first byte), whether its header block is in
+    // (and since when), and whether its "100 Continue" is owed or sent.
+    bool partial = false;
+    Clock::time_point partial_since;
+    bool headers_in = false;
+    Clock::time_point headers_since;
+    bool continue_owed = false;
+    std::uint32_t interest = 0;  // the epoll events registered
     Clock::time_point last_active;
     std::string remote_ip;
     int remote_port = 0;
@@ -699,10 +862,10 @@ class HttpServer::EventLoop {
   void run() {
     std::vector<epoll_event> events(256);
     std::vector<LoopMessage> messages;
-    Clock::time_point next_sweep = Clock::now() + std::chrono::seconds(1);
+    Clock::time_point next_sweep = Clock::now() + std::chrono::milliseconds(250);
     while (!stopping_) {
       const int ready =
-          ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 1000);
+          ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 250);
       inbox_->woke();
       for (int e = 0; e < ready; ++e) {
         const std::uint64_t token = events[e].data.u64;
@@ -717,8 +880,7 @@ class HttpServer::EventLoop {
         const std::uint32_t what = events[e].events;
         if (what & EPOLLOUT) {
           if (!flush(c)) continue;  // closed
-          // Room again: frame what was read ahead. The next read waits for the next event, as
-          // parse may have handed the connection to the blocking loop.
+          // Room again: frame what was read ahead.
           if (!c.with_worker && !c.in.empty()) {
             parse(c);
             continue;
@@ -749,14 +911,17 @@ class HttpServer::EventLoop {
       }
       const Clock::time_point now = Clock::now();
       if (now >= next_sweep) {
-        sweep_idle(now);
-        next_sweep = now + std::chrono::seconds(1);
+        sweep(now);
+        next_sweep = now + std::chrono::milliseconds(250);
       }
     }
     // Connections accepted but not yet opened are closed too.
     if (inbox_->take(messages)) {
       for (LoopMessage& message : messages) {
-        if (message.kind == LoopMessage::Kind::kAdopt) ::close(message.fd);
+        if (message.kind == LoopMessage::Kind::kAdopt) {
+          ::close(message.fd);
+          server_.release(message.remote_ip);
+        }
       }
     }
     inbox_->close();
@@ -765,7 +930,7 @@ class HttpServer::EventLoop {
 
   void handle(LoopMessage& message) {
     if (message.kind == LoopMessage::Kind::kAdopt) {
-      open_connection(message.fd);
+      open_connection(message.fd, std::move(message.remote_ip));
       return;
     }
     auto it = connections_.find(message.connection);
@@ -792,11 +957,12 @@ class HttpServer::EventLoop {
     }
   }
 
-  void open_connection(int fd) {
+  void open_connection(int fd, std::string remote_ip) {
     const int flags = ::fcntl(fd, F_GETFL, 0);
     const int one = 1;
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
       ::close(fd);
+      server_.release(remote_ip);
       return;
     }
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -805,10 +971,12 @@ class HttpServer::EventLoop {
     c.id = next_connection_id_++;
     c.fd = fd;
     c.last_active = Clock::now();
+    c.remote_ip = std::move(remote_ip);
     sockaddr_storage address{};
     socklen_t length = sizeof address;
+    std::string ip;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      address_text(address, c.remote_ip, c.remote_port);
+      address_text(address, ip, c.remote_port);
     }
     address = {};
     length = sizeof address;
@@ -820,6 +988,7 @@ class HttpServer::EventLoop {
     event.data.u64 = c.id;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
       ::close(fd);
+      server_.release(c.remote_ip);
       return;
     }
     c.interest = EPOLLIN;
@@ -827,7 +996,15 @@ class HttpServer::EventLoop {
   }
 
   void close_connection(Connection& c) {
+    if (!c.in.empty() || c.closing) {
+      // Read what the client already sent, so that closing sends a FIN rather than a reset
+      // that could destroy the answer before the client reads it.
+      char discard[4096];
+      for (int i = 0; i < 16 && ::recv(c.fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+      }
+    }
     ::close(c.fd);  // also leaves the epoll set
+    server_.release(c.remote_ip);
     connections_.erase(c.id);
   }
 
@@ -856,72 +1033,140 @@ class HttpServer::EventLoop {
   // Frames and dispatches the requests at the front of `c.in`, as far as order allows.
   void parse(Connection& c) {
     std::size_t begin = 0;
-    while (!c.with_worker && !c.closing && !c.moving && c.answers.size() < kMaxAnswersInFlight &&
+    const Clock::time_point now = Clock::now();
+    while (!c.with_worker && !c.closing && c.answers.size() < kMaxAnswersInFlight &&
            c.out.size() - c.out_begin < kMaxUnsentBytes) {
       FramedRequest request;
       const std::string_view data = std::string_view(c.in).substr(begin);
       if (data.empty()) break;
-      const Frame frame = frame_request(
-          data, std::min(server_.payload_max_length_, kMaxLoopBodyBytes), headers_, request);
+      if (!c.partial) {
+        c.partial = true;
+        c.partial_since = now;
+      }
+      const Frame frame = frame_request(data, server_.limits.max_body_bytes, max_raw_body_,
+                                        headers_, decoded_, request);
       if (frame == Frame::kIncomplete) break;
-      if (frame == Frame::kFallback) {
-        c.moving = true;
+      if (frame == Frame::kHeadersOnly) {
+        if (!c.headers_in) {
+          c.headers_in = true;
+          c.headers_since = now;
+          if (server_.header_check) {
+            EventRequest check;
+            check.method = request.method;
+            check.path = request.path;
+            check.headers = headers_;
+            std::optional<EventResponse> refused;
+            try {
+              refused = server_.header_check(check);
+            } catch (...) {
+              refused = EventResponse{500,
+                                      "application/json",
+                                      R"({"error": "internal error while checking the request"})",
+                                      {}};
+            }
+            if (refused) {
+              answer_now(c, *refused);
+              break;
+            }
+          }
+          c.continue_owed = request.expect_continue;
+        }
+        // "100 Continue" once the answers before it are out, so it is not sent ahead of them.
+        if (c.continue_owed && c.answers.empty() && c.out_begin == c.out.size()) {
+          c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+          c.continue_owed = false;
+        }
         break;
       }
-      dispatch(c, request, data.substr(0, request.length));
+      c.partial = false;
+      c.headers_in = false;
+      c.continue_owed = false;
+      if (frame == Frame::kReject) {
+        // The answer comes from a worker, through the error handler, like any other error.
+        to_worker(c, request, request.reject, true);
+        break;
+      }
+      dispatch(c, request);
       begin += request.length;
     }
     if (begin > 0) c.in.erase(0, begin);
-    if (c.moving && c.answers.empty() && c.out_begin == c.out.size()) {
-      move_to_blocking_loop(c);
-      return;
-    }
-    update_interest(c);
+    if (c.closing) c.in.clear();
+    if (!flush(c)) return;
   }
 
-  // `raw`: the request's bytes, for a worker.
-  void dispatch(Connection& c, const FramedRequest& framed, std::string_view raw) {
-    const std::uint64_t number = c.next_request++;
+  // Answers `response` after the answers before it, then closes.
+  void answer_now(Connection& c, const EventResponse& response) {
     c.answers.emplace_back();
-    c.answers.back().close = framed.close;
-    if (framed.close) c.closing = true;
+    Answer& answer = c.answers.back();
+    append_response(answer.bytes, response, true);
+    answer.ready = true;
+    answer.close = true;
+    c.closing = true;
+    c.partial = false;
+    c.headers_in = false;
+    ++c.next_request;
+  }
+
+  void dispatch(Connection& c, const FramedRequest& framed) {
+    if (framed.bad) {
+      to_worker(c, framed, 400, true);
+      return;
+    }
     EventRequest request;
     request.method = framed.method;
     request.path = framed.path;
     request.body = framed.body;
     request.headers = headers_;
-    const EventRoute* route =
-        framed.bad ? nullptr : server_.match_event_route(framed.method, framed.path, request);
-    if (route) {
-      EventResponder responder(std::make_shared<LoopAnswer>(inbox_, c.id, number));
-      try {
-        route->handler(request, std::move(responder));
-      } catch (...) {
-        // The responder's copies are gone with the handler's frame: it answers 500.
-      }
+    const EventRoute* route = server_.match_event_route(framed.method, framed.path, request);
+    if (route == nullptr) {
+      to_worker(c, framed, 0, framed.close);
       return;
     }
-    c.with_worker = true;
-    std::string bytes(raw);
-    dispatcher_.run_on_worker([server = &server_, inbox = inbox_, id = c.id, number,
-                               bytes = std::move(bytes), close = framed.close,
-                               remote_ip = c.remote_ip, remote_port = c.remote_port,
-                               local_ip = c.local_ip, local_port = c.local_port]() mutable {
-      BufferedRequestStream stream(std::move(bytes), INVALID_SOCKET, remote_ip, remote_port,
-                                   local_ip, local_port);
-      bool closed = false;
-      const bool ok = server->serve_request(stream, close, closed);
-      LoopMessage message;
-      message.kind = LoopMessage::Kind::kWorkerAnswer;
-      message.connection = id;
-      message.request = number;
-      message.bytes = stream.take_response();
-      message.close = close || closed || !ok;
-      inbox->post(std::move(message));
-    });
+    const std::uint64_t number = c.next_request++;
+    c.answers.emplace_back();
+    c.answers.back().close = framed.close;
+    if (framed.close) c.closing = true;
+    EventResponder responder(std::make_shared<LoopAnswer>(inbox_, c.id, number));
+    try {
+      route->handler(request, std::move(responder));
+    } catch (...) {
+      // The responder's copies are gone with the handler's frame: it answers 500.
+    }
   }
 
-  // Sends the answers that are ready, in order. False when the connection was closed (or moved).
+  // Hands the request to a worker; `status` not 0 answers that status without routing.
+  void to_worker(Connection& c, const FramedRequest& framed, int status, bool close) {
+    const std::uint64_t number = c.next_request++;
+    c.answers.emplace_back();
+    c.answers.back().close = close;
+    if (close) c.closing = true;
+    c.with_worker = true;
+    WorkerJob job;
+    job.method = framed.method;
+    job.target = framed.target;
+    job.path = framed.path;
+    job.version = framed.version;
+    job.headers.reserve(headers_.size());
+    for (const auto& [name, value] : headers_) job.headers.emplace_back(name, value);
+    if (status == 0) job.body = framed.body;
+    job.remote_ip = c.remote_ip;
+    job.remote_port = c.remote_port;
+    job.local_ip = c.local_ip;
+    job.local_port = c.local_port;
+    job.close = close;
+    job.status = status;
+    workers_.enqueue(
+        [server = &server_, inbox = inbox_, id = c.id, number, job = std::move(job)]() mutable {
+          LoopMessage message;
+          message.kind = LoopMessage::Kind::kWorkerAnswer;
+          message.connection = id;
+          message.request = number;
+          message.bytes = server->serve(job, message.close);
+          inbox->post(std::move(message));
+        });
+  }
+
+  // Sends the answers that are ready, in order. False when the connection was closed.
   bool flush(Connection& c) {
     while (!c.close_when_sent && !c.answers.empty() && c.answers.front().ready) {
       Answer& answer = c.answers.front();
@@ -937,6 +1182,10 @@ class HttpServer::EventLoop {
       }
       c.answers.pop_front();
       ++c.first_answer;
+    }
+    if (c.continue_owed && c.answers.empty() && !c.closing) {
+      c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+      c.continue_owed = false;
     }
     while (c.out_begin < c.out.size()) {
       const ssize_t n =
@@ -959,10 +1208,6 @@ class HttpServer::EventLoop {
         close_connection(c);
         return false;
       }
-      if (c.moving && c.answers.empty()) {
-        move_to_blocking_loop(c);
-        return false;
-      }
     }
     update_interest(c);
     return true;
@@ -970,7 +1215,7 @@ class HttpServer::EventLoop {
 
   void update_interest(Connection& c) {
     std::uint32_t wanted = 0;
-    if (!c.peer_closed && !c.closing && !c.moving && c.in.size() < kMaxUnparsedBytes &&
+    if (!c.peer_closed && !c.closing && c.in.size() < max_unparsed_ &&
         c.answers.size() < kMaxAnswersInFlight && c.out.size() - c.out_begin < kMaxUnsentBytes) {
       wanted |= EPOLLIN;
     }
@@ -983,83 +1228,66 @@ class HttpServer::EventLoop {
     c.interest = wanted;
   }
 
-  // Hands the socket, with the bytes read but not framed, to a worker's blocking loop.
-  void move_to_blocking_loop(Connection& c) {
-    const int fd = c.fd;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    const int flags = ::fcntl(fd, F_GETFL, 0);
-    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    std::string prefix = std::move(c.in);
-    connections_.erase(c.id);
-    dispatcher_.run_on_worker([server = &server_, fd, prefix = std::move(prefix)]() mutable {
-      server->serve_blocking(fd, std::move(prefix));
-    });
-  }
-
-  // Closes keep-alive connections that have waited longer than the keep-alive timeout for a
-  // request.
-  void sweep_idle(Clock::time_point now) {
-    const auto timeout = std::chrono::seconds(server_.keep_alive_timeout_sec_);
+  // Closes keep-alive connections idle longer than the keep-alive timeout, and answers 408 to a
+  // request whose header block or body is late (only while the loop waits for the client: a
+  // request queued behind answers is not the client's delay).
+  void sweep(Clock::time_point now) {
+    const HttpLimits& limits = server_.limits;
+    const auto keep_alive = std::chrono::seconds(limits.keep_alive_timeout_seconds);
+    const auto header_limit = std::chrono::duration<double>(limits.header_timeout_seconds);
+    const auto body_limit = std::chrono::duration<double>(limits.body_timeout_seconds);
     std::vector<Connection*> idle;
+    std::vector<Connection*> late;
     for (auto& [id, connection] : connections_) {
       Connection& c = *connection;
-      if (c.answers.empty() && !c.with_worker && c.out_begin == c.out.size() &&
-          now - c.last_active > timeout) {
+      const bool waiting_for_client = c.answers.empty() && !c.with_worker && !c.closing;
+      if (!waiting_for_client) continue;
+      if (c.partial && !c.in.empty()) {
+        if ((!c.headers_in && now - c.partial_since > header_limit) ||
+            (c.headers_in && now - c.headers_since > body_limit)) {
+          late.push_back(&c);
+        }
+      } else if (c.out_begin == c.out.size() && now - c.last_active > keep_alive) {
         idle.push_back(&c);
       }
     }
     for (Connection* c : idle) close_connection(*c);
+    for (Connection* c : late) {
+      const bool body = c->headers_in;
+      EventResponse timeout;
+      timeout.status = 408;
+      timeout.body =
+          fmt::format(R"({{"error": "the request's {} took longer than {} s; send it at once"}})",
+                      body ? "body" : "header block",
+                      body ? limits.body_timeout_seconds : limits.header_timeout_seconds);
+      answer_now(*c, timeout);
+      c->in.clear();
+      flush(*c);
+    }
   }
 
-  HttpServer& server_;
-  Dispatcher& dispatcher_;
+  HttpServer::Impl& server_;
+  WorkerPool& workers_;
   std::shared_ptr<Inbox> inbox_;
+  std::size_t max_raw_body_ = 0;
+  std::size_t max_unparsed_ = 0;
   int epoll_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_connection_id_ = 1;
   std::vector<std::pair<std::string_view, std::string_view>> headers_;  // of the request framed
+  std::string decoded_;                 // the chunked body of the request framed
   std::vector<std::uint64_t> touched_;  // connections with new answers in this batch
   char scratch_[64 * 1024];
 };
 
-HttpServer::Dispatcher::Dispatcher(HttpServer& server)
-    : server_(server), pool_(server.worker_threads_) {
-  for (std::size_t i = 0; i < server.event_loops_; ++i) {
-    auto loop = std::make_unique<EventLoop>(server, *this);
-    if (!loop->start()) break;
-    loops_.push_back(std::move(loop));
-  }
-}
-
-HttpServer::Dispatcher::~Dispatcher() { server_.dispatcher_ = nullptr; }
-
-void HttpServer::Dispatcher::shutdown() {
-  for (auto& loop : loops_) loop->stop();
-  pool_.shutdown();  // blocking loops notice the stop within 100 ms
-}
-
-void HttpServer::Dispatcher::adopt(int fd) {
-  if (loops_.empty()) {
-    run_on_worker([this, fd] { server_.serve_blocking(fd, {}); });
-    return;
-  }
-  loops_[next_loop_++ % loops_.size()]->adopt(fd);
-}
+}  // namespace
 
 HttpServer::HttpServer(std::size_t worker_threads, std::size_t event_loops)
-    : worker_threads_(std::max<std::size_t>(1, worker_threads)), event_loops_(event_loops) {
-  new_task_queue = [this] {
-    auto* dispatcher = new Dispatcher(*this);
-    dispatcher_ = dispatcher;
-    return dispatcher;
-  };
-  set_keep_alive_max_count(1'000'000'000);
-  set_tcp_nodelay(true);
-}
+    : impl_(std::make_unique<Impl>(worker_threads, event_loops)) {}
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::event_route(const std::string& method, const std::string& pattern,
                              EventHandler handler) {
@@ -1067,105 +1295,148 @@ void HttpServer::event_route(const std::string& method, const std::string& patte
   auto route = std::make_unique<EventRoute>();
   route->method = method;
   route->handler = std::move(handler);
-  std::string regex;
   std::string literal;
   constexpr std::string_view kId = "{id}";
   for (std::size_t i = 0; i < pattern.size();) {
     if (std::string_view(pattern).substr(i, kId.size()) == kId) {
       route->literals.push_back(literal);
       literal.clear();
-      regex += R"((\d+))";
       i += kId.size();
       continue;
     }
-    const char c = pattern[i++];
-    literal += c;
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-') {
-      regex += '\\';
-    }
-    regex += c;
+    literal += pattern[i++];
   }
   route->literals.push_back(literal);
   assert(route->literals.size() - 1 <= EventRequest{}.ids.size() && "at most 4 {id} segments");
-  const EventRoute* served = route.get();
-  event_routes_.push_back(std::move(route));
+  impl_->event_routes.push_back(std::move(route));
+}
 
-  // The same handler on the blocking path, waiting for its answer.
-  Handler bridge = [served](const httplib::Request& req, httplib::Response& res) {
-    std::vector<std::pair<std::string_view, std::string_view>> headers;
-    headers.reserve(req.headers.size());
-    for (const auto& [name, value] : req.headers) headers.emplace_back(name, value);
-    EventRequest request;
-    request.method = req.method;
-    request.path = req.path;
-    request.body = req.body;
-    request.headers = headers;
-    for (std::size_t i = 1; i < req.matches.size() && request.id_count < request.ids.size(); ++i) {
-      const std::string digits = req.matches[i];
-      if (digits.empty() || digits.size() > 18) {
-        res.status = 404;
-        return;
+void HttpServer::set_header_check(HeaderCheck check) { impl_->header_check = std::move(check); }
+void HttpServer::set_limits(const HttpLimits& limits) { impl_->limits = limits; }
+const HttpLimits& HttpServer::limits() const { return impl_->limits; }
+void HttpServer::set_payload_max_length(std::size_t bytes) { impl_->limits.max_body_bytes = bytes; }
+void HttpServer::set_keep_alive_timeout(int seconds) {
+  impl_->limits.keep_alive_timeout_seconds = seconds;
+}
+
+bool HttpServer::bind_to_port(const std::string& host, int port) {
+  if (impl_->listen_fd >= 0) return false;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found) != 0) {
+    return false;
+  }
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
+      impl_->listen_fd = fd;
+      break;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return impl_->listen_fd >= 0;
+}
+
+int HttpServer::bind_to_any_port(const std::string& host) {
+  if (!bind_to_port(host, 0)) return -1;
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return -1;
+  }
+  std::string ip;
+  int port = -1;
+  address_text(address, ip, port);
+  return port;
+}
+
+bool HttpServer::widen_backlog() { return impl_->listen_fd >= 0; }
+
+bool HttpServer::is_running() const { return impl_->running; }
+
+void HttpServer::stop() { impl_->stopping = true; }
+
+bool HttpServer::listen_after_bind() {
+  Impl& impl = *impl_;
+  if (impl.listen_fd < 0 || impl.stopping) return false;
+  WorkerPool workers(impl.worker_threads);
+  std::vector<std::unique_ptr<EventLoop>> loops;
+  for (std::size_t i = 0; i < impl.event_loops; ++i) {
+    auto loop = std::make_unique<EventLoop>(impl, workers);
+    if (!loop->start()) return false;
+    loops.push_back(std::move(loop));
+  }
+  impl.running = true;
+  bool ok = true;
+  std::size_t next_loop = 0;
+  // The accept loop: polls so that a stop() is noticed within 100 ms.
+  while (!impl.stopping) {
+    pollfd ready{impl.listen_fd, POLLIN, 0};
+    const int n = ::poll(&ready, 1, 100);
+    if (n <= 0) continue;
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    const int fd =
+        ::accept4(impl.listen_fd, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED || errno == EMFILE ||
+          errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        if (errno == EMFILE || errno == ENFILE) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        continue;
       }
-      request.ids[request.id_count++] = std::stoull(digits);
+      ok = false;
+      break;
     }
-    auto mailbox = std::make_shared<BlockingMailbox>();
-    try {
-      served->handler(request, EventResponder(std::make_shared<BlockingAnswer>(mailbox)));
-    } catch (...) {
-      // The responder is gone with the handler's frame: it answers 500.
+    std::string ip;
+    int port = 0;
+    address_text(address, ip, port);
+    if (!impl.admit(ip)) {
+      ::close(fd);  // over the caps: refused at once, costing nothing more
+      continue;
     }
-    std::unique_lock<std::mutex> lock(mailbox->mutex);
-    mailbox->ready_changed.wait(lock, [&] { return mailbox->ready; });
-    res.status = mailbox->response.status;
-    for (const auto& [name, value] : mailbox->response.headers) res.set_header(name, value);
-    res.set_content(mailbox->response.body, mailbox->response.content_type);
-  };
-  if (method == "GET") {
-    Get(regex, std::move(bridge));
-  } else {
-    Post(regex, std::move(bridge));
+    loops[next_loop++ % loops.size()]->adopt(fd, std::move(ip));
   }
+  for (auto& loop : loops) loop->stop();
+  workers.shutdown();
+  ::close(impl.listen_fd);
+  impl.listen_fd = -1;
+  impl.running = false;
+  return ok;
 }
 
-const HttpServer::EventRoute* HttpServer::match_event_route(std::string_view method,
-                                                            std::string_view path,
-                                                            EventRequest& request) const {
-  for (const auto& route : event_routes_) {
-    if (route->method == method && route->match(path, request)) return route.get();
-  }
-  return nullptr;
+HttpRoutes& HttpRoutes::add(const char* method, const std::string& pattern, Handler handler) {
+  server_.impl().routes.push_back(WorkerRoute{method, std::regex(pattern), std::move(handler)});
+  return *this;
 }
-
-bool HttpServer::process_and_close_socket(socket_t sock) {
-  if (dispatcher_) {
-    dispatcher_->adopt(sock);
-  } else {
-    serve_blocking(sock, {});
-  }
-  return true;
+HttpRoutes& HttpRoutes::Get(const std::string& pattern, Handler handler) {
+  return add("GET", pattern, std::move(handler));
 }
-
-bool HttpServer::serve_request(httplib::Stream& stream, bool close_connection,
-                               bool& connection_closed) {
-  return process_request(stream, close_connection, connection_closed, nullptr);
+HttpRoutes& HttpRoutes::Post(const std::string& pattern, Handler handler) {
+  return add("POST", pattern, std::move(handler));
 }
-
-void HttpServer::serve_blocking(socket_t sock, std::string prefix) {
-  {
-    ConnectionStream stream(sock, svr_sock_, read_timeout_sec_, write_timeout_sec_,
-                            std::move(prefix));
-    std::size_t remaining = keep_alive_max_count_;
-    while (remaining > 0 && svr_sock_ != INVALID_SOCKET &&
-           stream.wait_for_request(std::chrono::seconds(keep_alive_timeout_sec_))) {
-      bool connection_closed = false;
-      // The last request a connection may serve is answered with "Connection: close".
-      const bool ok = process_request(stream, remaining == 1, connection_closed, nullptr);
-      if (!stream.flush() || !ok || connection_closed) break;
-      --remaining;
-    }
-  }
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
+HttpRoutes& HttpRoutes::Put(const std::string& pattern, Handler handler) {
+  return add("PUT", pattern, std::move(handler));
+}
+HttpRoutes& HttpRoutes::Delete(const std::string& pattern, Handler handler) {
+  return add("DELETE", pattern, std::move(handler));
+}
+HttpRoutes& HttpRoutes::set_error_handler(Handler handler) {
+  server_.impl().error_handler = std::move(handler);
+  return *this;
+}
+HttpRoutes& HttpRoutes::set_exception_handler(ExceptionHandler handler) {
+  server_.impl().exception_handler = std::move(handler);
+  return *this;
 }
 
 }  // namespace critmin

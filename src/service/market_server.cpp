@@ -9,9 +9,11 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "critmin/service/http_server.h"
+#include "service/http_routes.h"
 #include "service/market_service.h"
 
 namespace critmin {
@@ -208,7 +210,7 @@ json certificate_json(const service::Certificate& c) {
           {"valid_to", service::format_day(c.valid_to_day)}};
 }
 
-json lot_json(const service::Lot& l) {
+json lot_json(const service::LotSummary& l) {
   json j = {{"id", l.id},
             {"kind", service::lot_kind_name(l.kind)},
             {"name", l.name},
@@ -221,8 +223,8 @@ json lot_json(const service::Lot& l) {
             {"club_only", l.club_only},
             {"delivery_date", service::format_day(l.delivery_day)},
             {"period", l.period},
-            {"orders_in_book", l.book.size()},
-            {"calls", l.calls.size()}};
+            {"orders_in_book", l.orders_in_book},
+            {"calls", l.calls}};
   if (l.kind == service::LotKind::kJointPurchase) {
     j["phase"] = service::round_phase_name(l.phase);
     j["tendered_demand_t"] = l.tendered_demand_t;
@@ -340,7 +342,9 @@ json event_json(const service::Event& e) {
     json operator()(const service::CertificateIssued& x) const {
       return certificate_json(x.certificate);
     }
-    json operator()(const service::LotOpened& x) const { return lot_json(x.lot); }
+    json operator()(const service::LotOpened& x) const {
+      return lot_json(service::summarize(x.lot));
+    }
     json operator()(const service::OrderSubmitted& x) const {
       json j = order_json(x.order);
       j["lot_id"] = x.lot_id;
@@ -353,6 +357,9 @@ json event_json(const service::Event& e) {
     json operator()(const service::PeriodSettled& x) const { return settlement_json(x); }
     json operator()(const service::RoundTendered& x) const {
       return {{"lot_id", x.lot_id}, {"aggregated_demand_t", x.aggregated_demand_t}};
+    }
+    json operator()(const service::ContractTerminated& x) const {
+      return {{"contract_id", x.contract_id}, {"last_year", x.last_year}, {"reason", x.reason}};
     }
   };
   return {{"seq", e.seq},
@@ -386,7 +393,15 @@ Result<Participant> check_caller(MarketService& service, std::string_view author
   if (authorization.substr(0, kBearer.size()) != kBearer) {
     return Status::not_found("missing API token; send the header 'Authorization: Bearer <token>'");
   }
-  std::optional<Participant> caller = service.authenticate(authorization.substr(kBearer.size()));
+  // A token is "cm_" and hex digits: anything else (a NUL byte, spaces, a second token) is not
+  // a token, whatever the rest of the header holds.
+  const std::string_view token = authorization.substr(kBearer.size());
+  const bool well_formed =
+      !token.empty() && token.size() <= 128 && std::all_of(token.begin(), token.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      });
+  std::optional<Participant> caller =
+      well_formed ? service.authenticate(token) : std::optional<Participant>();
   if (!caller) {
     return Status::not_found("the API token is not valid; ask the operator for a token");
   }
@@ -422,17 +437,23 @@ Result<json> parse_body(std::string_view text) {
   return parsed;
 }
 
+// The whole Authorization header. Not Request::get_header_value, which returns the value as a C
+// string: it stops at a NUL byte, so "<token>\0junk" would read as the bare token.
+std::string_view authorization_of(const httplib::Request& req) {
+  auto it = req.headers.find("Authorization");
+  return it == req.headers.end() ? std::string_view() : std::string_view(it->second);
+}
+
 class Routes {
  public:
   explicit Routes(MarketService& service) : service_(service) {}
 
   // Wraps a handler: token, role, JSON body (for POST), Status mapping.
-  httplib::Server::Handler handle(std::uint8_t roles, bool has_body, JsonHandler handler) {
+  HttpRoutes::Handler handle(std::uint8_t roles, bool has_body, JsonHandler handler) {
     MarketService* service = &service_;  // outlives the routes (see register_routes)
     return
         [service, roles, has_body, handler](const httplib::Request& req, httplib::Response& res) {
-          Result<Participant> caller =
-              check_caller(*service, req.get_header_value("Authorization"), roles);
+          Result<Participant> caller = check_caller(*service, authorization_of(req), roles);
           if (!caller.is_ok()) {
             const HttpError error = caller_error(caller.status());
             if (error.status == 401) res.set_header("WWW-Authenticate", "Bearer");
@@ -541,7 +562,13 @@ Result<settlement::SubsidyTerms> parse_subsidy(const json& value) {
   settlement::SubsidyTerms terms;
   std::string kind;
   if (auto e = body.text("kind", kind, true)) return bad(*e);
+  // The API's name of the two-way CfD is "two_way_cfd" (docs/market-api.md); "cfd", the
+  // scenario files' name, is accepted too.
   bool known = false;
+  if (kind == "two_way_cfd") {
+    terms.kind = settlement::SubsidyKind::kTwoWayCfd;
+    known = true;
+  }
   for (settlement::SubsidyKind k :
        {settlement::SubsidyKind::kTwoWayCfd, settlement::SubsidyKind::kFloorWithUpsideShare,
         settlement::SubsidyKind::kFixedPremium}) {
@@ -552,8 +579,7 @@ Result<settlement::SubsidyTerms> parse_subsidy(const json& value) {
   }
   if (!known) {
     return Status::invalid_input(
-        fmt::format("subsidy.kind: '{}' is not a subsidy kind; use {}, {} or {}", kind,
-                    settlement::subsidy_kind_name(settlement::SubsidyKind::kTwoWayCfd),
+        fmt::format("subsidy.kind: '{}' is not a subsidy kind; use two_way_cfd, {} or {}", kind,
                     settlement::subsidy_kind_name(settlement::SubsidyKind::kFloorWithUpsideShare),
                     settlement::subsidy_kind_name(settlement::SubsidyKind::kFixedPremium)));
   }
@@ -587,6 +613,7 @@ Result<service::NewOrder> parse_order(const Body& body, std::uint64_t lot_id) {
 }
 
 void add_routes(HttpServer& server, Routes& routes) {
+  HttpRoutes http(server);
   using service::kAuditor;
   using service::kBuyer;
   using service::kCertifier;
@@ -653,7 +680,7 @@ void add_routes(HttpServer& server, Routes& routes) {
                          });
       });
 
-  server.Post(
+  http.Post(
       base + R"(/lots/(\d+)/orders/batch)",
       routes.handle(
           kBuyer | kSeller, true,
@@ -684,24 +711,20 @@ void add_routes(HttpServer& server, Routes& routes) {
             return json{{"lot_id", lot.value()}, {"ids", ids.value()}};
           }));
 
-  server.Get(base + "/status",
-             routes.handle(kAnyRole, false,
-                           [&svc](const Participant&, const Body&, const httplib::Request&,
-                                  int&) -> Result<json> {
-                             Result<std::string> text = svc.read([](const MarketState& s) {
-                               return json{{"last_seq", s.last_seq},
-                                           {"participants", s.participants.size()},
-                                           {"lots", s.lots.size()},
-                                           {"contracts", s.contracts.size()}}
-                                   .dump();
-                             });
-                             CRITMIN_RETURN_IF_ERROR(text);
-                             json j = json::parse(text.value());
-                             j["fsyncs"] = svc.fsync_count();
-                             return j;
-                           }));
+  http.Get(base + "/status", routes.handle(kAnyRole, false,
+                                           [&svc](const Participant&, const Body&,
+                                                  const httplib::Request&, int&) -> Result<json> {
+                                             Result<service::MarketCounts> counts = svc.counts();
+                                             CRITMIN_RETURN_IF_ERROR(counts);
+                                             const service::MarketCounts& c = counts.value();
+                                             return json{{"contracts", c.contracts},
+                                                         {"fsyncs", svc.fsync_count()},
+                                                         {"last_seq", c.last_seq},
+                                                         {"lots", c.lots},
+                                                         {"participants", c.participants}};
+                                           }));
 
-  server.Post(
+  http.Post(
       base + "/participants",
       routes.handle(
           kOperator, true,
@@ -735,65 +758,61 @@ void add_routes(HttpServer& server, Routes& routes) {
             return json{{"id", r.value().id}, {"token", r.value().token}};
           }));
 
-  server.Get(base + "/participants",
-             routes.handle(kOperator | kAuditor, false,
-                           [&svc](const Participant&, const Body&, const httplib::Request&,
-                                  int&) -> Result<json> {
-                             Result<std::string> text = svc.read([](const MarketState& s) {
-                               json list = json::array();
-                               for (const auto& [id, p] : s.participants) {
-                                 list.push_back(participant_json(p));
-                               }
-                               return list.dump();
-                             });
-                             CRITMIN_RETURN_IF_ERROR(text);
-                             return json::parse(text.value());
-                           }));
+  http.Get(base + "/participants",
+           routes.handle(kOperator | kAuditor, false,
+                         [&svc](const Participant&, const Body&, const httplib::Request&,
+                                int&) -> Result<json> {
+                           Result<std::vector<Participant>> all = svc.participants();
+                           CRITMIN_RETURN_IF_ERROR(all);
+                           json list = json::array();
+                           for (const Participant& p : all.value()) {
+                             list.push_back(participant_json(p));
+                           }
+                           return list;
+                         }));
 
-  server.Post(base + "/certificates",
-              routes.handle(kCertifier, true,
-                            [&svc](const Participant& caller, const Body& body,
-                                   const httplib::Request&, int& created) -> Result<json> {
-                              if (auto e = body.only({"holder_id", "facility", "material",
-                                                      "standard", "valid_from", "valid_to"})) {
-                                return bad(*e);
-                              }
-                              service::NewCertificate request;
-                              if (auto e = body.id("holder_id", request.holder_id, true))
-                                return bad(*e);
-                              if (auto e = body.text("facility", request.facility, true))
-                                return bad(*e);
-                              if (auto e = body.text("material", request.material, true))
-                                return bad(*e);
-                              if (auto e = body.text("standard", request.standard, true))
-                                return bad(*e);
-                              if (auto e = body.text("valid_from", request.valid_from, true)) {
-                                return bad(*e);
-                              }
-                              if (auto e = body.text("valid_to", request.valid_to, true))
-                                return bad(*e);
-                              Result<std::uint64_t> id = svc.issue_certificate(caller.id, request);
-                              CRITMIN_RETURN_IF_ERROR(id);
-                              created = 201;
-                              return json{{"id", id.value()}};
-                            }));
+  http.Post(base + "/certificates",
+            routes.handle(kCertifier, true,
+                          [&svc](const Participant& caller, const Body& body,
+                                 const httplib::Request&, int& created) -> Result<json> {
+                            if (auto e = body.only({"holder_id", "facility", "material", "standard",
+                                                    "valid_from", "valid_to"})) {
+                              return bad(*e);
+                            }
+                            service::NewCertificate request;
+                            if (auto e = body.id("holder_id", request.holder_id, true))
+                              return bad(*e);
+                            if (auto e = body.text("facility", request.facility, true))
+                              return bad(*e);
+                            if (auto e = body.text("material", request.material, true))
+                              return bad(*e);
+                            if (auto e = body.text("standard", request.standard, true))
+                              return bad(*e);
+                            if (auto e = body.text("valid_from", request.valid_from, true)) {
+                              return bad(*e);
+                            }
+                            if (auto e = body.text("valid_to", request.valid_to, true))
+                              return bad(*e);
+                            Result<std::uint64_t> id = svc.issue_certificate(caller.id, request);
+                            CRITMIN_RETURN_IF_ERROR(id);
+                            created = 201;
+                            return json{{"id", id.value()}};
+                          }));
 
-  server.Get(base + "/certificates",
-             routes.handle(kAnyRole, false,
-                           [&svc](const Participant&, const Body&, const httplib::Request&,
-                                  int&) -> Result<json> {
-                             Result<std::string> text = svc.read([](const MarketState& s) {
-                               json list = json::array();
-                               for (const auto& [id, c] : s.certificates) {
-                                 list.push_back(certificate_json(c));
-                               }
-                               return list.dump();
-                             });
-                             CRITMIN_RETURN_IF_ERROR(text);
-                             return json::parse(text.value());
-                           }));
+  http.Get(base + "/certificates",
+           routes.handle(kAnyRole, false,
+                         [&svc](const Participant&, const Body&, const httplib::Request&,
+                                int&) -> Result<json> {
+                           Result<std::vector<service::Certificate>> all = svc.certificates();
+                           CRITMIN_RETURN_IF_ERROR(all);
+                           json list = json::array();
+                           for (const service::Certificate& c : all.value()) {
+                             list.push_back(certificate_json(c));
+                           }
+                           return list;
+                         }));
 
-  server.Post(
+  http.Post(
       base + "/lots",
       routes.handle(
           kOperator, true,
@@ -826,109 +845,75 @@ void add_routes(HttpServer& server, Routes& routes) {
             return json{{"id", id.value()}};
           }));
 
-  server.Get(base + "/lots", routes.handle(kAnyRole, false,
-                                           [&svc](const Participant&, const Body&,
-                                                  const httplib::Request&, int&) -> Result<json> {
-                                             Result<std::string> text =
-                                                 svc.read([](const MarketState& s) {
-                                                   json list = json::array();
-                                                   for (const auto& [id, l] : s.lots) {
-                                                     list.push_back(lot_json(l));
-                                                   }
-                                                   return list.dump();
-                                                 });
-                                             CRITMIN_RETURN_IF_ERROR(text);
-                                             return json::parse(text.value());
-                                           }));
+  http.Get(base + "/lots", routes.handle(kAnyRole, false,
+                                         [&svc](const Participant&, const Body&,
+                                                const httplib::Request&, int&) -> Result<json> {
+                                           Result<std::vector<service::LotSummary>> all =
+                                               svc.lots();
+                                           CRITMIN_RETURN_IF_ERROR(all);
+                                           json list = json::array();
+                                           for (const service::LotSummary& l : all.value()) {
+                                             list.push_back(lot_json(l));
+                                           }
+                                           return list;
+                                         }));
 
-  server.Get(
-      base + R"(/lots/(\d+))",
-      routes.handle(kAnyRole, false,
-                    [&svc](const Participant&, const Body&, const httplib::Request& req,
-                           int&) -> Result<json> {
-                      Result<std::uint64_t> id = path_id(req);
-                      CRITMIN_RETURN_IF_ERROR(id);
-                      bool found = false;
-                      Result<std::string> text = svc.read([&](const MarketState& s) {
-                        auto it = s.lots.find(id.value());
-                        found = it != s.lots.end();
-                        return found ? lot_json(it->second).dump() : std::string();
-                      });
-                      CRITMIN_RETURN_IF_ERROR(text);
-                      if (!found) {
-                        return Status::not_found(fmt::format("lot {} does not exist", id.value()));
-                      }
-                      return json::parse(text.value());
-                    }));
+  http.Get(base + R"(/lots/(\d+))",
+           routes.handle(kAnyRole, false,
+                         [&svc](const Participant&, const Body&, const httplib::Request& req,
+                                int&) -> Result<json> {
+                           Result<std::uint64_t> id = path_id(req);
+                           CRITMIN_RETURN_IF_ERROR(id);
+                           Result<service::LotSummary> lot = svc.lot(id.value());
+                           CRITMIN_RETURN_IF_ERROR(lot);
+                           return lot_json(lot.value());
+                         }));
 
   // The book of the current call: everything for the operator and auditors, a participant's own
   // orders for everyone else (the auction is sealed).
-  server.Get(
-      base + R"(/lots/(\d+)/orders)",
-      routes.handle(
-          kAnyRole, false,
-          [&svc](const Participant& caller, const Body&, const httplib::Request& req,
-                 int&) -> Result<json> {
-            Result<std::uint64_t> id = path_id(req);
-            CRITMIN_RETURN_IF_ERROR(id);
-            Result<std::uint64_t> after = query_number(req, "after", 0);
-            CRITMIN_RETURN_IF_ERROR(after);
-            Result<std::uint64_t> limit = query_number(req, "limit", kOrderPage);
-            CRITMIN_RETURN_IF_ERROR(limit);
-            const std::uint64_t count = std::clamp<std::uint64_t>(limit.value(), 1, kMaxOrderPage);
-            const bool all = sees_everything(caller);
-            bool found = false;
-            Result<std::string> text = svc.read([&](const MarketState& s) {
-              auto it = s.lots.find(id.value());
-              found = it != s.lots.end();
-              if (!found) return std::string();
-              const std::vector<service::BookOrder>& book = it->second.book;
-              // The book is in order of id (new orders are appended, a clearing keeps
-              // the order of what rolls over), so a page starts by binary search.
-              auto o = std::upper_bound(book.begin(), book.end(), after.value(),
-                                        [](std::uint64_t order_id, const service::BookOrder& b) {
-                                          return order_id < b.id;
-                                        });
-              json list = json::array();
-              json next_after = nullptr;
-              for (; o != book.end(); ++o) {
-                if (!all && o->participant_id != caller.id) continue;
-                if (list.size() == count) {
-                  next_after = list.back()["id"];
-                  break;
-                }
-                list.push_back(order_json(*o));
-              }
-              return json{{"lot_id", id.value()},
-                          {"period", it->second.period},
-                          {"orders", list},
-                          {"next_after", next_after}}
-                  .dump();
-            });
-            CRITMIN_RETURN_IF_ERROR(text);
-            if (!found) {
-              return Status::not_found(fmt::format("lot {} does not exist", id.value()));
-            }
-            return json::parse(text.value());
-          }));
+  http.Get(base + R"(/lots/(\d+)/orders)",
+           routes.handle(kAnyRole, false,
+                         [&svc](const Participant& caller, const Body&, const httplib::Request& req,
+                                int&) -> Result<json> {
+                           Result<std::uint64_t> id = path_id(req);
+                           CRITMIN_RETURN_IF_ERROR(id);
+                           Result<std::uint64_t> after = query_number(req, "after", 0);
+                           CRITMIN_RETURN_IF_ERROR(after);
+                           Result<std::uint64_t> limit = query_number(req, "limit", kOrderPage);
+                           CRITMIN_RETURN_IF_ERROR(limit);
+                           const std::uint64_t count =
+                               std::clamp<std::uint64_t>(limit.value(), 1, kMaxOrderPage);
+                           const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
+                           Result<service::OrderPage> page = svc.orders(
+                               id.value(), viewer, after.value(), static_cast<std::size_t>(count));
+                           CRITMIN_RETURN_IF_ERROR(page);
+                           json list = json::array();
+                           for (const service::BookOrder& o : page.value().orders)
+                             list.push_back(order_json(o));
+                           json next_after = nullptr;
+                           if (page.value().next_after) next_after = *page.value().next_after;
+                           return json{{"lot_id", page.value().lot_id},
+                                       {"next_after", next_after},
+                                       {"orders", list},
+                                       {"period", page.value().period}};
+                         }));
 
-  server.Post(base + R"(/lots/(\d+)/clear)",
-              routes.handle(kOperator, true,
-                            [&svc](const Participant& caller, const Body& body,
-                                   const httplib::Request& req, int&) -> Result<json> {
-                              if (auto e = body.only({})) return bad(*e);
-                              Result<std::uint64_t> id = path_id(req);
-                              CRITMIN_RETURN_IF_ERROR(id);
-                              Result<service::CallRecord> call =
-                                  svc.clear_lot(caller.id, id.value());
-                              CRITMIN_RETURN_IF_ERROR(call);
-                              json reply = call_json(call.value(), 0);
-                              reply.erase("fills");
-                              reply["fill_count"] = call.value().fill_count;
-                              return reply;
-                            }));
+  http.Post(base + R"(/lots/(\d+)/clear)",
+            routes.handle(kOperator, true,
+                          [&svc](const Participant& caller, const Body& body,
+                                 const httplib::Request& req, int&) -> Result<json> {
+                            if (auto e = body.only({})) return bad(*e);
+                            Result<std::uint64_t> id = path_id(req);
+                            CRITMIN_RETURN_IF_ERROR(id);
+                            Result<service::CallRecord> call = svc.clear_lot(caller.id, id.value());
+                            CRITMIN_RETURN_IF_ERROR(call);
+                            json reply = call_json(call.value(), 0);
+                            reply.erase("fills");
+                            reply["fill_count"] = call.value().fill_count;
+                            return reply;
+                          }));
 
-  server.Post(
+  http.Post(
       base + R"(/lots/(\d+)/tender)",
       routes.handle(kOperator, true,
                     [&svc](const Participant& caller, const Body& body, const httplib::Request& req,
@@ -941,42 +926,30 @@ void add_routes(HttpServer& server, Routes& routes) {
                       return json{{"lot_id", id.value()}, {"aggregated_demand_t", demand.value()}};
                     }));
 
-  server.Get(
-      base + R"(/lots/(\d+)/calls)",
-      routes.handle(kAnyRole, false,
-                    [&svc](const Participant& caller, const Body&, const httplib::Request& req,
-                           int&) -> Result<json> {
-                      Result<std::uint64_t> id = path_id(req);
-                      CRITMIN_RETURN_IF_ERROR(id);
-                      Result<std::uint64_t> after = query_number(req, "after", 0);
-                      CRITMIN_RETURN_IF_ERROR(after);
-                      Result<std::uint64_t> limit = query_number(req, "limit", kCallPage);
-                      CRITMIN_RETURN_IF_ERROR(limit);
-                      const std::uint64_t count =
-                          std::clamp<std::uint64_t>(limit.value(), 1, kMaxCallPage);
-                      const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
-                      bool found = false;
-                      Result<std::string> text = svc.read([&](const MarketState& s) {
-                        auto it = s.lots.find(id.value());
-                        found = it != s.lots.end();
-                        if (!found) return std::string();
-                        json list = json::array();
-                        // Calls are kept in order of period, one per period.
-                        for (const service::CallRecord& c : it->second.calls) {
-                          if (c.period <= after.value()) continue;
-                          if (list.size() == count) break;
-                          list.push_back(call_json(c, viewer));
-                        }
-                        return list.dump();
-                      });
-                      CRITMIN_RETURN_IF_ERROR(text);
-                      if (!found) {
-                        return Status::not_found(fmt::format("lot {} does not exist", id.value()));
-                      }
-                      return json::parse(text.value());
-                    }));
+  http.Get(base + R"(/lots/(\d+)/calls)",
+           routes.handle(kAnyRole, false,
+                         [&svc](const Participant& caller, const Body&, const httplib::Request& req,
+                                int&) -> Result<json> {
+                           Result<std::uint64_t> id = path_id(req);
+                           CRITMIN_RETURN_IF_ERROR(id);
+                           Result<std::uint64_t> after = query_number(req, "after", 0);
+                           CRITMIN_RETURN_IF_ERROR(after);
+                           Result<std::uint64_t> limit = query_number(req, "limit", kCallPage);
+                           CRITMIN_RETURN_IF_ERROR(limit);
+                           const std::uint64_t count =
+                               std::clamp<std::uint64_t>(limit.value(), 1, kMaxCallPage);
+                           const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
+                           Result<std::vector<service::CallRecord>> calls = svc.calls(
+                               id.value(), viewer, after.value(), static_cast<std::size_t>(count));
+                           CRITMIN_RETURN_IF_ERROR(calls);
+                           json list = json::array();
+                           for (const service::CallRecord& c : calls.value()) {
+                             list.push_back(call_json(c, viewer));
+                           }
+                           return list;
+                         }));
 
-  server.Post(
+  http.Post(
       base + "/contracts",
       routes.handle(
           kOperator, true,
@@ -1040,130 +1013,140 @@ void add_routes(HttpServer& server, Routes& routes) {
             return json{{"id", id.value()}};
           }));
 
-  server.Get(base + "/contracts",
-             routes.handle(kAnyRole, false,
-                           [&svc](const Participant& caller, const Body&, const httplib::Request&,
-                                  int&) -> Result<json> {
-                             const bool all = sees_everything(caller);
-                             Result<std::string> text = svc.read([&](const MarketState& s) {
-                               json list = json::array();
-                               for (const auto& [id, c] : s.contracts) {
-                                 if (all || c.buyer_id == caller.id || c.seller_id == caller.id) {
-                                   list.push_back(contract_json(c));
-                                 }
-                               }
-                               return list.dump();
-                             });
-                             CRITMIN_RETURN_IF_ERROR(text);
-                             return json::parse(text.value());
-                           }));
+  http.Get(base + "/contracts",
+           routes.handle(kAnyRole, false,
+                         [&svc](const Participant& caller, const Body&, const httplib::Request&,
+                                int&) -> Result<json> {
+                           const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
+                           Result<std::vector<service::Contract>> all = svc.contracts(viewer);
+                           CRITMIN_RETURN_IF_ERROR(all);
+                           json list = json::array();
+                           for (const service::Contract& c : all.value()) {
+                             list.push_back(contract_json(c));
+                           }
+                           return list;
+                         }));
 
-  server.Post(
-      base + "/settlements",
-      routes.handle(
-          kOperator, true,
-          [&svc](const Participant& caller, const Body& body, const httplib::Request&,
-                 int& created) -> Result<json> {
-            if (auto e = body.only({"material", "stage", "year", "reference_price_usd_per_t",
-                                    "deliveries", "subsidy_budget_usd", "budget_rule"})) {
-              return bad(*e);
-            }
-            service::SettleRequest request;
-            if (auto e = body.text("material", request.material, true)) return bad(*e);
-            if (auto e = body.text("stage", request.stage, true)) return bad(*e);
-            if (auto e = body.integer("year", request.year, true)) return bad(*e);
-            if (auto e =
-                    body.number("reference_price_usd_per_t", request.reference_price_usd_per_t)) {
-              return bad(*e);
-            }
-            if (auto e = body.number("subsidy_budget_usd", request.subsidy_budget_usd)) {
-              return bad(*e);
-            }
-            std::string rule = "pro_rata";
-            if (auto e = body.text("budget_rule", rule, false)) return bad(*e);
-            if (rule == "first_come") {
-              request.budget_rule = settlement::BudgetRule::kFirstCome;
-            } else if (rule != "pro_rata") {
-              return Status::invalid_input(
-                  fmt::format("budget_rule: '{}' is not a budget rule; use pro_rata or "
-                              "first_come",
-                              rule));
-            }
-            if (body.has("deliveries")) {
-              if (!body.raw("deliveries").is_array()) {
-                return Status::invalid_input(
-                    "field 'deliveries' must be an array of {\"contract_id\", "
-                    "\"volume_t\"}");
-              }
-              for (const json& item : body.raw("deliveries")) {
-                if (!item.is_object()) {
-                  return Status::invalid_input("each delivery must be an object");
-                }
-                Body d(item);
-                if (auto e = d.only({"contract_id", "volume_t"})) return bad(*e);
-                service::Delivery delivery;
-                if (auto e = d.id("contract_id", delivery.contract_id, true)) {
-                  return bad(*e);
-                }
-                if (auto e = d.number("volume_t", delivery.volume_t, true)) {
-                  return bad(*e);
-                }
-                request.deliveries.push_back(delivery);
-              }
-            }
-            Result<service::PeriodSettled> settled = svc.settle_period(caller.id, request);
-            CRITMIN_RETURN_IF_ERROR(settled);
-            created = 201;
-            return settlement_json(settled.value());
-          }));
+  http.Post(base + R"(/contracts/(\d+)/terminate)",
+            routes.handle(kOperator, true,
+                          [&svc](const Participant& caller, const Body& body,
+                                 const httplib::Request& req, int&) -> Result<json> {
+                            if (auto e = body.only({"last_year", "reason"})) return bad(*e);
+                            Result<std::uint64_t> id = path_id(req);
+                            CRITMIN_RETURN_IF_ERROR(id);
+                            std::int32_t last_year = 0;
+                            if (auto e = body.integer("last_year", last_year, true)) {
+                              return bad(*e);
+                            }
+                            std::string reason;
+                            if (auto e = body.text("reason", reason, false)) return bad(*e);
+                            Result<service::Contract> contract =
+                                svc.terminate_contract(caller.id, id.value(), last_year, reason);
+                            CRITMIN_RETURN_IF_ERROR(contract);
+                            return contract_json(contract.value());
+                          }));
 
-  server.Get(base + "/settlements",
-             routes.handle(kOperator | kAuditor, false,
-                           [&svc](const Participant&, const Body&, const httplib::Request&,
-                                  int&) -> Result<json> {
-                             Result<std::string> text = svc.read([](const MarketState& s) {
-                               json list = json::array();
-                               for (const service::PeriodSettled& p : s.settlements) {
-                                 list.push_back(settlement_json(p));
-                               }
-                               return list.dump();
-                             });
-                             CRITMIN_RETURN_IF_ERROR(text);
-                             return json::parse(text.value());
-                           }));
+  http.Post(base + "/settlements",
+            routes.handle(
+                kOperator, true,
+                [&svc](const Participant& caller, const Body& body, const httplib::Request&,
+                       int& created) -> Result<json> {
+                  if (auto e = body.only({"material", "stage", "year", "reference_price_usd_per_t",
+                                          "deliveries", "subsidy_budget_usd", "budget_rule"})) {
+                    return bad(*e);
+                  }
+                  service::SettleRequest request;
+                  if (auto e = body.text("material", request.material, true)) return bad(*e);
+                  if (auto e = body.text("stage", request.stage, true)) return bad(*e);
+                  if (auto e = body.integer("year", request.year, true)) return bad(*e);
+                  if (auto e = body.number("reference_price_usd_per_t",
+                                           request.reference_price_usd_per_t)) {
+                    return bad(*e);
+                  }
+                  if (auto e = body.number("subsidy_budget_usd", request.subsidy_budget_usd)) {
+                    return bad(*e);
+                  }
+                  std::string rule = "pro_rata";
+                  if (auto e = body.text("budget_rule", rule, false)) return bad(*e);
+                  if (rule == "first_come") {
+                    request.budget_rule = settlement::BudgetRule::kFirstCome;
+                  } else if (rule != "pro_rata") {
+                    return Status::invalid_input(
+                        fmt::format("budget_rule: '{}' is not a budget rule; use pro_rata or "
+                                    "first_come",
+                                    rule));
+                  }
+                  if (body.has("deliveries")) {
+                    if (!body.raw("deliveries").is_array()) {
+                      return Status::invalid_input(
+                          "field 'deliveries' must be an array of {\"contract_id\", "
+                          "\"volume_t\"}");
+                    }
+                    for (const json& item : body.raw("deliveries")) {
+                      if (!item.is_object()) {
+                        return Status::invalid_input("each delivery must be an object");
+                      }
+                      Body d(item);
+                      if (auto e = d.only({"contract_id", "volume_t"})) return bad(*e);
+                      service::Delivery delivery;
+                      if (auto e = d.id("contract_id", delivery.contract_id, true)) {
+                        return bad(*e);
+                      }
+                      if (auto e = d.number("volume_t", delivery.volume_t, true)) {
+                        return bad(*e);
+                      }
+                      request.deliveries.push_back(delivery);
+                    }
+                  }
+                  Result<service::PeriodSettled> settled = svc.settle_period(caller.id, request);
+                  CRITMIN_RETURN_IF_ERROR(settled);
+                  created = 201;
+                  return settlement_json(settled.value());
+                }));
 
-  server.Get(base + "/audit",
-             routes.handle(kAuditor, false,
-                           [&svc](const Participant&, const Body&, const httplib::Request& req,
-                                  int&) -> Result<json> {
-                             Result<std::uint64_t> after = query_number(req, "after", 0);
-                             CRITMIN_RETURN_IF_ERROR(after);
-                             Result<std::uint64_t> limit = query_number(req, "limit", 100);
-                             CRITMIN_RETURN_IF_ERROR(limit);
-                             const std::uint64_t count =
-                                 std::min<std::uint64_t>(limit.value(), 1000);
-                             Result<std::vector<service::AuditRecord>> records =
-                                 svc.read_audit(after.value(), count);
-                             CRITMIN_RETURN_IF_ERROR(records);
-                             json list = json::array();
-                             for (const service::AuditRecord& record : records.value()) {
-                               Result<service::Event> event = service::decode_event(record.event);
-                               if (!event.is_ok())
-                                 return Status::internal(event.status().message());
-                               list.push_back(event_json(event.value()));
-                             }
-                             return json{{"events", list}};
-                           }));
+  http.Get(base + "/settlements",
+           routes.handle(kOperator | kAuditor, false,
+                         [&svc](const Participant&, const Body&, const httplib::Request&,
+                                int&) -> Result<json> {
+                           Result<std::vector<service::PeriodSettled>> all = svc.settlements();
+                           CRITMIN_RETURN_IF_ERROR(all);
+                           json list = json::array();
+                           for (const service::PeriodSettled& p : all.value()) {
+                             list.push_back(settlement_json(p));
+                           }
+                           return list;
+                         }));
 
-  server.Post(base + "/snapshot",
-              routes.handle(kOperator, true,
-                            [&svc](const Participant&, const Body& body, const httplib::Request&,
-                                   int&) -> Result<json> {
-                              if (auto e = body.only({})) return bad(*e);
-                              Status status = svc.snapshot();
-                              CRITMIN_RETURN_IF_ERROR(status);
-                              return json{{"snapshot_seq", svc.last_seq()}};
-                            }));
+  http.Get(base + "/audit",
+           routes.handle(kAuditor, false,
+                         [&svc](const Participant&, const Body&, const httplib::Request& req,
+                                int&) -> Result<json> {
+                           Result<std::uint64_t> after = query_number(req, "after", 0);
+                           CRITMIN_RETURN_IF_ERROR(after);
+                           Result<std::uint64_t> limit = query_number(req, "limit", 100);
+                           CRITMIN_RETURN_IF_ERROR(limit);
+                           const std::uint64_t count = std::min<std::uint64_t>(limit.value(), 1000);
+                           Result<std::vector<service::AuditRecord>> records =
+                               svc.read_audit(after.value(), count);
+                           CRITMIN_RETURN_IF_ERROR(records);
+                           json list = json::array();
+                           for (const service::AuditRecord& record : records.value()) {
+                             Result<service::Event> event = service::decode_event(record.event);
+                             if (!event.is_ok()) return Status::internal(event.status().message());
+                             list.push_back(event_json(event.value()));
+                           }
+                           return json{{"events", list}};
+                         }));
+
+  http.Post(base + "/snapshot",
+            routes.handle(kOperator, true,
+                          [&svc](const Participant&, const Body& body, const httplib::Request&,
+                                 int&) -> Result<json> {
+                            if (auto e = body.only({})) return bad(*e);
+                            Status status = svc.snapshot();
+                            CRITMIN_RETURN_IF_ERROR(status);
+                            return json{{"snapshot_seq", svc.last_seq()}};
+                          }));
 }
 
 }  // namespace
@@ -1174,6 +1157,7 @@ Result<std::unique_ptr<MarketServer>> MarketServer::open(const MarketServerOptio
   config.directory = options.directory;
   config.postgres_url = options.postgres_url;
   config.snapshot_every_events = options.snapshot_every_events;
+  config.repair = options.repair;
   Result<std::unique_ptr<MarketService>> opened =
       MarketService::open(config, std::make_shared<const Dataset>(dataset));
   CRITMIN_RETURN_IF_ERROR(opened);
@@ -1188,12 +1172,17 @@ MarketServer::~MarketServer() = default;
 std::string MarketServer::recovery_summary() const {
   const service::RecoveryReport& r = service_->recovery();
   return fmt::format(
-      "recovered {} events ({}; {} replayed from the log{}) in {:.3f} s; last event {}", r.last_seq,
-      r.from_snapshot ? fmt::format("snapshot at {}", r.snapshot_seq) : "no snapshot",
+      "recovered {} events ({}; {} replayed from the log{}{}) in {:.3f} s; last event {}",
+      r.last_seq, r.from_snapshot ? fmt::format("snapshot at {}", r.snapshot_seq) : "no snapshot",
       r.replayed_events,
       r.torn_bytes_truncated ? fmt::format(", {} torn bytes cut", r.torn_bytes_truncated) : "",
+      r.lost_events_skipped
+          ? fmt::format(", {} events lost to an earlier repair skipped", r.lost_events_skipped)
+          : "",
       r.seconds, r.last_seq);
 }
+
+std::vector<std::string> MarketServer::repair_report() const { return service_->recovery().repair; }
 
 Result<std::string> MarketServer::create_operator(const std::string& name,
                                                   const std::string& country_iso3) {
@@ -1211,11 +1200,19 @@ void MarketServer::register_routes(HttpServer& server) {
   Routes routes(*service_);
   add_routes(server, routes);
   server.set_payload_max_length(options_.max_body_bytes);
-  // Small request/response pairs on keep-alive connections: without TCP_NODELAY, Nagle's
-  // algorithm and delayed ACKs add tens of milliseconds to every round trip.
-  server.set_tcp_nodelay(true);
+  // Every market route needs a token: a request without a valid one is refused from its header
+  // block, before its body is read, so an unauthenticated client cannot make the server wait
+  // for a body (the route itself checks roles, as before).
+  MarketService* service = service_.get();
+  server.set_header_check([service](const EventRequest& request) -> std::optional<EventResponse> {
+    if (request.path.rfind("/market/v1/", 0) != 0) return std::nullopt;
+    Result<Participant> caller = check_caller(*service, request.header("Authorization"), kAnyRole);
+    if (caller.is_ok()) return std::nullopt;
+    return event_caller_error(caller.status());
+  });
+  HttpRoutes http(server);
   const std::size_t limit = options_.max_body_bytes;
-  server.set_error_handler([limit](const httplib::Request&, httplib::Response& res) {
+  http.set_error_handler([limit](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;  // a route already explained the error
     std::string message;
     switch (res.status) {
@@ -1228,12 +1225,15 @@ void MarketServer::register_routes(HttpServer& server) {
       case 400:
         message = "the request is malformed";
         break;
+      case 431:
+        message = "the request's header block is larger than 16 KiB; send fewer or shorter headers";
+        break;
       default:
         message = fmt::format("HTTP {}", res.status);
     }
     send_error(res, res.status, message);
   });
-  server.set_exception_handler(
+  http.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         send_error(res, 500, "internal error while handling the request; please report it");
       });

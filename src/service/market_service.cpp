@@ -8,9 +8,17 @@
 #include "service/postgres_store.h"
 #include "service/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <iterator>
 
 namespace critmin::service {
@@ -63,8 +71,10 @@ Status check_text(const std::string& value, const char* field, std::size_t max_b
   return Status::ok();
 }
 
+// Every positive number must be normal: a subnormal (below 2.2e-308) is no price or quantity
+// anyone means, and it loses precision in every sum it enters.
 Status check_price(double value, const char* field) {
-  if (!std::isfinite(value) || value <= 0.0 || value > kMaxPriceUsdPerT) {
+  if (!std::isnormal(value) || value <= 0.0 || value > kMaxPriceUsdPerT) {
     return invalid(field, fmt::format("is {}; give a price in USD per tonne above 0 and at most {}",
                                       value, kMaxPriceUsdPerT));
   }
@@ -72,7 +82,7 @@ Status check_price(double value, const char* field) {
 }
 
 Status check_quantity(double value, const char* field) {
-  if (!std::isfinite(value) || value <= 0.0 || value > kMaxQuantityT) {
+  if (!std::isnormal(value) || value <= 0.0 || value > kMaxQuantityT) {
     return invalid(field, fmt::format("is {}; give a quantity in tonnes above 0 and at most {}",
                                       value, kMaxQuantityT));
   }
@@ -87,10 +97,85 @@ Result<Stage> check_stage(const std::string& text) {
   return *stage;
 }
 
+// A money amount in a contract's terms that may be 0 or negative (an adder, a premium): finite,
+// within +-kMaxPriceUsdPerT, and not subnormal.
+Status check_money(double value, const char* field) {
+  if (!std::isfinite(value) || std::fabs(value) > kMaxPriceUsdPerT ||
+      (value != 0.0 && !std::isnormal(value))) {
+    return invalid(field, fmt::format("is {}; give an amount in USD per tonne between -{} and {}",
+                                      value, kMaxPriceUsdPerT, kMaxPriceUsdPerT));
+  }
+  return Status::ok();
+}
+
+// A share or factor within [low, high], not subnormal.
+Status check_factor(double value, const char* field, double low, double high) {
+  if (!std::isfinite(value) || value < low || value > high ||
+      (value != 0.0 && !std::isnormal(value))) {
+    return invalid(field, fmt::format("is {}; give a number from {} to {}", value, low, high));
+  }
+  return Status::ok();
+}
+
+constexpr int kFirstYear = 2000;
+constexpr int kLastYear = 2100;
+
+Status check_year(int year, const char* field) {
+  if (year < kFirstYear || year > kLastYear) {
+    return invalid(field,
+                   fmt::format("is {}; give a year from {} to {}", year, kFirstYear, kLastYear));
+  }
+  return Status::ok();
+}
+
 Result<std::int32_t> check_date(const std::string& text, const char* field) {
   const std::optional<std::int32_t> day = parse_day(text);
   if (!day) return invalid(field, fmt::format("'{}' is not a date; write YYYY-MM-DD", text));
+  // Dates within the years the market deals in.
+  const std::optional<std::int32_t> first = parse_day(fmt::format("{}-01-01", kFirstYear));
+  const std::optional<std::int32_t> last = parse_day(fmt::format("{}-12-31", kLastYear));
+  if (*day < *first || *day > *last) {
+    return invalid(field, fmt::format("is {}; give a date from {}-01-01 to {}-12-31", text,
+                                      kFirstYear, kLastYear));
+  }
   return *day;
+}
+
+// The money terms of an offtake price formula.
+Status check_offtake_price(const settlement::OfftakePrice& price) {
+  if (price.kind == settlement::OfftakePrice::Kind::kFixed) {
+    return check_price(price.fixed_usd_per_t, "price.fixed_usd_per_t");
+  }
+  if (Status s = check_factor(price.index_factor, "price.index_factor", 0.0, 100.0); !s.is_ok()) {
+    return s;
+  }
+  if (Status s = check_money(price.adder_usd_per_t, "price.adder_usd_per_t"); !s.is_ok()) return s;
+  if (price.floor_usd_per_t) {
+    if (Status s = check_money(*price.floor_usd_per_t, "price.floor_usd_per_t"); !s.is_ok()) {
+      return s;
+    }
+  }
+  if (price.cap_usd_per_t) {
+    if (Status s = check_money(*price.cap_usd_per_t, "price.cap_usd_per_t"); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+Status check_subsidy_terms(const settlement::SubsidyTerms& terms) {
+  if (Status s = check_money(terms.strike_usd_per_t, "subsidy.strike_usd_per_t"); !s.is_ok()) {
+    return s;
+  }
+  if (Status s = check_factor(terms.upside_share, "subsidy.upside_share", 0.0, 1.0); !s.is_ok()) {
+    return s;
+  }
+  if (terms.upside_threshold_usd_per_t) {
+    if (Status s =
+            check_money(*terms.upside_threshold_usd_per_t, "subsidy.upside_threshold_usd_per_t");
+        !s.is_ok()) {
+      return s;
+    }
+  }
+  return check_money(terms.premium_usd_per_t, "subsidy.premium_usd_per_t");
 }
 
 const Participant* find_participant(const MarketState& state, std::uint64_t id) {
@@ -111,6 +196,118 @@ Result<std::string> MarketService::resolve_material(std::string_view name) const
   return material->id;
 }
 
+namespace {
+
+// Takes the exclusive lock on the market's directory (<dir>/LOCK, flock) and writes this
+// process's id into it; the lock goes with the descriptor. A second process (a second
+// `critmin serve`, or `--init-operator` while one runs) is refused with the holder's pid.
+Result<int> lock_directory(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / "LOCK";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::io_error(
+        fmt::format("cannot open the lock file {}: {}", path.string(), std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int why = errno;
+    char text[32] = {0};
+    const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+    ::close(fd);
+    if (why == EWOULDBLOCK) {
+      std::string holder(text, n > 0 ? static_cast<std::size_t>(n) : 0);
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      return Status::io_error(fmt::format(
+          "the market directory {} is in use by process {} (another critmin serve); one "
+          "process writes a market: stop that one first, or give another --db",
+          dir.string(), holder.empty() ? std::string("(unknown)") : holder));
+    }
+    return Status::io_error(fmt::format("cannot lock {}: {}", path.string(), std::strerror(why)));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    return Status::io_error(fmt::format("cannot write the lock file {}: {}", path.string(), why));
+  }
+  return fd;
+}
+
+// A range of events lost to a repair: <dir>/lost-<first>-<last>.txt (20 digits each).
+struct LostRange {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
+Result<std::vector<LostRange>> list_lost_ranges(const std::filesystem::path& dir) {
+  std::vector<LostRange> ranges;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    // lost-<20>-<20>.txt
+    if (name.size() != 5 + 20 + 1 + 20 + 4 || name.rfind("lost-", 0) != 0 ||
+        name.compare(name.size() - 4, 4, ".txt") != 0 || name[25] != '-') {
+      continue;
+    }
+    LostRange range;
+    bool digits = true;
+    for (std::size_t i = 5; i < 25; ++i) {
+      digits = digits && std::isdigit(static_cast<unsigned char>(name[i]));
+      range.first = range.first * 10 + static_cast<std::uint64_t>(name[i] - '0');
+    }
+    for (std::size_t i = 26; i < 46; ++i) {
+      digits = digits && std::isdigit(static_cast<unsigned char>(name[i]));
+      range.last = range.last * 10 + static_cast<std::uint64_t>(name[i] - '0');
+    }
+    if (digits && range.first <= range.last) ranges.push_back(range);
+  }
+  if (error) {
+    return Status::io_error(fmt::format("cannot list {}: {}", dir.string(), error.message()));
+  }
+  return ranges;
+}
+
+Status write_durably(const std::filesystem::path& path, std::string_view text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::io_error(
+        fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+  }
+  std::size_t done = 0;
+  bool ok = true;
+  while (ok && done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const std::string why = ok ? "" : std::strerror(errno);
+  ::close(fd);
+  if (!ok) return Status::io_error(fmt::format("cannot write {}: {}", path.string(), why));
+  return Status::ok();
+}
+
+Status sync_dir(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::io_error(fmt::format("cannot open {}: {}", dir.string(), std::strerror(errno)));
+  }
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Status::io_error(fmt::format("cannot sync {}", dir.string()));
+  return Status::ok();
+}
+
+// Where damage was found during recovery.
+struct LogDamage {
+  std::size_t segment = 0;  // index into the segment list
+  bool missing = false;     // a gap before this segment (a missing segment), not bytes in it
+  std::uint64_t at_byte = 0;
+  std::string what;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& config,
                                                            std::shared_ptr<const Dataset> dataset) {
   const auto start = std::chrono::steady_clock::now();
@@ -130,6 +327,9 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
     return Status::io_error(fmt::format("cannot create the service directory {}: {}",
                                         config.directory.string(), error.message()));
   }
+  Result<int> lock = lock_directory(config.directory);
+  CRITMIN_RETURN_IF_ERROR(lock);
+  service->lock_.fd = lock.value();
   if (config.postgres_url.empty()) {
     Result<std::unique_ptr<SqliteStore>> store = SqliteStore::open(config.directory);
     CRITMIN_RETURN_IF_ERROR(store);
@@ -166,11 +366,38 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
   }
   service->snapshot_seq_ = state.last_seq;
 
-  Result<std::vector<SegmentFile>> segments = list_segments(config.directory);
-  CRITMIN_RETURN_IF_ERROR(segments);
-  for (std::size_t i = 0; i < segments.value().size(); ++i) {
-    const SegmentFile& segment = segments.value()[i];
-    const bool newest = i + 1 == segments.value().size();
+  Result<std::vector<SegmentFile>> listed = list_segments(config.directory);
+  CRITMIN_RETURN_IF_ERROR(listed);
+  const std::vector<SegmentFile>& segments = listed.value();
+  Result<std::vector<LostRange>> lost = list_lost_ranges(config.directory);
+  CRITMIN_RETURN_IF_ERROR(lost);
+  std::optional<LogDamage> damage;
+  SegmentScan damaged_scan;
+  for (std::size_t i = 0; i < segments.size() && !damage; ++i) {
+    const SegmentFile& segment = segments[i];
+    const bool newest = i + 1 == segments.size();
+    // The segment's name says which event it starts with: every event before it must be
+    // accounted for (in the snapshot, an earlier segment, or a range lost to a repair).
+    if (segment.first_seq > state.last_seq + 1) {
+      bool skipped = false;
+      for (const LostRange& range : lost.value()) {
+        if (range.first == state.last_seq + 1 && range.last + 1 == segment.first_seq) {
+          state.last_seq = range.last;
+          state.next_id = std::max(state.next_id, range.last + 1);
+          report.lost_events_skipped += range.last - range.first + 1;
+          skipped = true;
+        }
+      }
+      if (!skipped) {
+        damage = LogDamage{
+            i, true, 0,
+            fmt::format("events {} to {} are missing: no segment holds them, but {} starts "
+                        "with event {} (a segment was deleted or lost)",
+                        state.last_seq + 1, segment.first_seq - 1, segment.path.filename().string(),
+                        segment.first_seq)};
+        break;
+      }
+    }
     bool first_record = true;
     Result<SegmentScan> scan =
         scan_segment(segment.path, [&](std::uint64_t seq, std::string_view payload) -> Status {
@@ -198,22 +425,49 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
           return Status::ok();
         });
     CRITMIN_RETURN_IF_ERROR(scan);
-    if (scan.value().zero_tail && newest) {
-      // The writer's preallocated space after its last record (it crashed or was killed).
-      Status truncated = truncate_segment(segment.path, scan.value().valid_bytes);
-      CRITMIN_RETURN_IF_ERROR(truncated);
-    } else if (scan.value().torn_tail || scan.value().zero_tail) {
-      if (!newest) {
-        return Status::io_error(
-            fmt::format("{} is damaged after {} bytes and is not the newest segment; restore the "
-                        "directory from a backup",
-                        segment.path.string(), scan.value().valid_bytes));
-      }
-      const std::uintmax_t size = std::filesystem::file_size(segment.path, error);
-      report.torn_bytes_truncated = error ? 0 : size - scan.value().valid_bytes;
-      Status truncated = truncate_segment(segment.path, scan.value().valid_bytes);
+    const SegmentScan& found = scan.value();
+    if (!newest && (found.zero_tail || found.torn_tail || found.damaged)) {
+      // Older segments were cut back to their last record when the writer left them: nothing
+      // may follow it there.
+      damage = LogDamage{
+          i, false, found.valid_bytes,
+          fmt::format("{} ({} bytes after its last valid record), and it is not the newest segment",
+                      found.damaged ? found.damage : "bytes that are not a record",
+                      found.size - found.valid_bytes)};
+    } else if (found.damaged) {
+      damage = LogDamage{i, false, found.valid_bytes, found.damage};
+    } else if (found.zero_tail || found.torn_tail) {
+      // The writer's preallocated space after its last record, or a record the crash cut
+      // short: never acknowledged.
+      if (found.torn_tail) report.torn_bytes_truncated = found.size - found.valid_bytes;
+      Status truncated = truncate_segment(segment.path, found.valid_bytes);
       CRITMIN_RETURN_IF_ERROR(truncated);
     }
+    if (damage) damaged_scan = found;
+  }
+  if (damage) {
+    const SegmentFile& segment = segments[damage->segment];
+    const std::string where =
+        damage->missing
+            ? fmt::format("the market's log in {} is damaged: {}", config.directory.string(),
+                          damage->what)
+            : fmt::format("the market's log is damaged: {} at byte {}, after event {}: {}",
+                          segment.path.string(), damage->at_byte, state.last_seq, damage->what);
+    if (!config.repair) {
+      std::string after;
+      if (!damage->missing && damaged_scan.records_after_damage > 0) {
+        after = fmt::format(" {} valid events (up to event {}) follow the damage.",
+                            damaged_scan.records_after_damage, damaged_scan.max_seq_after_damage);
+      }
+      return Status::io_error(fmt::format(
+          "{}.{} Nothing was changed. Run `critmin serve --db {} --repair` to keep the events "
+          "up to the damage and move the rest aside (nothing is deleted), or restore the "
+          "directory from a backup",
+          where, after, config.directory.string()));
+    }
+    Status repaired = service->repair_log(segments, damage->segment, damage->missing,
+                                          damage->at_byte, damaged_scan, where);
+    CRITMIN_RETURN_IF_ERROR(repaired);
   }
   report.last_seq = state.last_seq;
   Result<std::unique_ptr<WalWriter>> wal = WalWriter::open(config.directory, state.last_seq + 1);
@@ -222,6 +476,112 @@ Result<std::unique_ptr<MarketService>> MarketService::open(const ServiceConfig& 
   service->snapshotter_ = std::thread([s = service.get()] { s->run_snapshotter(); });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return service;
+}
+
+Status MarketService::repair_log(const std::vector<SegmentFile>& segments, std::size_t damaged,
+                                 bool missing, std::uint64_t at_byte, const SegmentScan& scan,
+                                 const std::string& where) {
+  const std::filesystem::path& dir = config_.directory;
+  MarketState& state = state_;
+  const std::uint64_t kept = state.last_seq;
+  std::uint64_t last_lost = kept;
+  std::uint64_t intact = 0;  // valid events in what is moved aside
+  std::uint64_t intact_last = 0;
+  std::vector<std::string>& lines = recovery_.repair;
+  lines.push_back(where);
+  std::error_code error;
+  std::filesystem::path aside = dir / fmt::format("damaged-{:020}", kept + 1);
+  for (int n = 2; std::filesystem::exists(aside); ++n) {
+    aside = dir / fmt::format("damaged-{:020}-{}", kept + 1, n);
+  }
+  std::filesystem::create_directories(aside, error);
+  if (error) {
+    return Status::io_error(fmt::format("cannot create {}: {}", aside.string(), error.message()));
+  }
+  std::size_t first_moved = damaged;
+  if (!missing) {
+    // A copy of the whole damaged segment goes aside; the segment keeps its valid prefix.
+    const SegmentFile& segment = segments[damaged];
+    std::ifstream in(segment.path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) {
+      return Status::io_error(fmt::format("cannot read {}", segment.path.string()));
+    }
+    Status copied = write_durably(aside / segment.path.filename(), bytes);
+    CRITMIN_RETURN_IF_ERROR(copied);
+    Status truncated = truncate_segment(segment.path, at_byte);
+    CRITMIN_RETURN_IF_ERROR(truncated);
+    lines.push_back(
+        fmt::format("kept {} up to byte {} (events up to {}); a copy of the whole file is in {}",
+                    segment.path.filename().string(), at_byte, kept, aside.string()));
+    if (scan.records_after_damage > 0) {
+      intact += scan.records_after_damage;
+      intact_last = std::max(intact_last, scan.max_seq_after_damage);
+      last_lost = std::max(last_lost, scan.max_seq_after_damage);
+    } else {
+      // No valid record after the damage: the damaged bytes hold at most one event per 16
+      // bytes (a record's header), so skip that many numbers.
+      const std::size_t end = bytes.find_last_not_of('\0');
+      const std::uint64_t damaged_bytes =
+          end == std::string::npos || end < at_byte ? 0 : end + 1 - at_byte;
+      last_lost = std::max(last_lost,
+                           kept + std::max<std::uint64_t>(
+                                      1, (damaged_bytes + kWalHeaderBytes - 1) / kWalHeaderBytes));
+    }
+    first_moved = damaged + 1;
+  }
+  for (std::size_t j = first_moved; j < segments.size(); ++j) {
+    const SegmentFile& segment = segments[j];
+    Result<SegmentScan> later =
+        scan_segment(segment.path, [](std::uint64_t, std::string_view) { return Status::ok(); });
+    last_lost = std::max(last_lost, segment.first_seq - 1);
+    if (later.is_ok()) {
+      intact += later.value().records + later.value().records_after_damage;
+      intact_last =
+          std::max({intact_last, later.value().last_seq, later.value().max_seq_after_damage});
+      last_lost = std::max({last_lost, later.value().last_seq, later.value().max_seq_after_damage});
+    }
+    std::filesystem::rename(segment.path, aside / segment.path.filename(), error);
+    if (error) {
+      return Status::io_error(fmt::format("cannot move {} to {}: {}", segment.path.string(),
+                                          aside.string(), error.message()));
+    }
+    lines.push_back(fmt::format("moved {} to {} ({} valid events in it)",
+                                segment.path.filename().string(), aside.string(),
+                                later.is_ok() ? later.value().records : 0));
+  }
+  Status synced = sync_dir(aside);
+  if (synced.is_ok()) synced = sync_dir(dir);
+  CRITMIN_RETURN_IF_ERROR(synced);
+  if (last_lost > kept) {
+    lines.push_back(fmt::format(
+        "could not keep events {} to {}{}; their sequence numbers and ids are never used again, "
+        "and new events start at {}",
+        kept + 1, last_lost,
+        intact > 0 ? fmt::format(" ({} of them, up to event {}, are intact in {} but follow the "
+                                 "damage, so they were not replayed)",
+                                 intact, intact_last, aside.string())
+                   : std::string(),
+        last_lost + 1));
+    std::string text;
+    for (const std::string& line : lines) text += line + "\n";
+    Status recorded =
+        write_durably(dir / fmt::format("lost-{:020}-{:020}.txt", kept + 1, last_lost), text);
+    CRITMIN_RETURN_IF_ERROR(recorded);
+    state.last_seq = last_lost;
+    state.next_id = std::max(state.next_id, last_lost + 1);
+  } else {
+    lines.push_back("no event was lost");
+  }
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  Status reported = write_durably(aside / "REPORT.txt", text);
+  if (reported.is_ok()) reported = sync_dir(dir);
+  return reported;
+}
+
+MarketService::DirectoryLock::~DirectoryLock() {
+  if (fd >= 0) ::close(fd);
 }
 
 MarketService::~MarketService() {
@@ -674,13 +1034,14 @@ Result<std::uint64_t> MarketService::register_contract(std::uint64_t actor,
     if (Status s = check_quantity(terms.volume_t_per_year, "volume_t_per_year"); !s.is_ok()) {
       return s;
     }
-    if (terms.start_year < 1990 || terms.start_year > 2200) {
-      return invalid("start_year",
-                     fmt::format("is {}; give a year between 1990 and 2200", terms.start_year));
+    if (Status s = check_year(terms.start_year, "start_year"); !s.is_ok()) return s;
+    if (terms.tenor_years < 1 || terms.start_year + terms.tenor_years - 1 > kLastYear) {
+      return invalid("tenor_years",
+                     fmt::format("is {}; give 1 to {} years (the last year {} at "
+                                 "most)",
+                                 terms.tenor_years, kLastYear - terms.start_year + 1, kLastYear));
     }
-    if (terms.tenor_years < 1 || terms.tenor_years > 100) {
-      return invalid("tenor_years", fmt::format("is {}; give 1 to 100 years", terms.tenor_years));
-    }
+    if (Status s = check_offtake_price(terms.price); !s.is_ok()) return s;
     if (!std::isfinite(terms.take_or_pay_share) || terms.take_or_pay_share < 0.0 ||
         terms.take_or_pay_share > 1.0) {
       return invalid("take_or_pay_share", "give a share between 0 and 1");
@@ -696,13 +1057,14 @@ Result<std::uint64_t> MarketService::register_contract(std::uint64_t actor,
     if (Status s = check_quantity(request.volume_t_per_year, "volume_t_per_year"); !s.is_ok()) {
       return s;
     }
-    if (request.start_year < 1990 || request.start_year > 2200) {
-      return invalid("start_year",
-                     fmt::format("is {}; give a year between 1990 and 2200", request.start_year));
+    if (Status s = check_year(request.start_year, "start_year"); !s.is_ok()) return s;
+    if (request.tenor_years < 1 || request.start_year + request.tenor_years - 1 > kLastYear) {
+      return invalid("tenor_years", fmt::format("is {}; give 1 to {} years (the last year {} at "
+                                                "most)",
+                                                request.tenor_years,
+                                                kLastYear - request.start_year + 1, kLastYear));
     }
-    if (request.tenor_years < 1 || request.tenor_years > 100) {
-      return invalid("tenor_years", fmt::format("is {}; give 1 to 100 years", request.tenor_years));
-    }
+    if (Status s = check_subsidy_terms(request.subsidy); !s.is_ok()) return s;
     Result<double> payment = settlement::subsidy_payment_per_t(request.subsidy, 0.0);
     if (!payment.is_ok()) return invalid("subsidy", payment.status().message());
     contract.subsidy = request.subsidy;
@@ -741,8 +1103,14 @@ Result<PeriodSettled> MarketService::settle_period(std::uint64_t actor,
   CRITMIN_RETURN_IF_ERROR(material);
   Result<Stage> stage = check_stage(request.stage);
   CRITMIN_RETURN_IF_ERROR(stage);
-  if (request.year < 1990 || request.year > 2200) {
-    return invalid("year", fmt::format("is {}; give a year between 1990 and 2200", request.year));
+  if (Status s = check_year(request.year, "year"); !s.is_ok()) return s;
+  if (request.subsidy_budget_usd) {
+    const double budget = *request.subsidy_budget_usd;
+    if (!std::isfinite(budget) || budget < 0.0 || budget > kMaxPriceUsdPerT * kMaxQuantityT ||
+        (budget != 0.0 && !std::isnormal(budget))) {
+      return invalid("subsidy_budget_usd", fmt::format("is {}; give 0 to {} USD", budget,
+                                                       kMaxPriceUsdPerT * kMaxQuantityT));
+    }
   }
   if (request.reference_price_usd_per_t) {
     if (Status s = check_price(*request.reference_price_usd_per_t, "reference_price_usd_per_t");
@@ -751,7 +1119,8 @@ Result<PeriodSettled> MarketService::settle_period(std::uint64_t actor,
     }
   }
   for (const Delivery& d : request.deliveries) {
-    if (!std::isfinite(d.volume_t) || d.volume_t < 0.0 || d.volume_t > kMaxQuantityT) {
+    if (!std::isfinite(d.volume_t) || d.volume_t < 0.0 || d.volume_t > kMaxQuantityT ||
+        (d.volume_t != 0.0 && !std::isnormal(d.volume_t))) {
       return invalid("deliveries", fmt::format("contract {}: volume_t is {}; give 0 or more tonnes",
                                                d.contract_id, d.volume_t));
     }
@@ -862,9 +1231,61 @@ Result<PeriodSettled> MarketService::settle_period(std::uint64_t actor,
           if (e.kind == ContractKind::kSubsidy)
             e.payment_usd = capped.value().paid_usd[next_claim++];
         }
+        // Every figure of a settlement is finite: the bounds on contract terms make it so, and
+        // this check keeps a settlement that would not be from being stored for good.
+        for (const SettlementEntry& e : settled.entries) {
+          for (double figure : {e.volume_t, e.contract_price_usd_per_t, e.take_or_pay_shortfall_t,
+                                e.payment_usd, e.claimed_usd, e.buyer_gain_vs_market_usd}) {
+            if (!std::isfinite(figure)) {
+              return invalid("contracts",
+                             fmt::format("contract {} would settle to a figure that is not "
+                                         "finite; terminate it (POST /market/v1/contracts/{}/"
+                                         "terminate) or settle without it",
+                                         e.contract_id, e.contract_id));
+            }
+          }
+        }
         return EventBody(std::move(settled));
       },
       [](const MarketState&, const Event& e) { return std::get<PeriodSettled>(e.body); });
+}
+
+Result<Contract> MarketService::terminate_contract(std::uint64_t actor, std::uint64_t contract_id,
+                                                   std::int32_t last_year,
+                                                   const std::string& reason) {
+  if (Status s = check_text(reason, "reason", 1000, false); !s.is_ok()) return s;
+  return commit<Contract>(
+      actor,
+      [&](const MarketState& state) -> Result<EventBody> {
+        auto it = state.contracts.find(contract_id);
+        if (it == state.contracts.end()) {
+          return Status::not_found(fmt::format("contract {} does not exist", contract_id));
+        }
+        const Contract& c = it->second;
+        const std::int32_t current_last = c.start_year + c.tenor_years - 1;
+        if (last_year < c.start_year - 1 || last_year >= current_last) {
+          return invalid("last_year",
+                         fmt::format("is {}; contract {} runs from {} to {}: give a year from {} "
+                                     "(cancel it) to {}",
+                                     last_year, contract_id, c.start_year, current_last,
+                                     c.start_year - 1, current_last - 1));
+        }
+        for (const PeriodSettled& p : state.settlements) {
+          if (p.year <= last_year) continue;
+          for (const SettlementEntry& e : p.entries) {
+            if (e.contract_id == contract_id) {
+              return invalid("last_year",
+                             fmt::format("contract {} is settled for {} already; end it in {} "
+                                         "or later",
+                                         contract_id, p.year, p.year));
+            }
+          }
+        }
+        return EventBody(ContractTerminated{contract_id, last_year, reason});
+      },
+      [contract_id](const MarketState& state, const Event&) {
+        return state.contracts.at(contract_id);
+      });
 }
 
 Status MarketService::snapshot() {
@@ -925,18 +1346,166 @@ void MarketService::run_snapshotter() {
   }
 }
 
-Result<std::string> MarketService::read(
-    const std::function<std::string(const MarketState&)>& render) const {
-  std::string text;
+template <typename T>
+Result<T> MarketService::read(const std::function<T(const MarketState&)>& view) const {
   std::uint64_t seen = 0;
+  std::optional<T> value;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    text = render(state_);
+    value.emplace(view(state_));
     seen = state_.last_seq;
   }
   Status durable = wal_->wait_durable(seen);
   CRITMIN_RETURN_IF_ERROR(durable);
-  return text;
+  return std::move(*value);
+}
+
+LotSummary summarize(const Lot& l) {
+  LotSummary s;
+  s.id = l.id;
+  s.kind = l.kind;
+  s.phase = l.phase;
+  s.tendered_demand_t = l.tendered_demand_t;
+  s.name = l.name;
+  s.material_id = l.material_id;
+  s.stage = l.stage;
+  s.reserve_price_usd_per_t = l.reserve_price_usd_per_t;
+  s.reference_price_usd_per_t = l.reference_price_usd_per_t;
+  s.tie_rule = l.tie_rule;
+  s.certified_only = l.certified_only;
+  s.club_only = l.club_only;
+  s.delivery_day = l.delivery_day;
+  s.period = l.period;
+  s.orders_in_book = l.book.size();
+  s.calls = l.calls.size();
+  return s;
+}
+
+namespace {
+
+Status no_lot(std::uint64_t lot_id) {
+  return Status::not_found(fmt::format("lot {} does not exist", lot_id));
+}
+
+}  // namespace
+
+Result<MarketCounts> MarketService::counts() const {
+  return read<MarketCounts>([](const MarketState& s) {
+    return MarketCounts{s.last_seq, s.participants.size(), s.lots.size(), s.contracts.size()};
+  });
+}
+
+Result<std::vector<Participant>> MarketService::participants() const {
+  return read<std::vector<Participant>>([](const MarketState& s) {
+    std::vector<Participant> list;
+    list.reserve(s.participants.size());
+    for (const auto& [id, p] : s.participants) list.push_back(p);
+    return list;
+  });
+}
+
+Result<std::vector<Certificate>> MarketService::certificates() const {
+  return read<std::vector<Certificate>>([](const MarketState& s) {
+    std::vector<Certificate> list;
+    list.reserve(s.certificates.size());
+    for (const auto& [id, c] : s.certificates) list.push_back(c);
+    return list;
+  });
+}
+
+Result<std::vector<LotSummary>> MarketService::lots() const {
+  return read<std::vector<LotSummary>>([](const MarketState& s) {
+    std::vector<LotSummary> list;
+    list.reserve(s.lots.size());
+    for (const auto& [id, l] : s.lots) list.push_back(summarize(l));
+    return list;
+  });
+}
+
+Result<LotSummary> MarketService::lot(std::uint64_t lot_id) const {
+  Result<std::optional<LotSummary>> found =
+      read<std::optional<LotSummary>>([lot_id](const MarketState& s) {
+        auto it = s.lots.find(lot_id);
+        return it == s.lots.end() ? std::nullopt : std::optional(summarize(it->second));
+      });
+  CRITMIN_RETURN_IF_ERROR(found);
+  if (!found.value()) return no_lot(lot_id);
+  return std::move(*found.value());
+}
+
+Result<OrderPage> MarketService::orders(std::uint64_t lot_id, std::uint64_t viewer,
+                                        std::uint64_t after, std::size_t limit) const {
+  Result<std::optional<OrderPage>> page =
+      read<std::optional<OrderPage>>([&](const MarketState& s) -> std::optional<OrderPage> {
+        auto it = s.lots.find(lot_id);
+        if (it == s.lots.end()) return std::nullopt;
+        OrderPage result;
+        result.lot_id = lot_id;
+        result.period = it->second.period;
+        const std::vector<BookOrder>& book = it->second.book;
+        // The book is in order of id (new orders are appended, a clearing keeps the order of
+        // what rolls over), so a page starts by binary search.
+        auto o = std::upper_bound(
+            book.begin(), book.end(), after,
+            [](std::uint64_t order_id, const BookOrder& b) { return order_id < b.id; });
+        for (; o != book.end(); ++o) {
+          if (viewer != 0 && o->participant_id != viewer) continue;
+          if (result.orders.size() == limit) {
+            result.next_after = result.orders.back().id;
+            break;
+          }
+          result.orders.push_back(*o);
+        }
+        return result;
+      });
+  CRITMIN_RETURN_IF_ERROR(page);
+  if (!page.value()) return no_lot(lot_id);
+  return std::move(*page.value());
+}
+
+Result<std::vector<CallRecord>> MarketService::calls(std::uint64_t lot_id, std::uint64_t viewer,
+                                                     std::uint64_t after, std::size_t limit) const {
+  using Calls = std::optional<std::vector<CallRecord>>;
+  Result<Calls> calls = read<Calls>([&](const MarketState& s) -> Calls {
+    auto it = s.lots.find(lot_id);
+    if (it == s.lots.end()) return std::nullopt;
+    std::vector<CallRecord> list;
+    // Calls are kept in order of period, one per period.
+    for (const CallRecord& c : it->second.calls) {
+      if (c.period <= after) continue;
+      if (list.size() == limit) break;
+      CallRecord copy = c;
+      if (viewer != 0) {
+        copy.fills.clear();
+        for (const FillRecord& f : c.fills) {
+          if (f.participant_id == viewer) copy.fills.push_back(f);
+        }
+      }
+      list.push_back(std::move(copy));
+    }
+    return list;
+  });
+  CRITMIN_RETURN_IF_ERROR(calls);
+  if (!calls.value()) return no_lot(lot_id);
+  return std::move(*calls.value());
+}
+
+Result<std::vector<Contract>> MarketService::contracts(std::uint64_t viewer) const {
+  return read<std::vector<Contract>>([viewer](const MarketState& s) {
+    std::vector<Contract> list;
+    for (const auto& [id, c] : s.contracts) {
+      if (viewer == 0 || c.buyer_id == viewer || c.seller_id == viewer) list.push_back(c);
+    }
+    return list;
+  });
+}
+
+Result<std::vector<PeriodSettled>> MarketService::settlements() const {
+  return read<std::vector<PeriodSettled>>([](const MarketState& s) { return s.settlements; });
+}
+
+Result<MarketState> MarketService::state() const {
+  return read<MarketState>([](const MarketState& s) { return s; });
 }
 
 Result<std::vector<AuditRecord>> MarketService::read_audit(std::uint64_t after,

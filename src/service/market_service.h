@@ -42,6 +42,12 @@ struct ServiceConfig {
   std::string postgres_url;
   // A snapshot is taken after this many events since the last one (0: only on request).
   std::uint64_t snapshot_every_events = 1'000'000;
+  // Damage in the log (see wal.h) makes open() fail with a message that says where. With
+  // `repair`, open() keeps every event up to the damage, moves the rest of the log aside into
+  // <directory>/damaged-<first lost event>/ (never deleting it), records the lost range in
+  // <directory>/lost-<first>-<last>.txt so that its sequence numbers and ids are never reused,
+  // and says in RecoveryReport::repair what it could not keep.
+  bool repair = false;
 };
 
 struct RecoveryReport {
@@ -51,6 +57,10 @@ struct RecoveryReport {
   std::uint64_t last_seq = 0;
   std::uint64_t torn_bytes_truncated = 0;
   double seconds = 0.0;
+  // Ranges of events lost to an earlier repair, skipped (lost-*.txt).
+  std::uint64_t lost_events_skipped = 0;
+  // What a repair did, one line each (empty when there was nothing to repair).
+  std::vector<std::string> repair;
 };
 
 // What a participant asks for; the service validates every field.
@@ -113,6 +123,45 @@ struct SettleRequest {
   settlement::BudgetRule budget_rule = settlement::BudgetRule::kProRata;
 };
 
+// ---- what the reads return (typed; the HTTP layer turns them into JSON) ---------------------
+
+struct MarketCounts {
+  std::uint64_t last_seq = 0;
+  std::size_t participants = 0;
+  std::size_t lots = 0;
+  std::size_t contracts = 0;
+};
+
+// A lot without its book and calls (their sizes instead).
+struct LotSummary {
+  std::uint64_t id = 0;
+  LotKind kind = LotKind::kCall;
+  RoundPhase phase = RoundPhase::kDemand;
+  double tendered_demand_t = 0.0;
+  std::string name;
+  std::string material_id;
+  Stage stage = Stage::kProcessing;
+  std::optional<double> reserve_price_usd_per_t;
+  double reference_price_usd_per_t = 0.0;
+  auction::TieRule tie_rule = auction::TieRule::kProRata;
+  bool certified_only = false;
+  bool club_only = true;
+  std::int32_t delivery_day = 0;
+  std::uint32_t period = 1;
+  std::size_t orders_in_book = 0;
+  std::size_t calls = 0;
+};
+
+LotSummary summarize(const Lot& lot);
+
+// One page of a lot's book, in order of id.
+struct OrderPage {
+  std::uint64_t lot_id = 0;
+  std::uint32_t period = 0;
+  std::vector<BookOrder> orders;
+  std::optional<std::uint64_t> next_after;  // the last id of this page when more follow
+};
+
 struct Registered {
   std::uint64_t id = 0;
   std::string token;  // shown once; only its hash is kept
@@ -167,13 +216,37 @@ class MarketService {
   Result<double> tender_round(std::uint64_t actor, std::uint64_t lot_id);
   Result<std::uint64_t> register_contract(std::uint64_t actor, const NewContract& request);
   Result<PeriodSettled> settle_period(std::uint64_t actor, const SettleRequest& request);
+  // Ends a contract early: in force up to and including `last_year` (from the year before its
+  // start, which cancels it, to the year before its current last year). Refused when a period
+  // after `last_year` is settled already with the contract in it. Audited as an event with
+  // `reason`. Returns the contract as it now stands.
+  Result<Contract> terminate_contract(std::uint64_t actor, std::uint64_t contract_id,
+                                      std::int32_t last_year, const std::string& reason);
 
   // Writes a snapshot of the current state (and the query tables) into the SQLite store and
   // drops the log segments it makes obsolete.
   Status snapshot();
 
-  // Runs `render` on the state under the lock and returns after everything it saw is durable.
-  Result<std::string> read(const std::function<std::string(const MarketState&)>& render) const;
+  // Reads. Each copies what it returns under the lock and returns after everything it saw is
+  // durable, so no answer shows a state that a crash could take back. `viewer` 0 sees every
+  // participant's orders, fills and contracts; another id only its own.
+  Result<MarketCounts> counts() const;
+  Result<std::vector<Participant>> participants() const;
+  Result<std::vector<Certificate>> certificates() const;
+  Result<std::vector<LotSummary>> lots() const;
+  // kNotFound when the lot does not exist.
+  Result<LotSummary> lot(std::uint64_t lot_id) const;
+  // Up to `limit` orders of the current call with ids after `after`.
+  Result<OrderPage> orders(std::uint64_t lot_id, std::uint64_t viewer, std::uint64_t after,
+                           std::size_t limit) const;
+  // Up to `limit` calls of periods after `after`, in order of period; fills of other
+  // participants are left out for a viewer other than 0.
+  Result<std::vector<CallRecord>> calls(std::uint64_t lot_id, std::uint64_t viewer,
+                                        std::uint64_t after, std::size_t limit) const;
+  Result<std::vector<Contract>> contracts(std::uint64_t viewer) const;
+  Result<std::vector<PeriodSettled>> settlements() const;
+  // A copy of the whole state (for tests and tools; a large market copies a lot).
+  Result<MarketState> state() const;
 
   // The audit log: up to `limit` entries after event `after`, in order. Entries up to the last
   // snapshot come from the snapshot store, later ones from memory, so memory holds only the
@@ -205,11 +278,30 @@ class MarketService {
       const std::function<Answer(const MarketState&, const Event&)>& answer);
 
   Result<std::string> resolve_material(std::string_view name) const;
+  // Runs `view` on the state under the lock and returns its result once everything the view
+  // saw is durable.
+  template <typename T>
+  Result<T> read(const std::function<T(const MarketState&)>& view) const;
   // Asks the snapshot thread for a snapshot when `seq` is snapshot_every_events past the last
   // one; requests never wait for a snapshot.
   void maybe_snapshot(std::uint64_t seq);
+  // Keeps the events up to the damage, moves the log from there on aside and skips the lost
+  // range for good (ServiceConfig::repair). `damaged` indexes `segments`; `missing`: the damage
+  // is a gap before that segment, else bytes from `at_byte` on in it (`scan` describes them).
+  Status repair_log(const std::vector<SegmentFile>& segments, std::size_t damaged, bool missing,
+                    std::uint64_t at_byte, const SegmentScan& scan, const std::string& where);
   void run_snapshotter();
 
+  // The exclusive lock on the directory (<directory>/LOCK), held for the service's life. First
+  // member, so released last, after the log and the store are closed.
+  struct DirectoryLock {
+    int fd = -1;
+    DirectoryLock() = default;
+    DirectoryLock(const DirectoryLock&) = delete;
+    DirectoryLock& operator=(const DirectoryLock&) = delete;
+    ~DirectoryLock();
+  };
+  DirectoryLock lock_;
   ServiceConfig config_;
   std::shared_ptr<const Dataset> dataset_;
   std::set<std::string> club_members_;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <type_traits>
@@ -68,6 +69,7 @@ const char* event_type_name(const EventBody& body) {
     const char* operator()(const ContractRegistered&) const { return "contract_registered"; }
     const char* operator()(const PeriodSettled&) const { return "period_settled"; }
     const char* operator()(const RoundTendered&) const { return "round_tendered"; }
+    const char* operator()(const ContractTerminated&) const { return "contract_terminated"; }
   };
   return std::visit(Namer{}, body);
 }
@@ -373,6 +375,12 @@ template <typename Io>
 void fields(Io& io, ContractRegistered& v) {
   fields(io, v.contract);
 }
+template <typename Io>
+void fields(Io& io, ContractTerminated& v) {
+  io(v.contract_id);
+  io(v.last_year);
+  io(v.reason);
+}
 
 constexpr std::uint8_t kEventFormat = 1;
 // Format 1 also held the audit log; format 2 leaves it to the snapshot store.
@@ -649,6 +657,15 @@ Status apply_event(MarketState& state, const Event& event) {
       if (lot == state.lots.end()) return contradiction(event, "no such lot");
       lot->second.phase = RoundPhase::kTender;
       lot->second.tendered_demand_t = e.aggregated_demand_t;
+      return Status::ok();
+    }
+    Status operator()(const ContractTerminated& e) {
+      auto contract = state.contracts.find(e.contract_id);
+      if (contract == state.contracts.end()) return contradiction(event, "no such contract");
+      Contract& c = contract->second;
+      const std::int32_t tenor = std::clamp(e.last_year - c.start_year + 1, 0, c.tenor_years);
+      c.tenor_years = tenor;
+      c.offtake.tenor_years = std::min(c.offtake.tenor_years, tenor);
       return Status::ok();
     }
   };

@@ -200,9 +200,18 @@ struct PeriodSettled {
   std::vector<SettlementEntry> entries;  // computed with critmin::settlement when decided
 };
 
+// The operator ends a contract early: it is in force up to and including `last_year` (the
+// years after it are taken off its tenor); settlements of later years leave it out.
+struct ContractTerminated {
+  std::uint64_t contract_id = 0;
+  std::int32_t last_year = 0;
+  std::string reason;
+};
+
 // New event types go at the end: the index is stored in the log.
-using EventBody = std::variant<ParticipantRegistered, CertificateIssued, LotOpened, OrderSubmitted,
-                               LotCleared, ContractRegistered, PeriodSettled, RoundTendered>;
+using EventBody =
+    std::variant<ParticipantRegistered, CertificateIssued, LotOpened, OrderSubmitted, LotCleared,
+                 ContractRegistered, PeriodSettled, RoundTendered, ContractTerminated>;
 const char* event_type_name(const EventBody& body);
 
 struct Event {

@@ -149,32 +149,104 @@ Result<std::vector<SegmentFile>> list_segments(const std::filesystem::path& dir)
   return segments;
 }
 
+namespace {
+
+struct RecordHeader {
+  std::uint32_t length = 0;
+  std::uint32_t crc = 0;
+  std::uint64_t seq = 0;
+};
+
+RecordHeader read_header(std::string_view data, std::size_t position) {
+  Decoder header(data.substr(position, kWalHeaderBytes));
+  RecordHeader h;
+  h.length = header.u32();
+  h.crc = header.u32();
+  h.seq = header.u64();
+  return h;
+}
+
+// Whether a whole, checksummed record starts at `position`.
+bool valid_record_at(std::string_view data, std::size_t position, RecordHeader& h) {
+  if (data.size() - position < kWalHeaderBytes) return false;
+  h = read_header(data, position);
+  if (h.length > kMaxWalPayloadBytes || data.size() - position - kWalHeaderBytes < h.length) {
+    return false;
+  }
+  return checksum(h.seq, data.substr(position + kWalHeaderBytes, h.length)) == h.crc;
+}
+
+bool all_zero(std::string_view bytes) {
+  return bytes.find_first_not_of('\0') == std::string_view::npos;
+}
+
+// The first valid record after `from` whose sequence number is above `after_seq` (and no
+// further above it than the bytes could hold), or npos. Checks every byte offset; only runs on
+// damage.
+std::size_t find_valid_record(std::string_view data, std::size_t from, std::uint64_t after_seq) {
+  const std::uint64_t most = after_seq + data.size() / kWalHeaderBytes + 1;
+  for (std::size_t q = from; q + kWalHeaderBytes <= data.size(); ++q) {
+    const RecordHeader h = read_header(data, q);
+    if (h.seq <= after_seq || h.seq > most || h.length > data.size() - q - kWalHeaderBytes) {
+      continue;
+    }
+    RecordHeader checked;
+    if (valid_record_at(data, q, checked)) return q;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 Result<SegmentScan> scan_segment(
     const std::filesystem::path& path,
     const std::function<Status(std::uint64_t seq, std::string_view payload)>& on_record) {
   Result<std::string> bytes = read_whole_file(path);
   CRITMIN_RETURN_IF_ERROR(bytes);
-  const std::string_view data = bytes.value();
+  return scan_records(bytes.value(), on_record);
+}
+
+Result<SegmentScan> scan_records(
+    std::string_view data,
+    const std::function<Status(std::uint64_t seq, std::string_view payload)>& on_record) {
   SegmentScan scan;
+  scan.size = data.size();
   std::size_t position = 0;
-  while (position < data.size()) {
-    if (data.size() - position < kWalHeaderBytes) break;
-    Decoder header(data.substr(position, kWalHeaderBytes));
-    const std::uint32_t length = header.u32();
-    const std::uint32_t crc = header.u32();
-    const std::uint64_t seq = header.u64();
-    if (length > kMaxWalPayloadBytes || data.size() - position - kWalHeaderBytes < length) break;
-    const std::string_view payload = data.substr(position + kWalHeaderBytes, length);
-    if (checksum(seq, payload) != crc) break;
-    Status status = on_record(seq, payload);
+  RecordHeader h;
+  while (position < data.size() && valid_record_at(data, position, h)) {
+    Status status = on_record(h.seq, data.substr(position + kWalHeaderBytes, h.length));
     CRITMIN_RETURN_IF_ERROR(status);
-    position += kWalHeaderBytes + length;
+    position += kWalHeaderBytes + h.length;
+    scan.last_seq = h.seq;
     ++scan.records;
   }
   scan.valid_bytes = position;
   const std::string_view rest = data.substr(position);
-  scan.zero_tail = !rest.empty() && rest.find_first_not_of('\0') == std::string_view::npos;
-  scan.torn_tail = !rest.empty() && !scan.zero_tail;
+  if (rest.empty()) return scan;
+  if (all_zero(rest)) {
+    scan.zero_tail = true;
+    return scan;
+  }
+  const std::size_t next = find_valid_record(data, position + 1, scan.last_seq);
+  if (next != std::string_view::npos) {
+    scan.damaged = true;
+    scan.damage = fmt::format("a bad record, followed by valid records from byte {}", next);
+    // Count what follows: the valid records from there on (searching again past any further
+    // damage).
+    std::size_t q = next;
+    while (q != std::string_view::npos) {
+      while (q < data.size() && valid_record_at(data, q, h)) {
+        ++scan.records_after_damage;
+        scan.max_seq_after_damage = std::max(scan.max_seq_after_damage, h.seq);
+        q += kWalHeaderBytes + h.length;
+      }
+      if (q >= data.size() || all_zero(data.substr(q))) break;
+      q = find_valid_record(data, q + 1, scan.max_seq_after_damage);
+    }
+    return scan;
+  }
+  // Nothing valid after it: the end of a write the crash cut short.
+  scan.torn_tail = true;
   return scan;
 }
 

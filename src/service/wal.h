@@ -5,10 +5,13 @@
 // numbers.
 //
 // Log record: u32 payload length, u32 CRC-32 (zlib) of the sequence number's 8 bytes and the
-// payload, u64 sequence number, payload. A record whose header or payload is cut off, or whose
-// checksum does not match, ends the valid part of the newest segment (a torn tail: the process
-// died while writing it, and it was never acknowledged); recovery truncates the segment there.
-// The same damage in an older segment is corruption and stops recovery.
+// payload, u64 sequence number, payload. Recovery tells a torn tail from corruption
+// (SegmentScan): only a record cut short at the physical end of the newest segment, after its
+// last valid record, is a torn tail (the process died while writing it; it was never
+// acknowledged) and is cut off. A bad record followed by valid ones, a whole record with a bad
+// checksum, damage in an older segment, or a gap in the sequence across segments is
+// corruption: the service refuses to start and says where (MarketService::open, and
+// `critmin serve --repair`).
 //
 // Preallocation: the writer fills the newest segment ahead of its records with zeros (1 MiB at
 // first, then in steps doubling up to 16 MiB) and overwrites them, so that appending a record
@@ -63,16 +66,35 @@ Result<std::vector<SegmentFile>> list_segments(const std::filesystem::path& dir)
 struct SegmentScan {
   std::uint64_t records = 0;
   std::uint64_t valid_bytes = 0;  // length of the prefix made of whole, checksummed records
-  bool torn_tail = false;         // bytes after valid_bytes that are not a whole record
-  // Only zeros after valid_bytes: the writer's preallocated space, never written (the newest
-  // segment after a crash). Not damage; recovery cuts it like a torn tail.
+  std::uint64_t last_seq = 0;     // of the last record of that prefix (0: none)
+  std::uint64_t size = 0;         // the file's size
+  // What follows the valid prefix, when anything does; exactly one of these is set then:
+  // - zero_tail: only zeros, the writer's preallocated space never written (the newest segment
+  //   after a crash). Not damage.
+  // - torn_tail: bytes that are not a valid record, with no valid record after them: the end of
+  //   a write the crash cut short, at the physical end after the last valid record. Never
+  //   acknowledged, so recovery cuts it off (in the newest segment only).
+  // - damaged: a bad record followed by valid records (a flipped bit in the middle of the
+  //   log, not a crash). Corruption.
   bool zero_tail = false;
+  bool torn_tail = false;
+  bool damaged = false;
+  std::string damage;  // when damaged: what is wrong at valid_bytes, for messages
+  // Valid records found after the damage (their sequence numbers are above last_seq).
+  std::uint64_t records_after_damage = 0;
+  std::uint64_t max_seq_after_damage = 0;
 };
 
 // Reads a segment and calls `on_record(seq, payload)` for every valid record in order; stops at
-// the first invalid one (see torn_tail). A callback error stops the scan and is returned.
+// the first invalid one and classifies what follows (see SegmentScan). A callback error stops
+// the scan and is returned.
 Result<SegmentScan> scan_segment(
     const std::filesystem::path& path,
+    const std::function<Status(std::uint64_t seq, std::string_view payload)>& on_record);
+
+// The same over a segment's bytes in memory.
+Result<SegmentScan> scan_records(
+    std::string_view data,
     const std::function<Status(std::uint64_t seq, std::string_view payload)>& on_record);
 
 // Cuts a segment back to `valid_bytes` and makes that durable.

@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/csv.h"
 #include "core/text.h"
 
 namespace critmin {
@@ -226,6 +227,63 @@ void check_demand_regions(const Dataset& data, const std::string& file,
 
 }  // namespace
 
+// Production tonnages against a plausible world bound per material
+// (reference/plausible_world_tonnage.csv beside the tables: ten times the largest world output
+// the committed data observed, rounded up to a power of ten; data/SOURCES.md). A tonnage above
+// it is a unit mistake (kg for t) or a typo. A material the file does not list is held to the
+// largest bound of any material; without the file (a dataset of its own), to 1e11 t.
+void check_production_tonnage(const Dataset& data, const std::string& file,
+                              std::vector<Diagnostic>& problems) {
+  const std::filesystem::path bounds_file =
+      data.directory / "reference" / "plausible_world_tonnage.csv";
+  std::map<std::string, double> bounds;
+  double largest = 1e11;
+  if (std::filesystem::exists(bounds_file)) {
+    Result<CsvTable> table = read_csv_file(bounds_file);
+    std::size_t material = 0;
+    std::size_t bound = 0;
+    bool readable = table.is_ok();
+    if (readable) {
+      const auto m = table.value().column("material_id");
+      const auto b = table.value().column("max_world_t_per_year");
+      readable = m.has_value() && b.has_value();
+      material = m.value_or(0);
+      bound = b.value_or(0);
+    }
+    if (!readable) {
+      problems.push_back({bounds_file.string(), 1, "max_world_t_per_year",
+                          "cannot read the plausible world tonnages; the file needs the columns "
+                          "material_id and max_world_t_per_year"});
+      return;
+    }
+    largest = 0.0;
+    for (const CsvRecord& r : table.value().records) {
+      const auto value = parse_double(r.fields[bound]);
+      if (!value || *value <= 0.0) {
+        problems.push_back(
+            {bounds_file.string(), r.line, "max_world_t_per_year",
+             fmt::format("'{}' is not a positive number of tonnes", r.fields[bound])});
+        continue;
+      }
+      bounds[r.fields[material]] = *value;
+      largest = std::max(largest, *value);
+    }
+  }
+  for (const ProductionRecord& p : data.production) {
+    auto it = bounds.find(p.material_id);
+    const double limit = it == bounds.end() ? largest : it->second;
+    if (p.quantity_t > limit) {
+      problems.push_back(
+          {file, 0, "quantity",
+           fmt::format("{} {} {} {}: {} t/yr is more than the plausible world output of {} "
+                       "({} t/yr, reference/plausible_world_tonnage.csv); check the unit and "
+                       "the number",
+                       p.material_id, stage_name(p.stage), p.iso3, p.year, p.quantity_t,
+                       p.material_id, limit)});
+    }
+  }
+}
+
 void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& problems) {
   const auto file = [&](const char* table) { return (data.directory / table).string(); };
   for (const std::string& name : required_parameters()) {
@@ -237,6 +295,7 @@ void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& pro
   check_parameter_ranges(data, file("parameters.csv"), problems);
   check_market_parameters(data, file("market_parameters.csv"), problems);
   check_demand_regions(data, file("demand_shares.csv"), problems);
+  check_production_tonnage(data, file("production.csv"), problems);
   const double tolerance = data.parameter("share_sum_tolerance");
   check_share_sums(data.global_supply_shares, file("global_supply_shares.csv"), tolerance,
                    problems);

@@ -73,6 +73,14 @@ Result<Source> open_source(const std::filesystem::path& path,
     return Status::invalid_input(fmt::format("{}: unexpected layout", source.table.file),
                                  std::move(problems));
   }
+  // A file with a header and no rows is a failed download or an export cut off, never a real
+  // source: importing it would silently drop a whole table.
+  if (source.table.records.empty()) {
+    return Status::invalid_input(
+        fmt::format("{}: the file has a header but no rows; download the source again",
+                    source.table.file),
+        {{source.table.file, 1, "", "no data rows after the header"}});
+  }
   return source;
 }
 

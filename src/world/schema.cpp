@@ -1,6 +1,7 @@
 #include "world/schema.h"
 
 #include <fmt/format.h>
+#include <cmath>
 
 #include <cassert>
 #include <cstdlib>
@@ -11,6 +12,12 @@
 #include "critmin/world/dataset.h"
 
 namespace critmin {
+
+namespace {
+// Years a dataset may hold (data check): history from 1900, projections to 2100.
+constexpr long long kFirstDataYear = 1900;
+constexpr long long kLastDataYear = 2100;
+}  // namespace
 namespace {
 
 std::optional<AttributeType> parse_attribute_type(const std::string& text) {
@@ -265,9 +272,18 @@ void SchemaTable::validate(const ReferenceSets& references, std::vector<Diagnost
       switch (attribute.type) {
         case AttributeType::kString:
           break;
-        case AttributeType::kInt:
-          if (!parse_int(cell)) report(fmt::format("'{}' is not an integer", cell));
+        case AttributeType::kInt: {
+          const auto value = parse_int(cell);
+          if (!value) {
+            report(fmt::format("'{}' is not an integer", cell));
+          } else if (attribute.unit == "year" &&
+                     (*value < kFirstDataYear || *value > kLastDataYear)) {
+            // A year outside these is a typo or a unit mistake (a quantity in the year column).
+            report(fmt::format("year {} is outside {}-{}; check the column", cell, kFirstDataYear,
+                               kLastDataYear));
+          }
           break;
+        }
         case AttributeType::kFloat:
         case AttributeType::kNonNegative:
         case AttributeType::kShare: {
@@ -275,6 +291,8 @@ void SchemaTable::validate(const ReferenceSets& references, std::vector<Diagnost
           if (!value) {
             report(fmt::format("'{}' is not a number{}", cell,
                                attribute.unit.empty() ? "" : " in " + attribute.unit));
+          } else if (!std::isfinite(*value) || (*value != 0.0 && !std::isnormal(*value))) {
+            report(fmt::format("'{}' is not a finite number of ordinary size", cell));
           } else if (attribute.type != AttributeType::kFloat && *value < 0) {
             report(fmt::format("negative value {}; {} must be >= 0", cell, attribute.name));
           } else if (attribute.type == AttributeType::kShare && *value > 1.0) {

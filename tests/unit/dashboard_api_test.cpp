@@ -10,6 +10,7 @@
 
 #include "critmin/scenario/scenario.h"
 #include "critmin/service/dashboard.h"
+#include "critmin/service/http_server.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/simulation.h"
 #include "test_support.h"
@@ -75,7 +76,7 @@ class DashboardApi : public ::testing::Test {
   }
 
   std::unique_ptr<DashboardServer> dashboard_;
-  httplib::Server server_;
+  HttpServer server_{4};
   std::thread thread_;
   int port_ = 0;
   std::unique_ptr<httplib::Client> client_;
@@ -322,6 +323,25 @@ TEST_F(DashboardApi, AnswersBadComparesWithAMessageAndRunsNothing) {
     EXPECT_NE(a.parsed.value("error", "").find(message), std::string::npos)
         << body.substr(0, 80) << ": " << a.body;
   }
+  EXPECT_TRUE(get("/api/v1/jobs").parsed.empty());
+}
+
+TEST_F(DashboardApi, RefusesAScenarioThatWouldFailInALaterYearBeforeQueueingIt) {
+  std::string text = test::read_file(kScenarios / "sim-gallium-ban.toml");
+  const std::size_t at = text.find("origin = \"CHN\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 14, "origin = \"XXX\"");
+  const Answer simulate =
+      post("/api/v1/jobs", json{{"kind", "simulate"}, {"scenario", text}}.dump());
+  EXPECT_EQ(simulate.status, 400) << simulate.body;
+  EXPECT_NE(simulate.parsed.value("error", "").find("'XXX' is no region"), std::string::npos)
+      << simulate.body;
+  const Answer compare =
+      post("/api/v1/jobs", json{{"kind", "compare"},
+                                {"scenarios", json::array({"sim-gallium-ban.toml",
+                                                           {{"name", "x"}, {"scenario", text}}})}}
+                               .dump());
+  EXPECT_EQ(compare.status, 400) << compare.body;
   EXPECT_TRUE(get("/api/v1/jobs").parsed.empty());
 }
 

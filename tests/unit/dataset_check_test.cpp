@@ -101,6 +101,37 @@ TEST(DatasetCheck, ReportsSupplySharesOfOneMaterialAndStageSummingAboveOnePlusTo
                 "(+0.05 rounding tolerance); correct the shares so that they add up to at most 1"});
 }
 
+TEST(DatasetCheck, ReportsYearsOutside1900To2100AndNumbersThatAreNotFinite) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("production"));
+  ASSERT_GE(csv.records.size(), 3u);
+  csv.records[0].fields[csv.column("year").value()] = "0";
+  csv.records[1].fields[csv.column("year").value()] = "99999";
+  csv.records[2].fields[csv.column("quantity").value()] = "1e999";
+  write_table(data.path("production"), csv);
+  const std::vector<std::string> problems = data.check();
+  const auto has = [&](const std::string& text) {
+    return std::any_of(problems.begin(), problems.end(),
+                       [&](const std::string& p) { return p.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("year 0 is outside 1900-2100")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("year 99999 is outside 1900-2100")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("'1e999' is not")) << ::testing::PrintToString(problems);
+}
+
+TEST(DatasetCheck, ReportsATonnageAboveTheMaterialsPlausibleWorldBound) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("production"));
+  ASSERT_FALSE(csv.records.empty());
+  csv.records[0].fields[csv.column("quantity").value()] = "1e308";
+  write_table(data.path("production"), csv);
+  const std::vector<std::string> problems = data.check();
+  ASSERT_EQ(problems.size(), 1u) << ::testing::PrintToString(problems);
+  EXPECT_NE(problems[0].find("more than the plausible world output of aluminium"),
+            std::string::npos)
+      << problems[0];
+}
+
 TEST(DatasetCheck, AcceptsSupplySharesSummingAboveOneWithinTheTolerance) {
   BrokenDataset data;
   CsvTable csv = read_table(data.path("global_supply_shares"));

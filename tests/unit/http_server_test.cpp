@@ -1,10 +1,11 @@
 // critmin::HttpServer: its event loops (event routes answered at once or later from another
-// thread, other routes handed to workers and answered by cpp-httplib, in order) and its blocking
-// loop (connections the event loop does not frame): keep-alive, pipelining, requests split
-// across packets, a bad request in a stream, a client leaving with an answer pending, interim
-// 100 Continue, the body limit and a prompt stop with idle connections open.
+// thread, other routes handed to workers, in order): keep-alive, pipelining, requests split
+// across packets, chunked bodies, a bad request in a stream, a client leaving with an answer
+// pending, interim 100 Continue, the body limit, the header check before the body, the time
+// limits and connection caps, and a prompt stop with idle connections open.
 #include "critmin/service/http_server.h"
 #include "raw_connection.h"
+#include "service/http_routes.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -13,8 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,10 +90,11 @@ class HttpServerLoop : public ::testing::Test {
       answer.body = std::string(256 * 1024, 'b');
       r.respond(std::move(answer));
     });
-    server_.Get("/hello", [](const httplib::Request& req, httplib::Response& res) {
+    HttpRoutes routes(server_);
+    routes.Get("/hello", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content("hello " + req.remote_addr, "text/plain");
     });
-    server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+    routes.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(req.body, "text/plain");
     });
     server_.set_payload_max_length(1024);
@@ -318,11 +322,10 @@ TEST_F(HttpServerLoop, AnEventRequestWhoseResponderIsDroppedGets500) {
   EXPECT_EQ(connection.read_responses(1).rfind("HTTP/1.1 500", 0), 0u);
 }
 
-TEST_F(HttpServerLoop, ServesEventRoutesOnTheBlockingLoopAfterAnExpectContinue) {
+TEST_F(HttpServerLoop, ServesEventRoutesAfterAnExpectContinue) {
   RawConnection connection(port_);
   ASSERT_TRUE(connection.connected());
-  // The event loop does not frame "Expect: 100-continue": the connection moves to a worker's
-  // blocking loop, where the event route still answers (the worker waits for the answer).
+  // The loop sends "100 Continue", reads the body and answers on the event route.
   ASSERT_TRUE(connection.send(
       "POST /later HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
   char buffer[256];
@@ -370,6 +373,118 @@ TEST_F(HttpServerLoop, ManyConnectionsWithHeldAnswersAreAllAnswered) {
                                                                                std::to_string(i)),
               std::string::npos);
   }
+}
+
+TEST_F(HttpServerLoop, ReadsAChunkedBodyBeforeAWorkerSeesTheRequest) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(connection.send("7;ext=1\r\n chunks\r\n0\r\n\r\n"));
+  const std::string response = connection.read_responses(1);
+  EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+  EXPECT_NE(response.find("\r\n\r\nhello chunks"), std::string::npos) << response;
+}
+
+TEST_F(HttpServerLoop, RejectsAChunkedBodyOverTheLimitWith413) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  std::string request = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) request += "200\r\n" + std::string(512, 'x') + "\r\n";
+  ASSERT_TRUE(connection.send(request));
+  EXPECT_EQ(connection.read_responses(1).rfind("HTTP/1.1 413", 0), 0u);
+  EXPECT_TRUE(connection.closed_by_server());
+}
+
+TEST_F(HttpServerLoop, RefusesALengthTogetherWithChunkedTransferCoding) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n"));
+  EXPECT_EQ(connection.read_responses(1).rfind("HTTP/1.1 400", 0), 0u);
+}
+
+// A server with small limits and a header check that refuses requests without "X-Key: ok".
+class HttpServerLimits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpLimits limits;
+    limits.max_body_bytes = 1024;
+    limits.header_timeout_seconds = 0.5;
+    limits.body_timeout_seconds = 0.5;
+    limits.max_connections = 100;
+    limits.max_connections_per_address = 3;
+    server_.set_limits(limits);
+    server_.set_header_check([](const EventRequest& req) -> std::optional<EventResponse> {
+      if (req.header("X-Key") == "ok") return std::nullopt;
+      return EventResponse{401, "text/plain", "no key", {}};
+    });
+    HttpRoutes routes(server_);
+    routes.Post("/echo", [this](const httplib::Request& req, httplib::Response& res) {
+      ++handled_;
+      res.set_content(req.body, "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  void TearDown() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  HttpServer server_{2};
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int> handled_{0};
+};
+
+TEST_F(HttpServerLimits, RefusesFromTheHeadersBeforeWaitingForTheBody) {
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  // The body never comes: the refusal must not wait for it.
+  ASSERT_TRUE(connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"));
+  const std::string response = connection.read_responses(1);
+  EXPECT_EQ(response.rfind("HTTP/1.1 401", 0), 0u) << response;
+  EXPECT_TRUE(connection.closed_by_server());
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerLimits, AnswersALateHeaderBlockOrBodyWith408AndCloses) {
+  RawConnection headers(port_);
+  ASSERT_TRUE(headers.connected());
+  ASSERT_TRUE(headers.send("POST /echo HTTP/1.1\r\nHost: x\r\n"));
+  EXPECT_EQ(headers.read_responses(1).rfind("HTTP/1.1 408", 0), 0u);
+  EXPECT_TRUE(headers.closed_by_server());
+
+  RawConnection body(port_);
+  ASSERT_TRUE(body.connected());
+  ASSERT_TRUE(
+      body.send("POST /echo HTTP/1.1\r\nHost: x\r\nX-Key: ok\r\nContent-Length: 10\r\n\r\n12"));
+  EXPECT_EQ(body.read_responses(1).rfind("HTTP/1.1 408", 0), 0u);
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerLimits, CapsTheConnectionsOfOneAddress) {
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<RawConnection>(port_));
+    ASSERT_TRUE(held.back()->connected());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  RawConnection over(port_);  // the TCP handshake completes; the server closes at once
+  ASSERT_TRUE(over.connected());
+  EXPECT_TRUE(over.closed_by_server());
+  held.pop_back();  // one leaves: room for another
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  RawConnection next(port_);
+  ASSERT_TRUE(next.connected());
+  ASSERT_TRUE(
+      next.send("POST /echo HTTP/1.1\r\nHost: x\r\nX-Key: ok\r\nContent-Length: 2\r\n\r\nhi"));
+  EXPECT_NE(next.read_responses(1).find("\r\n\r\nhi"), std::string::npos);
 }
 
 }  // namespace

@@ -535,6 +535,17 @@ TEST_F(Importer, ReadsAShareWithoutAPercentSignAsAPercentageAndNotesIt) {
             std::string::npos);
 }
 
+TEST_F(Importer, RefusesASourceFileWithAHeaderButNoRows) {
+  FixtureCopy copy;
+  const fs::path file = copy.file("usgs_mcs_world_production_reserves_2021_2023.csv");
+  const std::string text = read_text(file);
+  ASSERT_TRUE(write_text_file(file, text.substr(0, text.find('\n') + 1)).is_ok());
+  const Result<ImportReport> result = import_sources(options_for(copy.sources(), copy.out()));
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_NE(result.status().to_string().find("header but no rows"), std::string::npos)
+      << result.status().to_string();
+}
+
 TEST_F(Importer, ReportsAConflictingEconomicImportanceUnderTheEiField) {
   FixtureCopy copy;
   ASSERT_TRUE(write_text_file(copy.file("eu_crm_assessments_sr_ei_2011_2023.csv"),

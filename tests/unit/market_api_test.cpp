@@ -7,6 +7,7 @@
 #include "critmin/service/http_server.h"
 #include "critmin/service/market_server.h"
 #include "market_test_support.h"
+#include "raw_connection.h"
 
 namespace critmin::test {
 namespace {
@@ -392,6 +393,147 @@ TEST_F(MarketApi, RandomBodiesAreRejectedWithoutChangingTheState) {
     EXPECT_TRUE(reply.contains("error")) << path << " " << body;
   }
   EXPECT_EQ(last_seq(), before);
+}
+
+TEST_F(MarketApi, SlowUnauthenticatedChunkedUploadsDoNotStallTheServer) {
+  // 64 connections start a chunked POST /lots without a token, 16 more with a token, and send
+  // a chunk now and then; 8 workers serve this server. GET /status keeps answering within a
+  // second: bodies are read by the event loop, never by a worker.
+  constexpr int kUploads = 64;
+  std::vector<std::unique_ptr<RawConnection>> uploads;
+  for (int i = 0; i < kUploads; ++i) {
+    uploads.push_back(std::make_unique<RawConnection>(port_));
+    ASSERT_TRUE(uploads.back()->connected());
+    ASSERT_TRUE(
+        uploads.back()->send("POST /market/v1/lots HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                             "chunked\r\n\r\n1\r\n{\r\n"));
+  }
+  // Authenticated slow uploads too: their bodies are read by the event loop, not a worker.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 16; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(port_));
+    ASSERT_TRUE(slow.back()->connected());
+    ASSERT_TRUE(
+        slow.back()->send("POST /market/v1/lots HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                          "Bearer " +
+                          operator_token_ + "\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n"));
+  }
+  // Each unauthenticated upload is refused from its headers, without waiting for its body.
+  for (auto& upload : uploads) {
+    const std::string answer = upload->read_responses(1);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << answer;
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (auto& upload : slow) ASSERT_TRUE(upload->send("1\r\n \r\n"));
+    const auto start = std::chrono::steady_clock::now();
+    httplib::Client status("127.0.0.1", port_);
+    status.set_read_timeout(1, 0);
+    httplib::Result res =
+        status.Get("/market/v1/status", httplib::Headers{{"Authorization", "Bearer " + buyer_}});
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(res) << "GET /status did not answer within 1 s";
+    EXPECT_EQ(res->status, 200);
+    EXPECT_LT(seconds, 1.0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  // The authenticated uploads finish and are answered (400: "{  " is no JSON object).
+  for (auto& upload : slow) {
+    ASSERT_TRUE(upload->send("0\r\n\r\n"));
+    EXPECT_EQ(upload->read_responses(1).rfind("HTTP/1.1 400", 0), 0u);
+  }
+}
+
+TEST_F(MarketApi, ATokenFollowedByANulByteDoesNotAuthenticate) {
+  const std::string token = buyer_ + std::string(1, '\0');
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send(
+      "GET /market/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n"));
+  EXPECT_EQ(connection.read_responses(1).rfind("HTTP/1.1 401", 0), 0u);
+  RawConnection event(port_);
+  ASSERT_TRUE(event.connected());
+  ASSERT_TRUE(event.send("GET /market/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                         "\r\n\r\n"));
+  EXPECT_EQ(event.read_responses(1).rfind("HTTP/1.1 401", 0), 0u);
+}
+
+TEST_F(MarketApi, NumbersOutsideTheirBoundsAreRefused) {
+  const std::string lot = "/market/v1/lots/" + std::to_string(lot_) + "/orders";
+  // Subnormal prices and quantities.
+  EXPECT_EQ(post(buyer_, lot, R"({"side":"buy","price_usd_per_t":5e-324,"quantity_t":1})").first,
+            400);
+  EXPECT_EQ(
+      post(buyer_, lot, R"({"side":"buy","price_usd_per_t":600000,"quantity_t":4e-320})").first,
+      400);
+  // Dates outside 2000-2100.
+  EXPECT_EQ(post(operator_token_, "/market/v1/lots",
+                 R"({"material":"gallium","stage":"processing","delivery_date":"0000-01-01"})")
+                .first,
+            400);
+  // Contract money beyond 1e10 USD/t: an offtake's fixed price, a subsidy's premium.
+  const std::string seller = std::to_string(get(seller_, "/market/v1/me").second.value("id", 0));
+  const std::string buyer = std::to_string(get(buyer_, "/market/v1/me").second.value("id", 0));
+  auto [offtake, offtake_body] =
+      post(operator_token_, "/market/v1/contracts",
+           R"({"kind":"offtake","material":"gallium","stage":"processing","buyer_id":)" + buyer +
+               R"(,"seller_id":)" + seller +
+               R"(,"volume_t_per_year":5,"start_year":2027,"tenor_years":3,
+                  "price":{"kind":"fixed","fixed_usd_per_t":1e308}})");
+  EXPECT_EQ(offtake, 400) << offtake_body.dump();
+  auto [subsidy, subsidy_body] =
+      post(operator_token_, "/market/v1/contracts",
+           R"({"kind":"subsidy","material":"gallium","stage":"processing","seller_id":)" + seller +
+               R"(,"volume_t_per_year":5,"start_year":2027,"tenor_years":3,
+                  "subsidy":{"kind":"fixed_premium","premium_usd_per_t":1e308}})");
+  EXPECT_EQ(subsidy, 400) << subsidy_body.dump();
+  EXPECT_EQ(get(operator_token_, "/market/v1/contracts").second.size(), 0u);
+}
+
+TEST_F(MarketApi, TheDocumentedTwoWayCfdIsAcceptedAndAContractCanBeTerminated) {
+  const std::string seller = std::to_string(get(seller_, "/market/v1/me").second.value("id", 0));
+  auto [status, contract] =
+      post(operator_token_, "/market/v1/contracts",
+           R"({"kind":"subsidy","material":"gallium","stage":"processing","seller_id":)" + seller +
+               R"(,"volume_t_per_year":5,"start_year":2027,"tenor_years":5,
+                  "subsidy":{"kind":"two_way_cfd","strike_usd_per_t":650000}})");
+  ASSERT_EQ(status, 201) << contract.dump();
+  const std::string id = std::to_string(contract.value("id", 0));
+  const std::string settle = R"({"material":"gallium","stage":"processing","year":YEAR,
+                                 "reference_price_usd_per_t":600000})";
+  auto settle_in = [&](int year) {
+    std::string body = settle;
+    body.replace(body.find("YEAR"), 4, std::to_string(year));
+    return post(operator_token_, "/market/v1/settlements", body);
+  };
+  auto [settled, first] = settle_in(2027);
+  ASSERT_EQ(settled, 201) << first.dump();
+  EXPECT_EQ(first["entries"].size(), 1u);
+  // Only the operator terminates, and not before a settled year.
+  EXPECT_EQ(
+      post(buyer_, "/market/v1/contracts/" + id + "/terminate", R"({"last_year":2028})").first,
+      403);
+  EXPECT_EQ(
+      post(operator_token_, "/market/v1/contracts/" + id + "/terminate", R"({"last_year":2026})")
+          .first,
+      400);
+  auto [ended, terminated] = post(operator_token_, "/market/v1/contracts/" + id + "/terminate",
+                                  R"({"last_year":2028,"reason":"the producer closed the mine"})");
+  ASSERT_EQ(ended, 200) << terminated.dump();
+  EXPECT_EQ(terminated.value("tenor_years", 0), 2);
+  // In force in 2028, not after.
+  EXPECT_EQ(settle_in(2028).second["entries"].size(), 1u);
+  EXPECT_EQ(settle_in(2029).second["entries"].size(), 0u);
+  // Audited.
+  const json audit = get(auditor_, "/market/v1/audit?limit=1000").second;
+  bool seen = false;
+  for (const json& event : audit["events"]) {
+    if (event.value("type", "") == "contract_terminated") {
+      seen = true;
+      EXPECT_EQ(event["details"].value("reason", ""), "the producer closed the mine");
+    }
+  }
+  EXPECT_TRUE(seen);
 }
 
 }  // namespace

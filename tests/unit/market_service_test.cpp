@@ -421,13 +421,13 @@ TEST(MarketService, ABatchOfOrdersIsTakenWholeOrNotAtAll) {
   ASSERT_TRUE(taken.is_ok()) << taken.status().to_string();
   ASSERT_EQ(taken.value().size(), 4u);
   EXPECT_EQ(taken.value()[3], taken.value()[0] + 3);
-  Result<std::string> book = market->read([&](const service::MarketState& s) {
-    std::string quantities;
-    for (const service::BookOrder& o : s.lots.at(lot).book)
-      quantities += std::to_string(o.quantity_t) + " ";
-    return quantities;
-  });
-  EXPECT_EQ(book.value(), "1.000000 2.000000 3.000000 4.000000 ");
+  Result<service::OrderPage> book = market->orders(lot, 0, 0, 100);
+  ASSERT_TRUE(book.is_ok());
+  std::string quantities;
+  for (const service::BookOrder& o : book.value().orders) {
+    quantities += std::to_string(o.quantity_t) + " ";
+  }
+  EXPECT_EQ(quantities, "1.000000 2.000000 3.000000 4.000000 ");
 }
 
 TEST(MarketService, OnlyClubMembersBuyInClubLots) {
@@ -482,12 +482,12 @@ TEST(MarketService, UnsoldSupplyRollsOverIntoTheNextCallWithItsTimePriority) {
   EXPECT_DOUBLE_EQ(first.executed_volume_t, 3.0);
   EXPECT_EQ(first.rolled_over_asks, 1u);
   EXPECT_DOUBLE_EQ(first.rolled_over_t, 7.0);
-  Result<std::string> book = market->read([&](const service::MarketState& s) {
-    const service::Lot& l = s.lots.at(lot);
-    return std::to_string(l.period) + ":" + std::to_string(l.book.size()) + ":" +
-           std::to_string(l.book[0].id) + ":" + std::to_string(l.book[0].quantity_t);
-  });
-  EXPECT_EQ(book.value(), "2:1:" + std::to_string(ask) + ":7.000000");
+  Result<service::OrderPage> book = market->orders(lot, 0, 0, 100);
+  ASSERT_TRUE(book.is_ok());
+  ASSERT_EQ(book.value().orders.size(), 1u);
+  EXPECT_EQ(std::to_string(book.value().period) + ":" + std::to_string(book.value().orders[0].id) +
+                ":" + std::to_string(book.value().orders[0].quantity_t),
+            "2:" + std::to_string(ask) + ":7.000000");
   // Next call: the rolled-over ask sells to a new bid. Bids do not roll over.
   ASSERT_TRUE(market->submit_order(cast.buyer.id, order(lot, Side::kBuy, 530'000, 7)).is_ok());
   const service::CallRecord second = market->clear_lot(cast.op.id, lot).value();
@@ -589,13 +589,13 @@ TEST(MarketService, SettlementEqualsTheSimulatorsSettlementFunctions) {
   // The reference is the clearing price of the session's call.
   service::PeriodSettled settled;
   double reference = 0.0;
-  ASSERT_TRUE(market
-                  ->read([&](const service::MarketState& s) {
-                    settled = s.settlements.back();
-                    reference = *s.lots.begin()->second.calls.back().clearing_price_usd_per_t;
-                    return std::string();
-                  })
-                  .is_ok());
+  {
+    Result<service::MarketState> state = market->state();
+    ASSERT_TRUE(state.is_ok());
+    const service::MarketState& s = state.value();
+    settled = s.settlements.back();
+    reference = *s.lots.begin()->second.calls.back().clearing_price_usd_per_t;
+  }
   EXPECT_EQ(reference, 550'000.0);  // volume 10 at 500k..600k; the reference 550k breaks the tie
   ASSERT_EQ(settled.entries.size(), 2u);
   EXPECT_EQ(settled.reference_price_usd_per_t, reference);

@@ -35,10 +35,9 @@ inline std::unique_ptr<service::MarketService> open_market(const std::filesystem
 
 // The whole state as bytes (what a snapshot holds).
 inline std::string state_bytes(const service::MarketService& market) {
-  Result<std::string> bytes =
-      market.read([](const service::MarketState& s) { return service::encode_state(s); });
-  EXPECT_TRUE(bytes.is_ok());
-  return bytes.is_ok() ? bytes.value() : std::string();
+  Result<service::MarketState> state = market.state();
+  EXPECT_TRUE(state.is_ok());
+  return state.is_ok() ? service::encode_state(state.value()) : std::string();
 }
 
 // Participants of a small market: ids and tokens.

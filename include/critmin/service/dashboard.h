@@ -8,26 +8,16 @@
 // body {"error": "..."} saying what to change; no input stops the server.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <filesystem>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <string>
-#include <thread>
 
 #include "critmin/core/status.h"
 #include "critmin/world/dataset.h"
 
-#include <nlohmann/json_fwd.hpp>
-
-namespace httplib {
-class Server;
-}
-
 namespace critmin {
+
+class HttpServer;
 
 struct DashboardOptions {
   std::filesystem::path scenarios_dir;         // example scenarios offered by GET /api/v1/scenarios
@@ -47,28 +37,14 @@ class DashboardServer {
 
   // Adds GET / (the dashboard page) and every /api/v1/... route to `server`. Global settings of
   // the server (error handler, body limit) are left to the caller.
-  void register_routes(httplib::Server& server);
+  void register_routes(HttpServer& server);
 
   // Blocks until no job is queued or running, or `timeout_seconds` passed; true when idle.
   bool wait_idle(double timeout_seconds);
 
  private:
-  struct Job;
-  void run_jobs();
-  // Reads a compare job's body (scenarios, runs) into `job`: kInvalidInput / kNotFound with a
-  // message naming the field.
-  Status read_compare_request(const nlohmann::json& body, Job& job) const;
-
-  const Dataset& data_;
-  DashboardOptions options_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::uint64_t, std::shared_ptr<Job>> jobs_;
-  std::deque<std::shared_ptr<Job>> queue_;
-  std::uint64_t next_id_ = 1;
-  bool running_job_ = false;
-  bool stopping_ = false;
-  std::thread worker_;
+  struct Impl;  // the jobs, their queue and the worker thread
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace critmin

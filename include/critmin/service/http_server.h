@@ -1,6 +1,8 @@
-// The HTTP server `critmin serve` runs: event loops that own the keep-alive connections, with
-// cpp-httplib's server (its routing, request parsing and response writing) behind them for every
-// route that is not an event route. Include only in front ends (it pulls in httplib.h).
+// The HTTP server `critmin serve` runs: event loops that own the keep-alive connections and
+// frame every request (header block, Content-Length or chunked body), with a worker pool behind
+// them for every route that is not an event route. cpp-httplib is used only for its public
+// request and response types there (src/service/http_routes.h); this header includes no
+// third-party header.
 //
 // Why event loops: a durable order waits a few milliseconds for its group commit. With a thread
 // per connection, each order's thread slept twice (on recv and on the commit) and was woken
@@ -10,26 +12,22 @@
 // any thread (the log's writer, after its fdatasync), and the loop sends the answer. No thread
 // waits per request.
 //
-// Every other request is framed by the loop, handed whole to a worker thread and answered there
-// by httplib::Server::process_request, so routes, limits, error and exception handlers behave as
-// with cpp-httplib's own loop. A connection whose next request the loop does not frame itself
-// (a chunked body, "Expect: 100-continue", a body over the payload limit, headers over 16 KiB)
-// moves to a worker for the rest of its life, served by a blocking loop; event routes answer
-// there too, through a handler that waits for the responder.
+// Every other request is framed by the loop, body included, and handed whole to a worker thread,
+// which routes it (regular expressions, as cpp-httplib does), runs its handler and the error and
+// exception handlers, and gives the answer back to the loop. So a worker never waits for a
+// client: a slow or stalled upload costs a buffer on the loop, bounded by HttpLimits.
 //
 // Order: a connection's requests take effect in the order sent and are answered in that order
 // (pipelining). Event-route handlers run as their requests are read; while a request is with a
 // worker, the connection's later requests wait for it.
 #pragma once
 
-#include <httplib.h>
-#include <sys/socket.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -78,47 +76,69 @@ class EventResponder {
 // queue the work, and answer through the responder (at once or later, from any thread).
 using EventHandler = std::function<void(const EventRequest&, EventResponder)>;
 
-class HttpServer : public httplib::Server {
+// Limits that keep a client from tying up the server (docs/market-service.md, "Limits"). Every
+// request's header block and body are read by the event loops, so a worker only ever holds a
+// complete request; these bound what a slow or hostile client costs the loops.
+struct HttpLimits {
+  std::size_t max_body_bytes = 64 * 1024;          // a larger body (declared or chunked) gets 413
+  std::size_t max_connections = 4096;              // in total; beyond it a new connection is closed
+  std::size_t max_connections_per_address = 1024;  // per client IP address
+  // From a request's first byte to the end of its header block; then to the end of its body.
+  // A request that takes longer gets 408 and the connection closes.
+  double header_timeout_seconds = 10.0;
+  double body_timeout_seconds = 30.0;
+  int keep_alive_timeout_seconds = 5;  // an idle keep-alive connection is closed after this
+};
+
+// Called on an event loop once a request's header block is read and its body is still to come
+// (`request.body` is empty): an answer to give instead of reading the body (the connection then
+// closes), or nullopt to read it. It must not block. The market uses it to refuse a request
+// without a valid token before its body.
+using HeaderCheck = std::function<std::optional<EventResponse>(const EventRequest&)>;
+
+// The server. Its implementation (the accept loop, the event loops, the worker pool and the
+// routes of the worker requests) is private; src/service/http_routes.h adds worker routes.
+class HttpServer {
  public:
-  // `worker_threads` serve the requests the loops hand off (every route that is not an event
-  // route) and the connections that moved to a blocking loop; `event_loops` threads own the
-  // connections (spread round robin). With 0 event loops, or when epoll is unavailable, every
-  // connection runs the blocking loop and holds a worker while it lives.
+  // `worker_threads` serve the requests of every route that is not an event route;
+  // `event_loops` threads (at least one) own the connections, spread round robin.
   explicit HttpServer(std::size_t worker_threads, std::size_t event_loops = 1);
-  ~HttpServer() override;
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
 
   // Adds a route served on the event loops: `method` GET or POST, `pattern` a path whose
   // segments are literal or "{id}" (1 to 18 digits; at most 4), e.g.
-  // "/market/v1/lots/{id}/orders". Event routes are tried before the server's other routes on
-  // both paths: register them first, before listening. The query string is not matched.
+  // "/market/v1/lots/{id}/orders". Event routes are tried before the worker routes: register
+  // them first, before listening. The query string is not matched.
   void event_route(const std::string& method, const std::string& pattern, EventHandler handler);
 
-  // The Debian build of cpp-httplib listens with a backlog of 5: a burst of clients connecting at
-  // once overflows the accept queue, and the kernel then drops their handshakes, which stalls
-  // them for seconds. Linux lets listen() be called again to enlarge the queue; call this after
-  // bind_to_port / bind_to_any_port. False when the socket refused.
-  bool widen_backlog(int backlog = SOMAXCONN) { return ::listen(svr_sock_, backlog) == 0; }
+  // Before listening.
+  void set_header_check(HeaderCheck check);
+  void set_limits(const HttpLimits& limits);
+  const HttpLimits& limits() const;
+  void set_payload_max_length(std::size_t bytes);
+  void set_keep_alive_timeout(int seconds);
+
+  // Binds a listening socket (backlog SOMAXCONN). bind_to_any_port returns the port chosen, or
+  // -1; bind_to_port returns false when the address is taken or invalid.
+  int bind_to_any_port(const std::string& host);
+  bool bind_to_port(const std::string& host, int port);
+  // Kept for callers written for the earlier server; the backlog is already SOMAXCONN. True when
+  // a socket is bound.
+  bool widen_backlog();
+  // Accepts connections until stop(); joins every thread it started before returning. False
+  // when no socket is bound or accepting failed.
+  bool listen_after_bind();
+  bool is_running() const;
+  // Any thread: ends listen_after_bind (connections are closed, pending answers dropped).
+  void stop();
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
 
  private:
-  class Dispatcher;
-  class EventLoop;
-  struct EventRoute;
-
-  // Called by cpp-httplib's accept loop for every connection: hands it to an event loop.
-  bool process_and_close_socket(socket_t sock) override;
-  // The blocking loop: serves `sock` until the client closes it, it stays idle longer than the
-  // keep-alive timeout, it has served the keep-alive maximum, or the server stops. `prefix`
-  // holds bytes already read from the socket.
-  void serve_blocking(socket_t sock, std::string prefix);
-  // One request read from `stream` by cpp-httplib (routing, limits, handlers).
-  bool serve_request(httplib::Stream& stream, bool close_connection, bool& connection_closed);
-  const EventRoute* match_event_route(std::string_view method, std::string_view path,
-                                      EventRequest& request) const;
-
-  std::size_t worker_threads_;
-  std::size_t event_loops_;
-  std::vector<std::unique_ptr<EventRoute>> event_routes_;
-  Dispatcher* dispatcher_ = nullptr;  // while listening
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace critmin

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "critmin/core/status.h"
 #include "critmin/world/dataset.h"
@@ -27,6 +28,9 @@ struct MarketServerOptions {
   std::string postgres_url;         // empty: snapshots in SQLite; else in this PostgreSQL database
   std::uint64_t snapshot_every_events = 1'000'000;  // 0: snapshots only on request
   std::size_t max_body_bytes = 64 * 1024;           // larger requests get 413
+  // Repair a damaged log on open (keep the events up to the damage, move the rest aside):
+  // see repair_report() and docs/market-service.md. Without it a damaged log fails open().
+  bool repair = false;
 };
 
 struct MarketStorage {
@@ -48,6 +52,9 @@ class MarketServer {
 
   // One line on what recovery did (snapshot, events replayed, torn bytes cut, seconds).
   std::string recovery_summary() const;
+  // What a repair did, one line each: where the damage was, what was kept, what was moved
+  // aside and which events could not be kept. Empty when nothing needed repair.
+  std::vector<std::string> repair_report() const;
 
   // Registers a participant with the operator role (and no other) and returns its API token.
   // The token is shown only here; the market stores its hash.

@@ -70,6 +70,14 @@ using Disruption = scenario::Disruption;
 using ProjectSpec = scenario::ProjectSpec;
 using SimulationScenario = scenario::ScenarioSpec;
 
+// Checks a scenario read by read_simulation_scenario against the data, as far as that can be done
+// without running it: every disruption's origin and destinations name regions of its material's
+// market in the base year, every project's country is a country of the dataset, and the years lie
+// within 2000-2100. What the reader cannot see (a region resolved only when a year is cleared)
+// is found here, so that a job is refused before it is queued rather than failing in a later
+// year. Fails with kInvalidInput, every problem at once (file:line:key).
+Status check_scenario_against_data(const SimulationScenario& scenario, const Dataset& data);
+
 // The pinned random source of a run: std::mt19937_64 (its output sequence is fixed by the C++
 // standard) seeded with the scenario's seed, mapped to [0,1) by critmin's own code (the top 53
 // bits times 2^-53), so a seed gives the same draws on every platform and standard library.
