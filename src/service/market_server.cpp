@@ -508,6 +508,25 @@ Result<std::uint64_t> query_number(const httplib::Request& req, const char* key,
   return std::stoull(text);
 }
 
+// A page of a lot's history as a request asks for it: the lot (the path's id), the first
+// sequence number after `after`, and at most `limit` entries, clamped to [1, max_limit].
+struct LotPage {
+  std::uint64_t lot = 0;
+  std::uint64_t after = 0;
+  std::size_t count = 0;
+};
+Result<LotPage> lot_page(const httplib::Request& req, std::uint64_t default_limit,
+                         std::uint64_t max_limit) {
+  Result<std::uint64_t> id = path_id(req);
+  CRITMIN_RETURN_IF_ERROR(id);
+  Result<std::uint64_t> after = query_number(req, "after", 0);
+  CRITMIN_RETURN_IF_ERROR(after);
+  Result<std::uint64_t> limit = query_number(req, "limit", default_limit);
+  CRITMIN_RETURN_IF_ERROR(limit);
+  return LotPage{id.value(), after.value(),
+                 static_cast<std::size_t>(std::clamp<std::uint64_t>(limit.value(), 1, max_limit))};
+}
+
 bool sees_everything(const Participant& p) {
   return (p.roles & (service::kOperator | service::kAuditor)) != 0;
 }
@@ -875,17 +894,11 @@ void add_routes(HttpServer& server, Routes& routes) {
            routes.handle(kAnyRole, false,
                          [&svc](const Participant& caller, const Body&, const httplib::Request& req,
                                 int&) -> Result<json> {
-                           Result<std::uint64_t> id = path_id(req);
-                           CRITMIN_RETURN_IF_ERROR(id);
-                           Result<std::uint64_t> after = query_number(req, "after", 0);
-                           CRITMIN_RETURN_IF_ERROR(after);
-                           Result<std::uint64_t> limit = query_number(req, "limit", kOrderPage);
-                           CRITMIN_RETURN_IF_ERROR(limit);
-                           const std::uint64_t count =
-                               std::clamp<std::uint64_t>(limit.value(), 1, kMaxOrderPage);
+                           Result<LotPage> asked = lot_page(req, kOrderPage, kMaxOrderPage);
+                           CRITMIN_RETURN_IF_ERROR(asked);
                            const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
                            Result<service::OrderPage> page = svc.orders(
-                               id.value(), viewer, after.value(), static_cast<std::size_t>(count));
+                               asked.value().lot, viewer, asked.value().after, asked.value().count);
                            CRITMIN_RETURN_IF_ERROR(page);
                            json list = json::array();
                            for (const service::BookOrder& o : page.value().orders)
@@ -930,17 +943,11 @@ void add_routes(HttpServer& server, Routes& routes) {
            routes.handle(kAnyRole, false,
                          [&svc](const Participant& caller, const Body&, const httplib::Request& req,
                                 int&) -> Result<json> {
-                           Result<std::uint64_t> id = path_id(req);
-                           CRITMIN_RETURN_IF_ERROR(id);
-                           Result<std::uint64_t> after = query_number(req, "after", 0);
-                           CRITMIN_RETURN_IF_ERROR(after);
-                           Result<std::uint64_t> limit = query_number(req, "limit", kCallPage);
-                           CRITMIN_RETURN_IF_ERROR(limit);
-                           const std::uint64_t count =
-                               std::clamp<std::uint64_t>(limit.value(), 1, kMaxCallPage);
+                           Result<LotPage> asked = lot_page(req, kCallPage, kMaxCallPage);
+                           CRITMIN_RETURN_IF_ERROR(asked);
                            const std::uint64_t viewer = sees_everything(caller) ? 0 : caller.id;
                            Result<std::vector<service::CallRecord>> calls = svc.calls(
-                               id.value(), viewer, after.value(), static_cast<std::size_t>(count));
+                               asked.value().lot, viewer, asked.value().after, asked.value().count);
                            CRITMIN_RETURN_IF_ERROR(calls);
                            json list = json::array();
                            for (const service::CallRecord& c : calls.value()) {
