@@ -327,8 +327,8 @@ tenor_years = 10
           not_converged += outcome.value().converged ? 0 : 1;
           rounds += outcome.value().outer_iterations;
           for (const auto& report : outcome.value().instruments) {
-            if (report.type == "subsidy" &&
-                instrument_figure(report, "subsidy_claimed") > instrument_figure(report, "budget")) {
+            if (report.type == "subsidy" && instrument_figure(report, "subsidy_claimed") >
+                                                instrument_figure(report, "budget")) {
               ++binding;
             }
           }
@@ -356,8 +356,8 @@ tenor_years = 10
           const auto& o = outcome.value();
           std::string binds;
           for (const auto& report : o.instruments) {
-            if (report.type == "subsidy" &&
-                instrument_figure(report, "subsidy_claimed") > instrument_figure(report, "budget")) {
+            if (report.type == "subsidy" && instrument_figure(report, "subsidy_claimed") >
+                                                instrument_figure(report, "budget")) {
               binds = " (CfD budget binds)";
             }
           }
