@@ -184,8 +184,9 @@ class CertifiedMarket final : public Instrument {
     cost_[1] = cost[1];
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq,
-                          const ClearingContext& context) const override {
+  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+                          const CurrentTerms& current) const override {
+    (void)current;  // no price-dependent terms
     InstrumentReport report = report_header();
     const market::MarketModel& model = context.market.model;
     double certified_output = 0.0, certified_use = 0.0, premium_weighted = 0.0;

@@ -381,7 +381,6 @@ void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size
                               Stage stage, std::optional<double> volume_t, int line) {
   market::MarketModel& model = context.market.model;
   stage_ = stage;
-  applied_.reset();  // new covered steps have no incentive cost yet
   for (std::size_t r : regions) {
     const auto [it, fresh] = context.incentive_owner.insert({{r, stage}, line});
     if (!fresh) {
@@ -424,14 +423,12 @@ void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size
   }
 }
 
-void ProducerIncentive::apply(market::MarketModel& model, double base_feed_usd_per_t, double factor,
-                              const std::function<double(double)>& payment_usd_per_t) {
-  // Only apply() sets the covered steps' costs, so the same inputs leave them as they are.
-  if (applied_ && applied_->first == factor && applied_->second == base_feed_usd_per_t) return;
-  applied_ = std::pair{factor, base_feed_usd_per_t};
+std::vector<StepCost> ProducerIncentive::costs(
+    double base_feed_usd_per_t, double factor,
+    const std::function<double(double)>& payment_usd_per_t) const {
+  std::vector<StepCost> out;
+  out.reserve(covered_.size());
   for (const Covered& c : covered_) {
-    auto& steps = stage_ == Stage::kProcessing ? model.regions[c.region].processing
-                                               : model.regions[c.region].extraction;
     // A step that no price can pay for (a CfD struck below its cost) is priced out of the market:
     // offered at ten times its cost plus the strike scale, dearer than any buyer pays (the flow
     // problem caps it at twice the highest willingness to pay), yet finite so that a contract
@@ -453,7 +450,22 @@ void ProducerIncentive::apply(market::MarketModel& model, double base_feed_usd_p
                                   feed);
     }
     if (!std::isfinite(offered) || offered > priced_out) offered = priced_out;
-    steps[c.step].unit_cost_usd_per_t = offered;
+    out.push_back({c.region, stage_, c.step, offered});
+  }
+  return out;
+}
+
+void apply_terms(const Terms& terms, market::MarketModel& model) {
+  for (const RouteTariff& t : terms.route_tariffs) {
+    model.routes[t.route].specific_tariff_usd_per_t += t.usd_per_t;
+  }
+  for (const StepCost& c : terms.step_costs) {
+    auto& steps = c.stage == Stage::kProcessing ? model.regions[c.region].processing
+                                                : model.regions[c.region].extraction;
+    steps[c.step].unit_cost_usd_per_t = c.usd_per_t;
+  }
+  for (const DeliveryVolume& d : terms.delivery_volumes) {
+    model.deliveries[d.delivery].volume_t = d.t;
   }
 }
 
@@ -508,6 +520,41 @@ std::set<std::string> member_countries(const std::vector<std::string>& members,
 
 namespace {
 
+// The values in `model` of the fields `terms` set, as terms (a route's whole specific tariff).
+Terms fields_of(const Terms& terms, const market::MarketModel& model) {
+  Terms out;
+  out.route_tariffs.reserve(terms.route_tariffs.size());
+  for (const RouteTariff& t : terms.route_tariffs) {
+    out.route_tariffs.push_back({t.route, model.routes[t.route].specific_tariff_usd_per_t});
+  }
+  out.step_costs.reserve(terms.step_costs.size());
+  for (const StepCost& c : terms.step_costs) {
+    const auto& steps = c.stage == Stage::kProcessing ? model.regions[c.region].processing
+                                                      : model.regions[c.region].extraction;
+    out.step_costs.push_back({c.region, c.stage, c.step, steps[c.step].unit_cost_usd_per_t});
+  }
+  out.delivery_volumes.reserve(terms.delivery_volumes.size());
+  for (const DeliveryVolume& d : terms.delivery_volumes) {
+    out.delivery_volumes.push_back({d.delivery, model.deliveries[d.delivery].volume_t});
+  }
+  return out;
+}
+
+// Sets the fields to the values fields_of() read: undoes apply_terms() exactly.
+void restore_fields(const Terms& values, market::MarketModel& model) {
+  for (const RouteTariff& t : values.route_tariffs) {
+    model.routes[t.route].specific_tariff_usd_per_t = t.usd_per_t;
+  }
+  for (const StepCost& c : values.step_costs) {
+    auto& steps = c.stage == Stage::kProcessing ? model.regions[c.region].processing
+                                                : model.regions[c.region].extraction;
+    steps[c.step].unit_cost_usd_per_t = c.usd_per_t;
+  }
+  for (const DeliveryVolume& d : values.delivery_volumes) {
+    model.deliveries[d.delivery].volume_t = d.t;
+  }
+}
+
 // The regions of the market all of whose countries are members.
 std::set<std::size_t> member_regions_of(const std::set<std::string>& members,
                                         const market::MarketModel& model) {
@@ -531,9 +578,8 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   market::MarketModel& model = market.model;
   if (Status s = market::apply_trade_measures(scenario.trade, data, market); !s.is_ok()) return s;
 
-  ClearingContext context{data, market, scenario.file, model.year};
-  context.stock_start_t = &scenario.stock_start_t;
-  context.price_tolerance = 1e-6 * std::max(1.0, market.info.base_price_usd_per_t);
+  ClearingContext context{data, market, scenario.file, model.year, scenario.stock_start_t};
+  const double price_tolerance = 1e-6 * std::max(1.0, market.info.base_price_usd_per_t);
   ClubOutcome outcome;
   if (scenario.has_club) {
     context.member_regions = member_regions_of(scenario.club.member_countries, model);
@@ -609,14 +655,56 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
         std::move(context.problems));
   }
 
+  // The outer loop. `model` (market.model) is now the base: prepare() is done, and from here on
+  // only the instruments' terms change it, applied by the driver. Each round clears the base with
+  // every instrument's current terms applied. Every piece of convergence state is here: the
+  // instruments' current terms, the fixed-point search of each searched unknown, the damping of
+  // direct terms, and which instruments moved in the last round.
   constexpr int kMaxOuterIterations = 40;
+  // Direct route tariffs move all the way to their target in the first nine rounds and half way
+  // from the tenth on: a levy that switches a route on and off settles.
+  constexpr int kUndampedRounds = 9;
+  struct Slot {
+    CurrentTerms current;
+    std::optional<DecreasingFixedPoint> search;  // the searched unknown's, when there is one
+    double tolerance = 0.0;                      // of the search, in the unknown's unit
+    double damping = 1.0;                        // of direct route tariffs
+    int rounds = 0;                              // of direct updates
+    // The instrument's change of terms in the last round [USD/t]; before the first clearing the
+    // terms are the first ones, which no clearing has seen, so nothing has moved yet.
+    double last_change = 0.0;
+  };
+  std::vector<Slot> slots(instruments.size());
+  bool any_searched = false;
+  for (std::size_t i = 0; i < instruments.size(); ++i) {
+    if (const std::optional<SearchedUnknown> unknown = instruments[i]->searched()) {
+      slots[i].search.emplace(unknown->low, unknown->high, unknown->start);
+      slots[i].tolerance = unknown->tolerance;
+      slots[i].current = {instruments[i]->terms_at(unknown->start), unknown->start};
+      any_searched = true;
+    } else {
+      slots[i].current.terms = instruments[i]->first_terms();
+    }
+  }
+  // The model each round clears is the base with every instrument's current terms applied, and
+  // nothing else: the same model as a fresh copy of the base. It is made in place, without
+  // copying every region's names and countries each round (a copy per clearing cost about 3% of
+  // the instruments' bench): the fields the last terms set get their base values back
+  // (`base_values`, read before those terms were applied), then the current terms are applied.
+  std::vector<Terms> base_values(slots.size());
+  const auto fresh_model = [&] {
+    for (const Terms& values : base_values) restore_fields(values, model);
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      base_values[i] = fields_of(slots[i].current.terms, model);
+    }
+    for (const Slot& slot : slots) apply_terms(slot.current.terms, model);
+  };
+
   int iteration = 0;
   double residual = 0.0;
-  // Each instrument's change of terms in the last round [USD/t]; before the first clearing the
-  // terms are those prepare() set, which no clearing has seen, so nothing has moved yet.
-  std::vector<double> last_change(instruments.size(), 0.0);
   while (true) {
     ++iteration;
+    fresh_model();
     // clear_market validates the model the instruments made (contracts beyond capacity, demand
     // that certified supply cannot reach) before it solves.
     Result<market::Equilibrium> eq = market::clear_market(model, path);
@@ -636,24 +724,72 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
       break;
     }
     residual = 0.0;
-    const std::vector<double> changed_before = last_change;
-    double first_pass_change = 0.0;  // of the instruments that do not settle after the others
-    for (const bool after_others : {false, true}) {
-      for (std::size_t i = 0; i < instruments.size(); ++i) {
-        if (instruments[i]->settles_after_others() != after_others) continue;
-        context.others_moved = false;
-        for (std::size_t j = 0; j < instruments.size(); ++j) {
-          context.others_moved |= j != i && changed_before[j] > context.price_tolerance;
-        }
-        context.hold_for_others =
-            after_others && iteration == 1 && first_pass_change > context.price_tolerance;
-        last_change[i] = instruments[i]->update(outcome.equilibrium, context);
-        residual = std::max(residual, last_change[i]);
-        if (!after_others) first_pass_change = std::max(first_pass_change, last_change[i]);
+    std::vector<double> changed_before(slots.size());
+    for (std::size_t i = 0; i < slots.size(); ++i) changed_before[i] = slots[i].last_change;
+
+    // Direct terms first, read against the model just cleared.
+    double direct_change = 0.0;
+    bool direct_moved = false;
+    const Clearing cleared{model, outcome.equilibrium, price_tolerance};
+    for (std::size_t i = 0; i < instruments.size(); ++i) {
+      Slot& slot = slots[i];
+      if (slot.search) continue;
+      TermsUpdate update = instruments[i]->update(cleared, slot.current.terms);
+      std::vector<RouteTariff>& next = update.target.route_tariffs;
+      const std::vector<RouteTariff>& now = slot.current.terms.route_tariffs;
+      assert(next.size() == now.size());
+      for (std::size_t k = 0; k < next.size(); ++k) {
+        next[k].usd_per_t =
+            now[k].usd_per_t + slot.damping * (next[k].usd_per_t - now[k].usd_per_t);
       }
+      if (!next.empty() && ++slot.rounds >= kUndampedRounds) slot.damping = 0.5;
+      if (!(update.target == slot.current.terms)) {
+        direct_moved = true;
+        slot.current.terms = std::move(update.target);
+      }
+      slot.last_change = update.distance_usd_per_t;
+      residual = std::max(residual, slot.last_change);
+      direct_change = std::max(direct_change, slot.last_change);
     }
-    context.hold_for_others = false;
-    if (residual <= context.price_tolerance) break;
+
+    // Searched unknowns are fixed points of what the direct terms move, so they update after
+    // them, against the model of the next clearing as far as the direct terms set it.
+    if (any_searched && direct_moved) fresh_model();
+    const Clearing next_clearing{model, outcome.equilibrium, price_tolerance};
+    // In the first round the clearing was made at the direct terms' first guesses (a levy from
+    // the base price); when they moved, what it shows of a budget's claims is a clearing under
+    // terms about to change, so the searches hold for a round instead of moving on it: with a
+    // levy's guess off, a CfD budget looked binding at a factor of 1 and was not, once the levy
+    // had settled.
+    const bool hold_for_others = iteration == 1 && direct_change > price_tolerance;
+    for (std::size_t i = 0; i < instruments.size(); ++i) {
+      Slot& slot = slots[i];
+      if (!slot.search) continue;
+      if (hold_for_others) {
+        slot.last_change = 0.0;
+        continue;
+      }
+      // Whether another instrument changed its terms after the previous clearing: then the
+      // clearings that built the search's bracket were made under other terms
+      // (DecreasingFixedPoint::observe).
+      bool others_moved = false;
+      for (std::size_t j = 0; j < slots.size(); ++j) {
+        others_moved |= j != i && changed_before[j] > price_tolerance;
+      }
+      DecreasingFixedPoint& search = *slot.search;
+      const UnknownReading reading = instruments[i]->read(next_clearing, search.value());
+      search.observe(others_moved);
+      const double distance = search.step(reading.target, slot.tolerance, reading.hint);
+      slot.last_change = change_of_terms(distance / reading.unit * reading.usd_per_t,
+                                         distance > 0.0, price_tolerance);
+      // The terms are a function of the value alone: computed again only when it moved (a
+      // producer incentive's costs are a search per step).
+      if (search.value() != *slot.current.value) {
+        slot.current = {instruments[i]->terms_at(search.value()), search.value()};
+      }
+      residual = std::max(residual, slot.last_change);
+    }
+    if (residual <= price_tolerance) break;
     if (iteration >= kMaxOuterIterations) {
       outcome.converged = false;
       outcome.notes.push_back(fmt::format(
@@ -665,9 +801,13 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   }
   outcome.outer_iterations = iteration;
   outcome.outer_residual_usd_per_t = residual;
+  // The market left behind is the base with the final terms (those of the last clearing unless
+  // the loop stopped at its round limit); the reports read it.
+  fresh_model();
   if (outcome.equilibrium.termination == market::Termination::kOptimal) {
-    for (const auto& instrument : instruments) {
-      outcome.instruments.push_back(instrument->settle(outcome.equilibrium, context));
+    for (std::size_t i = 0; i < instruments.size(); ++i) {
+      outcome.instruments.push_back(
+          instruments[i]->settle(outcome.equilibrium, context, slots[i].current));
     }
   }
   for (std::string& note : context.notes) outcome.notes.push_back(std::move(note));

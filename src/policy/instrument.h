@@ -4,13 +4,23 @@
 // The life of an instrument in one clearing (policy/club.cpp drives it):
 //   1. built from its typed spec (critmin/policy/instrument_spec.h; the scenario layer reads the
 //      spec from a scenario's [[instrument]] table and checks every key there).
-//   2. prepare(): changes the market before the first clearing (adds regions, steps, deliveries,
-//      stocks; transforms producer costs). Problems that depend on the market (a region the
-//      market does not have) go to context.problems.
-//   3. update(): after each clearing, moves its price-dependent terms (a levy, a budget factor)
-//      towards their fixed point and returns the largest change [USD/t]; 0 when settled. The
-//      driver re-clears until every instrument returns (nearly) 0.
-//   4. settle(): the payments and volumes at the final equilibrium, computed with
+//   2. prepare(): the one-time, structural change of the market before the first clearing (adds
+//      regions, steps, deliveries, stocks; marks the routes it will levy). Problems that depend
+//      on the market (a region the market does not have) go to context.problems. The model
+//      prepare() leaves is the driver's base model; after prepare() no instrument changes it.
+//   3. terms: what an instrument asks of each clearing on top of the base model (Terms: route
+//      tariffs, offered costs of supply steps, volumes of deliveries). The driver applies every
+//      instrument's current terms to a fresh copy of the base model before each clearing
+//      (apply_terms). Terms come in two kinds:
+//        - direct terms (a levy): update() maps a clearing and the current terms to the target
+//          terms and their distance from the fixed point; the driver damps and adopts them.
+//        - a searched unknown (a budget's share of claims, a grant's funded volume): searched()
+//          gives its bounds, read() its target (and a model's hint) at a clearing, terms_at() the
+//          terms at a value; the driver owns the fixed-point search (DecreasingFixedPoint).
+//      update(), read() and terms_at() are const and touch no model: an instrument keeps no state
+//      that changes from round to round, and every piece of convergence state (searches, their
+//      restarts, damping, rounds, whether the others moved) lives in the driver.
+//   4. settle(): the payments and volumes at the final equilibrium and terms, computed with
 //      critmin/policy/settlement.h, as an InstrumentReport.
 #pragma once
 
@@ -39,10 +49,17 @@ namespace critmin::policy {
 // themselves always respect the budget exactly (settlement::apply_budget).
 inline constexpr double kBudgetFactorTolerance = 1e-4;
 
+// What prepare() works on and settle() reads: the market being prepared (the driver's base model
+// until the loop ends, then the model of the final clearing), the club's member regions, and the
+// market as the club left it. Nothing in it changes between clearings.
 struct ClearingContext {
   ClearingContext(const Dataset& data_in, market::CalibratedMarket& market_in, std::string file_in,
-                  int year_in)
-      : data(data_in), market(market_in), file(std::move(file_in)), year(year_in) {}
+                  int year_in, const std::map<int, double>& stock_start_in)
+      : data(data_in),
+        market(market_in),
+        file(std::move(file_in)),
+        year(year_in),
+        stock_start_t(stock_start_in) {}
 
   const Dataset& data;
   market::CalibratedMarket& market;
@@ -54,8 +71,6 @@ struct ClearingContext {
   std::vector<char> member_flags() const;
   std::vector<Diagnostic> problems;
   std::vector<std::string> notes;
-  // Tolerance of the outer loop [USD/t]: 1e-6 of the base price.
-  double price_tolerance = 0.0;
   // The market as the club left it, before any instrument's prepare(): instruments that need the
   // regions' own base demand or the routes' own costs read these, so that the order of the
   // instruments in the file does not change what they see.
@@ -66,20 +81,7 @@ struct ClearingContext {
   // scheme on the same producers is refused, since the two would fight over the offered costs.
   std::map<std::pair<std::size_t, Stage>, int> incentive_owner;
   // Stock at the start of the year per stockpile instrument line [t] (ClearingScenario).
-  const std::map<int, double>* stock_start_t = nullptr;
-  // Set by the driver before each update(): whether another instrument changed its terms (by
-  // more than the outer loop's tolerance) after the previous clearing, so that the clearing just
-  // made was cleared under other terms than the earlier ones. A fixed-point search that kept a
-  // bracket from those earlier clearings must not trust it (DecreasingFixedPoint::observe).
-  bool others_moved = false;
-  // Set by the driver in the first round for instruments that settle after the others
-  // (Instrument::settles_after_others) when another instrument's first terms, set by prepare()
-  // before any clearing, moved after the first clearing (a levy's first guess from the base
-  // price). What that clearing shows of a budget's claims is then a clearing under terms about to
-  // change, so the instrument holds its own terms for a round instead of moving on it: with a
-  // levy's guess off, a CfD budget looked binding at a factor of 1 and was not, once the levy had
-  // settled.
-  bool hold_for_others = false;
+  const std::map<int, double>& stock_start_t;
 
   // Resolves a name to exactly one region of the market; records a problem at file:line:key
   // otherwise.
@@ -97,14 +99,13 @@ struct ClearingContext {
   double base_price(Stage stage) const;  // [USD/t] of the stage's product in the base year
 };
 
-// The change an instrument whose terms come from a fixed-point search reports for a round
-// [USD/t]: its distance from the fixed point valued in USD/t, and when the search moved its terms
-// (returned a positive distance), at least twice the outer loop's tolerance, so that the loop
-// clears once more at the new terms however small the move looks in USD/t (a small premium or
-// deficit per tonne): the last clearing is then always made at the terms the instrument settles.
-inline double change_of_terms(double distance_usd_per_t, bool moved,
-                              const ClearingContext& context) {
-  return moved ? std::max(distance_usd_per_t, 2.0 * context.price_tolerance) : distance_usd_per_t;
+// The change a searched unknown reports for a round [USD/t]: its distance from the fixed point
+// valued in USD/t, and when the search moved its terms (returned a positive distance), at least
+// twice the outer loop's tolerance, so that the loop clears once more at the new terms however
+// small the move looks in USD/t (a small premium or deficit per tonne): the last clearing is then
+// always made at the terms the instrument settles.
+inline double change_of_terms(double distance_usd_per_t, bool moved, double price_tolerance) {
+  return moved ? std::max(distance_usd_per_t, 2.0 * price_tolerance) : distance_usd_per_t;
 }
 
 // A note for a report when the share of their claims that producers decided on (the budget
@@ -113,6 +114,81 @@ inline double change_of_terms(double distance_usd_per_t, bool moved,
 // the budget pays at least the anticipated share, and a marginal producer that would run on the
 // other side would take the claims over the budget. nullopt when the two agree.
 std::optional<std::string> anticipated_share_note(double anticipated_share, double paid_share);
+
+// A specific tariff an instrument adds to a route of the base model [USD/t] (a levy).
+struct RouteTariff {
+  std::size_t route = 0;  // index into MarketModel::routes
+  double usd_per_t = 0.0;
+  bool operator==(const RouteTariff&) const = default;
+};
+// The unit cost a supply step of the base model is offered at [USD/t] (a producer's incentive
+// cost under a per-tonne payment).
+struct StepCost {
+  std::size_t region = 0;
+  Stage stage = Stage::kProcessing;
+  std::size_t step = 0;  // index into the region's steps at the stage
+  double usd_per_t = 0.0;
+  bool operator==(const StepCost&) const = default;
+};
+// The volume of a contracted delivery of the base model [t/yr] (the intermediary's purchase).
+struct DeliveryVolume {
+  std::size_t delivery = 0;  // index into MarketModel::deliveries
+  double t = 0.0;
+  bool operator==(const DeliveryVolume&) const = default;
+};
+// What an instrument asks of one clearing on top of the base model prepare() left. Terms of
+// different instruments never set the same step or delivery (one payment scheme per producer and
+// stage; one delivery per contract); route tariffs add up.
+struct Terms {
+  std::vector<RouteTariff> route_tariffs;
+  std::vector<StepCost> step_costs;
+  std::vector<DeliveryVolume> delivery_volumes;
+  bool operator==(const Terms&) const = default;
+};
+// Applies terms to a fresh copy of the base model: adds the route tariffs, sets the step costs
+// and delivery volumes. Applied to anything else, a route tariff would count twice.
+void apply_terms(const Terms& terms, market::MarketModel& model);
+
+// What an update reads: an equilibrium and the model it is read against, and the outer loop's
+// tolerance [USD/t] (1e-6 of the base price).
+struct Clearing {
+  const market::MarketModel& model;
+  const market::Equilibrium& eq;
+  double price_tolerance = 0.0;
+};
+
+// Direct terms after a clearing: where they go (before the driver's damping) and how far the
+// current terms are from that target [USD/t]; 0 when they are at their fixed point.
+struct TermsUpdate {
+  Terms target;
+  double distance_usd_per_t = 0.0;
+};
+
+// A price-dependent unknown whose fixed point value = target(clearing at value) the driver finds
+// with a DecreasingFixedPoint: the target must not increase with the value.
+struct SearchedUnknown {
+  double low = 0.0, high = 0.0;  // bounds
+  double start = 0.0;            // the value of the first clearing
+  double tolerance = 0.0;        // a gap to the target within which the value is settled
+};
+// What one clearing says about a searched unknown.
+struct UnknownReading {
+  double target = 0.0;
+  // Where a model of the target (predict_fixed_point) puts the next value to clear at, if the
+  // instrument has one: taken by the search when it lies inside the bracket.
+  std::optional<double> hint;
+  // The value of a distance d of the unknown in USD/t is d / unit * usd_per_t (a share of the
+  // unknown's unit times the price per tonne that share moves).
+  double unit = 1.0;
+  double usd_per_t = 0.0;
+};
+
+// An instrument's terms as the driver holds them: the terms and, for a searched unknown, its
+// value. settle() reads the final ones.
+struct CurrentTerms {
+  Terms terms;
+  std::optional<double> value;
+};
 
 class Instrument {
  public:
@@ -132,19 +208,42 @@ class Instrument {
   virtual std::string out_of_force_reason(int year) const {
     return fmt::format("{} is not in force in {}", label(), year);
   }
-  // Whether the instrument's price-dependent terms are a fixed point of what the other
-  // instruments' terms move (a budget's share of claims, a grant's funded volume): such
-  // instruments update after the others in every round, so that they can see whether the others
-  // moved (ClearingContext::hold_for_others).
-  virtual bool settles_after_others() const { return false; }
+  // The one-time, structural change of the base model (see the top of this file). Sets no
+  // price-dependent term: those are first_terms() or terms_at(searched()->start).
   virtual void prepare(ClearingContext& context) = 0;
-  virtual double update(const market::Equilibrium& eq, ClearingContext& context) {
-    (void)eq;
-    (void)context;
-    return 0.0;
+
+  // Direct terms. The terms of the first clearing (a levy's first guess; a producer incentive
+  // without a budget, which never changes).
+  virtual Terms first_terms() const { return {}; }
+  // The target of the direct terms at a clearing, given the current terms, and their distance
+  // from the fixed point [USD/t]. Route tariffs of the target must be listed like the current
+  // ones (the driver damps them pairwise). Terms that do not depend on prices stay as they are.
+  virtual TermsUpdate update(const Clearing& clearing, const Terms& current) const {
+    (void)clearing;
+    return {current, 0.0};
   }
-  virtual InstrumentReport settle(const market::Equilibrium& eq,
-                                  const ClearingContext& context) const = 0;
+
+  // A searched unknown (a budget's share of claims, a grant's volume), when the instrument has
+  // one; it then has no direct terms. The driver updates searched unknowns after every direct
+  // term of the round, since they are fixed points of what the others move, and reads them
+  // against the model of the next clearing as far as the direct terms have set it (a budget's
+  // model of its target predicts the next clearing, with the route costs it will have).
+  virtual std::optional<SearchedUnknown> searched() const { return std::nullopt; }
+  // The unknown's target at a clearing made with the unknown at `value`.
+  virtual UnknownReading read(const Clearing& clearing, double value) const {
+    (void)clearing;
+    return {value, std::nullopt, 1.0, 0.0};
+  }
+  // The terms at a value of the unknown.
+  virtual Terms terms_at(double value) const {
+    (void)value;
+    return {};
+  }
+
+  // The report at the final equilibrium; context.market.model is then the model of the final
+  // clearing (the base with `terms` applied).
+  virtual InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+                                  const CurrentTerms& terms) const = 0;
 
  protected:
   // Takes the material and the line from the spec (called by each instrument's constructor).
@@ -198,7 +297,8 @@ class DecreasingFixedPoint {
   // position step, so that a wrong model costs a round but never leaves the bracket.
   double step(double target, double tolerance, std::optional<double> hint = std::nullopt);
   bool bracketed() const { return above_ && below_; }
-  // Call before step() with ClearingContext::others_moved. When the market moved under the
+  // Call before step() with whether another instrument changed its terms (by more than the outer
+  // loop's tolerance) after the previous clearing. When the market moved under the
   // search (another instrument's terms changed since the clearings that built the bracket), the
   // bracket is forgotten and the search starts again from the current value within the original
   // bounds: a bracket end seen under other terms can hold the search off the fixed point, which
@@ -260,12 +360,10 @@ class ProducerIncentive {
   // one of these producers at this stage.
   void cover(ClearingContext& context, const std::set<std::size_t>& regions, Stage stage,
              std::optional<double> volume_t, int line);
-  // Sets the covered steps' costs to their incentive cost at `factor`. `payment_usd_per_t` must
-  // be the same function on every call (the instrument's terms): a call with the factor and feed
-  // price of the previous call leaves the costs as they are, without computing them again (the
-  // outer loop applies every round, and most rounds leave the factor where it was).
-  void apply(market::MarketModel& model, double base_feed_usd_per_t, double factor,
-             const std::function<double(double)>& payment_usd_per_t);
+  // The covered steps' offered costs at `factor`: each its incentive cost (the instrument's terms;
+  // the driver applies them). `payment_usd_per_t` is the instrument's payment per tonne.
+  std::vector<StepCost> costs(double base_feed_usd_per_t, double factor,
+                              const std::function<double(double)>& payment_usd_per_t) const;
   bool empty() const { return covered_.empty(); }
   Stage stage() const { return stage_; }
   std::set<std::size_t> regions() const;
@@ -277,7 +375,7 @@ class ProducerIncentive {
   // How the covered output of a region would change with the factor, seen from one clearing made
   // at the current factor with the region's prices held. A covered step runs when the producer's
   // revenue at the region's margin y (its producer price less the feed it needs; at the
-  // processing stage plus the base-year feed price, as in apply()), y + factor x payment(y),
+  // processing stage plus the base-year feed price, as in costs()), y + factor x payment(y),
   // covers its own cost x. That is linear in the factor, so each step switches at one factor.
   // A step that runs now is judged at the region's producer price; one that does not, at what
   // more output would fetch (its best export netback, or the local price while the region
@@ -309,12 +407,10 @@ class ProducerIncentive {
   struct Covered {
     std::size_t region;
     std::size_t step;
-    double unit_cost_usd_per_t;  // the producer's own cost (apply() sets what the market sees)
+    double unit_cost_usd_per_t;  // the producer's own cost (costs() gives what the market sees)
   };
   std::vector<Covered> covered_;
   Stage stage_ = Stage::kProcessing;
-  // The factor and feed price of the last apply(), when it ran.
-  std::optional<std::pair<double, double>> applied_;
 };
 
 }  // namespace critmin::policy

@@ -120,8 +120,9 @@ class JointPurchasing final : public Instrument {
     }
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq,
-                          const ClearingContext& context) const override {
+  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+                          const CurrentTerms& current) const override {
+    (void)current;  // no price-dependent terms
     InstrumentReport report = report_header();
     const market::NodeResult& block = eq.node(joint_, Stage::kProcessing);
     double tendered_total = 0.0;

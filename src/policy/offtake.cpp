@@ -91,8 +91,9 @@ class Offtake final : public Instrument {
                                 stage_, terms_.volume_t_per_year, transport, tariff});
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq,
-                          const ClearingContext& context) const override {
+  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+                          const CurrentTerms& current) const override {
+    (void)current;
     InstrumentReport report = report_header();
     const double reference = eq.node(buyer_region_, stage_).price_usd_per_t;
     const auto settled =
@@ -151,52 +152,59 @@ class Intermediary final : public Instrument {
     resale_region_ = *resale;
     const auto [transport, tariff] = route_costs(context, seller_region_, *resale, stage_);
     delivery_ = model.deliveries.size();
-    bought_t_ = volume_t_;
-    bought_ = DecreasingFixedPoint(0.0, volume_t_, volume_t_);
     model.deliveries.push_back({fmt::format("{}:{}", context.file, line_), seller_region_, *resale,
-                                stage_, bought_t_, transport, tariff});
+                                stage_, volume_t_, transport, tariff});
   }
 
   // The intermediary buys only what its grant can fund: when the deficit at the resale price
-  // exceeds the grant, the volume shrinks to grant / (purchase - resale price).
-  bool settles_after_others() const override { return true; }
+  // exceeds the grant, the volume shrinks to grant / (purchase - resale price). The volume is
+  // the unknown the outer loop searches, from the contract volume down.
+  std::optional<SearchedUnknown> searched() const override {
+    return SearchedUnknown{0.0, volume_t_, volume_t_, 1e-9 * std::max(1.0, volume_t_)};
+  }
 
-  double update(const market::Equilibrium& eq, ClearingContext& context) override {
-    if (context.hold_for_others) return 0.0;  // the others' first guesses moved
-    const double resale_price = eq.node(resale_region_, stage_).price_usd_per_t;
+  UnknownReading read(const Clearing& clearing, double volume_t) const override {
+    (void)volume_t;
+    const double resale_price = clearing.eq.node(resale_region_, stage_).price_usd_per_t;
     const double unit_deficit = purchase_usd_per_t_ - resale_price;
-    const double target =
+    UnknownReading reading;
+    reading.target =
         unit_deficit > 0.0 ? std::min(volume_t_, grant_usd_ / unit_deficit) : volume_t_;
     // The volume's distance from its fixed point, valued at the unit deficit, as a price per
     // tonne of the contract volume.
-    bought_.observe(context.others_moved);
-    const double distance_t = bought_.step(target, 1e-9 * std::max(1.0, volume_t_));
-    bought_t_ = bought_.value();
-    context.market.model.deliveries[delivery_].volume_t = bought_t_;
-    return change_of_terms(distance_t / std::max(volume_t_, 1e-12) * std::abs(unit_deficit),
-                           distance_t > 0.0, context);
+    reading.unit = std::max(volume_t_, 1e-12);
+    reading.usd_per_t = std::abs(unit_deficit);
+    return reading;
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq,
-                          const ClearingContext& context) const override {
+  // The delivery prepare() added, at the volume bought.
+  Terms terms_at(double volume_t) const override {
+    Terms terms;
+    terms.delivery_volumes.push_back({delivery_, volume_t});
+    return terms;
+  }
+
+  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+                          const CurrentTerms& current) const override {
     InstrumentReport report = report_header();
+    const double bought_t = current.value.value_or(volume_t_);
     const double resale_price = eq.node(resale_region_, stage_).price_usd_per_t;
     const auto year =
-        settlement::settle_intermediary(bought_t_, purchase_usd_per_t_, resale_price, grant_usd_);
+        settlement::settle_intermediary(bought_t, purchase_usd_per_t_, resale_price, grant_usd_);
     if (!year.is_ok()) {
       report.notes.push_back(year.status().message());
       return report;
     }
-    report.figures.push_back({"volume_bought", bought_t_, "t"});
+    report.figures.push_back({"volume_bought", bought_t, "t"});
     report.figures.push_back({"purchase_cost", year.value().purchase_cost_usd, "USD"});
     report.figures.push_back({"resale_revenue", year.value().resale_revenue_usd, "USD"});
     report.figures.push_back({"deficit", year.value().deficit_usd, "USD"});
     report.figures.push_back({"grant_paid", year.value().grant_paid_usd, "USD"});
     report.figures.push_back({"unfunded_deficit", year.value().unfunded_deficit_usd, "USD"});
-    if (bought_t_ < volume_t_ * (1.0 - 1e-9)) {
+    if (bought_t < volume_t_ * (1.0 - 1e-9)) {
       report.notes.push_back(fmt::format(
           "the grant binds: the intermediary buys {:.6g} of the {:.6g} t it could contract",
-          bought_t_, volume_t_));
+          bought_t, volume_t_));
     }
     (void)context;
     return report;
@@ -205,9 +213,8 @@ class Intermediary final : public Instrument {
  private:
   Stage stage_ = Stage::kProcessing;
   std::string seller_, resale_;
-  double volume_t_ = 0.0, purchase_usd_per_t_ = 0.0, grant_usd_ = 0.0, bought_t_ = 0.0;
+  double volume_t_ = 0.0, purchase_usd_per_t_ = 0.0, grant_usd_ = 0.0;
   std::size_t seller_region_ = 0, resale_region_ = 0, delivery_ = 0;
-  DecreasingFixedPoint bought_{0.0, 0.0, 0.0};
 };
 
 }  // namespace

@@ -11,11 +11,13 @@
 //
 // levy: a variable import levy on non-member supply entering member regions,
 //   levy = max(0, floor - landed price), landed = producer price at the origin + transport +
-//   tariff; solved in the outer loop because the landed price depends on the equilibrium.
+//   tariff; direct terms (a tariff per levied route) whose target the outer loop reaches, because
+//   the landed price depends on the equilibrium.
 // top_up: a price-gap payment to member producers, max(0, floor - their price) per tonne.
 //   A producer with a unit cost up to the floor produces at any market price, so its supply is
 //   offered at the incentive cost (the lowest price at which price + top-up covers its cost).
-//   A budget cap scales the payments pro rata; producers anticipate the scaled payment.
+//   A budget cap scales the payments pro rata; producers anticipate the scaled payment, the
+//   unknown the outer loop searches (the offered costs are the terms at each factor).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -63,9 +65,7 @@ class PriceFloor final : public Instrument {
           // that a floor well above the market settles in two clearings, not from no levy.
           const double landed = base + route.transport_cost_usd_per_t +
                                 route.specific_tariff_usd_per_t + route.ad_valorem_tariff * base;
-          const double guess = settlement::variable_levy_per_t(floor_usd_per_t_, landed).value();
-          levy_usd_per_t_.push_back(guess);
-          model.routes[i].specific_tariff_usd_per_t += guess;
+          first_levy_.push_back(settlement::variable_levy_per_t(floor_usd_per_t_, landed).value());
         }
       }
       if (levied_routes_.empty()) {
@@ -81,92 +81,105 @@ class PriceFloor final : public Instrument {
           "{}: no member region produces at this stage; nothing is topped up", label()));
     }
     base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
-    incentive_.apply(model, base_feed_usd_per_t_, factor_.value(), payment());
   }
 
-  bool settles_after_others() const override { return !levy_ && budget_usd_.has_value(); }
-
-  double update(const market::Equilibrium& eq, ClearingContext& context) override {
-    market::MarketModel& model = context.market.model;
-    if (levy_) {
-      double change = 0.0;
-      const std::size_t n = model.regions.size();
-      const std::vector<double> traded = traded_by_pair(eq, n);
-      for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
-        market::Route& route = model.routes[levied_routes_[j]];
-        const market::NodeResult& from = eq.node(route.from, stage_);
-        const market::NodeResult& to = eq.node(route.to, stage_);
-        const double origin = from.producer_price_usd_per_t;
-        // The landed price excludes the levy itself; ad valorem duty is paid on the origin price.
-        const double landed = origin + route.transport_cost_usd_per_t + base_specific_[j] +
-                              route.ad_valorem_tariff * std::max(0.0, origin);
-        const double target = settlement::variable_levy_per_t(floor_usd_per_t_, landed).value();
-        const double next = levy_usd_per_t_[j] + damping_ * (target - levy_usd_per_t_[j]);
-        // A route that carries nothing and stays unprofitable at the target levy (buyers there
-        // pay at most the landed price with the target levy, max(floor, landed), in the prices
-        // of this clearing) keeps the equilibrium an equilibrium when its levy moves to the
-        // target: the prices are an optimal dual (settle_idle_prices moves an idle node's price
-        // only within its dual range), so with the route's new cost its flow of 0 still has a
-        // reduced cost >= 0 and every other arc is unchanged. Its change is therefore no
-        // distance from the fixed point, wherever in its range the price of an origin that
-        // ships nothing was reported (kaolin's idle exporters took 30 rounds of a levy chasing
-        // such a price).
-        const bool idle_and_unprofitable =
-            !(traded[route.from * n + route.to] > 0.0) &&
-            to.price_usd_per_t <= std::max(floor_usd_per_t_, landed) - context.price_tolerance;
-        if (!idle_and_unprofitable) {
-          change = std::max(change, std::abs(target - levy_usd_per_t_[j]));
-        }
-        levy_usd_per_t_[j] = next;
-        route.specific_tariff_usd_per_t = base_specific_[j] + next;
-      }
-      ++rounds_;
-      if (rounds_ > 8) damping_ = 0.5;  // a levy that switches a route on and off settles
-      return change;
+  // The levy per levied route, in the order of levied_routes_; a top-up without a budget pays
+  // every claim, so its producers are offered at their incentive cost at a factor of 1.
+  Terms first_terms() const override {
+    if (!levy_) return terms_at(1.0);
+    Terms terms;
+    for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
+      terms.route_tariffs.push_back({levied_routes_[j], first_levy_[j]});
     }
-    double budget_change = 0.0;
-    if (budget_usd_ && context.hold_for_others) return 0.0;  // the others' first guesses moved
-    if (budget_usd_) {
-      const double claimed = claimed_usd(eq);
-      const auto share = [&](double claims) {
-        return claims > *budget_usd_ ? std::clamp(*budget_usd_ / claims, 0.0, 1.0) : 1.0;
-      };
-      const double target = share(claimed);
-      // Where the factor settles if prices held (as for a subsidy's budget; subsidy.cpp).
-      std::optional<double> hint;
-      if (target < 1.0 || factor_.value() < 1.0) {
-        const auto views =
-            incentive_.outlook(context.market.model, eq, base_feed_usd_per_t_, payment());
-        std::vector<double> switches;
+    return terms;
+  }
+
+  // The levy's target on each route: floor - landed price at this clearing.
+  TermsUpdate update(const Clearing& clearing, const Terms& current) const override {
+    if (!levy_) return {current, 0.0};
+    const market::MarketModel& model = clearing.model;
+    const market::Equilibrium& eq = clearing.eq;
+    TermsUpdate out;
+    out.target.route_tariffs.reserve(levied_routes_.size());
+    const std::size_t n = model.regions.size();
+    const std::vector<double> traded = traded_by_pair(eq, n);
+    for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
+      const market::Route& route = model.routes[levied_routes_[j]];
+      const market::NodeResult& from = eq.node(route.from, stage_);
+      const market::NodeResult& to = eq.node(route.to, stage_);
+      const double origin = from.producer_price_usd_per_t;
+      // The landed price excludes the levy itself; ad valorem duty is paid on the origin price.
+      const double landed = origin + route.transport_cost_usd_per_t + base_specific_[j] +
+                            route.ad_valorem_tariff * std::max(0.0, origin);
+      const double target = settlement::variable_levy_per_t(floor_usd_per_t_, landed).value();
+      // A route that carries nothing and stays unprofitable at the target levy (buyers there
+      // pay at most the landed price with the target levy, max(floor, landed), in the prices
+      // of this clearing) keeps the equilibrium an equilibrium when its levy moves to the
+      // target: the prices are an optimal dual (settle_idle_prices moves an idle node's price
+      // only within its dual range), so with the route's new cost its flow of 0 still has a
+      // reduced cost >= 0 and every other arc is unchanged. Its change is therefore no
+      // distance from the fixed point, wherever in its range the price of an origin that
+      // ships nothing was reported (kaolin's idle exporters took 30 rounds of a levy chasing
+      // such a price).
+      const bool idle_and_unprofitable =
+          !(traded[route.from * n + route.to] > 0.0) &&
+          to.price_usd_per_t <= std::max(floor_usd_per_t_, landed) - clearing.price_tolerance;
+      if (!idle_and_unprofitable) {
+        out.distance_usd_per_t =
+            std::max(out.distance_usd_per_t, std::abs(target - current.route_tariffs[j].usd_per_t));
+      }
+      out.target.route_tariffs.push_back({levied_routes_[j], target});
+    }
+    return out;
+  }
+
+  // A top-up with a budget: the share of claims the budget pays, which producers anticipate.
+  std::optional<SearchedUnknown> searched() const override {
+    if (levy_ || !budget_usd_) return std::nullopt;
+    return SearchedUnknown{0.0, 1.0, 1.0, kBudgetFactorTolerance};
+  }
+
+  UnknownReading read(const Clearing& clearing, double factor) const override {
+    const auto share = [&](double claims) {
+      return claims > *budget_usd_ ? std::clamp(*budget_usd_ / claims, 0.0, 1.0) : 1.0;
+    };
+    UnknownReading reading;
+    reading.target = share(claimed_usd(clearing.eq));
+    // Where the factor settles if prices held (as for a subsidy's budget; subsidy.cpp).
+    if (reading.target < 1.0 || factor < 1.0) {
+      const auto views =
+          incentive_.outlook(clearing.model, clearing.eq, base_feed_usd_per_t_, payment());
+      std::vector<double> switches;
+      for (const auto& view : views) {
+        for (const auto& s : view.switches) switches.push_back(s.factor);
+      }
+      const auto modelled_target = [&](double f) {
+        double claims = 0.0;
         for (const auto& view : views) {
-          for (const auto& s : view.switches) switches.push_back(s.factor);
+          claims += settlement::price_gap_top_up_per_t(floor_usd_per_t_, view.price_at(f)).value() *
+                    view.covered_at(f);
         }
-        const auto modelled_target = [&](double factor) {
-          double claims = 0.0;
-          for (const auto& view : views) {
-            claims += settlement::price_gap_top_up_per_t(floor_usd_per_t_, view.price_at(factor))
-                          .value() *
-                      view.covered_at(factor);
-          }
-          return share(claims);
-        };
-        hint = budget_factor_hint(predict_fixed_point(switches, 0.0, 1.0, modelled_target),
-                                  factor_.value(),
-                                  0.5 * context.price_tolerance / std::max(floor_usd_per_t_, 1.0));
-      }
-      // The factor moves every covered producer's incentive by at most floor x the change.
-      factor_.observe(context.others_moved);
-      const double distance = factor_.step(target, kBudgetFactorTolerance, hint);
-      budget_change = change_of_terms(distance * floor_usd_per_t_, distance > 0.0, context);
+        return share(claims);
+      };
+      reading.hint =
+          budget_factor_hint(predict_fixed_point(switches, 0.0, 1.0, modelled_target), factor,
+                             0.5 * clearing.price_tolerance / std::max(floor_usd_per_t_, 1.0));
     }
-    // The offered costs are a function of the factor alone, so the factor's distance from its
-    // fixed point is the measure of convergence.
-    incentive_.apply(context.market.model, base_feed_usd_per_t_, factor_.value(), payment());
-    return budget_change;
+    // The factor moves every covered producer's incentive by at most floor x the change.
+    reading.usd_per_t = floor_usd_per_t_;
+    return reading;
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq,
-                          const ClearingContext& context) const override {
+  // The offered costs are a function of the factor alone, so the factor's distance from its
+  // fixed point is the measure of convergence.
+  Terms terms_at(double factor) const override {
+    Terms terms;
+    terms.step_costs = incentive_.costs(base_feed_usd_per_t_, factor, payment());
+    return terms;
+  }
+
+  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+                          const CurrentTerms& current) const override {
     InstrumentReport report = report_header();
     const market::MarketModel& model = context.market.model;
     if (levy_) {
@@ -176,8 +189,9 @@ class PriceFloor final : public Instrument {
       for (std::size_t j = 0; j < levied_routes_.size(); ++j) {
         const market::Route& route = model.routes[levied_routes_[j]];
         const double quantity = traded[route.from * n + route.to];
-        revenue += levy_usd_per_t_[j] * quantity;
-        if (levy_usd_per_t_[j] > 0.0) volume += quantity;  // imports that paid a levy
+        const double levy = current.terms.route_tariffs[j].usd_per_t;
+        revenue += levy * quantity;
+        if (levy > 0.0) volume += quantity;  // imports that paid a levy
       }
       report.figures.push_back({"levy_revenue", revenue, "USD"});
       report.figures.push_back({"levied_volume", volume, "t"});
@@ -204,7 +218,7 @@ class PriceFloor final : public Instrument {
       if (budget_usd_) {
         const double paid_share =
             paid.binding ? std::clamp(paid.total_paid_usd / claimed, 0.0, 1.0) : 1.0;
-        if (auto note = anticipated_share_note(factor_.value(), paid_share)) {
+        if (auto note = anticipated_share_note(current.value.value_or(1.0), paid_share)) {
           report.notes.push_back(std::move(*note));
         }
       }
@@ -258,12 +272,9 @@ class PriceFloor final : public Instrument {
   std::optional<double> budget_usd_;
   std::vector<std::size_t> levied_routes_;
   std::vector<double> base_specific_;
-  std::vector<double> levy_usd_per_t_;
+  std::vector<double> first_levy_;  // per levied route [USD/t]
   ProducerIncentive incentive_;
   double base_feed_usd_per_t_ = 0.0;
-  DecreasingFixedPoint factor_{0.0, 1.0, 1.0};
-  double damping_ = 1.0;
-  int rounds_ = 0;
 };
 
 }  // namespace

@@ -5,7 +5,8 @@
 //              the [[instrument]] table and checks every key, src/scenario/instrument_reader.cpp);
 //   prepare()  turns the stock into market offers: release steps (stock offered to the holder's
 //              buyers at the release trigger) and refill steps (bought below the refill trigger);
-//   update()   nothing: the offers do not depend on the price, so no outer loop is needed;
+//   terms      none: the offers do not depend on the price, so it keeps the interface's defaults
+//              (no direct terms, no searched unknown) and the outer loop has nothing to settle;
 //   settle()   reports the stock balance (end = start - release + refill, conserved exactly) and
 //              its cost: refill purchases at the market price, holding cost on the mean stock.
 //
@@ -79,10 +80,8 @@ class Stockpile final : public Instrument {
     holder_base_demand_t_ = context.original_base_demand_t[*holder];
     start_t_ = initial_fill_ * target_t_;
     // A multi-year run carries the stock from the end of the previous year.
-    if (context.stock_start_t) {
-      if (auto it = context.stock_start_t->find(line_); it != context.stock_start_t->end()) {
-        start_t_ = it->second;
-      }
+    if (auto it = context.stock_start_t.find(line_); it != context.stock_start_t.end()) {
+      start_t_ = it->second;
     }
     // The shortfall trigger is the holder's base-year landed price: the base price plus the
     // cheapest freight and tariff into the holder (an importer's buyers pay that much in the base
@@ -115,8 +114,9 @@ class Stockpile final : public Instrument {
     if (!offer.release.empty() || !offer.refill.empty()) model.stocks.push_back(offer);
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq,
-                          const ClearingContext& context) const override {
+  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+                          const CurrentTerms& current) const override {
+    (void)current;  // no price-dependent terms
     InstrumentReport report = report_header();
     report.holder = holder_;
     const market::NodeResult& node = eq.node(holder_region_, Stage::kProcessing);

@@ -16,7 +16,8 @@
 //
 // Payments per tonne come from critmin/policy/settlement.h. The reference price is the producer's
 // own market price. When the budget binds, producers anticipate the share of their claim that will
-// be paid (the pro-rata factor) and decide on it; the outer loop finds that factor. Under
+// be paid (the pro-rata factor) and decide on it; the outer loop searches that factor (the
+// instrument's terms are its producers' offered costs at a factor). Under
 // first_come the payments go in the order of the producers list, but every producer still decides
 // on the average share (paid / claimed): which claimant comes first is not known when deciding.
 #include <fmt/format.h>
@@ -72,61 +73,66 @@ class Subsidy final : public Instrument {
           "{}: the covered producers have no capacity at this stage; nothing is paid", label()));
     }
     base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
-    incentive_.apply(model, base_feed_usd_per_t_, factor_.value(), payment());
   }
 
-  bool settles_after_others() const override { return budget_usd_.has_value(); }
+  // Without a budget every claim is paid: the producers are offered at their incentive cost at
+  // a factor of 1, whatever the prices.
+  Terms first_terms() const override { return terms_at(1.0); }
 
-  double update(const market::Equilibrium& eq, ClearingContext& context) override {
-    double budget_change = 0.0;
-    if (budget_usd_ && context.hold_for_others) return 0.0;  // the others' first guesses moved
-    if (budget_usd_) {
-      const auto outcome = budget_outcome(eq, context);
-      const double target = paid_share(outcome);
-      // Where the factor settles if prices held: each covered step switches at one factor, so
-      // the target is piecewise constant between the switches and its fixed point is found
-      // exactly; at a switch two clearings straddle it (docs/instruments/README.md).
-      std::optional<double> hint;
-      if (outcome.binding || factor_.value() < 1.0) {
-        const auto views =
-            incentive_.outlook(context.market.model, eq, base_feed_usd_per_t_, payment());
-        std::vector<double> switches;
-        for (const auto& view : views) {
-          for (const auto& s : view.switches) switches.push_back(s.factor);
-        }
-        const auto modelled_target = [&](double factor) {
-          std::vector<double> claims;
-          for (std::size_t r : order_) {
-            double covered = 0.0, price = 0.0;
-            for (const auto& view : views) {
-              if (view.region == r) {
-                covered = view.covered_at(factor);
-                price = view.price_at(factor);
-              }
-            }
-            claims.push_back(settlement::subsidy_payment_per_t(terms_, price).value() * covered);
-          }
-          return paid_share(settlement::apply_budget(claims, budget_usd_, rule_).value());
-        };
-        hint =
-            budget_factor_hint(predict_fixed_point(switches, 0.0, 1.0, modelled_target),
-                               factor_.value(), 0.5 * context.price_tolerance / scale_usd_per_t());
+  // With a budget: the share of claims the budget pays, which producers anticipate.
+  std::optional<SearchedUnknown> searched() const override {
+    if (!budget_usd_) return std::nullopt;
+    return SearchedUnknown{0.0, 1.0, 1.0, kBudgetFactorTolerance};
+  }
+
+  UnknownReading read(const Clearing& clearing, double factor) const override {
+    const auto outcome = budget_outcome(clearing.eq, clearing.model);
+    UnknownReading reading;
+    reading.target = paid_share(outcome);
+    // Where the factor settles if prices held: each covered step switches at one factor, so
+    // the target is piecewise constant between the switches and its fixed point is found
+    // exactly; at a switch two clearings straddle it (docs/instruments/README.md).
+    if (outcome.binding || factor < 1.0) {
+      const auto views =
+          incentive_.outlook(clearing.model, clearing.eq, base_feed_usd_per_t_, payment());
+      std::vector<double> switches;
+      for (const auto& view : views) {
+        for (const auto& s : view.switches) switches.push_back(s.factor);
       }
-      // The factor moves every covered producer's incentive by at most the price scale x change.
-      factor_.observe(context.others_moved);
-      const double distance = factor_.step(target, kBudgetFactorTolerance, hint);
-      budget_change = change_of_terms(distance * scale_usd_per_t(), distance > 0.0, context);
+      const auto modelled_target = [&](double f) {
+        std::vector<double> claims;
+        for (std::size_t r : order_) {
+          double covered = 0.0, price = 0.0;
+          for (const auto& view : views) {
+            if (view.region == r) {
+              covered = view.covered_at(f);
+              price = view.price_at(f);
+            }
+          }
+          claims.push_back(settlement::subsidy_payment_per_t(terms_, price).value() * covered);
+        }
+        return paid_share(settlement::apply_budget(claims, budget_usd_, rule_).value());
+      };
+      reading.hint = budget_factor_hint(predict_fixed_point(switches, 0.0, 1.0, modelled_target),
+                                        factor, 0.5 * clearing.price_tolerance / scale_usd_per_t());
     }
-    // The offered costs are a function of the factor alone, so the factor's distance from its
-    // fixed point is the measure of convergence.
-    incentive_.apply(context.market.model, base_feed_usd_per_t_, factor_.value(), payment());
-    return budget_change;
+    // The factor moves every covered producer's incentive by at most the price scale x change.
+    reading.usd_per_t = scale_usd_per_t();
+    return reading;
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq,
-                          const ClearingContext& context) const override {
+  // The offered costs are a function of the factor alone, so the factor's distance from its
+  // fixed point is the measure of convergence.
+  Terms terms_at(double factor) const override {
+    Terms terms;
+    terms.step_costs = incentive_.costs(base_feed_usd_per_t_, factor, payment());
+    return terms;
+  }
+
+  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+                          const CurrentTerms& current) const override {
     InstrumentReport report = report_header();
-    const auto outcome = budget_outcome(eq, context);
+    const auto outcome = budget_outcome(eq, context.market.model);
     double paid_out = 0.0, paid_back = 0.0, volume = 0.0;
     for (double p : outcome.paid_usd) (p >= 0.0 ? paid_out : paid_back) += p;
     for (std::size_t r : order_) volume += incentive_.covered_output_t(context.market.model, eq, r);
@@ -153,7 +159,7 @@ class Subsidy final : public Instrument {
                         settlement::budget_rule_name(rule_), outcome.total_paid_usd,
                         outcome.total_claimed_usd));
       }
-      if (auto note = anticipated_share_note(factor_.value(), paid_share(outcome))) {
+      if (auto note = anticipated_share_note(current.value.value_or(1.0), paid_share(outcome))) {
         report.notes.push_back(std::move(*note));
       }
     }
@@ -181,10 +187,10 @@ class Subsidy final : public Instrument {
 
   // Claims per covered region (in the order of the producers list) under the budget.
   settlement::BudgetOutcome budget_outcome(const market::Equilibrium& eq,
-                                           const ClearingContext& context) const {
+                                           const market::MarketModel& model) const {
     std::vector<double> claims;
     for (std::size_t r : order_) {
-      const double output = incentive_.covered_output_t(context.market.model, eq, r);
+      const double output = incentive_.covered_output_t(model, eq, r);
       const double price = eq.node(r, stage_).producer_price_usd_per_t;
       claims.push_back(settlement::subsidy_payment_per_t(terms_, price).value() * output);
     }
@@ -200,7 +206,6 @@ class Subsidy final : public Instrument {
   settlement::BudgetRule rule_ = settlement::BudgetRule::kProRata;
   ProducerIncentive incentive_;
   double base_feed_usd_per_t_ = 0.0;
-  DecreasingFixedPoint factor_{0.0, 1.0, 1.0};
 };
 
 }  // namespace

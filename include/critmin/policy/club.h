@@ -25,12 +25,16 @@
 // non-member supply entering member regions. A region belongs to the club when all its countries
 // are members (EU27 with the EU in the club; ROW never).
 //
-// Clearing: structural instruments change the market first (certified segments, the joint
-// purchasing block, contracted deliveries, stocks, producer incentives); price-dependent terms
-// (levies, budget caps, the intermediary's funded volume) are then settled in an outer loop that
-// re-clears the market until no term changes by more than 1e-6 of the base price (a budget factor:
-// by more than 1e-4 of the payment), at most 40 rounds, and reports its rounds and residual. Every
-// payment is computed with critmin/policy/settlement.h.
+// Clearing: structural instruments change the market once, before the first clearing (certified
+// segments, the joint purchasing block, contracted deliveries, stocks, the supply steps a producer
+// incentive covers). Each clearing is then made with every instrument's terms applied to that
+// base (levies on routes, the costs paid producers are offered at, the intermediary's funded
+// volume); instruments compute their terms from a clearing and never change the market
+// themselves. Price-dependent terms (levies, budget factors, the funded volume) are settled in an
+// outer loop, which owns their fixed-point searches, that re-clears the market until no term
+// changes by more than 1e-6 of the base price (a budget factor: by more than 1e-4 of the payment),
+// at most 40 rounds, and reports its rounds and residual. Every payment is computed with
+// critmin/policy/settlement.h.
 #pragma once
 
 #include <map>
