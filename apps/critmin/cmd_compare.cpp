@@ -128,13 +128,9 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     if (flags->format == "csv") {
       const std::filesystem::path dir = flags->out;
       const std::vector<report::LongTable> tables = report::comparison_long_tables(comparison);
-      if (Status s = report::write_long_tables(tables, dir); !s.is_ok()) {
+      if (Status s = write_csv_tables(tables, dir); !s.is_ok()) {
         common.exit_code = report_error(s);
         return;
-      }
-      for (const report::LongTable& table : tables) {
-        std::cout << fmt::format("wrote {} ({} rows)\n", (dir / (table.name + ".csv")).string(),
-                                 table.rows.size());
       }
     } else if (flags->format == "json") {
       std::cout << json;

@@ -189,11 +189,7 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   if (flags.format == "csv") {
     const std::vector<report::LongTable> tables =
         report::ensemble_long_tables(summary, all.value());
-    if (Status s = report::write_long_tables(tables, dir); !s.is_ok()) return report_error(s);
-    for (const report::LongTable& table : tables) {
-      std::cout << fmt::format("wrote {} ({} rows)\n", (dir / (table.name + ".csv")).string(),
-                               table.rows.size());
-    }
+    if (Status s = write_csv_tables(tables, dir); !s.is_ok()) return report_error(s);
   } else if (flags.format == "json") {
     std::cout << json;
   } else {

@@ -20,6 +20,16 @@ Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,
   return scenario::read_simulation_scenario(text.value(), file, data);
 }
 
+Status write_csv_tables(const std::vector<report::LongTable>& tables,
+                        const std::filesystem::path& dir) {
+  CRITMIN_RETURN_IF_ERROR(report::write_long_tables(tables, dir));
+  for (const report::LongTable& table : tables) {
+    std::cout << fmt::format("wrote {} ({} rows)\n", (dir / (table.name + ".csv")).string(),
+                             table.rows.size());
+  }
+  return Status::ok();
+}
+
 Status write_simulation_results(const sim::SimulationResult& result,
                                 const std::filesystem::path& dir) {
   std::error_code error;
@@ -99,13 +109,9 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
     }
     if (flags->format == "csv") {
       const std::vector<report::LongTable> tables = report::simulation_long_tables(result.value());
-      if (Status s = report::write_long_tables(tables, dir); !s.is_ok()) {
+      if (Status s = write_csv_tables(tables, dir); !s.is_ok()) {
         common.exit_code = report_error(s);
         return;
-      }
-      for (const report::LongTable& table : tables) {
-        std::cout << fmt::format("wrote {} ({} rows)\n", (dir / (table.name + ".csv")).string(),
-                                 table.rows.size());
       }
     } else if (flags->format == "json") {
       std::cout << json;

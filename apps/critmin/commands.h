@@ -8,6 +8,7 @@
 #include <string>
 
 #include "critmin/core/status.h"
+#include "critmin/report/long_tables.h"
 #include "critmin/report/results_report.h"
 #include "critmin/sim/simulation.h"
 #include "critmin/world/dataset.h"
@@ -54,5 +55,9 @@ Status write_result_reports(const Dataset& data, const std::string& summary_json
 Status write_results_reports(const Dataset& data, const report::ResultsFiles& files,
                              const std::string& html_file, const std::string& xlsx_file);
 void register_ensemble_command(CLI::App& app, CommonOptions& common);
+
+// Writes long tables as DIR/<name>.csv (--format csv) and prints one line per file written.
+Status write_csv_tables(const std::vector<report::LongTable>& tables,
+                        const std::filesystem::path& dir);
 
 }  // namespace critmin::cli

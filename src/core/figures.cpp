@@ -12,6 +12,7 @@
 #include "core/csv.h"
 #include "core/figures_texts.h"
 #include "core/suggest.h"
+#include "core/text.h"
 
 namespace critmin {
 
@@ -113,16 +114,6 @@ std::string significant(double value) {
   }
   if (out == "-0") out = "0";
   return out;
-}
-
-std::string grouped(double value) {
-  std::string digits = fmt::format("{:.0f}", std::fabs(value));
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return (value < 0 && digits != "0" ? "-" : "") + out;
 }
 
 }  // namespace
@@ -267,7 +258,7 @@ std::string format_amount(double value, std::string_view unit) {
     if (magnitude >= 1e3) return significant(value / 1e3) + " k";
     return significant(value);
   }
-  if (magnitude >= 1000.0) return grouped(value);
+  if (magnitude >= 1000.0) return grouped_digits(value);
   return significant(value);
 }
 

@@ -130,4 +130,14 @@ Status write_text_file(const std::filesystem::path& path, std::string_view text)
   return Status::ok();
 }
 
+std::string grouped_digits(double value) {
+  std::string digits = fmt::format("{:.0f}", std::fabs(value));
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (value < 0 && digits != "0" ? "-" : "") + out;
+}
+
 }  // namespace critmin

@@ -13,6 +13,8 @@
 namespace critmin {
 
 std::string_view trim(std::string_view text);
+// A whole number with thousands separators: -1234567.8 -> "-1,234,568".
+std::string grouped_digits(double value);
 std::string to_lower(std::string_view text);
 std::string to_upper(std::string_view text);
 std::vector<std::string> split(std::string_view text, char separator);

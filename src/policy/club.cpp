@@ -455,9 +455,14 @@ std::vector<StepCost> ProducerIncentive::costs(
   return out;
 }
 
-void apply_terms(const Terms& terms, market::MarketModel& model) {
+namespace {
+
+// Writes terms into the model's fields: route tariffs added to (`add_tariffs`) or set to the
+// values, step costs and delivery volumes set.
+void write_terms(const Terms& terms, market::MarketModel& model, bool add_tariffs) {
   for (const RouteTariff& t : terms.route_tariffs) {
-    model.routes[t.route].specific_tariff_usd_per_t += t.usd_per_t;
+    double& tariff = model.routes[t.route].specific_tariff_usd_per_t;
+    tariff = add_tariffs ? tariff + t.usd_per_t : t.usd_per_t;
   }
   for (const StepCost& c : terms.step_costs) {
     auto& steps = c.stage == Stage::kProcessing ? model.regions[c.region].processing
@@ -467,6 +472,12 @@ void apply_terms(const Terms& terms, market::MarketModel& model) {
   for (const DeliveryVolume& d : terms.delivery_volumes) {
     model.deliveries[d.delivery].volume_t = d.t;
   }
+}
+
+}  // namespace
+
+void apply_terms(const Terms& terms, market::MarketModel& model) {
+  write_terms(terms, model, true);
 }
 
 std::set<std::size_t> ProducerIncentive::regions() const {
@@ -542,17 +553,7 @@ Terms fields_of(const Terms& terms, const market::MarketModel& model) {
 
 // Sets the fields to the values fields_of() read: undoes apply_terms() exactly.
 void restore_fields(const Terms& values, market::MarketModel& model) {
-  for (const RouteTariff& t : values.route_tariffs) {
-    model.routes[t.route].specific_tariff_usd_per_t = t.usd_per_t;
-  }
-  for (const StepCost& c : values.step_costs) {
-    auto& steps = c.stage == Stage::kProcessing ? model.regions[c.region].processing
-                                                : model.regions[c.region].extraction;
-    steps[c.step].unit_cost_usd_per_t = c.usd_per_t;
-  }
-  for (const DeliveryVolume& d : values.delivery_volumes) {
-    model.deliveries[d.delivery].volume_t = d.t;
-  }
+  write_terms(values, model, false);
 }
 
 // The regions of the market all of whose countries are members.

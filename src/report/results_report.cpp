@@ -31,16 +31,6 @@ std::string string_or(const json& object, const char* key, const std::string& fa
   return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
-std::string grouped_digits(double value) {
-  std::string digits = fmt::format("{:.0f}", std::fabs(value));
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return (value < 0 && digits != "0" ? "-" : "") + out;
-}
-
 std::string money(double value, const std::string& unit) {
   const double magnitude = std::fabs(value);
   if (magnitude >= 1e9) return fmt::format("{:.3g} billion {}", value / 1e9, unit);
