@@ -90,6 +90,12 @@ Status validate_and_build(const MarketModel& model, bool pool_uniform_trade, Flo
                  fmt::format("unit cost {} must be a finite number >= 0",
                              steps[k].unit_cost_usd_per_t));
         }
+        if (!finite_nonnegative(steps[k].cost_rise_usd_per_t)) {
+          report(field("cost_rise_usd_per_t"),
+                 fmt::format("cost rise {} must be a finite number >= 0: a supply curve cannot "
+                             "fall with quantity",
+                             steps[k].cost_rise_usd_per_t));
+        }
       }
     };
     check_steps(region.extraction, "extraction");
@@ -104,6 +110,13 @@ Status validate_and_build(const MarketModel& model, bool pool_uniform_trade, Flo
       if (!finite_nonnegative(region.demand[k].willingness_to_pay_usd_per_t)) {
         report(field("willingness_to_pay_usd_per_t"), "must be a finite number >= 0");
       }
+      const double fall = region.demand[k].wtp_fall_usd_per_t;
+      if (!finite_nonnegative(fall) || fall > region.demand[k].willingness_to_pay_usd_per_t) {
+        report(field("wtp_fall_usd_per_t"),
+               fmt::format("fall {} must lie in [0, willingness to pay]: a demand curve cannot "
+                           "rise with quantity nor fall below zero",
+                           fall));
+      }
     }
     if (!finite_nonnegative(region.base_demand_t)) {
       report(fmt::format("regions[{}].base_demand_t", region.name), "must be a number >= 0");
@@ -117,14 +130,17 @@ Status validate_and_build(const MarketModel& model, bool pool_uniform_trade, Flo
     }
     for (const SupplyStep& step : stock.release) {
       if (!(std::isfinite(step.capacity_t) && step.capacity_t > 0.0) ||
-          !finite_nonnegative(step.unit_cost_usd_per_t)) {
+          !finite_nonnegative(step.unit_cost_usd_per_t) ||
+          !finite_nonnegative(step.cost_rise_usd_per_t)) {
         report(fmt::format("stocks[{}].release", model.regions[stock.region].name),
                "a release step needs a positive quantity and a release price >= 0");
       }
     }
     for (const DemandStep& step : stock.refill) {
       if (!(std::isfinite(step.quantity_t) && step.quantity_t > 0.0) ||
-          !finite_nonnegative(step.willingness_to_pay_usd_per_t)) {
+          !finite_nonnegative(step.willingness_to_pay_usd_per_t) ||
+          !finite_nonnegative(step.wtp_fall_usd_per_t) ||
+          step.wtp_fall_usd_per_t > step.willingness_to_pay_usd_per_t) {
         report(fmt::format("stocks[{}].refill", model.regions[stock.region].name),
                "a refill step needs a positive quantity and a refill price >= 0");
       }
@@ -415,6 +431,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
   // Per hub: (index among its origins or destinations, t) of what enters and leaves it.
   std::vector<std::vector<std::pair<std::size_t, double>>> hub_exports(problem.hubs.size()),
       hub_imports(problem.hubs.size());
+  std::vector<double> served_essential(n, 0.0);  // [t/yr] per region
   for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
     const FlowArc& a = problem.arcs[i];
     const double flow = solution.flow[i];
@@ -423,7 +440,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
       case ArcKind::kExtractionSupply: {
         NodeResult& e = eq.nodes[2 * a.region];
         e.production_t += flow;
-        const double cost = model.regions[a.region].extraction[a.step].unit_cost_usd_per_t;
+        const double cost = model.regions[a.region].extraction[a.step].average_cost_usd_per_t(flow);
         eq.accounts[a.region].producer_surplus_usd += (e.producer_price_usd_per_t - cost) * flow;
         break;
       }
@@ -433,7 +450,8 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         const double output = flow * yield;
         e.consumption_t += flow;
         p.production_t += output;
-        const double cost = model.regions[a.region].processing[a.step].unit_cost_usd_per_t;
+        const double cost =
+            model.regions[a.region].processing[a.step].average_cost_usd_per_t(output);
         eq.accounts[a.region].producer_surplus_usd +=
             (p.producer_price_usd_per_t - cost) * output - e.price_usd_per_t * flow;
         break;
@@ -442,8 +460,10 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
         NodeResult& p = eq.nodes[2 * a.region + 1];
         const double output = flow * yield;
         p.consumption_t += output;
-        const double wtp = model.regions[a.region].demand[a.step].willingness_to_pay_usd_per_t;
+        const DemandStep& step = model.regions[a.region].demand[a.step];
+        const double wtp = step.average_wtp_usd_per_t(output);
         eq.accounts[a.region].consumer_surplus_usd += (wtp - p.price_usd_per_t) * output;
+        if (step.essential) served_essential[a.region] += output;
         break;
       }
       case ArcKind::kTrade: {
@@ -505,14 +525,16 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
       case ArcKind::kStockRelease: {
         NodeResult& p = eq.nodes[2 * a.region + 1];
         p.stock_release_t += flow * yield;
-        const double trigger = model.stocks[a.route].release[a.step].unit_cost_usd_per_t;
+        const double trigger =
+            model.stocks[a.route].release[a.step].average_cost_usd_per_t(flow * yield);
         eq.accounts[a.region].stock_surplus_usd += (p.price_usd_per_t - trigger) * flow * yield;
         break;
       }
       case ArcKind::kStockRefill: {
         NodeResult& p = eq.nodes[2 * a.region + 1];
         p.stock_refill_t += flow * yield;
-        const double limit = model.stocks[a.route].refill[a.step].willingness_to_pay_usd_per_t;
+        const double limit =
+            model.stocks[a.route].refill[a.step].average_wtp_usd_per_t(flow * yield);
         eq.accounts[a.region].stock_surplus_usd += (limit - p.price_usd_per_t) * flow * yield;
         break;
       }
@@ -551,6 +573,13 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
   for (std::size_t r = 0; r < n; ++r) {
     const double consumption = eq.nodes[2 * r + 1].consumption_t;
     eq.accounts[r].shortfall_t = std::max(0.0, model.regions[r].base_demand_t - consumption);
+    double essential = 0.0;
+    for (const DemandStep& step : model.regions[r].demand) {
+      if (step.essential) essential += step.quantity_t;
+    }
+    // Solver noise below a millionth of the essential demand is not shortage.
+    const double unserved = essential - served_essential[r];
+    eq.accounts[r].physical_shortage_t = unserved > 1e-6 * essential ? unserved : 0.0;
     eq.welfare_usd += eq.accounts[r].consumer_surplus_usd + eq.accounts[r].producer_surplus_usd +
                       eq.accounts[r].tariff_revenue_usd + eq.accounts[r].contract_value_usd +
                       eq.accounts[r].stock_surplus_usd;
@@ -579,7 +608,15 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
   FlowProblem first_problem;
   Status valid = validate_and_build(model, pool, &first_problem);
   CRITMIN_RETURN_IF_ERROR(valid);
-  const auto solve = path == SolverPath::kNetwork ? solve_network_simplex : solve_clp;
+  const auto solve_flat = path == SolverPath::kNetwork ? solve_network_simplex : solve_clp;
+  int refinement_solves = 0;
+  double resolution = 0.0;
+  const auto solve = [&](const FlowProblem& problem) {
+    RefinementResult refined = solve_refined(problem, solve_flat);
+    refinement_solves = refined.solves;
+    resolution = refined.resolution;
+    return std::move(refined.solution);
+  };
 
   bool has_ad_valorem = false;
   for (const Route& route : model.routes) has_ad_valorem |= route.ad_valorem_tariff > 0.0;
@@ -661,6 +698,9 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
   }
   eq.statistics.outer_iterations = iteration;
   eq.statistics.outer_residual = residual;
+  eq.statistics.refinement_solves = refinement_solves;
+  // Per t ext-eq at the largest: a processing price's resolution is this / yield at most.
+  eq.statistics.price_resolution_usd_per_t = resolution / model.processing_yield;
   eq.statistics.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return eq;

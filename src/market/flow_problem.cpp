@@ -506,6 +506,7 @@ FlowProblem build_flow_problem(const MarketModel& model,
       problem.arcs.push_back({problem.source, FlowProblem::extraction_origin_node(r),
                               step.capacity_t, 0.0, step.unit_cost_usd_per_t,
                               ArcKind::kExtractionSupply, r, k});
+      problem.arcs.back().cost_rise = step.cost_rise_usd_per_t;
       total_capacity += step.capacity_t;
     }
     for (std::size_t k = 0; k < region.processing.size(); ++k) {
@@ -513,12 +514,14 @@ FlowProblem build_flow_problem(const MarketModel& model,
       problem.arcs.push_back({FlowProblem::extraction_node(r),
                               FlowProblem::processing_origin_node(r), step.capacity_t / yield, 0.0,
                               step.unit_cost_usd_per_t * yield, ArcKind::kProcessingSupply, r, k});
+      problem.arcs.back().cost_rise = step.cost_rise_usd_per_t * yield;
     }
     for (std::size_t k = 0; k < region.demand.size(); ++k) {
       const DemandStep& step = region.demand[k];
       problem.arcs.push_back({FlowProblem::processing_node(r), problem.sink,
                               step.quantity_t / yield, 0.0,
                               -step.willingness_to_pay_usd_per_t * yield, ArcKind::kDemand, r, k});
+      problem.arcs.back().cost_rise = step.wtp_fall_usd_per_t * yield;
     }
   }
   for (std::size_t i = 0; i < model.stocks.size(); ++i) {
@@ -529,6 +532,7 @@ FlowProblem build_flow_problem(const MarketModel& model,
       arc.head = FlowProblem::processing_node(stock.region);
       arc.capacity = stock.release[k].capacity_t / yield;
       arc.cost = stock.release[k].unit_cost_usd_per_t * yield;
+      arc.cost_rise = stock.release[k].cost_rise_usd_per_t * yield;
       arc.kind = ArcKind::kStockRelease;
       arc.region = stock.region;
       arc.step = k;
@@ -542,6 +546,7 @@ FlowProblem build_flow_problem(const MarketModel& model,
       arc.head = problem.sink;
       arc.capacity = stock.refill[k].quantity_t / yield;
       arc.cost = -stock.refill[k].willingness_to_pay_usd_per_t * yield;
+      arc.cost_rise = stock.refill[k].wtp_fall_usd_per_t * yield;
       arc.kind = ArcKind::kStockRefill;
       arc.region = stock.region;
       arc.step = k;
@@ -694,6 +699,121 @@ FlowProblem build_flow_problem(const MarketModel& model,
     if (a.capacity == kUnlimited) a.capacity = total_capacity + 1.0;
   }
   return problem;
+}
+
+}  // namespace critmin::market
+
+namespace critmin::market {
+
+RefinementResult solve_refined(const FlowProblem& problem,
+                               FlowSolution (*solve)(const FlowProblem&),
+                               double relative_resolution) {
+  RefinementResult out;
+  // A piece of a sloped arc: the shares [from, to] of its capacity.
+  struct Piece {
+    std::size_t arc = 0;
+    double from = 0.0;
+    double to = 1.0;
+  };
+  std::vector<Piece> pieces;
+  for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
+    const FlowArc& a = problem.arcs[i];
+    if (!(a.cost_rise > 0.0) || !(a.capacity > 0.0)) continue;
+    for (int k = 0; k < kInitialPieces; ++k) {
+      pieces.push_back({i, static_cast<double>(k) / kInitialPieces,
+                        static_cast<double>(k + 1) / kInitialPieces});
+    }
+  }
+  if (pieces.empty()) {
+    out.solution = solve(problem);
+    out.solves = 1;
+    return out;
+  }
+  const auto low_of = [&](const Piece& p) {
+    const FlowArc& a = problem.arcs[p.arc];
+    return a.cost + a.cost_rise * p.from;
+  };
+  const auto high_of = [&](const Piece& p) {
+    const FlowArc& a = problem.arcs[p.arc];
+    return a.cost + a.cost_rise * p.to;
+  };
+  double cost_scale = 1.0;
+  for (const FlowArc& a : problem.arcs) {
+    cost_scale = std::max(cost_scale, std::abs(a.cost) + std::abs(a.cost_rise));
+  }
+  const double tie = 1e-12 * cost_scale;  // a price difference on a piece's edge is not inside it
+
+  FlowProblem expanded = problem;
+  std::vector<Piece> next;
+  while (true) {
+    // The first piece of each sloped arc takes the arc's own slot; the others follow the original
+    // arcs, so every original index keeps its meaning for the solvers (hub arcs, the bypass).
+    expanded.arcs.resize(problem.arcs.size());
+    std::vector<bool> slot_taken(problem.arcs.size(), false);
+    std::vector<std::size_t> expanded_index(pieces.size());
+    for (std::size_t k = 0; k < pieces.size(); ++k) {
+      const Piece& p = pieces[k];
+      FlowArc arc = problem.arcs[p.arc];
+      arc.capacity = problem.arcs[p.arc].capacity * (p.to - p.from);
+      arc.cost = 0.5 * (low_of(p) + high_of(p));
+      arc.cost_rise = 0.0;
+      if (!slot_taken[p.arc]) {
+        slot_taken[p.arc] = true;
+        expanded.arcs[p.arc] = arc;
+        expanded_index[k] = p.arc;
+      } else {
+        expanded_index[k] = expanded.arcs.size();
+        expanded.arcs.push_back(arc);
+      }
+    }
+    FlowSolution solved = solve(expanded);
+    ++out.solves;
+    if (solved.termination != Termination::kOptimal) {
+      out.solution = std::move(solved);
+      return out;
+    }
+    next.clear();
+    double resolution = 0.0;
+    bool split_any = false;
+    for (const Piece& p : pieces) {
+      const FlowArc& a = problem.arcs[p.arc];
+      const double difference = solved.price[a.head] - solved.price[a.tail];
+      const double low = low_of(p), high = high_of(p);
+      const bool marginal = difference > low + tie && difference < high - tie;
+      const double width = high - low;
+      const double wanted =
+          relative_resolution * std::max(std::abs(a.cost), std::abs(a.cost + a.cost_rise));
+      if (marginal && width > wanted && out.solves < kMaxSolves) {
+        for (int k = 0; k < kSplitPieces; ++k) {
+          const double step = (p.to - p.from) / kSplitPieces;
+          next.push_back(
+              {p.arc, p.from + k * step, k + 1 == kSplitPieces ? p.to : p.from + (k + 1) * step});
+        }
+        split_any = true;
+      } else {
+        next.push_back(p);
+        if (marginal) resolution = std::max(resolution, width);
+      }
+    }
+    if (!split_any) {
+      // Back to the original arcs: a sloped arc's flow is the sum of its pieces (filled from the
+      // cheapest, as any optimum does), node prices are the last solve's.
+      out.solution.termination = solved.termination;
+      out.solution.reason = std::move(solved.reason);
+      out.solution.iterations = solved.iterations;
+      out.solution.price = std::move(solved.price);
+      out.solution.flow.assign(solved.flow.begin(),
+                               solved.flow.begin() + static_cast<long>(problem.arcs.size()));
+      for (std::size_t k = 0; k < pieces.size(); ++k) {
+        if (expanded_index[k] != pieces[k].arc) {
+          out.solution.flow[pieces[k].arc] += solved.flow[expanded_index[k]];
+        }
+      }
+      out.resolution = resolution;
+      return out;
+    }
+    pieces.swap(next);
+  }
 }
 
 }  // namespace critmin::market

@@ -56,6 +56,10 @@ struct FlowArc {
   bool leakage = false;    // trade: restricted supply going round the restriction
   double tariff = 0.0;     // trade: tariff part of cost [USD per t of the stage's product]
   Stage stage = Stage::kExtraction;  // trade and hub arcs: the stage traded
+  // [USD per t ext-eq] >= 0: a sloped arc's last unit costs cost + cost_rise, linearly in between
+  // (a supply step's rising cost, a demand step's falling willingness to pay). The solvers take
+  // flat arcs only; solve_refined turns sloped ones into flat pieces.
+  double cost_rise = 0.0;
 };
 
 struct FlowProblem {
@@ -122,5 +126,29 @@ struct FlowSolution {
 
 FlowSolution solve_network_simplex(const FlowProblem& problem);
 FlowSolution solve_clp(const FlowProblem& problem);
+
+struct RefinementResult {
+  FlowSolution solution;  // flows per arc of the original problem, prices per node
+  int solves = 0;
+  // Widest cost range [USD per t ext-eq] of a flat piece that holds its price difference at the
+  // end (0 when every sloped arc is at a bound).
+  double resolution = 0.0;
+};
+
+// Solves a problem with sloped arcs exactly to a price resolution. Each sloped arc enters as
+// kInitialPieces flat pieces of equal capacity whose cost is the mean of the arc's cost over the
+// piece (so a piece's cost times its flow is the exact cost of that flow). After a solve, a piece
+// whose cost range strictly contains the price difference across its arc (head minus tail) is
+// marginal: the optimum of the continuous arc lies inside it, so it is split into kSplitPieces and
+// the problem solved again. A piece wholly below or above the price difference is used fully or
+// not at all both as one piece and as many, so it needs no splitting. Refinement stops when no
+// marginal piece is wider than `relative_resolution` times the arc's largest absolute cost (or
+// after kMaxSolves solves). Problems without sloped arcs take one solve.
+inline constexpr int kInitialPieces = 4;
+inline constexpr int kSplitPieces = 32;
+inline constexpr int kMaxSolves = 8;
+RefinementResult solve_refined(const FlowProblem& problem,
+                               FlowSolution (*solve)(const FlowProblem&),
+                               double relative_resolution = 2e-4);
 
 }  // namespace critmin::market

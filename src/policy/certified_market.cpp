@@ -98,10 +98,16 @@ class CertifiedMarket final : public Instrument {
         std::vector<market::SupplyStep> kept;
         for (const market::SupplyStep& step : steps) {
           if (share[r] > 0.0) {
-            twin_steps.push_back({step.capacity_t * share[r], step.unit_cost_usd_per_t + extra});
+            market::SupplyStep certified = step;
+            certified.capacity_t *= share[r];
+            certified.unit_cost_usd_per_t += extra;
+            twin_steps.push_back(certified);
           }
-          if (share[r] < 1.0)
-            kept.push_back({step.capacity_t * (1.0 - share[r]), step.unit_cost_usd_per_t});
+          if (share[r] < 1.0) {
+            market::SupplyStep open_part = step;
+            open_part.capacity_t *= 1.0 - share[r];
+            kept.push_back(open_part);
+          }
         }
         steps = std::move(kept);
       };
@@ -110,11 +116,13 @@ class CertifiedMarket final : public Instrument {
       if (certified_demand) {
         std::vector<market::DemandStep> kept;
         for (const market::DemandStep& step : open.demand) {
-          twin.demand.push_back(
-              {step.quantity_t * demand_share_, step.willingness_to_pay_usd_per_t});
+          market::DemandStep certified = step;
+          certified.quantity_t *= demand_share_;
+          twin.demand.push_back(certified);
           if (demand_share_ < 1.0) {
-            kept.push_back(
-                {step.quantity_t * (1.0 - demand_share_), step.willingness_to_pay_usd_per_t});
+            market::DemandStep open_part = step;
+            open_part.quantity_t *= 1.0 - demand_share_;
+            kept.push_back(open_part);
           }
         }
         open.demand = std::move(kept);

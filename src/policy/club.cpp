@@ -339,10 +339,12 @@ std::vector<ProducerIncentive::RegionOutlook> ProducerIncentive::outlook(
     double running_t = 0.0, marginal_t = 0.0;
     for (const Covered& c : covered_) {
       if (c.region != r) continue;
+      // A sloped step runs wholly when even its last tonne is offered below the margin.
       const double offered = steps[c.step].unit_cost_usd_per_t;
-      const State state = offered < margin - tolerance   ? State::kOn
-                          : offered > margin + tolerance ? State::kOff
-                                                         : State::kMarginal;
+      const double offered_last = offered + steps[c.step].cost_rise_usd_per_t;
+      const State state = offered_last < margin - tolerance ? State::kOn
+                          : offered > margin + tolerance    ? State::kOff
+                                                            : State::kMarginal;
       states.push_back(state);
       if (state == State::kOn) running_t += steps[c.step].capacity_t;
       if (state == State::kMarginal) marginal_t += steps[c.step].capacity_t;
@@ -413,10 +415,7 @@ void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size
                                               : model.regions[c.region].extraction;
     if (steps[c.step].capacity_t > left) {
       // Split: the covered part keeps the index, the rest is appended as an uncovered step.
-      market::SupplyStep rest = steps[c.step];
-      rest.capacity_t -= left;
-      steps[c.step].capacity_t = left;
-      steps.push_back(rest);
+      steps.push_back(steps[c.step].split_after(left));
     }
     left -= steps[c.step].capacity_t;
     covered_.push_back({c.region, c.step, c.cost});

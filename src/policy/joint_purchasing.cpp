@@ -17,11 +17,37 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "policy/instrument.h"
 
 namespace critmin::policy {
 namespace {
+
+// A demand step under a tender ceiling: no tonne is bid above `ceiling`. A sloped step whose curve
+// crosses the ceiling becomes a flat part at the ceiling and the rest of its curve below it.
+std::vector<market::DemandStep> capped(const market::DemandStep& step,
+                                       std::optional<double> ceiling) {
+  const double first = step.willingness_to_pay_usd_per_t;
+  const double last = first - step.wtp_fall_usd_per_t;
+  if (!ceiling || *ceiling >= first) return {step};
+  if (*ceiling <= last || step.wtp_fall_usd_per_t <= 0.0) {
+    market::DemandStep flat = step;
+    flat.willingness_to_pay_usd_per_t = *ceiling;
+    flat.wtp_fall_usd_per_t = 0.0;
+    return {flat};
+  }
+  const double share = (first - *ceiling) / step.wtp_fall_usd_per_t;  // of the quantity above
+  market::DemandStep flat = step, rest = step;
+  flat.quantity_t = step.quantity_t * share;
+  flat.willingness_to_pay_usd_per_t = *ceiling;
+  flat.wtp_fall_usd_per_t = 0.0;
+  rest.quantity_t = step.quantity_t - flat.quantity_t;
+  rest.willingness_to_pay_usd_per_t = *ceiling;
+  rest.wtp_fall_usd_per_t = *ceiling - last;
+  return {flat, rest};
+}
 
 class JointPurchasing final : public Instrument {
  public:
@@ -80,11 +106,15 @@ class JointPurchasing final : public Instrument {
       tendered_.push_back({r, tendered_base});
       std::vector<market::DemandStep> kept;
       for (const market::DemandStep& step : member.demand) {
-        double wtp = step.willingness_to_pay_usd_per_t;
-        if (max_price_) wtp = std::min(wtp, *max_price_);
-        joint.demand.push_back({step.quantity_t * share_, wtp});
+        market::DemandStep tendered = step;
+        tendered.quantity_t *= share_;
+        for (const market::DemandStep& part : capped(tendered, max_price_)) {
+          joint.demand.push_back(part);
+        }
         if (share_ < 1.0) {
-          kept.push_back({step.quantity_t * (1.0 - share_), step.willingness_to_pay_usd_per_t});
+          market::DemandStep own = step;
+          own.quantity_t *= 1.0 - share_;
+          kept.push_back(own);
         }
       }
       member.demand = std::move(kept);

@@ -424,7 +424,7 @@ Status Runner::policies() {
         for (std::size_t r : *regions) {
           auto& steps = d.stage == Stage::kProcessing ? model.regions[r].processing
                                                       : model.regions[r].extraction;
-          for (market::SupplyStep& step : steps) step.unit_cost_usd_per_t *= 1.0 - d.quota_share;
+          for (market::SupplyStep& step : steps) step.scale_costs(1.0 - d.quota_share);
         }
       }
       continue;

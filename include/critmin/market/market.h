@@ -5,9 +5,14 @@
 // Units: quantities in tonnes of contained content per year [t/yr]; prices and costs in USD per
 // tonne of contained content of the stage's product [USD/t]; money in USD per year.
 //
-// The model is linear: supply curves are stepped (each step a capacity at a unit cost), demand is
-// stepped too (each step a quantity at a willingness to pay), so consumer benefit is piecewise
-// linear and the welfare maximum is a linear program. Because the processing yield is one number
+// Supply and demand curves are piecewise linear: a supply step is a capacity whose unit cost rises
+// linearly from its first to its last tonne (a flat step when the rise is 0), a demand step a
+// quantity whose willingness to pay falls linearly across it. Both solver paths solve the exact
+// welfare maximum of these curves to a stated price resolution by adaptive refinement: each
+// sloped step enters the linear program as a few flat pieces, and the pieces that hold the
+// equilibrium price are split again until they are narrower than the resolution
+// (docs/market-engine.md, "Continuous curves"), so prices move continuously with the inputs and do
+// not stick to grid steps. Because the processing yield is one number
 // per material, the LP is a pure min-cost-flow network once quantities of processed material are
 // counted in extraction-equivalent tonnes; the fast path solves that network with LEMON's network
 // simplex, the reference path solves the same model as a generic LP with COIN-OR Clp. Ad valorem
@@ -15,6 +20,7 @@
 // convergence. See docs/market-engine.md.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -27,12 +33,45 @@ namespace critmin::market {
 
 struct SupplyStep {
   double capacity_t = 0.0;           // [t/yr] > 0
-  double unit_cost_usd_per_t = 0.0;  // [USD/t] of this stage's output
+  double unit_cost_usd_per_t = 0.0;  // [USD/t] of this stage's output: the step's first tonne
+  // [USD/t] >= 0: the last tonne costs unit_cost + rise, linearly in between; 0 is a flat step.
+  double cost_rise_usd_per_t = 0.0;
+
+  // Average unit cost of the first `used_t` tonnes [USD/t].
+  double average_cost_usd_per_t(double used_t) const {
+    const double share = capacity_t > 0.0 ? std::min(1.0, used_t / capacity_t) : 0.0;
+    return unit_cost_usd_per_t + 0.5 * cost_rise_usd_per_t * share;
+  }
+  void scale_costs(double factor) {
+    unit_cost_usd_per_t *= factor;
+    cost_rise_usd_per_t *= factor;
+  }
+  // Keeps the first `kept_t` tonnes (0 < kept_t < capacity) and returns the rest of the curve as
+  // its own step: the two together are the original step.
+  SupplyStep split_after(double kept_t) {
+    const double share = kept_t / capacity_t;
+    SupplyStep rest{capacity_t - kept_t, unit_cost_usd_per_t + cost_rise_usd_per_t * share,
+                    cost_rise_usd_per_t * (1.0 - share)};
+    capacity_t = kept_t;
+    cost_rise_usd_per_t *= share;
+    return rest;
+  }
 };
 
 struct DemandStep {
   double quantity_t = 0.0;                    // [t/yr] > 0 of processed material
-  double willingness_to_pay_usd_per_t = 0.0;  // [USD/t]
+  double willingness_to_pay_usd_per_t = 0.0;  // [USD/t] of the step's first tonne
+  // [USD/t] >= 0: the last tonne is worth willingness_to_pay - fall, linearly in between.
+  double wtp_fall_usd_per_t = 0.0;
+  // Essential use: demand that stays at any price up to its value of lost use (the step's
+  // willingness to pay). What of it is not served is physical shortage, not demand priced out.
+  bool essential = false;
+
+  // Average willingness to pay of the first `served_t` tonnes [USD/t].
+  double average_wtp_usd_per_t(double served_t) const {
+    const double share = quantity_t > 0.0 ? std::min(1.0, served_t / quantity_t) : 0.0;
+    return willingness_to_pay_usd_per_t - 0.5 * wtp_fall_usd_per_t * share;
+  }
 };
 
 struct Region {
@@ -157,6 +196,11 @@ struct RegionAccounts {
   double producer_surplus_usd = 0.0;  // extraction and processing
   double tariff_revenue_usd = 0.0;    // collected by this region as importer
   double shortfall_t = 0.0;           // base demand minus consumption, >= 0
+  // Essential demand (DemandStep::essential) left unserved at its value of lost use [t/yr]: no
+  // buyer could get it at any price it would pay. shortfall_t - physical_shortage_t is demand
+  // priced out (buyers choosing to buy less at a higher price), or negative when consumption
+  // exceeds the base.
+  double physical_shortage_t = 0.0;
   // Contracted deliveries into this region valued at market prices: (price here - producer price
   // at the seller - transport - tariff) * volume. Negative when the contract forces dearer supply
   // than the market would pick. The contract price shifts this between buyer and seller; that
@@ -174,6 +218,11 @@ struct SolveStatistics {
   // last round [USD/t].
   double outer_residual = 0.0;
   double seconds = 0.0;
+  // Adaptive refinement of sloped steps (see the top of this file): solves of the last outer
+  // round, and the widest price range [USD/t] of a flat piece that holds its node's price at the
+  // end: prices are exact for the curves to within this.
+  int refinement_solves = 0;
+  double price_resolution_usd_per_t = 0.0;
 };
 
 struct Equilibrium {
