@@ -70,29 +70,65 @@ Result<BacktestResult> run_backtest(const Dataset& data, const Episode& episode)
   return out;
 }
 
+bool within_band(double observed_change, double model_change) {
+  const double observed = 1.0 + observed_change, model = 1.0 + model_change;
+  if (!(observed > 0.0) || !(model > 0.0)) return false;
+  const double factor = std::max(observed / model, model / observed);
+  return factor <= kBacktestBandFactor * (1.0 + 1e-12);
+}
+
+bool right_direction(double observed_change, double model_change) {
+  const bool observed_flat = std::abs(observed_change) <= kBacktestFlatChange;
+  const bool model_flat = std::abs(model_change) <= kBacktestFlatChange;
+  if (observed_flat || model_flat) return observed_flat && model_flat;
+  return (observed_change > 0.0) == (model_change > 0.0);
+}
+
+BacktestSummary summarize_backtests(const std::vector<BacktestResult>& results) {
+  BacktestSummary summary;
+  for (const BacktestResult& r : results) {
+    for (const BacktestLine& l : r.lines) {
+      const double observed = l.observation.observed_change();
+      ++summary.figures;
+      summary.within_band += within_band(observed, l.model_change) ? 1 : 0;
+      summary.right_direction += right_direction(observed, l.model_change) ? 1 : 0;
+    }
+  }
+  return summary;
+}
+
 std::string backtests_to_table(const std::vector<BacktestResult>& results) {
   std::string out;
   for (const BacktestResult& r : results) {
     out += fmt::format("== {} ({}): {}\n", r.episode, r.year, r.title);
-    out += fmt::format("  {:<34} {:>10} {:>10}  {}\n", "figure", "observed", "model",
-                       "observed values, period and source");
+    out += fmt::format("  {:<34} {:>10} {:>10} {:>5} {:>5}  {}\n", "figure", "observed", "model",
+                       "band", "sign", "observed values, period and source");
     for (const BacktestLine& l : r.lines) {
       const Observation& o = l.observation;
       const std::string what =
           fmt::format("{} {} {} {}", l.material, o.region, stage_name(o.stage),
                       o.figure == ObservedFigure::kPrice ? "price" : "exports");
-      out += fmt::format("  {:<34} {:>+9.1f}% {:>+9.1f}%  {:g} -> {:g} {}, {}; {}\n", what,
-                         100.0 * o.observed_change(), 100.0 * l.model_change, o.before, o.after,
-                         o.unit, o.when, o.source);
+      out += fmt::format("  {:<34} {:>+9.1f}% {:>+9.1f}% {:>5} {:>5}  {:g} -> {:g} {}, {}; {}\n",
+                         what, 100.0 * o.observed_change(), 100.0 * l.model_change,
+                         within_band(o.observed_change(), l.model_change) ? "in" : "out",
+                         right_direction(o.observed_change(), l.model_change) ? "right" : "wrong",
+                         o.before, o.after, o.unit, o.when, o.source);
     }
   }
+  const BacktestSummary summary = summarize_backtests(results);
   out += "model: the change in the episode's year against the same scenario without its measure\n";
+  out += fmt::format(
+      "band: the model's after/before ratio within a factor {:g} of the observed one; sign: the "
+      "same direction (or both within {:g}% of no change)\n",
+      kBacktestBandFactor, 100.0 * kBacktestFlatChange);
+  out += fmt::format("summary: {} of {} figures within band, {} with the right direction\n",
+                     summary.within_band, summary.figures, summary.right_direction);
   return out;
 }
 
 std::string backtests_to_json(const std::vector<BacktestResult>& results) {
   using nlohmann::json;
-  json out = json::array();
+  json episodes = json::array();
   for (const BacktestResult& r : results) {
     json lines = json::array();
     for (const BacktestLine& l : r.lines) {
@@ -109,13 +145,23 @@ std::string backtests_to_json(const std::vector<BacktestResult>& results) {
                        {"observed_change", o.observed_change()},
                        {"model_with", l.model_with},
                        {"model_without", l.model_without},
-                       {"model_change", l.model_change}});
+                       {"model_change", l.model_change},
+                       {"within_band", within_band(o.observed_change(), l.model_change)},
+                       {"right_direction", right_direction(o.observed_change(), l.model_change)}});
     }
-    out.push_back({{"episode", r.episode},
-                   {"title", r.title},
-                   {"year", r.year},
-                   {"lines", std::move(lines)}});
+    episodes.push_back({{"episode", r.episode},
+                        {"title", r.title},
+                        {"year", r.year},
+                        {"lines", std::move(lines)}});
   }
+  const BacktestSummary summary = summarize_backtests(results);
+  json out = {{"episodes", std::move(episodes)},
+              {"summary",
+               {{"figures", summary.figures},
+                {"within_band", summary.within_band},
+                {"right_direction", summary.right_direction},
+                {"band_factor", kBacktestBandFactor},
+                {"flat_change", kBacktestFlatChange}}}};
   return out.dump(2) + "\n";
 }
 

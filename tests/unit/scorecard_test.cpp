@@ -361,7 +361,44 @@ TEST(Backtest, GraphitePermitsLowerTheChinesePriceAsObserved) {
   const std::string table = backtests_to_table({r.value()});
   EXPECT_NE(table.find("graphite-2023"), std::string::npos);
   const auto json = nlohmann::json::parse(backtests_to_json({r.value()}));
-  EXPECT_EQ(json[0]["lines"][0]["region"], "CHN");
+  EXPECT_EQ(json["episodes"][0]["lines"][0]["region"], "CHN");
+  EXPECT_EQ(json["episodes"][0]["lines"][0]["right_direction"], true);
+  EXPECT_EQ(json["summary"]["figures"], 1);
+}
+
+// Hand-worked: observed +50% is a ratio of 1.5; a model ratio within a factor 1.5 either way
+// (1.0 to 2.25) is in band, so +0% and +125% are in and -1% or +126% out.
+TEST(Backtest, BandIsAFactorOfOnePointFiveOnTheAfterOverBeforeRatio) {
+  EXPECT_TRUE(within_band(0.5, 0.0));
+  EXPECT_TRUE(within_band(0.5, 1.25));
+  EXPECT_FALSE(within_band(0.5, -0.01));
+  EXPECT_FALSE(within_band(0.5, 1.26));
+  EXPECT_FALSE(within_band(0.5, -1.0));  // a price that vanished is no ratio
+}
+
+TEST(Backtest, DirectionCountsSmallMovesAsNoMoveOnBothSides) {
+  EXPECT_TRUE(right_direction(0.2, 0.05));
+  EXPECT_FALSE(right_direction(0.2, -0.05));
+  EXPECT_TRUE(right_direction(0.01, -0.015));  // both within 2% of no change
+  EXPECT_FALSE(right_direction(0.3, 0.0));     // the model does not move, the market did
+}
+
+TEST(Backtest, SummaryCountsEveryFigureOfEveryEpisode) {
+  BacktestResult a, b;
+  BacktestLine in_and_right, out_but_right, out_and_wrong;
+  in_and_right.observation.before = 100.0;
+  in_and_right.observation.after = 150.0;
+  in_and_right.model_change = 0.4;
+  out_but_right = in_and_right;
+  out_but_right.model_change = 2.0;
+  out_and_wrong = in_and_right;
+  out_and_wrong.model_change = -0.3;
+  a.lines = {in_and_right, out_but_right};
+  b.lines = {out_and_wrong};
+  const BacktestSummary s = summarize_backtests({a, b});
+  EXPECT_EQ(s.figures, 3);
+  EXPECT_EQ(s.within_band, 1);
+  EXPECT_EQ(s.right_direction, 2);
 }
 
 TEST(Backtest, AnEpisodeFileIsCheckedAtFileLineKey) {

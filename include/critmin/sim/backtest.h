@@ -54,9 +54,28 @@ struct BacktestResult {
   std::vector<BacktestLine> lines;
 };
 
+// How a model figure is judged against its observation. Ratios are after / before = 1 + change.
+// Within band: the model's ratio lies within a factor kBacktestBandFactor of the observed ratio
+// either way. Right direction: both changes have the same sign, or both lie within
+// kBacktestFlatChange of zero (no visible move either way).
+inline constexpr double kBacktestBandFactor = 1.5;
+inline constexpr double kBacktestFlatChange = 0.02;
+bool within_band(double observed_change, double model_change);
+bool right_direction(double observed_change, double model_change);
+
+struct BacktestSummary {
+  int figures = 0;
+  int within_band = 0;
+  int right_direction = 0;
+};
+BacktestSummary summarize_backtests(const std::vector<BacktestResult>& results);
+
 // Simulates the episode with and without its disruptions.
 Result<BacktestResult> run_backtest(const Dataset& data, const Episode& episode);
 
+// Both end with the summary. JSON: {"episodes": [{episode, title, year, lines: [... with
+// observed_change, model_change, within_band, right_direction]}], "summary": {figures,
+// within_band, right_direction, band_factor}}.
 std::string backtests_to_table(const std::vector<BacktestResult>& results);
 std::string backtests_to_json(const std::vector<BacktestResult>& results);
 
