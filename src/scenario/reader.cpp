@@ -326,7 +326,8 @@ void read_disruptions(const Reading& r, ScenarioSpec& spec) {
     const auto origin = in.text("origin");
     const auto stage = stage_of(in);
     const auto kind = in.text("kind");
-    const bool price_cut = kind && *kind == "price_cut";
+    // Price and output cuts act on the origin's own supply: they have no destinations.
+    const bool price_cut = kind && (*kind == "price_cut" || *kind == "output_cut");
     const auto destinations = in.strings("destinations");
     if (!price_cut && !in.has("destinations")) {
       in.error("destinations", "missing key 'destinations' (a list of names)");
@@ -348,6 +349,17 @@ void read_disruptions(const Reading& r, ScenarioSpec& spec) {
                  "share = 0.5");
       }
       d.quota_share = share.value_or(0.0);
+    } else if (kind && *kind == "output_cut") {
+      d.kind = DisruptionKind::kOutputCut;
+      if (!in.has("share")) {
+        in.error("share",
+                 "an output cut needs share = the part of the origin's capacity lost, e.g. "
+                 "share = 0.2");
+      }
+      if (in.has("destinations")) {
+        in.error("destinations", "an output cut applies to the origin's supply; drop destinations");
+      }
+      d.quota_share = share.value_or(0.0);
     } else if (price_cut) {
       // A dominant supplier's response to entry: it offers its output below cost.
       d.kind = DisruptionKind::kPriceCut;
@@ -361,7 +373,7 @@ void read_disruptions(const Reading& r, ScenarioSpec& spec) {
       }
       d.quota_share = share.value_or(0.0);
     } else if (kind) {
-      in.error("kind", "use \"export_ban\", \"quota\" or \"price_cut\"");
+      in.error("kind", "use \"export_ban\", \"quota\", \"price_cut\" or \"output_cut\"");
     }
     d.leakage = in.boolean("leakage").value_or(false);
     d.leakage_cost_usd_per_t = in.number("leakage_cost_usd_per_t").value_or(0.0);

@@ -409,22 +409,30 @@ Status Runner::policies() {
     const Disruption& d = scenario_.disruptions[i];
     const DisruptionDraw& draw = result_.draws[i];
     if (!draw.happens || year_ < draw.start_year || year_ > draw.last_year) continue;
-    if (d.kind == DisruptionKind::kPriceCut) {
-      // The origin offers its output at the stage below cost: every supply step's cost is cut.
+    if (d.kind == DisruptionKind::kPriceCut || d.kind == DisruptionKind::kOutputCut) {
+      // A price cut: the origin offers its output at the stage below cost, every supply step's
+      // cost is cut. An output cut: every supply step keeps 1 - share of its capacity (a step
+      // left with none is dropped).
       for (MaterialRun& run : runs_) {
         if (run.material != d.material) continue;
         market::MarketModel& model = run.year_market.model;
         const auto regions = market::resolve_market_regions(d.origin, data_, model);
         if (!regions) {
           return Status::invalid_input(
-              fmt::format("{}: a price cut by a region the market does not have", scenario_.file),
+              fmt::format("{}: a {} by a region the market does not have", scenario_.file,
+                          d.kind == DisruptionKind::kPriceCut ? "price cut" : "output cut"),
               {{scenario_.file, d.line, "origin",
                 fmt::format("'{}' is no region of the {} market", d.origin, d.material)}});
         }
         for (std::size_t r : *regions) {
           auto& steps = d.stage == Stage::kProcessing ? model.regions[r].processing
                                                       : model.regions[r].extraction;
-          for (market::SupplyStep& step : steps) step.scale_costs(1.0 - d.quota_share);
+          if (d.kind == DisruptionKind::kPriceCut) {
+            for (market::SupplyStep& step : steps) step.scale_costs(1.0 - d.quota_share);
+            continue;
+          }
+          for (market::SupplyStep& step : steps) step.capacity_t *= 1.0 - d.quota_share;
+          std::erase_if(steps, [](const market::SupplyStep& s) { return !(s.capacity_t > 0.0); });
         }
       }
       continue;

@@ -315,6 +315,47 @@ TEST(Investment, APriceCutIsValidatedLikeAnyDisruption) {
       << ::testing::PrintToString(problems);
 }
 
+// An output cut takes its share of the origin's capacity out in its years only: in 2026 China
+// produces less and the EU pays more than without the cut (China's cheap capacity is gone and
+// dearer reserve capacity elsewhere runs); the year before is that of the run without it.
+TEST(Disruption, AnOutputCutLowersTheOriginsOutputAndRaisesPricesInItsYearsOnly) {
+  const std::string cut =
+      "[[disruption]]\norigin = \"CHN\"\nmaterial = \"lithium\"\nstage = \"processing\"\n"
+      "kind = \"output_cut\"\nshare = 0.4\nstart = 2026\nyears = 1\nprobability = 1.0\n";
+  const SimulationResult with = run_text(lithium_run(cut));
+  const SimulationResult without = run_text(lithium_run(""));
+  const auto row = [](const SimulationResult& r, const std::string& region, int year) {
+    for (const SeriesRow& s : r.series) {
+      if (s.region == region && s.year == year && s.stage == Stage::kProcessing) return s;
+    }
+    ADD_FAILURE() << region << " " << year;
+    return SeriesRow{};
+  };
+  EXPECT_LT(row(with, "CHN", 2026).production_t, row(without, "CHN", 2026).production_t);
+  EXPECT_GT(row(with, "EU27", 2026).price_usd_per_t, row(without, "EU27", 2026).price_usd_per_t);
+  EXPECT_DOUBLE_EQ(row(with, "CHN", 2025).production_t, row(without, "CHN", 2025).production_t);
+  EXPECT_DOUBLE_EQ(row(with, "EU27", 2025).price_usd_per_t,
+                   row(without, "EU27", 2025).price_usd_per_t);
+}
+
+TEST(Disruption, AnOutputCutNeedsItsShareAndNoDestinations) {
+  const std::string text = lithium_run(
+      "[[disruption]]\norigin = \"CHN\"\nmaterial = \"lithium\"\nstage = \"extraction\"\n"
+      "kind = \"output_cut\"\ndestinations = [\"all\"]\nstart = 2025\nyears = 1\n"
+      "probability = 1.0\n");
+  auto scenario = read_simulation_scenario(text, "sim.toml", default_data());
+  ASSERT_FALSE(scenario.is_ok());
+  const auto problems = test::texts(scenario.status().diagnostics());
+  const auto has = [&](const std::string& part) {
+    return std::any_of(problems.begin(), problems.end(),
+                       [&](const std::string& p) { return p.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("sim.toml:6:share: an output cut needs share"))
+      << ::testing::PrintToString(problems);
+  EXPECT_TRUE(has("destinations: an output cut applies to the origin's supply"))
+      << ::testing::PrintToString(problems);
+}
+
 TEST(Investment, TheSameSeedDecidesTheSameProjects) {
   const SimulationResult a = run_text(lithium_run(""));
   const SimulationResult b = run_text(lithium_run(""));

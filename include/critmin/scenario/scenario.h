@@ -37,7 +37,9 @@ namespace critmin::scenario {
 
 // kPriceCut: a dominant supplier's response to entry: it offers its output at the stage
 // `quota_share` below its supply cost while in force (deterring new projects elsewhere).
-enum class DisruptionKind { kExportBan, kQuota, kPriceCut };
+// kOutputCut: the origin loses `quota_share` of its capacity at the stage while in force (a power
+// rationing, a mine stopped, an accident); it still trades what it makes.
+enum class DisruptionKind { kExportBan, kQuota, kPriceCut, kOutputCut };
 
 // A [[disruption]]: a measure that may happen, drawn once per run with its probability.
 struct Disruption {
@@ -46,7 +48,8 @@ struct Disruption {
   std::string origin;
   Stage stage = Stage::kProcessing;
   DisruptionKind kind = DisruptionKind::kExportBan;
-  double quota_share = 0.0;  // kQuota: share of base-year exports allowed; kPriceCut: cost cut
+  // kQuota: share of base-year exports allowed; kPriceCut: cost cut; kOutputCut: capacity lost
+  double quota_share = 0.0;
   std::vector<std::string> destinations;
   int start_year = 0;
   int years = 1;

@@ -23,7 +23,9 @@
 //   stage = "processing"
 //   kind = "export_ban"           # or "quota" with share = 0.5 (of base-year exports allowed),
 //                                 # or "price_cut" with share = 0.3 (of its supply cost given up;
-//                                 # no destinations): a dominant supplier deterring entry
+//                                 # no destinations): a dominant supplier deterring entry,
+//                                 # or "output_cut" with share = 0.2 (of its capacity lost;
+//                                 # no destinations): power rationing, a mine stopped
 //   destinations = ["non-club"]   # regions, ISO3 codes, blocs, "non-BLOC" or "all"
 //   start = 2026                  # first year in force
 //   years = 2                     # how many years it lasts
