@@ -64,7 +64,9 @@ void check_tables(const Reading& r) {
   std::vector<std::string> tables = {"scenario", "club", "instrument", "tariff",
                                      "export_restriction"};
   if (r.simulates()) {
-    for (const char* t : {"demand_growth", "disruption", "project"}) tables.emplace_back(t);
+    for (const char* t : {"demand_growth", "disruption", "demand_shock", "project"}) {
+      tables.emplace_back(t);
+    }
   }
   if (r.purpose == Purpose::kBacktest) {
     for (const char* t : {"episode", "observed"}) tables.emplace_back(t);
@@ -74,7 +76,8 @@ void check_tables(const Reading& r) {
     for (std::size_t i = 0; i < tables.size(); ++i) {
       const bool array = tables[i] == "instrument" || tables[i] == "tariff" ||
                          tables[i] == "export_restriction" || tables[i] == "disruption" ||
-                         tables[i] == "project" || tables[i] == "observed";
+                         tables[i] == "project" || tables[i] == "observed" ||
+                         tables[i] == "demand_shock";
       if (i > 0) out += i + 1 == tables.size() ? " and " : ", ";
       out += array ? "[[" + tables[i] + "]]" : "[" + tables[i] + "]";
     }
@@ -395,6 +398,27 @@ void read_disruptions(const Reading& r, ScenarioSpec& spec) {
   }
 }
 
+void read_demand_shocks(const Reading& r, ScenarioSpec& spec) {
+  for (const toml::table* t : r.fields.tables(r.root, "demand_shock")) {
+    TableReader in(r.fields, *t, "demand_shock", "demand_shock");
+    in.check_keys();
+    DemandShock shock;
+    shock.line = in.line();
+    const auto material = material_of(in, r.data);
+    const auto region = in.text("region");
+    const auto share = in.number("share");
+    const auto start = in.integer("start");
+    const auto years = in.integer("years");
+    if (!material || !region || !share || !start || !years) continue;
+    shock.material = *material;
+    shock.region = *region;
+    shock.share = *share;
+    shock.start_year = *start;
+    shock.years = *years;
+    spec.demand_shocks.push_back(std::move(shock));
+  }
+}
+
 void read_projects(const Reading& r, ScenarioSpec& spec) {
   for (const toml::table* t : r.fields.tables(r.root, "project")) {
     TableReader in(r.fields, *t, "project", "project");
@@ -512,6 +536,7 @@ void read_parsed(const toml::table& root, const std::string& file_name, const Da
   if (r.simulates()) {
     read_demand_growth(r, spec);
     read_disruptions(r, spec);
+    read_demand_shocks(r, spec);
     read_projects(r, spec);
   }
   read_club(r, spec.clearing);
@@ -632,9 +657,11 @@ Result<Episode> read_episode(std::string_view toml_text, const std::string& file
     o.source = in.text("source").value_or("");
     episode.observed.push_back(std::move(o));
   }
-  if (scenario_ok && episode.scenario.disruptions.empty()) {
+  if (scenario_ok && episode.scenario.disruptions.empty() &&
+      episode.scenario.demand_shocks.empty()) {
     problems.push_back({file_name, 0, "disruption",
-                        "an episode reproduces a measure: add at least one [[disruption]]"});
+                        "an episode reproduces a measure: add at least one [[disruption]] or "
+                        "[[demand_shock]]"});
   }
   if (scenario_ok && episode.scenario.materials.size() != 1) {
     problems.push_back({file_name, 0, "materials",

@@ -16,6 +16,7 @@ Result<BacktestResult> run_backtest(const Dataset& data, const Episode& episode)
   CRITMIN_RETURN_IF_ERROR(with);
   SimulationScenario counterfactual = episode.scenario;
   counterfactual.disruptions.clear();
+  counterfactual.demand_shocks.clear();
   Result<SimulationResult> without = run_simulation(data, counterfactual);
   CRITMIN_RETURN_IF_ERROR(without);
 

@@ -377,6 +377,31 @@ Status Runner::demand() {
       for (market::DemandStep& step : region.demand) step.quantity_t *= factor;
       region.base_demand_t *= factor;
     }
+    for (const DemandShock& shock : scenario_.demand_shocks) {
+      if (shock.material != run.material || year_ < shock.start_year ||
+          year_ >= shock.start_year + shock.years) {
+        continue;
+      }
+      std::vector<std::size_t> regions;
+      if (shock.region == "all") {
+        for (std::size_t r = 0; r < model.regions.size(); ++r) regions.push_back(r);
+      } else if (auto named = market::resolve_market_regions(shock.region, data_, model)) {
+        regions.assign(named->begin(), named->end());
+      } else {
+        return Status::invalid_input(
+            fmt::format("{}: a demand shock in a region the market does not have", scenario_.file),
+            {{scenario_.file, shock.line, "region",
+              fmt::format("'{}' is no region of the {} market; name one of its regions, a "
+                          "country in one, or all",
+                          shock.region, shock.material)}});
+      }
+      for (std::size_t r : regions) {
+        for (market::DemandStep& step : model.regions[r].demand) {
+          step.quantity_t *= 1.0 + shock.share;
+        }
+        model.regions[r].base_demand_t *= 1.0 + shock.share;
+      }
+    }
     for (const Project& p : run.projects) {
       // A project produces from its first year for its lifetime, then retires.
       if (!p.commissioned || year_ >= p.online_year + run.investment->lifetime_years) continue;

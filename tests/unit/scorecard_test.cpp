@@ -338,6 +338,42 @@ TEST(Disruption, AnOutputCutLowersTheOriginsOutputAndRaisesPricesInItsYearsOnly)
                    row(without, "EU27", 2025).price_usd_per_t);
 }
 
+// A demand shock moves demand off the base path in its years only: 20% more lithium demand
+// everywhere in 2026 raises the EU price that year and leaves 2025 as it was.
+TEST(Disruption, ADemandShockRaisesDemandAndPricesInItsYearsOnly) {
+  const std::string boom =
+      "[[demand_shock]]\nmaterial = \"lithium\"\nregion = \"all\"\nshare = 0.2\n"
+      "start = 2026\nyears = 1\n";
+  const SimulationResult with = run_text(lithium_run(boom));
+  const SimulationResult without = run_text(lithium_run(""));
+  const auto row = [](const SimulationResult& r, int year) {
+    for (const SeriesRow& s : r.series) {
+      if (s.region == "EU27" && s.year == year && s.stage == Stage::kProcessing) return s;
+    }
+    ADD_FAILURE() << year;
+    return SeriesRow{};
+  };
+  EXPECT_NEAR(row(with, 2026).demand_t, 1.2 * row(without, 2026).demand_t,
+              1e-9 * row(without, 2026).demand_t);
+  EXPECT_GT(row(with, 2026).price_usd_per_t, row(without, 2026).price_usd_per_t);
+  EXPECT_DOUBLE_EQ(row(with, 2025).price_usd_per_t, row(without, 2025).price_usd_per_t);
+}
+
+TEST(Disruption, ADemandShockInARegionTheMarketLacksIsRefusedWithItsLine) {
+  auto scenario = read_simulation_scenario(
+      lithium_run("[[demand_shock]]\nmaterial = \"lithium\"\nregion = \"Atlantis\"\n"
+                  "share = 0.2\nstart = 2026\nyears = 1\n"),
+      "sim.toml", default_data());
+  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  Result<SimulationResult> run = run_simulation(default_data(), scenario.value());
+  ASSERT_FALSE(run.is_ok());
+  const auto problems = test::texts(run.status().diagnostics());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(
+      problems[0].rfind("sim.toml:6:region: 'Atlantis' is no region of the lithium market", 0), 0u)
+      << problems[0];
+}
+
 TEST(Disruption, AnOutputCutNeedsItsShareAndNoDestinations) {
   const std::string text = lithium_run(
       "[[disruption]]\norigin = \"CHN\"\nmaterial = \"lithium\"\nstage = \"extraction\"\n"

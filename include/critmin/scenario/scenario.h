@@ -58,6 +58,17 @@ struct Disruption {
   double leakage_cost_usd_per_t = 0.0;
 };
 
+// Demand above (share > 0) or below the base path in some years ([[demand_shock]]): a boom in
+// battery demand, a recession. Multiplies the demand of the named regions by 1 + share.
+struct DemandShock {
+  int line = 0;
+  std::string material;  // id
+  std::string region;    // a region, ISO3 code or bloc of the material's market, or "all"
+  double share = 0.0;    // (-1, 10]
+  int start_year = 0;
+  int years = 1;
+};
+
 // A project of the pipeline as the scenario writes it ([[project]]).
 struct ProjectSpec {
   int line = 0;
@@ -85,6 +96,7 @@ struct ScenarioSpec {
   std::vector<std::string> materials;           // material ids, in the order simulated
   std::map<std::string, double> demand_growth;  // material id -> yearly rate, from the scenario
   std::vector<Disruption> disruptions;
+  std::vector<DemandShock> demand_shocks;
   std::vector<ProjectSpec> projects;
   policy::ClearingScenario clearing;  // club, instruments and trade measures in force every year
 };

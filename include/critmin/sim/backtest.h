@@ -1,8 +1,8 @@
 // `critmin backtest`: historical episodes replayed by the simulation, the model's prediction
 // printed next to the observed outcome (docs/backtests.md).
 //
-// An episode file (data/episodes/NAME.toml) is a simulation scenario whose [[disruption]] tables
-// reproduce the measure, plus:
+// An episode file (data/episodes/NAME.toml) is a simulation scenario whose [[disruption]] and
+// [[demand_shock]] tables reproduce the measure, plus:
 //
 //   [episode]
 //   title = "China's export licensing of gallium and germanium (in force 2023-08-01)"
@@ -19,7 +19,8 @@
 //   source = "Fastmarkets, Ga 99.99% in-whs Rotterdam (https://...)"
 //
 // The model's prediction of an observation is the relative change of the same figure in `year`
-// between the scenario and the same scenario without its disruptions (the counterfactual).
+// between the scenario and the same scenario without its disruptions and demand shocks (the
+// counterfactual).
 #pragma once
 
 #include <filesystem>
@@ -70,7 +71,7 @@ struct BacktestSummary {
 };
 BacktestSummary summarize_backtests(const std::vector<BacktestResult>& results);
 
-// Simulates the episode with and without its disruptions.
+// Simulates the episode with and without its disruptions and demand shocks.
 Result<BacktestResult> run_backtest(const Dataset& data, const Episode& episode);
 
 // Both end with the summary. JSON: {"episodes": [{episode, title, year, lines: [... with

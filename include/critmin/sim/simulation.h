@@ -17,6 +17,13 @@
 //   [demand_growth]               # optional: yearly growth per material, overriding the estimate
 //   gallium = 0.05                # (data/estimates/market_parameters.csv, demand_growth_rate)
 //
+//   [[demand_shock]]              # demand off the base path in some years
+//   material = "cobalt"
+//   region = "all"                # region, ISO3 code or bloc of the market, or "all"
+//   share = 0.1                   # 10% above the base path (negative: below)
+//   start = 2027
+//   years = 2
+//
 //   [[disruption]]
 //   origin = "CHN"                # region, ISO3 code or bloc of the material's market
 //   material = "gallium"
@@ -69,6 +76,7 @@ namespace critmin::sim {
 // years, seed and materials set.
 using DisruptionKind = scenario::DisruptionKind;
 using Disruption = scenario::Disruption;
+using DemandShock = scenario::DemandShock;
 using ProjectSpec = scenario::ProjectSpec;
 using SimulationScenario = scenario::ScenarioSpec;
 
