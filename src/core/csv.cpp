@@ -129,7 +129,10 @@ Result<CsvTable> read_csv_file(const std::filesystem::path& path) {
 }
 
 void append_csv_field(std::string& out, std::string_view field) {
-  const bool needs_quotes = field.find_first_of(",\"\r\n") != std::string_view::npos;
+  // A field that starts with a UTF-8 byte order mark is quoted too: written first on a line
+  // unquoted, the reader would take it for the file's own mark and drop it.
+  const bool needs_quotes =
+      field.find_first_of(",\"\r\n") != std::string_view::npos || field.starts_with("\xEF\xBB\xBF");
   if (!needs_quotes) {
     out.append(field);
     return;

@@ -65,5 +65,17 @@ TEST(CsvWriter, QuotesOnlyWhenNeededAndRoundTrips) {
   EXPECT_EQ(table.value().records[0].fields[3], "two\nlines");
 }
 
+// Found by fuzz_csv: a header whose only field is a byte order mark came back as an empty name,
+// because written unquoted at the start of the text it read as the file's own mark.
+TEST(CsvWriter, QuotesAFieldStartingWithAByteOrderMarkSoItSurvivesARoundTrip) {
+  const std::string bom = "\xEF\xBB\xBF";
+  std::string out;
+  append_csv_record(out, {bom, "x"});
+  EXPECT_EQ(out, "\"" + bom + "\",x\n");
+  const auto table = parse_csv(out + "1,2\n", "t.csv");
+  ASSERT_TRUE(table.is_ok()) << table.status().to_string();
+  EXPECT_EQ(table.value().header[0], bom);
+}
+
 }  // namespace
 }  // namespace critmin
