@@ -330,9 +330,9 @@ void read_disruptions(const Reading& r, ScenarioSpec& spec) {
     const auto stage = stage_of(in);
     const auto kind = in.text("kind");
     // Price and output cuts act on the origin's own supply: they have no destinations.
-    const bool price_cut = kind && (*kind == "price_cut" || *kind == "output_cut");
+    const bool own_supply = kind && (*kind == "price_cut" || *kind == "output_cut");
     const auto destinations = in.strings("destinations");
-    if (!price_cut && !in.has("destinations")) {
+    if (!own_supply && !in.has("destinations")) {
       in.error("destinations", "missing key 'destinations' (a list of names)");
     }
     const auto start = in.integer("start");
@@ -352,27 +352,21 @@ void read_disruptions(const Reading& r, ScenarioSpec& spec) {
                  "share = 0.5");
       }
       d.quota_share = share.value_or(0.0);
-    } else if (kind && *kind == "output_cut") {
-      d.kind = DisruptionKind::kOutputCut;
+    } else if (own_supply) {
+      // A price cut: a dominant supplier's response to entry, it offers its output below cost.
+      // An output cut: power rationing, a stopped mine.
+      const bool output = *kind == "output_cut";
+      d.kind = output ? DisruptionKind::kOutputCut : DisruptionKind::kPriceCut;
       if (!in.has("share")) {
-        in.error("share",
-                 "an output cut needs share = the part of the origin's capacity lost, e.g. "
-                 "share = 0.2");
+        in.error("share", output ? "an output cut needs share = the part of the origin's "
+                                   "capacity lost, e.g. share = 0.2"
+                                 : "a price cut needs share = the part of its supply cost the "
+                                   "origin gives up, e.g. share = 0.3");
       }
       if (in.has("destinations")) {
-        in.error("destinations", "an output cut applies to the origin's supply; drop destinations");
-      }
-      d.quota_share = share.value_or(0.0);
-    } else if (price_cut) {
-      // A dominant supplier's response to entry: it offers its output below cost.
-      d.kind = DisruptionKind::kPriceCut;
-      if (!in.has("share")) {
-        in.error("share",
-                 "a price cut needs share = the part of its supply cost the origin gives up, "
-                 "e.g. share = 0.3");
-      }
-      if (in.has("destinations")) {
-        in.error("destinations", "a price cut applies to every buyer; drop destinations");
+        in.error("destinations", output ? "an output cut applies to the origin's supply; drop "
+                                          "destinations"
+                                        : "a price cut applies to every buyer; drop destinations");
       }
       d.quota_share = share.value_or(0.0);
     } else if (kind) {
@@ -383,7 +377,7 @@ void read_disruptions(const Reading& r, ScenarioSpec& spec) {
     if (!d.leakage && in.has("leakage_cost_usd_per_t")) {
       in.error("leakage_cost_usd_per_t", "a leakage cost needs leakage = true");
     }
-    if (!material || !origin || !stage || !kind || (!destinations && !price_cut) || !start ||
+    if (!material || !origin || !stage || !kind || (!destinations && !own_supply) || !start ||
         !years || !probability) {
       continue;
     }

@@ -225,6 +225,21 @@ TEST(CompareCli, RunsEnsemblesPerDesignWithRuns) {
 
 // ---- the investment rule ------------------------------------------------------------------
 
+// The processing row of a region and year in a simulation's series.
+SeriesRow processing_row(const SimulationResult& r, const std::string& region, int year) {
+  for (const SeriesRow& s : r.series) {
+    if (s.region == region && s.year == year && s.stage == Stage::kProcessing) return s;
+  }
+  ADD_FAILURE() << region << " " << year;
+  return SeriesRow{};
+}
+
+// Whether one of `problems` contains `part`.
+bool mentions(const std::vector<std::string>& problems, const std::string& part) {
+  return std::any_of(problems.begin(), problems.end(),
+                     [&](const std::string& p) { return p.find(part) != std::string::npos; });
+}
+
 std::string lithium_run(const std::string& extra) {
   return "[scenario]\nname = \"li\"\nyears = [2025, 2034]\nseed = 5\nmaterials = [\"lithium\"]\n" +
          extra;
@@ -306,10 +321,7 @@ TEST(Investment, APriceCutIsValidatedLikeAnyDisruption) {
   auto scenario = read_simulation_scenario(text, "sim.toml", default_data());
   ASSERT_FALSE(scenario.is_ok());
   const auto problems = test::texts(scenario.status().diagnostics());
-  const auto has = [&](const std::string& part) {
-    return std::any_of(problems.begin(), problems.end(),
-                       [&](const std::string& p) { return p.find(part) != std::string::npos; });
-  };
+  const auto has = [&](const std::string& part) { return mentions(problems, part); };
   EXPECT_TRUE(has("share: a price cut needs share")) << ::testing::PrintToString(problems);
   EXPECT_TRUE(has("destinations: a price cut applies to every buyer"))
       << ::testing::PrintToString(problems);
@@ -324,13 +336,7 @@ TEST(Disruption, AnOutputCutLowersTheOriginsOutputAndRaisesPricesInItsYearsOnly)
       "kind = \"output_cut\"\nshare = 0.4\nstart = 2026\nyears = 1\nprobability = 1.0\n";
   const SimulationResult with = run_text(lithium_run(cut));
   const SimulationResult without = run_text(lithium_run(""));
-  const auto row = [](const SimulationResult& r, const std::string& region, int year) {
-    for (const SeriesRow& s : r.series) {
-      if (s.region == region && s.year == year && s.stage == Stage::kProcessing) return s;
-    }
-    ADD_FAILURE() << region << " " << year;
-    return SeriesRow{};
-  };
+  const auto row = processing_row;
   EXPECT_LT(row(with, "CHN", 2026).production_t, row(without, "CHN", 2026).production_t);
   EXPECT_GT(row(with, "EU27", 2026).price_usd_per_t, row(without, "EU27", 2026).price_usd_per_t);
   EXPECT_DOUBLE_EQ(row(with, "CHN", 2025).production_t, row(without, "CHN", 2025).production_t);
@@ -347,11 +353,7 @@ TEST(Disruption, ADemandShockRaisesDemandAndPricesInItsYearsOnly) {
   const SimulationResult with = run_text(lithium_run(boom));
   const SimulationResult without = run_text(lithium_run(""));
   const auto row = [](const SimulationResult& r, int year) {
-    for (const SeriesRow& s : r.series) {
-      if (s.region == "EU27" && s.year == year && s.stage == Stage::kProcessing) return s;
-    }
-    ADD_FAILURE() << year;
-    return SeriesRow{};
+    return processing_row(r, "EU27", year);
   };
   EXPECT_NEAR(row(with, 2026).demand_t, 1.2 * row(without, 2026).demand_t,
               1e-9 * row(without, 2026).demand_t);
@@ -382,10 +384,7 @@ TEST(Disruption, AnOutputCutNeedsItsShareAndNoDestinations) {
   auto scenario = read_simulation_scenario(text, "sim.toml", default_data());
   ASSERT_FALSE(scenario.is_ok());
   const auto problems = test::texts(scenario.status().diagnostics());
-  const auto has = [&](const std::string& part) {
-    return std::any_of(problems.begin(), problems.end(),
-                       [&](const std::string& p) { return p.find(part) != std::string::npos; });
-  };
+  const auto has = [&](const std::string& part) { return mentions(problems, part); };
   EXPECT_TRUE(has("sim.toml:6:share: an output cut needs share"))
       << ::testing::PrintToString(problems);
   EXPECT_TRUE(has("destinations: an output cut applies to the origin's supply"))
@@ -490,10 +489,7 @@ TEST(Backtest, AnEpisodeFileIsCheckedAtFileLineKey) {
   auto episode = read_episode(text, "ep.toml", default_data());
   ASSERT_FALSE(episode.is_ok());
   const auto problems = test::texts(episode.status().diagnostics());
-  const auto has = [&](const std::string& part) {
-    return std::any_of(problems.begin(), problems.end(),
-                       [&](const std::string& p) { return p.find(part) != std::string::npos; });
-  };
+  const auto has = [&](const std::string& part) { return mentions(problems, part); };
   EXPECT_TRUE(has("ep.toml:3:year: 2031 is not a simulated year"))
       << ::testing::PrintToString(problems);
   EXPECT_TRUE(has("ep.toml:4:episode.colour: unknown key")) << ::testing::PrintToString(problems);
