@@ -13,6 +13,14 @@
 namespace critmin::market {
 namespace {
 
+// Demand below this multiple of the base price is not represented: no market in the data falls
+// that far, and a price that did would sit on the curve's last chord.
+constexpr double kLowestDemandPrice = 0.05;
+// A state reserve does not act at one price: it releases more as the price climbs further above
+// its trigger, and buys more as it falls further below, over this share of the trigger price (an
+// estimate; without it the trigger would pin the price wherever the reserve is marginal).
+constexpr double kReserveResponseSpread = 0.25;
+
 // Looks up a market parameter: the material's own row, else the default row "*".
 class Parameters {
  public:
@@ -207,11 +215,11 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   std::vector<std::string>& estimates = info.estimates;
   const auto param = [&](const char* name) { return parameters.get(name, estimates); };
   std::map<std::string, double> p;
-  for (const char* name :
-       {"region_threshold_share", "processing_yield", "extraction_price_ratio", "demand_elasticity",
-        "transport_cost_share_extraction", "transport_cost_share_processing", "supply_step_1_share",
-        "supply_step_1_cost", "supply_step_2_share", "supply_step_2_cost", "supply_step_3_share",
-        "supply_step_3_cost", "supply_step_4_share", "supply_step_4_cost"}) {
+  for (const char* name : {"region_threshold_share", "processing_yield", "extraction_price_ratio",
+                           "demand_elasticity_short_run", "value_of_lost_use",
+                           "transport_cost_share_extraction", "transport_cost_share_processing",
+                           "restart_share", "commercial_stock_days", "commercial_release_price",
+                           "commercial_release_full_price", "commercial_max_release_share"}) {
     Result<double> value = param(name);
     CRITMIN_RETURN_IF_ERROR(value);
     p[name] = value.value();
@@ -222,10 +230,10 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     return Status::invalid_input(fmt::format(
         "market_parameters.csv: extraction_price_ratio {} for {} must lie in (0,1)", ratio, id));
   }
-  if (p["demand_elasticity"] >= 0.0) {
+  if (p["demand_elasticity_short_run"] >= 0.0) {
     return Status::invalid_input(
-        fmt::format("market_parameters.csv: demand_elasticity {} for {} must be negative",
-                    p["demand_elasticity"], id));
+        fmt::format("market_parameters.csv: demand_elasticity_short_run {} for {} must be negative",
+                    p["demand_elasticity_short_run"], id));
   }
   model.processing_yield = yield;
 
@@ -340,63 +348,133 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     info.observed_processing_share[region_index[region_of_country(iso3)]] += share;
   }
 
-  // Supply: the base-year production of each region split into four steps around the price.
+  // Supply: each region's base-year output at each stage as one step whose cost rises from the
+  // region's cheapest to its marginal tonne, and its idle capacity as a second, dearer step of
+  // which only restart_share can come back within the year (supply_costs.csv).
   const double processed_total_t =
       tonnage->tonnes *
       (tonnage->stage == Stage::kProcessing ? 1.0 : yield);  // [t/yr] processed output
   const double extracted_total_t = processed_total_t / yield;
-  const auto steps = [&](double base_t, double stage_cost) {
-    std::vector<SupplyStep> out_steps;
-    for (int k = 1; k <= 4; ++k) {
-      const double share = p[fmt::format("supply_step_{}_share", k)];
-      const double cost = p[fmt::format("supply_step_{}_cost", k)];
-      if (share > 0.0 && base_t > 0.0) out_steps.push_back({share * base_t, cost * stage_cost});
+  const double restart = p["restart_share"];
+  const auto supply_of = [&](const std::string& region, Stage stage, double base_t,
+                             double stage_price) -> Result<std::vector<SupplyStep>> {
+    std::vector<SupplyStep> steps;
+    if (!(base_t > 0.0)) return steps;
+    const SupplyCost* cost = data.find_supply_cost(id, region, stage);
+    if (!cost) {
+      return Status::not_found(
+          fmt::format("supply_costs.csv has no row for {} {} {} and no default (* *); add one", id,
+                      region, stage_name(stage)));
     }
-    return out_steps;
+    if (cost->is_estimate) {
+      info.supply_estimates.push_back(fmt::format(
+          "supply_costs[{} {} {}]: utilisation {}, cost {}-{}, idle {}-{} (row {}: {} {})", id,
+          region, stage_name(stage), format_number(cost->utilisation),
+          format_number(cost->cost_low), format_number(cost->cost_high),
+          format_number(cost->idle_cost_low), format_number(cost->idle_cost_high), cost->line,
+          cost->material_id, cost->region));
+    }
+    steps.push_back(
+        {base_t, cost->cost_low * stage_price, (cost->cost_high - cost->cost_low) * stage_price});
+    const double idle_t = base_t * (1.0 / cost->utilisation - 1.0);
+    if (restart * idle_t > 1e-9 * base_t) {
+      steps.push_back({restart * idle_t, cost->idle_cost_low * stage_price,
+                       (cost->idle_cost_high - cost->idle_cost_low) * stage_price});
+    }
+    return steps;
   };
   for (std::size_t r = 0; r < n; ++r) {
-    model.regions[r].extraction =
-        steps(info.observed_extraction_share[r] * extracted_total_t, price_extracted);
-    model.regions[r].processing =
-        steps(info.observed_processing_share[r] * processed_total_t, processing_margin);
+    Result<std::vector<SupplyStep>> mined =
+        supply_of(region_names[r], Stage::kExtraction,
+                  info.observed_extraction_share[r] * extracted_total_t, price_extracted);
+    CRITMIN_RETURN_IF_ERROR(mined);
+    Result<std::vector<SupplyStep>> processed =
+        supply_of(region_names[r], Stage::kProcessing,
+                  info.observed_processing_share[r] * processed_total_t, processing_margin);
+    CRITMIN_RETURN_IF_ERROR(processed);
+    model.regions[r].extraction = std::move(mined).value();
+    model.regions[r].processing = std::move(processed).value();
   }
 
-  // Demand: a linear demand through the base point (price, regional consumption) with the
-  // elasticity, cut into steps; the step at the base price spans 5% either side so that the base
-  // point lies inside it.
-  const double elasticity = p["demand_elasticity"];
-  const std::vector<double> levels = {3.0, 2.0, 1.5, 1.25, 1.1, 1.0, 0.9, 0.75, 0.5, 0.25};
-  const auto demanded = [&](double base_t, double multiple) {
-    return base_t * std::max(0.0, 1.0 + elasticity * (multiple - 1.0));
-  };
+  // Demand: the short-run, constant-elasticity curve D(p) = D0 (p / p0)^e through the base point,
+  // from the value of lost use down to kLowestDemandPrice x p0, as one curved step (solved exactly
+  // to the refinement's resolution). D(value of lost use) is essential use: a flat step at that
+  // price, whose unserved part is physical shortage.
+  const double elasticity = p["demand_elasticity_short_run"];
+  const double lost_use = p["value_of_lost_use"];
   for (const DemandShare* d : demand_split) {
     Region& region = model.regions[region_index[d->region]];
     const double base_t = d->share * processed_total_t;
+    if (!(base_t > 0.0)) continue;
     region.base_demand_t += base_t;
-    double served = 0.0;
-    for (std::size_t k = 0; k < levels.size(); ++k) {
-      const double lower_bound =
-          k + 1 < levels.size() ? 0.5 * (levels[k] + levels[k + 1]) : 0.5 * levels[k];
-      if (levels[k] == 1.0) {
-        // The step at the base price is split at the base quantity, a hair above and below the
-        // price: otherwise several regions would hold a step at exactly the same price and the
-        // split of consumption between them would not be unique (it would depend on the solver).
-        constexpr double kSplit = 1e-4;
-        const double above = base_t - served;
-        const double below = demanded(base_t, lower_bound) - base_t;
-        if (above > 1e-12 * base_t)
-          region.demand.push_back({above, (1 + kSplit) * price_processed});
-        if (below > 1e-12 * base_t)
-          region.demand.push_back({below, (1 - kSplit) * price_processed});
-        served += above + below;
-        continue;
-      }
-      const double quantity = demanded(base_t, lower_bound) - served;
-      if (quantity > 1e-12 * base_t) {
-        region.demand.push_back({quantity, levels[k] * price_processed});
-        served += quantity;
+    const double essential_t = base_t * std::pow(lost_use, elasticity);
+    const double elastic_t = base_t * std::pow(kLowestDemandPrice, elasticity) - essential_t;
+    region.demand.push_back({essential_t, lost_use * price_processed, 0.0, true});
+    region.demand.push_back({elastic_t, lost_use * price_processed,
+                             (lost_use - kLowestDemandPrice) * price_processed, false, elasticity,
+                             price_processed});
+  }
+  if (demand_split.front()->material_id == "*") {
+    info.notes.push_back(
+        "no regional demand figures for this material: the generic split (demand_shares.csv, "
+        "material *) is used");
+    info.generic_demand_split = true;
+  }
+
+  // Stocks: commercial inventories of each consuming region (days of its base demand), sold down
+  // when the price rises above commercial_release_price and wholly at
+  // commercial_release_full_price; the state reserves of state_stocks.csv, which buy below their
+  // trigger and release above theirs, more as the price moves further.
+  const double stock_days = p["commercial_stock_days"];
+  for (std::size_t r = 0; r < n; ++r) {
+    const double stock_t = stock_days / 365.0 * model.regions[r].base_demand_t;
+    const double releasable_t = p["commercial_max_release_share"] * stock_t;
+    if (!(releasable_t > 0.0)) continue;
+    StockOffer offer;
+    offer.region = r;
+    offer.holder = "commercial";
+    offer.stock_t = stock_t;
+    offer.release.push_back(
+        {releasable_t, p["commercial_release_price"] * price_processed,
+         (p["commercial_release_full_price"] - p["commercial_release_price"]) * price_processed});
+    model.stocks.push_back(std::move(offer));
+  }
+  for (const StateStock& reserve : data.state_stocks) {
+    if (reserve.material_id != id) continue;
+    std::optional<std::size_t> where;
+    for (std::size_t r = 0; r < n && !where; ++r) {
+      const auto& countries = model.regions[r].countries;
+      if (region_names[r] == reserve.region ||
+          std::find(countries.begin(), countries.end(), reserve.region) != countries.end()) {
+        where = r;
       }
     }
+    if (!where) {
+      info.notes.push_back(fmt::format("state stock {} in {} is in no region of the market",
+                                       reserve.holder, reserve.region));
+      continue;
+    }
+    StockOffer offer;
+    offer.region = *where;
+    offer.holder = reserve.holder;
+    offer.stock_t = reserve.stock_t;
+    const double release_t = std::min(reserve.release_max_t, reserve.stock_t);
+    if (release_t > 0.0) {
+      offer.release.push_back(
+          {release_t, reserve.release_above_price * price_processed,
+           kReserveResponseSpread * reserve.release_above_price * price_processed});
+    }
+    if (reserve.buy_max_t > 0.0) {
+      offer.refill.push_back({reserve.buy_max_t, reserve.buy_below_price * price_processed,
+                              kReserveResponseSpread * reserve.buy_below_price * price_processed});
+    }
+    if (reserve.is_estimate) {
+      estimates.push_back(fmt::format(
+          "state_stocks[{} {}]: {} t, buys below {} x, releases above {} x", reserve.holder,
+          reserve.region, format_number(reserve.stock_t), format_number(reserve.buy_below_price),
+          format_number(reserve.release_above_price)));
+    }
+    if (!offer.release.empty() || !offer.refill.empty()) model.stocks.push_back(std::move(offer));
   }
 
   // Routes between every pair of regions at both stages.

@@ -414,6 +414,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
   const std::size_t n = model.regions.size();
   eq.nodes.resize(2 * n);
   eq.accounts.resize(n);
+  eq.stocks.resize(model.stocks.size());
   for (std::size_t r = 0; r < n; ++r) {
     NodeResult& e = eq.nodes[2 * r];
     NodeResult& p = eq.nodes[2 * r + 1];
@@ -525,6 +526,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
       case ArcKind::kStockRelease: {
         NodeResult& p = eq.nodes[2 * a.region + 1];
         p.stock_release_t += flow * yield;
+        eq.stocks[a.route].released_t += flow * yield;
         const double trigger =
             model.stocks[a.route].release[a.step].average_cost_usd_per_t(flow * yield);
         eq.accounts[a.region].stock_surplus_usd += (p.price_usd_per_t - trigger) * flow * yield;
@@ -533,6 +535,7 @@ Equilibrium assemble(const MarketModel& model, const FlowProblem& problem,
       case ArcKind::kStockRefill: {
         NodeResult& p = eq.nodes[2 * a.region + 1];
         p.stock_refill_t += flow * yield;
+        eq.stocks[a.route].refilled_t += flow * yield;
         const double limit =
             model.stocks[a.route].refill[a.step].average_wtp_usd_per_t(flow * yield);
         eq.accounts[a.region].stock_surplus_usd += (limit - p.price_usd_per_t) * flow * yield;
@@ -704,6 +707,43 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
   eq.statistics.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return eq;
+}
+
+}  // namespace critmin::market
+
+namespace critmin::market {
+
+double DemandStep::wtp_at_share(double share) const {
+  const double first = willingness_to_pay_usd_per_t;
+  const double last = first - wtp_fall_usd_per_t;
+  share = std::clamp(share, 0.0, 1.0);
+  if (elasticity >= 0.0 || !(last > 0.0)) return first - wtp_fall_usd_per_t * share;
+  const double a = std::pow(first, elasticity), b = std::pow(last, elasticity);
+  return std::pow(a + share * (b - a), 1.0 / elasticity);
+}
+
+double DemandStep::share_at_price(double price_usd_per_t) const {
+  const double first = willingness_to_pay_usd_per_t;
+  const double last = first - wtp_fall_usd_per_t;
+  if (price_usd_per_t >= first) return 0.0;
+  if (price_usd_per_t <= last) return 1.0;
+  if (elasticity >= 0.0 || !(last > 0.0)) return (first - price_usd_per_t) / wtp_fall_usd_per_t;
+  const double a = std::pow(first, elasticity), b = std::pow(last, elasticity);
+  return (std::pow(price_usd_per_t, elasticity) - a) / (b - a);
+}
+
+double DemandStep::average_wtp_usd_per_t(double served_t) const {
+  const double share = quantity_t > 0.0 ? std::clamp(served_t / quantity_t, 0.0, 1.0) : 0.0;
+  const double first = willingness_to_pay_usd_per_t;
+  const double last = first - wtp_fall_usd_per_t;
+  if (elasticity >= 0.0 || !(last > 0.0)) return first - 0.5 * wtp_fall_usd_per_t * share;
+  if (share <= 0.0) return first;
+  // p(u) = (a + u (b - a))^(1/e); its integral over [0, s] divided by s.
+  const double a = std::pow(first, elasticity), b = std::pow(last, elasticity);
+  const double k = 1.0 / elasticity + 1.0;
+  const double end = a + share * (b - a);
+  if (std::abs(k) < 1e-12) return std::log(end / a) / ((b - a) * share);  // e = -1
+  return (std::pow(end, k) - std::pow(a, k)) / (k * (b - a) * share);
 }
 
 }  // namespace critmin::market

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 
@@ -522,6 +523,8 @@ FlowProblem build_flow_problem(const MarketModel& model,
                               step.quantity_t / yield, 0.0,
                               -step.willingness_to_pay_usd_per_t * yield, ArcKind::kDemand, r, k});
       problem.arcs.back().cost_rise = step.wtp_fall_usd_per_t * yield;
+      problem.arcs.back().elasticity = step.elasticity;
+      problem.arcs.back().reference_price = step.reference_price_usd_per_t * yield;
     }
   }
   for (std::size_t i = 0; i < model.stocks.size(); ++i) {
@@ -705,6 +708,13 @@ FlowProblem build_flow_problem(const MarketModel& model,
 
 namespace critmin::market {
 
+double arc_cost_at(const FlowArc& arc, double share) {
+  const double first = -arc.cost, last = -arc.cost - arc.cost_rise;
+  if (arc.elasticity >= 0.0 || !(last > 0.0)) return arc.cost + arc.cost_rise * share;
+  const double a = std::pow(first, arc.elasticity), b = std::pow(last, arc.elasticity);
+  return -std::pow(a + share * (b - a), 1.0 / arc.elasticity);
+}
+
 RefinementResult solve_refined(const FlowProblem& problem,
                                FlowSolution (*solve)(const FlowProblem&),
                                double relative_resolution) {
@@ -719,24 +729,42 @@ RefinementResult solve_refined(const FlowProblem& problem,
   for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
     const FlowArc& a = problem.arcs[i];
     if (!(a.cost_rise > 0.0) || !(a.capacity > 0.0)) continue;
-    for (int k = 0; k < kInitialPieces; ++k) {
-      pieces.push_back({i, static_cast<double>(k) / kInitialPieces,
-                        static_cast<double>(k + 1) / kInitialPieces});
+    const double first = -a.cost, last = -a.cost - a.cost_rise;
+    if (a.elasticity >= 0.0 || !(last > 0.0)) {
+      for (int k = 0; k < kInitialPieces; ++k) {
+        pieces.push_back({i, static_cast<double>(k) / kInitialPieces,
+                          static_cast<double>(k + 1) / kInitialPieces});
+      }
+      continue;
     }
+    // Shares where the willingness to pay has fallen by equal ratios, plus narrow pieces either
+    // side of the reference price the curve was calibrated through (most equilibria lie near it,
+    // so the first solve often brackets the price tightly already).
+    const double a_end = std::pow(first, a.elasticity), b_end = std::pow(last, a.elasticity);
+    std::vector<double> prices;
+    for (int k = 1; k < 2 * kInitialPieces; ++k) {
+      prices.push_back(first * std::pow(last / first, k / (2.0 * kInitialPieces)));
+    }
+    if (a.reference_price > last && a.reference_price < first) {
+      for (double factor : {1.1, 1.02, 0.98, 0.9}) prices.push_back(factor * a.reference_price);
+    }
+    std::sort(prices.begin(), prices.end(), std::greater<>());
+    double from = 0.0;
+    for (double price : prices) {
+      if (!(price < first && price > last)) continue;
+      const double to = (std::pow(price, a.elasticity) - a_end) / (b_end - a_end);
+      if (to > from) pieces.push_back({i, from, to});
+      from = std::max(from, to);
+    }
+    if (from < 1.0) pieces.push_back({i, from, 1.0});
   }
   if (pieces.empty()) {
     out.solution = solve(problem);
     out.solves = 1;
     return out;
   }
-  const auto low_of = [&](const Piece& p) {
-    const FlowArc& a = problem.arcs[p.arc];
-    return a.cost + a.cost_rise * p.from;
-  };
-  const auto high_of = [&](const Piece& p) {
-    const FlowArc& a = problem.arcs[p.arc];
-    return a.cost + a.cost_rise * p.to;
-  };
+  const auto low_of = [&](const Piece& p) { return arc_cost_at(problem.arcs[p.arc], p.from); };
+  const auto high_of = [&](const Piece& p) { return arc_cost_at(problem.arcs[p.arc], p.to); };
   double cost_scale = 1.0;
   for (const FlowArc& a : problem.arcs) {
     cost_scale = std::max(cost_scale, std::abs(a.cost) + std::abs(a.cost_rise));
@@ -755,7 +783,8 @@ RefinementResult solve_refined(const FlowProblem& problem,
       const Piece& p = pieces[k];
       FlowArc arc = problem.arcs[p.arc];
       arc.capacity = problem.arcs[p.arc].capacity * (p.to - p.from);
-      arc.cost = 0.5 * (low_of(p) + high_of(p));
+      arc.cost = arc_cost_at(problem.arcs[p.arc], 0.5 * (p.from + p.to));
+      arc.elasticity = 0.0;
       arc.cost_rise = 0.0;
       if (!slot_taken[p.arc]) {
         slot_taken[p.arc] = true;
@@ -775,25 +804,41 @@ RefinementResult solve_refined(const FlowProblem& problem,
     next.clear();
     double resolution = 0.0;
     bool split_any = false;
-    for (const Piece& p : pieces) {
+    // Where each piece lies against the price difference across its arc: wholly below it (used
+    // fully), above it (unused), or holding it (marginal). Neighbouring pieces of one arc on the
+    // same side are merged again, so an arc keeps few pieces beside the split one and each solve
+    // stays small.
+    enum class Side { kBelow, kMarginal, kAbove };
+    Side previous_side = Side::kMarginal;
+    for (std::size_t piece = 0; piece < pieces.size(); ++piece) {
+      const Piece& p = pieces[piece];
       const FlowArc& a = problem.arcs[p.arc];
       const double difference = solved.price[a.head] - solved.price[a.tail];
       const double low = low_of(p), high = high_of(p);
       const bool marginal = difference > low + tie && difference < high - tie;
+      const Side side = marginal                   ? Side::kMarginal
+                        : difference >= high - tie ? Side::kBelow
+                                                   : Side::kAbove;
       const double width = high - low;
-      const double wanted =
-          relative_resolution * std::max(std::abs(a.cost), std::abs(a.cost + a.cost_rise));
+      const double wanted = relative_resolution * std::max(std::abs(low), std::abs(high));
       if (marginal && width > wanted && out.solves < kMaxSolves) {
+        const double step = (p.to - p.from) / kSplitPieces;
         for (int k = 0; k < kSplitPieces; ++k) {
-          const double step = (p.to - p.from) / kSplitPieces;
           next.push_back(
               {p.arc, p.from + k * step, k + 1 == kSplitPieces ? p.to : p.from + (k + 1) * step});
         }
         split_any = true;
+        previous_side = Side::kMarginal;
+        continue;
+      }
+      if (marginal) resolution = std::max(resolution, width);
+      if (kMergePieces && !marginal && side == previous_side && !next.empty() &&
+          next.back().arc == p.arc && next.back().to == p.from) {
+        next.back().to = p.to;
       } else {
         next.push_back(p);
-        if (marginal) resolution = std::max(resolution, width);
       }
+      previous_side = side;
     }
     if (!split_any) {
       // Back to the original arcs: a sloped arc's flow is the sum of its pieces (filled from the

@@ -60,7 +60,16 @@ struct FlowArc {
   // (a supply step's rising cost, a demand step's falling willingness to pay). The solvers take
   // flat arcs only; solve_refined turns sloped ones into flat pieces.
   double cost_rise = 0.0;
+  // 0: the cost rises linearly. < 0 (demand arcs only): the willingness to pay -cost falls to
+  // -(cost + cost_rise) along the constant-elasticity curve of DemandStep::elasticity.
+  double elasticity = 0.0;
+  // Constant-elasticity demand arcs: the price [USD per t ext-eq] the curve was calibrated
+  // through, where refinement starts with narrow pieces; 0 when unknown.
+  double reference_price = 0.0;
 };
+
+// The cost of a sloped arc's unit at `share` of its capacity (0 first, 1 last).
+double arc_cost_at(const FlowArc& arc, double share);
 
 struct FlowProblem {
   int node_count = 0;
@@ -135,20 +144,23 @@ struct RefinementResult {
   double resolution = 0.0;
 };
 
-// Solves a problem with sloped arcs exactly to a price resolution. Each sloped arc enters as
-// kInitialPieces flat pieces of equal capacity whose cost is the mean of the arc's cost over the
-// piece (so a piece's cost times its flow is the exact cost of that flow). After a solve, a piece
-// whose cost range strictly contains the price difference across its arc (head minus tail) is
-// marginal: the optimum of the continuous arc lies inside it, so it is split into kSplitPieces and
-// the problem solved again. A piece wholly below or above the price difference is used fully or
-// not at all both as one piece and as many, so it needs no splitting. Refinement stops when no
-// marginal piece is wider than `relative_resolution` times the arc's largest absolute cost (or
-// after kMaxSolves solves). Problems without sloped arcs take one solve.
+// Solves a problem with sloped arcs exactly to a price resolution. Each sloped arc enters as flat
+// pieces: a linear one as kInitialPieces pieces of equal capacity, a constant-elasticity one as
+// 2 x kInitialPieces pieces whose ends lie at prices equally spaced on a log scale plus narrow
+// pieces around its reference price. A piece costs the arc's cost at its middle: a piece wholly
+// below or above the price difference across its arc (head minus tail) is used fully or not at
+// all whatever its cost within its range. After a solve, a piece whose cost range strictly
+// contains that difference is marginal: the optimum of the continuous arc lies inside it, so it
+// is split into kSplitPieces and the problem solved again, while neighbouring pieces of one arc
+// on the same side are merged. Refinement stops when no marginal piece is wider than
+// `relative_resolution` times its largest absolute cost (or after kMaxSolves solves). Problems
+// without sloped arcs take one solve.
 inline constexpr int kInitialPieces = 4;
-inline constexpr int kSplitPieces = 32;
+inline constexpr int kSplitPieces = 16;
+inline constexpr bool kMergePieces = false;
 inline constexpr int kMaxSolves = 8;
 RefinementResult solve_refined(const FlowProblem& problem,
                                FlowSolution (*solve)(const FlowProblem&),
-                               double relative_resolution = 2e-4);
+                               double relative_resolution = 1e-3);
 
 }  // namespace critmin::market

@@ -111,7 +111,13 @@ class Stockpile final : public Instrument {
     if (refill_price_ && refill_rate_t_ && room_t > 0.0 && *refill_rate_t_ > 0.0) {
       offer.refill.push_back({std::min(*refill_rate_t_, room_t), *refill_price_});
     }
-    if (!offer.release.empty() || !offer.refill.empty()) model.stocks.push_back(offer);
+    offer.holder = label();
+    offer.stock_t = start_t_;
+    stock_index_.reset();
+    if (!offer.release.empty() || !offer.refill.empty()) {
+      stock_index_ = model.stocks.size();
+      model.stocks.push_back(offer);
+    }
   }
 
   InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
@@ -120,22 +126,26 @@ class Stockpile final : public Instrument {
     InstrumentReport report = report_header();
     report.holder = holder_;
     const market::NodeResult& node = eq.node(holder_region_, Stage::kProcessing);
+    // Only this instrument's own offer: the market's commercial and state stocks trade at the
+    // same node.
+    const market::StockResult own = stock_index_ && *stock_index_ < eq.stocks.size()
+                                        ? eq.stocks[*stock_index_]
+                                        : market::StockResult{};
     // The network path rounds capacities to 1e-9 of the total supply; the stock balance is kept
     // exact by clamping the release to what was in stock.
-    const double released_t = std::min(node.stock_release_t, start_t_);
-    const double end_t = std::max(0.0, start_t_ - released_t + node.stock_refill_t);
+    const double released_t = std::min(own.released_t, start_t_);
+    const double end_t = std::max(0.0, start_t_ - released_t + own.refilled_t);
     const double base_demand = holder_base_demand_t_;
     (void)context;
     report.figures.push_back({"target_stock", target_t_, "t"});
     report.figures.push_back({"stock_start", start_t_, "t"});
     report.figures.push_back({"released", released_t, "t"});
-    report.figures.push_back({"refilled", node.stock_refill_t, "t"});
+    report.figures.push_back({"refilled", own.refilled_t, "t"});
     report.figures.push_back({"stock_end", end_t, "t"});
     report.figures.push_back(
         {"days_of_cover_end", base_demand > 0.0 ? 365.0 * end_t / base_demand : 0.0, "days"});
-    report.figures.push_back({"refill_cost", node.stock_refill_t * node.price_usd_per_t, "USD"});
-    report.figures.push_back(
-        {"release_revenue", node.stock_release_t * node.price_usd_per_t, "USD"});
+    report.figures.push_back({"refill_cost", own.refilled_t * node.price_usd_per_t, "USD"});
+    report.figures.push_back({"release_revenue", released_t * node.price_usd_per_t, "USD"});
     report.figures.push_back(
         {"holding_cost", holding_cost_usd_per_t_year_ * 0.5 * (start_t_ + end_t), "USD"});
     return report;
@@ -150,6 +160,8 @@ class Stockpile final : public Instrument {
   double holding_cost_usd_per_t_year_ = 0.0;
   std::size_t holder_region_ = 0;
   double target_t_ = 0.0, start_t_ = 0.0, holder_base_demand_t_ = 0.0;
+  // Where apply() put this instrument's offer in MarketModel::stocks.
+  std::optional<std::size_t> stock_index_;
 };
 
 }  // namespace

@@ -75,6 +75,8 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
   j["accounts"] = accounts;
   j["statistics"] = {{"outer_iterations", eq.statistics.outer_iterations},
                      {"outer_residual", eq.statistics.outer_residual},
+                     {"refinement_solves", eq.statistics.refinement_solves},
+                     {"price_resolution_usd_per_t", eq.statistics.price_resolution_usd_per_t},
                      {"seconds", eq.statistics.seconds}};
   if (club) {
     nlohmann::json instruments = nlohmann::json::array();

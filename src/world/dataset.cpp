@@ -44,6 +44,8 @@ const std::vector<std::string>& dataset_table_names() {
       "fx_rates",
       "market_parameters",
       "demand_shares",
+      "supply_costs",
+      "state_stocks",
       "nl_industry_accounts",
   };
   return kNames;
@@ -58,6 +60,24 @@ const MarketParameter* Dataset::find_market_parameter(std::string_view material_
     if (p.material_id == "*" && !fallback) fallback = &p;
   }
   return fallback;
+}
+
+const SupplyCost* Dataset::find_supply_cost(std::string_view material_id, std::string_view region,
+                                            Stage stage) const {
+  const SupplyCost* best = nullptr;
+  int best_rank = 4;
+  for (const SupplyCost& c : supply_costs) {
+    if (c.stage != stage) continue;
+    const bool own_material = c.material_id == material_id;
+    const bool own_region = c.region == region;
+    if (!(own_material || c.material_id == "*") || !(own_region || c.region == "*")) continue;
+    const int rank = own_material ? (own_region ? 0 : 1) : (own_region ? 2 : 3);
+    if (rank < best_rank) {
+      best = &c;
+      best_rank = rank;
+    }
+  }
+  return best;
 }
 
 Result<double> Dataset::market_parameter(std::string_view material_id,
@@ -357,6 +377,24 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
       data.demand_shares.push_back({t->text(r, "material_id"), t->text(r, "region"),
                                     t->number(r, "share"), t->flag(r, "is_estimate"),
                                     t->text(r, "basis"), t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "supply_costs", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.supply_costs.push_back({t->text(r, "material_id"), t->text(r, "region"),
+                                   t->stage(r, "stage"), t->number(r, "utilisation"),
+                                   t->number(r, "cost_low"), t->number(r, "cost_high"),
+                                   t->number(r, "idle_cost_low"), t->number(r, "idle_cost_high"),
+                                   t->flag(r, "is_estimate"), t->text(r, "basis"), t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "state_stocks", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.state_stocks.push_back(
+          {t->text(r, "material_id"), t->text(r, "region"), t->text(r, "holder"),
+           t->number(r, "stock_t"), t->number(r, "buy_below_price"), t->number(r, "buy_max_t"),
+           t->number(r, "release_above_price"), t->number(r, "release_max_t"),
+           t->flag(r, "is_estimate"), t->text(r, "basis"), t->line(r)});
     }
   }
   if (problems.size() == problems_before_rest) check_dataset_consistency(data, problems);

@@ -107,21 +107,27 @@ void check_market_parameters(const Dataset& data, const std::string& file,
        {0, true, 1, false, "tonnes of processed content per tonne of mined content"}},
       {"extraction_price_ratio",
        {0, true, 1, true, "the mined feed's share of the processed price per tonne"}},
-      {"demand_elasticity",
-       {-HUGE_VAL, true, 0, true, "a negative own-price elasticity, e.g. -0.3"}},
+      {"demand_elasticity_short_run",
+       {-HUGE_VAL, true, 0, true, "a negative own-price elasticity within the year, e.g. -0.1"}},
+      {"demand_elasticity_long_run",
+       {-HUGE_VAL, true, 0, true, "a negative own-price elasticity after adjustment, e.g. -0.5"}},
+      {"demand_adjustment_share",
+       {0, true, 1, false, "the share of the gap to long-run demand closed per year, in (0,1]"}},
+      {"value_of_lost_use",
+       {20, false, HUGE_VAL, true, "a multiple of the base price of at least 20"}},
+      {"restart_share", {0, false, 1, false, "a share of idle capacity 0-1"}},
+      {"commercial_stock_days", {0, false, 3650, false, "days of consumption, e.g. 45"}},
+      {"commercial_release_price",
+       {1, true, HUGE_VAL, true, "a multiple of the base price above 1, e.g. 1.25"}},
+      {"commercial_release_full_price",
+       {1, true, HUGE_VAL, true, "a multiple of the base price above the release price"}},
+      {"commercial_max_release_share", {0, false, 1, false, "a share of the stock 0-1"}},
+      {"stock_rebuild_years", {1, false, 100, false, "years, at least 1"}},
       {"transport_cost_share_extraction",
        {0, false, HUGE_VAL, true, "a non-negative share of the extraction price"}},
       {"transport_cost_share_processing",
        {0, false, HUGE_VAL, true, "a non-negative share of the processed price"}},
       {"region_threshold_share", {0, false, 1, false, "a share of world supply 0-1"}},
-      {"supply_step_1_share", {0, false, 1, false, "a share of base production 0-1"}},
-      {"supply_step_2_share", {0, false, 1, false, "a share of base production 0-1"}},
-      {"supply_step_3_share", {0, false, 1, false, "a share of base production 0-1"}},
-      {"supply_step_4_share", {0, false, 1, false, "a share of base production 0-1"}},
-      {"supply_step_1_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
-      {"supply_step_2_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
-      {"supply_step_3_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
-      {"supply_step_4_cost", {0, true, HUGE_VAL, true, "a positive multiple of the stage price"}},
       {"demand_growth_rate", {-1, true, 1, false, "a yearly growth rate, e.g. 0.03"}},
       {"project_lead_time_extraction", {0, false, 50, false, "whole years, e.g. 5"}},
       {"project_lead_time_processing", {0, false, 50, false, "whole years, e.g. 3"}},
@@ -155,7 +161,7 @@ void check_market_parameters(const Dataset& data, const std::string& file,
                         fmt::format("{} {:g} for {} {}; give {}", p.parameter, p.value,
                                     label(p.material_id), where, range.meaning)});
   }
-  // The supply steps of each material as the market engine sees them: its own rows, else the
+  // The parameters of each material as the market engine sees them: its own rows, else the
   // default's. A relation is reported for a material only when one of its own rows takes part.
   struct Value {
     double value = 0.0;
@@ -178,30 +184,111 @@ void check_market_parameters(const Dataset& data, const std::string& file,
       const auto it = values.find(name);
       return it == values.end() ? nullptr : &it->second;
     };
-    for (int k = 2; k <= 4; ++k) {
-      const Value* lower = get(fmt::format("supply_step_{}_cost", k - 1));
-      const Value* higher = get(fmt::format("supply_step_{}_cost", k));
-      if (!lower || !higher || !(lower->own || higher->own)) continue;
-      if (higher->value <= lower->value) {
-        const Value& at = higher->own ? *higher : *lower;
-        problems.push_back(
-            {file, at.line, "value",
-             fmt::format("supply_step_{}_cost {:g} for {} is not above supply_step_{}_cost {:g}; "
-                         "the step costs must increase from step 1 to step 4",
-                         k, higher->value, label(material), k - 1, lower->value)});
-      }
+    const auto relation = [&](const char* low_name, const char* high_name, bool by_magnitude,
+                              const char* why) {
+      const Value* low = get(low_name);
+      const Value* high = get(high_name);
+      if (!low || !high || !(low->own || high->own)) return;
+      const double l = by_magnitude ? std::abs(low->value) : low->value;
+      const double h = by_magnitude ? std::abs(high->value) : high->value;
+      if (h >= l && !(h == l && !by_magnitude)) return;
+      const Value& at = high->own ? *high : *low;
+      problems.push_back({file, at.line, "value",
+                          fmt::format("{} {:g} and {} {:g} for {}: {}", low_name, low->value,
+                                      high_name, high->value, label(material), why)});
+    };
+    relation("demand_elasticity_short_run", "demand_elasticity_long_run", true,
+             "long-run demand responds at least as much as short-run demand; make the long-run "
+             "elasticity at least as large in magnitude");
+    relation("commercial_release_price", "commercial_release_full_price", false,
+             "stock holders sell all they will only above the price where they start; make the "
+             "full-release price higher");
+  }
+}
+
+bool is_market_region(const Dataset& data, const std::string& region) {
+  return region == "EU27" || region == "ROW" ||
+         (region != "WLD" && data.find_country(region) && region == trim(region));
+}
+
+void check_supply_costs(const Dataset& data, const std::string& file,
+                        std::vector<Diagnostic>& problems) {
+  bool default_of[2] = {false, false};
+  std::set<std::tuple<std::string, std::string, Stage>> seen;
+  for (const SupplyCost& c : data.supply_costs) {
+    if (c.material_id == "*" && c.region == "*") default_of[c.stage == Stage::kProcessing] = true;
+    const auto report = [&](const char* field, std::string message) {
+      problems.push_back({file, c.line, field, std::move(message)});
+    };
+    if (c.region != "*" && !is_market_region(data, c.region)) {
+      report("region", fmt::format("unknown region '{}'; use an ISO3 code of countries.csv, EU27, "
+                                   "ROW or * (every other region)",
+                                   c.region));
     }
-    const Value* first = get("supply_step_1_share");
-    const Value* second = get("supply_step_2_share");
-    if (first && second && (first->own || second->own) &&
-        std::abs(first->value + second->value - 1.0) > 1e-9) {
-      const Value& at = second->own ? *second : *first;
-      problems.push_back(
-          {file, at.line, "value",
-           fmt::format("supply_step_1_share {:g} + supply_step_2_share {:g} for {} = {:g}, not "
-                       "1; together they are the base-year production, so make them add up to 1",
-                       first->value, second->value, label(material),
-                       first->value + second->value)});
+    if (!seen.insert({c.material_id, c.region, c.stage}).second) {
+      report("region", fmt::format("a second row for {} {} {}; keep one", c.material_id, c.region,
+                                   stage_name(c.stage)));
+    }
+    if (!(c.utilisation > 0.0 && c.utilisation <= 1.0)) {
+      report("utilisation",
+             fmt::format("{:g} is outside (0,1]; give production over capacity", c.utilisation));
+    }
+    if (!(c.cost_low > 0.0)) {
+      report("cost_low",
+             fmt::format("{:g} must be > 0 (a multiple of the stage price)", c.cost_low));
+    }
+    if (!(c.cost_high >= c.cost_low)) {
+      report("cost_high",
+             fmt::format("{:g} is below cost_low {:g}: a cost curve cannot fall with quantity; "
+                         "give the marginal tonne's cost, at least the cheapest's",
+                         c.cost_high, c.cost_low));
+    }
+    if (!(c.cost_high < 1.0)) {
+      report("cost_high", fmt::format("{:g} must be < 1: base-year output is in the money at the "
+                                      "base price",
+                                      c.cost_high));
+    }
+    if (!(c.idle_cost_low > 1.0)) {
+      report("idle_cost_low", fmt::format("{:g} must be > 1: idle capacity is out of the money at "
+                                          "the base price",
+                                          c.idle_cost_low));
+    }
+    if (!(c.idle_cost_high >= c.idle_cost_low)) {
+      report("idle_cost_high",
+             fmt::format("{:g} is below idle_cost_low {:g}: a cost curve cannot fall with "
+                         "quantity",
+                         c.idle_cost_high, c.idle_cost_low));
+    }
+  }
+  for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+    if (!default_of[stage == Stage::kProcessing]) {
+      problems.push_back({file, 0, "material_id",
+                          fmt::format("no default row for the {} stage; add one with material_id "
+                                      "and region '*'",
+                                      stage_name(stage))});
+    }
+  }
+}
+
+void check_state_stocks(const Dataset& data, const std::string& file,
+                        std::vector<Diagnostic>& problems) {
+  for (const StateStock& s : data.state_stocks) {
+    const auto report = [&](const char* field, std::string message) {
+      problems.push_back({file, s.line, field, std::move(message)});
+    };
+    if (!is_market_region(data, s.region) || s.region == "ROW") {
+      report("region", fmt::format("unknown region '{}'; use an ISO3 code of countries.csv or EU27",
+                                   s.region));
+    }
+    if (!(s.buy_below_price > 0.0 && s.buy_below_price < 1.0)) {
+      report("buy_below_price",
+             fmt::format("{:g} must lie in (0,1): a reserve buys below the base price",
+                         s.buy_below_price));
+    }
+    if (!(s.release_above_price > 1.0)) {
+      report("release_above_price",
+             fmt::format("{:g} must be > 1: a reserve releases above the base price",
+                         s.release_above_price));
     }
   }
 }
@@ -295,6 +382,8 @@ void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& pro
   check_parameter_ranges(data, file("parameters.csv"), problems);
   check_market_parameters(data, file("market_parameters.csv"), problems);
   check_demand_regions(data, file("demand_shares.csv"), problems);
+  check_supply_costs(data, file("supply_costs.csv"), problems);
+  check_state_stocks(data, file("state_stocks.csv"), problems);
   check_production_tonnage(data, file("production.csv"), problems);
   const double tolerance = data.parameter("share_sum_tolerance");
   check_share_sums(data.global_supply_shares, file("global_supply_shares.csv"), tolerance,

@@ -892,6 +892,8 @@ Status Importer::copy_reference_tables() {
       {options.reference_dir / "estimates" / "assessment_parameters.csv", "parameters"},
       {options.reference_dir / "estimates" / "market_parameters.csv", "market_parameters"},
       {options.reference_dir / "estimates" / "demand_shares.csv", "demand_shares"},
+      {options.reference_dir / "estimates" / "supply_costs.csv", "supply_costs"},
+      {options.reference_dir / "estimates" / "state_stocks.csv", "state_stocks"},
   };
   for (const auto& [path, name] : copies) {
     Result<CsvTable> csv = read_csv_file(path);
@@ -930,7 +932,8 @@ Status Importer::write_all() {
     // Parameters and the supply-risk inputs keep their authored order (the default row first).
     const bool sort_rows = name != "parameters" && name != "supply_risk_inputs" &&
                            name != "fx_rates" && name != "market_parameters" &&
-                           name != "demand_shares";
+                           name != "demand_shares" && name != "supply_costs" &&
+                           name != "state_stocks";
     report.rows_written[name] = table.rows.size();
     Status status = write_table(options.out_dir / (name + ".csv"), std::move(table), sort_rows);
     CRITMIN_RETURN_IF_ERROR(status);

@@ -27,6 +27,11 @@ struct CalibrationInfo {
   bool price_is_index = false;         // no price in the data: prices are relative to 1000 USD/t
   std::vector<std::string> notes;      // mirrored stages, normalised shares, and the like
   std::vector<std::string> estimates;  // "parameter=value" of every estimate used
+  // The supply cost rows (supply_costs.csv) each region and stage was built from, when they are
+  // estimates: "supply_costs[material region stage]: ...".
+  std::vector<std::string> supply_estimates;
+  // True when the material has no demand split of its own and the generic one (*) is used.
+  bool generic_demand_split = false;
   // Observed base-year share of each region in world production, per stage (after
   // normalisation): the target of the calibration.
   std::vector<double> observed_extraction_share;

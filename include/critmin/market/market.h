@@ -61,17 +61,26 @@ struct SupplyStep {
 struct DemandStep {
   double quantity_t = 0.0;                    // [t/yr] > 0 of processed material
   double willingness_to_pay_usd_per_t = 0.0;  // [USD/t] of the step's first tonne
-  // [USD/t] >= 0: the last tonne is worth willingness_to_pay - fall, linearly in between.
+  // [USD/t] >= 0: the last tonne is worth willingness_to_pay - fall (> 0 when elasticity < 0).
   double wtp_fall_usd_per_t = 0.0;
   // Essential use: demand that stays at any price up to its value of lost use (the step's
   // willingness to pay). What of it is not served is physical shortage, not demand priced out.
   bool essential = false;
+  // The curve between the first and the last tonne: 0 is a straight line; a negative value e is
+  // the constant-elasticity curve through both ends, on which the quantity demanded grows as
+  // price^e (so a whole demand curve D(p) = D0 (p / p0)^e is one step).
+  double elasticity = 0.0;
+  // Curved steps: the price [USD/t] the curve was calibrated through (the base price), where the
+  // solver looks first; 0 when unknown. Does not change the curve.
+  double reference_price_usd_per_t = 0.0;
 
-  // Average willingness to pay of the first `served_t` tonnes [USD/t].
-  double average_wtp_usd_per_t(double served_t) const {
-    const double share = quantity_t > 0.0 ? std::min(1.0, served_t / quantity_t) : 0.0;
-    return willingness_to_pay_usd_per_t - 0.5 * wtp_fall_usd_per_t * share;
-  }
+  // Willingness to pay of the tonne at `share` (0 first, 1 last) of the step [USD/t].
+  double wtp_at_share(double share) const;
+  // The share of the step demanded at `price_usd_per_t` (0 above the first tonne's value, 1
+  // below the last's).
+  double share_at_price(double price_usd_per_t) const;
+  // Average willingness to pay of the first `served_t` tonnes [USD/t] (exact for the curve).
+  double average_wtp_usd_per_t(double served_t) const;
 };
 
 struct Region {
@@ -132,6 +141,8 @@ struct StockOffer {
   std::size_t region = 0;
   std::vector<SupplyStep> release;  // [t/yr] of processed material, cost = release price [USD/t]
   std::vector<DemandStep> refill;   // [t/yr] of processed material, wtp = refill price [USD/t]
+  std::string holder = {};  // who holds it: "commercial", a state reserve, an instrument's label
+  double stock_t = 0.0;     // [t] held at the start of the year (release steps never exceed it)
 };
 
 struct MarketModel {
@@ -212,6 +223,12 @@ struct RegionAccounts {
   double stock_surplus_usd = 0.0;
 };
 
+// What one stock offer (MarketModel::stocks, same index) did at the equilibrium [t/yr].
+struct StockResult {
+  double released_t = 0.0;
+  double refilled_t = 0.0;
+};
+
 struct SolveStatistics {
   int outer_iterations = 0;  // ad valorem fixed point
   // Largest gap between an ad valorem tariff paid on a used route and rate x origin price in the
@@ -233,6 +250,7 @@ struct Equilibrium {
   std::vector<NodeResult> nodes;         // two per region: extraction, processing
   std::vector<FlowResult> flows;         // positive flows between regions
   std::vector<RegionAccounts> accounts;  // one per region
+  std::vector<StockResult> stocks;       // one per MarketModel::stocks entry
   SolveStatistics statistics;
 
   const NodeResult& node(std::size_t region, Stage stage) const {

@@ -197,6 +197,38 @@ struct DemandShare {
   int line = 0;  // row in the dataset file, for diagnostics
 };
 
+// A region's supply cost position at one stage (data/estimates/supply_costs.csv). Costs are
+// multiples of the stage's world base price; material or region "*" is a default.
+struct SupplyCost {
+  std::string material_id;
+  std::string region;
+  Stage stage = Stage::kProcessing;
+  double utilisation = 1.0;     // base-year production / capacity, (0,1]
+  double cost_low = 0.0;        // cheapest base-year tonne
+  double cost_high = 0.0;       // marginal base-year tonne, < 1
+  double idle_cost_low = 0.0;   // first idle tonne restarted, > 1
+  double idle_cost_high = 0.0;  // last idle tonne restarted
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
+// A state stockpile of one material (data/estimates/state_stocks.csv): what it holds at the start
+// and its rules for buying and releasing, as multiples of the base-year price.
+struct StateStock {
+  std::string material_id;
+  std::string region;  // ISO3 or EU27
+  std::string holder;
+  double stock_t = 0.0;
+  double buy_below_price = 0.0;      // < 1
+  double buy_max_t = 0.0;            // [t/yr]
+  double release_above_price = 0.0;  // > 1
+  double release_max_t = 0.0;        // [t/yr]
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
 class Dataset {
  public:
   std::filesystem::path directory;
@@ -221,6 +253,8 @@ class Dataset {
   std::map<std::string, Parameter> parameters;
   std::vector<MarketParameter> market_parameters;
   std::vector<DemandShare> demand_shares;
+  std::vector<SupplyCost> supply_costs;
+  std::vector<StateStock> state_stocks;
   std::vector<IndustryAccounts> nl_industry_accounts;  // CBS, the Netherlands
 
   const Material* find_material(std::string_view id_name_or_alias) const;
@@ -231,6 +265,11 @@ class Dataset {
   // nullptr when neither exists.
   const MarketParameter* find_market_parameter(std::string_view material_id,
                                                std::string_view name) const;
+  // The supply cost position of a region (a market region name: ISO3, EU27 or ROW) at a stage:
+  // the row of the material and region, else of the material and "*", else of "*" and the
+  // region, else of "*" and "*"; nullptr when none exists.
+  const SupplyCost* find_supply_cost(std::string_view material_id, std::string_view region,
+                                     Stage stage) const;
   // Its value, or kNotFound naming the file to add the row to.
   Result<double> market_parameter(std::string_view material_id, std::string_view name) const;
   // Members of a bloc name (case-insensitive) or of an ad-hoc list "ISO3,ISO3,...".
