@@ -75,12 +75,15 @@ std::map<FlowKey, double> flows_of(const nlohmann::json& j) {
   return out;
 }
 
-// production + imports = consumption + exports at every node, within 1e-6 relative.
+// production + imports + stock released = consumption + exports + stock refilled at every node,
+// within 1e-6 relative.
 void expect_mass_balance(const nlohmann::json& j) {
   ASSERT_FALSE(j.at("nodes").empty());
   for (const nlohmann::json& n : j.at("nodes")) {
-    const double in = n.at("production").get<double>() + n.at("imports").get<double>();
-    const double out = n.at("consumption").get<double>() + n.at("exports").get<double>();
+    const double in = n.at("production").get<double>() + n.at("imports").get<double>() +
+                      n.at("stock_release").get<double>();
+    const double out = n.at("consumption").get<double>() + n.at("exports").get<double>() +
+                       n.at("stock_refill").get<double>();
     EXPECT_LE(relative_gap(in, out), 1e-6)
         << n.at("region") << " " << n.at("stage") << ": in " << in << " out " << out;
   }

@@ -3,6 +3,7 @@
 // return exactly the expected diagnostic, file:line:field: message (line 0 = the whole file).
 // Rows are edited through the CSV reader and writer, so the rest of each file stays byte-identical
 // and every edited row keeps its physical line.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -340,9 +341,9 @@ TEST(DatasetCheck, ReportsMarketParameterValuesOutsideTheirRangeAtFileLineValue)
       {"extraction_price_ratio", "1",
        "extraction_price_ratio 1 for the default (*) is outside (0,1); give the mined feed's share "
        "of the processed price per tonne"},
-      {"demand_elasticity", "0",
-       "demand_elasticity 0 for the default (*) must be < 0; give a negative own-price elasticity, "
-       "e.g. -0.3"},
+      {"demand_elasticity_short_run", "0",
+       "demand_elasticity_short_run 0 for the default (*) must be < 0; give a negative own-price "
+       "elasticity within the year, e.g. -0.1"},
       {"transport_cost_share_extraction", "-0.01",
        "transport_cost_share_extraction -0.01 for the default (*) must be >= 0; give a "
        "non-negative share of the extraction price"},
@@ -352,12 +353,12 @@ TEST(DatasetCheck, ReportsMarketParameterValuesOutsideTheirRangeAtFileLineValue)
       {"region_threshold_share", "1.5",
        "region_threshold_share 1.5 for the default (*) is outside [0,1]; give a share of world "
        "supply 0-1"},
-      {"supply_step_3_share", "1.2",
-       "supply_step_3_share 1.2 for the default (*) is outside [0,1]; give a share of base "
-       "production 0-1"},
-      {"supply_step_4_cost", "-2",
-       "supply_step_4_cost -2 for the default (*) must be > 0; give a positive multiple of the "
-       "stage price"},
+      {"restart_share", "1.2",
+       "restart_share 1.2 for the default (*) is outside [0,1]; give a share of idle capacity "
+       "0-1"},
+      {"value_of_lost_use", "10",
+       "value_of_lost_use 10 for the default (*) must be >= 20; give a multiple of the base price "
+       "of at least 20"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name + "=" + c.value);
@@ -371,51 +372,83 @@ TEST(DatasetCheck, ReportsMarketParameterValuesOutsideTheirRangeAtFileLineValue)
   }
 }
 
-TEST(DatasetCheck, ReportsSupplyStepCostsThatDoNotIncrease) {
-  BrokenDataset data;
-  const int line = set_value(data, "market_parameters", "parameter", "supply_step_3_cost", "0.9");
-  ASSERT_GT(line, 1);
-  EXPECT_EQ(data.check(),
-            std::vector<std::string>{
-                data.file("market_parameters") + ":" + std::to_string(line) +
-                ":value: supply_step_3_cost 0.9 for the default (*) is not above "
-                "supply_step_2_cost 0.9; the step costs must increase from step 1 to step 4"});
+// Sets `column` of the row of supply_costs.csv for (material, region, stage); returns its line.
+int set_supply_cost(const BrokenDataset& data, const std::string& material,
+                    const std::string& region, const std::string& stage, const std::string& column,
+                    const std::string& value) {
+  CsvTable csv = read_table(data.path("supply_costs"));
+  const std::size_t row = find_row(csv, [&](const CsvRecord& r) {
+    return cell(csv, r, "material_id") == material && cell(csv, r, "region") == region &&
+           cell(csv, r, "stage") == stage;
+  });
+  if (row >= csv.records.size()) return 0;
+  csv.records[row].fields[csv.column(column).value()] = value;
+  write_table(data.path("supply_costs"), csv);
+  return csv.records[row].line;
 }
 
-TEST(DatasetCheck, ReportsAMaterialOverrideThatBreaksTheStepOrderOfTheDefault) {
+TEST(DatasetCheck, ReportsASupplyCostCurveThatFallsWithQuantity) {
+  BrokenDataset data;
+  const int line = set_supply_cost(data, "*", "*", "processing", "cost_high", "0.4");
+  ASSERT_GT(line, 1);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("supply_costs") + ":" + std::to_string(line) +
+                                     ":cost_high: 0.4 is below cost_low 0.5: a cost curve "
+                                     "cannot fall with quantity; give the marginal tonne's cost, "
+                                     "at least the cheapest's"});
+}
+
+TEST(DatasetCheck, ReportsIdleCapacityThatWouldRunAtTheBasePrice) {
+  BrokenDataset data;
+  const int line = set_supply_cost(data, "*", "*", "extraction", "idle_cost_low", "0.95");
+  ASSERT_GT(line, 1);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("supply_costs") + ":" + std::to_string(line) +
+                                     ":idle_cost_low: 0.95 must be > 1: idle capacity is out of "
+                                     "the money at the base price"});
+}
+
+TEST(DatasetCheck, ReportsALongRunElasticitySmallerThanTheShortRunOne) {
   BrokenDataset data;
   Result<std::string> text = read_text_file(data.path("market_parameters"));
   ASSERT_TRUE(text.is_ok());
   const auto lines = std::count(text.value().begin(), text.value().end(), '\n');
+  // kaolin has no elasticity of its own: its short-run one is the default's.
   ASSERT_TRUE(write_text_file(data.path("market_parameters"),
-                              text.value() + "gallium,supply_step_2_cost,0.4,multiple of the "
-                                             "stage price,true,test\n")
+                              text.value() + "kaolin,demand_elasticity_long_run,-0.01,-,true,"
+                                             "test\n")
                   .is_ok());
+  const double short_run =
+      critmin::test::default_data().market_parameter("*", "demand_elasticity_short_run").value();
   EXPECT_EQ(data.check(),
             std::vector<std::string>{
                 data.file("market_parameters") + ":" + std::to_string(lines + 1) +
-                ":value: supply_step_2_cost 0.4 for gallium is not above supply_step_1_cost 0.5; "
-                "the step costs must increase from step 1 to step 4"});
+                fmt::format(":value: demand_elasticity_short_run {:g} and "
+                            "demand_elasticity_long_run -0.01 for kaolin: long-run demand "
+                            "responds at least as much as short-run demand; make the long-run "
+                            "elasticity at least as large in magnitude",
+                            short_run)});
 }
 
-TEST(DatasetCheck, ReportsBaseYearStepSharesThatDoNotAddUpToOne) {
+TEST(DatasetCheck, ReportsAStateReserveThatBuysAboveTheBasePrice) {
   BrokenDataset data;
-  ASSERT_GT(set_value(data, "market_parameters", "parameter", "supply_step_1_share", "0.7"), 1);
-  const int line_2 =
-      set_value(data, "market_parameters", "parameter", "supply_step_2_share", "0.2");
+  CsvTable csv = read_table(data.path("state_stocks"));
+  ASSERT_FALSE(csv.records.empty());
+  csv.records[0].fields[csv.column("buy_below_price").value()] = "1.2";
+  write_table(data.path("state_stocks"), csv);
   EXPECT_EQ(data.check(),
-            std::vector<std::string>{
-                data.file("market_parameters") + ":" + std::to_string(line_2) +
-                ":value: supply_step_1_share 0.7 + supply_step_2_share 0.2 for the default (*) = "
-                "0.9, not 1; together they are the base-year production, so make them add up to "
-                "1"});
+            std::vector<std::string>{data.file("state_stocks") + ":" +
+                                     std::to_string(csv.records[0].line) +
+                                     ":buy_below_price: 1.2 must lie in (0,1): a reserve buys "
+                                     "below the base price"});
 }
 
 TEST(DatasetCheck, ReportsADemandRegionThatIsNeitherACountryNorEu27NorRow) {
   BrokenDataset data;
   CsvTable csv = read_table(data.path("demand_shares"));
-  const std::size_t kor =
-      find_row(csv, [&](const CsvRecord& r) { return cell(csv, r, "region") == "KOR"; });
+  const std::size_t kor = find_row(csv, [&](const CsvRecord& r) {
+    return cell(csv, r, "region") == "KOR" && cell(csv, r, "material_id") == "*";
+  });
   ASSERT_LT(kor, csv.records.size());
   csv.records[kor].fields[csv.column("region").value()] = "Korea";
   write_table(data.path("demand_shares"), csv);
@@ -429,7 +462,8 @@ TEST(DatasetCheck, ReportsADemandRegionThatIsNeitherACountryNorEu27NorRow) {
 TEST(DatasetCheck, ReportsDemandSharesWithoutTheDefaultSplit) {
   BrokenDataset data;
   CsvTable csv = read_table(data.path("demand_shares"));
-  for (CsvRecord& r : csv.records) r.fields[csv.column("material_id").value()] = "gallium";
+  std::erase_if(csv.records,
+                [&](const CsvRecord& r) { return cell(csv, r, "material_id") == "*"; });
   write_table(data.path("demand_shares"), csv);
   EXPECT_EQ(data.check(),
             std::vector<std::string>{data.file("demand_shares") +

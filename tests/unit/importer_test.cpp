@@ -152,8 +152,10 @@ TEST_F(Importer, WritesTheExpectedNumberOfRowsPerTable) {
       {"eu_imports", 3},                // 8 rows - 4 unmapped, XC and XL added into one
       {"eu_sourcing_shares", 4},        // 7 rows - stage R, n/a, t -1
       {"fx_rates", 3},                  // estimates/fx_rates.csv
-      {"market_parameters", 31},        // estimates/market_parameters.csv
-      {"demand_shares", 7},             // estimates/demand_shares.csv
+      {"market_parameters", 112},       // estimates/market_parameters.csv
+      {"demand_shares", 189},           // estimates/demand_shares.csv
+      {"supply_costs", 85},             // estimates/supply_costs.csv
+      {"state_stocks", 10},             // estimates/state_stocks.csv
       {"global_supply_shares", 6},      // 9 rows - Unobtainium, Atlantis, merged Türkiye
       {"governance", 4},                // ABW 2004, XKX 2022, KOR 2022, BHS 2022
       {"materials", 91},                // reference/materials.csv
@@ -466,7 +468,7 @@ TEST_F(Importer, WritesADatasetThatLoadsWithTheHandCheckedValues) {
 
 TEST_F(Importer, ImportingTwiceGivesByteIdenticalFiles) {
   const std::map<std::string, std::string> first = snapshot(out_dir());
-  EXPECT_EQ(first.size(), 21u + 21u + 1u);  // tables, their schema files, import_report.txt
+  EXPECT_EQ(first.size(), 23u + 23u + 1u);  // tables, their schema files, import_report.txt
   TempDir other{kTempPrefix};
   const Result<ImportReport> again = import_sources(options_for(kFixture, other.path() / "out"));
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();
