@@ -215,11 +215,12 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   std::vector<std::string>& estimates = info.estimates;
   const auto param = [&](const char* name) { return parameters.get(name, estimates); };
   std::map<std::string, double> p;
-  for (const char* name : {"region_threshold_share", "processing_yield", "extraction_price_ratio",
-                           "demand_elasticity_short_run", "value_of_lost_use",
-                           "transport_cost_share_extraction", "transport_cost_share_processing",
-                           "restart_share", "commercial_stock_days", "commercial_release_price",
-                           "commercial_release_full_price", "commercial_max_release_share"}) {
+  for (const char* name :
+       {"region_threshold_share", "processing_yield", "extraction_price_ratio",
+        "demand_elasticity_short_run", "value_of_lost_use", "transport_cost_share_extraction",
+        "transport_cost_share_processing", "restart_share", "commercial_stock_days",
+        "commercial_release_price", "commercial_release_full_price", "commercial_max_release_share",
+        "stock_rebuild_years"}) {
     Result<double> value = param(name);
     CRITMIN_RETURN_IF_ERROR(value);
     p[name] = value.value();
@@ -437,6 +438,12 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     offer.release.push_back(
         {releasable_t, p["commercial_release_price"] * price_processed,
          (p["commercial_release_full_price"] - p["commercial_release_price"]) * price_processed});
+    offer.target_stock_t = stock_t;
+    offer.working_stock_t = stock_t - releasable_t;
+    offer.rebuild_years = p["stock_rebuild_years"];
+    // Holders restock below the price at which they began to sell, at the midpoint between it
+    // and the base price, so a year never both sells and restocks the same stock.
+    offer.rebuild_price_usd_per_t = 0.5 * (1.0 + p["commercial_release_price"]) * price_processed;
     model.stocks.push_back(std::move(offer));
   }
   for (const StateStock& reserve : data.state_stocks) {
@@ -458,6 +465,7 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     offer.region = *where;
     offer.holder = reserve.holder;
     offer.stock_t = reserve.stock_t;
+    offer.target_stock_t = reserve.stock_t;
     const double release_t = std::min(reserve.release_max_t, reserve.stock_t);
     if (release_t > 0.0) {
       offer.release.push_back(
@@ -503,6 +511,28 @@ ModelCoverage market_coverage(const Dataset& data, int year) {
     }
   }
   return coverage;
+}
+
+}  // namespace critmin::market
+
+namespace critmin::market {
+
+StockOffer carry_stock(const StockOffer& base, double level_t) {
+  StockOffer offer = base;
+  offer.stock_t = std::max(0.0, level_t);
+  // What can be sold is the stock above the working stock, and never more than the base year's
+  // release steps offered; each step keeps its prices and shrinks in proportion.
+  double base_release_t = 0.0;
+  for (const SupplyStep& step : base.release) base_release_t += step.capacity_t;
+  const double sellable_t = std::clamp(offer.stock_t - base.working_stock_t, 0.0, base_release_t);
+  const double scale = base_release_t > 0.0 ? sellable_t / base_release_t : 0.0;
+  for (SupplyStep& step : offer.release) step.capacity_t *= scale;
+  std::erase_if(offer.release, [](const SupplyStep& s) { return !(s.capacity_t > 0.0); });
+  if (base.rebuild_years > 0.0 && offer.stock_t < base.target_stock_t) {
+    offer.refill.push_back({(base.target_stock_t - offer.stock_t) / base.rebuild_years,
+                            base.rebuild_price_usd_per_t, 0.0});
+  }
+  return offer;
 }
 
 }  // namespace critmin::market

@@ -673,7 +673,14 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
     // The instrument's change of terms in the last round [USD/t]; before the first clearing the
     // terms are the first ones, which no clearing has seen, so nothing has moved yet.
     double last_change = 0.0;
+    // The route tariffs of the previous round and their targets then, for the secant step.
+    std::vector<double> previous_value;
+    std::vector<double> previous_target;
+    bool extrapolated_last_round = false;
   };
+  // A secant slope at or above this is too close to 1 to extrapolate on (the step would grow
+  // without bound): the round takes the damped step instead.
+  constexpr double kMaxSecantSlope = 0.9;
   std::vector<Slot> slots(instruments.size());
   bool any_searched = false;
   for (std::size_t i = 0; i < instruments.size(); ++i) {
@@ -738,10 +745,40 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
       std::vector<RouteTariff>& next = update.target.route_tariffs;
       const std::vector<RouteTariff>& now = slot.current.terms.route_tariffs;
       assert(next.size() == now.size());
+      // Each route's levy is a fixed point x = g(x) of the clearing. With sloped supply g is
+      // smooth with a slope s in (0, 1) (a higher levy lowers the origin's price, which raises
+      // the target), so plain iteration converges only linearly, by a factor s a round (0.37
+      // for molybdenum: eight rounds). A secant through the last two rounds estimates s and
+      // steps to where the line crosses x = g(x), x + (g - x) / (1 - s); where the estimate is
+      // not usable (a route switched on or off between the rounds, or the first round) the step
+      // is the damped one.
+      const bool has_history =
+          slot.previous_value.size() == next.size() && !slot.extrapolated_last_round;
+      bool extrapolated = false;
+      std::vector<double> raw_target(next.size());
       for (std::size_t k = 0; k < next.size(); ++k) {
-        next[k].usd_per_t =
-            now[k].usd_per_t + slot.damping * (next[k].usd_per_t - now[k].usd_per_t);
+        const double x = now[k].usd_per_t, g = next[k].usd_per_t;
+        raw_target[k] = g;
+        double step = slot.damping;
+        if (has_history) {
+          const double dx = x - slot.previous_value[k];
+          const double dg = g - slot.previous_target[k];
+          if (std::abs(dx) > 1e-9 * std::max(1.0, std::abs(x))) {
+            const double slope = dg / dx;
+            if (slope > -1.0 && slope < kMaxSecantSlope) {
+              step = 1.0 / (1.0 - slope);
+              extrapolated = true;
+            }
+          }
+        }
+        next[k].usd_per_t = x + step * (g - x);
+        // A levy is never negative, whatever the extrapolation says.
+        if (g >= 0.0 && next[k].usd_per_t < 0.0) next[k].usd_per_t = 0.0;
       }
+      slot.previous_value.resize(next.size());
+      for (std::size_t k = 0; k < next.size(); ++k) slot.previous_value[k] = now[k].usd_per_t;
+      slot.previous_target = std::move(raw_target);
+      slot.extrapolated_last_round = extrapolated;
       if (!next.empty() && ++slot.rounds >= kUndampedRounds) slot.damping = 0.5;
       if (!(update.target == slot.current.terms)) {
         direct_moved = true;
@@ -789,7 +826,13 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
       }
       residual = std::max(residual, slot.last_change);
     }
-    if (residual <= price_tolerance) break;
+    // Prices on sloped supply and demand are exact to the clearing's price resolution (the
+    // widest marginal piece of the refinement, market.h), so a levy read from them is too: a
+    // change below that resolution is the refinement's staircase, not a distance from the
+    // fixed point, and chasing it cycles between two neighbouring pieces.
+    const double loop_tolerance =
+        std::max(price_tolerance, outcome.equilibrium.statistics.price_resolution_usd_per_t);
+    if (residual <= loop_tolerance) break;
     if (iteration >= kMaxOuterIterations) {
       outcome.converged = false;
       outcome.notes.push_back(fmt::format(

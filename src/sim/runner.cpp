@@ -101,6 +101,10 @@ struct MaterialRun {
   market::CalibratedMarket year_market;  // the base market grown and extended for this year
   policy::ClubOutcome outcome;
   const Investment* investment = nullptr;  // the prepared rule's parameters
+  // The market's own stocks (commercial inventories, state reserves: base.model.stocks, same
+  // index) at the start of the year [t]: what a year releases is gone the next, what it buys is
+  // there.
+  std::vector<double> market_stock_t;
 };
 
 // The resolution of a material's market and project pipeline (prepare_simulation).
@@ -211,9 +215,18 @@ Status Runner::setup() {
   result_.notes = prepared_.notes;
   runs_.reserve(prepared_.materials.size());
   for (const PreparedMaterial& prepared : prepared_.materials) {
-    runs_.push_back(
-        {prepared.material, prepared.base, prepared.demand_growth_rate, prepared.projects, {}, {}});
+    runs_.push_back({prepared.material,
+                     prepared.base,
+                     prepared.demand_growth_rate,
+                     prepared.projects,
+                     {},
+                     {},
+                     nullptr,
+                     {}});
     runs_.back().investment = &prepared.investment;
+    for (const market::StockOffer& offer : prepared.base.model.stocks) {
+      runs_.back().market_stock_t.push_back(offer.stock_t);
+    }
     result_.bases.push_back({prepared.material, prepared.base.info.base_price_usd_per_t,
                              prepared.base.info.price_source, prepared.base.info.price_is_index});
   }
@@ -376,6 +389,9 @@ Status Runner::demand() {
     for (market::Region& region : model.regions) {
       for (market::DemandStep& step : region.demand) step.quantity_t *= factor;
       region.base_demand_t *= factor;
+    }
+    for (std::size_t i = 0; i < run.market_stock_t.size(); ++i) {
+      model.stocks[i] = market::carry_stock(run.base.model.stocks[i], run.market_stock_t[i]);
     }
     for (const DemandShock& shock : scenario_.demand_shocks) {
       if (shock.material != run.material || year_ < shock.start_year ||
@@ -657,10 +673,29 @@ Status Runner::investment() {
 // Capacity: projects whose output starts next year join the market from next year on.
 Status Runner::capacity() { return commission(year_ + 1); }
 
-// Stocks: the end-of-year stock of each stockpile becomes next year's start; the stock must be
-// conserved (end = start - released + refilled) and non-negative.
+// Stocks: the end-of-year stock of each stockpile and of the market's own stocks becomes next
+// year's start; the stock must be conserved (end = start - released + refilled) and non-negative.
 Status Runner::stocks() {
-  for (const MaterialRun& run : runs_) {
+  for (MaterialRun& run : runs_) {
+    const market::Equilibrium& eq = run.outcome.equilibrium;
+    // The solver's flows are exact to a share of the market's whole volume (network_solver.cpp),
+    // so a stock sold out may show a rounding overdraft of that size, never more.
+    double market_t = 0.0;
+    for (const market::Region& region : run.year_market.model.regions) {
+      market_t += region.base_demand_t;
+    }
+    for (std::size_t i = 0; i < run.market_stock_t.size() && i < eq.stocks.size(); ++i) {
+      const double start = run.market_stock_t[i];
+      const double end = start - eq.stocks[i].released_t + eq.stocks[i].refilled_t;
+      if (end < -kBalanceTolerance * std::max({1.0, start, market_t})) {
+        return Status::internal(
+            fmt::format("{}: the {} stock in {} released {:.9g} t of {:.9g} t", run.material,
+                        run.base.model.stocks[i].holder,
+                        run.base.model.regions[run.base.model.stocks[i].region].name,
+                        eq.stocks[i].released_t, start));
+      }
+      run.market_stock_t[i] = std::max(0.0, end);
+    }
     for (const policy::InstrumentReport& report : run.outcome.instruments) {
       if (report.type != "stockpile") continue;
       Result<std::vector<double>> flows =

@@ -710,10 +710,10 @@ share = 0.5
   EXPECT_GT(processing_flow(model, s.result, "CHN", {"IND", "KOR", "ROW"}, true), 0.0);
 }
 
-TEST(TradeMeasuresGallium, AdValoremTariffRaisesTheUsPriceAndCollectsRateTimesOriginPrice) {
+TEST(TradeMeasuresGallium, AdValoremTariffRaisesTheEuPriceAndCollectsRateTimesOriginPrice) {
   Scenario s;
   ASSERT_NO_FATAL_FAILURE(run_scenario("gallium", R"([[tariff]]
-importer = "USA"
+importer = "EU27"
 exporter = "CHN"
 stage = "processing"
 ad_valorem = 0.25
@@ -721,29 +721,30 @@ ad_valorem = 0.25
                                        SolverPath::kNetwork, s));
   const MarketModel& model = s.market.model;
   const std::size_t chn = region_of(model, "CHN");
-  const std::size_t usa = region_of(model, "USA");
-  EXPECT_GT(s.result.node(usa, Stage::kProcessing).price_usd_per_t,
-            s.baseline.node(usa, Stage::kProcessing).price_usd_per_t);
+  const std::size_t eu = region_of(model, "EU27");
+  EXPECT_GT(s.result.node(eu, Stage::kProcessing).price_usd_per_t,
+            s.baseline.node(eu, Stage::kProcessing).price_usd_per_t);
   const double chn_price = s.result.node(chn, Stage::kProcessing).producer_price_usd_per_t;
   double revenue = 0.0;
   double from_china = 0.0;
   for (const FlowResult& f : s.result.flows) {
-    if (f.to != usa) continue;
+    if (f.to != eu) continue;
     revenue += f.tariff_usd_per_t * f.quantity_t;
     if (f.from == chn && f.stage == Stage::kProcessing) {
       from_china += f.quantity_t;
-      expect_relative(f.tariff_usd_per_t, 0.25 * chn_price, 1e-6, "tariff per t on CHN -> USA");
+      expect_relative(f.tariff_usd_per_t, 0.25 * chn_price, 1e-6, "tariff per t on CHN -> EU27");
     } else {
-      EXPECT_EQ(f.tariff_usd_per_t, 0.0) << model.regions[f.from].name << " -> USA";
+      EXPECT_EQ(f.tariff_usd_per_t, 0.0) << model.regions[f.from].name << " -> EU27";
     }
   }
-  ASSERT_GT(from_china, 0.0) << "with a 25% tariff some US demand is still served from China";
+  ASSERT_GT(from_china, 0.0) << "with a 25% tariff some EU demand is still served from China: the "
+                                "other refiners cannot serve it all";
   EXPECT_GT(revenue, 0.0);
-  expect_relative(s.result.accounts[usa].tariff_revenue_usd, revenue, 1e-6, "US tariff revenue");
-  expect_relative(s.result.accounts[usa].tariff_revenue_usd, 0.25 * chn_price * from_china, 1e-6,
-                  "US tariff revenue = 25% x CHN price x imports from CHN");
+  expect_relative(s.result.accounts[eu].tariff_revenue_usd, revenue, 1e-6, "EU tariff revenue");
+  expect_relative(s.result.accounts[eu].tariff_revenue_usd, 0.25 * chn_price * from_china, 1e-6,
+                  "EU tariff revenue = 25% x CHN price x imports from CHN");
   for (std::size_t r = 0; r < model.regions.size(); ++r) {
-    if (r != usa) {
+    if (r != eu) {
       EXPECT_EQ(s.result.accounts[r].tariff_revenue_usd, 0.0) << model.regions[r].name;
     }
   }

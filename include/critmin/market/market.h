@@ -143,7 +143,21 @@ struct StockOffer {
   std::vector<DemandStep> refill;   // [t/yr] of processed material, wtp = refill price [USD/t]
   std::string holder = {};  // who holds it: "commercial", a state reserve, an instrument's label
   double stock_t = 0.0;     // [t] held at the start of the year (release steps never exceed it)
+  // How the holder behaves when the stock is carried from year to year (carry_stock): the stock
+  // it aims to hold [t], the part of it it never sells (working stock) [t], and, when it rebuilds
+  // a drawn-down stock, over how many years and up to which price [USD/t]. 0 years: it does not
+  // rebuild beyond its own refill steps.
+  double target_stock_t = 0.0;
+  double working_stock_t = 0.0;
+  double rebuild_years = 0.0;
+  double rebuild_price_usd_per_t = 0.0;
 };
+
+// The offer of a stock that starts the year holding `level_t` [t], made from `base` (the offer of
+// the base year, as build_market made it): release capacity shrinks with the stock above the
+// working stock, and a holder that rebuilds adds a refill step of (target - level) / years at its
+// rebuild price. Release prices and the holder's own refill steps stay as they were.
+[[nodiscard]] StockOffer carry_stock(const StockOffer& base, double level_t);
 
 struct MarketModel {
   std::string material;
