@@ -7,15 +7,19 @@
 //   certified_demand_share = 0.5             # share of member demand that must be certified
 //   certification_cost_usd_per_t = 5000.0    # optional; default: data estimate (share of price)
 //   certified_capacity = { CHN = 0.1 }       # optional overrides: share of capacity certified
+//   fallback_premium_usd_per_t = 90000.0     # optional; default: data estimate (share of price)
+//   fallback = true                          # optional; false: a strict mandate
 //
 // Each region with certified capacity gets a certified twin ("AUS/certified") holding that share
 // of its mines and refineries, at their cost plus the certification cost. Certified product keeps
 // its status along the chain only through certified facilities (chain of custody: certified
 // refining needs certified feed) and may always be sold as open product; open product can never
-// serve certified demand. Member regions' certified demand sits in their twin. Routes, tariffs and
-// bans of a region apply to its twin too; an export quota is shared between a region and its twin
-// in proportion to their capacity. The premium of the segment is the price gap between a
-// member's certified and open market.
+// serve certified demand, except as a fallback: once the certified premium reaches the fallback
+// cap, certified buyers take open product of their own region at that cap (a waiver's cost),
+// reported as certified demand met from uncertified supply. Member regions' certified demand sits
+// in their twin. Routes, tariffs and bans of a region apply to its twin too; an export quota is
+// shared between a region and its twin in proportion to their capacity. The premium of the segment
+// is the price gap between a member's certified and open market.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -38,7 +42,9 @@ class CertifiedMarket final : public Instrument {
   CertifiedMarket(const InstrumentSpec& spec, const CertifiedMarketSpec& terms)
       : standard_(terms.standard),
         demand_share_(terms.certified_demand_share),
-        cost_usd_per_t_(terms.certification_cost_usd_per_t) {
+        cost_usd_per_t_(terms.certification_cost_usd_per_t),
+        fallback_(terms.fallback),
+        fallback_premium_usd_per_t_(terms.fallback_premium_usd_per_t) {
     start(spec);
     for (const auto& [name, share] : terms.certified_capacity) {
       capacity_overrides_[name] = {share.share, share.line};
@@ -59,7 +65,10 @@ class CertifiedMarket final : public Instrument {
     const auto member_estimate = estimate("certified_capacity_share_member");
     const auto other_estimate = estimate("certified_capacity_share_non_member");
     const auto cost_estimate = estimate("certification_cost_share");
-    if (!member_estimate || !other_estimate || !cost_estimate) return;
+    const auto fallback_estimate = estimate("certified_fallback_premium_share");
+    if (!member_estimate || !other_estimate || !cost_estimate || !fallback_estimate) return;
+    fallback_cap_usd_per_t_ = fallback_premium_usd_per_t_.value_or(
+        *fallback_estimate * context.base_price(Stage::kProcessing));
     const double member_share = *member_estimate;
     const double other_share = *other_estimate;
     const double cost_share = *cost_estimate;
@@ -76,7 +85,7 @@ class CertifiedMarket final : public Instrument {
       }
     }
     if (!context.problems.empty()) return;
-    if (demand_share_ > 0.0 &&
+    if (demand_share_ > 0.0 && !fallback_ &&
         std::none_of(share.begin(), share.end(), [](double s) { return s > 0.0; })) {
       context.problem(line_, "certified_capacity",
                       "no region has certified capacity, so certified demand cannot be served at "
@@ -164,6 +173,21 @@ class CertifiedMarket final : public Instrument {
       for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
         if (ships(*twin_[r], stage)) model.routes.push_back({*twin_[r], r, stage, 0.0});
       }
+      // The fallback: a member's certified buyers take open product, its own or imported as its
+      // open buyers would import it (same transport, tariffs and, as the twin is a member, any
+      // levy), at the premium cap on top.
+      if (fallback_ && receives(*twin_[r], Stage::kProcessing)) {
+        model.routes.push_back({r, *twin_[r], Stage::kProcessing, fallback_cap_usd_per_t_, 0.0, 0.0,
+                                fallback_cap_usd_per_t_});
+        for (const market::Route& route : routes) {
+          if (route.stage != Stage::kProcessing || route.to != r) continue;
+          market::Route fallback = route;
+          fallback.to = *twin_[r];
+          fallback.transport_cost_usd_per_t += fallback_cap_usd_per_t_;
+          fallback.buyer_premium_usd_per_t += fallback_cap_usd_per_t_;
+          model.routes.push_back(fallback);
+        }
+      }
     }
     // Restrictions follow the regions: a ban on a region's exports covers its twin's, and a
     // destination's twin is a destination too.
@@ -198,7 +222,14 @@ class CertifiedMarket final : public Instrument {
     InstrumentReport report = report_header();
     const market::MarketModel& model = context.market.model;
     double certified_output = 0.0, certified_use = 0.0, premium_weighted = 0.0;
-    double certified_shortfall = 0.0;
+    double certified_shortfall = 0.0, fallback_t = 0.0;
+    for (const market::FlowResult& f : eq.flows) {
+      // Open product (from a region, not a twin) that reached a twin.
+      const bool to_twin = std::find(twin_.begin(), twin_.end(), f.to) != twin_.end();
+      if (f.stage == Stage::kProcessing && f.from < twin_.size() && to_twin) {
+        fallback_t += f.quantity_t;
+      }
+    }
     for (std::size_t r = 0; r < twin_.size(); ++r) {
       if (!twin_[r]) continue;
       const market::NodeResult& twin = eq.node(*twin_[r], Stage::kProcessing);
@@ -220,6 +251,9 @@ class CertifiedMarket final : public Instrument {
     report.figures.push_back(
         {"premium", certified_use > 0.0 ? premium_weighted / certified_use : 0.0, "USD/t"});
     report.figures.push_back({"certified_shortfall", certified_shortfall, "t"});
+    report.figures.push_back({"certified_fallback", fallback_t, "t"});
+    report.figures.push_back(
+        {"fallback_premium_cap", fallback_ ? fallback_cap_usd_per_t_ : 0.0, "USD/t"});
     report.figures.push_back({"certification_cost_processing", cost_[1], "USD/t"});
     report.notes.push_back(fmt::format("standard: {}", standard_));
     return report;
@@ -229,6 +263,9 @@ class CertifiedMarket final : public Instrument {
   std::string standard_;
   double demand_share_ = 0.0;
   std::optional<double> cost_usd_per_t_;
+  bool fallback_ = true;
+  std::optional<double> fallback_premium_usd_per_t_;
+  double fallback_cap_usd_per_t_ = 0.0;                               // [USD/t] set by prepare()
   std::map<std::string, std::pair<double, int>> capacity_overrides_;  // name -> share, line
   std::vector<std::optional<std::size_t>> twin_;
   double cost_[2] = {0.0, 0.0};

@@ -63,8 +63,9 @@ class PriceFloor final : public Instrument {
           base_specific_.push_back(route.specific_tariff_usd_per_t);
           // A first guess from the material's base-year price (the same for every origin), so
           // that a floor well above the market settles in two clearings, not from no levy.
-          const double landed = base + route.transport_cost_usd_per_t +
-                                route.specific_tariff_usd_per_t + route.ad_valorem_tariff * base;
+          const double landed = base + route.transport_cost_usd_per_t -
+                                route.buyer_premium_usd_per_t + route.specific_tariff_usd_per_t +
+                                route.ad_valorem_tariff * base;
           first_levy_.push_back(settlement::variable_levy_per_t(floor_usd_per_t_, landed).value());
         }
       }
@@ -109,7 +110,8 @@ class PriceFloor final : public Instrument {
       const market::NodeResult& to = eq.node(route.to, stage_);
       const double origin = from.producer_price_usd_per_t;
       // The landed price excludes the levy itself; ad valorem duty is paid on the origin price.
-      const double landed = origin + route.transport_cost_usd_per_t + base_specific_[j] +
+      const double landed = origin + route.transport_cost_usd_per_t -
+                            route.buyer_premium_usd_per_t + base_specific_[j] +
                             route.ad_valorem_tariff * std::max(0.0, origin);
       const double target = settlement::variable_levy_per_t(floor_usd_per_t_, landed).value();
       // A route that carries nothing and stays unprofitable at the target levy (buyers there
@@ -121,9 +123,10 @@ class PriceFloor final : public Instrument {
       // distance from the fixed point, wherever in its range the price of an origin that
       // ships nothing was reported (kaolin's idle exporters took 30 rounds of a levy chasing
       // such a price).
-      const bool idle_and_unprofitable =
-          !(traded[route.from * n + route.to] > 0.0) &&
-          to.price_usd_per_t <= std::max(floor_usd_per_t_, landed) - clearing.price_tolerance;
+      const bool idle_and_unprofitable = !(traded[route.from * n + route.to] > 0.0) &&
+                                         to.price_usd_per_t <= std::max(floor_usd_per_t_, landed) +
+                                                                   route.buyer_premium_usd_per_t -
+                                                                   clearing.price_tolerance;
       if (!idle_and_unprofitable) {
         out.distance_usd_per_t =
             std::max(out.distance_usd_per_t, std::abs(target - current.route_tariffs[j].usd_per_t));

@@ -193,6 +193,9 @@ policy::CertifiedMarketSpec read_certified_market(InstrumentTable& table) {
   spec.certified_demand_share = in.number("certified_demand_share").value_or(0.0);
   // Always USD per tonne, as its name says (the unit key does not apply to it).
   spec.certification_cost_usd_per_t = in.number("certification_cost_usd_per_t");
+  spec.fallback = in.boolean("fallback").value_or(true);
+  // Always USD per tonne, as the certification cost.
+  spec.fallback_premium_usd_per_t = in.number("fallback_premium_usd_per_t");
   if (const toml::node* node = in.get("certified_capacity")) {
     if (const toml::table* shares = node->as_table()) {
       for (const auto& [key, value] : *shares) {

@@ -166,7 +166,8 @@ strike = 110.0
 
 // Half of USA demand must be certified; only USA capacity is (members certify fully, the data
 // estimate), at 10 USD/t per stage. Certified metal costs 100 + 10 + 50 + 10 = 170 and is not
-// scarce (60 t for 50 t), so the certified price is 170 against 110 in the open segment.
+// scarce (60 t for 50 t), so the certified price is 170 against 110 in the open segment. A strict
+// mandate: no fallback to open supply.
 TEST_P(Instruments, CertifiedSegmentPaysAPremiumOfItsExtraCostOverTheOpenMarket) {
   const Cleared c = clear(R"(
 [[instrument]]
@@ -175,6 +176,7 @@ material = "gallium"
 standard = "IRMA"
 certified_demand_share = 0.5
 certification_cost_usd_per_t = 10.0
+fallback = false
 )",
                           GetParam());
   const std::size_t twin = region_index(c.market, "USA/certified");
@@ -183,6 +185,32 @@ certification_cost_usd_per_t = 10.0
   EXPECT_NEAR(certified.consumption_t, 50.0, 1e-6);
   EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).price_usd_per_t, 110.0, 1e-5);
   EXPECT_NEAR(c.outcome.instruments[0].figure("premium").value(), 60.0, 1e-5);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("certified_fallback").value(), 0.0, 1e-9);
+}
+
+// The same segment with a fallback cap of 40 USD/t: certified metal at 170 costs more than open
+// metal at 110 + 40, so all 50 t of certified demand fall back to open supply at 150, the
+// premium is the cap, and no certified demand goes unserved.
+TEST_P(Instruments, CertifiedBuyersFallBackToOpenSupplyAtThePremiumCap) {
+  const Cleared c = clear(R"(
+[[instrument]]
+type = "certified_market"
+material = "gallium"
+standard = "IRMA"
+certified_demand_share = 0.5
+certification_cost_usd_per_t = 10.0
+fallback_premium_usd_per_t = 40.0
+)",
+                          GetParam());
+  const std::size_t twin = region_index(c.market, "USA/certified");
+  const auto& certified = c.outcome.equilibrium.node(twin, Stage::kProcessing);
+  EXPECT_NEAR(certified.price_usd_per_t, 150.0, 1e-5);
+  EXPECT_NEAR(certified.consumption_t, 50.0, 1e-6);
+  const InstrumentReport& report = c.outcome.instruments[0];
+  EXPECT_NEAR(report.figure("premium").value(), 40.0, 1e-5);
+  EXPECT_NEAR(report.figure("certified_fallback").value(), 50.0, 1e-6);
+  EXPECT_NEAR(report.figure("certified_shortfall").value(), 0.0, 1e-6);
+  EXPECT_NEAR(report.figure("fallback_premium_cap").value(), 40.0, 1e-12);
 }
 
 // A fifth of USA demand tendered jointly from members only: the block (20 t) is bought from USA
@@ -1022,7 +1050,8 @@ share = 0.2
     ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
     const ClubOutcome& o = outcome.value();
     EXPECT_TRUE(o.converged);
-    EXPECT_LE(o.outer_iterations, 4);
+    // The certified twins' fallback routes are levied too, and gallium's take a fifth round.
+    EXPECT_LE(o.outer_iterations, 6);
     const market::MarketModel& after = market.value().model;
     std::set<std::size_t> members;
     for (const std::string& name : o.member_regions) {

@@ -100,6 +100,10 @@ struct Route {
   double transport_cost_usd_per_t = 0.0;   // [USD/t] >= 0
   double specific_tariff_usd_per_t = 0.0;  // [USD/t] >= 0, levied by the importer
   double ad_valorem_tariff = 0.0;          // [-] share of the origin price, >= 0
+  // [USD/t] >= 0, the part of transport_cost_usd_per_t that is a premium the buyer pays rather
+  // than a cost of bringing the product (a certified buyer's fallback to open supply): a variable
+  // levy reads the landed price without it.
+  double buyer_premium_usd_per_t = 0.0;
 };
 
 enum class RestrictionKind { kBan, kQuota };

@@ -67,6 +67,11 @@ struct CertifiedMarketSpec {
   double certified_demand_share = 0.0;  // [0,1] of member demand that buys certified only
   std::optional<double> certification_cost_usd_per_t;
   std::map<std::string, CertifiedShare> certified_capacity;  // region or ISO3 -> share
+  // Buyers fall back to uncertified supply once certified supply costs them this much more than
+  // open supply [USD/t]; unset: the data's estimate (certified_fallback_premium_share of the
+  // price). No fallback (`fallback = false`): the mandate binds whatever certified supply costs.
+  bool fallback = true;
+  std::optional<double> fallback_premium_usd_per_t;
 };
 
 // Joint purchasing of a share of member demand (docs/instruments/joint_purchasing.md).
