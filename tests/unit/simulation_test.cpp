@@ -275,9 +275,11 @@ TEST(Simulation, CommercialStocksSoldInADisruptionAreGoneAndRebuiltAfterIt) {
   const SeriesRow* first = row(r, "EU27", Stage::kProcessing, 2026);
   const SeriesRow* second = row(r, "EU27", Stage::kProcessing, 2027);
   EXPECT_GT(first->stock_release_t, 0.0) << "the ban draws the stock down";
-  EXPECT_LE(second->stock_release_t, sellable - first->stock_release_t + 1e-6)
+  // Within the network path's rounding of flows (a share of the market's volume).
+  const double rounding = 1e-6 * sellable + 1e-6;
+  EXPECT_LE(second->stock_release_t, sellable - first->stock_release_t + rounding)
       << "what 2026 sold is not there in 2027";
-  EXPECT_LE(released, sellable + refilled + 1e-6);
+  EXPECT_LE(released, sellable + refilled + rounding);
   double rebuilt = 0.0;
   for (int year = 2028; year <= 2029; ++year) {
     rebuilt += row(r, "EU27", Stage::kProcessing, year)->stock_refill_t;
@@ -346,7 +348,7 @@ TEST(SimulationGolden, BaselineExampleKeepsItsHeadlineFigures) {
   // The EU's first use of gallium (demand_shares.csv, market model v2) grown two years.
   near(eu2025->demand_t, 72.7025);
   EXPECT_NEAR(eu2026->demand_t / eu2025->demand_t, 1.027, 1e-12);
-  near(eu2025->price_usd_per_t, 494848.35);
+  near(eu2025->price_usd_per_t, 491442.57);
   // Metlen's 50 t/yr (the CRMA project in Greece) refines in the EU from 2028 on.
   const auto metlen = std::find_if(r.projects.begin(), r.projects.end(), [](const auto& p) {
     return p.material == "gallium" && p.origin == "crma" && p.region == "EU27";
