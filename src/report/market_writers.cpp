@@ -63,14 +63,17 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
   nlohmann::json accounts = nlohmann::json::array();
   for (std::size_t r = 0; r < eq.accounts.size(); ++r) {
     const market::RegionAccounts& a = eq.accounts[r];
-    accounts.push_back({{"region", model.regions[r].name},
-                        {"consumer_surplus_usd", a.consumer_surplus_usd},
-                        {"producer_surplus_usd", a.producer_surplus_usd},
-                        {"tariff_revenue_usd", a.tariff_revenue_usd},
-                        {"contract_value_usd", a.contract_value_usd},
-                        {"stock_surplus_usd", a.stock_surplus_usd},
-                        {"shortfall_t", a.shortfall_t},
-                        {"base_demand_t", model.regions[r].base_demand_t}});
+    accounts.push_back(
+        {{"region", model.regions[r].name},
+         {"consumer_surplus_usd", a.consumer_surplus_usd},
+         {"producer_surplus_usd", a.producer_surplus_usd},
+         {"tariff_revenue_usd", a.tariff_revenue_usd},
+         {"contract_value_usd", a.contract_value_usd},
+         {"stock_surplus_usd", a.stock_surplus_usd},
+         {"shortfall_t", a.shortfall_t},
+         {"physical_shortage_t", a.physical_shortage_t},
+         {"demand_priced_out_t", std::max(0.0, a.shortfall_t - a.physical_shortage_t)},
+         {"base_demand_t", model.regions[r].base_demand_t}});
   }
   j["accounts"] = accounts;
   j["statistics"] = {{"outer_iterations", eq.statistics.outer_iterations},
