@@ -105,6 +105,13 @@ struct MaterialRun {
   // index) at the start of the year [t]: what a year releases is gone the next, what it buys is
   // there.
   std::vector<double> market_stock_t;
+  // Long-run demand: each base region's demand curve is shifted by a factor (1: none) that moves
+  // every year a share of the way (geometrically) to (last year's price / base price) raised to
+  // the long-run minus the short-run elasticity, so that after full adjustment demand at a
+  // lasting price p is D0 (p / p0)^long-run (partial adjustment; docs/market-data.md).
+  std::vector<double> demand_shift;
+  double elasticity_gap = 0.0;    // long-run minus short-run elasticity, <= 0
+  double adjustment_share = 0.0;  // of the remaining gap closed per year, [0, 1]
 };
 
 // The resolution of a material's market and project pipeline (prepare_simulation).
@@ -222,11 +229,24 @@ Status Runner::setup() {
                      {},
                      {},
                      nullptr,
-                     {}});
+                     {},
+                     {},
+                     0.0,
+                     0.0});
     runs_.back().investment = &prepared.investment;
     for (const market::StockOffer& offer : prepared.base.model.stocks) {
       runs_.back().market_stock_t.push_back(offer.stock_t);
     }
+    MaterialRun& run = runs_.back();
+    run.demand_shift.assign(prepared.base.model.regions.size(), 1.0);
+    Result<double> long_run = data_.market_parameter(run.material, "demand_elasticity_long_run");
+    Result<double> short_run = data_.market_parameter(run.material, "demand_elasticity_short_run");
+    Result<double> share = data_.market_parameter(run.material, "demand_adjustment_share");
+    for (const Result<double>* r : {&long_run, &short_run, &share}) {
+      if (!r->is_ok()) return r->status();
+    }
+    run.elasticity_gap = std::min(0.0, long_run.value() - short_run.value());
+    run.adjustment_share = std::clamp(share.value(), 0.0, 1.0);
     result_.bases.push_back({prepared.material, prepared.base.info.base_price_usd_per_t,
                              prepared.base.info.price_source, prepared.base.info.price_is_index});
   }
@@ -386,9 +406,23 @@ Status Runner::demand() {
     model.year = year_;
     const double factor =
         std::pow(1.0 + run.demand_growth_rate, static_cast<double>(year_ - scenario_.base_year));
-    for (market::Region& region : model.regions) {
-      for (market::DemandStep& step : region.demand) step.quantity_t *= factor;
-      region.base_demand_t *= factor;
+    // Last year's prices move each region's long-run demand shift (not in the first year: there
+    // is no last year). Substituted use is not a shortfall, so the reference demand moves too.
+    const double base_price = run.base.info.base_price_usd_per_t;
+    if (year_ > scenario_.first_year && !run.outcome.equilibrium.nodes.empty() &&
+        run.elasticity_gap < 0.0 && base_price > 0.0) {
+      for (std::size_t r = 0; r < run.demand_shift.size(); ++r) {
+        const double price = run.outcome.equilibrium.node(r, Stage::kProcessing).price_usd_per_t;
+        if (!(price > 0.0)) continue;
+        const double target = std::pow(price / base_price, run.elasticity_gap);
+        run.demand_shift[r] *= std::pow(target / run.demand_shift[r], run.adjustment_share);
+      }
+    }
+    for (std::size_t r = 0; r < model.regions.size(); ++r) {
+      market::Region& region = model.regions[r];
+      const double shift = r < run.demand_shift.size() ? run.demand_shift[r] : 1.0;
+      for (market::DemandStep& step : region.demand) step.quantity_t *= factor * shift;
+      region.base_demand_t *= factor * shift;
     }
     for (std::size_t i = 0; i < run.market_stock_t.size(); ++i) {
       model.stocks[i] = market::carry_stock(run.base.model.stocks[i], run.market_stock_t[i]);

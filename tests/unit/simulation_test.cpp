@@ -287,6 +287,32 @@ TEST(Simulation, CommercialStocksSoldInADisruptionAreGoneAndRebuiltAfterIt) {
   EXPECT_GT(rebuilt, 0.0) << "the holders rebuild the stock after the ban";
 }
 
+// Long-run demand: each year a region's demand curve moves a quarter of the way (in logs) towards
+// (last year's price / base price)^(long-run - short-run elasticity), -0.3 - -0.2 = -0.1 for
+// gallium. Hand-worked from the series: without growth, the EU's demand in a year is its base
+// demand times that shift, and the ban years' high prices lower the demand of the years after.
+TEST(Simulation, HighPricesLowerLaterDemandByPartialAdjustmentToTheLongRunCurve) {
+  const SimulationResult r = run_ok(gallium_ban(1.0, "club") + "[demand_growth]\ngallium = 0.0\n");
+  ASSERT_FALSE(r.bases.empty());
+  ASSERT_EQ(r.bases.front().material, "gallium");
+  const double base_price = r.bases.front().base_price_usd_per_t;
+  const double gap = -0.3 - -0.2, share = 0.25;
+  const SeriesRow* first = row(r, "EU27", Stage::kProcessing, 2025);
+  ASSERT_TRUE(first);
+  const double base_demand = first->demand_t;  // no shift in the first year
+  double shift = 1.0;
+  for (int year = 2026; year <= 2029; ++year) {
+    const SeriesRow* last = row(r, "EU27", Stage::kProcessing, year - 1);
+    const SeriesRow* now = row(r, "EU27", Stage::kProcessing, year);
+    ASSERT_TRUE(last && now);
+    const double target = std::pow(last->price_usd_per_t / base_price, gap);
+    shift *= std::pow(target / shift, share);
+    EXPECT_NEAR(now->demand_t, base_demand * shift, 1e-9 * base_demand) << year;
+  }
+  EXPECT_LT(row(r, "EU27", Stage::kProcessing, 2028)->demand_t, 0.99 * base_demand)
+      << "two years of ban prices leave demand lower afterwards";
+}
+
 TEST(Simulation, AScenarioProjectAddsCapacityFromItsOnlineYear) {
   const std::string text =
       "[scenario]\nyears = [2025, 2028]\nseed = 1\nmaterials = [\"gallium\"]\n"
@@ -347,7 +373,12 @@ TEST(SimulationGolden, BaselineExampleKeepsItsHeadlineFigures) {
   ASSERT_TRUE(eu2025 && eu2026);
   // The EU's first use of gallium (demand_shares.csv, market model v2) grown two years.
   near(eu2025->demand_t, 72.7025);
-  EXPECT_NEAR(eu2026->demand_t / eu2025->demand_t, 1.027, 1e-12);
+  // 2026: a year's growth, and the long-run shift from 2025's price (a quarter of the way to
+  // (p / p0)^-0.1).
+  ASSERT_EQ(r.bases.front().material, "gallium");
+  const double base_price = r.bases.front().base_price_usd_per_t;
+  EXPECT_NEAR(eu2026->demand_t / eu2025->demand_t,
+              1.027 * std::pow(eu2025->price_usd_per_t / base_price, -0.1 * 0.25), 1e-12);
   near(eu2025->price_usd_per_t, 491442.57);
   // Metlen's 50 t/yr (the CRMA project in Greece) refines in the EU from 2028 on.
   const auto metlen = std::find_if(r.projects.begin(), r.projects.end(), [](const auto& p) {
