@@ -238,7 +238,8 @@ double DecreasingFixedPoint::step(double target, double tolerance, std::optional
 }
 
 std::optional<std::string> anticipated_share_note(double anticipated_share, double paid_share) {
-  if (std::abs(anticipated_share - paid_share) <= kBudgetFactorTolerance) return std::nullopt;
+  constexpr double kNoteTolerance = 1e-3;  // of the claims: see instrument.h
+  if (std::abs(anticipated_share - paid_share) <= kNoteTolerance) return std::nullopt;
   return fmt::format(
       "producers decided on {:.2f}% of their claims, the share the outer loop settled on at a "
       "switch (a marginal producer that runs above it would take the claims over the budget); "

@@ -109,10 +109,12 @@ inline double change_of_terms(double distance_usd_per_t, bool moved, double pric
 }
 
 // A note for a report when the share of their claims that producers decided on (the budget
-// factor the outer loop settled on) differs by more than the budget tolerance from the share the
-// budget pays at the final clearing. That happens at a switch: the search ends on the side where
-// the budget pays at least the anticipated share, and a marginal producer that would run on the
-// other side would take the claims over the budget. nullopt when the two agree.
+// factor the outer loop settled on) differs by more than 0.1 percentage point from the share the
+// budget pays at the final clearing (the loop stops at the clearing's price resolution, about
+// 0.1% of the price, so closer shares are the same to that accuracy). That happens at a switch: the
+// search ends on the side where the budget pays at least the anticipated share, and a marginal
+// producer that would run on the other side would take the claims over the budget. nullopt when the
+// two agree.
 std::optional<std::string> anticipated_share_note(double anticipated_share, double paid_share);
 
 // A specific tariff an instrument adds to a route of the base model [USD/t] (a levy).
