@@ -719,11 +719,20 @@ RefinementResult solve_refined(const FlowProblem& problem,
                                FlowSolution (*solve)(const FlowProblem&),
                                double relative_resolution) {
   RefinementResult out;
-  // A piece of a sloped arc: the shares [from, to] of its capacity.
+  // A piece of a sloped arc: the shares [from, to] of its capacity, and the arc's cost at both
+  // ends and in the middle, computed once (a curved arc's cost is a pow each time).
   struct Piece {
     std::size_t arc = 0;
     double from = 0.0;
     double to = 1.0;
+    double low = 0.0;
+    double high = 0.0;
+    double middle = 0.0;
+  };
+  const auto make_piece = [&](std::size_t arc, double from, double to) {
+    const FlowArc& a = problem.arcs[arc];
+    return Piece{
+        arc, from, to, arc_cost_at(a, from), arc_cost_at(a, to), arc_cost_at(a, 0.5 * (from + to))};
   };
   std::vector<Piece> pieces;
   for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
@@ -732,8 +741,8 @@ RefinementResult solve_refined(const FlowProblem& problem,
     const double first = -a.cost, last = -a.cost - a.cost_rise;
     if (a.elasticity >= 0.0 || !(last > 0.0)) {
       for (int k = 0; k < kInitialPieces; ++k) {
-        pieces.push_back({i, static_cast<double>(k) / kInitialPieces,
-                          static_cast<double>(k + 1) / kInitialPieces});
+        pieces.push_back(make_piece(i, static_cast<double>(k) / kInitialPieces,
+                                    static_cast<double>(k + 1) / kInitialPieces));
       }
       continue;
     }
@@ -753,18 +762,16 @@ RefinementResult solve_refined(const FlowProblem& problem,
     for (double price : prices) {
       if (!(price < first && price > last)) continue;
       const double to = (std::pow(price, a.elasticity) - a_end) / (b_end - a_end);
-      if (to > from) pieces.push_back({i, from, to});
+      if (to > from) pieces.push_back(make_piece(i, from, to));
       from = std::max(from, to);
     }
-    if (from < 1.0) pieces.push_back({i, from, 1.0});
+    if (from < 1.0) pieces.push_back(make_piece(i, from, 1.0));
   }
   if (pieces.empty()) {
     out.solution = solve(problem);
     out.solves = 1;
     return out;
   }
-  const auto low_of = [&](const Piece& p) { return arc_cost_at(problem.arcs[p.arc], p.from); };
-  const auto high_of = [&](const Piece& p) { return arc_cost_at(problem.arcs[p.arc], p.to); };
   double cost_scale = 1.0;
   for (const FlowArc& a : problem.arcs) {
     cost_scale = std::max(cost_scale, std::abs(a.cost) + std::abs(a.cost_rise));
@@ -783,7 +790,7 @@ RefinementResult solve_refined(const FlowProblem& problem,
       const Piece& p = pieces[k];
       FlowArc arc = problem.arcs[p.arc];
       arc.capacity = problem.arcs[p.arc].capacity * (p.to - p.from);
-      arc.cost = arc_cost_at(problem.arcs[p.arc], 0.5 * (p.from + p.to));
+      arc.cost = p.middle;
       arc.elasticity = 0.0;
       arc.cost_rise = 0.0;
       if (!slot_taken[p.arc]) {
@@ -814,7 +821,7 @@ RefinementResult solve_refined(const FlowProblem& problem,
       const Piece& p = pieces[piece];
       const FlowArc& a = problem.arcs[p.arc];
       const double difference = solved.price[a.head] - solved.price[a.tail];
-      const double low = low_of(p), high = high_of(p);
+      const double low = p.low, high = p.high;
       const bool marginal = difference > low + tie && difference < high - tie;
       const Side side = marginal                   ? Side::kMarginal
                         : difference >= high - tie ? Side::kBelow
@@ -824,8 +831,8 @@ RefinementResult solve_refined(const FlowProblem& problem,
       if (marginal && width > wanted && out.solves < kMaxSolves) {
         const double step = (p.to - p.from) / kSplitPieces;
         for (int k = 0; k < kSplitPieces; ++k) {
-          next.push_back(
-              {p.arc, p.from + k * step, k + 1 == kSplitPieces ? p.to : p.from + (k + 1) * step});
+          next.push_back(make_piece(p.arc, p.from + k * step,
+                                    k + 1 == kSplitPieces ? p.to : p.from + (k + 1) * step));
         }
         split_any = true;
         previous_side = Side::kMarginal;
@@ -834,7 +841,7 @@ RefinementResult solve_refined(const FlowProblem& problem,
       if (marginal) resolution = std::max(resolution, width);
       if (kMergePieces && !marginal && side == previous_side && !next.empty() &&
           next.back().arc == p.arc && next.back().to == p.from) {
-        next.back().to = p.to;
+        next.back() = make_piece(p.arc, next.back().from, p.to);
       } else {
         next.push_back(p);
       }

@@ -381,7 +381,9 @@ std::vector<ProducerIncentive::RegionOutlook> ProducerIncentive::outlook(
 }
 
 void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size_t>& regions,
-                              Stage stage, std::optional<double> volume_t, int line) {
+                              Stage stage, std::optional<double> volume_t, int line,
+                              const std::vector<double>& kink_prices_usd_per_t,
+                              double base_feed_usd_per_t) {
   market::MarketModel& model = context.market.model;
   stage_ = stage;
   for (std::size_t r : regions) {
@@ -393,6 +395,22 @@ void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size
                                   "stage (merge them, or name other producers)",
                                   model.regions[r].name, stage_name(stage), it->second));
       return;
+    }
+  }
+  // Split sloped steps at the kinks of the payment (in the stage's cost terms).
+  for (std::size_t r : regions) {
+    auto& steps =
+        stage == Stage::kProcessing ? model.regions[r].processing : model.regions[r].extraction;
+    for (double kink_price : kink_prices_usd_per_t) {
+      const double kink =
+          stage == Stage::kProcessing ? kink_price - base_feed_usd_per_t : kink_price;
+      for (std::size_t k = 0; k < steps.size(); ++k) {
+        const market::SupplyStep& step = steps[k];
+        const double low = step.unit_cost_usd_per_t, rise = step.cost_rise_usd_per_t;
+        if (!(rise > 0.0) || !(kink > low) || !(kink < low + rise)) continue;
+        const double kept_t = step.capacity_t * (kink - low) / rise;
+        if (kept_t > 0.0 && kept_t < step.capacity_t) steps.push_back(steps[k].split_after(kept_t));
+      }
     }
   }
   struct Candidate {
@@ -419,7 +437,7 @@ void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size
       steps.push_back(steps[c.step].split_after(left));
     }
     left -= steps[c.step].capacity_t;
-    covered_.push_back({c.region, c.step, c.cost});
+    covered_.push_back({c.region, c.step, c.cost, steps[c.step].cost_rise_usd_per_t});
   }
 }
 
@@ -434,23 +452,39 @@ std::vector<StepCost> ProducerIncentive::costs(
     // problem caps it at twice the highest willingness to pay), yet finite so that a contract
     // that forces it to deliver is still accounted for in money. Every incentive cost above it
     // is offered at it, so the search stops there.
-    const double priced_out = 10.0 * (c.unit_cost_usd_per_t + base_feed_usd_per_t) + 1e6;
-    double offered = 0.0;
-    if (stage_ == Stage::kExtraction) {
-      offered =
-          incentive_cost_usd_per_t(c.unit_cost_usd_per_t, factor, payment_usd_per_t, priced_out);
+    const double priced_out =
+        10.0 * (c.unit_cost_usd_per_t + c.cost_rise_usd_per_t + base_feed_usd_per_t) + 1e6;
+    const auto offered_at = [&](double own_cost) {
+      double offered = 0.0;
+      if (stage_ == Stage::kExtraction) {
+        offered = incentive_cost_usd_per_t(own_cost, factor, payment_usd_per_t, priced_out);
+      } else {
+        // The base-year feed price, not the last clearing's: the feed price of a refiner that
+        // switches on or off moves with its decision (its own mine's dual is not unique), and a
+        // decision rule that follows it can cycle. docs/instruments/subsidy.md states the
+        // approximation.
+        const double feed = base_feed_usd_per_t;
+        offered = std::max(0.0, incentive_cost_usd_per_t(feed + own_cost, factor, payment_usd_per_t,
+                                                         priced_out + feed) -
+                                    feed);
+      }
+      return !std::isfinite(offered) || offered > priced_out ? priced_out : offered;
+    };
+    // The incentive cost is affine in the producer's cost between the payment's kinks, where
+    // cover() split the steps, so the step's first and last tonnes give its offered line. (A
+    // full CfD's tonnes below the strike are all offered at 0 and run whatever the price; above
+    // it, all are priced out.)
+    const double first = offered_at(c.unit_cost_usd_per_t);
+    const double last = c.cost_rise_usd_per_t > 0.0
+                            ? offered_at(c.unit_cost_usd_per_t + c.cost_rise_usd_per_t)
+                            : first;
+    // A step whose last tonne no price pays for starts at a kink (cover() split the step there),
+    // so none of its tonnes is paid for: it is priced out whole, not along a line to that cost.
+    if (last >= priced_out) {
+      out.push_back({c.region, stage_, c.step, priced_out, 0.0});
     } else {
-      // The base-year feed price, not the last clearing's: the feed price of a refiner that
-      // switches on or off moves with its decision (its own mine's dual is not unique), and a
-      // decision rule that follows it can cycle. docs/instruments/subsidy.md states the
-      // approximation.
-      const double feed = base_feed_usd_per_t;
-      offered = std::max(0.0, incentive_cost_usd_per_t(feed + c.unit_cost_usd_per_t, factor,
-                                                       payment_usd_per_t, priced_out + feed) -
-                                  feed);
+      out.push_back({c.region, stage_, c.step, first, std::max(0.0, last - first)});
     }
-    if (!std::isfinite(offered) || offered > priced_out) offered = priced_out;
-    out.push_back({c.region, stage_, c.step, offered});
   }
   return out;
 }
@@ -468,6 +502,7 @@ void write_terms(const Terms& terms, market::MarketModel& model, bool add_tariff
     auto& steps = c.stage == Stage::kProcessing ? model.regions[c.region].processing
                                                 : model.regions[c.region].extraction;
     steps[c.step].unit_cost_usd_per_t = c.usd_per_t;
+    steps[c.step].cost_rise_usd_per_t = c.rise_usd_per_t;
   }
   for (const DeliveryVolume& d : terms.delivery_volumes) {
     model.deliveries[d.delivery].volume_t = d.t;
@@ -542,7 +577,8 @@ Terms fields_of(const Terms& terms, const market::MarketModel& model) {
   for (const StepCost& c : terms.step_costs) {
     const auto& steps = c.stage == Stage::kProcessing ? model.regions[c.region].processing
                                                       : model.regions[c.region].extraction;
-    out.step_costs.push_back({c.region, c.stage, c.step, steps[c.step].unit_cost_usd_per_t});
+    out.step_costs.push_back({c.region, c.stage, c.step, steps[c.step].unit_cost_usd_per_t,
+                              steps[c.step].cost_rise_usd_per_t});
   }
   out.delivery_volumes.reserve(terms.delivery_volumes.size());
   for (const DeliveryVolume& d : terms.delivery_volumes) {

@@ -123,13 +123,14 @@ struct RouteTariff {
   double usd_per_t = 0.0;
   bool operator==(const RouteTariff&) const = default;
 };
-// The unit cost a supply step of the base model is offered at [USD/t] (a producer's incentive
-// cost under a per-tonne payment).
+// The cost a supply step of the base model is offered at [USD/t] (a producer's incentive cost
+// under a per-tonne payment): its first tonne's and the rise to its last tonne's.
 struct StepCost {
   std::size_t region = 0;
   Stage stage = Stage::kProcessing;
   std::size_t step = 0;  // index into the region's steps at the stage
   double usd_per_t = 0.0;
+  double rise_usd_per_t = 0.0;
   bool operator==(const StepCost&) const = default;
 };
 // The volume of a contracted delivery of the base model [t/yr] (the intermediary's purchase).
@@ -357,13 +358,20 @@ double incentive_cost_usd_per_t(double unit_cost_usd_per_t, double factor,
 class ProducerIncentive {
  public:
   // Covers the steps of `regions` at `stage`, cheapest first, up to `volume_t` in all (every step
-  // when nullopt); a step that the volume ends inside is split in two.
+  // when nullopt); a step that the volume ends inside is split in two. A sloped step whose cost
+  // range holds one of `kink_prices_usd_per_t` (prices where the payment changes form: a strike,
+  // a floor, an upside threshold; at the processing stage less `base_feed_usd_per_t`) is split
+  // there first, so that every covered step's incentive cost is affine in its own cost across
+  // the step (costs()).
   // Records a problem in `context` (and covers nothing) when another instrument already pays
   // one of these producers at this stage.
   void cover(ClearingContext& context, const std::set<std::size_t>& regions, Stage stage,
-             std::optional<double> volume_t, int line);
+             std::optional<double> volume_t, int line,
+             const std::vector<double>& kink_prices_usd_per_t = {},
+             double base_feed_usd_per_t = 0.0);
   // The covered steps' offered costs at `factor`: each its incentive cost (the instrument's terms;
-  // the driver applies them). `payment_usd_per_t` is the instrument's payment per tonne.
+  // the driver applies them), at its first and its last tonne: a sloped step's tonnes are offered
+  // along the line between the two. `payment_usd_per_t` is the instrument's payment per tonne.
   std::vector<StepCost> costs(double base_feed_usd_per_t, double factor,
                               const std::function<double(double)>& payment_usd_per_t) const;
   bool empty() const { return covered_.empty(); }
@@ -410,6 +418,7 @@ class ProducerIncentive {
     std::size_t region;
     std::size_t step;
     double unit_cost_usd_per_t;  // the producer's own cost (costs() gives what the market sees)
+    double cost_rise_usd_per_t;  // ... its rise across the step
   };
   std::vector<Covered> covered_;
   Stage stage_ = Stage::kProcessing;

@@ -76,12 +76,14 @@ class PriceFloor final : public Instrument {
       }
       return;
     }
-    incentive_.cover(context, context.member_regions, stage_, std::nullopt, line_);
+    base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
+    // The top-up changes form at the floor (it pays the gap below it, nothing above).
+    incentive_.cover(context, context.member_regions, stage_, std::nullopt, line_,
+                     {floor_usd_per_t_}, base_feed_usd_per_t_);
     if (incentive_.empty()) {
       context.notes.push_back(fmt::format(
           "{}: no member region produces at this stage; nothing is topped up", label()));
     }
-    base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
   }
 
   // The levy per levied route, in the order of levied_routes_; a top-up without a budget pays

@@ -67,12 +67,13 @@ class Subsidy final : public Instrument {
     } else {
       order_.assign(regions.begin(), regions.end());
     }
-    incentive_.cover(context, regions, stage_, volume_t_, line_);
+    base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
+    incentive_.cover(context, regions, stage_, volume_t_, line_, kink_prices(),
+                     base_feed_usd_per_t_);
     if (incentive_.empty()) {
       context.notes.push_back(fmt::format(
           "{}: the covered producers have no capacity at this stage; nothing is paid", label()));
     }
-    base_feed_usd_per_t_ = context.base_price(Stage::kExtraction) / model.processing_yield;
   }
 
   // Without a budget every claim is paid: the producers are offered at their incentive cost at
@@ -167,6 +168,23 @@ class Subsidy final : public Instrument {
   }
 
  private:
+  // Prices where the payment per tonne changes form, so that the incentive cost is affine in the
+  // producer's cost between them: a full CfD (factor 1) covers exactly the costs up to the
+  // strike; a floor with upside sharing pays below the floor and takes a share above the
+  // threshold; a fixed premium is the same at every price.
+  std::vector<double> kink_prices() const {
+    switch (terms_.kind) {
+      case settlement::SubsidyKind::kTwoWayCfd:
+        return {terms_.strike_usd_per_t};
+      case settlement::SubsidyKind::kFloorWithUpsideShare:
+        return {terms_.strike_usd_per_t,
+                terms_.upside_threshold_usd_per_t.value_or(terms_.strike_usd_per_t)};
+      case settlement::SubsidyKind::kFixedPremium:
+        return {};
+    }
+    return {};
+  }
+
   std::function<double(double)> payment() const {
     const settlement::SubsidyTerms terms = terms_;
     return

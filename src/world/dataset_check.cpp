@@ -184,6 +184,8 @@ void check_market_parameters(const Dataset& data, const std::string& file,
       const auto it = values.find(name);
       return it == values.end() ? nullptr : &it->second;
     };
+    // A named copy: clang does not let a lambda capture a structured binding (C++20 allows it).
+    const std::string& material_id = material;
     const auto relation = [&](const char* low_name, const char* high_name, bool by_magnitude,
                               const char* why) {
       const Value* low = get(low_name);
@@ -195,7 +197,7 @@ void check_market_parameters(const Dataset& data, const std::string& file,
       const Value& at = high->own ? *high : *low;
       problems.push_back({file, at.line, "value",
                           fmt::format("{} {:g} and {} {:g} for {}: {}", low_name, low->value,
-                                      high_name, high->value, label(material), why)});
+                                      high_name, high->value, label(material_id), why)});
     };
     relation("demand_elasticity_short_run", "demand_elasticity_long_run", true,
              "long-run demand responds at least as much as short-run demand; make the long-run "

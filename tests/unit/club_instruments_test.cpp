@@ -213,6 +213,31 @@ fallback_premium_usd_per_t = 40.0
   EXPECT_NEAR(report.figure("fallback_premium_cap").value(), 40.0, 1e-12);
 }
 
+// A CfD on refining whose cost rises across the strike: USA refining costs 20 rising to 80 per t
+// over its 60 t, on the base-year feed of 66, so 86 to 146 all-in. Struck at 126, the tonnes up to
+// all-in 126 (margin 60: two thirds, 40 t) run whatever the price and are paid (126 - 110) x 40
+// = 640; the 20 t above the strike stay idle, as a CfD pays them only the strike.
+TEST_P(Instruments, ACfdRunsExactlyTheTonnesOfASlopedStepThatCostAtMostTheStrike) {
+  market::CalibratedMarket m = hand_market();
+  m.model.regions[1].processing = {{60.0, 20.0, 60.0}};
+  const std::string text = std::string(kClub) + R"(
+[[instrument]]
+type = "subsidy"
+kind = "cfd"
+material = "gallium"
+stage = "processing"
+strike = 126.0
+)";
+  auto scenario = read_clearing_scenario(text, "cfd.toml", default_data(), 2023);
+  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
+  auto outcome = clear_with_instruments(default_data(), m, scenario.value(), GetParam());
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  const auto& usa = outcome.value().equilibrium.node(1, Stage::kProcessing);
+  EXPECT_NEAR(usa.production_t, 40.0, 1e-6);
+  EXPECT_NEAR(usa.price_usd_per_t, 110.0, 1e-6);
+  EXPECT_NEAR(outcome.value().instruments[0].figure("subsidy_cost").value(), 640.0, 1e-3);
+}
+
 // A fifth of USA demand tendered jointly from members only: the block (20 t) is bought from USA
 // refiners at their cost of 150; the rest of USA demand imports at 110.
 TEST_P(Instruments, JointPurchaseFromMembersOnlyBuysTheBlockAtTheMembersCost) {
