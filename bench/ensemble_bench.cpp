@@ -16,7 +16,8 @@
 //   ensemble: figure = the whole ensemble of N runs (default 1,200) on 2 threads, from the
 //             prepared simulation to results.sqlite (runs, bands, store); baseline = the 1-thread
 //             time per run of the threads case times N (what one thread would need). Target:
-//             figure < 120 s; and the process's peak memory < 1 GB.
+//             figure for 1,200 runs (scaled from N) < 60 s, the market model v2 target (the
+//             grid model's was 120 s); and the process's peak memory < 1 GB.
 // The preparation (calibrating every market, resolving the pipelines) is timed and printed apart:
 // it happens once per ensemble. Each case also prints the process's CPU time and the cores it
 // obtained (CPU time / wall time): when other work loads the machine, 2 threads get less than 2
@@ -42,6 +43,9 @@
 #include "critmin/world/dataset.h"
 
 namespace {
+
+// The 1,200-run ensemble's target on 2 threads [s] (market model v2 issue).
+constexpr double kEnsembleTargetSeconds = 60.0;
 
 using Clock = std::chrono::steady_clock;
 namespace sim = critmin::sim;
@@ -227,15 +231,18 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   const double one_thread_estimate_s =
       t1 / static_cast<double>(ratio_runs) * static_cast<double>(runs);
-  const bool time_met = full_s < 120.0;
+  // The target is for 1,200 runs (market model v2: 60 s); a smaller ensemble is scaled up to it.
+  const double full_1200_s = full_s / static_cast<double>(runs) * 1200.0;
+  const bool time_met = full_1200_s < kEnsembleTargetSeconds;
   all_met &= time_met;
   fmt::print(
       "ensemble  {} runs x {} materials x {} years on 2 threads: figure {:.1f} s ({:.1f} ms/run, "
       "{} figures per run)  baseline (1 thread, estimated) {:.1f} s  ratio figure/baseline {:.2f}  "
-      "target < 120 s: {}\n",
+      "1,200 runs: {:.0f} s, target < {:.0f} s: {}\n",
       runs, s.materials.size(), s.last_year - s.first_year + 1, full_s,
       full_s / static_cast<double>(runs) * 1e3, all.figure_names.size(), one_thread_estimate_s,
-      full_s / one_thread_estimate_s, time_met ? "met" : "NOT MET");
+      full_s / one_thread_estimate_s, full_1200_s, kEnsembleTargetSeconds,
+      time_met ? "met" : "NOT MET");
   fmt::print(
       "          CPU {:.1f} s ({:.1f} ms/run), cores obtained {:.2f}; on 2 free cores: "
       "{:.1f} s\n",
