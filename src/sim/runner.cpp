@@ -91,6 +91,11 @@ struct PreparedMaterial {
   double demand_growth_rate = 0.0;
   std::vector<Project> projects;  // the pipeline, none commissioned yet
   Investment investment;          // the generic candidates and the decision rule's parameters
+  // Long-run demand adjustment (MaterialRun::demand_shift): long-run minus short-run elasticity
+  // (<= 0; dataset_check keeps the long run at least as large) and the share of the remaining
+  // gap closed per year.
+  double demand_elasticity_gap = 0.0;
+  double demand_adjustment_share = 0.0;
 };
 
 struct MaterialRun {
@@ -214,6 +219,14 @@ Result<PreparedMaterial> Preparer::prepare(const std::string& material) {
     CRITMIN_RETURN_IF_ERROR(rate);
     run.demand_growth_rate = rate.value();
   }
+  Result<double> long_run = data_.market_parameter(material, "demand_elasticity_long_run");
+  CRITMIN_RETURN_IF_ERROR(long_run);
+  Result<double> short_run = data_.market_parameter(material, "demand_elasticity_short_run");
+  CRITMIN_RETURN_IF_ERROR(short_run);
+  Result<double> share = data_.market_parameter(material, "demand_adjustment_share");
+  CRITMIN_RETURN_IF_ERROR(share);
+  run.demand_elasticity_gap = std::min(0.0, long_run.value() - short_run.value());
+  run.demand_adjustment_share = std::clamp(share.value(), 0.0, 1.0);
   if (Status s = resolve_projects(run); !s.is_ok()) return s;
   return run;
 }
@@ -231,22 +244,14 @@ Status Runner::setup() {
                      nullptr,
                      {},
                      {},
-                     0.0,
-                     0.0});
+                     prepared.demand_elasticity_gap,
+                     prepared.demand_adjustment_share});
     runs_.back().investment = &prepared.investment;
     for (const market::StockOffer& offer : prepared.base.model.stocks) {
       runs_.back().market_stock_t.push_back(offer.stock_t);
     }
     MaterialRun& run = runs_.back();
     run.demand_shift.assign(prepared.base.model.regions.size(), 1.0);
-    Result<double> long_run = data_.market_parameter(run.material, "demand_elasticity_long_run");
-    Result<double> short_run = data_.market_parameter(run.material, "demand_elasticity_short_run");
-    Result<double> share = data_.market_parameter(run.material, "demand_adjustment_share");
-    for (const Result<double>* r : {&long_run, &short_run, &share}) {
-      if (!r->is_ok()) return r->status();
-    }
-    run.elasticity_gap = std::min(0.0, long_run.value() - short_run.value());
-    run.adjustment_share = std::clamp(share.value(), 0.0, 1.0);
     result_.bases.push_back({prepared.material, prepared.base.info.base_price_usd_per_t,
                              prepared.base.info.price_source, prepared.base.info.price_is_index});
   }

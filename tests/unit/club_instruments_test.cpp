@@ -220,22 +220,19 @@ fallback_premium_usd_per_t = 40.0
 TEST_P(Instruments, ACfdRunsExactlyTheTonnesOfASlopedStepThatCostAtMostTheStrike) {
   market::CalibratedMarket m = hand_market();
   m.model.regions[1].processing = {{60.0, 20.0, 60.0}};
-  const std::string text = std::string(kClub) + R"(
+  const Cleared c = clear(R"(
 [[instrument]]
 type = "subsidy"
 kind = "cfd"
 material = "gallium"
 stage = "processing"
 strike = 126.0
-)";
-  auto scenario = read_clearing_scenario(text, "cfd.toml", default_data(), 2023);
-  ASSERT_TRUE(scenario.is_ok()) << scenario.status().to_string();
-  auto outcome = clear_with_instruments(default_data(), m, scenario.value(), GetParam());
-  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
-  const auto& usa = outcome.value().equilibrium.node(1, Stage::kProcessing);
+)",
+                          GetParam(), m);
+  const auto& usa = c.outcome.equilibrium.node(1, Stage::kProcessing);
   EXPECT_NEAR(usa.production_t, 40.0, 1e-6);
   EXPECT_NEAR(usa.price_usd_per_t, 110.0, 1e-6);
-  EXPECT_NEAR(outcome.value().instruments[0].figure("subsidy_cost").value(), 640.0, 1e-3);
+  EXPECT_NEAR(c.outcome.instruments[0].figure("subsidy_cost").value(), 640.0, 1e-3);
 }
 
 // A fifth of USA demand tendered jointly from members only: the block (20 t) is bought from USA
