@@ -244,6 +244,33 @@
 
   function verdictClass(verdict) { return verdict ? 'verdict-' + verdict : ''; }
 
+  // The verdict: the two questions per design in a few figures, the first thing a reader sees.
+  function renderCompareVerdict(parent, model) {
+    if (!model.verdict || !model.verdict.length) return;
+    var section = el('section', { class: 'compare-verdict', id: 'compare-verdict' },
+      [el('h2', { text: 'Verdict' }),
+        el('p', { text: 'Does each design strengthen supply security, and what does it cost? Physical shortage is ' +
+          'essential use no buyer could get at any price it would pay, valued at base prices; the costs per unit are ' +
+          'against ' + model.reference + '.' + (model.runs ? ' Under each figure: P5–P95 over ' + model.runs +
+          ' runs per design.' : '') })]);
+    var head = [el('th', { text: 'question' })];
+    model.designs.forEach(function (d) { head.push(el('th', { text: d.name })); });
+    var body = model.verdict.map(function (row) {
+      var cells = [el('td', { text: row.label })];
+      row.values.forEach(function (value, i) {
+        var children = [el('span', { class: 'verdict-value', text: row.displays[i] })];
+        if (row.bands[i]) children.push(el('div', { class: 'verdict-band', text: row.bands[i].display }));
+        if (row.notes[i]) children.push(el('div', { class: 'verdict-note', text: row.notes[i] }));
+        cells.push(el('td', { class: 'num', 'data-design': String(i),
+          'data-value': value === null ? '' : String(value) }, children));
+      });
+      return el('tr', { 'data-key': row.key }, cells);
+    });
+    section.appendChild(el('div', { class: 'table-box' }, [el('table', { class: 'data compare verdict' },
+      [el('thead', {}, [el('tr', {}, head)]), el('tbody', {}, body)])]));
+    parent.appendChild(section);
+  }
+
   function renderCompareScorecards(parent, model) {
     var section = el('section', { class: 'compare-scorecards', id: 'compare-scorecards' },
       [el('h2', { text: 'Scorecards side by side' }),
@@ -415,6 +442,7 @@
       el('p', { class: 'meta', text: model.designs.map(function (d) {
         return d.name + ' (' + d.years[0] + '–' + d.years[1] + ', seed ' + d.seed + ')'; }).join('; ') +
         '. Prices in USD per tonne of contained content, quantities in tonnes per year, money in USD.' })]));
+    renderCompareVerdict(container, model);
     renderCompareScorecards(container, model);
     renderCompareHeadline(container, model);
     model.materials.forEach(function (m, i) { renderCompareMaterial(container, m, i, model); });

@@ -279,6 +279,102 @@ json compare_scorecards(const json& comparison, const std::vector<std::string>& 
   return out;
 }
 
+// The verdict of compare.json (critmin/sim/compare.h DesignVerdict): one row per question with
+// each design's value, display, note and, with --runs, its P5-P95 over the design's ensemble; the
+// first screen of the HTML report and the first sheet of the XLSX (issue: compare leads with the
+// verdict). Fills `table`; an empty array when compare.json has no verdict (written before it).
+json verdict_rows(const json& comparison, const std::vector<std::string>& designs, json& table) {
+  struct Question {
+    const char* key;  // field of a verdict entry
+    const char* label;
+    const char* unit;  // the output table's units
+    const char* band;  // headline figure of the ensemble band; nullptr: none
+    const char* note;  // field with the design's note; nullptr: none
+  };
+  static constexpr Question kQuestions[] = {
+      {"eu_physical_shortage_usd", "EU physical shortage over the run, at base prices", "USD",
+       "eu_physical_shortage_usd_total", "eu_physical_shortage_text"},
+      {"eu_physical_shortage_share", "EU physical shortage, worst material and year", "0-1",
+       "eu_physical_shortage_share_worst", nullptr},
+      {"top_third_country_share",
+       "largest third country's share at processing, last year (mean over materials)", "0-1",
+       "top_third_country_share_mean_last", "top_third_country_text"},
+      {"dutch_cost_change_usd_per_yr", "cost to Dutch businesses, mean per year", "USD/yr",
+       "dutch_cost_change_usd_per_yr", nullptr},
+      {"fiscal_cost_usd", "fiscal cost over the run", "USD", "fiscal_cost_usd_total", nullptr},
+      {"fiscal_cost_per_point_usd", "extra fiscal cost per point of that share removed", "USD",
+       nullptr, "fiscal_cost_per_point_text"},
+      {"fiscal_cost_per_shortage_usd", "extra fiscal cost per USD of EU physical shortage avoided",
+       "USD/USD", nullptr, "fiscal_cost_per_shortage_text"},
+  };
+  const std::size_t n = designs.size();
+  const std::size_t runs = comparison.value("runs", 0);
+  json columns = json::array({column("question", "question"), column("unit", "unit")});
+  for (std::size_t d = 0; d < n; ++d) {
+    columns.push_back(column(fmt::format("value_{}", d), designs[d]));
+    if (runs > 0) {
+      columns.push_back(column(fmt::format("p5_{}", d), designs[d] + " P5"));
+      columns.push_back(column(fmt::format("p95_{}", d), designs[d] + " P95"));
+    }
+    columns.push_back(column(fmt::format("note_{}", d), designs[d] + " note"));
+  }
+  json out = json::array(), rows = json::array();
+  const json* verdict = comparison.contains("verdict") && comparison["verdict"].is_array() &&
+                                comparison["verdict"].size() == n
+                            ? &comparison["verdict"]
+                            : nullptr;
+  for (const Question& q : kQuestions) {
+    if (!verdict) break;
+    json values = json::array(), displays = json::array(), notes = json::array(),
+         bands = json::array();
+    json row = {{"question", q.label}, {"unit", std::string(shown_unit(q.unit))}};
+    const json* band = nullptr;
+    if (q.band && comparison.contains("bands")) {
+      for (const json& b : comparison["bands"]) {
+        if (string_or(b, "name") == q.band) band = &b;
+      }
+    }
+    for (std::size_t d = 0; d < n; ++d) {
+      const json& entry = (*verdict)[d];
+      const json value = entry.contains(q.key) && entry[q.key].is_number() ? entry[q.key] : json();
+      values.push_back(value);
+      displays.push_back(value.is_number() ? format_figure(value.get<double>(), q.unit) : "-");
+      const std::string note = q.note ? string_or(entry, q.note) : std::string();
+      notes.push_back(note);
+      row[fmt::format("value_{}", d)] = value;
+      row[fmt::format("note_{}", d)] = note;
+      json shown_band;
+      if (band && (*band)["p5"].size() == n && (*band)["p5"][d].is_number() &&
+          (*band)["p95"][d].is_number()) {
+        const double p5 = (*band)["p5"][d], p95 = (*band)["p95"][d];
+        shown_band = {{"p5", p5},
+                      {"p95", p95},
+                      {"display", fmt::format("P5–P95: {} to {}", format_figure(p5, q.unit),
+                                              format_figure(p95, q.unit))}};
+        row[fmt::format("p5_{}", d)] = p5;
+        row[fmt::format("p95_{}", d)] = p95;
+      } else if (runs > 0) {
+        row[fmt::format("p5_{}", d)] = nullptr;
+        row[fmt::format("p95_{}", d)] = nullptr;
+      }
+      bands.push_back(shown_band);
+    }
+    rows.push_back(std::move(row));
+    out.push_back({{"key", q.key},
+                   {"label", q.label},
+                   {"unit", q.unit},
+                   {"values", std::move(values)},
+                   {"displays", std::move(displays)},
+                   {"notes", std::move(notes)},
+                   {"bands", std::move(bands)}});
+  }
+  table = {{"name", "verdict"},
+           {"title", "Verdict: supply security and cost per design"},
+           {"columns", columns},
+           {"rows", rows}};
+  return out;
+}
+
 // "gallium.world_price_mean" -> {"gallium", "world_price_mean"}; run figures have no material.
 std::pair<std::string, std::string> split_figure(const std::string& name) {
   const std::size_t dot = name.find('.');
@@ -552,6 +648,8 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
   }
   model["designs"] = design_info;
 
+  json verdict_table;
+  model["verdict"] = verdict_rows(comparison, designs, verdict_table);
   json summaries = json::array(), scorecard_table;
   model["scorecards"] = compare_scorecards(comparison, designs, summaries, scorecard_table);
   model["summaries"] = summaries;
@@ -676,7 +774,10 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
                          {"shortfall", "shortfall", "t/yr"},
                          {"largest_third_country_share", "largest third country's share", "0-1"}});
   }
-  json tables = json::array({scorecard_table, headline_table});
+  json tables = json::array();
+  if (!verdict_table["rows"].empty()) tables.push_back(verdict_table);
+  tables.push_back(scorecard_table);
+  tables.push_back(headline_table);
   if (!bands_table["rows"].empty()) tables.push_back(bands_table);
   tables.push_back(paths_table);
   model["tables"] = tables;

@@ -38,8 +38,11 @@ std::vector<LongTable> simulation_long_tables(const sim::SimulationResult& resul
       {"exports", &sim::SeriesRow::exports_t},
       {"demand", &sim::SeriesRow::demand_t},
       {"shortfall", &sim::SeriesRow::shortfall_t},
+      {"physical_shortage", &sim::SeriesRow::physical_shortage_t},
+      {"priced_out", &sim::SeriesRow::priced_out_t},
       {"stock_release", &sim::SeriesRow::stock_release_t},
-      {"stock_refill", &sim::SeriesRow::stock_refill_t}};
+      {"stock_refill", &sim::SeriesRow::stock_refill_t},
+      {"market_stock_end", &sim::SeriesRow::market_stock_end_t}};
   std::vector<const FigureAttributes*> attributes;
   for (const auto& [name, member] : variables) {
     Result<const FigureAttributes*> figure = find_figure(FigureGroup::kSummary, name);

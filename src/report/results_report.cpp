@@ -167,10 +167,11 @@ json build_scorecards(const SummaryView& view, const Dataset& data, json& tables
       by_area[{string_or(row, "material"), string_or(row, "area")}].push_back(&row);
     }
     for (const auto& [key, rows] : by_area) {
-      double total = 0.0, worst_share = -1.0;
+      double total = 0.0, physical = 0.0, worst_share = -1.0;
       int worst_year = 0;
       for (const json* r : rows) {
         total += number_or(*r, "shortfall", 0.0);
+        physical += number_or(*r, "physical_shortage", 0.0);
         const double share = number_or(*r, "shortfall_share", 0.0);
         if (share > worst_share) {
           worst_share = share;
@@ -179,12 +180,21 @@ json build_scorecards(const SummaryView& view, const Dataset& data, json& tables
       }
       const std::string name = material_name(data, key.first);
       const std::string area = key.second == "club" ? "The club" : key.second;
+      // Physical shortage first: it is the supply-security answer; demand priced out is use
+      // buyers chose to give up at the price, a cost rather than a failure of supply.
+      const std::string split =
+          physical > 0.0
+              ? fmt::format(
+                    "{} of it is physical shortage (essential use no buyer could get at "
+                    "any price it would pay) and {} was priced out",
+                    display(physical, "t"), display(std::max(0.0, total - physical), "t"))
+              : "none of it is physical shortage: buyers gave it up at the price";
       const std::string text =
           total > 0.0 ? fmt::format(
-                            "{} lacks {} of {} demand over {}; the worst year is {} with {} of "
-                            "demand unmet.",
+                            "{} buys {} less {} than it would at the base price over {}; {}. The "
+                            "worst year is {} with {} of demand unmet.",
                             area, display(total, "t"), name_in_sentence(data, key.first),
-                            view.span(), worst_year, display(worst_share, "0-1"))
+                            view.span(), split, worst_year, display(worst_share, "0-1"))
                       : fmt::format("{} gets all the {} it demands over {}.", area,
                                     name_in_sentence(data, key.first), view.span());
       cards.push_back(

@@ -99,6 +99,103 @@ std::vector<std::string> compare_design_names(const std::vector<SimulationScenar
   return names;
 }
 
+namespace {
+
+double headline_value(const std::vector<HeadlineFigure>& figures, std::string_view name) {
+  for (const HeadlineFigure& f : figures) {
+    if (f.name == name) return f.value;
+  }
+  return 0.0;  // every run has the run-level figures (headline_figures); materials may lack one
+}
+
+// "magnesium 90,194 t (34.2% in 2026)" for each material the EU is physically short of.
+std::string shortage_text(const SimulationResult& result) {
+  std::map<std::string, std::pair<double, std::pair<double, int>>> short_of;  // t, worst share
+  for (const ShortfallScore& s : result.shortfalls) {
+    if (s.area != "EU27" || s.physical_shortage_t <= 0.0) continue;
+    auto& [total, worst] = short_of[s.material];
+    total += s.physical_shortage_t;
+    const double share = s.demand_t > 0.0 ? s.physical_shortage_t / s.demand_t : 0.0;
+    if (share > worst.first) worst = {share, s.year};
+  }
+  if (short_of.empty()) return "none";
+  std::string out;
+  for (const std::string& material : result.materials) {
+    const auto it = short_of.find(material);
+    if (it == short_of.end()) continue;
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{} {} ({} in {})", material, format_figure(it->second.first, "t"),
+                       format_figure(it->second.second.first, "share"), it->second.second.second);
+  }
+  return out;
+}
+
+// "above 65%: gallium CHN 77.5%" over the processing stages of the last year.
+std::string concentration_text(const SimulationResult& result, double limit) {
+  std::string above;
+  for (const StageScore& s : result.stage_scores) {
+    if (s.stage != Stage::kProcessing || s.year != result.last_year) continue;
+    if (s.top_third_country_share <= limit) continue;
+    above += fmt::format("{}{} {} {}", above.empty() ? "" : ", ", s.material, s.top_third_country,
+                         format_figure(s.top_third_country_share, "share"));
+  }
+  const std::string line = format_figure(limit, "share");
+  return above.empty() ? fmt::format("no material above {}", line)
+                       : fmt::format("above {}: {}", line, above);
+}
+
+}  // namespace
+
+std::vector<DesignVerdict> design_verdicts(const std::vector<SimulationResult>& results,
+                                           double crma_single_country_limit) {
+  std::vector<DesignVerdict> verdicts;
+  for (const SimulationResult& result : results) {
+    const std::vector<HeadlineFigure> figures = headline_figures(result);
+    DesignVerdict v;
+    v.eu_physical_shortage_usd = headline_value(figures, kVerdictFigures[0]);
+    v.eu_physical_shortage_share = headline_value(figures, kVerdictFigures[1]);
+    v.eu_physical_shortage_text = shortage_text(result);
+    v.top_third_country_share = headline_value(figures, kVerdictFigures[2]);
+    v.top_third_country_text = concentration_text(result, crma_single_country_limit);
+    v.dutch_cost_change_usd_per_yr = headline_value(figures, kVerdictFigures[3]);
+    v.fiscal_cost_usd = headline_value(figures, kVerdictFigures[4]);
+    verdicts.push_back(std::move(v));
+  }
+  if (verdicts.empty()) return verdicts;
+  const DesignVerdict& reference = verdicts.front();
+  verdicts.front().fiscal_cost_per_point_text = "the reference design";
+  verdicts.front().fiscal_cost_per_shortage_text = "the reference design";
+  for (std::size_t d = 1; d < verdicts.size(); ++d) {
+    DesignVerdict& v = verdicts[d];
+    const double extra_cost_usd = v.fiscal_cost_usd - reference.fiscal_cost_usd;
+    // Below a hundredth of a point or a dollar the gain is rounding, and a ratio on it would be
+    // noise.
+    const double points_removed =
+        100.0 * (reference.top_third_country_share - v.top_third_country_share);
+    if (points_removed > 0.01) {
+      v.fiscal_cost_per_point_usd = extra_cost_usd / points_removed;
+      v.fiscal_cost_per_point_text =
+          fmt::format("{} for {:.2f} points", format_figure(extra_cost_usd, "USD"), points_removed);
+    } else {
+      v.fiscal_cost_per_point_text =
+          points_removed < -0.01
+              ? fmt::format("concentration rises by {:.2f} points", -points_removed)
+              : "removes no concentration";
+    }
+    const double avoided_usd = reference.eu_physical_shortage_usd - v.eu_physical_shortage_usd;
+    if (avoided_usd > 1.0) {
+      v.fiscal_cost_per_shortage_usd = extra_cost_usd / avoided_usd;
+      v.fiscal_cost_per_shortage_text =
+          fmt::format("{} for {} of shortage avoided", format_figure(extra_cost_usd, "USD"),
+                      format_figure(avoided_usd, "USD"));
+    } else {
+      v.fiscal_cost_per_shortage_text =
+          avoided_usd < -1.0 ? "the EU is more physically short" : "avoids no physical shortage";
+    }
+  }
+  return verdicts;
+}
+
 Result<CompareRun> run_compare(const Dataset& data,
                                const std::vector<SimulationScenario>& scenarios,
                                const std::vector<std::string>& fallback_names,
@@ -142,6 +239,8 @@ Result<CompareRun> run_compare(const Dataset& data,
   }
   out.comparison = compare_scorecards(cards);
   add_headline_figures(out.comparison, headline);
+  out.comparison.verdicts =
+      design_verdicts(out.results, data.parameter("crma_single_country_limit"));
   if (options.runs > 0) {
     // The same ensemble seed for every design: run i of each design draws from the same seed,
     // so the bands differ by the design, not by the luck of the draws.
@@ -183,6 +282,77 @@ std::string difference_text(const std::optional<double>& difference, const std::
   return amount.front() == '-' ? amount : "+" + amount;
 }
 
+// The band of a headline figure for design d, when the comparison has ensemble bands.
+const FigureBand* band_of(const Comparison& comparison, std::string_view name, std::size_t d) {
+  for (const ComparedBand& band : comparison.bands) {
+    if (band.name == name && d < band.bands.size() && band.bands[d]) return &*band.bands[d];
+  }
+  return nullptr;
+}
+
+// The verdict rows: one per question, a column per design (the deterministic run's figure; with
+// --runs its P5-P95 on the next row), then a line per design naming what stands behind the
+// figures.
+std::string verdict_table(const Comparison& comparison, int label_width, std::size_t column) {
+  const std::size_t n = comparison.designs.size();
+  std::string out = "== verdict ==\n";
+  const auto row = [&](const std::string& label, const std::string& unit, auto value_of) {
+    out += fmt::format("{:<{}} {:<15}", label, label_width, unit);
+    for (std::size_t d = 0; d < n; ++d) {
+      out +=
+          fmt::format(" {:>{}}", value_of(comparison.verdicts[d]), d == 0 ? column : column + 12);
+    }
+    out += "\n";
+  };
+  const auto band_row = [&](std::string_view figure, const std::string& unit) {
+    if (comparison.bands.empty()) return;
+    out += fmt::format("{:<{}} {:<15}", "  P5-P95 over the runs", label_width, "");
+    for (std::size_t d = 0; d < n; ++d) {
+      const FigureBand* b = band_of(comparison, figure, d);
+      out += fmt::format(
+          " {:>{}}",
+          b ? fmt::format("{} to {}", format_amount(b->p5, unit), format_amount(b->p95, unit))
+            : "n/a",
+          d == 0 ? column : column + 12);
+    }
+    out += "\n";
+  };
+  const auto money = [](double v, const char* unit) { return format_amount(v, unit); };
+  row("EU physical shortage over the run, at base prices", "USD",
+      [&](const DesignVerdict& v) { return money(v.eu_physical_shortage_usd, "USD"); });
+  band_row(kVerdictFigures[0], "USD");
+  row("EU physical shortage, worst material and year", "% of demand",
+      [&](const DesignVerdict& v) { return format_amount(v.eu_physical_shortage_share, "share"); });
+  band_row(kVerdictFigures[1], "share");
+  row("largest third country's share at processing (mean, last year)", "%",
+      [&](const DesignVerdict& v) { return format_amount(v.top_third_country_share, "share"); });
+  band_row(kVerdictFigures[2], "share");
+  row("cost to Dutch businesses, mean per year", "USD/yr",
+      [&](const DesignVerdict& v) { return money(v.dutch_cost_change_usd_per_yr, "USD/yr"); });
+  band_row(kVerdictFigures[3], "USD/yr");
+  row("fiscal cost over the run", "USD",
+      [&](const DesignVerdict& v) { return money(v.fiscal_cost_usd, "USD"); });
+  band_row(kVerdictFigures[4], "USD");
+  row("extra fiscal cost per point of that share removed", "USD/point",
+      [&](const DesignVerdict& v) {
+        return v.fiscal_cost_per_point_usd ? money(*v.fiscal_cost_per_point_usd, "USD")
+                                           : std::string("-");
+      });
+  row("extra fiscal cost per USD of EU physical shortage avoided", "USD/USD",
+      [&](const DesignVerdict& v) {
+        return v.fiscal_cost_per_shortage_usd
+                   ? format_amount(*v.fiscal_cost_per_shortage_usd, "USD/USD")
+                   : std::string("-");
+      });
+  for (std::size_t d = 0; d < n; ++d) {
+    const DesignVerdict& v = comparison.verdicts[d];
+    out += fmt::format("  {}: EU physical shortage: {}; {}; per point: {}; per USD avoided: {}\n",
+                       comparison.designs[d], v.eu_physical_shortage_text, v.top_third_country_text,
+                       v.fiscal_cost_per_point_text, v.fiscal_cost_per_shortage_text);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string comparison_to_table(const Comparison& comparison) {
@@ -197,6 +367,7 @@ std::string comparison_to_table(const Comparison& comparison) {
     if (d > 0) out += fmt::format(" {:>{}}", "diff", 11);
   }
   out += "\n";
+  if (!comparison.verdicts.empty()) out += verdict_table(comparison, kLabel, kColumn);
   std::string card;
   for (const ComparedLine& line : comparison.lines) {
     if (line.card != card) {
@@ -284,9 +455,27 @@ std::string comparison_to_json(const Comparison& comparison) {
     }
     path_bands.push_back(std::move(paths));
   }
-  json out = {{"designs", comparison.designs},   {"lines", std::move(lines)},
-              {"headline", std::move(headline)}, {"runs", comparison.runs},
-              {"bands", std::move(bands)},       {"path_bands", std::move(path_bands)}};
+  json verdict = json::array();
+  for (const DesignVerdict& v : comparison.verdicts) {
+    verdict.push_back({{"eu_physical_shortage_usd", v.eu_physical_shortage_usd},
+                       {"eu_physical_shortage_share", v.eu_physical_shortage_share},
+                       {"eu_physical_shortage_text", v.eu_physical_shortage_text},
+                       {"top_third_country_share", v.top_third_country_share},
+                       {"top_third_country_text", v.top_third_country_text},
+                       {"dutch_cost_change_usd_per_yr", v.dutch_cost_change_usd_per_yr},
+                       {"fiscal_cost_usd", v.fiscal_cost_usd},
+                       {"fiscal_cost_per_point_usd", optional(v.fiscal_cost_per_point_usd)},
+                       {"fiscal_cost_per_point_text", v.fiscal_cost_per_point_text},
+                       {"fiscal_cost_per_shortage_usd", optional(v.fiscal_cost_per_shortage_usd)},
+                       {"fiscal_cost_per_shortage_text", v.fiscal_cost_per_shortage_text}});
+  }
+  json out = {{"designs", comparison.designs},
+              {"verdict", std::move(verdict)},
+              {"lines", std::move(lines)},
+              {"headline", std::move(headline)},
+              {"runs", comparison.runs},
+              {"bands", std::move(bands)},
+              {"path_bands", std::move(path_bands)}};
   return out.dump(2) + "\n";
 }
 

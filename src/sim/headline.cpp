@@ -14,6 +14,10 @@ struct MaterialFigures {
   bool has_eu = false;
   double eu_shortfall_share_max = 0.0;
   double eu_shortfall_t_total = 0.0;
+  double eu_physical_shortage_share_max = 0.0;
+  double eu_physical_shortage_t_total = 0.0;
+  double eu_priced_out_t_total = 0.0;
+  double top_share_last = 0.0;  // processing, last year
   int crma_breach_years = 0;
 };
 
@@ -66,7 +70,8 @@ std::vector<YearlyPath> yearly_paths(const SimulationResult& result) {
       static_cast<std::size_t>(std::max(0, result.last_year - result.first_year + 1));
   const std::vector<MaterialFigures> prices = price_figures(result, years);
   const std::size_t n = result.materials.size();
-  std::vector<std::vector<double>> shortfall(n), share(n, std::vector<double>(years, 0.0));
+  std::vector<std::vector<double>> shortfall(n), physical(n);
+  std::vector<std::vector<double>> share(n, std::vector<double>(years, 0.0));
   std::size_t last = 0;
   for (const ShortfallScore& s : result.shortfalls) {
     if (s.area != "EU27") continue;
@@ -74,7 +79,9 @@ std::vector<YearlyPath> yearly_paths(const SimulationResult& result) {
     const auto y = static_cast<std::size_t>(s.year - result.first_year);
     if (m >= n || y >= years) continue;
     if (shortfall[m].empty()) shortfall[m].assign(years, 0.0);
+    if (physical[m].empty()) physical[m].assign(years, 0.0);
     shortfall[m][y] = s.shortfall_t;
+    physical[m][y] = s.physical_shortage_t;
   }
   for (const StageScore& s : result.stage_scores) {
     if (s.stage != Stage::kProcessing) continue;
@@ -83,7 +90,7 @@ std::vector<YearlyPath> yearly_paths(const SimulationResult& result) {
     if (m < n && y < years) share[m][y] = s.top_third_country_share;
   }
   std::vector<YearlyPath> paths;
-  paths.reserve(3 * n);
+  paths.reserve(4 * n);
   for (std::size_t m = 0; m < n; ++m) {
     const std::string& material = result.materials[m];
     YearlyPath price{material + ".world_price", "USD/t", std::vector<double>(years, 0.0)};
@@ -91,6 +98,7 @@ std::vector<YearlyPath> yearly_paths(const SimulationResult& result) {
     paths.push_back(std::move(price));
     if (!shortfall[m].empty()) {
       paths.push_back({material + ".eu_shortfall", "t/yr", std::move(shortfall[m])});
+      paths.push_back({material + ".eu_physical_shortage", "t/yr", std::move(physical[m])});
     }
     paths.push_back({material + ".top_third_country_share", "share", std::move(share[m])});
   }
@@ -110,15 +118,26 @@ std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
     f.has_eu = true;
     f.eu_shortfall_share_max = std::max(f.eu_shortfall_share_max, s.shortfall_share);
     f.eu_shortfall_t_total += s.shortfall_t;
+    if (s.demand_t > 0.0) {
+      f.eu_physical_shortage_share_max =
+          std::max(f.eu_physical_shortage_share_max, s.physical_shortage_t / s.demand_t);
+    }
+    f.eu_physical_shortage_t_total += s.physical_shortage_t;
+    f.eu_priced_out_t_total += s.priced_out_t;
   }
   for (const StageScore& s : result.stage_scores) {
-    if (s.stage != Stage::kProcessing || !s.crma_breach) continue;
+    if (s.stage != Stage::kProcessing) continue;
     const std::size_t m = index_of(result.materials, s.material, last);
-    if (m < per_material.size()) ++per_material[m].crma_breach_years;
+    if (m >= per_material.size()) continue;
+    if (s.crma_breach) ++per_material[m].crma_breach_years;
+    if (s.year == result.last_year) per_material[m].top_share_last = s.top_third_country_share;
   }
 
   std::vector<HeadlineFigure> figures;
-  figures.reserve(per_material.size() * 5 + 3);
+  figures.reserve(per_material.size() * 9 + 7);
+  // The run's totals over materials: physical shortage valued at each material's base price
+  // (tonnes of different materials do not add up; their value at normal prices does).
+  double shortage_usd = 0.0, worst_share = 0.0, share_sum = 0.0;
   for (std::size_t m = 0; m < per_material.size(); ++m) {
     const MaterialFigures& f = per_material[m];
     const std::string& material = result.materials[m];
@@ -135,15 +154,34 @@ std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
     if (f.has_eu) {
       figures.push_back({material + ".eu_shortfall_share_max", "share", f.eu_shortfall_share_max});
       figures.push_back({material + ".eu_shortfall_t_total", "t", f.eu_shortfall_t_total});
+      figures.push_back({material + ".eu_physical_shortage_share_max", "share",
+                         f.eu_physical_shortage_share_max});
+      figures.push_back(
+          {material + ".eu_physical_shortage_t_total", "t", f.eu_physical_shortage_t_total});
+      figures.push_back({material + ".eu_priced_out_t_total", "t", f.eu_priced_out_t_total});
     }
     figures.push_back(
         {material + ".crma_breach_years", "years", static_cast<double>(f.crma_breach_years)});
+    figures.push_back({material + ".top_third_country_share_last", "share", f.top_share_last});
+    const double base_price = m < result.bases.size() && result.bases[m].material == material
+                                  ? result.bases[m].base_price_usd_per_t
+                                  : 0.0;
+    shortage_usd += f.eu_physical_shortage_t_total * base_price;
+    worst_share = std::max(worst_share, f.eu_physical_shortage_share_max);
+    share_sum += f.top_share_last;
   }
   double fiscal = 0.0, levy = 0.0;
   for (const FiscalScore& f : result.fiscal) {
     fiscal += f.fiscal_cost_usd;
     levy += f.levy_revenue_usd;
   }
+  figures.push_back({"eu_physical_shortage_usd_total", "USD", shortage_usd});
+  figures.push_back({"eu_physical_shortage_share_worst", "share", worst_share});
+  figures.push_back(
+      {"top_third_country_share_mean_last", "share",
+       per_material.empty() ? 0.0 : share_sum / static_cast<double>(per_material.size())});
+  figures.push_back({"dutch_cost_change_usd_per_yr", "USD/yr",
+                     result.scorecards.business.total_cost_change_mean_usd});
   figures.push_back({"fiscal_cost_usd_total", "USD", fiscal});
   figures.push_back({"levy_revenue_usd_total", "USD", levy});
   figures.push_back(

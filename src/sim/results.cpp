@@ -33,8 +33,11 @@ std::string simulation_to_json(const SimulationResult& result) {
                       {"exports", r.exports_t},
                       {"demand", r.demand_t},
                       {"shortfall", r.shortfall_t},
+                      {"physical_shortage", r.physical_shortage_t},
+                      {"priced_out", r.priced_out_t},
                       {"stock_release", r.stock_release_t},
-                      {"stock_refill", r.stock_refill_t}});
+                      {"stock_refill", r.stock_refill_t},
+                      {"market_stock_end", r.market_stock_end_t}});
   }
   out["series"] = std::move(series);
   json stages = json::array();
@@ -54,7 +57,9 @@ std::string simulation_to_json(const SimulationResult& result) {
                           {"year", s.year},
                           {"demand", s.demand_t},
                           {"shortfall", s.shortfall_t},
-                          {"shortfall_share", s.shortfall_share}});
+                          {"shortfall_share", s.shortfall_share},
+                          {"physical_shortage", s.physical_shortage_t},
+                          {"priced_out", s.priced_out_t}});
   }
   json fiscal = json::array();
   double fiscal_total = 0.0, levy_total = 0.0;
@@ -86,6 +91,11 @@ std::string simulation_to_json(const SimulationResult& result) {
                              {"shortfall_t", a.shortfall_t},
                              {"worst_shortfall_share", a.worst_shortfall_share},
                              {"worst_year", a.worst_year},
+                             {"physical_shortfall_t", a.physical_shortage_t},
+                             {"demand_priced_out_t", a.priced_out_t},
+                             {"worst_physical_shortfall_share", a.worst_physical_share},
+                             {"worst_physical_year", a.worst_physical_year},
+                             {"worst_priced_out_share", a.worst_priced_out_share},
                              {"days_of_cover", a.days_of_cover ? json(*a.days_of_cover) : json()}});
   }
   json recycling = json::array();
@@ -189,9 +199,9 @@ std::string simulation_to_table(const SimulationResult& result) {
   for (const ShortfallScore& s : result.shortfalls) {
     if (s.area == "EU27") eu[{s.material, s.year}] = &s;
   }
-  out += fmt::format("{:<18} {:>5} {:>14} {:>14} {:>22} {:>8} {:>14} {:>8}\n", "material", "year",
-                     "price USD/t", "consumed t", "top processor (share)", "HHI", "EU shortfall t",
-                     "EU %");
+  out += fmt::format("{:<18} {:>5} {:>14} {:>14} {:>22} {:>8} {:>14} {:>8} {:>14}\n", "material",
+                     "year", "price USD/t", "consumed t", "top processor (share)", "HHI",
+                     "EU shortfall t", "EU %", "of it physical");
   for (const auto& [key, pq] : price) {
     const StageScore* s = processing[key];
     const ShortfallScore* e = eu[key];
@@ -199,12 +209,13 @@ std::string simulation_to_table(const SimulationResult& result) {
         s ? fmt::format("{} {:.0f}%{}", s->top_third_country, 100.0 * s->top_third_country_share,
                         s->crma_breach ? " >65" : "")
           : "-";
-    out += fmt::format("{:<18} {:>5} {:>14} {:>14} {:>22} {:>8.0f} {:>14} {:>8}\n", key.first,
-                       key.second,
+    out += fmt::format("{:<18} {:>5} {:>14} {:>14} {:>22} {:>8.0f} {:>14} {:>8} {:>14}\n",
+                       key.first, key.second,
                        format_amount(pq.second > 0.0 ? pq.first / pq.second : 0.0, "USD/t"),
                        format_amount(pq.second, "t"), top, s ? s->hhi : 0.0,
                        e ? format_amount(e->shortfall_t, "t") : "-",
-                       e ? fmt::format("{:.1f}", 100.0 * e->shortfall_share) : "-");
+                       e ? fmt::format("{:.1f}", 100.0 * e->shortfall_share) : "-",
+                       e ? format_amount(e->physical_shortage_t, "t") : "-");
   }
   for (const DisruptionDraw& d : result.draws) {
     out += fmt::format("disruption (line {}) {} {}: draw {:.4f} -> {}\n", d.line, d.origin,
@@ -261,13 +272,14 @@ BEGIN;
 CREATE TABLE run (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE series (material TEXT, stage TEXT, region TEXT, year INTEGER,
   price_usd_per_t REAL, production_t REAL, consumption_t REAL, imports_t REAL, exports_t REAL,
-  demand_t REAL, shortfall_t REAL, stock_release_t REAL, stock_refill_t REAL);
+  demand_t REAL, shortfall_t REAL, physical_shortage_t REAL, priced_out_t REAL,
+  stock_release_t REAL, stock_refill_t REAL, market_stock_end_t REAL);
 CREATE TABLE payments (material TEXT, year INTEGER, instrument_line INTEGER,
   instrument_type TEXT, holder TEXT, figure TEXT, value REAL, unit TEXT);
 CREATE TABLE stage_scores (material TEXT, stage TEXT, year INTEGER, top_third_country TEXT,
   top_third_country_share REAL, crma_single_country_breach INTEGER, hhi REAL);
 CREATE TABLE shortfalls (material TEXT, area TEXT, year INTEGER, demand_t REAL,
-  shortfall_t REAL, shortfall_share REAL);
+  shortfall_t REAL, shortfall_share REAL, physical_shortage_t REAL, priced_out_t REAL);
 CREATE TABLE fiscal (year INTEGER, fiscal_cost_usd REAL, levy_revenue_usd REAL);
 CREATE TABLE disruptions (line INTEGER, material TEXT, origin TEXT, draw REAL,
   happens INTEGER, start_year INTEGER, last_year INTEGER);
@@ -291,7 +303,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
     bind_text(st, 2, r.second);
   });
   CRITMIN_RETURN_IF_ERROR(s);
-  s = db.insert("INSERT INTO series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", result.series,
+  s = db.insert("INSERT INTO series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", result.series,
                 [](sqlite3_stmt* st, const SeriesRow& r) {
                   bind_text(st, 1, r.material);
                   bind_text(st, 2, stage_name(r.stage));
@@ -299,8 +311,9 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_int(st, 4, r.year);
                   int i = 5;
                   for (double v : {r.price_usd_per_t, r.production_t, r.consumption_t, r.imports_t,
-                                   r.exports_t, r.demand_t, r.shortfall_t, r.stock_release_t,
-                                   r.stock_refill_t}) {
+                                   r.exports_t, r.demand_t, r.shortfall_t, r.physical_shortage_t,
+                                   r.priced_out_t, r.stock_release_t, r.stock_refill_t,
+                                   r.market_stock_end_t}) {
                     sqlite3_bind_double(st, i++, v);
                   }
                 });
@@ -328,7 +341,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_double(st, 7, r.hhi);
                 });
   CRITMIN_RETURN_IF_ERROR(s);
-  s = db.insert("INSERT INTO shortfalls VALUES (?,?,?,?,?,?)", result.shortfalls,
+  s = db.insert("INSERT INTO shortfalls VALUES (?,?,?,?,?,?,?,?)", result.shortfalls,
                 [](sqlite3_stmt* st, const ShortfallScore& r) {
                   bind_text(st, 1, r.material);
                   bind_text(st, 2, r.area);
@@ -336,6 +349,8 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   sqlite3_bind_double(st, 4, r.demand_t);
                   sqlite3_bind_double(st, 5, r.shortfall_t);
                   sqlite3_bind_double(st, 6, r.shortfall_share);
+                  sqlite3_bind_double(st, 7, r.physical_shortage_t);
+                  sqlite3_bind_double(st, 8, r.priced_out_t);
                 });
   CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO fiscal VALUES (?,?,?)", result.fiscal,

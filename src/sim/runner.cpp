@@ -48,6 +48,14 @@ Result<std::vector<double>> figures_of(const policy::InstrumentReport& report,
   return values;
 }
 
+// A region's shortfall split into physical shortage and demand priced out [t/yr], summing to the
+// shortfall. Essential demand is served before any other at a node (it bids the value of lost
+// use), so the physical shortage never exceeds the shortfall; min() only absorbs solver rounding.
+std::pair<double, double> split_shortfall(const market::RegionAccounts& accounts) {
+  const double physical_t = std::min(accounts.physical_shortage_t, accounts.shortfall_t);
+  return {physical_t, accounts.shortfall_t - physical_t};
+}
+
 // "AUS/certified" and "club/joint" belong to "AUS" and "club".
 std::string base_region(const std::string& name) { return name.substr(0, name.find('/')); }
 
@@ -781,8 +789,16 @@ Status Runner::accounting() {
         if (stage == Stage::kProcessing) {
           row.demand_t = model.regions[r].base_demand_t;
           row.shortfall_t = eq.accounts[r].shortfall_t;
+          const auto [physical_t, priced_out_t] = split_shortfall(eq.accounts[r]);
+          row.physical_shortage_t = physical_t;
+          row.priced_out_t = priced_out_t;
           row.stock_release_t = n.stock_release_t;
           row.stock_refill_t = n.stock_refill_t;
+          for (std::size_t i = 0; i < run.market_stock_t.size(); ++i) {
+            if (run.base.model.stocks[i].region == r) {
+              row.market_stock_end_t += run.market_stock_t[i];
+            }
+          }
         }
         result_.series.push_back(std::move(row));
       }
@@ -814,22 +830,27 @@ Status Runner::accounting() {
     }
     // Shortfall of the EU, the Netherlands (when it is a region of this market) and the club
     // (its member regions and the joint-purchasing block).
-    std::map<std::string, std::pair<double, double>> areas;  // demand, shortfall
+    std::map<std::string, ShortfallScore> areas;
     for (std::size_t r = 0; r < model.regions.size(); ++r) {
       const std::string region = base_region(model.regions[r].name);
-      const double d = model.regions[r].base_demand_t;
-      const double s = eq.accounts[r].shortfall_t;
       std::vector<std::string> in;
       if (region == "EU27" || region == "NLD") in.push_back(region);
       if (region == "club" || club_regions.contains(region)) in.push_back("club");
+      const auto [physical_t, priced_out_t] = split_shortfall(eq.accounts[r]);
       for (const std::string& area : in) {
-        areas[area].first += d;
-        areas[area].second += s;
+        ShortfallScore& a = areas[area];
+        a.demand_t += model.regions[r].base_demand_t;
+        a.shortfall_t += eq.accounts[r].shortfall_t;
+        a.physical_shortage_t += physical_t;
+        a.priced_out_t += priced_out_t;
       }
     }
-    for (const auto& [area, figures] : areas) {
-      result_.shortfalls.push_back({run.material, area, year_, figures.first, figures.second,
-                                    figures.first > 0.0 ? figures.second / figures.first : 0.0});
+    for (auto& [area, a] : areas) {
+      a.material = run.material;
+      a.area = area;
+      a.year = year_;
+      a.shortfall_share = a.demand_t > 0.0 ? a.shortfall_t / a.demand_t : 0.0;
+      result_.shortfalls.push_back(std::move(a));
     }
     for (const policy::InstrumentReport& report : run.outcome.instruments) {
       for (const policy::InstrumentFigure& f : report.figures) {

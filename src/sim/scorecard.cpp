@@ -45,6 +45,7 @@ struct RowsOfMaterial {
   std::vector<const ShortfallScore*> shortfalls;
   std::vector<const SeriesRow*> eu_last_year;  // EU27 rows (and their twins) of the last year
   std::vector<const PaymentRow*> stock_end_last_year;
+  std::vector<const SeriesRow*> market_stock_last_year;  // rows holding market stock at the end
 };
 
 std::map<std::string, RowsOfMaterial> rows_by_material(const SimulationResult& result) {
@@ -54,6 +55,9 @@ std::map<std::string, RowsOfMaterial> rows_by_material(const SimulationResult& r
   for (const SeriesRow& r : result.series) {
     if (r.year == result.last_year && base_region(r.region) == "EU27") {
       rows[r.material].eu_last_year.push_back(&r);
+    }
+    if (r.year == result.last_year && r.market_stock_end_t > 0.0) {
+      rows[r.material].market_stock_last_year.push_back(&r);
     }
   }
   for (const PaymentRow& p : result.payments) {
@@ -106,9 +110,20 @@ SupplySecurityScorecard security_scorecard(const Dataset& data, const Simulation
       a.area = sf->area;
       a.demand_t += sf->demand_t;
       a.shortfall_t += sf->shortfall_t;
+      a.physical_shortage_t += sf->physical_shortage_t;
+      a.priced_out_t += sf->priced_out_t;
       if (sf->shortfall_share > a.worst_shortfall_share) {
         a.worst_shortfall_share = sf->shortfall_share;
         a.worst_year = sf->year;
+      }
+      if (sf->demand_t > 0.0) {
+        const double physical_share = sf->physical_shortage_t / sf->demand_t;
+        if (physical_share > a.worst_physical_share) {
+          a.worst_physical_share = physical_share;
+          a.worst_physical_year = sf->year;
+        }
+        a.worst_priced_out_share =
+            std::max(a.worst_priced_out_share, sf->priced_out_t / sf->demand_t);
       }
       if (sf->year == result.last_year) last_demand_t[sf->area] = sf->demand_t;
     }
@@ -116,6 +131,15 @@ SupplySecurityScorecard security_scorecard(const Dataset& data, const Simulation
     for (const PaymentRow* p : of.stock_end_last_year) {
       for (const std::string& area : holder_areas(data, p->holder, club_regions)) {
         stock_end_t[area] += p->value;
+      }
+    }
+    // The market's own stocks, in the areas of their region as the shortfall counts them
+    // (runner.cpp accounting): EU27 and NLD each their own, members' regions in the club.
+    for (const SeriesRow* row : of.market_stock_last_year) {
+      const std::string region = base_region(row->region);
+      if (region == "EU27" || region == "NLD") stock_end_t[region] += row->market_stock_end_t;
+      if (region == "club" || club_regions.contains(region)) {
+        stock_end_t["club"] += row->market_stock_end_t;
       }
     }
     for (auto& [area, a] : areas) {
@@ -349,6 +373,10 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
   for (const AreaSecurity& a : cards.security.areas) {
     const std::string id = fmt::format("{}/{}", a.material, a.area);
     const std::string name = fmt::format("{} {}", a.material, a.area);
+    add(security, id + "/physical_shortage_t", name, a.physical_shortage_t);
+    add(security, id + "/worst_physical_share", name, 100.0 * a.worst_physical_share,
+        a.worst_physical_year ? std::to_string(a.worst_physical_year) : "");
+    add(security, id + "/priced_out_t", name, a.priced_out_t);
     add(security, id + "/shortfall_t", name, a.shortfall_t);
     add(security, id + "/worst_shortfall_share", name, 100.0 * a.worst_shortfall_share,
         a.worst_year ? std::to_string(a.worst_year) : "");

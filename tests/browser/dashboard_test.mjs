@@ -217,6 +217,38 @@ try {
       check(c.width > 0 && c.height > 0 && c.ink > 1000, `compare: chart ${c.id} is empty (${JSON.stringify(c)})`);
     }
 
+    // The verdict leads: the report's first section, on the first screen, with the API's figures.
+    const verdict = await page.$eval('#results-report', (report) => {
+      const section = report.querySelector('section');
+      const table = report.querySelector('#compare-verdict table');
+      if (!section || !table) return null;
+      window.scrollTo(0, 0);
+      section.scrollIntoView();
+      const box = table.getBoundingClientRect();
+      return {
+        first: section.id,
+        top: box.top, bottom: box.bottom, screen: window.innerHeight,
+        rows: [...table.querySelectorAll('tr[data-key]')].map((tr) => ({
+          key: tr.dataset.key,
+          values: [...tr.querySelectorAll('td[data-design]')].map((td) => td.dataset.value),
+          shown: [...tr.querySelectorAll('td[data-design] .verdict-value')].map((s) => s.textContent) })),
+      };
+    });
+    check(verdict !== null && verdict.first === 'compare-verdict',
+      `compare: the verdict is the report's first section (${verdict && verdict.first})`);
+    if (verdict) {
+      check(verdict.top >= 0 && verdict.bottom <= verdict.screen,
+        `compare: the verdict table fits the first screen (${verdict.top}-${verdict.bottom} of ${verdict.screen} px)`);
+      check(verdict.rows.length === model.verdict.length && verdict.rows.length >= 5,
+        `compare: ${verdict.rows.length} verdict rows shown, ${model.verdict.length} in the API`);
+      for (const row of model.verdict) {
+        const shown = verdict.rows.find((r) => r.key === row.key);
+        check(shown && JSON.stringify(shown.values) === JSON.stringify(row.values.map((v) => v === null ? '' : String(v))) &&
+          JSON.stringify(shown.shown) === JSON.stringify(row.displays),
+          `compare: verdict ${row.key} shows ${JSON.stringify(shown)}, the API ${JSON.stringify(row.displays)}`);
+      }
+    }
+
     // The figures side by side are the API's, line by line and design by design.
     const rows = await page.$$eval('#compare-scorecards tr[data-key]', (trs) => trs.map((tr) => ({
       key: tr.dataset.key,

@@ -239,9 +239,10 @@ TEST(Ensemble, GivesYearlyPathBandsAsQuantilesOfEachRunsPaths) {
   ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
   const EnsembleRuns& all = runs.value();
   EXPECT_EQ(all.path_names,
-            (std::vector<std::string>{"gallium.world_price", "gallium.eu_shortfall",
-                                      "gallium.top_third_country_share", "lithium.world_price",
-                                      "lithium.eu_shortfall", "lithium.top_third_country_share"}));
+            (std::vector<std::string>{
+                "gallium.world_price", "gallium.eu_shortfall", "gallium.eu_physical_shortage",
+                "gallium.top_third_country_share", "lithium.world_price", "lithium.eu_shortfall",
+                "lithium.eu_physical_shortage", "lithium.top_third_country_share"}));
   EXPECT_EQ(all.path_years, 4u);
   ASSERT_EQ(all.path_values.size(), 10 * all.path_width());
   // Each run's paths are its own single run's, year by year.
@@ -266,8 +267,8 @@ TEST(Ensemble, GivesYearlyPathBandsAsQuantilesOfEachRunsPaths) {
       1e-6);
   // The summary's bands are the quantiles over the runs, per year.
   const EnsembleSummary summary = summarize_ensemble(scenario, 5, all);
-  ASSERT_EQ(summary.paths.size(), 6u);
-  for (std::size_t p = 0; p < 6; ++p) {
+  ASSERT_EQ(summary.paths.size(), 8u);
+  for (std::size_t p = 0; p < 8; ++p) {
     EXPECT_EQ(summary.paths[p].first_year, 2025);
     for (std::size_t y = 0; y < 4; ++y) {
       std::vector<double> column;
@@ -283,6 +284,33 @@ TEST(Ensemble, GivesYearlyPathBandsAsQuantilesOfEachRunsPaths) {
   const auto json = nlohmann::json::parse(ensemble_to_json(summary));
   EXPECT_EQ(json["paths"][0]["name"], "gallium.world_price");
   EXPECT_EQ(json["paths"][0]["p95"].size(), 4u);
+}
+
+TEST(Ensemble, PhysicalShortageBandOpensWhenTheBanHappensInSomeRunsOnly) {
+  // A Chinese magnesium ban on the club that happens in about half of the runs: the EU is
+  // physically short in those runs and not in the others, so P5 and P95 differ.
+  const SimulationScenario scenario = read_ok(
+      "[scenario]\nname = \"mg\"\nyears = [2025, 2027]\nseed = 3\nmaterials = [\"magnesium\"]\n"
+      "[club]\nmembers = [\"EU27\"]\n[[disruption]]\norigin = \"CHN\"\nmaterial = "
+      "\"magnesium\"\nstage = \"processing\"\nkind = \"export_ban\"\ndestinations = "
+      "[\"club\"]\nstart = 2026\nyears = 1\nprobability = 0.5\n");
+  auto prepared = prepare_simulation(default_data(), scenario);
+  ASSERT_TRUE(prepared.is_ok()) << prepared.status().to_string();
+  EnsembleOptions options;
+  options.seed = 9;
+  options.runs = 20;
+  options.threads = 2;
+  auto runs = run_ensemble_share(prepared.value(), options);
+  ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+  const EnsembleSummary summary = summarize_ensemble(scenario, 9, runs.value());
+  const auto band = std::find_if(
+      summary.figures.begin(), summary.figures.end(),
+      [](const FigureBand& f) { return f.name == "magnesium.eu_physical_shortage_t_total"; });
+  ASSERT_NE(band, summary.figures.end());
+  EXPECT_EQ(band->unit, "t");
+  EXPECT_EQ(band->p5, 0.0);
+  EXPECT_GT(band->p95, 0.0);
+  EXPECT_GT(band->max, band->min);
 }
 
 TEST(Ensemble, RejectsZeroRunsAndZeroThreads) {

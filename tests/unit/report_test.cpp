@@ -402,20 +402,34 @@ TEST(CompareReport, SaysEachDesignsFiguresAndTheirDifferenceInPlainWords) {
     }
   }
 
-  // The stockpile lowers the EU's shortfall: a lower figure, better for supply security.
-  const json& shortfall = compared_line(model, "gallium/EU27/shortfall_t");
-  const double reference = shortfall["values"][0], design = shortfall["values"][1];
+  // The stockpile's releases lower the EU's processing concentration a little: a lower HHI,
+  // better for supply security.
+  const json& hhi = compared_line(model, "gallium/processing/hhi_last");
+  const double reference = hhi["values"][0], design = hhi["values"][1];
   ASSERT_LT(design, reference);
-  EXPECT_DOUBLE_EQ(shortfall["differences"][1].get<double>(), design - reference);
-  EXPECT_EQ(shortfall["verdicts"][1], "better");
-  EXPECT_EQ(shortfall["group"], "Supply security");
-  EXPECT_EQ(shortfall["displays"][0], fmt::format("{:.3g} t", reference));
-  const std::string words = shortfall["sentences"][1];
-  EXPECT_EQ(words.rfind("In gallium-ban-non-club, gallium EU27: shortfall over the run is", 0), 0u)
+  EXPECT_DOUBLE_EQ(hhi["differences"][1].get<double>(), design - reference);
+  EXPECT_EQ(hhi["verdicts"][1], "better");
+  EXPECT_EQ(hhi["group"], "Supply security");
+  const std::string words = hhi["sentences"][1];
+  EXPECT_EQ(words.rfind("In gallium-ban-non-club, gallium processing: HHI, last year is", 0), 0u)
       << words;
-  EXPECT_NE(words.find(" t lower than in gallium-ban ("), std::string::npos) << words;
+  EXPECT_NE(words.find(" lower than in gallium-ban ("), std::string::npos) << words;
   EXPECT_EQ(words.find(", -"), std::string::npos) << words;  // the size, not a signed number
   EXPECT_NE(words.find(": better for supply security."), std::string::npos) << words;
+
+  // Neither design leaves the EU physically short of gallium: what it does not buy is priced
+  // out, a figure with no better direction, so its sentence passes no judgement.
+  const json& physical = compared_line(model, "gallium/EU27/physical_shortage_t");
+  EXPECT_EQ(physical["values"][0].get<double>(), 0.0);
+  EXPECT_EQ(physical["verdicts"][1], "same");
+  const json& priced_out = compared_line(model, "gallium/EU27/priced_out_t");
+  ASSERT_LT(priced_out["values"][1].get<double>(), priced_out["values"][0].get<double>());
+  EXPECT_EQ(priced_out["displays"][0],
+            fmt::format("{:.3g} t", priced_out["values"][0].get<double>()));
+  EXPECT_EQ(priced_out["verdicts"][1], "");
+  const std::string priced_words = priced_out["sentences"][1];
+  EXPECT_NE(priced_words.find(" t lower than in gallium-ban ("), std::string::npos) << priced_words;
+  EXPECT_EQ(priced_words.find("better"), std::string::npos) << priced_words;
 
   // A share carries its country; an unchanged figure says so.
   const json& top = compared_line(model, "gallium/processing/top_share_last");

@@ -56,11 +56,18 @@ SimulationResult hand_result() {
     r.stage_scores.push_back({"gallium", Stage::kProcessing, year, "CHN", year == 2030 ? 0.9 : 0.6,
                               year == 2030, 8100.0});
     r.stage_scores.push_back({"gallium", Stage::kExtraction, year, "CHN", 0.95, true, 9000.0});
+    // 2030: 10 t short, 4 t of it physical; 2031: 22 t short, all priced out.
     r.shortfalls.push_back({"gallium", "EU27", year, 110.0, year == 2030 ? 10.0 : 22.0,
-                            year == 2030 ? 10.0 / 110.0 : 0.2});
+                            year == 2030 ? 10.0 / 110.0 : 0.2, year == 2030 ? 4.0 : 0.0,
+                            year == 2030 ? 6.0 : 22.0});
     r.fiscal.push_back({year, 1e6, 2e5});
   }
   r.payments.push_back({"gallium", 2031, 7, "stockpile", "EU27", "stock_end", 15.0, "t"});
+  // The market's own stocks at the end of 2031: 30 t in the EU, 50 t in China (outside every
+  // area the scorecard counts).
+  r.series[2].market_stock_end_t = 30.0;
+  r.series.push_back({"gallium", Stage::kProcessing, "CHN", 2031, 500000.0, 90.0, 60.0, 0.0, 30.0,
+                      60.0, 0.0, 0.0, 0.0, 0.0, 0.0, 50.0});
   r.projects.push_back(
       {"p", "gallium", "EU27", Stage::kProcessing, 10.0, 1.0, 3e6, 2030, "investment"});
   r.projects.push_back({"q", "gallium", "CHN", Stage::kProcessing, 10.0, 1.0, 5e6, 2030, "crma"});
@@ -91,8 +98,15 @@ TEST(Scorecards, SupplySecurityOfAHandMadeResult) {
   EXPECT_DOUBLE_EQ(eu.shortfall_t, 32.0);
   EXPECT_DOUBLE_EQ(eu.worst_shortfall_share, 0.2);
   EXPECT_EQ(eu.worst_year, 2031);
+  // The shortfall apart: physical shortage only in 2030, the worst priced-out year is 2031.
+  EXPECT_DOUBLE_EQ(eu.physical_shortage_t, 4.0);
+  EXPECT_DOUBLE_EQ(eu.priced_out_t, 28.0);
+  EXPECT_DOUBLE_EQ(eu.worst_physical_share, 4.0 / 110.0);
+  EXPECT_EQ(eu.worst_physical_year, 2030);
+  EXPECT_DOUBLE_EQ(eu.worst_priced_out_share, 0.2);
+  // Cover: the stockpile's 15 t and the market's 30 t in the EU, not China's 50 t.
   ASSERT_TRUE(eu.days_of_cover.has_value());
-  EXPECT_DOUBLE_EQ(*eu.days_of_cover, 365.0 * 15.0 / 110.0);
+  EXPECT_DOUBLE_EQ(*eu.days_of_cover, 365.0 * (15.0 + 30.0) / 110.0);
 }
 
 TEST(Scorecards, DutchInputCostIsImportsTimesEndUseShareTimesPriceChange) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -188,6 +189,75 @@ TEST(Simulation, ADisruptionRaisesPriceAndShortfallFromItsFirstYearNotBefore) {
       // tests); before it they are the same.
       EXPECT_NEAR(w->price_usd_per_t, o->price_usd_per_t, 1e-6 * o->price_usd_per_t) << year;
       EXPECT_NEAR(w->shortfall_t, o->shortfall_t, 1e-9 + 1e-9 * o->demand_t) << year;
+    }
+  }
+}
+
+// A ban of Chinese processed magnesium to the club's members (the EU alone here): the EU makes
+// almost none and the rest of the world's output cannot cover its essential use.
+std::string magnesium_ban_on_the_club(double probability) {
+  return "[scenario]\nname = \"mg\"\nyears = [2025, 2028]\nseed = 5\nmaterials = "
+         "[\"magnesium\"]\n[club]\nmembers = [\"EU27\"]\n"
+         "[[disruption]]\norigin = \"CHN\"\nmaterial = \"magnesium\"\nstage = "
+         "\"processing\"\nkind = \"export_ban\"\ndestinations = [\"club\"]\nstart = 2026\n"
+         "years = 2\nprobability = " +
+         std::to_string(probability) + "\n";
+}
+
+// Every series row splits its shortfall into physical shortage and demand priced out, and every
+// area's yearly figures are the sums of its regions' rows.
+void expect_shortfall_split_adds_up(const SimulationResult& r) {
+  for (const SeriesRow& s : r.series) {
+    EXPECT_GE(s.physical_shortage_t, 0.0) << s.material << " " << s.region << " " << s.year;
+    EXPECT_GE(s.priced_out_t, 0.0) << s.material << " " << s.region << " " << s.year;
+    EXPECT_NEAR(s.physical_shortage_t + s.priced_out_t, s.shortfall_t, 1e-9 * (1.0 + s.demand_t))
+        << s.material << " " << s.region << " " << s.year;
+  }
+  for (const ShortfallScore& a : r.shortfalls) {
+    if (a.area != "EU27") continue;
+    double physical = 0.0, priced_out = 0.0;
+    for (const SeriesRow& s : r.series) {
+      if (s.material == a.material && s.year == a.year && s.stage == Stage::kProcessing &&
+          s.region.substr(0, s.region.find('/')) == "EU27") {
+        physical += s.physical_shortage_t;
+        priced_out += s.priced_out_t;
+      }
+    }
+    EXPECT_NEAR(a.physical_shortage_t, physical, 1e-9 * (1.0 + a.demand_t)) << a.year;
+    EXPECT_NEAR(a.priced_out_t, priced_out, 1e-9 * (1.0 + a.demand_t)) << a.year;
+  }
+}
+
+TEST(Simulation, WithoutADisruptionNoRegionIsPhysicallyShort) {
+  const SimulationResult baseline = run_ok(test::read_file(
+      std::filesystem::path(CRITMIN_TEST_DATA) / ".." / "scenarios" / "baseline.toml"));
+  ASSERT_FALSE(baseline.series.empty());
+  expect_shortfall_split_adds_up(baseline);
+  for (const SeriesRow& s : baseline.series) {
+    EXPECT_EQ(s.physical_shortage_t, 0.0) << s.material << " " << s.region << " " << s.year;
+  }
+  // The market's stocks are carried in every region that holds them.
+  const SeriesRow* eu = row(baseline, "EU27", Stage::kProcessing, 2035);
+  ASSERT_NE(eu, nullptr);
+  EXPECT_GT(eu->market_stock_end_t, 0.0);
+}
+
+TEST(Simulation, AMagnesiumBanOnTheClubLeavesTheEuPhysicallyShortInItsYearsOnly) {
+  const SimulationResult with = run_ok(magnesium_ban_on_the_club(1.0));
+  const SimulationResult without = run_ok(magnesium_ban_on_the_club(0.0));
+  expect_shortfall_split_adds_up(with);
+  expect_shortfall_split_adds_up(without);
+  for (int year = 2025; year <= 2028; ++year) {
+    const SeriesRow* w = row(with, "EU27", Stage::kProcessing, year);
+    const SeriesRow* o = row(without, "EU27", Stage::kProcessing, year);
+    ASSERT_TRUE(w && o) << year;
+    EXPECT_EQ(o->physical_shortage_t, 0.0) << year;
+    if (year == 2026 || year == 2027) {
+      // More than a tenth of the EU's demand cannot be had at any price its users would pay.
+      EXPECT_GT(w->physical_shortage_t, 0.1 * w->demand_t) << year;
+      EXPECT_GT(w->priced_out_t, 0.0) << year;
+    } else {
+      EXPECT_EQ(w->physical_shortage_t, 0.0) << year;
     }
   }
 }

@@ -48,8 +48,44 @@ struct ComparedFigure {
   std::vector<std::optional<double>> values;  // one per design; none when it lacks the figure
 };
 
+// The first answer of a compare, one per design (docs/scorecards.md, "The verdict"): the two
+// questions in five figures, from the design's deterministic run and, with --runs, the P5/P50/P95
+// of the same figures over its ensemble.
+struct DesignVerdict {
+  // The EU's physical shortage over the run, each tonne valued at its material's base price [USD],
+  // and the worst material-year as a share of demand (0-1); the text names the materials short.
+  double eu_physical_shortage_usd = 0.0;
+  double eu_physical_shortage_share = 0.0;
+  std::string eu_physical_shortage_text;
+  // The largest third country's share at processing in the last year, mean over the materials
+  // (0-1); the text names the materials above the CRMA's 65% line with their country and share.
+  double top_third_country_share = 0.0;
+  std::string top_third_country_text;
+  double dutch_cost_change_usd_per_yr = 0.0;  // mean over the years
+  double fiscal_cost_usd = 0.0;               // over the run
+  // Cost per unit of security gained, against the first design: the extra fiscal cost per
+  // percentage point of the mean largest share removed [USD/pp], and per USD of EU physical
+  // shortage avoided [USD/USD]. None for the first design and where the design gains nothing;
+  // the texts say why.
+  std::optional<double> fiscal_cost_per_point_usd;
+  std::string fiscal_cost_per_point_text;
+  std::optional<double> fiscal_cost_per_shortage_usd;
+  std::string fiscal_cost_per_shortage_text;
+};
+
+// The headline figures (critmin/sim/headline.h) the verdict's rows come from, in its order.
+inline constexpr const char* kVerdictFigures[] = {
+    "eu_physical_shortage_usd_total", "eu_physical_shortage_share_worst",
+    "top_third_country_share_mean_last", "dutch_cost_change_usd_per_yr", "fiscal_cost_usd_total"};
+
+// The verdict of each design's deterministic run, the first design the reference. The CRMA line
+// (`crma_single_country_limit`) is the dataset's.
+std::vector<DesignVerdict> design_verdicts(const std::vector<SimulationResult>& results,
+                                           double crma_single_country_limit);
+
 struct Comparison {
   std::vector<std::string> designs;
+  std::vector<DesignVerdict> verdicts;   // one per design (run_compare); empty when not computed
   std::vector<ComparedLine> lines;       // in the first design's order, then lines only others have
   std::vector<ComparedFigure> headline;  // add_headline_figures; empty until then
   std::size_t runs = 0;                  // ensemble runs per design; 0: no bands
@@ -102,10 +138,12 @@ Result<CompareRun> run_compare(const Dataset& data,
                                const std::vector<std::string>& fallback_names,
                                const CompareOptions& options, const CompareProgress& progress = {});
 
-// Side by side, with the difference of each later design from the first.
+// Side by side, with the difference of each later design from the first; the verdict first when
+// the comparison has one.
 std::string comparison_to_table(const Comparison& comparison);
 
-// {"designs": [...], "lines": [{"card", "key", "label", "unit", "values", "texts",
+// {"designs": [...], "verdict": [one object per design with the DesignVerdict's fields, a
+// missing cost per unit null], "lines": [{"card", "key", "label", "unit", "values", "texts",
 // "differences"}], "headline": [{"name", "unit", "values": [...]}], "runs": N, "bands":
 // [{"name", "unit", "p5": [...], "p50": [...], "p95": [...]}], "path_bands": [one list per design
 // of {"name", "unit", "first_year", "p5", "p50", "p95"}]}; a missing value is null.

@@ -29,9 +29,24 @@ struct HeadlineFigure {
 //   M.eu_shortfall_share_max  [share]  the EU's shortfall as a share of its demand in the worst
 //                                      year (0-1); only when the market has the EU as a region
 //   M.eu_shortfall_t_total    [t]      the EU's shortfall summed over the years; likewise
+//   M.eu_physical_shortage_share_max [share]  the EU's physical shortage (essential use unserved
+//                                      at its value of lost use) as a share of its demand in the
+//                                      worst year; likewise
+//   M.eu_physical_shortage_t_total [t] the EU's physical shortage summed over the years; likewise
+//   M.eu_priced_out_t_total   [t]      the EU's demand priced out summed over the years; likewise
 //   M.crma_breach_years       [years]  years in which the largest third country's share of the
 //                                      processing stage is above the CRMA benchmark (65%)
+//   M.top_third_country_share_last [share] the largest third country's share of the processing
+//                                      stage in the last year (0-1)
 // For the run:
+//   eu_physical_shortage_usd_total [USD] the EU's physical shortage summed over the years and
+//                                      materials, each tonne valued at its material's base price
+//                                      (0 for a material whose market has no EU region)
+//   eu_physical_shortage_share_worst [share] the largest M.eu_physical_shortage_share_max
+//   top_third_country_share_mean_last [share] the mean over the materials of
+//                                      M.top_third_country_share_last
+//   dutch_cost_change_usd_per_yr [USD/yr] the Dutch businesses' input-cost change, mean over the
+//                                      years (critmin/sim/scorecard.h total_cost_change_mean_usd)
 //   fiscal_cost_usd_total     [USD]    the instruments' fiscal cost summed over the years
 //   levy_revenue_usd_total    [USD]    the price floors' levy revenue summed over the years
 //   disruptions_happened      [count]  how many of the scenario's disruptions were drawn to happen
@@ -50,6 +65,7 @@ struct YearlyPath {
 //                                       M.world_price_mean
 //   M.eu_shortfall             [t/yr]   the EU's shortfall of the year; only when the market has
 //                                       the EU as a region
+//   M.eu_physical_shortage     [t/yr]   the EU's physical shortage of the year; likewise
 //   M.top_third_country_share  [share]  the largest third country's share of the processing stage
 //                                       (0-1)
 std::vector<YearlyPath> yearly_paths(const SimulationResult& result);

@@ -34,16 +34,25 @@ struct StageSecurity {
   double crma_benchmark = 0.0;          // 0.10 (extraction) or 0.40 (processing)
 };
 
-// Shortfall and stock cover of one area (EU27, NLD, club) for one material.
+// Shortfall and stock cover of one area (EU27, NLD, club) for one material. The shortfall is
+// physical shortage (essential use no buyer could get at its value of lost use) plus demand priced
+// out (use buyers gave up at the price); the two are reported apart because they call for
+// different answers: the first is what supply security is about, the second is a cost.
 struct AreaSecurity {
   std::string material;
   std::string area;
-  double demand_t = 0.0;               // summed over the years
-  double shortfall_t = 0.0;            // summed over the years
-  double worst_shortfall_share = 0.0;  // largest yearly shortfall / demand, 0-1
-  int worst_year = 0;                  // the year of it (0 when there is no shortfall)
-  // Stock held by the area's stockpiles at the end of the last year, in days of that year's
-  // demand; nullopt when the area holds no stockpile of the material.
+  double demand_t = 0.0;                // summed over the years
+  double shortfall_t = 0.0;             // summed over the years
+  double worst_shortfall_share = 0.0;   // largest yearly shortfall / demand, 0-1
+  int worst_year = 0;                   // the year of it (0 when there is no shortfall)
+  double physical_shortage_t = 0.0;     // summed over the years
+  double priced_out_t = 0.0;            // summed over the years
+  double worst_physical_share = 0.0;    // largest yearly physical shortage / demand, 0-1
+  int worst_physical_year = 0;          // the year of it (0 when there is none)
+  double worst_priced_out_share = 0.0;  // largest yearly demand priced out / demand, 0-1
+  // Stock held in the area at the end of the last year, in days of that year's demand: the
+  // scenario's stockpiles plus the market's own stocks (commercial inventories and state reserves
+  // the simulation carries). nullopt when the area holds no stock of the material at all.
   std::optional<double> days_of_cover;
 };
 

@@ -115,6 +115,15 @@ struct SeriesRow {
   double shortfall_t = 0.0;  // processing: demand - consumption, >= 0; extraction: 0
   double stock_release_t = 0.0;
   double stock_refill_t = 0.0;
+  // The shortfall split (processing; 0 for extraction): physical shortage is essential demand no
+  // buyer could get at its value of lost use; demand priced out is the rest, use buyers gave up at
+  // the year's price. physical_shortage_t + priced_out_t = shortfall_t.
+  double physical_shortage_t = 0.0;
+  double priced_out_t = 0.0;
+  // Processing: the market's own stocks held in the region at the end of the year (commercial
+  // inventories and state reserves the market carries; not the scenario's stockpile instruments,
+  // which report their own stock_end) [t].
+  double market_stock_end_t = 0.0;
 };
 
 // One figure of one instrument in one year (critmin/policy/club.h InstrumentReport).
@@ -141,6 +150,7 @@ struct StageScore {
 };
 
 // Shortfall of one area (EU27, NLD when the market has it as a region, the club) in one year.
+// The shortfall is split as on SeriesRow: physical_shortage_t + priced_out_t = shortfall_t.
 struct ShortfallScore {
   std::string material;
   std::string area;
@@ -148,6 +158,8 @@ struct ShortfallScore {
   double demand_t = 0.0;
   double shortfall_t = 0.0;
   double shortfall_share = 0.0;  // of demand, 0-1
+  double physical_shortage_t = 0.0;
+  double priced_out_t = 0.0;
 };
 
 // Money of the instruments in one year, summed over materials.
