@@ -79,7 +79,7 @@ demo: build
 	$(BUILD_DIR)/critmin clear --material gallium --scenario scenarios/club-gallium-all-instruments.toml --format json --out out/club-gallium.json
 	@echo
 	@echo "== Six years of the gallium market with a Chinese export ban on non-members (drawn from the seed)"
-	$(BUILD_DIR)/critmin simulate scenarios/sim-gallium-ban-non-club.toml --out out/sim-gallium-ban
+	$(BUILD_DIR)/critmin simulate scenarios/sim-gallium-ban-stockpile.toml --out out/sim-gallium-ban
 	@echo
 	@echo "== The two scorecards: the baseline, the risks without the club, and a club design (2025-2035)"
 	$(BUILD_DIR)/critmin compare scenarios/baseline.toml scenarios/sim-risks-no-club.toml scenarios/club-design.toml --out out/compare --html out/compare.html --xlsx out/compare.xlsx

@@ -27,9 +27,9 @@ const critmin = option('--critmin');
 const scenariosDir = option('--scenarios');
 const artifacts = option('--artifacts');
 const chromiumPath = option('--chromium', '/usr/bin/chromium');
-const jobFiles = ['sim-gallium-ban-non-club.toml', 'baseline.toml'];
+const jobFiles = ['sim-gallium-ban-stockpile.toml', 'baseline.toml'];
 // The compare: two small example scenarios (one material, six years), 4 ensemble runs each.
-const compareFiles = ['sim-gallium-ban.toml', 'sim-gallium-ban-non-club.toml'];
+const compareFiles = ['sim-gallium-ban.toml', 'sim-gallium-ban-stockpile.toml'];
 const compareRuns = 4;
 mkdirSync(artifacts, { recursive: true });
 

@@ -456,17 +456,17 @@ TEST_F(Cli, SimulateWritesLongCsvTablesWithAUnitColumn) {
 TEST_F(Cli, CompareWritesLongCsvTablesAndCutsNoDesignName) {
   const std::string scenarios =
       quote((kData / ".." / "scenarios" / "sim-gallium-ban.toml").string()) + " " +
-      quote((kData / ".." / "scenarios" / "sim-gallium-ban-non-club.toml").string());
+      quote((kData / ".." / "scenarios" / "sim-gallium-ban-stockpile.toml").string());
   EXPECT_EQ(run("compare " + scenarios + " --format csv").exit_code, 2);  // needs --out
   const fs::path out = dir_ / "cmp";
   const CliRun r = run("compare " + scenarios + " --format csv --out " + quote(out.string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string lines = read_file(out / "scorecards.csv");
   EXPECT_EQ(lines.substr(0, lines.find('\n')), "design,card,key,label,value,unit,note");
-  EXPECT_NE(lines.find("\ngallium-ban-non-club,"), std::string::npos);
+  EXPECT_NE(lines.find("\ngallium-ban-stockpile,"), std::string::npos);
   const CliRun table = run("compare " + scenarios);
   ASSERT_EQ(table.exit_code, 0) << table.err;
-  EXPECT_NE(table.out.find("gallium-ban-non-club"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("gallium-ban-stockpile"), std::string::npos) << table.out;
   EXPECT_EQ(table.out.find("e+0"), std::string::npos) << table.out;
   EXPECT_EQ(table.out.find("e-0"), std::string::npos) << table.out;
 }

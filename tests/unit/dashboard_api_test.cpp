@@ -154,13 +154,13 @@ TEST_F(DashboardApi, ListsTheExampleSimulationScenarios) {
     files.insert(s["file"]);
     EXPECT_FALSE(s["text"].get<std::string>().empty());
   }
-  EXPECT_TRUE(files.count("sim-gallium-ban-non-club.toml"));
+  EXPECT_TRUE(files.count("sim-gallium-ban-stockpile.toml"));
   EXPECT_TRUE(files.count("baseline.toml"));
   EXPECT_FALSE(files.count("trade-gallium-ban.toml"));  // a clearing scenario, not a simulation
 }
 
 TEST_F(DashboardApi, RunsASimulationJobAndServesItsResultsInEveryFormat) {
-  const std::uint64_t id = run_job("sim-gallium-ban-non-club.toml");
+  const std::uint64_t id = run_job("sim-gallium-ban-stockpile.toml");
   ASSERT_GT(id, 0u);
   const std::string base = "/api/v1/jobs/" + std::to_string(id);
   const Answer job = get(base);
@@ -171,7 +171,7 @@ TEST_F(DashboardApi, RunsASimulationJobAndServesItsResultsInEveryFormat) {
   EXPECT_EQ(job.parsed["results"]["xlsx"], base + "/results.xlsx");
 
   // The job's summary is the one `critmin simulate` writes for the same scenario.
-  const std::string text = test::read_file(kScenarios / "sim-gallium-ban-non-club.toml");
+  const std::string text = test::read_file(kScenarios / "sim-gallium-ban-stockpile.toml");
   auto scenario = scenario::read_simulation_scenario(text, "x.toml", test::default_data());
   ASSERT_TRUE(scenario.is_ok());
   auto result = sim::run_simulation(test::default_data(), scenario.value());
@@ -231,7 +231,7 @@ TEST_F(DashboardApi, AnswersBadJobsWithAMessageAndRunsNothing) {
 
 TEST_F(DashboardApi, RunsACompareJobOfExamplesAndEditedTextAndServesItsResults) {
   // The reference is an example by file name; the second design is edited text.
-  const std::string edited = test::read_file(kScenarios / "sim-gallium-ban-non-club.toml");
+  const std::string edited = test::read_file(kScenarios / "sim-gallium-ban-stockpile.toml");
   const Answer submitted = post(
       "/api/v1/jobs",
       json{{"kind", "compare"},
@@ -241,8 +241,8 @@ TEST_F(DashboardApi, RunsACompareJobOfExamplesAndEditedTextAndServesItsResults) 
           .dump());
   ASSERT_EQ(submitted.status, 202) << submitted.body;
   EXPECT_EQ(submitted.parsed["kind"], "compare");
-  EXPECT_EQ(submitted.parsed["name"], "gallium-ban vs gallium-ban-non-club");
-  EXPECT_EQ(submitted.parsed["designs"], json({"gallium-ban", "gallium-ban-non-club"}));
+  EXPECT_EQ(submitted.parsed["name"], "gallium-ban vs gallium-ban-stockpile");
+  EXPECT_EQ(submitted.parsed["designs"], json({"gallium-ban", "gallium-ban-stockpile"}));
   EXPECT_EQ(submitted.parsed["progress"]["years_total"], 12);
   EXPECT_EQ(submitted.parsed["progress"]["runs_total"], 4);
   ASSERT_TRUE(dashboard_->wait_idle(120.0));
@@ -262,7 +262,7 @@ TEST_F(DashboardApi, RunsACompareJobOfExamplesAndEditedTextAndServesItsResults) 
   sim::CompareOptions options;
   options.runs = 2;
   auto expected = sim::run_compare(
-      test::default_data(), {read("sim-gallium-ban.toml"), read("sim-gallium-ban-non-club.toml")},
+      test::default_data(), {read("sim-gallium-ban.toml"), read("sim-gallium-ban-stockpile.toml")},
       {"a", "b"}, options);
   ASSERT_TRUE(expected.is_ok());
   const Answer comparison = get(base + "/compare.json");

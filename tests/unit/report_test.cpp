@@ -27,7 +27,7 @@ const std::filesystem::path kScenarios =
 // The summary of the gallium export-ban example, simulated once per test binary.
 const std::string& gallium_summary() {
   static const std::string summary = [] {
-    const std::string text = test::read_file(kScenarios / "sim-gallium-ban-non-club.toml");
+    const std::string text = test::read_file(kScenarios / "sim-gallium-ban-stockpile.toml");
     auto scenario = scenario::read_simulation_scenario(text, "sim.toml", test::default_data());
     EXPECT_TRUE(scenario.is_ok()) << scenario.status().to_string();
     auto result = sim::run_simulation(test::default_data(), scenario.value());
@@ -302,7 +302,7 @@ TEST(ReportCli, WritesTheHtmlAndXlsxOfAResultsDirectory) {
   const std::string results = (dir.path() / "results").string();
   test::CliRun run = test::run_cli(
       dir.path(), "simulate " +
-                      test::quote((kScenarios / "sim-gallium-ban-non-club.toml").string()) +
+                      test::quote((kScenarios / "sim-gallium-ban-stockpile.toml").string()) +
                       " --out " + test::quote(results) + " --html " +
                       test::quote((dir.path() / "sim.html").string()));
   ASSERT_EQ(run.exit_code, 0) << run.err;
@@ -349,8 +349,8 @@ ComparedExamples compare_examples(std::size_t runs) {
   options.threads = 2;
   auto run =
       sim::run_compare(test::default_data(),
-                       {example("sim-gallium-ban.toml"), example("sim-gallium-ban-non-club.toml")},
-                       {"sim-gallium-ban", "sim-gallium-ban-non-club"}, options);
+                       {example("sim-gallium-ban.toml"), example("sim-gallium-ban-stockpile.toml")},
+                       {"sim-gallium-ban", "sim-gallium-ban-stockpile"}, options);
   EXPECT_TRUE(run.is_ok()) << run.status().to_string();
   out.run = std::move(run).value();
   out.comparison_json = sim::comparison_to_json(out.run.comparison);
@@ -385,9 +385,9 @@ TEST(CompareReport, SaysEachDesignsFiguresAndTheirDifferenceInPlainWords) {
   const json& model = compared().model;
   const sim::Comparison& c = compared().run.comparison;
   EXPECT_EQ(model["kind"], "compare");
-  EXPECT_EQ(model["title"], "critmin compare: gallium-ban vs gallium-ban-non-club");
+  EXPECT_EQ(model["title"], "critmin compare: gallium-ban vs gallium-ban-stockpile");
   ASSERT_EQ(model["designs"].size(), 2u);
-  EXPECT_EQ(model["designs"][1]["name"], "gallium-ban-non-club");
+  EXPECT_EQ(model["designs"][1]["name"], "gallium-ban-stockpile");
   EXPECT_EQ(model["designs"][1]["years"], json({2025, 2030}));
   ASSERT_EQ(model["scorecards"].size(), c.lines.size());
   for (std::size_t i = 0; i < c.lines.size(); ++i) {
@@ -402,6 +402,20 @@ TEST(CompareReport, SaysEachDesignsFiguresAndTheirDifferenceInPlainWords) {
     }
   }
 
+  // The verdict comes first: in the model, as the first table (the workbook's first sheet), with
+  // the comparison's figures.
+  ASSERT_EQ(model["verdict"].size(), 7u);
+  EXPECT_EQ(model["tables"][0]["name"], "verdict");
+  ASSERT_EQ(c.verdicts.size(), 2u);
+  for (std::size_t d = 0; d < 2; ++d) {
+    EXPECT_EQ(model["verdict"][0]["values"][d].get<double>(),
+              c.verdicts[d].eu_physical_shortage_usd);
+    EXPECT_EQ(model["verdict"][4]["values"][d].get<double>(), c.verdicts[d].fiscal_cost_usd);
+    EXPECT_EQ(model["tables"][0]["rows"][4][fmt::format("value_{}", d)].get<double>(),
+              c.verdicts[d].fiscal_cost_usd);
+  }
+  EXPECT_EQ(model["verdict"][4]["key"], "fiscal_cost_usd");
+
   // The stockpile's releases lower the EU's processing concentration a little: a lower HHI,
   // better for supply security.
   const json& hhi = compared_line(model, "gallium/processing/hhi_last");
@@ -411,7 +425,7 @@ TEST(CompareReport, SaysEachDesignsFiguresAndTheirDifferenceInPlainWords) {
   EXPECT_EQ(hhi["verdicts"][1], "better");
   EXPECT_EQ(hhi["group"], "Supply security");
   const std::string words = hhi["sentences"][1];
-  EXPECT_EQ(words.rfind("In gallium-ban-non-club, gallium processing: HHI, last year is", 0), 0u)
+  EXPECT_EQ(words.rfind("In gallium-ban-stockpile, gallium processing: HHI, last year is", 0), 0u)
       << words;
   EXPECT_NE(words.find(" lower than in gallium-ban ("), std::string::npos) << words;
   EXPECT_EQ(words.find(", -"), std::string::npos) << words;  // the size, not a signed number
@@ -567,7 +581,7 @@ TEST(CompareReport, RejectsACompareJsonItCannotRead) {
   EXPECT_NE(message(compared().comparison_json, {summaries[0]}).find("1 design summaries"),
             std::string::npos);
   EXPECT_NE(message(compared().comparison_json, {summaries[0], "{}"})
-                .find("design 2 (gallium-ban-non-club)"),
+                .find("design 2 (gallium-ban-stockpile)"),
             std::string::npos);
 }
 
@@ -583,7 +597,7 @@ TEST(CompareXlsx, HasOneSheetPerTableWithUnitsInTheHeaders) {
   }
   const std::string strings = zip_member(zip, "xl/sharedStrings.xml");
   for (const char* header : {"world price [USD/t]", "shortfall [t/yr]", "processing share [0-1]",
-                             "gallium-ban-non-club - gallium-ban", "unit"}) {
+                             "gallium-ban-stockpile - gallium-ban", "unit"}) {
     EXPECT_NE(strings.find(header), std::string::npos) << header;
   }
   EXPECT_EQ(report_tables_to_xlsx("{}", file).code(), StatusCode::kInvalidInput);
@@ -671,7 +685,7 @@ TEST(EnsembleReport, ShowsTheBandsAndTheDistributionOfTheRuns) {
 TEST(ReportCli, WritesCompareAndEnsembleReportsAndReadsTheirDirectoriesAgain) {
   test::TempDir dir("critmin_report_compare_cli_");
   const std::string a = test::quote((kScenarios / "sim-gallium-ban.toml").string());
-  const std::string b = test::quote((kScenarios / "sim-gallium-ban-non-club.toml").string());
+  const std::string b = test::quote((kScenarios / "sim-gallium-ban-stockpile.toml").string());
   const std::filesystem::path out = dir.path() / "cmp";
   test::CliRun run = test::run_cli(
       dir.path(), "compare " + a + " " + b + " --out " + test::quote(out.string()) + " --html " +
@@ -704,10 +718,10 @@ TEST(ReportCli, WritesCompareAndEnsembleReportsAndReadsTheirDirectoriesAgain) {
   EXPECT_EQ(test::read_file(dir.path() / "ensemble2.html"), ensemble_html);
 
   // A compare directory with a design's results missing says which.
-  std::filesystem::remove_all(out / "gallium-ban-non-club");
+  std::filesystem::remove_all(out / "gallium-ban-stockpile");
   run = test::run_cli(dir.path(), "report " + test::quote(out.string()) + " --html x.html");
   EXPECT_EQ(run.exit_code, 3);
-  EXPECT_NE(run.err.find("gallium-ban-non-club"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("gallium-ban-stockpile"), std::string::npos) << run.err;
 }
 
 }  // namespace

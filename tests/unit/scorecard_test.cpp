@@ -170,6 +170,45 @@ TEST(Scorecards, AResultWithoutABasePriceIsRefused) {
   EXPECT_NE(cards.status().message().find("no base price for gallium"), std::string::npos);
 }
 
+TEST(Compare, TheVerdictPricesSecurityGainedAgainstTheFirstDesign) {
+  // Reference: 4 t of EU physical shortage in 2030 at a base price of 400,000 USD/t (1.6 M USD),
+  // China holding 60% of processing in the last year, fiscal cost 2 M USD.
+  SimulationResult reference = hand_result();
+  auto cards = compute_scorecards(default_data(), reference);
+  ASSERT_TRUE(cards.is_ok());
+  reference.scorecards = cards.value();
+  // The design: 1 t short (0.4 M USD), China at 50%, fiscal cost 2 M + 3 M USD.
+  SimulationResult design = reference;
+  design.shortfalls[0].physical_shortage_t = 1.0;
+  design.shortfalls[0].priced_out_t = 9.0;
+  design.stage_scores[2].top_third_country_share = 0.5;  // processing, 2031
+  design.fiscal[1].fiscal_cost_usd += 3e6;
+  const std::vector<DesignVerdict> v = design_verdicts({reference, design}, 0.65);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_DOUBLE_EQ(v[0].eu_physical_shortage_usd, 4.0 * 400000.0);
+  EXPECT_DOUBLE_EQ(v[1].eu_physical_shortage_usd, 1.0 * 400000.0);
+  EXPECT_DOUBLE_EQ(v[0].eu_physical_shortage_share, 4.0 / 110.0);
+  EXPECT_EQ(v[0].eu_physical_shortage_text, "gallium 4 t (3.64% in 2030)");
+  EXPECT_DOUBLE_EQ(v[0].top_third_country_share, 0.6);
+  EXPECT_DOUBLE_EQ(v[1].top_third_country_share, 0.5);
+  EXPECT_EQ(v[0].top_third_country_text, "no material above 65%");
+  EXPECT_DOUBLE_EQ(v[0].fiscal_cost_usd, 2e6);
+  EXPECT_DOUBLE_EQ(v[1].fiscal_cost_usd, 5e6);
+  EXPECT_DOUBLE_EQ(v[0].dutch_cost_change_usd_per_yr,
+                   reference.scorecards.business.total_cost_change_mean_usd);
+  // 3 M USD more for 10 points less and 1.2 M USD of shortage avoided.
+  EXPECT_FALSE(v[0].fiscal_cost_per_point_usd.has_value());
+  ASSERT_TRUE(v[1].fiscal_cost_per_point_usd.has_value());
+  EXPECT_NEAR(*v[1].fiscal_cost_per_point_usd, 3e6 / 10.0, 1e-6);
+  ASSERT_TRUE(v[1].fiscal_cost_per_shortage_usd.has_value());
+  EXPECT_NEAR(*v[1].fiscal_cost_per_shortage_usd, 3e6 / 1.2e6, 1e-12);
+  // A design that gains nothing has no cost per unit, and says why.
+  const std::vector<DesignVerdict> same = design_verdicts({reference, reference}, 0.65);
+  EXPECT_FALSE(same[1].fiscal_cost_per_point_usd.has_value());
+  EXPECT_EQ(same[1].fiscal_cost_per_point_text, "removes no concentration");
+  EXPECT_EQ(same[1].fiscal_cost_per_shortage_text, "avoids no physical shortage");
+}
+
 TEST(Compare, MatchesLinesByKeyAndDiffersFromTheFirstDesign) {
   auto a = compute_scorecards(default_data(), hand_result());
   SimulationResult changed = hand_result();
@@ -616,7 +655,7 @@ TEST_P(ExampleScenario, EmitsOnlyFiguresOfTheOutputTable) {
 INSTANTIATE_TEST_SUITE_P(Golden, ExampleScenario,
                          ::testing::Values("baseline", "sim-ndpr-floor", "sim-gallium-ban",
                                            "sim-gallium-ban-certified", "sim-lithium-cfd",
-                                           "sim-gallium-ban-non-club", "club-design",
+                                           "sim-gallium-ban-stockpile", "club-design",
                                            "sim-risks-no-club"),
                          [](const auto& test_info) {
                            std::string name = test_info.param;

@@ -473,7 +473,7 @@ TEST(SimulationGolden, BaselineExampleKeepsItsHeadlineFigures) {
 TEST(SimulateCli, WritesTheSummaryAndTheResultsStore) {
   test::TempDir dir("critmin_simulate_");
   const std::filesystem::path scenario = std::filesystem::path(CRITMIN_TEST_DATA) / ".." /
-                                         "scenarios" / "sim-gallium-ban-non-club.toml";
+                                         "scenarios" / "sim-gallium-ban-stockpile.toml";
   const test::CliRun run =
       test::run_cli(dir.path(), "simulate " + test::quote(scenario.string()) + " --out " +
                                     test::quote((dir.path() / "out").string()) + " --format json");
