@@ -12,6 +12,70 @@
 
 namespace critmin::sim {
 
+namespace {
+
+// The business scorecard's import bill, its reconciliation and its new channels
+// (docs/scorecards.md, "Dutch businesses"), merged into summary.json's dutch_business.
+nlohmann::json business_bill_to_json(const BusinessScorecard& b) {
+  using nlohmann::json;
+  json reconciliation = json::array();
+  for (const ReconciliationLine& r : b.reconciliation) {
+    reconciliation.push_back({{"item", r.item},
+                              {"kind", r.kind},
+                              {"year", r.year},
+                              {"value_eur", r.value_eur},
+                              {"is_estimate", r.is_estimate},
+                              {"basis", r.basis}});
+  }
+  json materials = json::array();
+  for (const MaterialBill& m : b.materials) {
+    materials.push_back({{"material", m.material},
+                         {"imports_eur", m.imports_eur},
+                         {"re_export_share", m.re_export_share},
+                         {"re_exports_eur", m.re_exports_eur},
+                         {"domestic_use_eur", m.domestic_use_eur},
+                         {"unallocated_eur", m.unallocated_eur}});
+  }
+  json use_by_sector = json::array();
+  for (const SectorUse& u : b.use_by_sector) {
+    use_by_sector.push_back({{"nace_code", u.nace_code},
+                             {"nace_label", u.nace_label},
+                             {"domestic_use_eur", u.domestic_use_eur}});
+  }
+  json unallocated = json::array();
+  for (const UnallocatedInput& u : b.unallocated_inputs) {
+    unallocated.push_back(
+        {{"material", u.material}, {"value_eur", u.value_eur}, {"reason", u.reason}});
+  }
+  json at_risk = json::array();
+  for (const ValueAddedAtRisk& v : b.value_added_at_risk) {
+    at_risk.push_back({{"material", v.material},
+                       {"domestic_use_usd", v.domestic_use_usd},
+                       {"mean_usd", v.mean_usd},
+                       {"worst_usd", v.worst_usd},
+                       {"worst_year", v.worst_year}});
+  }
+  return {{"imports_eur", b.imports_eur},
+          {"imports_reference_eur", b.imports_reference_eur},
+          {"imports_reference_year", b.imports_reference_year},
+          {"imports_reference_source", b.imports_reference_source},
+          {"reconciliation", std::move(reconciliation)},
+          {"re_exports_eur", b.re_exports_eur},
+          {"domestic_use_eur", b.domestic_use_eur},
+          {"unallocated_inputs_eur", b.unallocated_inputs_eur},
+          {"unallocated_inputs", std::move(unallocated)},
+          {"materials_bill", std::move(materials)},
+          {"use_by_sector", std::move(use_by_sector)},
+          {"value_added_per_intermediate", b.value_added_per_intermediate},
+          {"value_added_at_risk", std::move(at_risk)},
+          {"value_added_at_risk_mean_usd", b.value_added_at_risk_mean_usd},
+          {"nl_share_of_eu_budget", b.nl_share_of_eu_budget},
+          {"nl_fiscal_cost_usd", b.nl_fiscal_cost_usd},
+          {"nl_levy_revenue_usd", b.nl_levy_revenue_usd}};
+}
+
+}  // namespace
+
 std::string simulation_to_json(const SimulationResult& result) {
   using nlohmann::json;
   json out;
@@ -115,6 +179,7 @@ std::string simulation_to_json(const SimulationResult& result) {
                        {"cost_change_peak_usd", c.cost_change_peak_usd},
                        {"peak_year", c.peak_year}});
   }
+  json bill = business_bill_to_json(b);
   out["scorecard"] = {{"supply_security",
                        {{"stages", std::move(stages)},
                         {"shortfall", std::move(shortfalls)},
@@ -135,6 +200,7 @@ std::string simulation_to_json(const SimulationResult& result) {
                         {"share_of_manufacturing_inputs", b.share_of_manufacturing_inputs},
                         {"club_investment_usd", b.club_investment_usd},
                         {"notes", b.notes}}}};
+  out["scorecard"]["dutch_business"].update(bill);
   json draws = json::array();
   for (const DisruptionDraw& d : result.draws) {
     draws.push_back({{"line", d.line},

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -189,6 +191,167 @@ std::map<std::string, double> dutch_imports_eur(const Dataset& data, int trade_y
   return out;
 }
 
+// The share of a material's Dutch gross imports that is re-exported: its own row of
+// nl_re_export_shares.csv, else the default row "*" (the dataset check guarantees one).
+double re_export_share(const Dataset& data, const std::string& material) {
+  double fallback = 0.0;
+  for (const ReExportShare& r : data.nl_re_export_shares) {
+    if (r.material_id == material) return r.share;
+    if (r.material_id == "*") fallback = r.share;
+  }
+  return fallback;
+}
+
+// The NACE split of one material's Dutch use, and the part no division can be given.
+struct Allocation {
+  std::map<std::string, double> share_of;  // NACE code -> share of the material's use, 0-1
+  std::map<std::string, std::string> label_of;
+  double unallocated_share = 0.0;  // 0-1
+  std::string unallocated_reason;  // empty when unallocated_share is 0
+};
+
+// A label with every run of white space made one space: the EU end-use table carries line
+// breaks inside some sector names ("Manufacture of motor\nvehicles, ..."), which would break the
+// printed lines.
+std::string one_line(std::string_view text) {
+  std::string out;
+  bool in_space = false;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c)) != 0) {
+      in_space = true;
+      continue;
+    }
+    if (in_space && !out.empty()) out += ' ';
+    in_space = false;
+    out += c;
+  }
+  return out;
+}
+
+// The EU end-use table's split of the material where it has rows, else the documented mapping of
+// nl_end_use_mapping.csv. Shares that do not add up to 1 (rounding in the source, or uses
+// without a sector) are normalised over the sectors named; a use without a sector is unallocated.
+Allocation allocate(const Dataset& data, const std::string& material) {
+  Allocation a;
+  double all = 0.0;
+  std::vector<std::string> unnamed;
+  for (const EndUseShare& e : data.end_use_shares) {
+    if (e.material_id != material) continue;
+    all += e.share;
+    if (e.nace_code.empty()) {
+      if (e.share > 0.0) unnamed.push_back(e.application);
+      continue;
+    }
+    a.share_of[e.nace_code] += e.share;
+    a.label_of[e.nace_code] = one_line(e.nace_label);
+  }
+  const bool in_eu_table = all > 0.0;
+  if (!in_eu_table) {
+    for (const EndUseMapping& m : data.nl_end_use_mapping) {
+      if (m.material_id != material) continue;
+      all += m.share;
+      a.share_of[m.nace_code] += m.share;
+      a.label_of[m.nace_code] = one_line(m.nace_label);
+    }
+  }
+  double named = 0.0;
+  for (const auto& [code, share] : a.share_of) named += share;
+  if (named <= 0.0) {
+    a.share_of.clear();
+    a.unallocated_share = 1.0;
+    a.unallocated_reason = in_eu_table
+                               ? "the EU end-use table names no NACE sector for any of its uses"
+                               : "no row in the EU end-use table and no documented mapping in "
+                                 "data/estimates/nl_end_use_mapping.csv";
+    return a;
+  }
+  // A mapping that covers less than the whole use leaves the rest unallocated, as the EU table's
+  // uses without a sector do; shares summing to less than 1 are otherwise rounding.
+  const double total = in_eu_table ? std::max(all, named) : std::max(all, 1.0);
+  for (auto& [code, share] : a.share_of) share /= total;
+  a.unallocated_share = 1.0 - named / total;
+  if (a.unallocated_share > 1e-12) {
+    std::string uses;
+    for (const std::string& u : unnamed) uses += (uses.empty() ? "" : ", ") + u;
+    a.unallocated_reason =
+        in_eu_table
+            ? fmt::format(
+                  "the EU end-use table gives {:.0f}% of its use ({}) without a NACE sector",
+                  100.0 * a.unallocated_share, uses)
+            : fmt::format(
+                  "the mapping in data/estimates/nl_end_use_mapping.csv covers only {:.0f}% "
+                  "of its use",
+                  100.0 * (1.0 - a.unallocated_share));
+  } else {
+    a.unallocated_share = 0.0;
+  }
+  return a;
+}
+
+// "manganese beyond ores and oxides" -> "manganese_beyond_ores_and_oxides": a reconciliation
+// line's key.
+std::string slug(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) != 0;
+    if (keep) {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (!out.empty() && out.back() != '_') {
+      out += '_';
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out;
+}
+
+// The published total, the covered imports and the lines between them: the residual is whatever
+// makes covered + lines equal the reference exactly, so no part of the difference goes unlisted.
+void reconcile(const Dataset& data, BusinessScorecard& card) {
+  const ImportBillRow* reference = nullptr;
+  const ImportBillRow* residual = nullptr;
+  double explained = 0.0;
+  for (const ImportBillRow& row : data.nl_import_bill) {
+    if (row.kind == "reference") reference = &row;
+    if (row.kind == "residual") residual = &row;
+  }
+  if (!reference) {
+    card.notes.push_back(
+        "the dataset has no reference total of the Dutch import bill (nl_import_bill.csv); the "
+        "bill is not reconciled");
+    return;
+  }
+  card.imports_reference_eur = reference->value_eur.value_or(0.0);
+  card.imports_reference_year = reference->year;
+  card.imports_reference_source = fmt::format("{}: {}", reference->item, reference->basis);
+  if (reference->year != card.trade_year) {
+    card.notes.push_back(
+        fmt::format("the reference total of the Dutch import bill is of {}, the trade data of {}",
+                    reference->year, card.trade_year));
+  }
+  for (const ImportBillRow& row : data.nl_import_bill) {
+    if (row.kind != "line") continue;
+    card.reconciliation.push_back(
+        {row.item, row.kind, row.year, row.value_eur.value_or(0.0), row.is_estimate, row.basis});
+    explained += row.value_eur.value_or(0.0);
+  }
+  ReconciliationLine rest;
+  rest.kind = "residual";
+  rest.year = reference->year;
+  rest.value_eur = card.imports_reference_eur - card.imports_eur - explained;
+  rest.item = residual ? residual->item : "unexplained difference";
+  rest.is_estimate = residual ? residual->is_estimate : false;
+  rest.basis = residual ? residual->basis
+                        : "no residual row in nl_import_bill.csv: the difference the covered "
+                          "imports and the lines leave";
+  if (rest.value_eur < 0.0) {
+    card.notes.push_back(fmt::format(
+        "the covered Dutch imports and the reconciliation lines exceed the reference total by "
+        "{}; the residual line is negative",
+        format_figure(-rest.value_eur, "EUR")));
+  }
+  if (residual || rest.value_eur != 0.0) card.reconciliation.push_back(std::move(rest));
+}
+
 Result<BusinessScorecard> business_scorecard(const Dataset& data, const SimulationResult& result) {
   BusinessScorecard card;
   card.trade_year = static_cast<int>(data.parameter("trade_year"));
@@ -200,8 +363,57 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
         card.trade_year));
   }
   card.usd_per_eur = *rate;
-  std::map<std::string, double> imports = dutch_imports_eur(data, card.trade_year);
-  for (auto& [material, value] : imports) value *= *rate;  // [USD]
+
+  // The whole bill: every material the trade data carry, less re-exports, over NACE divisions.
+  const std::map<std::string, double> imports = dutch_imports_eur(data, card.trade_year);
+  std::map<std::string, double> domestic_use_eur;  // material -> EUR
+  std::map<std::string, Allocation> allocation;    // material -> its NACE split
+  std::map<std::string, SectorUse> use_by_sector;
+  for (const auto& [material, value_eur] : imports) {
+    MaterialBill bill;
+    bill.material = material;
+    bill.imports_eur = value_eur;
+    bill.re_export_share = re_export_share(data, material);
+    bill.re_exports_eur = value_eur * bill.re_export_share;
+    bill.domestic_use_eur = value_eur - bill.re_exports_eur;
+    Allocation& a = allocation[material] = allocate(data, material);
+    bill.unallocated_eur = bill.domestic_use_eur * a.unallocated_share;
+    for (const auto& [code, share] : a.share_of) {
+      SectorUse& use = use_by_sector[code];
+      use.nace_code = code;
+      use.nace_label = a.label_of[code];
+      use.domestic_use_eur += bill.domestic_use_eur * share;
+    }
+    if (bill.unallocated_eur > 0.0) {
+      card.unallocated_inputs.push_back({material, bill.unallocated_eur, a.unallocated_reason});
+    }
+    card.imports_eur += bill.imports_eur;
+    card.re_exports_eur += bill.re_exports_eur;
+    card.domestic_use_eur += bill.domestic_use_eur;
+    card.unallocated_inputs_eur += bill.unallocated_eur;
+    domestic_use_eur[material] = bill.domestic_use_eur;
+    card.materials.push_back(std::move(bill));
+  }
+  card.unallocated_inputs_usd = card.unallocated_inputs_eur * *rate;
+  std::sort(card.materials.begin(), card.materials.end(),
+            [](const MaterialBill& a, const MaterialBill& b) {
+              if (a.imports_eur != b.imports_eur) return a.imports_eur > b.imports_eur;
+              return a.material < b.material;
+            });
+  for (const auto& [code, use] : use_by_sector) card.use_by_sector.push_back(use);
+  std::sort(card.use_by_sector.begin(), card.use_by_sector.end(),
+            [](const SectorUse& a, const SectorUse& b) {
+              if (a.domestic_use_eur != b.domestic_use_eur) {
+                return a.domestic_use_eur > b.domestic_use_eur;
+              }
+              return a.nace_code < b.nace_code;
+            });
+  std::sort(card.unallocated_inputs.begin(), card.unallocated_inputs.end(),
+            [](const UnallocatedInput& a, const UnallocatedInput& b) {
+              if (a.value_eur != b.value_eur) return a.value_eur > b.value_eur;
+              return a.material < b.material;
+            });
+  reconcile(data, card);
 
   // The EU price of each material per year against its base price: the input-cost change per
   // euro of material bought.
@@ -217,51 +429,55 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
     q += weight;
   }
 
+  // Dutch manufacturing's accounts: its intermediate consumption, and its value added per euro
+  // of it (the value-added-at-risk channel).
+  for (const IndustryAccounts& a : data.nl_industry_accounts) {
+    if (a.nace_code == "C" && a.year > card.manufacturing_accounts_year) {
+      const auto accounts_rate = usd_per_eur(data, a.year);
+      if (!accounts_rate) continue;
+      card.manufacturing_accounts_year = a.year;
+      card.manufacturing_intermediate_usd = a.intermediate_consumption_meur * 1e6 * *accounts_rate;
+      card.value_added_per_intermediate =
+          a.intermediate_consumption_meur > 0.0
+              ? a.gross_value_added_meur / a.intermediate_consumption_meur
+              : 0.0;
+    }
+  }
+  std::map<std::string, std::map<int, double>> shortage_share;  // material -> year -> 0-1
+  for (const ShortfallScore& s : result.shortfalls) {
+    if (s.area == "EU27") shortage_share[s.material][s.year] = business_shortage_share(s);
+  }
+
   std::map<std::string, SectorCost> sectors;
   std::map<std::string, std::map<int, double>> change_by_year;  // nace -> year -> USD
+  const double years = static_cast<double>(result.last_year - result.first_year + 1);
   for (const std::string& material : result.materials) {
     const auto base = base_price.find(material);
     if (base == base_price.end() || base->second <= 0.0) {
       return Status::invalid_input(fmt::format(
           "the simulation result has no base price for {}; re-run the simulation", material));
     }
-    const auto bought = imports.find(material);
-    if (bought == imports.end() || bought->second <= 0.0) {
+    const auto used = domestic_use_eur.find(material);
+    if (used == domestic_use_eur.end() || used->second <= 0.0) {
       card.notes.push_back(fmt::format(
           "{}: no Dutch imports in the {} trade data (no CN8 code maps to it, or none were "
           "imported); its input-cost change for Dutch businesses is not counted",
           material, card.trade_year));
       continue;
     }
-    std::map<std::string, double> share_of;  // NACE code -> share of EU use
-    std::map<std::string, std::string> label_of;
-    double allocated = 0.0;
-    for (const EndUseShare& e : data.end_use_shares) {
-      if (e.material_id != material) continue;
-      allocated += e.share;
-      if (e.nace_code.empty()) continue;
-      share_of[e.nace_code] += e.share;
-      label_of[e.nace_code] = e.nace_label;
-    }
-    if (share_of.empty()) {
+    const double use_usd = used->second * *rate;
+    const Allocation& a = allocation[material];
+    if (a.share_of.empty()) {
       card.notes.push_back(fmt::format(
-          "{}: the EU end-use table names no NACE sector for it; its {:.4g} USD of Dutch imports "
-          "are not allocated to sectors",
-          material, bought->second));
-      card.unallocated_inputs_usd += bought->second;
-      continue;
+          "{}: {}; its {} of Dutch use is listed as unallocated and its input-cost change is not "
+          "counted",
+          material, a.unallocated_reason, format_figure(use_usd, "USD")));
     }
-    // Shares that do not add up to 1 (rounding in the source, or uses without a sector) are
-    // normalised over the sectors named, and what has no sector is reported as unallocated.
-    double named = 0.0;
-    for (const auto& [code, share] : share_of) named += share;
-    const double total = std::max(allocated, named);
-    card.unallocated_inputs_usd += bought->second * (1.0 - named / total);
-    for (const auto& [code, share] : share_of) {
-      const double inputs = bought->second * share / total;
+    for (const auto& [code, share] : a.share_of) {
+      const double inputs = use_usd * share;
       SectorCost& s = sectors[code];
       s.nace_code = code;
-      s.nace_label = label_of[code];
+      s.nace_label = a.label_of.at(code);
       s.material_inputs_usd += inputs;
       for (int year = result.first_year; year <= result.last_year; ++year) {
         const auto p = eu_price.find({material, year});
@@ -270,8 +486,25 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
         change_by_year[code][year] += inputs * (ratio - 1.0);
       }
     }
+    // Value added at risk: the unserved part of the material's Dutch use stops the output it
+    // enters; that output's value added is taken at manufacturing's ratio to its inputs.
+    ValueAddedAtRisk risk;
+    risk.material = material;
+    risk.domestic_use_usd = use_usd;
+    double worst_share = 0.0, sum = 0.0;
+    for (const auto& [year, share] : shortage_share[material]) {
+      const double at_risk = share * use_usd * card.value_added_per_intermediate;
+      sum += at_risk;
+      if (share > worst_share) {
+        worst_share = share;
+        risk.worst_usd = at_risk;
+        risk.worst_year = year;
+      }
+    }
+    risk.mean_usd = sum / years;
+    card.value_added_at_risk_mean_usd += risk.mean_usd;
+    card.value_added_at_risk.push_back(std::move(risk));
   }
-  const double years = static_cast<double>(result.last_year - result.first_year + 1);
   for (auto& [code, s] : sectors) {
     double sum = 0.0;
     for (const auto& [year, change] : change_by_year[code]) {
@@ -292,14 +525,6 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
     return a.nace_code < b.nace_code;
   });
 
-  for (const IndustryAccounts& a : data.nl_industry_accounts) {
-    if (a.nace_code == "C" && a.year > card.manufacturing_accounts_year) {
-      const auto accounts_rate = usd_per_eur(data, a.year);
-      if (!accounts_rate) continue;
-      card.manufacturing_accounts_year = a.year;
-      card.manufacturing_intermediate_usd = a.intermediate_consumption_meur * 1e6 * *accounts_rate;
-    }
-  }
   if (card.manufacturing_intermediate_usd > 0.0) {
     card.share_of_manufacturing_inputs =
         card.total_cost_change_mean_usd / card.manufacturing_intermediate_usd;
@@ -308,6 +533,11 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
     card.fiscal_cost_usd += f.fiscal_cost_usd;
     card.levy_revenue_usd += f.levy_revenue_usd;
   }
+  // The club's money is taken as the EU budget's: the Netherlands bears its GNI-based share of
+  // the cost and receives that share of the levies (docs/scorecards.md).
+  card.nl_share_of_eu_budget = data.parameter("nl_share_of_eu_budget");
+  card.nl_fiscal_cost_usd = card.fiscal_cost_usd * card.nl_share_of_eu_budget;
+  card.nl_levy_revenue_usd = card.levy_revenue_usd * card.nl_share_of_eu_budget;
   std::set<std::string> club(result.club_regions.begin(), result.club_regions.end());
   for (const ProjectOnline& p : result.projects) {
     if (club.contains(base_region(p.region))) card.club_investment_usd += p.capex_usd;
@@ -316,6 +546,10 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
 }
 
 }  // namespace
+
+double business_shortage_share(const ShortfallScore& shortfall) {
+  return shortfall.demand_t > 0.0 ? shortfall.physical_shortage_t / shortfall.demand_t : 0.0;
+}
 
 Result<Scorecards> compute_scorecards(const Dataset& data, const SimulationResult& result) {
   Scorecards cards;
@@ -392,6 +626,37 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
   }
   const std::string business = "Dutch businesses";
   const BusinessScorecard& b = cards.business;
+  // The whole import bill, its reconciliation with the published total, and where it goes.
+  add(business, "imports_eur", "", b.imports_eur,
+      fmt::format("trade data {}, {} materials", b.trade_year, b.materials.size()));
+  if (b.imports_reference_year != 0) {
+    add(business, "imports_reference_eur", "", b.imports_reference_eur,
+        fmt::format("{}, {}",
+                    b.imports_reference_source.substr(0, b.imports_reference_source.find(':')),
+                    b.imports_reference_year));
+  }
+  for (const ReconciliationLine& r : b.reconciliation) {
+    add(business, slug(r.item) + "/reconciliation", r.item, r.value_eur,
+        r.kind == "residual" ? "not in the data (the rest of the reference)"
+        : r.is_estimate      ? fmt::format("estimate, {}", r.year)
+                             : fmt::format("published, {}", r.year));
+  }
+  const auto share_text = [](double part, double whole) {
+    return whole > 0.0 ? fmt::format("{:.1f}% of the imports", 100.0 * part / whole) : "";
+  };
+  add(business, "re_exports_eur", "", b.re_exports_eur,
+      share_text(b.re_exports_eur, b.imports_eur));
+  add(business, "domestic_use_eur", "", b.domestic_use_eur,
+      share_text(b.domestic_use_eur, b.imports_eur));
+  for (const SectorUse& u : b.use_by_sector) {
+    add(business, u.nace_code + "/domestic_use", fmt::format("{} {}", u.nace_code, u.nace_label),
+        u.domestic_use_eur);
+  }
+  add(business, "unallocated_inputs_eur", "", b.unallocated_inputs_eur,
+      b.domestic_use_eur > 0.0 ? fmt::format("{:.1f}% of Dutch use; {} materials, listed below",
+                                             100.0 * b.unallocated_inputs_eur / b.domestic_use_eur,
+                                             b.unallocated_inputs.size())
+                               : "");
   for (const SectorCost& c : b.sectors) {
     add(business, "sector/" + c.nace_code, fmt::format("{} {}", c.nace_code, c.nace_label),
         c.cost_change_mean_usd,
@@ -404,9 +669,21 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
           : std::nullopt,
       b.manufacturing_intermediate_usd > 0.0 ? "" : "no CBS accounts in the data",
       fmt::format(" ({})", b.manufacturing_accounts_year));
+  for (const ValueAddedAtRisk& v : b.value_added_at_risk) {
+    add(business, v.material + "/value_added_at_risk", v.material, v.mean_usd,
+        v.worst_year ? fmt::format("worst {}: {}", v.worst_year, format_figure(v.worst_usd, "USD"))
+                     : "no shortage");
+  }
+  add(business, "value_added_at_risk", "", b.value_added_at_risk_mean_usd,
+      b.value_added_per_intermediate > 0.0 ? "" : "no CBS accounts in the data",
+      " (all simulated materials)");
   add(business, "fiscal_cost", "", b.fiscal_cost_usd,
       b.fiscal_cost_usd < 0.0 ? fiscal_return_text() : "");
+  add(business, "nl_fiscal_cost", "", b.nl_fiscal_cost_usd,
+      fmt::format("{:.1f}% GNI-based share", 100.0 * b.nl_share_of_eu_budget));
   add(business, "levy_revenue", "", b.levy_revenue_usd);
+  add(business, "nl_levy_revenue", "", b.nl_levy_revenue_usd,
+      fmt::format("{:.1f}% GNI-based share", 100.0 * b.nl_share_of_eu_budget));
   add(business, "club_investment", "", b.club_investment_usd);
   return lines;
 }
@@ -428,6 +705,10 @@ std::string scorecards_to_table(const Scorecards& cards) {
                        line.value ? line.unit : "", line.text);
   }
   for (const std::string& note : cards.business.notes) out += "  note: " + note + "\n";
+  for (const UnallocatedInput& u : cards.business.unallocated_inputs) {
+    out += fmt::format("  unallocated Dutch use: {} {}: {}\n", u.material,
+                       format_figure(u.value_eur, "EUR"), u.reason);
+  }
   return out;
 }
 

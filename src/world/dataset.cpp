@@ -47,6 +47,9 @@ const std::vector<std::string>& dataset_table_names() {
       "supply_costs",
       "state_stocks",
       "nl_industry_accounts",
+      "nl_import_bill",
+      "nl_re_export_shares",
+      "nl_end_use_mapping",
   };
   return kNames;
 }
@@ -395,6 +398,28 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
            t->number(r, "stock_t"), t->number(r, "buy_below_price"), t->number(r, "buy_max_t"),
            t->number(r, "release_above_price"), t->number(r, "release_max_t"),
            t->flag(r, "is_estimate"), t->text(r, "basis"), t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "nl_import_bill", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.nl_import_bill.push_back({t->text(r, "item"), t->text(r, "kind"), t->integer(r, "year"),
+                                     t->optional_number(r, "value_eur"), t->flag(r, "is_estimate"),
+                                     t->text(r, "basis"), t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "nl_re_export_shares", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.nl_re_export_shares.push_back({t->text(r, "material_id"), t->number(r, "share"),
+                                          t->flag(r, "is_estimate"), t->text(r, "basis"),
+                                          t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "nl_end_use_mapping", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.nl_end_use_mapping.push_back({t->text(r, "material_id"), t->text(r, "application"),
+                                         t->number(r, "share"), t->text(r, "nace_code"),
+                                         t->text(r, "nace_label"), t->flag(r, "is_estimate"),
+                                         t->text(r, "basis"), t->line(r)});
     }
   }
   if (problems.size() == problems_before_rest) check_dataset_consistency(data, problems);

@@ -23,6 +23,7 @@ const std::vector<std::string>& required_parameters() {
       "crma_extraction_benchmark",
       "crma_processing_benchmark",
       "crma_recycling_benchmark",
+      "nl_share_of_eu_budget",
   };
   return kNames;
 }
@@ -86,6 +87,8 @@ void check_parameter_ranges(const Dataset& data, const std::string& file,
        {0, false, 0.2, false, "the rounding tolerance of a share sum, 0.05 for 5 points"}},
       {"wgi_reference_year", {1996, false, 2100, false, "a WGI year (the WGI begin in 1996)"}},
       {"trade_year", {1990, false, 2100, false, "a calendar year of the Comext extract"}},
+      {"nl_share_of_eu_budget",
+       {0, false, 1, false, "the Netherlands' GNI-based share of the EU budget, about 0.06"}},
   };
   for (const auto& [name, range] : kRanges) {
     const auto it = data.parameters.find(name);
@@ -373,6 +376,74 @@ void check_production_tonnage(const Dataset& data, const std::string& file,
   }
 }
 
+namespace {
+
+// The Dutch import bill's reconciliation: one reference total, at most one residual (computed,
+// so without a value), and a value on every other row; and the tables the business scorecard
+// reads beside it (docs/scorecards.md, "Dutch businesses"). A mapping row of a material the EU
+// end-use table covers is allowed and unused: that table takes precedence.
+void check_dutch_business_tables(const Dataset& data, const std::string& bill_file,
+                                 const std::string& re_export_file, const std::string& mapping_file,
+                                 double tolerance, std::vector<Diagnostic>& problems) {
+  int references = 0, residuals = 0;
+  for (const ImportBillRow& row : data.nl_import_bill) {
+    if (row.kind == "reference") {
+      ++references;
+    } else if (row.kind == "residual") {
+      ++residuals;
+    } else if (row.kind != "line") {
+      problems.push_back({bill_file, row.line, "kind",
+                          fmt::format("kind '{}' is not reference, line or residual; give one "
+                                      "of them",
+                                      row.kind)});
+      continue;
+    }
+    if (row.kind == "residual" && row.value_eur) {
+      problems.push_back({bill_file, row.line, "value_eur",
+                          "the residual row's value is computed (the reference less the covered "
+                          "imports and the lines); leave it empty"});
+    }
+    if (row.kind != "residual" && !row.value_eur) {
+      problems.push_back(
+          {bill_file, row.line, "value_eur",
+           fmt::format("the {} row '{}' has no value; give it in EUR", row.kind, row.item)});
+    }
+  }
+  if (references != 1) {
+    problems.push_back({bill_file, 0, "kind",
+                        fmt::format("{} reference rows; give exactly one: the published total "
+                                    "the Dutch import bill is reconciled with",
+                                    references)});
+  }
+  if (residuals > 1) {
+    problems.push_back(
+        {bill_file, 0, "kind", fmt::format("{} residual rows; give at most one", residuals)});
+  }
+  bool has_default = false;
+  for (const ReExportShare& s : data.nl_re_export_shares) has_default |= s.material_id == "*";
+  if (!has_default) {
+    problems.push_back({re_export_file, 0, "material_id",
+                        "no default row; add a row with material_id '*' that applies to every "
+                        "material not listed"});
+  }
+  std::map<std::string, std::pair<double, int>> sums;
+  for (const EndUseMapping& m : data.nl_end_use_mapping) {
+    auto& [total, line] = sums[m.material_id];
+    total += m.share;
+    line = std::max(line, m.line);
+  }
+  for (const auto& [material, sum] : sums) {
+    if (sum.first > 1.0 + tolerance) {
+      problems.push_back({mapping_file, sum.second, "share",
+                          fmt::format("the first-use shares of {} sum to {:.4f}, more than 1; "
+                                      "correct them so that they add up to at most 1",
+                                      material, sum.first)});
+    }
+  }
+}
+
+}  // namespace
+
 void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& problems) {
   const auto file = [&](const char* table) { return (data.directory / table).string(); };
   for (const std::string& name : required_parameters()) {
@@ -391,6 +462,8 @@ void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& pro
   check_share_sums(data.global_supply_shares, file("global_supply_shares.csv"), tolerance,
                    problems);
   check_share_sums(data.eu_sourcing_shares, file("eu_sourcing_shares.csv"), tolerance, problems);
+  check_dutch_business_tables(data, file("nl_import_bill.csv"), file("nl_re_export_shares.csv"),
+                              file("nl_end_use_mapping.csv"), tolerance, problems);
 
   std::map<std::string, std::pair<double, int>> end_use_sums;
   for (const EndUseShare& e : data.end_use_shares) {

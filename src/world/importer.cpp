@@ -894,6 +894,9 @@ Status Importer::copy_reference_tables() {
       {options.reference_dir / "estimates" / "demand_shares.csv", "demand_shares"},
       {options.reference_dir / "estimates" / "supply_costs.csv", "supply_costs"},
       {options.reference_dir / "estimates" / "state_stocks.csv", "state_stocks"},
+      {options.reference_dir / "estimates" / "nl_import_bill.csv", "nl_import_bill"},
+      {options.reference_dir / "estimates" / "nl_re_export_shares.csv", "nl_re_export_shares"},
+      {options.reference_dir / "estimates" / "nl_end_use_mapping.csv", "nl_end_use_mapping"},
   };
   for (const auto& [path, name] : copies) {
     Result<CsvTable> csv = read_csv_file(path);
@@ -933,7 +936,8 @@ Status Importer::write_all() {
     const bool sort_rows = name != "parameters" && name != "supply_risk_inputs" &&
                            name != "fx_rates" && name != "market_parameters" &&
                            name != "demand_shares" && name != "supply_costs" &&
-                           name != "state_stocks";
+                           name != "state_stocks" && name != "nl_import_bill" &&
+                           name != "nl_re_export_shares" && name != "nl_end_use_mapping";
     report.rows_written[name] = table.rows.size();
     Status status = write_table(options.out_dir / (name + ".csv"), std::move(table), sort_rows);
     CRITMIN_RETURN_IF_ERROR(status);

@@ -472,6 +472,54 @@ TEST(DatasetCheck, ReportsDemandSharesWithoutTheDefaultSplit) {
                                      "listed"});
 }
 
+TEST(DatasetCheck, ReportsAnImportBillWithTwoReferenceTotals) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("nl_import_bill"));
+  const std::size_t line =
+      find_row(csv, [&](const CsvRecord& r) { return cell(csv, r, "item") == "aluminium"; });
+  ASSERT_LT(line, csv.records.size());
+  csv.records[line].fields[csv.column("kind").value()] = "reference";
+  write_table(data.path("nl_import_bill"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("nl_import_bill") +
+                                     ":kind: 2 reference rows; give exactly one: the published "
+                                     "total the Dutch import bill is reconciled with"});
+}
+
+TEST(DatasetCheck, ReportsAResidualWithAValueAndALineWithout) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("nl_import_bill"));
+  const std::size_t residual =
+      find_row(csv, [&](const CsvRecord& r) { return cell(csv, r, "kind") == "residual"; });
+  const std::size_t magnesium =
+      find_row(csv, [&](const CsvRecord& r) { return cell(csv, r, "item") == "magnesium"; });
+  ASSERT_LT(residual, csv.records.size());
+  ASSERT_LT(magnesium, csv.records.size());
+  csv.records[residual].fields[csv.column("value_eur").value()] = "100";
+  csv.records[magnesium].fields[csv.column("value_eur").value()] = "";
+  write_table(data.path("nl_import_bill"), csv);
+  const std::string file = data.file("nl_import_bill");
+  EXPECT_EQ(data.check(),
+            (std::vector<std::string>{
+                file + ":" + std::to_string(csv.records[magnesium].line) +
+                    ":value_eur: the line row 'magnesium' has no value; give it in EUR",
+                file + ":" + std::to_string(csv.records[residual].line) +
+                    ":value_eur: the residual row's value is computed (the reference less the "
+                    "covered imports and the lines); leave it empty"}));
+}
+
+TEST(DatasetCheck, ReportsReExportSharesWithoutTheDefault) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("nl_re_export_shares"));
+  std::erase_if(csv.records,
+                [&](const CsvRecord& r) { return cell(csv, r, "material_id") == "*"; });
+  write_table(data.path("nl_re_export_shares"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("nl_re_export_shares") +
+                                     ":material_id: no default row; add a row with material_id "
+                                     "'*' that applies to every material not listed"});
+}
+
 TEST(DatasetCheck, MissingDirectoryIsNotFound) {
   TempDir temp{kTempPrefix};
   const fs::path missing = temp.path() / "no_dataset_here";

@@ -156,11 +156,14 @@ TEST_F(Importer, WritesTheExpectedNumberOfRowsPerTable) {
       {"demand_shares", 189},           // estimates/demand_shares.csv
       {"supply_costs", 85},             // estimates/supply_costs.csv
       {"state_stocks", 10},             // estimates/state_stocks.csv
+      {"nl_import_bill", 6},            // estimates/nl_import_bill.csv
+      {"nl_re_export_shares", 4},       // estimates/nl_re_export_shares.csv
+      {"nl_end_use_mapping", 11},       // estimates/nl_end_use_mapping.csv
       {"global_supply_shares", 6},      // 9 rows - Unobtainium, Atlantis, merged Türkiye
       {"governance", 4},                // ABW 2004, XKX 2022, KOR 2022, BHS 2022
       {"materials", 91},                // reference/materials.csv
       {"monthly_prices", 21},           // 2 x 11 - 1
-      {"parameters", 9},                // estimates/assessment_parameters.csv
+      {"parameters", 10},               // estimates/assessment_parameters.csv
       {"nl_industry_accounts", 2},      // the two rows of CBS table 85925ENG
       {"prices", 3},                    // lithium, cobalt, gallium
       {"production", 6},                // CHL, WLD, ROW, gallium, titanium, MMR
@@ -468,7 +471,7 @@ TEST_F(Importer, WritesADatasetThatLoadsWithTheHandCheckedValues) {
 
 TEST_F(Importer, ImportingTwiceGivesByteIdenticalFiles) {
   const std::map<std::string, std::string> first = snapshot(out_dir());
-  EXPECT_EQ(first.size(), 23u + 23u + 1u);  // tables, their schema files, import_report.txt
+  EXPECT_EQ(first.size(), 26u + 26u + 1u);  // tables, their schema files, import_report.txt
   TempDir other{kTempPrefix};
   const Result<ImportReport> again = import_sources(options_for(kFixture, other.path() / "out"));
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();

@@ -109,7 +109,7 @@ TEST(Scorecards, SupplySecurityOfAHandMadeResult) {
   EXPECT_DOUBLE_EQ(*eu.days_of_cover, 365.0 * (15.0 + 30.0) / 110.0);
 }
 
-TEST(Scorecards, DutchInputCostIsImportsTimesEndUseShareTimesPriceChange) {
+TEST(Scorecards, DutchInputCostIsUseTimesEndUseShareTimesPriceChange) {
   const Dataset& data = default_data();
   auto cards = compute_scorecards(data, hand_result());
   ASSERT_TRUE(cards.is_ok()) << cards.status().to_string();
@@ -137,6 +137,15 @@ TEST(Scorecards, DutchInputCostIsImportsTimesEndUseShareTimesPriceChange) {
     }
   }
   ASSERT_GT(imports_usd, 0.0);
+  // Dutch use: imports less the re-exported share (gallium's own row, else the default).
+  double re_export_share = -1.0;
+  for (const ReExportShare& r : data.nl_re_export_shares) {
+    if (r.material_id == "gallium" || (r.material_id == "*" && re_export_share < 0.0)) {
+      re_export_share = r.share;
+    }
+  }
+  ASSERT_GT(re_export_share, 0.0);
+  const double use_usd = imports_usd * (1.0 - re_export_share);
   double c26 = 0.0, named = 0.0, all = 0.0;
   for (const EndUseShare& e : data.end_use_shares) {
     if (e.material_id != "gallium") continue;
@@ -144,7 +153,7 @@ TEST(Scorecards, DutchInputCostIsImportsTimesEndUseShareTimesPriceChange) {
     if (!e.nace_code.empty()) named += e.share;
     if (e.nace_code == "C26") c26 += e.share;
   }
-  const double inputs = imports_usd * c26 / std::max(all, named);
+  const double inputs = use_usd * c26 / std::max(all, named);
   // Mean of +10% (2030) and +30% (2031).
   const auto sector = std::find_if(b.sectors.begin(), b.sectors.end(),
                                    [](const SectorCost& s) { return s.nace_code == "C26"; });

@@ -19,6 +19,7 @@
 namespace critmin::sim {
 
 struct SimulationResult;
+struct ShortfallScore;
 
 // Concentration of one stage of one material over the simulated years, and the EU's own output
 // at that stage against the CRMA benchmark (10% of EU use for extraction, 40% for processing).
@@ -71,33 +72,111 @@ struct SupplySecurityScorecard {
 };
 
 // Input-cost change of one Dutch using sector (NACE Rev. 2 division of the EU CRM study's end-use
-// table): the Netherlands' imports of the simulated materials, split over sectors by the EU
-// end-use shares, times the change of the EU price against the base year.
+// table, or of data/estimates/nl_end_use_mapping.csv where that table is silent): the Dutch use
+// of the simulated materials (imports less re-exports), split over sectors, times the change of
+// the EU price against the base year.
 struct SectorCost {
   std::string nace_code;
   std::string nace_label;
-  double material_inputs_usd = 0.0;   // the sector's share of Dutch imports in the trade year
+  double material_inputs_usd = 0.0;   // the sector's Dutch use of the simulated materials
   double cost_change_mean_usd = 0.0;  // mean over the simulated years [USD per year]
   double cost_change_peak_usd = 0.0;  // the year with the largest change
   int peak_year = 0;
 };
 
+// One material's part of the Dutch import bill in the trade year [EUR].
+struct MaterialBill {
+  std::string material;
+  double imports_eur = 0.0;       // gross imports (data/eu_imports.csv, declarant NLD)
+  double re_export_share = 0.0;   // 0-1, data/nl_re_export_shares.csv
+  double re_exports_eur = 0.0;    // imports_eur x re_export_share: re-exports and transit
+  double domestic_use_eur = 0.0;  // the rest: used by Dutch businesses
+  double unallocated_eur = 0.0;   // domestic use without a NACE division
+};
+
+// One part of the difference between the published total and the imports the trade data cover
+// (data/nl_import_bill.csv). The covered imports and the lines sum exactly to the reference.
+struct ReconciliationLine {
+  std::string item;
+  std::string kind;  // "line" (a sourced or estimated figure) or "residual" (the computed rest)
+  int year = 0;
+  double value_eur = 0.0;  // [EUR]; the residual may be negative when the lines overshoot
+  bool is_estimate = true;
+  std::string basis;
+};
+
+// The Dutch use of the bill that falls to one NACE division [EUR].
+struct SectorUse {
+  std::string nace_code;
+  std::string nace_label;
+  double domestic_use_eur = 0.0;
+};
+
+// Dutch use of a material that no NACE division could be given, with the reason [EUR].
+struct UnallocatedInput {
+  std::string material;
+  double value_eur = 0.0;
+  std::string reason;
+};
+
+// Value added at risk from a simulated material's physical shortage [USD/yr]: the Dutch use of
+// the material that the shortage leaves unserved, times Dutch manufacturing's value added per
+// euro of intermediate consumption (a lower bound under fixed input proportions;
+// docs/scorecards.md).
+struct ValueAddedAtRisk {
+  std::string material;
+  double domestic_use_usd = 0.0;  // the material's Dutch use in the trade year
+  double mean_usd = 0.0;          // mean over the simulated years [USD per year]
+  double worst_usd = 0.0;         // the year of the largest shortage share
+  int worst_year = 0;             // 0 when there is no shortage
+};
+
 struct BusinessScorecard {
+  // The whole Dutch import bill of critical materials in the trade year, every material the
+  // trade data carry (not only the simulated ones) [EUR].
+  double imports_eur = 0.0;            // what the trade data cover
+  double imports_reference_eur = 0.0;  // the published total it is held against
+  int imports_reference_year = 0;
+  std::string imports_reference_source;            // the reference row's item and basis
+  std::vector<ReconciliationLine> reconciliation;  // imports_eur + these = the reference
+  double re_exports_eur = 0.0;
+  double domestic_use_eur = 0.0;                     // imports_eur - re_exports_eur
+  double unallocated_inputs_eur = 0.0;               // domestic use without a NACE division
+  std::vector<MaterialBill> materials;               // largest imports first
+  std::vector<SectorUse> use_by_sector;              // largest use first
+  std::vector<UnallocatedInput> unallocated_inputs;  // largest first, each with its reason
+
   std::vector<SectorCost> sectors;      // largest mean change first
-  double unallocated_inputs_usd = 0.0;  // imports of uses without a NACE code in the data
+  double unallocated_inputs_usd = 0.0;  // unallocated_inputs_eur in USD
   double total_cost_change_mean_usd = 0.0;
   // Dutch manufacturing's intermediate consumption (CBS, NACE C) and the total change as a share
   // of it; 0 when the dataset has no CBS accounts.
   double manufacturing_intermediate_usd = 0.0;
   int manufacturing_accounts_year = 0;
   double share_of_manufacturing_inputs = 0.0;
-  double fiscal_cost_usd = 0.0;      // summed over the years
-  double levy_revenue_usd = 0.0;     // summed over the years
+  // Dutch manufacturing's gross value added per euro of intermediate consumption (CBS, NACE C);
+  // 0 without CBS accounts.
+  double value_added_per_intermediate = 0.0;
+  std::vector<ValueAddedAtRisk> value_added_at_risk;  // per simulated material
+  double value_added_at_risk_mean_usd = 0.0;          // their sum [USD per year]
+  double fiscal_cost_usd = 0.0;                       // summed over the years
+  double levy_revenue_usd = 0.0;                      // summed over the years
+  // The Netherlands' GNI-based share of the EU budget (parameter nl_share_of_eu_budget) and its
+  // share of the fiscal cost and of the levy revenue.
+  double nl_share_of_eu_budget = 0.0;
+  double nl_fiscal_cost_usd = 0.0;
+  double nl_levy_revenue_usd = 0.0;
   double club_investment_usd = 0.0;  // capital cost of projects commissioned in the club
   int trade_year = 0;
   double usd_per_eur = 0.0;        // the rate of the trade year the imports are converted with
   std::vector<std::string> notes;  // materials without Dutch imports or end-use shares
 };
+
+// The share of a simulated material's Dutch use that shortage leaves unserved in a year, from one
+// row of the result's shortfalls: the EU27 area's physical shortage over its demand (0-1). Demand
+// priced out is not counted here: users give it up at the price, and the input-cost change
+// prices it. The business scorecard reads the shortage through this one function only.
+double business_shortage_share(const ShortfallScore& shortfall);
 
 struct Scorecards {
   SupplySecurityScorecard security;

@@ -229,6 +229,43 @@ struct StateStock {
   int line = 0;  // row in the dataset file, for diagnostics
 };
 
+// One row of the reconciliation of the Dutch import bill (data/estimates/nl_import_bill.csv): the
+// published total it is held against (kind "reference", exactly one row), an explained part of the
+// difference ("line"), or the rest of it ("residual", at most one row, value computed).
+struct ImportBillRow {
+  std::string item;
+  std::string kind;  // "reference", "line" or "residual"
+  int year = 0;
+  std::optional<double> value_eur;  // [EUR]; nullopt only on the residual row
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
+// Share of the Netherlands' gross imports of a material that leaves again without processing
+// (re-exports and transit through Rotterdam; data/estimates/nl_re_export_shares.csv); material
+// "*" is the default.
+struct ReExportShare {
+  std::string material_id;
+  double share = 0.0;  // [0-1]
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
+// A documented first-use mapping of a material that the EU end-use table leaves out
+// (data/estimates/nl_end_use_mapping.csv): its share of Dutch use in one NACE division.
+struct EndUseMapping {
+  std::string material_id;
+  std::string application;
+  double share = 0.0;  // [0-1] of the material's Dutch first use
+  std::string nace_code;
+  std::string nace_label;
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
 class Dataset {
  public:
   std::filesystem::path directory;
@@ -256,6 +293,9 @@ class Dataset {
   std::vector<SupplyCost> supply_costs;
   std::vector<StateStock> state_stocks;
   std::vector<IndustryAccounts> nl_industry_accounts;  // CBS, the Netherlands
+  std::vector<ImportBillRow> nl_import_bill;
+  std::vector<ReExportShare> nl_re_export_shares;
+  std::vector<EndUseMapping> nl_end_use_mapping;
 
   const Material* find_material(std::string_view id_name_or_alias) const;
   const Country* find_country(std::string_view iso3) const;
