@@ -120,7 +120,9 @@ bool same_value(double a, double b) {
 }
 
 std::string card_group(const std::string& card) {
-  return card == "supply security" ? "Supply security" : "Consequences for Dutch businesses";
+  if (card == "supply security") return "Supply security";
+  if (card == "attribution") return "Attribution: against the same world without the instruments";
+  return "Consequences for Dutch businesses";
 }
 
 std::optional<double> optional_number(const json& value) {
@@ -214,10 +216,10 @@ json compare_scorecards(const json& comparison, const std::vector<std::string>& 
           if (direction != 0) verdict = (difference * direction > 0.0) ? "better" : "worse";
           std::string judgement;
           if (!verdict.empty()) {
-            judgement =
-                fmt::format(": {} for {}", verdict,
-                            card == "supply security" ? "supply security"
-                                                      : "Dutch businesses and the treasury");
+            judgement = fmt::format(": {} for {}", verdict,
+                                    card == "supply security" ? "supply security"
+                                    : card == "attribution"   ? "what the instruments themselves do"
+                                                            : "Dutch businesses and the treasury");
           }
           sentence = fmt::format("{} is {}, {} {} than in {} ({}){}.", subject, shown,
                                  show_line_size(std::fabs(difference), unit),

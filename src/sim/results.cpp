@@ -180,6 +180,29 @@ std::string simulation_to_json(const SimulationResult& result) {
                        {"peak_year", c.peak_year}});
   }
   json bill = business_bill_to_json(b);
+  json attribution;  // null without instruments
+  if (cards.attribution) {
+    const Attribution& a = *cards.attribution;
+    json materials = json::array();
+    for (const MaterialAttribution& m : a.materials) {
+      materials.push_back(
+          {{"material", m.material},
+           {"physical_shortage_avoided_t", m.physical_shortage_avoided_t},
+           {"top_share_change_points", m.top_share_change_points},
+           {"non_chinese_capacity_added_t", m.non_chinese_capacity_added_t},
+           {"fiscal_cost_usd", m.fiscal_cost_usd},
+           {"cost_per_t_capacity_usd",
+            m.cost_per_t_capacity_usd ? json(*m.cost_per_t_capacity_usd) : json()}});
+    }
+    attribution = {
+        {"counterfactual", a.counterfactual},
+        {"investment_attracted_usd", a.investment_attracted_usd},
+        {"fiscal_cost_usd", a.fiscal_cost_usd},
+        {"physical_shortage_avoided_usd", a.physical_shortage_avoided_usd},
+        {"top_share_change_points", a.top_share_change_points},
+        {"cost_per_point_usd", a.cost_per_point_usd ? json(*a.cost_per_point_usd) : json()},
+        {"materials", std::move(materials)}};
+  }
   out["scorecard"] = {{"supply_security",
                        {{"stages", std::move(stages)},
                         {"shortfall", std::move(shortfalls)},
@@ -201,6 +224,7 @@ std::string simulation_to_json(const SimulationResult& result) {
                         {"club_investment_usd", b.club_investment_usd},
                         {"notes", b.notes}}}};
   out["scorecard"]["dutch_business"].update(bill);
+  out["scorecard"]["attribution"] = std::move(attribution);
   json draws = json::array();
   for (const DisruptionDraw& d : result.draws) {
     draws.push_back({{"line", d.line},

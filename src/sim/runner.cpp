@@ -857,16 +857,15 @@ Status Runner::accounting() {
         result_.payments.push_back({run.material, year_, report.line, report.type, report.holder,
                                     f.name, f.value, f.unit});
       }
-      // The fiscal cost: what the state pays out, less stock sales (release revenue), as the
-      // runner has always summed it. paid_back_to_state is reported as a positive amount
-      // (subsidy.cpp) yet added here; see the closing note of issue 20 before changing the sign.
-      Result<std::vector<double>> money =
-          figures_of(report, {"levy_revenue", "subsidy_cost", "paid_back_to_state", "top_up_cost",
-                              "grant_paid", "refill_cost", "holding_cost", "release_revenue"});
-      if (!money.is_ok()) return money.status();
-      const std::vector<double>& m = money.value();
-      fiscal.levy_revenue_usd += m[0];
-      fiscal.fiscal_cost_usd += m[1] + m[2] + m[3] + m[4] + m[5] + m[6] - m[7];
+      // The fiscal cost: what the state pays out, less stock sales (kFiscalCostFigures).
+      Result<std::vector<double>> levy = figures_of(report, {"levy_revenue"});
+      if (!levy.is_ok()) return levy.status();
+      fiscal.levy_revenue_usd += levy.value()[0];
+      for (const auto& [name, sign] : kFiscalCostFigures) {
+        Result<double> value = report.figure(name);
+        if (!value.is_ok()) return value.status();
+        fiscal.fiscal_cost_usd += sign * value.value();
+      }
     }
   }
   result_.fiscal.push_back(fiscal);
@@ -959,7 +958,27 @@ Result<SimulationResult> run_simulation(const Dataset& data, const SimulationSce
                                         const ProgressCallback& progress) {
   Result<PreparedSimulation> prepared = prepare_simulation(data, scenario);
   CRITMIN_RETURN_IF_ERROR(prepared);
-  return run_prepared_simulation(prepared.value(), scenario.seed, progress);
+  Result<SimulationResult> result =
+      run_prepared_simulation(prepared.value(), scenario.seed, progress);
+  CRITMIN_RETURN_IF_ERROR(result);
+  if (scenario.clearing.instruments.empty()) return result;
+  // The same world without the instruments, on the same seed: the disruptions and the investment
+  // rule draw the same numbers (their streams do not depend on prices), so the difference is the
+  // instruments' doing.
+  SimulationScenario without = scenario;
+  without.clearing.instruments.clear();
+  without.clearing.stock_start_t.clear();
+  Result<PreparedSimulation> prepared_without = prepare_simulation(data, without);
+  if (!prepared_without.is_ok()) {
+    return in_context(prepared_without.status(), "the run without the instruments");
+  }
+  Result<SimulationResult> counterfactual =
+      run_prepared_simulation(prepared_without.value(), scenario.seed);
+  if (!counterfactual.is_ok()) {
+    return in_context(counterfactual.status(), "the run without the instruments");
+  }
+  result.value().scorecards.attribution = attribute(result.value(), counterfactual.value());
+  return result;
 }
 
 }  // namespace critmin::sim

@@ -551,6 +551,88 @@ double business_shortage_share(const ShortfallScore& shortfall) {
   return shortfall.demand_t > 0.0 ? shortfall.physical_shortage_t / shortfall.demand_t : 0.0;
 }
 
+double material_fiscal_cost_usd(const SimulationResult& result, const std::string& material) {
+  double cost = 0.0;
+  for (const PaymentRow& p : result.payments) {
+    if (p.material != material) continue;
+    for (const auto& [name, sign] : kFiscalCostFigures) {
+      if (p.figure == name) cost += sign * p.value;
+    }
+  }
+  return cost;
+}
+
+namespace {
+
+// The figures of one run that the attribution compares, per material.
+struct RunFigures {
+  double eu_physical_shortage_t = 0.0;
+  double top_share_last = 0.0;  // processing, last year
+  double non_chinese_capacity_t = 0.0;
+  double fiscal_cost_usd = 0.0;
+};
+
+RunFigures run_figures(const SimulationResult& result, const std::string& material) {
+  RunFigures f;
+  for (const ShortfallScore& s : result.shortfalls) {
+    if (s.material == material && s.area == "EU27")
+      f.eu_physical_shortage_t += s.physical_shortage_t;
+  }
+  for (const StageScore& s : result.stage_scores) {
+    if (s.material == material && s.stage == Stage::kProcessing && s.year == result.last_year) {
+      f.top_share_last = s.top_third_country_share;
+    }
+  }
+  for (const ProjectOnline& p : result.projects) {
+    if (p.material == material && p.stage == Stage::kProcessing && base_region(p.region) != "CHN") {
+      f.non_chinese_capacity_t += p.capacity_t;
+    }
+  }
+  f.fiscal_cost_usd = material_fiscal_cost_usd(result, material);
+  return f;
+}
+
+}  // namespace
+
+Attribution attribute(const SimulationResult& design, const SimulationResult& counterfactual) {
+  Attribution a;
+  a.counterfactual = "the same scenario and draws without its instruments";
+  a.investment_attracted_usd = design.scorecards.business.club_investment_usd -
+                               counterfactual.scorecards.business.club_investment_usd;
+  a.fiscal_cost_usd = design.scorecards.business.fiscal_cost_usd -
+                      counterfactual.scorecards.business.fiscal_cost_usd;
+  for (std::size_t m = 0; m < design.materials.size(); ++m) {
+    const std::string& material = design.materials[m];
+    const RunFigures with = run_figures(design, material);
+    const RunFigures without = run_figures(counterfactual, material);
+    MaterialAttribution ma;
+    ma.material = material;
+    ma.physical_shortage_avoided_t = without.eu_physical_shortage_t - with.eu_physical_shortage_t;
+    ma.top_share_change_points = 100.0 * (with.top_share_last - without.top_share_last);
+    ma.non_chinese_capacity_added_t = with.non_chinese_capacity_t - without.non_chinese_capacity_t;
+    ma.fiscal_cost_usd = with.fiscal_cost_usd - without.fiscal_cost_usd;
+    // Below a tonne a year the capacity is noise and the ratio would be meaningless.
+    if (ma.non_chinese_capacity_added_t >= 1.0) {
+      ma.cost_per_t_capacity_usd = ma.fiscal_cost_usd / ma.non_chinese_capacity_added_t;
+    }
+    for (const MaterialBase& base : design.bases) {
+      if (base.material == material) {
+        a.physical_shortage_avoided_usd +=
+            ma.physical_shortage_avoided_t * base.base_price_usd_per_t;
+      }
+    }
+    a.top_share_change_points += ma.top_share_change_points;
+    a.materials.push_back(std::move(ma));
+  }
+  if (!a.materials.empty()) {
+    a.top_share_change_points /= static_cast<double>(a.materials.size());
+  }
+  if (-a.top_share_change_points > 0.01) {
+    a.cost_per_point_usd = a.fiscal_cost_usd / -a.top_share_change_points;
+  }
+  return a;
+}
+
 Result<Scorecards> compute_scorecards(const Dataset& data, const SimulationResult& result) {
   Scorecards cards;
   cards.security = security_scorecard(data, result);
@@ -685,6 +767,30 @@ std::vector<ScoreLine> scorecard_lines(const Scorecards& cards) {
   add(business, "nl_levy_revenue", "", b.nl_levy_revenue_usd,
       fmt::format("{:.1f}% GNI-based share", 100.0 * b.nl_share_of_eu_budget));
   add(business, "club_investment", "", b.club_investment_usd);
+  if (cards.attribution) {
+    // Against the same world without the instruments: what the instruments themselves did.
+    const std::string attribution = "attribution";
+    const Attribution& a = *cards.attribution;
+    add(attribution, "attribution/investment_attracted_usd", "", a.investment_attracted_usd);
+    add(attribution, "attribution/attributed_fiscal_cost_usd", "", a.fiscal_cost_usd);
+    add(attribution, "attribution/physical_shortage_avoided_usd", "",
+        a.physical_shortage_avoided_usd);
+    add(attribution, "attribution/top_share_change_points", "", a.top_share_change_points, "",
+        " (mean over materials)");
+    add(attribution, "attribution/cost_per_point_usd", "", a.cost_per_point_usd,
+        a.cost_per_point_usd ? "" : "no concentration removed");
+    for (const MaterialAttribution& m : a.materials) {
+      add(attribution, m.material + "/attribution/physical_shortage_avoided_t", m.material,
+          m.physical_shortage_avoided_t);
+      add(attribution, m.material + "/attribution/top_share_change_points", m.material,
+          m.top_share_change_points);
+      add(attribution, m.material + "/attribution/non_chinese_capacity_added_t", m.material,
+          m.non_chinese_capacity_added_t);
+      add(attribution, m.material + "/attribution/cost_per_t_capacity_usd", m.material,
+          m.cost_per_t_capacity_usd,
+          m.cost_per_t_capacity_usd ? "" : "no capacity added outside China");
+    }
+  }
   return lines;
 }
 

@@ -218,6 +218,55 @@ TEST(Compare, TheVerdictPricesSecurityGainedAgainstTheFirstDesign) {
   EXPECT_EQ(same[1].fiscal_cost_per_shortage_text, "avoids no physical shortage");
 }
 
+TEST(Attribution, IsTheDesignAgainstTheRunWithoutItsInstrumentsByHand) {
+  // Without the instruments: 4 t of EU physical shortage (2030), China at 60% in 2031, one
+  // 10 t/yr refinery in the EU and one in China, no fiscal cost.
+  SimulationResult without = hand_result();
+  without.fiscal.clear();
+  auto cards = compute_scorecards(default_data(), without);
+  ASSERT_TRUE(cards.is_ok());
+  without.scorecards = cards.value();
+  // The design: 1 t short, China at 50%, a further 25 t/yr refinery in the USA (a member, 7 M USD
+  // of capital), and a subsidy that cost 2 M USD in 2031.
+  SimulationResult design = hand_result();
+  design.fiscal.clear();
+  design.shortfalls[0].physical_shortage_t = 1.0;
+  design.stage_scores[2].top_third_country_share = 0.5;
+  design.projects.push_back(
+      {"r", "gallium", "USA", Stage::kProcessing, 25.0, 1.0, 7e6, 2031, "investment"});
+  design.payments.push_back({"gallium", 2031, 9, "subsidy", "", "subsidy_cost", 2e6, "USD"});
+  cards = compute_scorecards(default_data(), design);
+  ASSERT_TRUE(cards.is_ok());
+  design.scorecards = cards.value();
+
+  const Attribution a = attribute(design, without);
+  EXPECT_DOUBLE_EQ(a.investment_attracted_usd, 7e6);
+  EXPECT_DOUBLE_EQ(material_fiscal_cost_usd(design, "gallium"), 2e6);
+  EXPECT_DOUBLE_EQ(a.physical_shortage_avoided_usd, 3.0 * 400000.0);
+  EXPECT_DOUBLE_EQ(a.top_share_change_points, -10.0);
+  ASSERT_EQ(a.materials.size(), 1u);
+  EXPECT_DOUBLE_EQ(a.materials[0].physical_shortage_avoided_t, 3.0);
+  EXPECT_DOUBLE_EQ(a.materials[0].non_chinese_capacity_added_t, 25.0);  // China's stays out
+  EXPECT_DOUBLE_EQ(a.materials[0].fiscal_cost_usd, 2e6);
+  ASSERT_TRUE(a.materials[0].cost_per_t_capacity_usd.has_value());
+  EXPECT_DOUBLE_EQ(*a.materials[0].cost_per_t_capacity_usd, 2e6 / 25.0);
+  // The run-level fiscal cost is the business card's (its fiscal rows, empty here).
+  EXPECT_DOUBLE_EQ(a.fiscal_cost_usd, 0.0);
+  ASSERT_TRUE(a.cost_per_point_usd.has_value());
+  EXPECT_DOUBLE_EQ(*a.cost_per_point_usd, 0.0);
+
+  // Its lines: an attribution card, one line per figure and material.
+  Scorecards with_attribution = design.scorecards;
+  with_attribution.attribution = a;
+  std::map<std::string, std::optional<double>> lines;
+  for (const ScoreLine& l : scorecard_lines(with_attribution)) {
+    if (l.card == "attribution") lines[l.key] = l.value;
+  }
+  EXPECT_EQ(lines.size(), 9u);
+  EXPECT_EQ(lines["attribution/investment_attracted_usd"], 7e6);
+  EXPECT_EQ(lines["gallium/attribution/non_chinese_capacity_added_t"], 25.0);
+}
+
 TEST(Compare, MatchesLinesByKeyAndDiffersFromTheFirstDesign) {
   auto a = compute_scorecards(default_data(), hand_result());
   SimulationResult changed = hand_result();

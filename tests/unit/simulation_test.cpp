@@ -262,6 +262,50 @@ TEST(Simulation, AMagnesiumBanOnTheClubLeavesTheEuPhysicallyShortInItsYearsOnly)
   }
 }
 
+TEST(Attribution, AnInstrumentThatNeverBindsIsCreditedWithNothingOnTheSameDraws) {
+  // A gallium ban that happens with probability 0.5 and a price floor far below any price: the
+  // run without the floor draws the same disruption, so every attributed figure is exactly 0.
+  std::string text = gallium_ban(0.5);
+  text.replace(text.find("[[disruption]]"), 14,
+               "[club]\nmembers = [\"EU27\", \"USA\", \"JPN\"]\n[[instrument]]\ntype = "
+               "\"price_floor\"\nmaterial = \"gallium\"\nstage = \"processing\"\nprice = "
+               "1.0\nunit = \"USD/kg\"\nenforcement = \"top_up\"\n[[disruption]]");
+  const SimulationResult r = run_ok(text);
+  ASSERT_TRUE(r.scorecards.attribution.has_value());
+  const sim::Attribution& a = *r.scorecards.attribution;
+  EXPECT_EQ(a.investment_attracted_usd, 0.0);
+  EXPECT_EQ(a.fiscal_cost_usd, 0.0);
+  EXPECT_EQ(a.physical_shortage_avoided_usd, 0.0);
+  EXPECT_EQ(a.top_share_change_points, 0.0);
+  ASSERT_EQ(a.materials.size(), 1u);
+  EXPECT_EQ(a.materials[0].non_chinese_capacity_added_t, 0.0);
+  EXPECT_FALSE(a.cost_per_point_usd.has_value());
+  // A scenario without instruments has no counterfactual to be measured against.
+  EXPECT_FALSE(run_ok(gallium_ban(0.5)).scorecards.attribution.has_value());
+}
+
+TEST(Attribution, ANeodymiumFloorIsCreditedWithTheCapacityItDrawsOutsideChina) {
+  const SimulationResult r = run_ok(test::read_file(std::filesystem::path(CRITMIN_TEST_DATA) /
+                                                    ".." / "scenarios" / "sim-ndpr-floor.toml"));
+  ASSERT_TRUE(r.scorecards.attribution.has_value());
+  const sim::Attribution& a = *r.scorecards.attribution;
+  ASSERT_EQ(a.materials.size(), 1u);
+  const sim::MaterialAttribution& nd = a.materials[0];
+  // The floor's top-ups cost the treasury and draw refining outside China that the same world
+  // without the floor does not build.
+  EXPECT_GT(a.fiscal_cost_usd, 0.0);
+  EXPECT_DOUBLE_EQ(a.fiscal_cost_usd, r.scorecards.business.fiscal_cost_usd);
+  EXPECT_DOUBLE_EQ(nd.fiscal_cost_usd, a.fiscal_cost_usd);  // one material
+  EXPECT_GT(nd.non_chinese_capacity_added_t, 1.0);
+  ASSERT_TRUE(nd.cost_per_t_capacity_usd.has_value());
+  EXPECT_DOUBLE_EQ(*nd.cost_per_t_capacity_usd,
+                   nd.fiscal_cost_usd / nd.non_chinese_capacity_added_t);
+  if (a.cost_per_point_usd) {
+    EXPECT_LT(a.top_share_change_points, -0.01);
+    EXPECT_DOUBLE_EQ(*a.cost_per_point_usd, a.fiscal_cost_usd / -a.top_share_change_points);
+  }
+}
+
 TEST(Simulation, AQuotaRaisesThePriceLessThanABan) {
   std::string quota = gallium_ban(1.0);
   quota.replace(quota.find("kind = \"export_ban\""), 19, "kind = \"quota\"\nshare = 0.5");

@@ -178,10 +178,48 @@ struct BusinessScorecard {
 // prices it. The business scorecard reads the shortage through this one function only.
 double business_shortage_share(const ShortfallScore& shortfall);
 
+// A design's effect measured against the same world without its instruments: the same scenario,
+// seed and random draws with no [[instrument]] (the club, its tariff-free trade and the trade
+// measures stay). run_simulation runs that counterfactual for every scenario with instruments
+// (docs/scorecards.md, "Attribution"). Differences are design minus counterfactual, except the
+// shortage avoided (counterfactual minus design), so that a positive figure is a gain.
+struct MaterialAttribution {
+  std::string material;
+  double physical_shortage_avoided_t = 0.0;  // the EU's, summed over the years
+  double top_share_change_points = 0.0;      // largest third country at processing, last year
+  // Processing capacity commissioned outside China during the run [t/yr] (projects of the
+  // scenario, the CRMA list and the investment rule).
+  double non_chinese_capacity_added_t = 0.0;
+  double fiscal_cost_usd = 0.0;  // of the instruments on this material, over the run
+  // fiscal_cost_usd / non_chinese_capacity_added_t when capacity was added [USD per t/yr].
+  std::optional<double> cost_per_t_capacity_usd;
+};
+
+struct Attribution {
+  std::string counterfactual;             // what the design is measured against, in words
+  double investment_attracted_usd = 0.0;  // capital cost of projects in the club's regions
+  double fiscal_cost_usd = 0.0;
+  double physical_shortage_avoided_usd = 0.0;  // the EU's, each tonne at its base price
+  double top_share_change_points = 0.0;        // mean over the materials
+  // fiscal_cost_usd per point of the mean largest share removed, when more than 0.01 points
+  // were removed [USD per point].
+  std::optional<double> cost_per_point_usd;
+  std::vector<MaterialAttribution> materials;
+};
+
 struct Scorecards {
   SupplySecurityScorecard security;
   BusinessScorecard business;
+  std::optional<Attribution> attribution;  // when the scenario has instruments
 };
+
+// The fiscal cost of a run's instruments on one material over the run [USD], summed from its
+// payment rows with the same figures and signs as FiscalScore (kFiscalCostFigures).
+double material_fiscal_cost_usd(const SimulationResult& result, const std::string& material);
+
+// `design` against `counterfactual`: the same scenario and seed without its instruments, with
+// its scorecards computed. Both must simulate the same materials and years.
+Attribution attribute(const SimulationResult& design, const SimulationResult& counterfactual);
 
 // One line of a scorecard as people read it: `compare` matches lines of two designs by key.
 struct ScoreLine {

@@ -162,6 +162,15 @@ struct ShortfallScore {
   double priced_out_t = 0.0;
 };
 
+// The instrument figures (critmin/policy/club.h InstrumentReport) the fiscal cost sums, with their
+// signs: what the state pays out, less stock sales. paid_back_to_state is reported as a positive
+// amount (subsidy.cpp) yet counted here as the runner has always counted it; see the closing note
+// of issue 20 before changing the sign.
+inline constexpr std::pair<std::string_view, double> kFiscalCostFigures[] = {
+    {"subsidy_cost", 1.0},    {"paid_back_to_state", 1.0}, {"top_up_cost", 1.0},
+    {"grant_paid", 1.0},      {"refill_cost", 1.0},        {"holding_cost", 1.0},
+    {"release_revenue", -1.0}};
+
 // Money of the instruments in one year, summed over materials.
 struct FiscalScore {
   int year = 0;
