@@ -49,6 +49,7 @@ class CertifiedMarket final : public Instrument {
     for (const auto& [name, share] : terms.certified_capacity) {
       capacity_overrides_[name] = {share.share, share.line};
     }
+    overrides_from_year_ = terms.certified_capacity_from_year;
   }
 
   void prepare(ClearingContext& context) override {
@@ -79,10 +80,17 @@ class CertifiedMarket final : public Instrument {
     for (std::size_t r = 0; r < n; ++r) {
       share[r] = context.member_regions.contains(r) ? member_share : other_share;
     }
+    // Before the year the scenario's audits are done, only the data's default shares hold.
+    const bool overrides_apply = !overrides_from_year_ || context.year >= *overrides_from_year_;
     for (const auto& [name, value] : capacity_overrides_) {
       if (auto r = context.one_region(name, value.second, "certified_capacity")) {
-        share[*r] = value.first;
+        if (overrides_apply) share[*r] = value.first;
       }
+    }
+    if (!overrides_apply && !capacity_overrides_.empty()) {
+      context.notes.push_back(fmt::format(
+          "line {}: certified_capacity applies from {}; in {} every region has the default share",
+          line_, *overrides_from_year_, context.year));
     }
     if (!context.problems.empty()) return;
     if (demand_share_ > 0.0 && !fallback_ &&
@@ -267,6 +275,7 @@ class CertifiedMarket final : public Instrument {
   std::optional<double> fallback_premium_usd_per_t_;
   double fallback_cap_usd_per_t_ = 0.0;                               // [USD/t] set by prepare()
   std::map<std::string, std::pair<double, int>> capacity_overrides_;  // name -> share, line
+  std::optional<int> overrides_from_year_;  // the overrides apply from this year on
   std::vector<std::optional<std::size_t>> twin_;
   double cost_[2] = {0.0, 0.0};
 };

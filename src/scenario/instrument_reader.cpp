@@ -196,6 +196,14 @@ policy::CertifiedMarketSpec read_certified_market(InstrumentTable& table) {
   spec.fallback = in.boolean("fallback").value_or(true);
   // Always USD per tonne, as the certification cost.
   spec.fallback_premium_usd_per_t = in.number("fallback_premium_usd_per_t");
+  spec.certified_capacity_from_year = in.integer("certified_capacity_from");
+  if (spec.certified_capacity_from_year) {
+    if (!in.has("certified_capacity")) {
+      in.error("certified_capacity_from",
+               "certified_capacity_from delays the shares of certified_capacity, which this "
+               "instrument does not set; add certified_capacity = { REGION = share } or remove it");
+    }
+  }
   if (const toml::node* node = in.get("certified_capacity")) {
     if (const toml::table* shares = node->as_table()) {
       for (const auto& [key, value] : *shares) {

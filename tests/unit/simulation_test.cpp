@@ -306,6 +306,34 @@ TEST(Attribution, ANeodymiumFloorIsCreditedWithTheCapacityItDrawsOutsideChina) {
   }
 }
 
+TEST(Simulation, PartnerCapacityIsCertifiedFromTheYearItsAuditsAreDone) {
+  // Ukraine's refining certified from 2027: its certified twin makes gallium from then on only.
+  const SimulationResult r = run_ok(
+      "[scenario]\nname = \"partners\"\nyears = [2025, 2028]\nseed = 1\nmaterials = "
+      "[\"gallium\"]\n[club]\nmembers = [\"EU27\", \"USA\", \"JPN\", \"KOR\"]\n"
+      "[[instrument]]\ntype = \"certified_market\"\nmaterial = \"gallium\"\nstandard = "
+      "\"s\"\ncertified_demand_share = 0.5\ncertified_capacity = { UKR = 1.0 }\n"
+      "certified_capacity_from = 2027\n");
+  for (int year = 2025; year <= 2028; ++year) {
+    const SeriesRow* twin = row(r, "UKR/certified", Stage::kProcessing, year);
+    if (year < 2027) {
+      EXPECT_EQ(twin, nullptr) << year;
+    } else {
+      ASSERT_NE(twin, nullptr) << year;
+      EXPECT_GT(twin->production_t, 0.0) << year;
+    }
+  }
+}
+
+TEST(SimulationScenario, ACertificationYearWithoutSharesToDelayIsRefusedAtItsLine) {
+  const std::vector<std::string> problems = problems_of(
+      "[scenario]\nname = \"p\"\nyears = [2025, 2026]\nseed = 1\n[club]\nmembers = "
+      "[\"EU27\"]\n[[instrument]]\ntype = \"certified_market\"\nmaterial = \"gallium\"\n"
+      "standard = \"s\"\ncertified_demand_share = 0.5\ncertified_capacity_from = 2027\n");
+  EXPECT_TRUE(has(problems, "sim.toml:12:certified_capacity_from:"))
+      << ::testing::PrintToString(problems);
+}
+
 TEST(Simulation, AQuotaRaisesThePriceLessThanABan) {
   std::string quota = gallium_ban(1.0);
   quota.replace(quota.find("kind = \"export_ban\""), 19, "kind = \"quota\"\nshare = 0.5");

@@ -67,6 +67,9 @@ struct CertifiedMarketSpec {
   double certified_demand_share = 0.0;  // [0,1] of member demand that buys certified only
   std::optional<double> certification_cost_usd_per_t;
   std::map<std::string, CertifiedShare> certified_capacity;  // region or ISO3 -> share
+  // Certification takes audits and time: the shares of certified_capacity apply from this year
+  // on (inclusive); before it every region keeps the data's default share. Unset: from the start.
+  std::optional<int> certified_capacity_from_year;
   // Buyers fall back to uncertified supply once certified supply costs them this much more than
   // open supply [USD/t]; unset: the data's estimate (certified_fallback_premium_share of the
   // price). No fallback (`fallback = false`): the mandate binds whatever certified supply costs.
