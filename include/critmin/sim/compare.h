@@ -71,6 +71,12 @@ struct DesignVerdict {
   std::string fiscal_cost_per_point_text;
   std::optional<double> fiscal_cost_per_shortage_usd;
   std::string fiscal_cost_per_shortage_text;
+  // With a company's bill of materials (`--bom`, critmin/sim/company.h): its cost change, mean per
+  // year [USD/yr], and its physically short purchases at base prices, mean per year [USD/yr]
+  // (headline figures company_cost_change_usd_per_yr, company_physical_shortage_usd_per_yr).
+  // None without one.
+  std::optional<double> company_cost_change_usd_per_yr;
+  std::optional<double> company_physical_shortage_usd_per_yr;
 };
 
 // The headline figures (critmin/sim/headline.h) the verdict's rows come from, in its order.
