@@ -69,6 +69,7 @@ struct Flags {
   std::string data;
   std::string html;
   std::string xlsx;
+  std::string bom;
 };
 
 // The whole command on one rank; returns the exit code. Problems every rank meets alike (flags,
@@ -106,6 +107,9 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   Result<sim::SimulationScenario> scenario =
       scenario::read_simulation_scenario(text.value(), flags.scenario, data.value());
   if (!scenario.is_ok()) return fail(scenario.status());
+  Result<std::optional<scenario::Bom>> bom = load_bom(data.value(), flags.bom);
+  if (!bom.is_ok()) return fail(bom.status());
+  scenario.value().bom = std::move(bom).value();
   const std::uint64_t seed = flags.seed.empty() ? scenario.value().seed : seed_flag.value();
   Result<sim::PreparedSimulation> prepared =
       sim::prepare_simulation(data.value(), scenario.value());
@@ -236,6 +240,7 @@ void register_ensemble_command(CLI::App& app, CommonOptions& common) {
                   "docs/report.md");
   cmd->add_option("--xlsx", flags->xlsx,
                   "also write an XLSX workbook (sheets figures and runs) to this file");
+  cmd->add_option("--bom", flags->bom, kBomHelp);
   cmd->callback([&common, flags] {
     const MpiWorld world;
     common.exit_code = run_ensemble_command(common, *flags, world);
