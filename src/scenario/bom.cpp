@@ -57,11 +57,12 @@ Result<Bom> read_bom(std::string_view text, const std::string& file, const Datas
   const CsvTable& table = parsed.value();
   std::vector<Diagnostic> problems;
   const auto invalid = [&](std::vector<Diagnostic> list) {
-    return Status::invalid_input(
-        fmt::format("{}: invalid bill of materials ({} problem{}); docs/scorecards.md, \"A "
-                    "company's own exposure\", describes the columns",
-                    file, list.size(), list.size() == 1 ? "" : "s"),
-        std::move(list));
+    // The message first: the list is moved into the Status.
+    std::string message = fmt::format(
+        "{}: invalid bill of materials ({} problem{}); docs/scorecards.md, \"A "
+        "company's own exposure\", describes the columns",
+        file, list.size(), list.size() == 1 ? "" : "s");
+    return Status::invalid_input(std::move(message), std::move(list));
   };
 
   for (const std::string& name : table.header) {

@@ -95,6 +95,13 @@ TEST(BomReader, ReportsEveryProblemAtFileLineColumnWithAFix) {
   EXPECT_TRUE(has(p, "bom.csv:10:spend_eur_per_yr: 20,000,000,000,000 EUR/yr is above the bound"));
   EXPECT_TRUE(has(p, "bom.csv:11:quantity_t_per_yr: 0 must be above 0"));
   EXPECT_EQ(p.size(), 10u);
+  // The message counts them (regression: it said "0 problems" when the list was moved first).
+  Result<Bom> bad =
+      read_bom("material,quantity_t_per_yr\ngalium,1\ncobalt,-1\n", "bom.csv", default_data());
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().message(),
+            "bom.csv: invalid bill of materials (2 problems); docs/scorecards.md, \"A company's "
+            "own exposure\", describes the columns");
 }
 
 TEST(BomReader, RejectsMissingAndUnknownColumnsAndEmptyFiles) {
