@@ -149,8 +149,9 @@ Result<CompareRun> run_compare(const Dataset& data,
 std::string comparison_to_table(const Comparison& comparison);
 
 // {"designs": [...], "verdict": [one object per design with the DesignVerdict's fields, a
-// missing cost per unit null], "lines": [{"card", "key", "label", "unit", "values", "texts",
-// "differences"}], "headline": [{"name", "unit", "values": [...]}], "runs": N, "bands":
+// missing cost per unit null, the company_* fields only with a bill of materials], "lines":
+// [{"card", "key", "label", "unit", "values", "texts", "differences"}], "headline": [{"name",
+// "unit", "values": [...]}], "runs": N, "bands":
 // [{"name", "unit", "p5": [...], "p50": [...], "p95": [...]}], "path_bands": [one list per design
 // of {"name", "unit", "first_year", "p5", "p50", "p95"}]}; a missing value is null.
 std::string comparison_to_json(const Comparison& comparison);
