@@ -91,6 +91,17 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
         return;
       }
       scenario.value().bom = bom.value();  // every design judged for the same company
+      // The table shows no run's notes: say here which rows of the bill a design leaves out.
+      const std::vector<std::string>& materials = scenario.value().materials;
+      for (std::size_t l = 0; bom.value() && l < bom.value()->lines.size(); ++l) {
+        const scenario::BomLine& line = bom.value()->lines[l];
+        if (std::find(materials.begin(), materials.end(), line.material) != materials.end()) {
+          continue;
+        }
+        std::cerr << fmt::format(
+            "critmin: note: {}:{}: {} is not simulated by {}; this row is not counted there\n",
+            flags->bom, line.line, line.material, file);
+      }
       scenarios.push_back(std::move(scenario).value());
       stems.push_back(std::filesystem::path(file).stem().string());
     }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <iostream>
 #include <limits>
@@ -110,6 +111,16 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   Result<std::optional<scenario::Bom>> bom = load_bom(data.value(), flags.bom);
   if (!bom.is_ok()) return fail(bom.status());
   scenario.value().bom = std::move(bom).value();
+  if (speaker && scenario.value().bom) {
+    // An ensemble prints bands, not a run's notes: say here which rows of the bill it leaves out.
+    const std::vector<std::string>& materials = scenario.value().materials;
+    for (const scenario::BomLine& line : scenario.value().bom->lines) {
+      if (std::find(materials.begin(), materials.end(), line.material) != materials.end()) continue;
+      std::cerr << fmt::format(
+          "critmin: note: {}:{}: {} is not simulated by this scenario; this row is not counted\n",
+          flags.bom, line.line, line.material);
+    }
+  }
   const std::uint64_t seed = flags.seed.empty() ? scenario.value().seed : seed_flag.value();
   Result<sim::PreparedSimulation> prepared =
       sim::prepare_simulation(data.value(), scenario.value());
