@@ -98,11 +98,18 @@
     $('scenario-name').value = s.file;
   }
 
+  // Adds the bill of materials to a job request when one is given (bom_csv, checked by the server).
+  function withBom(body) {
+    var bom = $('bom-text').value;
+    if (bom.trim()) body.bom_csv = bom;
+    return body;
+  }
+
   function runJob(event) {
     if (event) event.preventDefault();
     $('scenario-error').textContent = '';
-    request('POST', api + '/jobs', { kind: 'simulate', name: $('scenario-name').value || 'scenario.toml',
-      scenario: $('scenario-text').value }).then(function () {
+    request('POST', api + '/jobs', withBom({ kind: 'simulate', name: $('scenario-name').value || 'scenario.toml',
+      scenario: $('scenario-text').value })).then(function () {
       refreshJobs();
     }).catch(function (e) { $('scenario-error').textContent = e.message; });
   }
@@ -150,7 +157,7 @@
       return d === '' ? { name: $('scenario-name').value || 'edited.toml', scenario: $('scenario-text').value } : d;
     });
     var runs = Number($('compare-runs').value || 0);
-    request('POST', api + '/jobs', { kind: 'compare', scenarios: designs, runs: runs }).then(function () {
+    request('POST', api + '/jobs', withBom({ kind: 'compare', scenarios: designs, runs: runs })).then(function () {
       refreshJobs();
     }).catch(function (e) { $('compare-error').textContent = e.message; });
   }

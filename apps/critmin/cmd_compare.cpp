@@ -31,6 +31,7 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     std::uint64_t seed = 1;
     std::string html;
     std::string xlsx;
+    std::string bom;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("SCENARIOS", flags->scenarios,
@@ -57,6 +58,7 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
                   "(docs/report.md)");
   cmd->add_option("--xlsx", flags->xlsx,
                   "also write the compare's tables as an XLSX workbook to this file");
+  cmd->add_option("--bom", flags->bom, kBomHelp);
   cmd->callback([&common, flags] {
     if (flags->scenarios.size() < 2) {
       common.exit_code = report_error(Status::invalid_input(
@@ -75,6 +77,11 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(data.status());
       return;
     }
+    Result<std::optional<scenario::Bom>> bom = load_bom(data.value(), flags->bom);
+    if (!bom.is_ok()) {
+      common.exit_code = report_error(bom.status());
+      return;
+    }
     std::vector<sim::SimulationScenario> scenarios;
     std::vector<std::string> stems;
     for (const std::string& file : flags->scenarios) {
@@ -82,6 +89,18 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
       if (!scenario.is_ok()) {
         common.exit_code = report_error(scenario.status());
         return;
+      }
+      scenario.value().bom = bom.value();  // every design judged for the same company
+      // The table shows no run's notes: say here which rows of the bill a design leaves out.
+      const std::vector<std::string>& materials = scenario.value().materials;
+      for (std::size_t l = 0; bom.value() && l < bom.value()->lines.size(); ++l) {
+        const scenario::BomLine& line = bom.value()->lines[l];
+        if (std::find(materials.begin(), materials.end(), line.material) != materials.end()) {
+          continue;
+        }
+        std::cerr << fmt::format(
+            "critmin: note: {}:{}: {} is not simulated by {}; this row is not counted there\n",
+            flags->bom, line.line, line.material, file);
       }
       scenarios.push_back(std::move(scenario).value());
       stems.push_back(std::filesystem::path(file).stem().string());

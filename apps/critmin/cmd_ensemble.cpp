@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <iostream>
 #include <limits>
@@ -69,6 +70,7 @@ struct Flags {
   std::string data;
   std::string html;
   std::string xlsx;
+  std::string bom;
 };
 
 // The whole command on one rank; returns the exit code. Problems every rank meets alike (flags,
@@ -106,6 +108,19 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   Result<sim::SimulationScenario> scenario =
       scenario::read_simulation_scenario(text.value(), flags.scenario, data.value());
   if (!scenario.is_ok()) return fail(scenario.status());
+  Result<std::optional<scenario::Bom>> bom = load_bom(data.value(), flags.bom);
+  if (!bom.is_ok()) return fail(bom.status());
+  scenario.value().bom = std::move(bom).value();
+  if (speaker && scenario.value().bom) {
+    // An ensemble prints bands, not a run's notes: say here which rows of the bill it leaves out.
+    const std::vector<std::string>& materials = scenario.value().materials;
+    for (const scenario::BomLine& line : scenario.value().bom->lines) {
+      if (std::find(materials.begin(), materials.end(), line.material) != materials.end()) continue;
+      std::cerr << fmt::format(
+          "critmin: note: {}:{}: {} is not simulated by this scenario; this row is not counted\n",
+          flags.bom, line.line, line.material);
+    }
+  }
   const std::uint64_t seed = flags.seed.empty() ? scenario.value().seed : seed_flag.value();
   Result<sim::PreparedSimulation> prepared =
       sim::prepare_simulation(data.value(), scenario.value());
@@ -236,6 +251,7 @@ void register_ensemble_command(CLI::App& app, CommonOptions& common) {
                   "docs/report.md");
   cmd->add_option("--xlsx", flags->xlsx,
                   "also write an XLSX workbook (sheets figures and runs) to this file");
+  cmd->add_option("--bom", flags->bom, kBomHelp);
   cmd->callback([&common, flags] {
     const MpiWorld world;
     common.exit_code = run_ensemble_command(common, *flags, world);

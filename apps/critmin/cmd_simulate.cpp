@@ -20,6 +20,15 @@ Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,
   return scenario::read_simulation_scenario(text.value(), file, data);
 }
 
+Result<std::optional<scenario::Bom>> load_bom(const Dataset& data, const std::string& file) {
+  if (file.empty()) return std::optional<scenario::Bom>();
+  Result<std::string> text = read_text_file(file);
+  CRITMIN_RETURN_IF_ERROR(text);
+  Result<scenario::Bom> bom = scenario::read_bom(text.value(), file, data);
+  CRITMIN_RETURN_IF_ERROR(bom);
+  return std::optional<scenario::Bom>(std::move(bom).value());
+}
+
 Status write_csv_tables(const std::vector<report::LongTable>& tables,
                         const std::filesystem::path& dir) {
   CRITMIN_RETURN_IF_ERROR(report::write_long_tables(tables, dir));
@@ -58,6 +67,7 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
     std::string data;
     std::string html;
     std::string xlsx;
+    std::string bom;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("SCENARIO", flags->scenario, "scenario TOML (see docs/simulation.md)")
@@ -72,6 +82,7 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--html", flags->html,
                   "also write a self-contained HTML report with charts to this file");
   cmd->add_option("--xlsx", flags->xlsx, "also write the results as an XLSX workbook to this file");
+  cmd->add_option("--bom", flags->bom, kBomHelp);
   cmd->callback([&common, flags] {
     Result<Dataset> data = open_dataset(common, flags->data);
     if (!data.is_ok()) {
@@ -84,6 +95,12 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(scenario.status());
       return;
     }
+    Result<std::optional<scenario::Bom>> bom = load_bom(data.value(), flags->bom);
+    if (!bom.is_ok()) {
+      common.exit_code = report_error(bom.status());
+      return;
+    }
+    scenario.value().bom = std::move(bom).value();
     // A progress line on a terminal only: a log file gets no carriage returns.
     const bool terminal = isatty(STDERR_FILENO) != 0;
     const auto progress = [terminal](int year, int done, int total) {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "critmin/core/status.h"
@@ -40,6 +41,16 @@ void register_scenario_command(CLI::App& app, CommonOptions& common);
 // Reads and checks a simulation scenario file (file:line:key errors).
 Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,
                                                          const std::string& file);
+
+// Reads a company's bill of materials (`--bom FILE`, critmin/scenario/bom.h); nullopt for an
+// empty file name. kIoError when it cannot be read, kInvalidInput with file:line:column problems.
+Result<std::optional<scenario::Bom>> load_bom(const Dataset& data, const std::string& file);
+
+// The help text of --bom, the same on every command.
+inline constexpr const char* kBomHelp =
+    "a company's bill of materials (CSV: material, quantity_t_per_yr or spend_eur_per_yr, "
+    "optional supply_country); adds its cost change and physical-shortage exposure "
+    "(docs/scorecards.md)";
 
 // Writes DIR/summary.json and DIR/results.sqlite, creating DIR.
 Status write_simulation_results(const sim::SimulationResult& result,

@@ -308,6 +308,11 @@ json verdict_rows(const json& comparison, const std::vector<std::string>& design
        nullptr, "fiscal_cost_per_point_text"},
       {"fiscal_cost_per_shortage_usd", "extra fiscal cost per USD of EU physical shortage avoided",
        "USD/USD", nullptr, "fiscal_cost_per_shortage_text"},
+      {"company_cost_change_usd_per_yr", "company (--bom): cost change, mean per year", "USD/yr",
+       "company_cost_change_usd_per_yr", nullptr},
+      {"company_physical_shortage_usd_per_yr",
+       "company (--bom): physically short purchases at base prices, mean per year", "USD/yr",
+       "company_physical_shortage_usd_per_yr", nullptr},
   };
   const std::size_t n = designs.size();
   const std::size_t runs = comparison.value("runs", 0);
@@ -327,6 +332,12 @@ json verdict_rows(const json& comparison, const std::vector<std::string>& design
                             : nullptr;
   for (const Question& q : kQuestions) {
     if (!verdict) break;
+    // The company's rows (--bom) only when some design has them.
+    if (std::string_view(q.key).starts_with("company_") &&
+        std::none_of((*verdict).begin(), (*verdict).end(),
+                     [&](const json& e) { return e.contains(q.key); })) {
+      continue;
+    }
     json values = json::array(), displays = json::array(), notes = json::array(),
          bands = json::array();
     json row = {{"question", q.label}, {"unit", std::string(shown_unit(q.unit))}};

@@ -609,6 +609,18 @@ Result<std::string> build_report_model(std::string_view summary_json, const Data
     }
     tables.push_back(generic_table(key, humanize(key), value));
   }
+  // A company's exposure (--bom, docs/scorecards.md): its bill's rows and its years as tables.
+  if (summary.contains("company") && summary["company"].is_object()) {
+    const json& company = summary["company"];
+    if (company.contains("lines") && company["lines"].is_array() && !company["lines"].empty()) {
+      tables.push_back(generic_table(
+          "company.lines", "Company's exposure per bill-of-materials row", company["lines"]));
+    }
+    if (company.contains("years") && company["years"].is_array() && !company["years"].empty()) {
+      tables.push_back(
+          generic_table("company.years", "Company's exposure per year", company["years"]));
+    }
+  }
   model["tables"] = tables;
   model["assumptions"] = build_assumptions(data, materials);
   model["sources"] = build_sources(data);

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -561,15 +562,38 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
         }
         const bool compare = kind == "compare";
         for (const auto& [key, value] : body.items()) {
-          const bool known = key == "kind" || key == "name" ||
+          const bool known = key == "kind" || key == "name" || key == "bom_csv" ||
                              (compare ? key == "scenarios" || key == "runs" : key == "scenario");
           if (!known) {
-            send_error(res, 400,
-                       fmt::format(
-                           "unknown field '{}'; a {} job has {}", key, kind.get<std::string>(),
-                           compare ? "kind, scenarios, runs and name" : "kind, scenario and name"));
+            send_error(
+                res, 400,
+                fmt::format("unknown field '{}'; a {} job has {}", key, kind.get<std::string>(),
+                            compare ? "kind, scenarios, runs, bom_csv and name"
+                                    : "kind, scenario, bom_csv and name"));
             return;
           }
+        }
+        // A company's bill of materials (the CSV of `--bom`), read by the same reader.
+        std::optional<scenario::Bom> bom;
+        if (body.contains("bom_csv")) {
+          if (!body["bom_csv"].is_string()) {
+            send_error(res, 400, "bom_csv: give the bill of materials' CSV text as a string");
+            return;
+          }
+          const std::string text = body["bom_csv"].get<std::string>();
+          if (text.size() > options_.max_scenario_bytes) {
+            send_error(res, 413,
+                       fmt::format("bom_csv is larger than {} bytes; send a smaller bill of "
+                                   "materials",
+                                   options_.max_scenario_bytes));
+            return;
+          }
+          Result<scenario::Bom> read = scenario::read_bom(text, "bom.csv", data_);
+          if (!read.is_ok()) {
+            send_error(res, 400, read.status().to_string());
+            return;
+          }
+          bom = std::move(read).value();
         }
         if (body.contains("name") && !body["name"].is_string()) {
           send_error(res, 400, "name: a string naming the job");
@@ -589,8 +613,9 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
             for (std::size_t d = 0; d < names.size(); ++d)
               job->name += (d ? " vs " : "") + names[d];
           }
-          for (const sim::SimulationScenario& d : job->designs) {
+          for (sim::SimulationScenario& d : job->designs) {
             job->years_total += d.last_year - d.first_year + 1;
+            d.bom = bom;
           }
           job->runs_total = job->runs * job->designs.size();
         } else {
@@ -620,6 +645,7 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
             return;
           }
           job->scenario = std::move(scenario).value();
+          job->scenario.bom = std::move(bom);
           if (job->name == "scenario.toml" && !job->scenario.name.empty()) {
             job->name = job->scenario.name;
           }

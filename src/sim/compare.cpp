@@ -159,6 +159,10 @@ std::vector<DesignVerdict> design_verdicts(const std::vector<SimulationResult>& 
     v.top_third_country_text = concentration_text(result, crma_single_country_limit);
     v.dutch_cost_change_usd_per_yr = headline_value(figures, kVerdictFigures[3]);
     v.fiscal_cost_usd = headline_value(figures, kVerdictFigures[4]);
+    if (result.company) {
+      v.company_cost_change_usd_per_yr = result.company->cost_change_mean_usd_per_yr;
+      v.company_physical_shortage_usd_per_yr = result.company->physical_shortage_mean_usd_per_yr;
+    }
     verdicts.push_back(std::move(v));
   }
   if (verdicts.empty()) return verdicts;
@@ -344,6 +348,22 @@ std::string verdict_table(const Comparison& comparison, int label_width, std::si
                    ? format_amount(*v.fiscal_cost_per_shortage_usd, "USD/USD")
                    : std::string("-");
       });
+  const auto company_row = [&](const std::string& label, const char* figure,
+                               std::optional<double> DesignVerdict::*field) {
+    if (std::none_of(comparison.verdicts.begin(), comparison.verdicts.end(),
+                     [&](const DesignVerdict& v) { return (v.*field).has_value(); })) {
+      return;
+    }
+    row(label, "USD/yr", [&](const DesignVerdict& v) {
+      return (v.*field) ? money(*(v.*field), "USD/yr") : std::string("n/a");
+    });
+    band_row(figure, "USD/yr");
+  };
+  company_row("company (--bom): cost change, mean per year", "company_cost_change_usd_per_yr",
+              &DesignVerdict::company_cost_change_usd_per_yr);
+  company_row("company (--bom): physically short purchases at base prices, mean/yr",
+              "company_physical_shortage_usd_per_yr",
+              &DesignVerdict::company_physical_shortage_usd_per_yr);
   for (std::size_t d = 0; d < n; ++d) {
     const DesignVerdict& v = comparison.verdicts[d];
     out += fmt::format("  {}: EU physical shortage: {}; {}; per point: {}; per USD avoided: {}\n",
@@ -468,6 +488,11 @@ std::string comparison_to_json(const Comparison& comparison) {
                        {"fiscal_cost_per_point_text", v.fiscal_cost_per_point_text},
                        {"fiscal_cost_per_shortage_usd", optional(v.fiscal_cost_per_shortage_usd)},
                        {"fiscal_cost_per_shortage_text", v.fiscal_cost_per_shortage_text}});
+    if (v.company_cost_change_usd_per_yr) {
+      verdict.back()["company_cost_change_usd_per_yr"] = *v.company_cost_change_usd_per_yr;
+      verdict.back()["company_physical_shortage_usd_per_yr"] =
+          optional(v.company_physical_shortage_usd_per_yr);
+    }
   }
   json out = {{"designs", comparison.designs},
               {"verdict", std::move(verdict)},

@@ -188,6 +188,32 @@ std::vector<HeadlineFigure> headline_figures(const SimulationResult& result) {
       {"disruptions_happened", "count",
        static_cast<double>(std::count_if(result.draws.begin(), result.draws.end(),
                                          [](const DisruptionDraw& d) { return d.happens; }))});
+  if (result.company) {
+    // The company's rows summed per material (a material may have several suppliers), in the
+    // run's material order, then its totals.
+    const CompanyExposure& company = *result.company;
+    for (const std::string& material : result.materials) {
+      double cost = 0.0, shortage_t = 0.0;
+      bool bought = false;
+      for (const CompanyLineExposure& l : company.lines) {
+        if (l.material != material) continue;
+        bought = true;
+        cost += l.cost_change_mean_usd_per_yr;
+        shortage_t += l.physical_shortage_mean_t_per_yr;
+      }
+      if (!bought) continue;
+      figures.push_back({material + ".company_cost_change_usd_per_yr", "USD/yr", cost});
+      figures.push_back({material + ".company_physical_shortage_t_per_yr", "t/yr", shortage_t});
+    }
+    figures.push_back(
+        {"company_cost_change_usd_per_yr", "USD/yr", company.cost_change_mean_usd_per_yr});
+    figures.push_back(
+        {"company_cost_change_usd_worst_year", "USD/yr", company.cost_change_worst_usd_per_yr});
+    figures.push_back({"company_physical_shortage_usd_per_yr", "USD/yr",
+                       company.physical_shortage_mean_usd_per_yr});
+    figures.push_back({"company_physical_shortage_usd_worst_year", "USD/yr",
+                       company.physical_shortage_worst_usd_per_yr});
+  }
   return figures;
 }
 

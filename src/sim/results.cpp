@@ -74,6 +74,41 @@ nlohmann::json business_bill_to_json(const BusinessScorecard& b) {
           {"nl_levy_revenue_usd", b.nl_levy_revenue_usd}};
 }
 
+// The company's exposure (critmin/sim/company.h): its totals, one row per BOM row, one per year.
+nlohmann::json company_to_json(const CompanyExposure& c) {
+  using nlohmann::json;
+  json lines = json::array();
+  for (const CompanyLineExposure& l : c.lines) {
+    lines.push_back({{"line", l.line},
+                     {"material", l.material},
+                     {"supply_country", l.supply_country},
+                     {"region", l.region},
+                     {"quantity_t_per_yr", l.quantity_t_per_yr},
+                     {"spend_eur_per_yr", l.spend_eur_per_yr},
+                     {"base_price_usd_per_t", l.base_price_usd_per_t},
+                     {"cost_change_mean_usd_per_yr", l.cost_change_mean_usd_per_yr},
+                     {"physical_shortage_mean_t_per_yr", l.physical_shortage_mean_t_per_yr},
+                     {"physical_shortage_mean_usd_per_yr", l.physical_shortage_mean_usd_per_yr}});
+  }
+  json years = json::array();
+  for (std::size_t y = 0; y < c.cost_change_usd.size(); ++y) {
+    years.push_back({{"year", c.first_year + static_cast<int>(y)},
+                     {"cost_change_usd", c.cost_change_usd[y]},
+                     {"physical_shortage_usd", c.physical_shortage_usd[y]}});
+  }
+  return {{"bom_file", c.bom_file},
+          {"usd_per_eur", c.usd_per_eur},
+          {"cost_change_mean_usd_per_yr", c.cost_change_mean_usd_per_yr},
+          {"cost_change_worst_usd_per_yr", c.cost_change_worst_usd_per_yr},
+          {"cost_change_worst_year", c.cost_change_worst_year},
+          {"physical_shortage_mean_usd_per_yr", c.physical_shortage_mean_usd_per_yr},
+          {"physical_shortage_worst_usd_per_yr", c.physical_shortage_worst_usd_per_yr},
+          {"physical_shortage_worst_year", c.physical_shortage_worst_year},
+          {"lines", std::move(lines)},
+          {"years", std::move(years)},
+          {"notes", c.notes}};
+}
+
 }  // namespace
 
 std::string simulation_to_json(const SimulationResult& result) {
@@ -265,6 +300,7 @@ std::string simulation_to_json(const SimulationResult& result) {
                            {"contracted", d.contracted}});
   }
   out["investments"] = std::move(investments);
+  if (result.company) out["company"] = company_to_json(*result.company);
   out["notes"] = result.notes;
   return out.dump(2) + "\n";
 }
@@ -347,6 +383,7 @@ std::string simulation_to_table(const SimulationResult& result) {
   }
   out += "stages: " + timing + "\n";
   out += scorecards_to_table(result.scorecards);
+  if (result.company) out += company_to_table(*result.company);
   return out;
 }
 

@@ -951,6 +951,12 @@ Result<SimulationResult> run_prepared_simulation(const PreparedSimulation& prepa
   Result<Scorecards> cards = compute_scorecards(*prepared.state().data, result);
   CRITMIN_RETURN_IF_ERROR(cards);
   result.scorecards = std::move(cards).value();
+  if (scenario.bom) {
+    Result<CompanyExposure> company =
+        compute_company_exposure(*prepared.state().data, result, *scenario.bom);
+    CRITMIN_RETURN_IF_ERROR(company);
+    result.company = std::move(company).value();
+  }
   return result;
 }
 

@@ -419,15 +419,8 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
   // euro of material bought.
   std::map<std::string, double> base_price;
   for (const MaterialBase& b : result.bases) base_price[b.material] = b.base_price_usd_per_t;
-  std::map<std::pair<std::string, int>, std::pair<double, double>> eu_price;  // sum p*q, sum q
-  for (const SeriesRow& row : result.series) {
-    if (row.stage != Stage::kProcessing || base_region(row.region) != "EU27") continue;
-    auto& [pq, q] = eu_price[{row.material, row.year}];
-    // Weighted by use; a certified twin and the open node of the EU both count.
-    const double weight = std::max(row.consumption_t, 1e-12);
-    pq += row.price_usd_per_t * weight;
-    q += weight;
-  }
+  const std::map<std::pair<std::string, int>, double> eu_price =
+      region_prices_usd_per_t(result, "EU27");
 
   // Dutch manufacturing's accounts: its intermediate consumption, and its value added per euro
   // of it (the value-added-at-risk channel).
@@ -481,8 +474,8 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
       s.material_inputs_usd += inputs;
       for (int year = result.first_year; year <= result.last_year; ++year) {
         const auto p = eu_price.find({material, year});
-        if (p == eu_price.end() || p->second.second <= 0.0) continue;
-        const double ratio = p->second.first / p->second.second / base->second;
+        if (p == eu_price.end()) continue;
+        const double ratio = p->second / base->second;
         change_by_year[code][year] += inputs * (ratio - 1.0);
       }
     }
@@ -546,6 +539,23 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
 }
 
 }  // namespace
+
+std::map<std::pair<std::string, int>, double> region_prices_usd_per_t(
+    const SimulationResult& result, std::string_view region) {
+  std::map<std::pair<std::string, int>, std::pair<double, double>> sums;  // sum p*q, sum q
+  for (const SeriesRow& row : result.series) {
+    if (row.stage != Stage::kProcessing || base_region(row.region) != region) continue;
+    auto& [pq, q] = sums[{row.material, row.year}];
+    // Weighted by use; a certified twin and the open node of the region both count.
+    const double weight = std::max(row.consumption_t, 1e-12);
+    pq += row.price_usd_per_t * weight;
+    q += weight;
+  }
+  std::map<std::pair<std::string, int>, double> prices;
+  for (const auto& [key, sum] : sums)
+    prices.emplace_hint(prices.end(), key, sum.first / sum.second);
+  return prices;
+}
 
 double business_shortage_share(const ShortfallScore& shortfall) {
   return shortfall.demand_t > 0.0 ? shortfall.physical_shortage_t / shortfall.demand_t : 0.0;

@@ -229,6 +229,47 @@ TEST_F(DashboardApi, AnswersBadJobsWithAMessageAndRunsNothing) {
   EXPECT_EQ(get("/api/v1/jobs/99999999999999999999999").status, 404);
 }
 
+// Issue 16, item 5: the dashboard takes the company's bill of materials of `--bom` as bom_csv,
+// checked by the same reader before the job is queued.
+TEST_F(DashboardApi, TakesACompanysBillOfMaterialsCheckedLikeTheCli) {
+  const std::string text = test::read_file(kScenarios / "sim-gallium-ban.toml");
+  const Answer bad =
+      post("/api/v1/jobs",
+           json{{"scenario", text}, {"bom_csv", "material,quantity_t_per_yr\ngalium,2\n"}}.dump());
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.parsed.value("error", "")
+                .find("bom.csv:2:material: unknown material 'galium' (did you mean gallium?)"),
+            std::string::npos)
+      << bad.body;
+  EXPECT_EQ(post("/api/v1/jobs", json{{"scenario", text}, {"bom_csv", 5}}.dump()).status, 400);
+  EXPECT_TRUE(get("/api/v1/jobs").parsed.empty());
+
+  const std::string bom = test::read_file(kScenarios / "company-bom.csv");
+  const Answer simulate =
+      post("/api/v1/jobs", json{{"kind", "simulate"}, {"scenario", text}, {"bom_csv", bom}}.dump());
+  ASSERT_EQ(simulate.status, 202) << simulate.body;
+  const Answer compare =
+      post("/api/v1/jobs",
+           json{{"kind", "compare"},
+                {"scenarios", {"sim-gallium-ban.toml", "sim-gallium-ban-stockpile.toml"}},
+                {"bom_csv", bom}}
+               .dump());
+  ASSERT_EQ(compare.status, 202) << compare.body;
+  ASSERT_TRUE(dashboard_->wait_idle(120.0));
+  const std::string base = "/api/v1/jobs/" + std::to_string(simulate.parsed.value("id", 0ull));
+  const Answer summary = get(base + "/summary.json");
+  ASSERT_EQ(summary.status, 200) << summary.body;
+  ASSERT_TRUE(summary.parsed.contains("company"));
+  // The scenario simulates gallium only: its two gallium rows count, the other three are noted.
+  EXPECT_EQ(summary.parsed["company"]["lines"].size(), 2u);
+  EXPECT_EQ(summary.parsed["company"]["notes"].size(), 3u);
+  EXPECT_EQ(get(base + "/report.json").status, 200);
+  const Answer compared =
+      get("/api/v1/jobs/" + std::to_string(compare.parsed.value("id", 0ull)) + "/compare.json");
+  ASSERT_EQ(compared.status, 200) << compared.body;
+  EXPECT_TRUE(compared.parsed["verdict"][1].contains("company_cost_change_usd_per_yr"));
+}
+
 TEST_F(DashboardApi, RunsACompareJobOfExamplesAndEditedTextAndServesItsResults) {
   // The reference is an example by file name; the second design is edited text.
   const std::string edited = test::read_file(kScenarios / "sim-gallium-ban-stockpile.toml");

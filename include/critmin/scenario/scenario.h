@@ -31,6 +31,7 @@
 #include "critmin/core/status.h"
 #include "critmin/metrics/assess.h"
 #include "critmin/policy/club.h"
+#include "critmin/scenario/bom.h"
 #include "critmin/world/dataset.h"
 
 namespace critmin::scenario {
@@ -99,6 +100,9 @@ struct ScenarioSpec {
   std::vector<DemandShock> demand_shocks;
   std::vector<ProjectSpec> projects;
   policy::ClearingScenario clearing;  // club, instruments and trade measures in force every year
+  // A company's bill of materials whose exposure each run also reports (`--bom FILE`; never read
+  // from the TOML): it changes no figure of the run, only adds the company's.
+  std::optional<Bom> bom;
 };
 
 enum class ObservedFigure { kPrice, kExports };

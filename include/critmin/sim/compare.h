@@ -71,6 +71,12 @@ struct DesignVerdict {
   std::string fiscal_cost_per_point_text;
   std::optional<double> fiscal_cost_per_shortage_usd;
   std::string fiscal_cost_per_shortage_text;
+  // With a company's bill of materials (`--bom`, critmin/sim/company.h): its cost change, mean per
+  // year [USD/yr], and its physically short purchases at base prices, mean per year [USD/yr]
+  // (headline figures company_cost_change_usd_per_yr, company_physical_shortage_usd_per_yr).
+  // None without one.
+  std::optional<double> company_cost_change_usd_per_yr;
+  std::optional<double> company_physical_shortage_usd_per_yr;
 };
 
 // The headline figures (critmin/sim/headline.h) the verdict's rows come from, in its order.
@@ -143,8 +149,9 @@ Result<CompareRun> run_compare(const Dataset& data,
 std::string comparison_to_table(const Comparison& comparison);
 
 // {"designs": [...], "verdict": [one object per design with the DesignVerdict's fields, a
-// missing cost per unit null], "lines": [{"card", "key", "label", "unit", "values", "texts",
-// "differences"}], "headline": [{"name", "unit", "values": [...]}], "runs": N, "bands":
+// missing cost per unit null, the company_* fields only with a bill of materials], "lines":
+// [{"card", "key", "label", "unit", "values", "texts", "differences"}], "headline": [{"name",
+// "unit", "values": [...]}], "runs": N, "bands":
 // [{"name", "unit", "p5": [...], "p50": [...], "p95": [...]}], "path_bands": [one list per design
 // of {"name", "unit", "first_year", "p5", "p50", "p95"}]}; a missing value is null.
 std::string comparison_to_json(const Comparison& comparison);

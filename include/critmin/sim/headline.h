@@ -50,6 +50,18 @@ struct HeadlineFigure {
 //   fiscal_cost_usd_total     [USD]    the instruments' fiscal cost summed over the years
 //   levy_revenue_usd_total    [USD]    the price floors' levy revenue summed over the years
 //   disruptions_happened      [count]  how many of the scenario's disruptions were drawn to happen
+// With a company's bill of materials (result.company, critmin/sim/company.h), after these: per
+// material of the bill that the run simulates, in the run's material order,
+//   M.company_cost_change_usd_per_yr [USD/yr] the company's cost change for M (its rows summed),
+//                                      mean over the years
+//   M.company_physical_shortage_t_per_yr [t/yr] what the company buys of M that goes physically
+//                                      short, mean over the years
+// and for the run
+//   company_cost_change_usd_per_yr [USD/yr] the company's cost change, mean over the years
+//   company_cost_change_usd_worst_year [USD/yr] its largest yearly cost change
+//   company_physical_shortage_usd_per_yr [USD/yr] its physically short purchases, each tonne at
+//                                      its material's base price, mean over the years
+//   company_physical_shortage_usd_worst_year [USD/yr] their largest year
 std::vector<HeadlineFigure> headline_figures(const SimulationResult& result);
 
 // A yearly path of a run that an ensemble reports as a P5/P50/P95 band per year.

@@ -9,8 +9,11 @@
 // their year (data/fx_rates.csv).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "critmin/core/status.h"
@@ -206,6 +209,15 @@ struct Attribution {
   std::optional<double> cost_per_point_usd;
   std::vector<MaterialAttribution> materials;
 };
+
+// The use-weighted processing price [USD/t] of each (material, year) over the market nodes of
+// `region` (its open node and its certified twin: "EU27" and "EU27/certified"), each weighted by
+// its consumption (a node that consumes nothing by 1e-12, so a year nobody consumes gives the
+// plain mean): the price the region's users pay on average. A year in which the material's market
+// has no node of the region is absent. The Dutch card's EU price and a company's price
+// (critmin/sim/company.h) are both this.
+std::map<std::pair<std::string, int>, double> region_prices_usd_per_t(
+    const SimulationResult& result, std::string_view region);
 
 struct Scorecards {
   SupplySecurityScorecard security;

@@ -67,6 +67,7 @@
 #include "critmin/core/status.h"
 #include "critmin/policy/club.h"
 #include "critmin/scenario/scenario.h"
+#include "critmin/sim/company.h"
 #include "critmin/sim/scorecard.h"
 #include "critmin/world/dataset.h"
 
@@ -250,7 +251,9 @@ struct SimulationResult {
   std::vector<DisruptionDraw> draws;
   std::vector<ProjectOnline> projects;
   std::vector<InvestmentDecision> investments;
-  Scorecards scorecards;             // computed from the above at the end of the run
+  Scorecards scorecards;  // computed from the above at the end of the run
+  // The company's exposure when the scenario carries a bill of materials (critmin/sim/company.h).
+  std::optional<CompanyExposure> company;
   std::vector<StageTiming> timings;  // not part of summary.json: it varies between runs
   std::vector<std::string> notes;
 };
