@@ -714,7 +714,7 @@ INSTANTIATE_TEST_SUITE_P(Golden, ExampleScenario,
                          ::testing::Values("baseline", "sim-ndpr-floor", "sim-gallium-ban",
                                            "sim-gallium-ban-certified", "sim-lithium-cfd",
                                            "sim-gallium-ban-stockpile", "club-design",
-                                           "sim-risks-no-club"),
+                                           "sim-risks-no-club", "sim-gallium-ban-partners"),
                          [](const auto& test_info) {
                            std::string name = test_info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
