@@ -18,6 +18,7 @@
 #include "critmin/core/figures.h"
 #include "critmin/core/files.h"
 #include "critmin/report/results_report.h"
+#include "critmin/sim/compare.h"
 #include "critmin/sim/ensemble.h"
 #include "report/report_text.h"
 #include "report/xlsx_support.h"
@@ -286,34 +287,6 @@ json compare_scorecards(const json& comparison, const std::vector<std::string>& 
 // first screen of the HTML report and the first sheet of the XLSX (issue: compare leads with the
 // verdict). Fills `table`; an empty array when compare.json has no verdict (written before it).
 json verdict_rows(const json& comparison, const std::vector<std::string>& designs, json& table) {
-  struct Question {
-    const char* key;  // field of a verdict entry
-    const char* label;
-    const char* unit;  // the output table's units
-    const char* band;  // headline figure of the ensemble band; nullptr: none
-    const char* note;  // field with the design's note; nullptr: none
-  };
-  static constexpr Question kQuestions[] = {
-      {"eu_physical_shortage_usd", "EU physical shortage over the run, at base prices", "USD",
-       "eu_physical_shortage_usd_total", "eu_physical_shortage_text"},
-      {"eu_physical_shortage_share", "EU physical shortage, worst material and year", "0-1",
-       "eu_physical_shortage_share_worst", nullptr},
-      {"top_third_country_share",
-       "largest third country's share at processing, last year (mean over materials)", "0-1",
-       "top_third_country_share_mean_last", "top_third_country_text"},
-      {"dutch_cost_change_usd_per_yr", "cost to Dutch businesses, mean per year", "USD/yr",
-       "dutch_cost_change_usd_per_yr", nullptr},
-      {"fiscal_cost_usd", "fiscal cost over the run", "USD", "fiscal_cost_usd_total", nullptr},
-      {"fiscal_cost_per_point_usd", "extra fiscal cost per point of that share removed", "USD",
-       nullptr, "fiscal_cost_per_point_text"},
-      {"fiscal_cost_per_shortage_usd", "extra fiscal cost per USD of EU physical shortage avoided",
-       "USD/USD", nullptr, "fiscal_cost_per_shortage_text"},
-      {"company_cost_change_usd_per_yr", "company (--bom): cost change, mean per year", "USD/yr",
-       "company_cost_change_usd_per_yr", nullptr},
-      {"company_physical_shortage_usd_per_yr",
-       "company (--bom): physically short purchases at base prices, mean per year", "USD/yr",
-       "company_physical_shortage_usd_per_yr", nullptr},
-  };
   const std::size_t n = designs.size();
   const std::size_t runs = comparison.value("runs", 0);
   json columns = json::array({column("question", "question"), column("unit", "unit")});
@@ -330,12 +303,11 @@ json verdict_rows(const json& comparison, const std::vector<std::string>& design
                                 comparison["verdict"].size() == n
                             ? &comparison["verdict"]
                             : nullptr;
-  for (const Question& q : kQuestions) {
+  for (const sim::VerdictQuestion& q : sim::kVerdictQuestions) {
     if (!verdict) break;
     // The company's rows (--bom) only when some design has them.
-    if (std::string_view(q.key).starts_with("company_") &&
-        std::none_of((*verdict).begin(), (*verdict).end(),
-                     [&](const json& e) { return e.contains(q.key); })) {
+    if (q.only_with_bom && std::none_of((*verdict).begin(), (*verdict).end(),
+                                        [&](const json& e) { return e.contains(q.key); })) {
       continue;
     }
     json values = json::array(), displays = json::array(), notes = json::array(),

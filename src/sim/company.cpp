@@ -12,21 +12,10 @@
 
 #include "critmin/core/figures.h"
 #include "critmin/sim/simulation.h"
+#include "sim/region_names.h"
 
 namespace critmin::sim {
 namespace {
-
-std::string base_region(const std::string& name) { return name.substr(0, name.find('/')); }
-
-// The dataset's USD per EUR in `year`, or the latest earlier year's.
-std::optional<double> usd_per_eur(const Dataset& data, int year) {
-  const FxRate* best = nullptr;
-  for (const FxRate& r : data.fx_rates) {
-    if (r.year <= year && (!best || r.year > best->year)) best = &r;
-  }
-  if (!best) return std::nullopt;
-  return best->usd_per_eur;
-}
 
 // Sum of physical shortage and of demand per (material, region, year) over the processing nodes
 // of the region (open node and certified twin).
@@ -64,7 +53,7 @@ Result<CompanyExposure> compute_company_exposure(const Dataset& data,
   bool needs_rate = false;
   for (const scenario::BomLine& l : bom.lines) needs_rate = needs_rate || l.spend_eur_per_yr > 0.0;
   if (needs_rate) {
-    const auto rate = usd_per_eur(data, result.base_year);
+    const auto rate = data.usd_per_eur(result.base_year);
     if (!rate) {
       return Status::not_found(fmt::format(
           "{}: a row gives a spend in EUR, but data/fx_rates.csv has no USD/EUR rate for {} or "
@@ -72,7 +61,7 @@ Result<CompanyExposure> compute_company_exposure(const Dataset& data,
           bom.file, result.base_year));
     }
     out.usd_per_eur = *rate;
-  } else if (const auto rate = usd_per_eur(data, result.base_year)) {
+  } else if (const auto rate = data.usd_per_eur(result.base_year)) {
     out.usd_per_eur = *rate;
   }
 

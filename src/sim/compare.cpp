@@ -146,19 +146,32 @@ std::string concentration_text(const SimulationResult& result, double limit) {
 
 }  // namespace
 
+std::optional<double> verdict_value(const DesignVerdict& v, std::string_view key) {
+  if (key == "eu_physical_shortage_usd") return v.eu_physical_shortage_usd;
+  if (key == "eu_physical_shortage_share") return v.eu_physical_shortage_share;
+  if (key == "top_third_country_share") return v.top_third_country_share;
+  if (key == "dutch_cost_change_usd_per_yr") return v.dutch_cost_change_usd_per_yr;
+  if (key == "fiscal_cost_usd") return v.fiscal_cost_usd;
+  if (key == "fiscal_cost_per_point_usd") return v.fiscal_cost_per_point_usd;
+  if (key == "fiscal_cost_per_shortage_usd") return v.fiscal_cost_per_shortage_usd;
+  if (key == "company_cost_change_usd_per_yr") return v.company_cost_change_usd_per_yr;
+  if (key == "company_physical_shortage_usd_per_yr") return v.company_physical_shortage_usd_per_yr;
+  return std::nullopt;
+}
+
 std::vector<DesignVerdict> design_verdicts(const std::vector<SimulationResult>& results,
                                            double crma_single_country_limit) {
   std::vector<DesignVerdict> verdicts;
   for (const SimulationResult& result : results) {
     const std::vector<HeadlineFigure> figures = headline_figures(result);
     DesignVerdict v;
-    v.eu_physical_shortage_usd = headline_value(figures, kVerdictFigures[0]);
-    v.eu_physical_shortage_share = headline_value(figures, kVerdictFigures[1]);
+    v.eu_physical_shortage_usd = headline_value(figures, "eu_physical_shortage_usd_total");
+    v.eu_physical_shortage_share = headline_value(figures, "eu_physical_shortage_share_worst");
     v.eu_physical_shortage_text = shortage_text(result);
-    v.top_third_country_share = headline_value(figures, kVerdictFigures[2]);
+    v.top_third_country_share = headline_value(figures, "top_third_country_share_mean_last");
     v.top_third_country_text = concentration_text(result, crma_single_country_limit);
-    v.dutch_cost_change_usd_per_yr = headline_value(figures, kVerdictFigures[3]);
-    v.fiscal_cost_usd = headline_value(figures, kVerdictFigures[4]);
+    v.dutch_cost_change_usd_per_yr = headline_value(figures, "dutch_cost_change_usd_per_yr");
+    v.fiscal_cost_usd = headline_value(figures, "fiscal_cost_usd_total");
     if (result.company) {
       v.company_cost_change_usd_per_yr = result.company->cost_change_mean_usd_per_yr;
       v.company_physical_shortage_usd_per_yr = result.company->physical_shortage_mean_usd_per_yr;
@@ -321,49 +334,18 @@ std::string verdict_table(const Comparison& comparison, int label_width, std::si
     }
     out += "\n";
   };
-  const auto money = [](double v, const char* unit) { return format_amount(v, unit); };
-  row("EU physical shortage over the run, at base prices", "USD",
-      [&](const DesignVerdict& v) { return money(v.eu_physical_shortage_usd, "USD"); });
-  band_row(kVerdictFigures[0], "USD");
-  row("EU physical shortage, worst material and year", "% of demand",
-      [&](const DesignVerdict& v) { return format_amount(v.eu_physical_shortage_share, "share"); });
-  band_row(kVerdictFigures[1], "share");
-  row("largest third country's share at processing (mean, last year)", "%",
-      [&](const DesignVerdict& v) { return format_amount(v.top_third_country_share, "share"); });
-  band_row(kVerdictFigures[2], "share");
-  row("cost to Dutch businesses, mean per year", "USD/yr",
-      [&](const DesignVerdict& v) { return money(v.dutch_cost_change_usd_per_yr, "USD/yr"); });
-  band_row(kVerdictFigures[3], "USD/yr");
-  row("fiscal cost over the run", "USD",
-      [&](const DesignVerdict& v) { return money(v.fiscal_cost_usd, "USD"); });
-  band_row(kVerdictFigures[4], "USD");
-  row("extra fiscal cost per point of that share removed", "USD/point",
-      [&](const DesignVerdict& v) {
-        return v.fiscal_cost_per_point_usd ? money(*v.fiscal_cost_per_point_usd, "USD")
-                                           : std::string("-");
-      });
-  row("extra fiscal cost per USD of EU physical shortage avoided", "USD/USD",
-      [&](const DesignVerdict& v) {
-        return v.fiscal_cost_per_shortage_usd
-                   ? format_amount(*v.fiscal_cost_per_shortage_usd, "USD/USD")
-                   : std::string("-");
-      });
-  const auto company_row = [&](const std::string& label, const char* figure,
-                               std::optional<double> DesignVerdict::*field) {
-    if (std::none_of(comparison.verdicts.begin(), comparison.verdicts.end(),
-                     [&](const DesignVerdict& v) { return (v.*field).has_value(); })) {
-      return;
+  for (const VerdictQuestion& q : kVerdictQuestions) {
+    if (q.only_with_bom &&
+        std::none_of(comparison.verdicts.begin(), comparison.verdicts.end(),
+                     [&](const DesignVerdict& v) { return verdict_value(v, q.key).has_value(); })) {
+      continue;
     }
-    row(label, "USD/yr", [&](const DesignVerdict& v) {
-      return (v.*field) ? money(*(v.*field), "USD/yr") : std::string("n/a");
+    row(q.label, std::string(shown_unit(q.unit)), [&](const DesignVerdict& v) {
+      const std::optional<double> value = verdict_value(v, q.key);
+      return value ? format_amount(*value, q.unit) : std::string(q.only_with_bom ? "n/a" : "-");
     });
-    band_row(figure, "USD/yr");
-  };
-  company_row("company (--bom): cost change, mean per year", "company_cost_change_usd_per_yr",
-              &DesignVerdict::company_cost_change_usd_per_yr);
-  company_row("company (--bom): physically short purchases at base prices, mean/yr",
-              "company_physical_shortage_usd_per_yr",
-              &DesignVerdict::company_physical_shortage_usd_per_yr);
+    if (q.band) band_row(q.band, q.unit);
+  }
   for (std::size_t d = 0; d < n; ++d) {
     const DesignVerdict& v = comparison.verdicts[d];
     out += fmt::format("  {}: EU physical shortage: {}; {}; per point: {}; per USD avoided: {}\n",

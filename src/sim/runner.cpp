@@ -11,6 +11,7 @@
 #include "critmin/market/calibration.h"
 #include "critmin/market/trade_measures.h"
 #include "critmin/sim/simulation.h"
+#include "sim/region_names.h"
 #include "sim/status_context.h"
 
 namespace critmin::sim {
@@ -55,9 +56,6 @@ std::pair<double, double> split_shortfall(const market::RegionAccounts& accounts
   const double physical_t = std::min(accounts.physical_shortage_t, accounts.shortfall_t);
   return {physical_t, accounts.shortfall_t - physical_t};
 }
-
-// "AUS/certified" and "club/joint" belong to "AUS" and "club".
-std::string base_region(const std::string& name) { return name.substr(0, name.find('/')); }
 
 struct Project {
   std::string name;

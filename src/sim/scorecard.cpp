@@ -13,12 +13,10 @@
 
 #include "critmin/core/figures.h"
 #include "critmin/sim/simulation.h"
+#include "sim/region_names.h"
 
 namespace critmin::sim {
 namespace {
-
-// "AUS/certified" and "club/joint" belong to "AUS" and "club".
-std::string base_region(const std::string& name) { return name.substr(0, name.find('/')); }
 
 bool in_bloc(const Dataset& data, const std::string& bloc, const std::string& iso3) {
   const auto it = data.blocs.find(bloc);
@@ -163,16 +161,6 @@ SupplySecurityScorecard security_scorecard(const Dataset& data, const Simulation
     card.recycling.push_back(std::move(recycling));
   }
   return card;
-}
-
-// The dataset's USD per EUR in `year`, or the latest earlier year's.
-std::optional<double> usd_per_eur(const Dataset& data, int year) {
-  const FxRate* best = nullptr;
-  for (const FxRate& r : data.fx_rates) {
-    if (r.year <= year && (!best || r.year > best->year)) best = &r;
-  }
-  if (!best) return std::nullopt;
-  return best->usd_per_eur;
 }
 
 // Dutch imports of each material in the trade year [EUR]. A CN8 code mapped to several
@@ -355,7 +343,7 @@ void reconcile(const Dataset& data, BusinessScorecard& card) {
 Result<BusinessScorecard> business_scorecard(const Dataset& data, const SimulationResult& result) {
   BusinessScorecard card;
   card.trade_year = static_cast<int>(data.parameter("trade_year"));
-  const auto rate = usd_per_eur(data, card.trade_year);
+  const auto rate = data.usd_per_eur(card.trade_year);
   if (!rate) {
     return Status::not_found(fmt::format(
         "data/fx_rates.csv has no USD/EUR rate for {} or an earlier year; add one to convert the "
@@ -426,7 +414,7 @@ Result<BusinessScorecard> business_scorecard(const Dataset& data, const Simulati
   // of it (the value-added-at-risk channel).
   for (const IndustryAccounts& a : data.nl_industry_accounts) {
     if (a.nace_code == "C" && a.year > card.manufacturing_accounts_year) {
-      const auto accounts_rate = usd_per_eur(data, a.year);
+      const auto accounts_rate = data.usd_per_eur(a.year);
       if (!accounts_rate) continue;
       card.manufacturing_accounts_year = a.year;
       card.manufacturing_intermediate_usd = a.intermediate_consumption_meur * 1e6 * *accounts_rate;

@@ -118,6 +118,15 @@ double Dataset::parameter(const std::string& name) const {
   return it == parameters.end() ? 0.0 : it->second.value;
 }
 
+std::optional<double> Dataset::usd_per_eur(int year) const {
+  const FxRate* best = nullptr;
+  for (const FxRate& r : fx_rates) {
+    if (r.year <= year && (!best || r.year > best->year)) best = &r;
+  }
+  if (!best) return std::nullopt;
+  return best->usd_per_eur;
+}
+
 Result<std::set<std::string>> Dataset::resolve_bloc(std::string_view name_or_list) const {
   const std::string wanted = to_lower(trim(name_or_list));
   for (const auto& [name, members] : blocs) {

@@ -79,10 +79,41 @@ struct DesignVerdict {
   std::optional<double> company_physical_shortage_usd_per_yr;
 };
 
-// The headline figures (critmin/sim/headline.h) the verdict's rows come from, in its order.
-inline constexpr const char* kVerdictFigures[] = {
-    "eu_physical_shortage_usd_total", "eu_physical_shortage_share_worst",
-    "top_third_country_share_mean_last", "dutch_cost_change_usd_per_yr", "fiscal_cost_usd_total"};
+// One row of the verdict, as the CLI table, compare.json, the HTML report and the workbook all
+// show it: the single list of the verdict's rows, in order.
+struct VerdictQuestion {
+  const char* key;  // the DesignVerdict field, named as in compare.json's verdict entries
+  const char* label;
+  const char* unit;    // the output table's unit of the value ("USD", "0-1", "USD/yr", ...)
+  const char* band;    // the headline figure (critmin/sim/headline.h) banded under --runs, or none
+  const char* note;    // the entry field holding the design's note on the row, or none
+  bool only_with_bom;  // a company row: shown only when some design has a bill of materials
+};
+
+inline constexpr VerdictQuestion kVerdictQuestions[] = {
+    {"eu_physical_shortage_usd", "EU physical shortage over the run, at base prices", "USD",
+     "eu_physical_shortage_usd_total", "eu_physical_shortage_text", false},
+    {"eu_physical_shortage_share", "EU physical shortage, worst material and year", "0-1",
+     "eu_physical_shortage_share_worst", nullptr, false},
+    {"top_third_country_share", "largest third country's share at processing (mean, last year)",
+     "0-1", "top_third_country_share_mean_last", "top_third_country_text", false},
+    {"dutch_cost_change_usd_per_yr", "cost to Dutch businesses, mean per year", "USD/yr",
+     "dutch_cost_change_usd_per_yr", nullptr, false},
+    {"fiscal_cost_usd", "fiscal cost over the run", "USD", "fiscal_cost_usd_total", nullptr, false},
+    {"fiscal_cost_per_point_usd", "extra fiscal cost per point of that share removed", "USD",
+     nullptr, "fiscal_cost_per_point_text", false},
+    {"fiscal_cost_per_shortage_usd", "extra fiscal cost per USD of EU physical shortage avoided",
+     "USD/USD", nullptr, "fiscal_cost_per_shortage_text", false},
+    {"company_cost_change_usd_per_yr", "company (--bom): cost change, mean per year", "USD/yr",
+     "company_cost_change_usd_per_yr", nullptr, true},
+    {"company_physical_shortage_usd_per_yr",
+     "company (--bom): physically short purchases at base prices, mean/yr", "USD/yr",
+     "company_physical_shortage_usd_per_yr", nullptr, true},
+};
+
+// A design's value of the verdict row `key` (kVerdictQuestions); nullopt where it has none (the
+// first design's costs per unit, a company row without a bill of materials).
+std::optional<double> verdict_value(const DesignVerdict& verdict, std::string_view key);
 
 // The verdict of each design's deterministic run, the first design the reference. The CRMA line
 // (`crma_single_country_limit`) is the dataset's.

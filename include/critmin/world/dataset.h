@@ -301,6 +301,9 @@ class Dataset {
   const Country* find_country(std::string_view iso3) const;
   // A parameter's value; the dataset check guarantees that every parameter critmin uses exists.
   double parameter(const std::string& name) const;
+  // The USD per EUR rate of `year`, else of the latest earlier year (data/fx_rates.csv); nullopt
+  // when the data hold none that early.
+  std::optional<double> usd_per_eur(int year) const;
   // A market-engine parameter of a material: the material's own row, else the default row "*";
   // nullptr when neither exists.
   const MarketParameter* find_market_parameter(std::string_view material_id,
