@@ -106,31 +106,65 @@ void print_info(const Dataset& data) {
       estimates);
 }
 
-// Every material of the dataset: what `--material` accepts (id, name, aliases, group) and what
-// each command can do with it (assess needs supply shares; clear, simulate and the service need a
-// market: supply shares and a tonnage).
+// Every material of the dataset: what `--material` accepts (id, name, aliases, group), its CRMA
+// status, what each command can do with it (assess needs supply shares; clear, simulate and the
+// service need a market: supply shares and a tonnage), what its market's tonnage and price rest on,
+// and why the others cannot be modelled.
 void print_materials(const Dataset& data, int year) {
   const market::ModelCoverage coverage = market::market_coverage(data, year);
-  const std::set<std::string> modelled(coverage.modelled.begin(), coverage.modelled.end());
   std::set<std::string> assessed;
   for (const SupplyShare& s : data.global_supply_shares) assessed.insert(s.material_id);
-  std::cout << fmt::format("{:<24} {:<34} {:<6} {:<7} {:<6} {}\n", "id", "name", "group", "assess",
-                           "market", "also accepted as");
+  std::cout << fmt::format("{:<20} {:<26} {:<5} {:<11} {:<6} {:<6} {:<8} {}\n", "id", "name",
+                           "group", "crma", "assess", "market", "quality", "also accepted as");
+  std::size_t crma_listed = 0, crma_modelled = 0;
   for (const Material& m : data.materials) {
     std::string aliases;
     for (const std::string& alias : m.aliases) aliases += (aliases.empty() ? "" : ", ") + alias;
     const bool group = m.kind == "group";
-    std::cout << fmt::format("{:<24} {:<34} {:<6} {:<7} {:<6} {}\n", m.id, m.name,
-                             m.group.empty() ? "-" : m.group,
+    const auto basis = coverage.basis.find(m.id);
+    const bool modelled = basis != coverage.basis.end();
+    const std::string crma = m.is_strategic()  ? "strategic"
+                             : m.is_critical() ? "critical"
+                                               : "-";
+    if (!group && crma != "-") {
+      ++crma_listed;
+      crma_modelled += modelled ? 1 : 0;
+    }
+    std::cout << fmt::format("{:<20} {:<26} {:<5} {:<11} {:<6} {:<6} {:<8} {}\n", m.id,
+                             m.name.substr(0, 26), m.group.empty() ? "-" : m.group, crma,
                              group                     ? "group"
                              : assessed.contains(m.id) ? "yes"
                                                        : "no",
-                             modelled.contains(m.id) ? "yes" : "no", aliases);
+                             modelled ? "yes" : "no", modelled ? basis->second.quality : "-",
+                             aliases);
   }
   std::cout << fmt::format(
-      "\n{} materials; assess covers {}, a market for clear/simulate ({} data) {}. Groups for "
-      "assess --material: REE, HREE, LREE, PGM (their members).\n",
-      data.materials.size(), assessed.size(), year, modelled.size());
+      "\n{} materials; assess covers {}, a market for clear/simulate ({} data) {}; of the {} "
+      "on the CRMA critical or strategic lists, {} have a market. Groups for assess --material: "
+      "REE, HREE, LREE, PGM (their members).\n",
+      data.materials.size(), assessed.size(), year, coverage.modelled.size(), crma_listed,
+      crma_modelled);
+  std::cout << "\nWhat each market rests on (quality \"sources\": tonnage and price from the "
+               "public sources; high/medium/low: a documented estimate of "
+               "data/estimates/minor_material_supply.csv):\n";
+  for (const auto& [id, basis] : coverage.basis) {
+    std::string hosts;
+    for (const std::string& h : basis.byproduct_hosts) hosts += (hosts.empty() ? "" : ", ") + h;
+    std::cout << fmt::format("  {}: tonnage {}; price {}{}\n", id, basis.tonnage, basis.price,
+                             hosts.empty() ? "" : "; a by-product of " + hosts);
+  }
+  std::cout << "\nNot modelled, and what is missing:\n";
+  for (const auto& [id, reason] : coverage.not_modelled) {
+    std::cout << fmt::format("  {}: {}\n", id, reason);
+  }
+  for (const Material& m : data.materials) {
+    if (m.kind == "material" && !assessed.contains(m.id)) {
+      std::cout << fmt::format(
+          "  {}: the dataset has no world supply shares for it (EU CRM 2023 study), so neither "
+          "assess nor the market engine covers it\n",
+          m.id);
+    }
+  }
 }
 
 }  // namespace

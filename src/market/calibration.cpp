@@ -135,6 +135,28 @@ std::optional<Price> price_of(const Dataset& data, const std::string& material, 
 
 }  // namespace
 
+ByproductBound byproduct_bound(const Dataset& data, std::string_view material) {
+  ByproductBound bound;
+  double share_sum = 0.0, ratio = 0.0, cost_weight = 0.0, cost = 0.0;
+  for (const ByproductHost& h : data.byproduct_hosts) {
+    if (h.byproduct_material_id != material || !(h.recovery_share > 0.0)) continue;
+    bound.hosts.push_back(h.host_material_id);
+    share_sum += h.share_of_output;
+    const double host_ratio = h.max_recovery_share / h.recovery_share;
+    ratio += h.share_of_output * host_ratio;
+    // The extra output each host can give weighs its cost of raising recovery.
+    const double headroom = h.share_of_output * (host_ratio - 1.0);
+    cost_weight += headroom;
+    cost += headroom * h.cost_of_raising_recovery;
+  }
+  bound.share_of_output = share_sum;
+  // Only a material whose whole output comes from hosts is bounded: a primary mine can always be
+  // opened for the rest.
+  if (share_sum >= 1.0 - 1e-9) bound.capacity_ratio = ratio;
+  if (cost_weight > 0.0) bound.raise_cost_multiple = cost / cost_weight;
+  return bound;
+}
+
 Result<CalibratedMarket> build_market(const Dataset& data, std::string_view material_name,
                                       int year) {
   const Material* material = data.find_material(material_name);
@@ -150,6 +172,7 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   const std::string id = material->id;
   CalibratedMarket out;
   CalibrationInfo& info = out.info;
+  std::vector<std::string>& estimates = info.estimates;
   MarketModel& model = out.model;
   model.material = id;
   model.year = year;
@@ -195,10 +218,29 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
       }
     }
   }
+  // The last resort: a documented estimate of world output (minor_material_supply.csv). Its
+  // tonnage and price count the same product, the one the engine prices, so it anchors the
+  // processing stage.
+  const MinorMaterialSupply* minor = data.find_minor_supply(id);
+  if (!tonnage && minor && minor->world_output_t && *minor->world_output_t > 0.0) {
+    tonnage = Tonnage{*minor->world_output_t, minor->year, Stage::kProcessing,
+                      "minor_material_supply.csv",
+                      fmt::format("{} quality, row {}", minor->quality, minor->line)};
+    info.data_quality = minor->quality;
+    info.notes.push_back(fmt::format(
+        "world output {} t from minor_material_supply.csv row {} ({} quality{}): {}",
+        format_number(*minor->world_output_t), minor->line, minor->quality,
+        minor->is_estimate ? ", an estimate" : "", minor->basis));
+    if (minor->is_estimate) {
+      estimates.push_back(
+          fmt::format("world_output_t={}", format_number(*minor->world_output_t)));
+    }
+  }
   if (!tonnage) {
     return Status::not_found(fmt::format(
-        "{}: the dataset has no production tonnage for it (USGS), so it cannot be modelled in "
-        "tonnes",
+        "{}: the dataset has no production tonnage for it (not in production.csv, and "
+        "minor_material_supply.csv has no world output for it), so it cannot be modelled in "
+        "tonnes; add its world output to data/estimates/minor_material_supply.csv with its basis",
         id));
   }
   info.anchor = fmt::format("{} world {} production {} ({})", tonnage->source,
@@ -212,7 +254,6 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   }
 
   Parameters parameters(data, id);
-  std::vector<std::string>& estimates = info.estimates;
   const auto param = [&](const char* name) { return parameters.get(name, estimates); };
   std::map<std::string, double> p;
   for (const char* name :
@@ -239,6 +280,16 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   model.processing_yield = yield;
 
   std::optional<Price> price = price_of(data, id, year);
+  if (!price && minor && minor->price_usd_per_t && *minor->price_usd_per_t > 0.0) {
+    price = Price{*minor->price_usd_per_t,
+                  fmt::format("minor_material_supply.csv row {} ({} quality{})", minor->line,
+                              minor->quality, minor->is_estimate ? ", an estimate" : ""),
+                  minor->year};
+    if (info.data_quality.empty()) info.data_quality = minor->quality;
+    if (minor->is_estimate) {
+      estimates.push_back(fmt::format("price_usd_per_t={}", format_number(*minor->price_usd_per_t)));
+    }
+  }
   if (price) {
     info.base_price_usd_per_t = price->usd_per_t;
     info.price_source = price->source;
@@ -357,6 +408,11 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
       (tonnage->stage == Stage::kProcessing ? 1.0 : yield);  // [t/yr] processed output
   const double extracted_total_t = processed_total_t / yield;
   const double restart = p["restart_share"];
+  // A by-product's mined supply is tied to its hosts (byproduct_hosts.csv): its capacity can grow
+  // only by recovering more of what the hosts' throughput contains, up to the best circuits'
+  // recovery, so a region's idle capacity never takes it above that ceiling.
+  ByproductBound bound = byproduct_bound(data, id);
+  info.byproduct = bound;
   const auto supply_of = [&](const std::string& region, Stage stage, double base_t,
                              double stage_price) -> Result<std::vector<SupplyStep>> {
     std::vector<SupplyStep> steps;
@@ -377,7 +433,10 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     }
     steps.push_back(
         {base_t, cost->cost_low * stage_price, (cost->cost_high - cost->cost_low) * stage_price});
-    const double idle_t = base_t * (1.0 / cost->utilisation - 1.0);
+    double idle_t = base_t * (1.0 / cost->utilisation - 1.0);
+    if (stage == Stage::kExtraction && bound.capacity_ratio > 0.0) {
+      idle_t = std::min(idle_t, base_t * (bound.capacity_ratio - 1.0));
+    }
     if (restart * idle_t > 1e-9 * base_t) {
       steps.push_back({restart * idle_t, cost->idle_cost_low * stage_price,
                        (cost->idle_cost_high - cost->idle_cost_low) * stage_price});
@@ -506,6 +565,10 @@ ModelCoverage market_coverage(const Dataset& data, int year) {
     Result<CalibratedMarket> market = build_market(data, id, year);
     if (market.is_ok()) {
       coverage.modelled.push_back(id);
+      const CalibrationInfo& info = market.value().info;
+      coverage.basis[id] = {info.anchor, info.price_source,
+                            info.data_quality.empty() ? "sources" : info.data_quality,
+                            info.byproduct.hosts};
     } else {
       coverage.not_modelled[id] = market.status().message();
     }

@@ -50,6 +50,11 @@ const std::vector<std::string>& dataset_table_names() {
       "nl_import_bill",
       "nl_re_export_shares",
       "nl_end_use_mapping",
+      "minor_material_supply",
+      "byproduct_hosts",
+      "ree_deposit_baskets",
+      "ree_mine_output",
+      "ree_element_market",
   };
   return kNames;
 }
@@ -63,6 +68,13 @@ const MarketParameter* Dataset::find_market_parameter(std::string_view material_
     if (p.material_id == "*" && !fallback) fallback = &p;
   }
   return fallback;
+}
+
+const MinorMaterialSupply* Dataset::find_minor_supply(std::string_view material_id) const {
+  for (const MinorMaterialSupply& m : minor_material_supply) {
+    if (m.material_id == material_id) return &m;
+  }
+  return nullptr;
 }
 
 const SupplyCost* Dataset::find_supply_cost(std::string_view material_id, std::string_view region,
@@ -431,6 +443,48 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
                                          t->text(r, "basis"), t->line(r)});
     }
   }
+  if (auto t = read_table(directory, "minor_material_supply", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.minor_material_supply.push_back(
+          {t->text(r, "material_id"), t->optional_number(r, "world_output_t_2023"),
+           t->optional_number(r, "price_usd_per_t_2023"), t->text(r, "top_producer_shares"),
+           t->text(r, "quality"), t->flag(r, "is_estimate"), t->text(r, "basis"), 2023,
+           t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "byproduct_hosts", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.byproduct_hosts.push_back(
+          {t->text(r, "byproduct_material_id"), t->text(r, "host_material_id"),
+           t->text(r, "host_production_basis"), t->number(r, "recovery_share_2023"),
+           t->number(r, "max_recovery_share"), t->number(r, "cost_of_raising_recovery"),
+           t->number(r, "share_of_output_2023"), t->flag(r, "is_estimate"), t->text(r, "basis"),
+           t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "ree_deposit_baskets", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.ree_deposit_baskets.push_back({t->text(r, "deposit_type"), t->text(r, "element"),
+                                          t->number(r, "share_of_reo"), t->flag(r, "is_estimate"),
+                                          t->text(r, "basis"), t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "ree_mine_output", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.ree_mine_output.push_back({t->text(r, "country"), t->text(r, "deposit_type"),
+                                      t->number(r, "reo_t_2023"), t->flag(r, "is_estimate"),
+                                      t->text(r, "basis"), t->line(r)});
+    }
+  }
+  if (auto t = read_table(directory, "ree_element_market", refs, problems)) {
+    for (std::size_t r = 0; r < t->size(); ++r) {
+      data.ree_element_market.push_back(
+          {t->text(r, "element"), t->text(r, "product"), t->text(r, "material_id"),
+           t->text(r, "item"), t->text(r, "region"), t->optional_number(r, "value"),
+           t->text(r, "unit"), t->flag(r, "is_estimate"), t->text(r, "basis"), t->line(r)});
+    }
+  }
+
   if (problems.size() == problems_before_rest) check_dataset_consistency(data, problems);
   if (!problems.empty()) {
     return Status::invalid_input(

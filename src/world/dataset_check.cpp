@@ -442,6 +442,74 @@ void check_dutch_business_tables(const Dataset& data, const std::string& bill_fi
   }
 }
 
+// The coverage tables: quality grades, by-product recoveries and their host shares, and rare-earth
+// baskets that add up.
+void check_coverage_tables(const Dataset& data, const std::string& minor_file,
+                           const std::string& byproduct_file, const std::string& basket_file,
+                           const std::string& mine_file, std::vector<Diagnostic>& problems) {
+  for (const MinorMaterialSupply& m : data.minor_material_supply) {
+    if (m.quality != "high" && m.quality != "medium" && m.quality != "low") {
+      problems.push_back({minor_file, m.line, "quality",
+                          fmt::format("'{}' is not a quality grade; use high, medium or low",
+                                      m.quality)});
+    }
+  }
+  std::map<std::string, std::pair<double, int>> host_shares;  // by-product -> (sum, last line)
+  for (const ByproductHost& h : data.byproduct_hosts) {
+    const auto report = [&](const char* field, std::string message) {
+      problems.push_back({byproduct_file, h.line, field, std::move(message)});
+    };
+    if (!(h.recovery_share > 0.0)) {
+      report("recovery_share_2023",
+             fmt::format("{:g} must be > 0: a host that yields nothing today is not a host",
+                         h.recovery_share));
+    } else if (h.max_recovery_share < h.recovery_share) {
+      report("max_recovery_share",
+             fmt::format("{:g} is below recovery_share_2023 {:g}; the most that can be recovered "
+                         "is at least what is recovered today",
+                         h.max_recovery_share, h.recovery_share));
+    }
+    if (!(h.cost_of_raising_recovery > 0.0)) {
+      report("cost_of_raising_recovery",
+             fmt::format("{:g} must be > 0 (a multiple of the base price)",
+                         h.cost_of_raising_recovery));
+    }
+    auto& [sum, line] = host_shares[h.byproduct_material_id];
+    sum += h.share_of_output;
+    line = std::max(line, h.line);
+  }
+  for (const auto& [material, sum] : host_shares) {
+    if (sum.first > 1.0 + 1e-9) {
+      problems.push_back(
+          {byproduct_file, sum.second, "share_of_output_2023",
+           fmt::format("the hosts of {} hold {:g} of its output; the shares may sum to at most 1",
+                       material, sum.first)});
+    }
+  }
+  std::map<std::string, std::pair<double, int>> baskets;  // deposit type -> (sum, last line)
+  for (const ReeBasketShare& b : data.ree_deposit_baskets) {
+    auto& [sum, line] = baskets[b.deposit_type];
+    sum += b.share_of_reo;
+    line = std::max(line, b.line);
+  }
+  for (const auto& [deposit, sum] : baskets) {
+    if (std::abs(sum.first - 1.0) > 1e-6) {
+      problems.push_back({basket_file, sum.second, "share_of_reo",
+                          fmt::format("the element shares of {} sum to {:.9g}; a basket's shares "
+                                      "must sum to 1 (within 1e-6)",
+                                      deposit, sum.first)});
+    }
+  }
+  for (const ReeMineOutput& m : data.ree_mine_output) {
+    if (!baskets.contains(m.deposit_type)) {
+      problems.push_back({mine_file, m.line, "deposit_type",
+                          fmt::format("'{}' has no basket in ree_deposit_baskets.csv; use one of "
+                                      "its deposit types or add its basket",
+                                      m.deposit_type)});
+    }
+  }
+}
+
 }  // namespace
 
 void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& problems) {
@@ -457,6 +525,8 @@ void check_dataset_consistency(const Dataset& data, std::vector<Diagnostic>& pro
   check_demand_regions(data, file("demand_shares.csv"), problems);
   check_supply_costs(data, file("supply_costs.csv"), problems);
   check_state_stocks(data, file("state_stocks.csv"), problems);
+  check_coverage_tables(data, file("minor_material_supply.csv"), file("byproduct_hosts.csv"),
+                        file("ree_deposit_baskets.csv"), file("ree_mine_output.csv"), problems);
   check_production_tonnage(data, file("production.csv"), problems);
   const double tolerance = data.parameter("share_sum_tolerance");
   check_share_sums(data.global_supply_shares, file("global_supply_shares.csv"), tolerance,

@@ -897,6 +897,11 @@ Status Importer::copy_reference_tables() {
       {options.reference_dir / "estimates" / "nl_import_bill.csv", "nl_import_bill"},
       {options.reference_dir / "estimates" / "nl_re_export_shares.csv", "nl_re_export_shares"},
       {options.reference_dir / "estimates" / "nl_end_use_mapping.csv", "nl_end_use_mapping"},
+      {options.reference_dir / "estimates" / "minor_material_supply.csv", "minor_material_supply"},
+      {options.reference_dir / "estimates" / "byproduct_hosts.csv", "byproduct_hosts"},
+      {options.reference_dir / "estimates" / "ree_deposit_baskets.csv", "ree_deposit_baskets"},
+      {options.reference_dir / "estimates" / "ree_mine_output.csv", "ree_mine_output"},
+      {options.reference_dir / "estimates" / "ree_element_market.csv", "ree_element_market"},
   };
   for (const auto& [path, name] : copies) {
     Result<CsvTable> csv = read_csv_file(path);
@@ -937,7 +942,10 @@ Status Importer::write_all() {
                            name != "fx_rates" && name != "market_parameters" &&
                            name != "demand_shares" && name != "supply_costs" &&
                            name != "state_stocks" && name != "nl_import_bill" &&
-                           name != "nl_re_export_shares" && name != "nl_end_use_mapping";
+                           name != "nl_re_export_shares" && name != "nl_end_use_mapping" &&
+                           name != "minor_material_supply" && name != "byproduct_hosts" &&
+                           name != "ree_deposit_baskets" && name != "ree_mine_output" &&
+                           name != "ree_element_market";
     report.rows_written[name] = table.rows.size();
     Status status = write_table(options.out_dir / (name + ".csv"), std::move(table), sort_rows);
     CRITMIN_RETURN_IF_ERROR(status);

@@ -17,6 +17,21 @@
 
 namespace critmin::market {
 
+// How a by-product's supply is tied to its hosts (data/estimates/byproduct_hosts.csv).
+struct ByproductBound {
+  std::vector<std::string> hosts;  // host material ids (or coal, natural_gas); empty: not one
+  double share_of_output = 0.0;    // [0-1] of base-year output that comes from the hosts
+  // Ceiling on mined capacity as a multiple of base-year output: the hosts' contained by-product
+  // at the best circuits' recovery. 0 when unbounded (some output is primary).
+  double capacity_ratio = 0.0;
+  // Unit cost of raising recovery, as a multiple of the base price (weighted by each host's room
+  // to grow); 0 when there are no hosts.
+  double raise_cost_multiple = 0.0;
+};
+
+// The by-product bound of a material (empty hosts when it is not a by-product).
+ByproductBound byproduct_bound(const Dataset& data, std::string_view material);
+
 struct CalibrationInfo {
   std::string anchor;  // the tonnage series the quantities are on
   Stage anchor_stage = Stage::kProcessing;
@@ -25,6 +40,10 @@ struct CalibrationInfo {
   double base_price_usd_per_t = 0.0;   // [USD/t] processed product
   std::string price_source;            // series and year, or "index"
   bool price_is_index = false;         // no price in the data: prices are relative to 1000 USD/t
+  // Empty when tonnage and price come from the sources; else the quality grade ("high", "medium",
+  // "low") of the minor_material_supply.csv row they were taken from.
+  std::string data_quality;
+  ByproductBound byproduct;  // hosts of a by-product, and its capacity ceiling
   std::vector<std::string> notes;      // mirrored stages, normalised shares, and the like
   std::vector<std::string> estimates;  // "parameter=value" of every estimate used
   // The supply cost rows (supply_costs.csv) each region and stage was built from, when they are
@@ -52,6 +71,14 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
 struct ModelCoverage {
   std::vector<std::string> modelled;
   std::map<std::string, std::string> not_modelled;  // material id -> reason
+  // Of every modelled material: what its tonnage and price rest on.
+  struct Basis {
+    std::string tonnage;  // CalibrationInfo::anchor
+    std::string price;    // CalibrationInfo::price_source
+    std::string quality;  // "sources", or the estimate's grade (high, medium, low)
+    std::vector<std::string> byproduct_hosts;
+  };
+  std::map<std::string, Basis> basis;
 };
 ModelCoverage market_coverage(const Dataset& data, int year);
 

@@ -266,6 +266,74 @@ struct EndUseMapping {
   int line = 0;  // row in the dataset file, for diagnostics
 };
 
+// World output and price of a material that production.csv holds no tonnage for
+// (data/estimates/minor_material_supply.csv): the rare earths element by element, the minor metals,
+// gases and bio materials. Each row carries a quality grade the output shows.
+struct MinorMaterialSupply {
+  std::string material_id;
+  std::optional<double> world_output_t;     // [t/yr] in 2023; nullopt when missing
+  std::optional<double> price_usd_per_t;    // [USD/t] in 2023; nullopt when missing
+  std::string top_producer_shares;          // "ISO3:share;..." as the source gives them
+  std::string quality;                      // "high", "medium" or "low"
+  bool is_estimate = true;
+  std::string basis;
+  int year = 2023;  // the year of the figures
+  int line = 0;     // row in the dataset file, for diagnostics
+};
+
+// A by-product (or co-product) and one of its hosts (data/estimates/byproduct_hosts.csv): what share
+// of the by-product contained in the host's throughput is recovered today and at most, what the
+// extra recovery costs, and what share of the by-product's output comes from this host.
+struct ByproductHost {
+  std::string byproduct_material_id;
+  std::string host_material_id;  // a material id, or "coal" / "natural_gas"
+  std::string host_production_basis;
+  double recovery_share = 0.0;            // [0-1] in 2023
+  double max_recovery_share = 0.0;        // [0-1] >= recovery_share
+  double cost_of_raising_recovery = 0.0;  // multiple of the by-product's base price
+  double share_of_output = 0.0;           // [0-1] of the by-product's 2023 output
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
+// One element's share of a rare-earth deposit type's oxide basket
+// (data/estimates/ree_deposit_baskets.csv).
+struct ReeBasketShare {
+  std::string deposit_type;
+  std::string element;  // symbol: La, Ce, ..., Y
+  double share_of_reo = 0.0;
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
+// Rare-earth mine output of a country from one deposit type in 2023 [t REO]
+// (data/estimates/ree_mine_output.csv).
+struct ReeMineOutput {
+  std::string iso3;
+  std::string deposit_type;
+  double reo_t = 0.0;
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
+// A figure of one rare-earth element's market (data/estimates/ree_element_market.csv): a price, a
+// separation share or capacity, or a demand share, per region.
+struct ReeMarketFigure {
+  std::string element;  // symbol, "NdPr", or "*" for all rare earths together
+  std::string product;
+  std::string material_id;
+  std::string item;    // e.g. "price_usd_per_kg_2023", "separation_share_2023"
+  std::string region;  // ISO3, WLD, ROW or "*"
+  std::optional<double> value;
+  std::string unit;
+  bool is_estimate = true;
+  std::string basis;
+  int line = 0;  // row in the dataset file, for diagnostics
+};
+
 class Dataset {
  public:
   std::filesystem::path directory;
@@ -296,6 +364,11 @@ class Dataset {
   std::vector<ImportBillRow> nl_import_bill;
   std::vector<ReExportShare> nl_re_export_shares;
   std::vector<EndUseMapping> nl_end_use_mapping;
+  std::vector<MinorMaterialSupply> minor_material_supply;
+  std::vector<ByproductHost> byproduct_hosts;
+  std::vector<ReeBasketShare> ree_deposit_baskets;
+  std::vector<ReeMineOutput> ree_mine_output;
+  std::vector<ReeMarketFigure> ree_element_market;
 
   const Material* find_material(std::string_view id_name_or_alias) const;
   const Country* find_country(std::string_view iso3) const;
@@ -313,6 +386,8 @@ class Dataset {
   // region, else of "*" and "*"; nullptr when none exists.
   const SupplyCost* find_supply_cost(std::string_view material_id, std::string_view region,
                                      Stage stage) const;
+  // The minor_material_supply row of a material; nullptr when it has none.
+  const MinorMaterialSupply* find_minor_supply(std::string_view material_id) const;
   // Its value, or kNotFound naming the file to add the row to.
   Result<double> market_parameter(std::string_view material_id, std::string_view name) const;
   // Members of a bloc name (case-insensitive) or of an ad-hoc list "ISO3,ISO3,...".
