@@ -123,9 +123,7 @@ void print_materials(const Dataset& data, int year) {
     const bool group = m.kind == "group";
     const auto basis = coverage.basis.find(m.id);
     const bool modelled = basis != coverage.basis.end();
-    const std::string crma = m.is_strategic()  ? "strategic"
-                             : m.is_critical() ? "critical"
-                                               : "-";
+    const std::string crma = m.is_strategic() ? "strategic" : m.is_critical() ? "critical" : "-";
     if (!group && crma != "-") {
       ++crma_listed;
       crma_modelled += modelled ? 1 : 0;
@@ -155,7 +153,8 @@ void print_materials(const Dataset& data, int year) {
   }
   std::cout << "\nNot modelled, and what is missing:\n";
   for (const auto& [id, reason] : coverage.not_modelled) {
-    std::cout << fmt::format("  {}: {}\n", id, reason);
+    // The engine's reasons start with the material id already.
+    std::cout << fmt::format("  {}\n", reason.starts_with(id + ":") ? reason : id + ": " + reason);
   }
   for (const Material& m : data.materials) {
     if (m.kind == "material" && !assessed.contains(m.id)) {

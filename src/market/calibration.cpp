@@ -227,13 +227,12 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
                       "minor_material_supply.csv",
                       fmt::format("{} quality, row {}", minor->quality, minor->line)};
     info.data_quality = minor->quality;
-    info.notes.push_back(fmt::format(
-        "world output {} t from minor_material_supply.csv row {} ({} quality{}): {}",
-        format_number(*minor->world_output_t), minor->line, minor->quality,
-        minor->is_estimate ? ", an estimate" : "", minor->basis));
+    info.notes.push_back(
+        fmt::format("world output {} t from minor_material_supply.csv row {} ({} quality{}): {}",
+                    format_number(*minor->world_output_t), minor->line, minor->quality,
+                    minor->is_estimate ? ", an estimate" : "", minor->basis));
     if (minor->is_estimate) {
-      estimates.push_back(
-          fmt::format("world_output_t={}", format_number(*minor->world_output_t)));
+      estimates.push_back(fmt::format("world_output_t={}", format_number(*minor->world_output_t)));
     }
   }
   if (!tonnage) {
@@ -287,7 +286,8 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
                   minor->year};
     if (info.data_quality.empty()) info.data_quality = minor->quality;
     if (minor->is_estimate) {
-      estimates.push_back(fmt::format("price_usd_per_t={}", format_number(*minor->price_usd_per_t)));
+      estimates.push_back(
+          fmt::format("price_usd_per_t={}", format_number(*minor->price_usd_per_t)));
     }
   }
   if (price) {

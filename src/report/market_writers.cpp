@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "critmin/core/figures.h"
 #include "critmin/report/report.h"
 
@@ -26,6 +27,12 @@ std::string equilibrium_to_json(const market::CalibratedMarket& market,
                       {"base_price_usd_per_t", info.base_price_usd_per_t},
                       {"price_source", info.price_source},
                       {"price_is_index", info.price_is_index},
+                      {"data_quality", info.data_quality.empty() ? "sources" : info.data_quality},
+                      {"byproduct",
+                       {{"hosts", info.byproduct.hosts},
+                        {"share_of_output", info.byproduct.share_of_output},
+                        {"capacity_ceiling_ratio", info.byproduct.capacity_ratio},
+                        {"raise_cost_multiple", info.byproduct.raise_cost_multiple}}},
                       {"processing_yield", model.processing_yield},
                       {"notes", info.notes},
                       {"estimates", info.estimates}};
@@ -128,6 +135,22 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
   out += fmt::format("quantities on: {}\nbase price: {} ({})\n\n", market.info.anchor,
                      format_figure(market.info.base_price_usd_per_t, "USD/t"),
                      market.info.price_source);
+  if (!market.info.data_quality.empty()) {
+    out += fmt::format(
+        "data quality: {} (tonnage or price is a documented estimate of "
+        "data/estimates/minor_material_supply.csv; read the figures with that in mind)\n",
+        market.info.data_quality);
+  }
+  if (market.info.byproduct.capacity_ratio > 0.0) {
+    std::string hosts;
+    for (const std::string& h : market.info.byproduct.hosts) {
+      hosts += (hosts.empty() ? "" : ", ") + h;
+    }
+    out += fmt::format(
+        "a by-product of {}: mined capacity can reach at most {}x base output (best recovery at "
+        "the hosts)\n",
+        hosts, format_number(market.info.byproduct.capacity_ratio));
+  }
   out += fmt::format("{:<6} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>12}\n", "region",
                      "ext price", "ext prod t", "proc price", "proc prod t", "consumption t",
                      "shortfall t", "share prod %");

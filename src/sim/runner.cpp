@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -88,6 +89,12 @@ struct Investment {
   double capacity_spread = 0.0;  // a draw scales the capacity by 1 +- spread (uniform)
   double cost_spread = 0.0;      // ... the unit cost
   double capex_spread = 0.0;     // ... the capital cost
+  // A pure by-product (market::ByproductBound): the most mined capacity its hosts' throughput
+  // allows at the best recovery [t/yr]; 0 when unbounded.
+  double byproduct_ceiling_t = 0.0;
+  // ... in the base year; it grows with the hosts' output, at their demand growth weighted by
+  // their share of the by-product's output [share per year].
+  double byproduct_host_growth_rate = 0.0;
 };
 
 // What a run starts from for one material: built once by prepare_simulation, then read-only.
@@ -308,11 +315,39 @@ Status Preparer::resolve_projects(PreparedMaterial& run) {
   investment.capacity_spread = capacity_spread.value();
   investment.cost_spread = cost_spread.value();
   investment.capex_spread = capex_spread.value();
+  const market::ByproductBound& byproduct = info.byproduct;
+  investment.byproduct_ceiling_t = byproduct.capacity_ratio * world_t(Stage::kExtraction);
+  if (investment.byproduct_ceiling_t > 0.0) {
+    double growth = 0.0, weight = 0.0;
+    for (const ByproductHost& h : data_.byproduct_hosts) {
+      if (h.byproduct_material_id != run.material) continue;
+      // A host without a market of its own (coal, natural gas) grows at the default rate.
+      double rate = 0.0;
+      if (auto it = scenario_.demand_growth.find(h.host_material_id);
+          it != scenario_.demand_growth.end()) {
+        rate = it->second;
+      } else {
+        const Result<double> host_rate =
+            data_.market_parameter(h.host_material_id, "demand_growth_rate");
+        CRITMIN_RETURN_IF_ERROR(host_rate);
+        rate = host_rate.value();
+      }
+      growth += h.share_of_output * rate;
+      weight += h.share_of_output;
+    }
+    investment.byproduct_host_growth_rate = weight > 0.0 ? growth / weight : 0.0;
+  }
   for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
     const double lead =
         stage == Stage::kProcessing ? lead_processing.value() : lead_extraction.value();
+    // A by-product's new capacity is recovery raised at its hosts, at that cost when dearer than
+    // the generic project's.
+    double unit_cost_multiple = unit_cost.value();
+    if (stage == Stage::kExtraction && !byproduct.hosts.empty()) {
+      unit_cost_multiple = std::max(unit_cost_multiple, byproduct.raise_cost_multiple);
+    }
     investment.candidates.push_back(
-        {stage, share.value() * world_t(stage), unit_cost.value() * stage_price(stage),
+        {stage, share.value() * world_t(stage), unit_cost_multiple * stage_price(stage),
          capex_multiple.value() * stage_price(stage), static_cast<int>(std::lround(lead))});
   }
   const auto region_of = [&](const std::string& iso3) -> std::optional<std::size_t> {
@@ -695,15 +730,38 @@ Status Runner::investment() {
           room_t -= p.capacity_t;
         }
       }
+      double ceiling_room_t = std::numeric_limits<double>::infinity();
+      if (candidate.stage == Stage::kExtraction && rule.byproduct_ceiling_t > 0.0) {
+        // The hosts' ceiling: mined capacity of the base year and every project of the stage
+        // (built or building) stays under it.
+        double capacity_t = 0.0;
+        for (const market::Region& region : model.regions) {
+          for (const market::SupplyStep& step : region.extraction) capacity_t += step.capacity_t;
+        }
+        for (const Project& p : run.projects) {
+          if (p.stage == Stage::kExtraction) capacity_t += p.capacity_t;
+        }
+        const double host_growth = std::pow(1.0 + rule.byproduct_host_growth_rate,
+                                            static_cast<double>(year_ - scenario_.base_year));
+        ceiling_room_t = rule.byproduct_ceiling_t * host_growth - capacity_t;
+      }
       std::vector<std::size_t> order(viable.size());
       for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
       std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         return viable[a].npv_usd / viable[a].capacity_t > viable[b].npv_usd / viable[b].capacity_t;
       });
       for (std::size_t i : order) {
-        if (room_t <= 0.0) break;
-        const InvestmentDecision& d = viable[i];
+        if (room_t <= 0.0 || ceiling_room_t <= 1e-9 * candidate.capacity_t) break;
+        InvestmentDecision d = viable[i];
+        if (d.capacity_t > ceiling_room_t) {
+          // Cut to what the hosts still allow, at the same capital cost per tonne of capacity.
+          const double kept = ceiling_room_t / d.capacity_t;
+          d.capacity_t *= kept;
+          d.capex_usd *= kept;
+          d.npv_usd *= kept;
+        }
         room_t -= d.capacity_t;
+        ceiling_room_t -= d.capacity_t;
         run.projects.push_back(
             {fmt::format("candidate {} {} {}", d.region, stage_name(d.stage), year_),
              viable_region[i], d.stage, d.capacity_t, d.unit_cost_usd_per_t, d.capex_usd,

@@ -449,9 +449,9 @@ void check_coverage_tables(const Dataset& data, const std::string& minor_file,
                            const std::string& mine_file, std::vector<Diagnostic>& problems) {
   for (const MinorMaterialSupply& m : data.minor_material_supply) {
     if (m.quality != "high" && m.quality != "medium" && m.quality != "low") {
-      problems.push_back({minor_file, m.line, "quality",
-                          fmt::format("'{}' is not a quality grade; use high, medium or low",
-                                      m.quality)});
+      problems.push_back(
+          {minor_file, m.line, "quality",
+           fmt::format("'{}' is not a quality grade; use high, medium or low", m.quality)});
     }
   }
   std::map<std::string, std::pair<double, int>> host_shares;  // by-product -> (sum, last line)

@@ -938,14 +938,13 @@ Status Importer::write_all() {
   }
   for (auto& [name, table] : out) {
     // Parameters and the supply-risk inputs keep their authored order (the default row first).
-    const bool sort_rows = name != "parameters" && name != "supply_risk_inputs" &&
-                           name != "fx_rates" && name != "market_parameters" &&
-                           name != "demand_shares" && name != "supply_costs" &&
-                           name != "state_stocks" && name != "nl_import_bill" &&
-                           name != "nl_re_export_shares" && name != "nl_end_use_mapping" &&
-                           name != "minor_material_supply" && name != "byproduct_hosts" &&
-                           name != "ree_deposit_baskets" && name != "ree_mine_output" &&
-                           name != "ree_element_market";
+    const bool sort_rows =
+        name != "parameters" && name != "supply_risk_inputs" && name != "fx_rates" &&
+        name != "market_parameters" && name != "demand_shares" && name != "supply_costs" &&
+        name != "state_stocks" && name != "nl_import_bill" && name != "nl_re_export_shares" &&
+        name != "nl_end_use_mapping" && name != "minor_material_supply" &&
+        name != "byproduct_hosts" && name != "ree_deposit_baskets" && name != "ree_mine_output" &&
+        name != "ree_element_market";
     report.rows_written[name] = table.rows.size();
     Status status = write_table(options.out_dir / (name + ".csv"), std::move(table), sort_rows);
     CRITMIN_RETURN_IF_ERROR(status);

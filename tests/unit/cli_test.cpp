@@ -223,7 +223,7 @@ TEST_F(Cli, AssessAppliesAnAssumptionsFile) {
 TEST_F(Cli, DataCheckAcceptsTheShippedDataset) {
   const CliRun r = run("data check --data " + quote(kData.string()));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, kData.string() + ": ok (26 tables valid)\n");
+  EXPECT_EQ(r.out, kData.string() + ": ok (31 tables valid)\n");
 }
 
 // Runs `data check` on `dir` and expects exactly one problem, `diagnostic`.

@@ -443,6 +443,65 @@ TEST(DatasetCheck, ReportsAStateReserveThatBuysAboveTheBasePrice) {
                                      "below the base price"});
 }
 
+TEST(DatasetCheck, ReportsARareEarthBasketThatDoesNotSumToOne) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("ree_deposit_baskets"));
+  const std::size_t la = find_row(csv, [&](const CsvRecord& r) {
+    return cell(csv, r, "deposit_type") == "monazite_mount_weld" && cell(csv, r, "element") == "La";
+  });
+  const double old_share = std::stod(cell(csv, csv.records[la], "share_of_reo"));
+  csv.records[la].fields[csv.column("share_of_reo").value()] = fmt::format("{}", old_share + 0.01);
+  write_table(data.path("ree_deposit_baskets"), csv);
+  int last_line = 0;
+  for (const CsvRecord& r : csv.records) {
+    if (cell(csv, r, "deposit_type") == "monazite_mount_weld")
+      last_line = std::max(last_line, r.line);
+  }
+  const std::vector<std::string> problems = data.check();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(
+      problems[0].rfind(data.file("ree_deposit_baskets") + ":" + std::to_string(last_line) +
+                            ":share_of_reo: the element shares of monazite_mount_weld sum to 1.01",
+                        0),
+      0u)
+      << problems[0];
+}
+
+TEST(DatasetCheck, ReportsAByproductWhoseMaximumRecoveryIsBelowTodays) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("byproduct_hosts"));
+  const std::size_t ga = find_row(
+      csv, [&](const CsvRecord& r) { return cell(csv, r, "byproduct_material_id") == "gallium"; });
+  csv.records[ga].fields[csv.column("max_recovery_share").value()] = "0.02";
+  write_table(data.path("byproduct_hosts"), csv);
+  EXPECT_EQ(data.check(),
+            std::vector<std::string>{data.file("byproduct_hosts") + ":" +
+                                     std::to_string(csv.records[ga].line) +
+                                     ":max_recovery_share: 0.02 is below recovery_share_2023 0.03; "
+                                     "the most that can be recovered is at least what is "
+                                     "recovered today"});
+}
+
+TEST(DatasetCheck, ReportsHostsHoldingMoreThanAByproductsWholeOutput) {
+  BrokenDataset data;
+  CsvTable csv = read_table(data.path("byproduct_hosts"));
+  const std::size_t zinc = find_row(csv, [&](const CsvRecord& r) {
+    return cell(csv, r, "byproduct_material_id") == "germanium" &&
+           cell(csv, r, "host_material_id") == "zinc";
+  });
+  csv.records[zinc].fields[csv.column("share_of_output_2023").value()] = "0.7";
+  write_table(data.path("byproduct_hosts"), csv);
+  int last_line = 0;
+  for (const CsvRecord& r : csv.records) {
+    if (cell(csv, r, "byproduct_material_id") == "germanium")
+      last_line = std::max(last_line, r.line);
+  }
+  EXPECT_EQ(data.check(), std::vector<std::string>{
+                              data.file("byproduct_hosts") + ":" + std::to_string(last_line) +
+                              ":share_of_output_2023: the hosts of germanium hold 1.1 of its "
+                              "output; the shares may sum to at most 1"});
+}
+
 TEST(DatasetCheck, ReportsADemandRegionThatIsNeitherACountryNorEu27NorRow) {
   BrokenDataset data;
   CsvTable csv = read_table(data.path("demand_shares"));

@@ -159,6 +159,11 @@ TEST_F(Importer, WritesTheExpectedNumberOfRowsPerTable) {
       {"nl_import_bill", 6},            // estimates/nl_import_bill.csv
       {"nl_re_export_shares", 4},       // estimates/nl_re_export_shares.csv
       {"nl_end_use_mapping", 11},       // estimates/nl_end_use_mapping.csv
+      {"minor_material_supply", 37},    // estimates/minor_material_supply.csv
+      {"byproduct_hosts", 21},          // estimates/byproduct_hosts.csv
+      {"ree_deposit_baskets", 105},     // estimates/ree_deposit_baskets.csv: 7 x 15
+      {"ree_mine_output", 15},          // estimates/ree_mine_output.csv
+      {"ree_element_market", 28},       // estimates/ree_element_market.csv
       {"global_supply_shares", 6},      // 9 rows - Unobtainium, Atlantis, merged Türkiye
       {"governance", 4},                // ABW 2004, XKX 2022, KOR 2022, BHS 2022
       {"materials", 91},                // reference/materials.csv
@@ -471,7 +476,7 @@ TEST_F(Importer, WritesADatasetThatLoadsWithTheHandCheckedValues) {
 
 TEST_F(Importer, ImportingTwiceGivesByteIdenticalFiles) {
   const std::map<std::string, std::string> first = snapshot(out_dir());
-  EXPECT_EQ(first.size(), 26u + 26u + 1u);  // tables, their schema files, import_report.txt
+  EXPECT_EQ(first.size(), 31u + 31u + 1u);  // tables, their schema files, import_report.txt
   TempDir other{kTempPrefix};
   const Result<ImportReport> again = import_sources(options_for(kFixture, other.path() / "out"));
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();

@@ -37,13 +37,13 @@ struct CalibrationInfo {
   Stage anchor_stage = Stage::kProcessing;
   double world_tonnage_t = 0.0;  // [t/yr] of the anchor stage
   int tonnage_year = 0;
-  double base_price_usd_per_t = 0.0;   // [USD/t] processed product
-  std::string price_source;            // series and year, or "index"
-  bool price_is_index = false;         // no price in the data: prices are relative to 1000 USD/t
+  double base_price_usd_per_t = 0.0;  // [USD/t] processed product
+  std::string price_source;           // series and year, or "index"
+  bool price_is_index = false;        // no price in the data: prices are relative to 1000 USD/t
   // Empty when tonnage and price come from the sources; else the quality grade ("high", "medium",
   // "low") of the minor_material_supply.csv row they were taken from.
   std::string data_quality;
-  ByproductBound byproduct;  // hosts of a by-product, and its capacity ceiling
+  ByproductBound byproduct;            // hosts of a by-product, and its capacity ceiling
   std::vector<std::string> notes;      // mirrored stages, normalised shares, and the like
   std::vector<std::string> estimates;  // "parameter=value" of every estimate used
   // The supply cost rows (supply_costs.csv) each region and stage was built from, when they are

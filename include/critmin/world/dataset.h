@@ -271,19 +271,19 @@ struct EndUseMapping {
 // gases and bio materials. Each row carries a quality grade the output shows.
 struct MinorMaterialSupply {
   std::string material_id;
-  std::optional<double> world_output_t;     // [t/yr] in 2023; nullopt when missing
-  std::optional<double> price_usd_per_t;    // [USD/t] in 2023; nullopt when missing
-  std::string top_producer_shares;          // "ISO3:share;..." as the source gives them
-  std::string quality;                      // "high", "medium" or "low"
+  std::optional<double> world_output_t;   // [t/yr] in 2023; nullopt when missing
+  std::optional<double> price_usd_per_t;  // [USD/t] in 2023; nullopt when missing
+  std::string top_producer_shares;        // "ISO3:share;..." as the source gives them
+  std::string quality;                    // "high", "medium" or "low"
   bool is_estimate = true;
   std::string basis;
   int year = 2023;  // the year of the figures
   int line = 0;     // row in the dataset file, for diagnostics
 };
 
-// A by-product (or co-product) and one of its hosts (data/estimates/byproduct_hosts.csv): what share
-// of the by-product contained in the host's throughput is recovered today and at most, what the
-// extra recovery costs, and what share of the by-product's output comes from this host.
+// A by-product (or co-product) and one of its hosts (data/estimates/byproduct_hosts.csv): what
+// share of the by-product contained in the host's throughput is recovered today and at most, what
+// the extra recovery costs, and what share of the by-product's output comes from this host.
 struct ByproductHost {
   std::string byproduct_material_id;
   std::string host_material_id;  // a material id, or "coal" / "natural_gas"
