@@ -244,26 +244,24 @@ Result<JointEquilibrium> clear_joint_lp(const JointMarketModel& model) {
   for (std::size_t d = 0; d < model.deposits.size(); ++d) {
     for (int arc : joint.mining_arc[d]) ore_t[d].push_back(refined.solution.flow[arc]);
   }
-  // The element markets at the content mined, for their flows and accounts.
-  const PerElementRegion content = content_of(model, ore_t);
-  std::vector<Equilibrium> elements;
-  PerElementRegion price(model.elements.size());
-  double smallest_yield = 1.0;
-  for (std::size_t e = 0; e < model.elements.size(); ++e) {
-    Result<Equilibrium> eq = clear_market(element_with_content(model, e, content[e]),
-                                          SolverPath::kLinearProgram);
-    CRITMIN_RETURN_IF_ERROR(eq);
-    for (const NodeResult& node : eq.value().nodes) {
-      if (node.stage == Stage::kExtraction) price[e].push_back(node.producer_price_usd_per_t);
-    }
-    elements.push_back(std::move(eq).value());
-    smallest_yield = std::min(smallest_yield, model.elements[e].processing_yield);
-  }
+  // The joint prices of the content, then the element markets at the content mined and those
+  // prices, for their flows and accounts.
+  PerElementRegion price(model.elements.size(),
+                         std::vector<double>(model.elements.front().regions.size(), 0.0));
   for (std::size_t l = 0; l < joint.links.size(); ++l) {
     const ContentLink& link = joint.links[l];
     price[link.element][link.region] = std::max(0.0, context.content_price_usd_per_t[l]);
   }
-  JointEquilibrium out = assemble_joint(model, std::move(ore_t), std::move(elements), price);
+  int solves = 0;
+  Result<std::vector<Equilibrium>> elements = clear_elements_at_price(
+      model, content_of(model, ore_t), price, SolverPath::kLinearProgram, &solves);
+  CRITMIN_RETURN_IF_ERROR(elements);
+  double smallest_yield = 1.0;
+  for (const MarketModel& m : model.elements) {
+    smallest_yield = std::min(smallest_yield, m.processing_yield);
+  }
+  JointEquilibrium out =
+      assemble_joint(model, std::move(ore_t), std::move(elements).value(), price);
   for (const Equilibrium& eq : out.elements) {
     if (eq.termination != Termination::kOptimal && out.termination == Termination::kOptimal) {
       out.termination = eq.termination;
@@ -273,7 +271,7 @@ Result<JointEquilibrium> clear_joint_lp(const JointMarketModel& model) {
   out.price_resolution_usd_per_t =
       std::max(out.price_resolution_usd_per_t, refined.resolution / smallest_yield);
   out.iterations = refined.solves;
-  out.market_solves = static_cast<int>(model.elements.size());
+  out.market_solves = solves;
   return out;
 }
 

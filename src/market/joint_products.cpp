@@ -72,6 +72,54 @@ MarketModel element_with_content(const JointMarketModel& model, std::size_t elem
   return market;
 }
 
+namespace {
+
+// Element e's market at content_t with the last kPricedContent of the content (and the slack)
+// offered at the joint price, the rest at no cost.
+MarketModel element_at_price(const JointMarketModel& model, std::size_t e,
+                             const std::vector<double>& content_t,
+                             const std::vector<double>& price_usd_per_t) {
+  const std::vector<bool> joint = joint_regions(model);
+  MarketModel market = element_with_content(model, e, content_t);
+  for (std::size_t r = 0; r < joint.size(); ++r) {
+    if (!joint[r] || market.regions[r].extraction.empty()) continue;
+    SupplyStep& free_step = market.regions[r].extraction.back();
+    const SupplyStep priced{free_step.capacity_t * (kPricedContent + kContentSlack),
+                            std::max(0.0, price_usd_per_t[r]), 0.0};
+    free_step.capacity_t *= 1.0 - kPricedContent;
+    market.regions[r].extraction.push_back(priced);
+  }
+  return market;
+}
+
+}  // namespace
+
+Result<std::vector<Equilibrium>> clear_elements_at_price(const JointMarketModel& model,
+                                                         const PerElementRegion& content_t,
+                                                         const PerElementRegion& price_usd_per_t,
+                                                         SolverPath path, int* solves) {
+  std::vector<Equilibrium> out;
+  for (std::size_t e = 0; e < model.elements.size(); ++e) {
+    const MarketModel market = element_at_price(model, e, content_t[e], price_usd_per_t[e]);
+    Result<Equilibrium> eq = clear_market(market, path);
+    ++*solves;
+    CRITMIN_RETURN_IF_ERROR(eq);
+    Equilibrium& cleared = eq.value();
+    // The free step fills first; what the priced one sold is valued as if it cost nothing.
+    for (std::size_t r = 0; r < market.regions.size(); ++r) {
+      const std::vector<SupplyStep>& steps = market.regions[r].extraction;
+      if (steps.size() != 2 || model.elements[e].regions[r].extraction.size() != 0) continue;
+      const double priced_t =
+          std::max(0.0, cleared.node(r, Stage::kExtraction).production_t - steps[0].capacity_t);
+      const double value_usd = steps[1].unit_cost_usd_per_t * priced_t;
+      cleared.accounts[r].producer_surplus_usd += value_usd;
+      cleared.welfare_usd += value_usd;
+    }
+    out.push_back(std::move(cleared));
+  }
+  return out;
+}
+
 JointEquilibrium assemble_joint(const JointMarketModel& model, PerDepositStep ore_t,
                                 std::vector<Equilibrium> elements,
                                 const PerElementRegion& joint_price_usd_per_t) {
@@ -217,10 +265,9 @@ Status validate_joint_model(const JointMarketModel& model) {
   for (std::size_t d = 0; d < model.deposits.size(); ++d) joint::check_deposit(model, d, problems);
   if (problems.empty()) joint::check_elements(model, problems);
   if (!problems.empty()) {
-    return Status::invalid_input(
-        fmt::format("joint market: {} problem(s): {}: {}", problems.size(), problems.front().field,
-                    problems.front().message),
-        problems);
+    return Status::invalid_input(fmt::format("joint market: {} problem(s): {}: {}", problems.size(),
+                                             problems.front().field, problems.front().message),
+                                 problems);
   }
   return Status::ok();
 }

@@ -31,6 +31,22 @@ inline constexpr double kNegligibleContent = 1e-9;
 MarketModel element_with_content(const JointMarketModel& model, std::size_t element,
                                  const std::vector<double>& content_t);
 
+// Each element market cleared at the ore's content for the report, with the content's price set
+// where the element market alone leaves it open. The element market at a fixed content may have a
+// whole interval of extraction prices (content fully used at a kink) and pick any point of it;
+// the joint solve picks the one that prices the ore at its cost. So the last kPricedContent of the
+// content is offered at the joint price (and kContentSlack more): where the joint price lies in
+// the interval, the priced part is partly sold and the price is exactly the joint one, and
+// the other prices follow from it; quantities move by at most that part. The accounts value what
+// the priced part sold as if it cost nothing (price x tonnes added to the region's producer
+// surplus and to welfare), like the rest of the content. Adds the clear_market calls to `solves`.
+inline constexpr double kPricedContent = 1e-6;
+inline constexpr double kContentSlack = 1e-7;
+Result<std::vector<Equilibrium>> clear_elements_at_price(const JointMarketModel& model,
+                                                         const PerElementRegion& content_t,
+                                                         const PerElementRegion& price_usd_per_t,
+                                                         SolverPath path, int* solves);
+
 // Fills the JointEquilibrium from the ore mined, the element markets cleared at its content and
 // the joint content prices (joint regions; other regions take the element markets' prices).
 JointEquilibrium assemble_joint(const JointMarketModel& model, PerDepositStep ore_t,
