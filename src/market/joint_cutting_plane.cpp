@@ -109,6 +109,27 @@ class Master {
     }
   }
 
+  // How far the element welfares at `at` exceed the cuts already in the model [USD], summed over
+  // elements: 0 for exact cuts of concave functions; positive only through evaluation noise
+  // (each clear_market refines its curves afresh), which bounds how far the gap can be closed.
+  double cut_violation_usd(const Evaluation& at) const {
+    std::vector<double> model_usd(model_.elements.size(), COIN_DBL_MAX);
+    for (const std::optional<Cut>& cut : cuts_) {
+      if (!cut) continue;
+      double value_usd = cut->welfare_usd;
+      for (std::size_t r = 0; r < cut->price.size(); ++r) {
+        value_usd += cut->price[r] * (at.content_t[cut->element][r] - cut->content_t[r]);
+      }
+      model_usd[cut->element] = std::min(model_usd[cut->element], value_usd);
+    }
+    double violation_usd = 0.0;
+    for (std::size_t e = 0; e < model_.elements.size(); ++e) {
+      if (model_usd[e] == COIN_DBL_MAX) continue;
+      violation_usd += std::max(0.0, at.elements[e].welfare_usd - model_usd[e]);
+    }
+    return violation_usd;
+  }
+
   // Cuts of every element at an evaluated iterate, and tangents of the mining costs there.
   void add_cuts(const Evaluation& at) {
     const std::vector<double> flat = flatten(at.ore_t);
@@ -139,6 +160,7 @@ class Master {
   }
 
   double upper_bound_usd() const { return upper_bound_usd_; }
+  double money_scale_usd() const { return money_scale_; }
   const PerDepositStep& kelley_point() const { return kelley_point_; }
   // Per element and region: the cut prices weighted by the cuts' duals at Kelley's point.
   const PerElementRegion& aggregated_price_usd_per_t() const { return price_; }
@@ -146,7 +168,9 @@ class Master {
  private:
   struct Cut {
     std::size_t element = 0;
-    std::vector<double> price;  // [USD/t] per region
+    std::vector<double> price;      // [USD/t] per region
+    double welfare_usd = 0.0;       // W_e at the cut's point
+    std::vector<double> content_t;  // s_e at the cut's point, per region
   };
 
   int kLevelRows() const { return static_cast<int>(2 * steps_.size() + 1); }
@@ -272,7 +296,7 @@ class Master {
     }
     add_row(static_cast<int>(cols.size()), cols.data(), values.data(), -COIN_DBL_MAX,
             rhs_usd / money_scale_);
-    cuts_.push_back(Cut{e, std::move(price)});
+    cuts_.push_back(Cut{e, std::move(price), eq.welfare_usd, at.content_t[e]});
   }
 
   // gamma_k >= C_k(x) + C_k'(x) (x_k - x): -gamma_k + C_k'(x) x_k <= C_k'(x) x - C_k(x).
@@ -302,6 +326,14 @@ class Master {
 // and Nesterov 1995 suggest about 0.3).
 constexpr double kLevel = 0.3;
 
+// The scale the gap is measured against [USD]: the element welfares' magnitudes plus the mining
+// cost (net welfare alone can be near 0 while every market is large).
+double gross_scale_usd(const JointMarketModel& model, const Evaluation& at) {
+  double scale_usd = 1.0 + mining_cost_usd(model, at.ore_t) + std::abs(at.welfare_usd);
+  for (const Equilibrium& eq : at.elements) scale_usd += std::abs(eq.welfare_usd);
+  return scale_usd;
+}
+
 JointEquilibrium failed(Termination termination, std::string reason, int iterations) {
   JointEquilibrium out;
   out.termination = termination;
@@ -319,6 +351,7 @@ Result<JointEquilibrium> clear_joint_cutting_plane(const JointMarketModel& model
   std::optional<Master> master;
   PerDepositStep ore_t = full_ore(model);
   double gap_usd = 0.0;
+  double noise_usd = 0.0;  // largest cut violation seen: the evaluation noise
   int iteration = 0;
   int solves = 0;
   bool converged = false;
@@ -328,13 +361,8 @@ Result<JointEquilibrium> clear_joint_cutting_plane(const JointMarketModel& model
     solves += static_cast<int>(model.elements.size());
     if (!error.is_ok()) return error;
     if (!at) return failed(failure.termination, failure.reason, iteration);
-    if (!master) {
-      // The welfare scale: gross element welfare plus mining cost with everything mined.
-      double scale_usd = mining_cost_usd(model, at->ore_t);
-      for (const Equilibrium& eq : at->elements) scale_usd += std::abs(eq.welfare_usd);
-      master.emplace(model, std::max(1.0, scale_usd));
-      gap_usd = std::max(1.0, scale_usd);  // placeholder until the first master solve
-    }
+    if (!master) master.emplace(model, gross_scale_usd(model, *at));
+    noise_usd = std::max(noise_usd, master->cut_violation_usd(*at));
     master->add_cuts(*at);
     if (!best || at->welfare_usd > best->welfare_usd) best = std::move(at);
     if (!master->solve_upper_bound()) {
@@ -342,10 +370,9 @@ Result<JointEquilibrium> clear_joint_cutting_plane(const JointMarketModel& model
                     iteration);
     }
     gap_usd = master->upper_bound_usd() - best->welfare_usd;
-    double scale_usd = 1.0;
-    for (const Equilibrium& eq : best->elements) scale_usd += std::abs(eq.welfare_usd);
-    scale_usd += mining_cost_usd(model, best->ore_t) + std::abs(best->welfare_usd);
-    if (gap_usd <= kJointRelativeGap * scale_usd) {
+    // The master's own precision: Clp's tolerances are relative to its money scale.
+    const double scale_usd = std::max(gross_scale_usd(model, *best), master->money_scale_usd());
+    if (gap_usd <= std::max(kJointRelativeGap * scale_usd, 2.0 * noise_usd)) {
       converged = true;
       break;
     }

@@ -126,6 +126,7 @@ JointEquilibrium assemble_joint(const JointMarketModel& model, PerDepositStep or
   JointEquilibrium out;
   const std::vector<bool> joint = joint_regions(model);
   out.content_t = content_of(model, ore_t);
+  const PerElementRegion largest = content_of(model, full_ore(model));
   out.content_price_usd_per_t = joint_price_usd_per_t;
   out.disposed_t = out.content_t;
   for (std::size_t e = 0; e < elements.size(); ++e) {
@@ -135,7 +136,7 @@ JointEquilibrium assemble_joint(const JointMarketModel& model, PerDepositStep or
         std::max(out.price_resolution_usd_per_t, eq.statistics.price_resolution_usd_per_t);
     for (std::size_t r = 0; r < joint.size(); ++r) {
       const NodeResult& node = eq.node(r, Stage::kExtraction);
-      if (!joint[r]) {
+      if (!(largest[e][r] > 0.0)) {  // the element cannot be mined here: its market's price
         out.content_price_usd_per_t[e][r] = node.producer_price_usd_per_t;
         continue;
       }

@@ -48,7 +48,7 @@ Result<std::vector<Equilibrium>> clear_elements_at_price(const JointMarketModel&
                                                          SolverPath path, int* solves);
 
 // Fills the JointEquilibrium from the ore mined, the element markets cleared at its content and
-// the joint content prices (joint regions; other regions take the element markets' prices).
+// the joint content prices (where no deposit holds the element, the element market's price).
 JointEquilibrium assemble_joint(const JointMarketModel& model, PerDepositStep ore_t,
                                 std::vector<Equilibrium> elements,
                                 const PerElementRegion& joint_price_usd_per_t);

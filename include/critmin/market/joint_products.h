@@ -53,7 +53,7 @@ struct JointEquilibrium {
   std::vector<Equilibrium> elements;
   std::vector<std::vector<double>> ore_mined_t;  // per deposit, per mining step [t REO/yr]
   // Per element and region [USD/t]: the joint price of the element's content at the extraction
-  // stage (the dual of its supply row; in regions without deposits, the element market's
+  // stage (the dual of its supply row; where no deposit holds the element, the element market's
   // extraction producer price). Where the element market alone leaves this price in an interval
   // (its content fully used at a kink of flat curves), this is the point of the interval that
   // prices the ore at its cost; it can then differ from elements[e]'s node price.
