@@ -93,7 +93,7 @@ Status validate_joint_model(const JointMarketModel& model);
 // kJointRelativeGap of the gross welfare scale, or after kJointMaxIterations iterations
 // (termination kIterationLimit, results of the best point). Both give the same welfare (1e-4
 // relative in tests, typically 1e-7) and, where they are unique, the same prices to within
-// price_resolution_usd_per_t plus 2e-4 relative (the search's share); quantities agree where the
+// price_resolution_usd_per_t plus 1e-3 relative (the search's share); quantities agree where the
 // optimum is unique. Then each element market is cleared once more at the ore mined, for the
 // report. Cost: kLinearProgram a few solves of an LP of all elements; kNetwork about 10-20
 // iterations of one clear_market per element. See docs/joint-products.md.
