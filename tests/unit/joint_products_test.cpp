@@ -445,5 +445,30 @@ TEST(JointProduct, OneElementBasketMatchesPlainMarket) {
   }
 }
 
+// Without deposits nothing joins the markets: each element clears alone, as clear_market does.
+TEST(JointProduct, WithoutDepositsEveryElementClearsAlone) {
+  JointMarketModel model = hand_model(1.0);
+  model.deposits.clear();
+  model.elements[0].regions[0].extraction.push_back({800.0, 50.0, 20.0});
+  model.elements[1].regions[0].extraction.push_back({900.0, 30.0, 10.0});
+  for (SolverPath path : kPaths) {
+    SCOPED_TRACE(path_name(path));
+    auto solved = clear_joint_market(model, path);
+    ASSERT_TRUE(solved.is_ok()) << solved.status().to_string();
+    ASSERT_EQ(solved.value().termination, Termination::kOptimal) << solved.value().reason;
+    double welfare_usd = 0.0;
+    for (std::size_t e = 0; e < model.elements.size(); ++e) {
+      auto alone = clear_market(model.elements[e], path);
+      ASSERT_TRUE(alone.is_ok());
+      welfare_usd += alone.value().welfare_usd;
+      EXPECT_NEAR(solved.value().content_price_usd_per_t[e][0],
+                  alone.value().node(0, Stage::kExtraction).producer_price_usd_per_t,
+                  solved.value().price_resolution_usd_per_t + 1e-6);
+    }
+    EXPECT_NEAR(solved.value().welfare_usd, welfare_usd, 1e-6 * welfare_usd);
+    EXPECT_EQ(solved.value().mining_cost_usd, 0.0);
+  }
+}
+
 }  // namespace
 }  // namespace critmin::market
