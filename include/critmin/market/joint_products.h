@@ -47,16 +47,18 @@ struct JointMarketModel {
 struct JointEquilibrium {
   Termination termination = Termination::kOptimal;
   std::string reason;  // why, when not optimal
-  // Each element's market cleared (clear_market, same path) at the ore content of the mined ore:
-  // flows, prices and accounts. Its extraction producer surplus in a joint region is the value of
-  // the content sold (the content costs nothing in the element market; mining is paid below).
+  // Each element's market cleared (clear_market, same path) at the content of the ore mined, with
+  // the last 1e-6 of the content offered at its joint price (so the node prices follow the joint
+  // ones where the element market alone leaves them open): flows, prices and accounts. Its
+  // extraction producer surplus in a joint region is the value of the content sold (the content
+  // costs nothing in the element market; mining is paid below).
   std::vector<Equilibrium> elements;
   std::vector<std::vector<double>> ore_mined_t;  // per deposit, per mining step [t REO/yr]
   // Per element and region [USD/t]: the joint price of the element's content at the extraction
   // stage (the dual of its supply row; where no deposit holds the element, the element market's
   // extraction producer price). Where the element market alone leaves this price in an interval
   // (its content fully used at a kink of flat curves), this is the point of the interval that
-  // prices the ore at its cost; it can then differ from elements[e]'s node price.
+  // prices the ore at its cost, and elements[e]'s extraction producer price follows it.
   std::vector<std::vector<double>> content_price_usd_per_t;
   // Per element and region [t/yr]: ore content of the element, and what of it was left unsold.
   std::vector<std::vector<double>> content_t;
