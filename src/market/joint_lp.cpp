@@ -242,7 +242,10 @@ Result<JointEquilibrium> clear_joint_lp(const JointMarketModel& model) {
   }
   PerDepositStep ore_t(model.deposits.size());
   for (std::size_t d = 0; d < model.deposits.size(); ++d) {
-    for (int arc : joint.mining_arc[d]) ore_t[d].push_back(refined.solution.flow[arc]);
+    for (std::size_t k = 0; k < joint.mining_arc[d].size(); ++k) {
+      const double flow_t = refined.solution.flow[joint.mining_arc[d][k]];
+      ore_t[d].push_back(std::clamp(flow_t, 0.0, model.deposits[d].mining[k].capacity_t));
+    }
   }
   // The joint prices of the content, then the element markets at the content mined and those
   // prices, for their flows and accounts.
@@ -262,12 +265,6 @@ Result<JointEquilibrium> clear_joint_lp(const JointMarketModel& model) {
   }
   JointEquilibrium out =
       assemble_joint(model, std::move(ore_t), std::move(elements).value(), price);
-  for (const Equilibrium& eq : out.elements) {
-    if (eq.termination != Termination::kOptimal && out.termination == Termination::kOptimal) {
-      out.termination = eq.termination;
-      out.reason = eq.reason;
-    }
-  }
   out.price_resolution_usd_per_t =
       std::max(out.price_resolution_usd_per_t, refined.resolution / smallest_yield);
   out.iterations = refined.solves;

@@ -151,6 +151,13 @@ JointEquilibrium assemble_joint(const JointMarketModel& model, PerDepositStep or
     }
     out.ore_value_usd_per_t.push_back(value);
   }
+  for (std::size_t e = 0; e < elements.size(); ++e) {
+    if (elements[e].termination != Termination::kOptimal &&
+        out.termination == Termination::kOptimal) {
+      out.termination = elements[e].termination;
+      out.reason = fmt::format("element {}: {}", model.elements[e].material, elements[e].reason);
+    }
+  }
   out.mining_cost_usd = mining_cost_usd(model, ore_t);
   out.welfare_usd -= out.mining_cost_usd;
   out.ore_mined_t = std::move(ore_t);
