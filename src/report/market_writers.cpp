@@ -132,7 +132,7 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
                   market::termination_name(eq.termination), solver, eq.statistics.outer_iterations);
   if (!eq.reason.empty()) out += "reason: " + eq.reason + "\n";
   if (eq.nodes.empty()) return out;  // no equilibrium: nothing else to show
-  out += fmt::format("quantities on: {}\nbase price: {} ({})\n\n", market.info.anchor,
+  out += fmt::format("quantities on: {}\nbase price: {} ({})\n", market.info.anchor,
                      format_figure(market.info.base_price_usd_per_t, "USD/t"),
                      market.info.price_source);
   if (!market.info.data_quality.empty()) {
@@ -151,6 +151,7 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
         "the hosts)\n",
         hosts, format_number(market.info.byproduct.capacity_ratio));
   }
+  out += "\n";
   out += fmt::format("{:<6} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>12}\n", "region",
                      "ext price", "ext prod t", "proc price", "proc prod t", "consumption t",
                      "shortfall t", "share prod %");
