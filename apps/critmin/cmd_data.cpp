@@ -128,13 +128,13 @@ void print_materials(const Dataset& data, int year) {
       ++crma_listed;
       crma_modelled += modelled ? 1 : 0;
     }
-    std::string row = fmt::format("{:<20} {:<26} {:<5} {:<11} {:<6} {:<6} {:<8} {}", m.id,
-                                  m.name.substr(0, 26), m.group.empty() ? "-" : m.group, crma,
-                                  group                     ? "group"
-                                  : assessed.contains(m.id) ? "yes"
-                                                            : "no",
-                                  modelled ? "yes" : "no", modelled ? basis->second.quality : "-",
-                                  aliases);
+    std::string row =
+        fmt::format("{:<20} {:<26} {:<5} {:<11} {:<6} {:<6} {:<8} {}", m.id, m.name.substr(0, 26),
+                    m.group.empty() ? "-" : m.group, crma,
+                    group                     ? "group"
+                    : assessed.contains(m.id) ? "yes"
+                                              : "no",
+                    modelled ? "yes" : "no", modelled ? basis->second.quality : "-", aliases);
     row.erase(row.find_last_not_of(' ') + 1);  // no trailing blanks where there is no alias
     std::cout << row << '\n';
   }

@@ -539,6 +539,24 @@ TEST(Backtest, GalliumLicensingRaisesTheEuPriceAndLowersChinasInTheModel) {
   EXPECT_LT(china.model_change, 0.0);  // supply trapped in China (observed: +18.5%)
 }
 
+// Germanium clears on its documented output estimate, so both germanium episodes ship and run: the
+// licensing alone traps supply in China (its price falls; observed: +38% with state buying), and
+// with the ban kept the EU price rises the observed way.
+TEST(Backtest, GermaniumEpisodesRunOnGermaniumsOwnMarket) {
+  auto licensing = shipped("germanium-2023");
+  ASSERT_TRUE(licensing.is_ok()) << licensing.status().to_string();
+  ASSERT_EQ(licensing.value().lines.size(), 1u);
+  EXPECT_EQ(licensing.value().lines[0].observation.region, "CHN");
+  EXPECT_LT(licensing.value().lines[0].model_change, 0.0);
+  auto ban = shipped("germanium-2024-us-ban");
+  ASSERT_TRUE(ban.is_ok()) << ban.status().to_string();
+  ASSERT_EQ(ban.value().lines.size(), 1u);
+  EXPECT_EQ(ban.value().lines[0].observation.region, "EU27");
+  EXPECT_GT(ban.value().lines[0].model_change, 0.0);
+  EXPECT_TRUE(right_direction(ban.value().lines[0].observation.observed_change(),
+                              ban.value().lines[0].model_change));
+}
+
 TEST(Backtest, GraphitePermitsLowerTheChinesePriceAsObserved) {
   auto r = shipped("graphite-2023");
   ASSERT_TRUE(r.is_ok()) << r.status().to_string();
