@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/text.h"
+#include "critmin/core/figures.h"
 
 namespace critmin::market {
 namespace {
@@ -275,15 +276,16 @@ Result<CalibratedJointMarket> build_rare_earth_market(const Dataset& data, int y
         "clears jointly with the other rare earths: its mined supply is the content of the ore "
         "of ree_mine_output.csv x ree_deposit_baskets.csv, {} t in the base year, and its "
         "separation, demand and commercial stocks are scaled to it ({:+.2f}% on {} t)",
-        format_number(out.ore_content_t[e]), 100.0 * (factor - 1.0), format_number(calibrated)));
+        format_amount(out.ore_content_t[e], "t"), 100.0 * (factor - 1.0),
+        format_amount(calibrated, "t")));
     if (std::abs(factor - 1.0) > kContentMismatchShare) {
       const std::string own_anchor = info.anchor;
       info.anchor += fmt::format("; rescaled x{:.3f} to the ore content", factor);
       out.notes.push_back(fmt::format(
           "{}: the base-year ore holds {} t, {:+.1f}% off its own calibrated output of {} t "
           "({}); its market is scaled to the ore content",
-          symbols[e], format_number(out.ore_content_t[e]), 100.0 * (factor - 1.0),
-          format_number(calibrated), own_anchor));
+          symbols[e], format_amount(out.ore_content_t[e], "t"), 100.0 * (factor - 1.0),
+          format_amount(calibrated, "t"), own_anchor));
     }
   }
 
@@ -292,7 +294,7 @@ Result<CalibratedJointMarket> build_rare_earth_market(const Dataset& data, int y
       fmt::format("rare earths clear jointly: {} elements from {} deposit types ({} deposits in {} "
                   "regions, {} t REO mined in {})",
                   n_elements, baskets.size(), out.model.deposits.size(), region_list.size(),
-                  format_number(world_reo_t), kDepositYear));
+                  format_amount(world_reo_t, "t"), kDepositYear));
   out.notes.push_back(
       "mining steps per deposit: base output and restartable idle capacity at the cost range of "
       "supply_costs.csv (lree, else the default) times the basket's value at the base-year "

@@ -311,6 +311,9 @@ std::string joint_equilibrium_to_table(const market::CalibratedJointMarket& mark
         format_amount(eq.ore_value_usd_per_t[d], "USD/t"),
         format_amount(market::mining_marginal_cost_usd_per_t(deposit, eq.ore_mined_t[d]), "USD/t"));
   }
+  out += fmt::format(
+      "  (ore value above the marginal cost: the deposit's step is full; its next step, the idle "
+      "capacity, costs more)\n");
   out += fmt::format("  ore mined {} t REO worth {} at its content prices; mining cost {}\n",
                      format_amount(mined_total, "t"), format_figure(value_total, "USD/yr"),
                      format_figure(eq.mining_cost_usd, "USD/yr"));
@@ -325,6 +328,11 @@ std::string joint_equilibrium_to_table(const market::CalibratedJointMarket& mark
                        market.elements[e].price_is_index ? ", an index" : "",
                        base > 0.0 ? 100.0 * (price / base - 1.0) : 0.0);
   }
+  if (market.notes.size() > 1) {
+    out += "joint notes:\n";
+    for (std::size_t i = 1; i < market.notes.size(); ++i) out += "  - " + market.notes[i] + "\n";
+  }
+  out += fmt::format("{} joint estimate(s) used (see --format json).\n", market.estimates.size());
   return out;
 }
 

@@ -193,6 +193,14 @@ TEST(RareEarthMarket, BothSolverPathsAgreeOnTheRealInstance) {
                 std::max(std::abs(network.welfare_usd), std::abs(lp.welfare_usd)),
             1e-4);
   EXPECT_LE(relative_gap(total_mined(network), total_mined(lp)), 1e-2);
+  // Consumers' prices are unique here (every demand curve slopes): the same on both paths to the
+  // refinement's resolution plus the search's share (joint_products_test.cpp).
+  ASSERT_EQ(network.elements.size(), lp.elements.size());
+  for (std::size_t e = 0; e < network.elements.size(); ++e) {
+    const double a = world_price_usd_per_t(network.elements[e]);
+    const double b = world_price_usd_per_t(lp.elements[e]);
+    EXPECT_LE(std::abs(a - b), 2e-3 * std::max(a, b)) << rare_earth_symbols()[e];
+  }
 }
 
 // A rare earth is recognised by id or name; other materials are not.
