@@ -1,32 +1,94 @@
 // critmin clear
 #include <fmt/format.h>
 
+#include <cctype>
 #include <iostream>
+#include <optional>
 
 #include "commands.h"
 #include "critmin/core/files.h"
 #include "critmin/market/calibration.h"
+#include "critmin/market/rare_earths.h"
 #include "critmin/market/trade_measures.h"
 #include "critmin/policy/club.h"
+#include "critmin/report/joint_writers.h"
 #include "critmin/report/report.h"
 #include "critmin/scenario/scenario.h"
 
 namespace critmin::cli {
 
+namespace {
+
+struct ClearFlags {
+  std::string material;
+  int year = 2023;
+  std::string scenario;
+  std::string format = "table";
+  std::string solver = "network";
+  std::string out;
+  std::string data;
+};
+
+// Writes the output to --out or stdout; false (and the exit code set) when writing failed.
+bool emit(CommonOptions& common, const ClearFlags& flags, const std::string& text) {
+  if (flags.out.empty()) {
+    std::cout << text;
+  } else if (Status status = write_text_file(flags.out, text); !status.is_ok()) {
+    common.exit_code = report_error(status);
+    return false;
+  }
+  return true;
+}
+
+// The exit code of an answer without an equilibrium (docs/cli.md): no equilibrium with this input
+// is bad input (2); a solver that stopped at its limit is an internal error (1).
+void set_termination_exit_code(CommonOptions& common, market::Termination termination) {
+  if (termination == market::Termination::kIterationLimit) {
+    common.exit_code = 1;
+  } else if (termination != market::Termination::kOptimal) {
+    common.exit_code = 2;
+  }
+}
+
+// A rare earth: the joint market of the 15 elements, reported for `element`.
+void clear_rare_earth(CommonOptions& common, const Dataset& data, std::size_t element,
+                      const ClearFlags& flags, market::SolverPath path) {
+  Result<market::CalibratedJointMarket> market = market::build_rare_earth_market(data, flags.year);
+  if (!market.is_ok()) {
+    common.exit_code = report_error(market.status());
+    return;
+  }
+  Result<market::JointEquilibrium> eq = market::clear_joint_market(market.value().model, path);
+  if (!eq.is_ok()) {
+    common.exit_code = report_error(eq.status());
+    return;
+  }
+  if (eq.value().elements.size() != market.value().model.elements.size()) {
+    // No equilibrium: nothing per element to show.
+    if (!emit(common, flags,
+              fmt::format("rare earths {}: {}\nreason: {}\n", flags.year,
+                          market::termination_name(eq.value().termination), eq.value().reason))) {
+      return;
+    }
+  } else {
+    const std::string text =
+        flags.format == "json"
+            ? joint_equilibrium_to_json(market.value(), eq.value(), element, flags.solver)
+            : joint_equilibrium_to_table(market.value(), eq.value(), element, flags.solver);
+    if (!emit(common, flags, text)) return;
+  }
+  set_termination_exit_code(common, eq.value().termination);
+}
+
+}  // namespace
+
 void register_clear_command(CLI::App& app, CommonOptions& common) {
   CLI::App* cmd = app.add_subcommand(
       "clear",
       "Clear the market of one material in one year: prices, production, consumption and "
-      "flows per region and stage, with optional tariffs and export restrictions");
-  struct Flags {
-    std::string material;
-    int year = 2023;
-    std::string scenario;
-    std::string format = "table";
-    std::string solver = "network";
-    std::string out;
-    std::string data;
-  };
+      "flows per region and stage, with optional tariffs and export restrictions; a rare earth "
+      "clears jointly with the other 14 (one market of their shared mines)");
+  using Flags = ClearFlags;
   auto flags = std::make_shared<Flags>();
   cmd->add_option("--material", flags->material, "material id or name, e.g. gallium")->required();
   cmd->add_option("--year", flags->year, "base year of the data (default 2023)")
@@ -46,14 +108,37 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
       common.exit_code = report_error(data.status());
       return;
     }
+    const market::SolverPath path =
+        flags->solver == "lp" ? market::SolverPath::kLinearProgram : market::SolverPath::kNetwork;
+    std::string lower = flags->material;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "ndpr") {
+      common.exit_code = report_error(Status::invalid_input(
+          "--material NdPr: NdPr (neodymium + praseodymium oxide) is not a market of its own in "
+          "critmin; clear neodymium or praseodymium, which clear jointly with the other rare "
+          "earths"));
+      return;
+    }
+    // A rare earth clears jointly with the other 14 (critmin/market/rare_earths.h).
+    if (std::optional<std::size_t> element =
+            market::rare_earth_element_index(data.value(), flags->material)) {
+      if (!flags->scenario.empty()) {
+        common.exit_code = report_error(Status::invalid_input(fmt::format(
+            "--scenario: {} clears in the joint rare-earth market, which does not take scenario "
+            "files (clubs, instruments, tariffs, export restrictions) yet; clear it without "
+            "--scenario",
+            flags->material)));
+        return;
+      }
+      clear_rare_earth(common, data.value(), *element, *flags, path);
+      return;
+    }
     Result<market::CalibratedMarket> market =
         market::build_market(data.value(), flags->material, flags->year);
     if (!market.is_ok()) {
       common.exit_code = report_error(market.status());
       return;
     }
-    const market::SolverPath path =
-        flags->solver == "lp" ? market::SolverPath::kLinearProgram : market::SolverPath::kNetwork;
     std::optional<policy::ClubOutcome> club;
     Result<market::Equilibrium> eq = Status::internal("not cleared");
     if (!flags->scenario.empty()) {
@@ -88,20 +173,9 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
         flags->format == "json"
             ? equilibrium_to_json(market.value(), eq.value(), flags->solver, club_outcome)
             : equilibrium_to_table(market.value(), eq.value(), flags->solver, club_outcome);
-    if (flags->out.empty()) {
-      std::cout << text;
-    } else if (Status status = write_text_file(flags->out, text); !status.is_ok()) {
-      common.exit_code = report_error(status);
-      return;
-    }
-    // A market without an equilibrium is an answer, not a crash, but scripts should see it, in
-    // the one table of exit codes (docs/cli.md): no equilibrium with this input is bad input
-    // (2); a solver that stopped at its limit is an internal error (1).
-    if (eq.value().termination == market::Termination::kIterationLimit) {
-      common.exit_code = 1;
-    } else if (eq.value().termination != market::Termination::kOptimal) {
-      common.exit_code = 2;
-    }
+    if (!emit(common, *flags, text)) return;
+    // A market without an equilibrium is an answer, not a crash, but scripts should see it.
+    set_termination_exit_code(common, eq.value().termination);
   });
 }
 

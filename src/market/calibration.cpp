@@ -157,8 +157,11 @@ ByproductBound byproduct_bound(const Dataset& data, std::string_view material) {
   return bound;
 }
 
-Result<CalibratedMarket> build_market(const Dataset& data, std::string_view material_name,
-                                      int year) {
+namespace {
+
+// build_market, on its own regions (imposed == nullptr) or on the imposed ones.
+Result<CalibratedMarket> build_market_on(const Dataset& data, std::string_view material_name,
+                                         int year, const std::vector<std::string>* imposed) {
   const Material* material = data.find_material(material_name);
   if (!material || material->kind != "material") {
     std::vector<std::string> ids;
@@ -328,7 +331,19 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   }
   std::vector<std::string> region_names;
   std::map<std::string, std::size_t> region_index;
+  // Imposed regions: a country is its own region when the list names it, EU27 when it is a member
+  // and the list has EU27, else ROW (always a region then).
+  std::set<std::string> imposed_set;
+  if (imposed) {
+    imposed_set.insert(imposed->begin(), imposed->end());
+    imposed_set.insert("ROW");
+  }
   const auto region_of_country = [&](const std::string& iso3) -> std::string {
+    if (imposed) {
+      if (imposed_set.contains(iso3)) return iso3;
+      if (eu27.contains(iso3) && imposed_set.contains("EU27")) return "EU27";
+      return "ROW";
+    }
     if (eu27.contains(iso3)) return "EU27";
     const double e = extraction.by_country.contains(iso3) ? extraction.by_country[iso3] : 0.0;
     const double q = processing.by_country.contains(iso3) ? processing.by_country[iso3] : 0.0;
@@ -343,7 +358,16 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     if (inserted) region_names.push_back(name);
     return it->second;
   };
+  // The region a demand figure goes to: its own, or on imposed regions the one holding it.
+  const auto demand_region = [&](const DemandShare& d) -> std::string {
+    if (!imposed || imposed_set.contains(d.region)) return d.region;
+    return region_of_country(d.region);
+  };
   std::map<std::string, std::vector<std::string>> members;
+  for (const std::string& name : imposed_set) {
+    add_region(name);
+    if (name != "EU27" && name != "ROW" && data.find_country(name)) members[name].push_back(name);
+  }
   for (const StageShares* shares : {&extraction, &processing}) {
     for (const auto& [iso3, share] : shares->by_country) {
       const std::string region = region_of_country(iso3);
@@ -353,16 +377,22 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     }
   }
   for (const DemandShare* d : demand_split) {
-    add_region(d->region);
+    add_region(demand_region(*d));
     // A demand region named by its ISO3 code holds that country even when it produces nothing.
-    auto& list = members[d->region];
+    auto& list = members[demand_region(*d)];
     if (data.find_country(d->region) &&
         std::find(list.begin(), list.end(), d->region) == list.end()) {
       list.push_back(d->region);
     }
   }
   if (!eu27.empty()) {
-    if (region_index.contains("EU27")) members["EU27"].assign(eu27.begin(), eu27.end());
+    if (region_index.contains("EU27")) {
+      auto& list = members["EU27"];
+      list.clear();
+      for (const std::string& iso3 : eu27) {
+        if (!imposed_set.contains(iso3)) list.push_back(iso3);
+      }
+    }
   }
   // ROW holds every other country of the dataset, so that a country or bloc named by a measure
   // always falls in exactly one region.
@@ -463,7 +493,7 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
   const double elasticity = p["demand_elasticity_short_run"];
   const double lost_use = p["value_of_lost_use"];
   for (const DemandShare* d : demand_split) {
-    Region& region = model.regions[region_index[d->region]];
+    Region& region = model.regions[region_index[demand_region(*d)]];
     const double base_t = d->share * processed_total_t;
     if (!(base_t > 0.0)) continue;
     region.base_demand_t += base_t;
@@ -555,6 +585,18 @@ Result<CalibratedMarket> build_market(const Dataset& data, std::string_view mate
     }
   }
   return out;
+}
+
+}  // namespace
+
+Result<CalibratedMarket> build_market(const Dataset& data, std::string_view material_name,
+                                      int year) {
+  return build_market_on(data, material_name, year, nullptr);
+}
+
+Result<CalibratedMarket> build_market(const Dataset& data, std::string_view material_name, int year,
+                                      const std::vector<std::string>& regions) {
+  return build_market_on(data, material_name, year, &regions);
 }
 
 ModelCoverage market_coverage(const Dataset& data, int year) {

@@ -4,6 +4,7 @@
 
 #include "core/text.h"
 #include "critmin/core/figures.h"
+#include "critmin/report/joint_writers.h"
 #include "critmin/report/report.h"
 
 namespace critmin {
@@ -211,6 +212,128 @@ std::string equilibrium_to_table(const market::CalibratedMarket& market,
   }
   out += fmt::format("\n{} estimate(s) used (see --format json and data/estimates/).\n",
                      market.info.estimates.size());
+  return out;
+}
+
+}  // namespace critmin
+
+namespace critmin {
+namespace {
+
+market::CalibratedMarket element_market(const market::CalibratedJointMarket& market,
+                                        std::size_t element) {
+  return market::CalibratedMarket{market.model.elements[element], market.elements[element]};
+}
+
+}  // namespace
+
+std::string joint_equilibrium_to_json(const market::CalibratedJointMarket& market,
+                                      const market::JointEquilibrium& eq, std::size_t element,
+                                      const std::string& solver) {
+  nlohmann::json j = nlohmann::json::parse(
+      equilibrium_to_json(element_market(market, element), eq.elements[element], solver));
+  const market::JointMarketModel& model = market.model;
+  const std::vector<market::Region>& regions = model.elements.front().regions;
+  nlohmann::json deposits = nlohmann::json::array();
+  for (std::size_t d = 0; d < model.deposits.size(); ++d) {
+    const market::JointDeposit& deposit = model.deposits[d];
+    double mined = 0.0;
+    for (double t : eq.ore_mined_t[d]) mined += t;
+    deposits.push_back({{"region", regions[deposit.region].name},
+                        {"deposit_type", deposit.name},
+                        {"countries", market.deposit_countries[d]},
+                        {"base_reo_t", market.deposit_base_reo_t[d]},
+                        {"mined_reo_t", mined},
+                        {"base_basket_value_usd_per_t", market.deposit_basket_value_usd_per_t[d]},
+                        {"ore_value_usd_per_t", eq.ore_value_usd_per_t[d]},
+                        {"marginal_mining_cost_usd_per_t",
+                         market::mining_marginal_cost_usd_per_t(deposit, eq.ore_mined_t[d])}});
+  }
+  nlohmann::json elements = nlohmann::json::array();
+  for (std::size_t e = 0; e < model.elements.size(); ++e) {
+    double content = 0.0, disposed = 0.0;
+    for (double t : eq.content_t[e]) content += t;
+    for (double t : eq.disposed_t[e]) disposed += t;
+    elements.push_back({{"element", market.symbols[e]},
+                        {"material", model.elements[e].material},
+                        {"base_price_usd_per_t", market.elements[e].base_price_usd_per_t},
+                        {"price_is_index", market.elements[e].price_is_index},
+                        {"world_price_usd_per_t", market::world_price_usd_per_t(eq.elements[e])},
+                        {"ore_content_t", content},
+                        {"disposed_t", disposed}});
+  }
+  j["joint"] = {
+      {"note", market.notes.front()},
+      {"status", market::termination_name(eq.termination)},
+      {"reason", eq.reason},
+      {"welfare_usd", eq.welfare_usd},
+      {"mining_cost_usd", eq.mining_cost_usd},
+      {"welfare_gap_usd", eq.welfare_gap_usd},
+      {"price_resolution_usd_per_t", eq.price_resolution_usd_per_t},
+      {"iterations", eq.iterations},
+      {"market_solves", eq.market_solves},
+      {"seconds", eq.seconds},
+      {"units",
+       {{"ore", "t REO/yr"}, {"ore_value", "USD/t REO"}, {"element_price", "USD/t oxide"}}},
+      {"deposits", deposits},
+      {"elements", elements},
+      {"notes", market.notes},
+      {"estimates", market.estimates}};
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string joint_equilibrium_to_table(const market::CalibratedJointMarket& market,
+                                       const market::JointEquilibrium& eq, std::size_t element,
+                                       const std::string& solver) {
+  std::string out =
+      equilibrium_to_table(element_market(market, element), eq.elements[element], solver);
+  const market::JointMarketModel& model = market.model;
+  const std::vector<market::Region>& regions = model.elements.front().regions;
+  out += fmt::format(
+      "\n{}\njoint market: {} ({} path, {} iteration(s), {} element clear(s), {:.2f} s), welfare "
+      "{}\n",
+      market.notes.front(), market::termination_name(eq.termination), solver, eq.iterations,
+      eq.market_solves, eq.seconds, format_figure(eq.welfare_usd, "USD/yr"));
+  if (!eq.reason.empty()) out += "reason: " + eq.reason + "\n";
+  out += fmt::format(
+      "ore mined per deposit (t REO/yr; ore value and mining cost in USD/t REO):\n"
+      "  {:<6} {:<24} {:>12} {:>12} {:>12} {:>12}\n",
+      "region", "deposit type", "base t", "mined t", "ore value", "marg. cost");
+  double value_total = 0.0, mined_total = 0.0;
+  for (std::size_t d = 0; d < model.deposits.size(); ++d) {
+    const market::JointDeposit& deposit = model.deposits[d];
+    double mined = 0.0;
+    for (double t : eq.ore_mined_t[d]) mined += t;
+    mined_total += mined;
+    value_total += mined * eq.ore_value_usd_per_t[d];
+    out += fmt::format(
+        "  {:<6} {:<24} {:>12} {:>12} {:>12} {:>12}\n", regions[deposit.region].name, deposit.name,
+        format_amount(market.deposit_base_reo_t[d], "t"), format_amount(mined, "t"),
+        format_amount(eq.ore_value_usd_per_t[d], "USD/t"),
+        format_amount(market::mining_marginal_cost_usd_per_t(deposit, eq.ore_mined_t[d]), "USD/t"));
+  }
+  out += fmt::format(
+      "  (ore value above the marginal cost: the deposit's step is full; its next step, the idle "
+      "capacity, costs more)\n");
+  out += fmt::format("  ore mined {} t REO worth {} at its content prices; mining cost {}\n",
+                     format_amount(mined_total, "t"), format_figure(value_total, "USD/yr"),
+                     format_figure(eq.mining_cost_usd, "USD/yr"));
+  out += "other rare earths (world price, USD/t oxide; base-year price):\n";
+  for (std::size_t e = 0; e < model.elements.size(); ++e) {
+    if (e == element) continue;
+    const double base = market.elements[e].base_price_usd_per_t;
+    const double price = market::world_price_usd_per_t(eq.elements[e]);
+    out += fmt::format("  {:<3} {:<13} {:>12} (base {}{}, {:+.1f}%)\n", market.symbols[e],
+                       model.elements[e].material, format_amount(price, "USD/t"),
+                       format_amount(base, "USD/t"),
+                       market.elements[e].price_is_index ? ", an index" : "",
+                       base > 0.0 ? 100.0 * (price / base - 1.0) : 0.0);
+  }
+  if (market.notes.size() > 1) {
+    out += "joint notes:\n";
+    for (std::size_t i = 1; i < market.notes.size(); ++i) out += "  - " + market.notes[i] + "\n";
+  }
+  out += fmt::format("{} joint estimate(s) used (see --format json).\n", market.estimates.size());
   return out;
 }
 

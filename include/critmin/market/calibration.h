@@ -65,6 +65,13 @@ struct CalibratedMarket {
 // Fails with kNotFound when the material is unknown or the data hold no supply shares or no
 // tonnage for it (the message says which), kInvalidInput when an estimate is out of range.
 Result<CalibratedMarket> build_market(const Dataset& data, std::string_view material, int year);
+// The same on imposed regions (ISO3 codes, EU27, ROW; ROW is always added): a country the list
+// does not name falls in EU27 when it is a member and the list has EU27, else in ROW, and a demand
+// region outside the list in the region that holds it. Every region of the list is in the model,
+// in the usual order (by name, ROW last), even without supply or demand; so markets built on one
+// list share their regions (the joint rare-earth market, critmin/market/rare_earths.h).
+Result<CalibratedMarket> build_market(const Dataset& data, std::string_view material, int year,
+                                      const std::vector<std::string>& regions);
 
 // The ids of every material the dataset can model (supply shares and a tonnage), and for the
 // others the reason why not.
