@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
+
 namespace critmin::market {
 namespace {
 
@@ -29,17 +31,7 @@ constexpr double kPriceTolerance = 1e-3;
 constexpr double kQuantityTolerance = 1e-2;
 const char* path_name(SolverPath path) { return path == SolverPath::kNetwork ? "network" : "lp"; }
 
-class Draw {
- public:
-  explicit Draw(std::uint64_t seed) : engine_(seed) {}
-  double unit() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform(double lo, double hi) { return lo + (hi - lo) * unit(); }
-  std::size_t below(std::size_t n) { return static_cast<std::size_t>(engine_() % n); }
-  bool chance(double p) { return unit() < p; }
-
- private:
-  std::mt19937_64 engine_;
-};
+using critmin::test::Draw;
 
 // One element market over the given regions: separation ample at `separation_cost`, one linear
 // demand step per region from `wtp` down to 0 over `quantity_t` (quantity 0: no demand).

@@ -19,6 +19,8 @@
 #include "critmin/market/market.h"
 #include "market/flow_problem.h"
 
+#include "test_support.h"
+
 namespace critmin::market {
 namespace {
 
@@ -26,17 +28,7 @@ constexpr int kInstances = 200;
 constexpr int kMinSolved = 150;
 constexpr std::uint64_t kSeedBase = 20240611;
 
-class Draw {
- public:
-  explicit Draw(std::uint64_t seed) : engine_(seed) {}
-  double unit() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform(double lo, double hi) { return lo + (hi - lo) * unit(); }
-  std::size_t below(std::size_t n) { return static_cast<std::size_t>(engine_() % n); }
-  bool chance(double p) { return unit() < p; }
-
- private:
-  std::mt19937_64 engine_;
-};
+using critmin::test::Draw;
 
 const char* path_name(SolverPath path) { return path == SolverPath::kNetwork ? "network" : "clp"; }
 

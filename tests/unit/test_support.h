@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,20 @@
 #include "critmin/world/dataset.h"
 
 namespace critmin::test {
+
+// Uniform draws for randomised property tests, from a seeded 64-bit Mersenne twister: the same
+// seed gives the same instances on every platform (no std::uniform_real_distribution).
+class Draw {
+ public:
+  explicit Draw(std::uint64_t seed) : engine_(seed) {}
+  double unit() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }  // [0, 1)
+  double uniform(double lo, double hi) { return lo + (hi - lo) * unit(); }
+  std::size_t below(std::size_t n) { return static_cast<std::size_t>(engine_() % n); }
+  bool chance(double p) { return unit() < p; }
+
+ private:
+  std::mt19937_64 engine_;
+};
 
 // The embedded default dataset (CRITMIN_TEST_DATA), loaded once per test binary.
 inline const Dataset& default_data() {
