@@ -104,9 +104,9 @@ Status apply_trade_measures(const TradeMeasures& measures, const Dataset& data,
   std::vector<Diagnostic> problems;
   const auto unknown = [&](int line, const char* key, const std::string& name) {
     problems.push_back({measures.file, line, key,
-                        fmt::format("'{}' is not a region of the {} market, an ISO3 code or a "
+                        fmt::format("'{}'{} is not a region of the {} market, an ISO3 code or a "
                                     "bloc; regions here: {}",
-                                    name, model.material, [&] {
+                                    name, data.did_you_mean_place(name), model.material, [&] {
                                       std::string list;
                                       for (const Region& r : model.regions) {
                                         list += (list.empty() ? "" : ", ") + r.name;

@@ -253,10 +253,12 @@ Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptio
   for (const std::string& given : options.regions) {
     const std::string region = to_upper(trim(given));
     if (region != "EU27" && region != "NLD" && !ctx.eu27.contains(region)) {
+      std::vector<std::string> importers(ctx.eu27.begin(), ctx.eu27.end());
+      importers.push_back("EU27");
       return Status::invalid_input(fmt::format(
-          "--region: '{}' has no import data; use EU27 (extra-EU imports) or the ISO3 code of an "
-          "EU member state such as NLD",
-          given));
+          "--region: '{}'{} has no import data; use EU27 (extra-EU imports) or the ISO3 code of "
+          "an EU member state such as NLD",
+          given, did_you_mean(region, importers)));
     }
     regions.push_back(std::move(region));
   }

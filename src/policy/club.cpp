@@ -45,9 +45,9 @@ std::optional<std::set<std::size_t>> ClearingContext::regions(const std::vector<
         list += (list.empty() ? "" : ", ") + r.name;
       }
       problem(line, key,
-              fmt::format("'{}' is not a region of the {} market, an ISO3 code or a bloc; regions "
-                          "here: {}",
-                          name, market.model.material, list));
+              fmt::format("'{}'{} is not a region of the {} market, an ISO3 code or a bloc; "
+                          "regions here: {}",
+                          name, data.did_you_mean_place(name), market.model.material, list));
       ok = false;
       continue;
     }

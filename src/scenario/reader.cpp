@@ -198,7 +198,8 @@ void read_club(const Reading& r, policy::ClearingScenario& clearing) {
     for (const std::string& m : *members) {
       if (!r.data.find_country(m) && !r.data.resolve_bloc(m).is_ok()) {
         in.error("members",
-                 fmt::format("'{}' is neither an ISO3 code nor a bloc (EU27, MSP, club, ...)", m));
+                 fmt::format("'{}'{} is neither an ISO3 code nor a bloc (EU27, MSP, club, ...)", m,
+                             r.data.did_you_mean_place(m)));
       }
     }
     club.members = *members;
@@ -441,7 +442,8 @@ void read_projects(const Reading& r, ScenarioSpec& spec) {
     const auto material = in.has("material") ? material_of(in, r.data) : std::nullopt;
     const auto country = in.text("country");
     if (country && !r.data.find_country(*country)) {
-      in.error("country", fmt::format("'{}' is not an ISO3 country code, e.g. GRC", *country));
+      in.error("country", fmt::format("'{}'{} is not an ISO3 country code, e.g. GRC", *country,
+                                      r.data.did_you_mean_place(*country)));
     }
     const auto stage = in.has("stage") ? stage_of(in) : std::nullopt;
     const auto capacity = in.number("capacity_t");

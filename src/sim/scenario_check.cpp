@@ -40,8 +40,8 @@ Status check_scenario_against_data(const SimulationScenario& scenario, const Dat
       if (!market::resolve_market_regions(destination, data, model->second)) {
         problems.push_back(
             {scenario.file, d.line, "destinations",
-             fmt::format("'{}' is no region, country or bloc of the {} market; use one of those",
-                         destination, d.material)});
+             fmt::format("'{}'{} is no region, country or bloc of the {} market; use one of those",
+                         destination, data.did_you_mean_place(destination), d.material)});
       }
     }
   }
@@ -50,9 +50,9 @@ Status check_scenario_against_data(const SimulationScenario& scenario, const Dat
                                    [&](const Country& c) { return c.iso3 == p.country; });
     if (!known) {
       problems.push_back({scenario.file, p.line, "country",
-                          fmt::format("'{}' is not a country of the dataset; use an ISO3 code of "
-                                      "countries.csv",
-                                      p.country)});
+                          fmt::format("'{}'{} is not a country of the dataset; use an ISO3 code "
+                                      "of countries.csv",
+                                      p.country, data.did_you_mean_place(p.country))});
     }
   }
   if (problems.empty()) return Status::ok();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/suggest.h"
 #include "core/text.h"
 #include "critmin/core/files.h"
 #include "world/dataset_check.h"
@@ -139,6 +140,16 @@ std::optional<double> Dataset::usd_per_eur(int year) const {
   return best->usd_per_eur;
 }
 
+std::string Dataset::did_you_mean_place(std::string_view name) const {
+  std::vector<std::string> places;
+  places.reserve(countries.size() + blocs.size());
+  for (const Country& c : countries) {
+    if (c.iso3 != "WLD") places.push_back(c.iso3);
+  }
+  for (const auto& [bloc, unused] : blocs) places.push_back(bloc);
+  return did_you_mean(trim(name), places);
+}
+
 Result<std::set<std::string>> Dataset::resolve_bloc(std::string_view name_or_list) const {
   const std::string wanted = to_lower(trim(name_or_list));
   for (const auto& [name, members] : blocs) {
@@ -160,9 +171,9 @@ Result<std::set<std::string>> Dataset::resolve_bloc(std::string_view name_or_lis
       std::string known;
       for (const auto& [name, unused] : blocs) known += (known.empty() ? "" : ", ") + name;
       return Status::not_found(fmt::format(
-          "--bloc: '{}' is neither a bloc ({}) nor an ISO3 code of countries.csv; give a bloc name "
-          "or a comma-separated list such as USA,JPN,EU27",
-          code, known));
+          "--bloc: '{}'{} is neither a bloc ({}) nor an ISO3 code of countries.csv; give a bloc "
+          "name or a comma-separated list such as USA,JPN,EU27",
+          code, did_you_mean_place(code), known));
     }
     members.insert(upper);
   }

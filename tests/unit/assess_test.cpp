@@ -793,6 +793,16 @@ TEST(AssessErrors, RejectsARegionWithoutImportData) {
   EXPECT_NE(rows.status().message().find("'USA'"), std::string::npos) << rows.status().message();
 }
 
+TEST(AssessErrors, AMistypedRegionGetsADidYouMean) {
+  AssessOptions options;
+  options.regions = {"NLDD"};
+  const auto rows = assess_small(options);
+  ASSERT_FALSE(rows.is_ok());
+  EXPECT_NE(rows.status().message().find("'NLDD' (did you mean NLD?) has no import data"),
+            std::string::npos)
+      << rows.status().message();
+}
+
 TEST(AssessErrors, RejectsOverridesOutsideZeroToOne) {
   const std::vector<SupplyRiskOverride> bad = {
       {1.5, std::nullopt, ""}, {-0.1, std::nullopt, ""}, {std::nullopt, 1.01, ""}};

@@ -193,6 +193,13 @@ TEST_F(Cli, AssessRejectsAnUnknownBlocWithExitCodeThree) {
   EXPECT_NE(r.err.find("'XYZ'"), std::string::npos) << r.err;
 }
 
+TEST_F(Cli, AssessSuggestsTheBlocOrCountryNearestAMistypedName) {
+  const CliRun r = run("assess --material gallium --bloc clubb");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("'clubb' (did you mean club?) is neither a bloc"), std::string::npos)
+      << r.err;
+}
+
 TEST_F(Cli, AssessReportsAssumptionErrorsAtFileLineKey) {
   const fs::path toml = dir_ / "assumptions.toml";
   write_file(toml, "[supply_risk.gallium]\neol_rir = 1.5\n");

@@ -126,6 +126,21 @@ TEST(ScenarioReader, EveryShippedScenarioReadsOnceForEachCommandItServes) {
   }
 }
 
+TEST(ScenarioReader, AMistypedClubMemberGetsADidYouMean) {
+  auto club = read_scenario("[club]\nmembers = [\"USA\", \"JPNN\", \"EU72\"]\n", "c.toml",
+                            default_data(), Purpose::kClear);
+  ASSERT_FALSE(club.is_ok());
+  EXPECT_TRUE(has_problem(club.status(), "c.toml:2:members: 'JPNN' (did you mean JPN?) is neither"))
+      << club.status().to_string();
+  EXPECT_TRUE(has_problem(club.status(), "'EU72' (did you mean EU27?)"))
+      << club.status().to_string();
+  // A name far from every code gets no guess.
+  auto far = read_scenario("[club]\nmembers = [\"Atlantis\"]\n", "c.toml", default_data(),
+                           Purpose::kClear);
+  ASSERT_FALSE(far.is_ok());
+  EXPECT_TRUE(has_problem(far.status(), "'Atlantis' is neither")) << far.status().to_string();
+}
+
 TEST(ScenarioReader, ASimulationTableInAClearingScenarioSaysWhichCommandReadsIt) {
   const std::string text = "[[disruption]]\norigin = \"CHN\"\n[[projects]]\nname = \"x\"\n";
   auto clear = read_scenario(text, "c.toml", default_data(), Purpose::kClear);

@@ -390,6 +390,9 @@ class Dataset {
   const MinorMaterialSupply* find_minor_supply(std::string_view material_id) const;
   // Its value, or kNotFound naming the file to add the row to.
   Result<double> market_parameter(std::string_view material_id, std::string_view name) const;
+  // " (did you mean JPN?)": the ISO3 codes and bloc names nearest to a mistyped country or bloc
+  // name; empty when none is near.
+  std::string did_you_mean_place(std::string_view name) const;
   // Members of a bloc name (case-insensitive) or of an ad-hoc list "ISO3,ISO3,...".
   Result<std::set<std::string>> resolve_bloc(std::string_view name_or_list) const;
 };
