@@ -11,12 +11,13 @@ The convention, also written in README.md ("About the examples"):
   * A command shown without output must succeed (exit 0); one with output must print it, and may
     fail only when the output it shows is an error ("critmin: error").
   * The commands of one block run in one shell, in a fresh directory holding links to the build's
-    binary, scenarios/ and data/; so `$TOKEN` set by one command is there for the next, and a
+    binary and Python package (build/python), scenarios/ and data/; `python3` is the interpreter
+    the package was built for (--python, CMake's CRITMIN_PYTHON_EXECUTABLE); so `$TOKEN` set by one command is there for the next, and a
     server started with `&` is stopped when the block ends.
   * A block whose first line is "<!-- not run -->" in the Markdown before it is shown, not run
     (kept for commands that need another machine, e.g. a cluster).
 
-Usage: readme_test.py MARKDOWN --source-dir DIR --build-dir DIR [--block N]
+Usage: readme_test.py MARKDOWN --source-dir DIR --build-dir DIR [--python FILE] [--block N]
 """
 import argparse
 import os
@@ -102,12 +103,21 @@ def matches(shown, real):
     return match_from(0, 0)
 
 
-def run_block(start, body, source_dir, build_dir, name):
+def run_block(start, body, source_dir, build_dir, name, python=None):
     commands = commands_of(body)
     work = pathlib.Path(tempfile.mkdtemp(prefix="critmin_readme_"))
     try:
         (work / "build").mkdir()
         os.symlink(build_dir / "critmin", work / "build" / "critmin")
+        if (build_dir / "python").is_dir():
+            os.symlink(build_dir / "python", work / "build" / "python")
+        environment = dict(os.environ)
+        if python:
+            # The README's `python3` is the interpreter the package was built for, even where
+            # another python3 (pyenv, a venv) comes first on the PATH.
+            (work / ".bin").mkdir()
+            os.symlink(python, work / ".bin" / "python3")
+            environment["PATH"] = f"{work / '.bin'}{os.pathsep}{environment.get('PATH', '')}"
         for linked in ("scenarios", "data", "docs"):
             os.symlink(source_dir / linked, work / linked)
         script = ["set +e", "trap 'kill $(jobs -p) 2>/dev/null' EXIT"]
@@ -115,7 +125,7 @@ def run_block(start, body, source_dir, build_dir, name):
             script.append(f"echo '{MARKER}'")
             script.append(f"{command} 2>&1")
             script.append(f"echo \"{MARKER} $?\"")
-        result = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work,
+        result = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=environment,
                                 capture_output=True, text=True, timeout=1200)
         parts = result.stdout.split(MARKER + "\n")[1:]
         failures = []
@@ -152,6 +162,7 @@ def main():
     parser.add_argument("markdown")
     parser.add_argument("--source-dir", required=True)
     parser.add_argument("--build-dir", required=True)
+    parser.add_argument("--python", help="the interpreter `python3` runs in the blocks")
     parser.add_argument("--block", type=int, help="run only the block starting at this line")
     parser.add_argument("--list", action="store_true", help="print the blocks' first lines")
     args = parser.parse_args()
@@ -169,7 +180,8 @@ def main():
         if args.block is not None and start != args.block:
             continue
         failures += run_block(start, body, pathlib.Path(args.source_dir).resolve(),
-                              pathlib.Path(args.build_dir).resolve(), markdown_path.name)
+                              pathlib.Path(args.build_dir).resolve(), markdown_path.name,
+                              args.python)
     for failure in failures:
         print(failure, file=sys.stderr)
     return 1 if failures else 0
