@@ -76,14 +76,16 @@ void throw_if_error(const Status& status) {
   if (!status.is_ok()) throw StatusError(status);
 }
 
+// The value of a Result; its Status, when it failed, thrown on to become critmin.Error.
 template <typename T>
 T take(Result<T> result) {
   throw_if_error(result.status());
   return std::move(result).value();
 }
 
-// The dataset of `data_dir`, or the one the CLI uses without --data (the installed dataset, else
-// the source tree's data/).
+// The dataset of `data_dir`, or the embedded default as the CLI finds it without --data; with no
+// binary to start from, that is the source tree's data/ the module was built from, else the
+// installed dataset (locate_dataset).
 Dataset open_dataset(const std::optional<std::string>& data_dir) {
   const std::filesystem::path dir =
       take(locate_dataset(data_dir.value_or(std::string()), std::filesystem::path()));

@@ -16,6 +16,8 @@ The convention, also written in README.md ("About the examples"):
     server started with `&` is stopped when the block ends.
   * A block whose first line is "<!-- not run -->" in the Markdown before it is shown, not run
     (kept for commands that need another machine, e.g. a cluster).
+  * A block that uses build/python is skipped (exit 77, ctest's "skipped") in a build without the
+    Python package.
 
 Usage: readme_test.py MARKDOWN --source-dir DIR --build-dir DIR [--python FILE] [--block N]
 """
@@ -29,6 +31,8 @@ import sys
 import tempfile
 
 MARKER = "@@critmin-readme-command@@"
+# The exit code of a block that this build cannot run (ctest's SKIP_RETURN_CODE).
+SKIPPED = 77
 
 
 def blocks_of(markdown):
@@ -176,15 +180,26 @@ def main():
     if args.block is not None and all(start != args.block for start, _ in blocks):
         failures.append(f"{markdown_path.name}: no code block with commands starts at line "
                         f"{args.block}; the file changed: configure again (cmake) to list them")
+    build_dir = pathlib.Path(args.build_dir).resolve()
+    skipped = 0
     for start, body in blocks:
         if args.block is not None and start != args.block:
+            continue
+        if any("build/python" in command for command, _ in commands_of(body)) and \
+                not (build_dir / "python").is_dir():
+            # Builds without the Python package (no pybind11, sanitizer builds) cannot run it.
+            print(f"{markdown_path.name}:{start}: skipped: this build has no Python package "
+                  f"(build/python)")
+            skipped += 1
             continue
         failures += run_block(start, body, pathlib.Path(args.source_dir).resolve(),
                               pathlib.Path(args.build_dir).resolve(), markdown_path.name,
                               args.python)
     for failure in failures:
         print(failure, file=sys.stderr)
-    return 1 if failures else 0
+    if failures:
+        return 1
+    return SKIPPED if skipped and args.block is not None else 0
 
 
 if __name__ == "__main__":
