@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "critmin/scenario/scenario.h"
@@ -104,6 +105,55 @@ void check_tables(const Reading& r) {
   }
 }
 
+// The first and last year of the data a market can be calibrated on: production tonnages and
+// annual or monthly prices, within the years a scenario may name at all.
+std::pair<int, int> data_years(const Dataset& data) {
+  int first = std::numeric_limits<int>::max();
+  int last = std::numeric_limits<int>::min();
+  const auto add = [&](int year) {
+    first = std::min(first, year);
+    last = std::max(last, year);
+  };
+  for (const ProductionRecord& p : data.production) add(p.year);
+  for (const AnnualPrice& p : data.prices) add(p.year);
+  for (const MonthlyPrice& p : data.monthly_prices) add(p.year);
+  if (first > last) return {0, 0};  // no yearly data: nothing to check against
+  return {std::max(first, kEarliestYear), std::min(last, kLatestYear)};
+}
+
+// A simulation projects forward from the data year it is calibrated on: the base year must be a
+// year of the data, and the simulated years must lie in [base year, base year + the projection
+// horizon]. Years before the base year would run on a later calibration than the years
+// themselves (a 1990 scenario on 2023 markets), which answers no question honestly.
+void check_years_against_data(TableReader& in, const Dataset& data, const ScenarioSpec& spec,
+                              int default_base_year) {
+  const auto [first_data, last_data] = data_years(data);
+  if (first_data == 0) return;
+  if (spec.base_year < first_data || spec.base_year > last_data) {
+    in.error("base_year",
+             fmt::format("{} is not a year of the data ({}-{}); calibrate on a data year, or leave "
+                         "base_year out for the latest with production data ({})",
+                         spec.base_year, first_data, last_data, default_base_year));
+    return;
+  }
+  if (spec.last_year == 0) return;  // the years are wrong already
+  const int horizon_end = spec.base_year + kProjectionHorizonYears;
+  if (spec.first_year < spec.base_year) {
+    in.error("years",
+             fmt::format("{}-{} starts before the base year {} the markets are calibrated on, and "
+                         "a simulation only projects forward; simulate years in [{}, {}], or set "
+                         "base_year to a data year ({}-{}) no later than {}",
+                         spec.first_year, spec.last_year, spec.base_year, spec.base_year,
+                         horizon_end, first_data, last_data, spec.first_year));
+  } else if (spec.last_year > horizon_end) {
+    in.error("years",
+             fmt::format("{}-{} ends past the projection horizon, {} years from the base year {}; "
+                         "simulate years in [{}, {}] (docs/scenario-reference.md)",
+                         spec.first_year, spec.last_year, kProjectionHorizonYears, spec.base_year,
+                         spec.base_year, horizon_end));
+  }
+}
+
 void read_scenario_table(const Reading& r, ScenarioSpec& spec) {
   const toml::node* node = r.root.get("scenario");
   if (!node) {
@@ -166,6 +216,7 @@ void read_scenario_table(const Reading& r, ScenarioSpec& spec) {
     latest_data_year = std::max(latest_data_year, p.year);
   }
   spec.base_year = in.integer("base_year").value_or(latest_data_year);
+  check_years_against_data(in, r.data, spec, latest_data_year);
   if (in.has("materials")) {
     if (auto names = in.strings("materials")) {
       for (const std::string& name : *names) {

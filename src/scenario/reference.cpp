@@ -105,6 +105,20 @@ std::string scenario_reference_markdown() {
   for (const SectionIntro& intro : kSections) {
     const auto keys = section_keys(intro.section);
     out += fmt::format("\n## {}\n\n{}\n\n", intro.heading, intro.text);
+    if (std::string_view(intro.section) == "scenario") {
+      // The rule behind `years` and `base_year`, with the horizon from its one constant.
+      out += fmt::format(
+          "A simulation projects forward from the data year its markets are calibrated on: "
+          "`base_year` must be a year of the data (its production tonnages, annual or monthly "
+          "prices), and `years` must lie from the base year to {} years after it, the projection "
+          "horizon (years = [2023, {}] on the default base year 2023). Four decades cover every "
+          "policy horizon the sources discuss (the EU Critical Raw Materials Act and the IEA "
+          "outlooks reach 2050); past it one year's capacities, costs and elasticities, with "
+          "demand "
+          "growth compounding from them, say nothing about the markets. A year outside is an error "
+          "at `file:line:years` (exit code 2) in the CLI and the dashboard.\n\n",
+          kProjectionHorizonYears, 2023 + kProjectionHorizonYears);
+    }
     out += "| key | type | unit | default | range | required | description |\n";
     out += "|---|---|---|---|---|---|---|\n";
     for (const ScenarioKey* key : keys) {

@@ -488,4 +488,31 @@ TEST_F(Cli, SimulatePrintsMoneyInMillionsAndNoScientificNotation) {
   EXPECT_NE(r.out.find("fiscal cost "), std::string::npos) << r.out;
 }
 
+// ---- issue 20: honest input, names people mistype, progress -----------------------------------
+
+// Item 6: a scenario's years must lie from the base year to the projection horizon after it; the
+// CLI says where and how to fix it, with exit code 2.
+TEST_F(Cli, SimulateRefusesYearsTheDataCannotProjectToWithExitCodeTwo) {
+  write_file(dir_ / "past.toml",
+             "[scenario]\nyears = [1990, 2000]\nseed = 1\nmaterials = [\"gallium\"]\n");
+  const CliRun past = run("simulate " + quote((dir_ / "past.toml").string()) + " --out " +
+                          quote((dir_ / "out").string()));
+  EXPECT_EQ(past.exit_code, 2) << past.err;
+  EXPECT_NE(past.err.find("past.toml:2:years: 1990-2000 starts before the base year 2023"),
+            std::string::npos)
+      << past.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "summary.json"));
+  write_file(dir_ / "far.toml",
+             "[scenario]\nyears = [2025, 2099]\nseed = 1\nmaterials = [\"gallium\"]\n");
+  for (const char* command : {"simulate", "ensemble --runs 2"}) {
+    const CliRun far = run(std::string(command) + " " + quote((dir_ / "far.toml").string()) +
+                           " --out " + quote((dir_ / "out").string()));
+    EXPECT_EQ(far.exit_code, 2) << command << "\n" << far.err;
+    EXPECT_NE(far.err.find("far.toml:2:years: 2025-2099 ends past the projection horizon"),
+              std::string::npos)
+        << command << "\n"
+        << far.err;
+  }
+}
+
 }  // namespace

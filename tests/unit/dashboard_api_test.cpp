@@ -206,6 +206,10 @@ TEST_F(DashboardApi, RunsASimulationJobAndServesItsResultsInEveryFormat) {
 TEST_F(DashboardApi, AnswersBadJobsWithAMessageAndRunsNothing) {
   const std::string bad_seed =
       "[scenario]\nyears = [2025, 2026]\nseed = -1\nmaterials = [\"gallium\"]\n";
+  const std::string past_years =
+      "[scenario]\nyears = [1990, 2000]\nseed = 1\nmaterials = [\"gallium\"]\n";
+  const std::string far_years =
+      "[scenario]\nyears = [2025, 2099]\nseed = 1\nmaterials = [\"gallium\"]\n";
   const std::vector<std::tuple<std::string, int, std::string>> cases = {
       {"not json", 400, "must be a JSON object"},
       {"[1,2]", 400, "must be a JSON object"},
@@ -214,6 +218,11 @@ TEST_F(DashboardApi, AnswersBadJobsWithAMessageAndRunsNothing) {
       {R"({"kind": "simulate"})", 400, "scenario: give the scenario's TOML text"},
       {R"({"scenario": 42})", 400, "scenario: give the scenario's TOML text"},
       {json{{"name", "bad.toml"}, {"scenario", bad_seed}}.dump(), 400, "bad.toml:3:seed"},
+      // Issue 20, item 6: years the data cannot project to are refused as in the CLI.
+      {json{{"name", "past.toml"}, {"scenario", past_years}}.dump(), 400,
+       "past.toml:2:years: 1990-2000 starts before the base year 2023"},
+      {json{{"name", "far.toml"}, {"scenario", far_years}}.dump(), 400,
+       "far.toml:2:years: 2025-2099 ends past the projection horizon"},
       {json{{"scenario", "[scenario\n"}}.dump(), 400, "scenario.toml"},
       {json{{"scenario", std::string(20 * 1024, '#')}}.dump(), 413, "larger than 16384 bytes"},
   };

@@ -141,6 +141,44 @@ TEST(ScenarioReader, AMistypedClubMemberGetsADidYouMean) {
   EXPECT_TRUE(has_problem(far.status(), "'Atlantis' is neither")) << far.status().to_string();
 }
 
+// Issue 20, item 6: a simulation projects forward from a data year, at most
+// kProjectionHorizonYears; years before the base year or past the horizon are errors at the years
+// key, and a base year outside the data at base_year.
+TEST(ScenarioReader, YearsOutsideTheDataAndItsProjectionHorizonAreErrors) {
+  const auto read = [](const std::string& scenario_table) {
+    return read_scenario("[scenario]\n" + scenario_table + "seed = 1\nmaterials = [\"gallium\"]\n",
+                         "y.toml", default_data(), Purpose::kSimulate);
+  };
+  const auto past = read("years = [1990, 2000]\n");
+  ASSERT_FALSE(past.is_ok());
+  EXPECT_TRUE(has_problem(past.status(),
+                          "y.toml:2:years: 1990-2000 starts before the base year 2023 the markets "
+                          "are calibrated on"))
+      << past.status().to_string();
+  EXPECT_TRUE(has_problem(past.status(), "simulate years in [2023, 2063]"))
+      << past.status().to_string();
+  const auto far = read("years = [2025, 2064]\n");
+  ASSERT_FALSE(far.is_ok());
+  EXPECT_TRUE(has_problem(far.status(),
+                          "y.toml:2:years: 2025-2064 ends past the projection "
+                          "horizon, 40 years from the base year 2023"))
+      << far.status().to_string();
+  const auto base = read("years = [2025, 2030]\nbase_year = 2050\n");
+  ASSERT_FALSE(base.is_ok());
+  EXPECT_TRUE(
+      has_problem(base.status(), "y.toml:3:base_year: 2050 is not a year of the data (1990-"))
+      << base.status().to_string();
+  EXPECT_TRUE(has_problem(base.status(),
+                          "leave base_year out for the latest with production "
+                          "data (2023)"))
+      << base.status().to_string();
+  // The edges are in: the base year itself and the last year of the horizon.
+  EXPECT_TRUE(read("years = [2023, 2063]\n").is_ok());
+  EXPECT_EQ(kProjectionHorizonYears, 40);
+  // An earlier base year (a back-test's) moves the window with it.
+  EXPECT_TRUE(read("years = [2014, 2014]\nbase_year = 2013\n").is_ok());
+}
+
 TEST(ScenarioReader, ASimulationTableInAClearingScenarioSaysWhichCommandReadsIt) {
   const std::string text = "[[disruption]]\norigin = \"CHN\"\n[[projects]]\nname = \"x\"\n";
   auto clear = read_scenario(text, "c.toml", default_data(), Purpose::kClear);

@@ -131,6 +131,13 @@ struct Episode {
   std::vector<Observation> observed;
 };
 
+// How far a simulation may project past its base year: its years lie in [base_year, base_year +
+// kProjectionHorizonYears]. The markets are calibrated on one data year (its capacities, costs and
+// elasticities) and demand growth compounds from it; four decades covers every policy horizon the
+// sources discuss (the EU Critical Raw Materials Act and the IEA outlooks reach 2050, 27 years from
+// 2023) with room to spare, and past it the calibration says nothing about the markets.
+inline constexpr int kProjectionHorizonYears = 40;
+
 // What the caller will do with a scenario, which decides the tables it may have and requires:
 //   kClear     [scenario] (name, description, years, seed), [club], [[instrument]], [[tariff]],
 //              [[export_restriction]];
@@ -140,8 +147,10 @@ enum class Purpose { kClear, kSimulate, kBacktest };
 
 // Reads a scenario once. Every top-level table, every key of every table, every type and every
 // impossible value is reported at file:line:key with a fix, all problems at once (kInvalidInput).
-// For a simulation `base_year` defaults to the latest year with production data and `materials`
-// to every material the scenario names, in the order it names them.
+// For a simulation `base_year` defaults to the latest year with production data and must be a year
+// of the data (production, annual or monthly prices); the simulated years must lie within the
+// projection horizon from it (kProjectionHorizonYears). `materials` defaults to every material the
+// scenario names, in the order it names them.
 Result<ScenarioSpec> read_scenario(std::string_view toml_text, const std::string& file_name,
                                    const Dataset& data, Purpose purpose);
 
