@@ -1,9 +1,13 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
 #include <iostream>
+#include <string_view>
 #include <system_error>
 
 #include "commands.h"
+#include "critmin/core/suggest.h"
 
 namespace critmin::cli {
 
@@ -30,6 +34,79 @@ Result<Dataset> open_dataset(const CommonOptions& common, const std::string& dat
   CRITMIN_RETURN_IF_ERROR(dir);
   return load_dataset(dir.value());
 }
+
+namespace {
+
+// The names a command accepts after it: its long flags ("--material"), which a misspelling is
+// matched against, its short flags ("-h"), which are only recognised (any letter is one edit from
+// them), and its subcommands.
+struct CommandNames {
+  std::vector<std::string> long_flags;
+  std::vector<std::string> short_flags;
+  std::vector<std::string> subcommands;
+};
+
+CommandNames names_of(const CLI::App& command) {
+  CommandNames names;
+  for (const CLI::Option* option : command.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.long_flags.push_back("--" + name);
+    for (const std::string& name : option->get_snames()) names.short_flags.push_back("-" + name);
+  }
+  for (const CLI::App* sub : command.get_subcommands({})) {
+    names.subcommands.push_back(sub->get_name());
+  }
+  return names;
+}
+
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+bool is_number(std::string_view text) {
+  double value = 0.0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+// The first word of the command line that no command takes, with the names it was probably meant
+// to be, as "unknown flag --materail for critmin clear (did you mean --material?)"; empty when
+// every flag and subcommand is known or a misspelling has no near name. Walks the command line as
+// CLI11 does: a subcommand's name selects it, and the flags after it are that subcommand's.
+std::string suggest_for_unknown_words(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* command = &app;
+  std::string path = app.get_name();
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "--") break;  // everything after is positional
+    const CommandNames names = names_of(*command);
+    if (word.size() > 1 && word[0] == '-' && !is_number(word)) {
+      const std::string flag(word.substr(0, word.find('=')));
+      if (contains(names.long_flags, flag) || contains(names.short_flags, flag)) continue;
+      const std::string hint = did_you_mean(flag, names.long_flags);
+      if (hint.empty()) return {};
+      return fmt::format("unknown flag {} for {}{}; run {} --help for its flags", flag, path, hint,
+                         path);
+    }
+    if (contains(names.subcommands, word)) {
+      command = command->get_subcommand(std::string(word));
+      path += " " + command->get_name();
+      continue;
+    }
+    // A word of a command that takes subcommands and no positional argument is a mistyped
+    // subcommand (`critmin clera`); elsewhere it is an option's value or a positional argument.
+    if (!names.subcommands.empty() &&
+        command->get_options([](const CLI::Option* option) { return option->get_positional(); })
+            .empty()) {
+      const std::string hint = did_you_mean(word, names.subcommands);
+      if (hint.empty()) return {};
+      return fmt::format("unknown command '{}' for {}{}; run {} --help for its commands", word,
+                         path, hint, path);
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 }  // namespace critmin::cli
 
@@ -61,6 +138,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {
+      // A mistyped flag or subcommand is named with the one meant, before CLI11's own message
+      // (which, for a mistyped required flag, only says that the flag is missing).
+      if (const std::string hint = suggest_for_unknown_words(app, argc, argv); !hint.empty()) {
+        std::cerr << "critmin: error: " << hint << "\n";
+        return 2;
+      }
+    }
     const int code = app.exit(e);  // prints the help, the version or the error and the usage hint
     return code == 0 ? 0 : 2;
   } catch (const std::exception& e) {

@@ -1,4 +1,4 @@
-#include "core/suggest.h"
+#include "critmin/core/suggest.h"
 
 #include <algorithm>
 #include <cctype>

@@ -515,4 +515,30 @@ TEST_F(Cli, SimulateRefusesYearsTheDataCannotProjectToWithExitCodeTwo) {
   }
 }
 
+// Item 5: a mistyped flag or command is answered with the one meant (CLI11 alone said only that
+// --material was missing), still with exit code 2.
+TEST_F(Cli, AMistypedFlagOrCommandNamesTheOneMeant) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"clear --materail gallium",
+       "unknown flag --materail for critmin clear (did you mean --material?)"},
+      {"clear --material gallium --yaer 2023", "(did you mean --year?)"},
+      {"simulate x.toml --fromat json",
+       "unknown flag --fromat for critmin simulate (did you mean "
+       "--format?)"},
+      {"ensemble x.toml --runs 5 --thread=2", "(did you mean --threads?)"},
+      {"data materials --yera 2023", "for critmin data materials (did you mean --year?)"},
+      {"clera --material gallium", "unknown command 'clera' for critmin (did you mean clear?)"},
+      {"data imprt --from x", "unknown command 'imprt' for critmin data (did you mean import?)"},
+  };
+  for (const auto& [args, message] : cases) {
+    const CliRun r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+  }
+  // Far from every flag: CLI11's own message, no guess.
+  const CliRun far = run("clear --material gallium --zzzzzzzz");
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+}
+
 }  // namespace
