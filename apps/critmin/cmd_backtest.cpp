@@ -8,6 +8,7 @@
 #include "critmin/core/files.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/backtest.h"
+#include "progress.h"
 
 namespace critmin::cli {
 
@@ -20,6 +21,7 @@ void register_backtest_command(CLI::App& app, CommonOptions& common) {
     std::vector<std::string> episodes;
     std::string format = "table";
     std::string data;
+    std::string progress = "auto";
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("EPISODE", flags->episodes,
@@ -28,6 +30,7 @@ void register_backtest_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--format", flags->format, "what to print: table or json")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");
+  add_progress_option(cmd, flags->progress);
   cmd->callback([&common, flags] {
     Result<Dataset> data = open_dataset(common, flags->data);
     if (!data.is_ok()) {
@@ -62,6 +65,7 @@ void register_backtest_command(CLI::App& app, CommonOptions& common) {
       return;
     }
     std::vector<sim::BacktestResult> results;
+    const ProgressReporter reporter("backtest", flags->progress);
     for (const std::filesystem::path& file : files) {
       Result<std::string> text = read_text_file(file);
       if (!text.is_ok()) {
@@ -80,6 +84,8 @@ void register_backtest_command(CLI::App& app, CommonOptions& common) {
         return;
       }
       results.push_back(std::move(result).value());
+      reporter.step(static_cast<long long>(results.size()), static_cast<long long>(files.size()),
+                    fmt::format("episode {}", file.stem().string()));
     }
     std::cout << (flags->format == "json" ? sim::backtests_to_json(results)
                                           : sim::backtests_to_table(results));

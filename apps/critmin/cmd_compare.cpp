@@ -13,6 +13,7 @@
 #include "critmin/sim/compare.h"
 #include "critmin/sim/ensemble.h"
 #include "critmin/sim/simulation.h"
+#include "progress.h"
 
 namespace critmin::cli {
 
@@ -32,6 +33,7 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     std::string html;
     std::string xlsx;
     std::string bom;
+    std::string progress = "auto";
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("SCENARIOS", flags->scenarios,
@@ -59,6 +61,7 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--xlsx", flags->xlsx,
                   "also write the compare's tables as an XLSX workbook to this file");
   cmd->add_option("--bom", flags->bom, kBomHelp);
+  add_progress_option(cmd, flags->progress);
   cmd->callback([&common, flags] {
     if (flags->scenarios.size() < 2) {
       common.exit_code = report_error(Status::invalid_input(
@@ -109,7 +112,20 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     options.runs = flags->runs;
     options.threads = flags->threads;
     options.seed = flags->seed;
-    Result<sim::CompareRun> run = sim::run_compare(data.value(), scenarios, stems, options);
+    // One step per simulated year of the designs' deterministic runs and per ensemble run, in
+    // the order the compare does them (design by design).
+    const ProgressReporter reporter("compare", flags->progress);
+    const auto progress = [&reporter](int years_done, int years_total, std::size_t runs_done,
+                                      std::size_t runs_total) {
+      const long long of = years_total + static_cast<long long>(runs_total);
+      const long long step = years_done + static_cast<long long>(runs_done);
+      reporter.step(step, of,
+                    runs_total == 0 ? fmt::format("simulated years {}/{}", years_done, years_total)
+                                    : fmt::format("simulated years {}/{}, ensemble runs {}/{}",
+                                                  years_done, years_total, runs_done, runs_total));
+    };
+    Result<sim::CompareRun> run =
+        sim::run_compare(data.value(), scenarios, stems, options, progress);
     if (!run.is_ok()) {
       common.exit_code = report_error(run.status());
       return;

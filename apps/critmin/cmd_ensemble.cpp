@@ -16,6 +16,7 @@
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/ensemble.h"
 #include "mpi_world.h"
+#include "progress.h"
 
 namespace critmin::cli {
 namespace {
@@ -23,6 +24,8 @@ namespace {
 // Runs beyond this would hold gigabytes of figures in rank 0's memory.
 constexpr std::uint64_t kMaxRuns = 1'000'000;
 constexpr std::uint64_t kMaxThreads = 1024;
+// Progress steps an ensemble reports at most (--progress).
+constexpr std::size_t kProgressSteps = 1000;
 
 // A flag's whole number in [low, high], or an invalid-input Status saying which flag and why.
 Result<std::uint64_t> whole_number(const std::string& flag, const std::string& text,
@@ -71,6 +74,7 @@ struct Flags {
   std::string html;
   std::string xlsx;
   std::string bom;
+  std::string progress = "auto";
 };
 
 // The whole command on one rank; returns the exit code. Problems every rank meets alike (flags,
@@ -132,13 +136,15 @@ int run_ensemble_command(const CommonOptions& common, const Flags& flags, const 
   options.threads = static_cast<int>(threads.value());
   options.share = world.rank();
   options.share_count = world.size();
-  // A progress line on rank 0's terminal only: a log file gets no carriage returns.
-  const bool terminal = speaker && isatty(STDERR_FILENO) != 0;
-  const auto progress = [terminal, &world](std::size_t done, std::size_t total) {
-    if (!terminal) return;
-    std::cerr << fmt::format("\rcritmin ensemble: {}/{} runs{}", done, total,
-                             world.size() > 1 ? " on rank 0" : "")
-              << (done == total ? "\n" : "") << std::flush;
+  // Rank 0 reports its own share of the runs. A JSON step every run would be a million lines for
+  // the largest ensembles: it reports at most kProgressSteps of them, the last always.
+  const ProgressReporter reporter("ensemble", flags.progress, speaker);
+  const auto progress = [&reporter, &world](std::size_t done, std::size_t total) {
+    const std::size_t every =
+        std::max<std::size_t>(1, (total + kProgressSteps - 1) / kProgressSteps);
+    if (done % every != 0 && done != total) return;
+    reporter.step(static_cast<long long>(done), static_cast<long long>(total),
+                  fmt::format("run {}{}", done, world.size() > 1 ? " on rank 0" : ""));
   };
   Result<sim::EnsembleRuns> share = sim::run_ensemble_share(prepared.value(), options, progress);
 
@@ -252,6 +258,7 @@ void register_ensemble_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--xlsx", flags->xlsx,
                   "also write an XLSX workbook (sheets figures and runs) to this file");
   cmd->add_option("--bom", flags->bom, kBomHelp);
+  add_progress_option(cmd, flags->progress);
   cmd->callback([&common, flags] {
     const MpiWorld world;
     common.exit_code = run_ensemble_command(common, *flags, world);

@@ -10,6 +10,7 @@
 #include "critmin/report/long_tables.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/simulation.h"
+#include "progress.h"
 
 namespace critmin::cli {
 
@@ -68,6 +69,7 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
     std::string html;
     std::string xlsx;
     std::string bom;
+    std::string progress = "auto";
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("SCENARIO", flags->scenario, "scenario TOML (see docs/simulation.md)")
@@ -83,6 +85,7 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
                   "also write a self-contained HTML report with charts to this file");
   cmd->add_option("--xlsx", flags->xlsx, "also write the results as an XLSX workbook to this file");
   cmd->add_option("--bom", flags->bom, kBomHelp);
+  add_progress_option(cmd, flags->progress);
   cmd->callback([&common, flags] {
     Result<Dataset> data = open_dataset(common, flags->data);
     if (!data.is_ok()) {
@@ -101,12 +104,9 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
       return;
     }
     scenario.value().bom = std::move(bom).value();
-    // A progress line on a terminal only: a log file gets no carriage returns.
-    const bool terminal = isatty(STDERR_FILENO) != 0;
-    const auto progress = [terminal](int year, int done, int total) {
-      if (!terminal) return;
-      std::cerr << fmt::format("\rcritmin simulate: {} ({}/{} years)", year, done, total)
-                << (done == total ? "\n" : "") << std::flush;
+    const ProgressReporter reporter("simulate", flags->progress);
+    const auto progress = [&reporter](int year, int done, int total) {
+      reporter.step(done, total, fmt::format("year {}", year));
     };
     Result<sim::SimulationResult> result =
         sim::run_simulation(data.value(), scenario.value(), progress);

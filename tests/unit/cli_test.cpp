@@ -541,4 +541,63 @@ TEST_F(Cli, AMistypedFlagOrCommandNamesTheOneMeant) {
   EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
 }
 
+// Each stderr line that is a JSON object, parsed; fails the test on a line that does not parse.
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] != '{') continue;
+    nlohmann::json parsed = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded()) << line;
+    if (!parsed.is_discarded()) out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+// The steps of one command's progress lines: 1..n in order, each with "of" n and a "what".
+void expect_steps(const std::vector<nlohmann::json>& lines, const std::string& command,
+                  long long steps) {
+  ASSERT_EQ(static_cast<long long>(lines.size()), steps) << command;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].value("command", ""), command) << lines[i].dump();
+    EXPECT_EQ(lines[i].value("step", -1LL), static_cast<long long>(i + 1)) << lines[i].dump();
+    EXPECT_EQ(lines[i].value("of", -1LL), steps) << lines[i].dump();
+    EXPECT_FALSE(lines[i].value("what", "").empty()) << lines[i].dump();
+  }
+}
+
+// Item 8: --progress json prints one JSON object per step and line on stderr, for every long
+// command; the default prints nothing when stderr is not a terminal.
+TEST_F(Cli, ProgressJsonPrintsOneParsableLinePerStep) {
+  const std::string ban = quote((kData / ".." / "scenarios" / "sim-gallium-ban.toml").string());
+  const std::string stockpile =
+      quote((kData / ".." / "scenarios" / "sim-gallium-ban-stockpile.toml").string());
+  const CliRun simulate =
+      run("simulate " + ban + " --progress json --out " + quote((dir_ / "sim").string()));
+  ASSERT_EQ(simulate.exit_code, 0) << simulate.err;
+  const std::vector<nlohmann::json> years = json_lines(simulate.err);
+  expect_steps(years, "simulate", 6);  // 2025-2030
+  if (!years.empty()) {
+    EXPECT_EQ(years.front().value("what", ""), "year 2025");
+    EXPECT_EQ(years.back().value("what", ""), "year 2030");
+  }
+  const CliRun ensemble = run("ensemble " + ban + " --runs 3 --threads 1 --progress json --out " +
+                              quote((dir_ / "ens").string()));
+  ASSERT_EQ(ensemble.exit_code, 0) << ensemble.err;
+  expect_steps(json_lines(ensemble.err), "ensemble", 3);
+  const CliRun compare = run("compare " + ban + " " + stockpile + " --progress json");
+  ASSERT_EQ(compare.exit_code, 0) << compare.err;
+  expect_steps(json_lines(compare.err), "compare", 12);  // two designs of 6 years
+  const CliRun backtest = run("backtest gallium-germanium-2023 --progress json");
+  ASSERT_EQ(backtest.exit_code, 0) << backtest.err;
+  expect_steps(json_lines(backtest.err), "backtest", 1);
+
+  const CliRun quiet = run("simulate " + ban + " --out " + quote((dir_ / "sim2").string()));
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_TRUE(json_lines(quiet.err).empty()) << quiet.err;
+  EXPECT_EQ(quiet.err.find("critmin simulate: year"), std::string::npos) << quiet.err;
+  EXPECT_EQ(run("simulate " + ban + " --progress xml").exit_code, 2);
+}
+
 }  // namespace
