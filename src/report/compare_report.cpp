@@ -1193,6 +1193,7 @@ Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem:
   }
   lxw_format* bold = workbook_add_format(workbook);
   format_set_bold(bold);
+  const NumberFormats number_formats = add_number_formats(workbook);
   std::set<std::string> used;
   for (const json& t : model["tables"]) {
     std::string name = sheet_name_of(string_or(t, "name", "table"));
@@ -1200,18 +1201,34 @@ Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem:
       name = sheet_name_of(string_or(t, "name")).substr(0, 28) + "_" + std::to_string(i);
     used.insert(name);
     lxw_worksheet* sheet = workbook_add_worksheet(workbook, name.c_str());
+    // What a row is about first (design, material, year, ...), then its figures, each column
+    // shown rounded alike.
+    std::vector<std::string> keys;
+    for (const json& col : t["columns"]) keys.push_back(string_or(col, "key"));
+    std::vector<const json*> columns;
+    std::vector<lxw_format*> formats;
+    for (std::size_t k : key_columns_first(keys)) {
+      columns.push_back(&t["columns"][k]);
+      std::vector<double> values;
+      for (const json& row : t["rows"]) {
+        if (row.contains(keys[k]) && row[keys[k]].is_number()) {
+          values.push_back(row[keys[k]].get<double>());
+        }
+      }
+      formats.push_back(column_format(number_formats, keys[k], values));
+    }
     lxw_col_t c = 0;
-    for (const json& col : t["columns"]) {
-      worksheet_write_string(sheet, 0, c++, header_of(col).c_str(), bold);
+    for (const json* col : columns) {
+      worksheet_write_string(sheet, 0, c++, header_of(*col).c_str(), bold);
     }
     lxw_row_t r = 1;
     for (const json& row : t["rows"]) {
       c = 0;
-      for (const json& col : t["columns"]) {
-        const std::string key = string_or(col, "key");
+      for (const json* col : columns) {
+        const std::string key = string_or(*col, "key");
         const json value = row.contains(key) ? row[key] : json();
         if (value.is_number()) {
-          worksheet_write_number(sheet, r, c, value.get<double>(), nullptr);
+          worksheet_write_number(sheet, r, c, value.get<double>(), formats[c]);
         } else if (value.is_boolean()) {
           worksheet_write_boolean(sheet, r, c, value.get<bool>(), nullptr);
         } else if (value.is_string() && !value.get<std::string>().empty()) {

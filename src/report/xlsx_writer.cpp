@@ -4,6 +4,9 @@
 #include <xlsxwriter.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -19,15 +22,32 @@ namespace critmin {
 namespace {
 
 void write_cell(lxw_worksheet* sheet, lxw_row_t row, lxw_col_t col, const std::string& text,
-                bool numeric) {
+                bool numeric, lxw_format* format) {
   if (text.empty()) return;
   if (numeric) {
     if (const auto value = parse_double(text)) {
-      worksheet_write_number(sheet, row, col, *value, nullptr);
+      worksheet_write_number(sheet, row, col, *value, format);
       return;
     }
   }
   worksheet_write_string(sheet, row, col, text.c_str(), nullptr);
+}
+
+// The display format of each column of text cells (nullptr for text columns).
+std::vector<lxw_format*> column_formats(const report::NumberFormats& formats,
+                                        const std::vector<std::string>& headers,
+                                        const std::vector<bool>& numeric,
+                                        const std::vector<std::vector<std::string>>& rows) {
+  std::vector<lxw_format*> out(headers.size(), nullptr);
+  for (std::size_t c = 0; c < headers.size(); ++c) {
+    if (!numeric[c]) continue;
+    std::vector<double> values;
+    for (const auto& row : rows) {
+      if (const auto value = parse_double(row[c])) values.push_back(*value);
+    }
+    out[c] = report::column_format(formats, headers[c], values);
+  }
+  return out;
 }
 
 }  // namespace
@@ -75,7 +95,12 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
   lxw_format* bold = workbook_add_format(workbook);
   format_set_bold(bold);
 
+  const report::NumberFormats number_formats = report::add_number_formats(workbook);
+
+  // The key columns (material, stage) come first in assess_columns already.
   const AssessColumns columns = assess_columns(rows);
+  const std::vector<lxw_format*> formats =
+      column_formats(number_formats, columns.headers, columns.numeric, columns.cells);
   lxw_worksheet* sheet = workbook_add_worksheet(workbook, "assessment");
   for (std::size_t c = 0; c < columns.headers.size(); ++c) {
     worksheet_write_string(sheet, 0, static_cast<lxw_col_t>(c), columns.headers[c].c_str(), bold);
@@ -83,7 +108,7 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
   for (std::size_t r = 0; r < columns.cells.size(); ++r) {
     for (std::size_t c = 0; c < columns.headers.size(); ++c) {
       write_cell(sheet, static_cast<lxw_row_t>(r + 1), static_cast<lxw_col_t>(c),
-                 columns.cells[r][c], columns.numeric[c]);
+                 columns.cells[r][c], columns.numeric[c], formats[c]);
     }
   }
   worksheet_freeze_panes(sheet, 1, 2);
@@ -107,7 +132,8 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
   for (std::size_t c = 0; c < import_headers.size(); ++c) {
     worksheet_write_string(imports, 0, static_cast<lxw_col_t>(c), import_headers[c].c_str(), bold);
   }
-  lxw_row_t line = 1;
+  std::vector<std::vector<std::string>> import_cells;
+  std::vector<bool> import_numeric;
   for (const AssessmentRow& r : rows) {
     for (const ImportDependency& d : r.imports) {
       std::string partners;
@@ -130,10 +156,22 @@ Status assess_to_xlsx(const std::vector<AssessmentRow>& rows, const std::filesys
           {format_number(d.import_weighted_risk), true},
           {join(d.cn8_codes, " "), false},
           {d.shared_basket ? "true" : "false", false}};
-      for (std::size_t c = 0; c < cells.size(); ++c) {
-        write_cell(imports, line, static_cast<lxw_col_t>(c), cells[c].first, cells[c].second);
+      import_numeric.clear();
+      import_cells.emplace_back();
+      for (const auto& [text, numeric] : cells) {
+        import_cells.back().push_back(text);
+        import_numeric.push_back(numeric);
       }
-      ++line;
+    }
+  }
+  const std::vector<lxw_format*> import_formats =
+      import_cells.empty()
+          ? std::vector<lxw_format*>(import_headers.size(), nullptr)
+          : column_formats(number_formats, import_headers, import_numeric, import_cells);
+  for (std::size_t r = 0; r < import_cells.size(); ++r) {
+    for (std::size_t c = 0; c < import_cells[r].size(); ++c) {
+      write_cell(imports, static_cast<lxw_row_t>(r + 1), static_cast<lxw_col_t>(c),
+                 import_cells[r][c], import_numeric[c], import_formats[c]);
     }
   }
 
@@ -178,9 +216,9 @@ std::string sheet_name(std::string name, std::set<std::string>& used) {
 }
 
 void write_json_cell(lxw_worksheet* sheet, lxw_row_t row, lxw_col_t col,
-                     const nlohmann::json& value) {
+                     const nlohmann::json& value, lxw_format* number_format = nullptr) {
   if (value.is_number()) {
-    worksheet_write_number(sheet, row, col, value.get<double>(), nullptr);
+    worksheet_write_number(sheet, row, col, value.get<double>(), number_format);
   } else if (value.is_boolean()) {
     worksheet_write_boolean(sheet, row, col, value.get<bool>() ? 1 : 0, nullptr);
   } else if (value.is_string()) {
@@ -215,6 +253,7 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
   }
   lxw_format* bold = workbook_add_format(workbook);
   format_set_bold(bold);
+  const NumberFormats formats = add_number_formats(workbook);
   std::set<std::string> used;
 
   // Every scalar of the summary and its scorecard, by path, and the tables found on the way.
@@ -253,7 +292,11 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
         path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);
     const FigureAttributes& field = summary_field(key);
     worksheet_write_string(scorecard, line, 0, field.label.c_str(), nullptr);
-    write_json_cell(scorecard, line, 1, *value);
+    const bool identifier = key == "seed" || key.ends_with("year");
+    write_json_cell(scorecard, line, 1, *value,
+                    !value->is_number() ? nullptr
+                    : identifier        ? formats.plain
+                                        : number_format(formats, value->get<double>()));
     if (!field.unit.empty()) {
       worksheet_write_string(scorecard, line, 2, field.unit.c_str(), nullptr);
     }
@@ -271,6 +314,20 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
         if (seen.insert(key).second) keys.push_back(key);
       }
     }
+    // What a row is about first (material, year, ...), then its figures.
+    std::vector<std::string> ordered;
+    for (std::size_t c : key_columns_first(keys)) ordered.push_back(keys[c]);
+    keys = std::move(ordered);
+    std::vector<lxw_format*> column_formats;
+    for (const std::string& key : keys) {
+      std::vector<double> values;
+      for (const json& row : *rows) {
+        if (!row.is_object()) continue;
+        auto it = row.find(key);
+        if (it != row.end() && it->is_number()) values.push_back(it->get<double>());
+      }
+      column_formats.push_back(column_format(formats, key, values));
+    }
     lxw_worksheet* sheet = workbook_add_worksheet(workbook, sheet_name(name, used).c_str());
     for (std::size_t c = 0; c < keys.size(); ++c) {
       worksheet_write_string(sheet, 0, static_cast<lxw_col_t>(c), header_with_unit(keys[c]).c_str(),
@@ -281,7 +338,9 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
       if (!row.is_object()) continue;
       for (std::size_t c = 0; c < keys.size(); ++c) {
         auto it = row.find(keys[c]);
-        if (it != row.end()) write_json_cell(sheet, r, static_cast<lxw_col_t>(c), *it);
+        if (it != row.end()) {
+          write_json_cell(sheet, r, static_cast<lxw_col_t>(c), *it, column_formats[c]);
+        }
       }
       ++r;
     }
@@ -296,6 +355,59 @@ Status summary_to_xlsx(std::string_view summary_json, const std::filesystem::pat
        "as fractions 0-1, HHI 0-10000.",
        "Sources and estimates: data/SOURCES.md and data/estimates/ of the critmin dataset."},
       summary.contains("notes") ? summary["notes"] : json(), file);
+}
+
+NumberFormats add_number_formats(lxw_workbook* workbook) {
+  const auto add = [workbook](const char* text) {
+    lxw_format* format = workbook_add_format(workbook);
+    format_set_num_format(format, text);
+    return format;
+  };
+  return {add("#,##0"), add("#,##0.00"), add("0.000"), add("0")};
+}
+
+lxw_format* number_format(const NumberFormats& formats, double value) {
+  const double magnitude = std::fabs(value);
+  if (magnitude >= 100.0) return formats.whole;
+  if (magnitude >= 1.0) return formats.hundredths;
+  return formats.thousandths;
+}
+
+lxw_format* column_format(const NumberFormats& formats, std::string_view key,
+                          const std::vector<double>& values) {
+  std::string lower(key);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"year", "run", "seed"}) {
+    // "year", "first_year", "Year", "run" but not "runs share" or "yearly growth".
+    const std::size_t at = lower.find(word);
+    if (at == std::string::npos) continue;
+    const std::size_t end = at + std::strlen(word);
+    const auto letter = [&](std::size_t i) {
+      return std::isalpha(static_cast<unsigned char>(lower[i])) != 0;
+    };
+    if ((at == 0 || !letter(at - 1)) && (end == lower.size() || !letter(end))) {
+      return formats.plain;
+    }
+  }
+  double largest = 0.0;
+  for (double v : values) largest = std::max(largest, std::fabs(v));
+  return number_format(formats, largest);
+}
+
+std::vector<std::size_t> key_columns_first(const std::vector<std::string>& keys) {
+  static const std::vector<std::string_view> kKeyColumns = {
+      "design", "material", "element", "region", "country", "partner",
+      "stage",  "year",     "month",   "run",    "figure"};
+  std::vector<std::size_t> order;
+  for (std::string_view key : kKeyColumns) {
+    for (std::size_t c = 0; c < keys.size(); ++c) {
+      if (keys[c] == key) order.push_back(c);
+    }
+  }
+  for (std::size_t c = 0; c < keys.size(); ++c) {
+    if (std::find(order.begin(), order.end(), c) == order.end()) order.push_back(c);
+  }
+  return order;
 }
 
 Status write_notes_and_close(lxw_workbook* workbook, lxw_worksheet* notes_sheet,

@@ -14,6 +14,7 @@
 #include "critmin/sim/compare.h"
 #include "critmin/sim/ensemble.h"
 #include "critmin/sim/simulation.h"
+#include "report/report_text.h"
 #include "test_support.h"
 
 namespace critmin::report {
@@ -295,6 +296,69 @@ TEST(SummaryXlsx, HasOneSheetPerTableWithUnitsInTheHeaders) {
     EXPECT_NE(strings.find(header), std::string::npos) << header;
   }
   EXPECT_EQ(summary_to_xlsx("[]", file).code(), StatusCode::kInvalidInput);
+}
+
+// The number of the sheet named `name` (xl/worksheets/sheetN.xml), by its place in the workbook.
+int sheet_number(const std::string& zip, const std::string& name) {
+  const std::string workbook = zip_member(zip, "xl/workbook.xml");
+  int number = 0;
+  for (std::size_t at = workbook.find("<sheet "); at != std::string::npos;
+       at = workbook.find("<sheet ", at + 1)) {
+    ++number;
+    if (workbook.compare(at, 14 + name.size(), "<sheet name=\"" + name + "\"") == 0) return number;
+  }
+  return 0;
+}
+
+// The texts of a sheet's first row (its headers), in column order, through the shared strings.
+std::vector<std::string> header_row(const std::string& zip, int sheet) {
+  const std::string strings = zip_member(zip, "xl/sharedStrings.xml");
+  std::vector<std::string> shared;
+  for (std::size_t at = strings.find("<t"); at != std::string::npos; at = strings.find("<t", at)) {
+    const std::size_t begin = strings.find('>', at) + 1;
+    const std::size_t end = strings.find("</t>", begin);
+    shared.push_back(strings.substr(begin, end - begin));
+    at = end;
+  }
+  const std::string xml = zip_member(zip, "xl/worksheets/sheet" + std::to_string(sheet) + ".xml");
+  const std::size_t row_begin = xml.find("<row r=\"1\"");
+  const std::string row = xml.substr(row_begin, xml.find("</row>", row_begin) - row_begin);
+  std::vector<std::string> out;
+  for (std::size_t at = row.find("<v>"); at != std::string::npos; at = row.find("<v>", at + 1)) {
+    out.push_back(shared.at(std::stoul(row.substr(at + 3, row.find("</v>", at) - at - 3))));
+  }
+  return out;
+}
+
+// Issue 20, item 2: the key columns (material, year, ...) come first in every table sheet, and a
+// number format rounds what a cell shows while the cell keeps the full value.
+TEST(SummaryXlsx, PutsKeyColumnsFirstAndRoundsOnlyTheDisplay) {
+  test::TempDir dir("critmin_report_xlsx_keys_");
+  const std::filesystem::path file = dir.path() / "results.xlsx";
+  ASSERT_TRUE(summary_to_xlsx(gallium_summary(), file).is_ok());
+  const std::string zip = test::read_file(file);
+  const std::vector<std::string> series = header_row(zip, sheet_number(zip, "series"));
+  ASSERT_GE(series.size(), 4u);
+  EXPECT_EQ(series[0], summary_field("material").label) << ::testing::PrintToString(series);
+  EXPECT_EQ(series[1], summary_field("region").label) << ::testing::PrintToString(series);
+  EXPECT_EQ(series[2], summary_field("stage").label) << ::testing::PrintToString(series);
+  EXPECT_EQ(series[3], summary_field("year").label) << ::testing::PrintToString(series);
+  const std::string styles = zip_member(zip, "xl/styles.xml");
+  for (const char* format :
+       {"formatCode=\"#,##0\"", "formatCode=\"#,##0.00\"", "formatCode=\"0.000\""}) {
+    EXPECT_NE(styles.find(format), std::string::npos) << format;
+  }
+  // The values are written unrounded: some cell holds more than three decimals.
+  const std::string sheet =
+      zip_member(zip, "xl/worksheets/sheet" + std::to_string(sheet_number(zip, "series")) + ".xml");
+  bool unrounded = false;
+  for (std::size_t at = sheet.find("<v>"); at != std::string::npos && !unrounded;
+       at = sheet.find("<v>", at + 1)) {
+    const std::string value = sheet.substr(at + 3, sheet.find("</v>", at) - at - 3);
+    const std::size_t dot = value.find('.');
+    unrounded = dot != std::string::npos && value.size() - dot - 1 > 3;
+  }
+  EXPECT_TRUE(unrounded);
 }
 
 TEST(ReportCli, WritesTheHtmlAndXlsxOfAResultsDirectory) {
@@ -583,6 +647,20 @@ TEST(CompareReport, RejectsACompareJsonItCannotRead) {
   EXPECT_NE(message(compared().comparison_json, {summaries[0], "{}"})
                 .find("design 2 (gallium-ban-stockpile)"),
             std::string::npos);
+}
+
+TEST(CompareXlsx, PutsTheDesignAndMaterialColumnsFirst) {
+  test::TempDir dir("critmin_compare_xlsx_keys_");
+  const std::filesystem::path file = dir.path() / "compare.xlsx";
+  ASSERT_TRUE(report_tables_to_xlsx(compared_with_bands().model.dump(), file).is_ok());
+  const std::string zip = test::read_file(file);
+  // The paths sheet: design, material, year first.
+  const std::vector<std::string> paths = header_row(zip, sheet_number(zip, "paths"));
+  ASSERT_GE(paths.size(), 3u);
+  EXPECT_EQ(paths[0], "design") << ::testing::PrintToString(paths);
+  EXPECT_EQ(paths[1], "material") << ::testing::PrintToString(paths);
+  EXPECT_EQ(paths[2], "year") << ::testing::PrintToString(paths);
+  EXPECT_NE(zip_member(zip, "xl/styles.xml").find("formatCode=\"#,##0\""), std::string::npos);
 }
 
 TEST(CompareXlsx, HasOneSheetPerTableWithUnitsInTheHeaders) {
