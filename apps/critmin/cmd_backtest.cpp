@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "critmin/core/files.h"
+#include "critmin/core/suggest.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/backtest.h"
 #include "progress.h"
@@ -49,11 +50,17 @@ void register_backtest_command(CLI::App& app, CommonOptions& common) {
       const auto it = std::find_if(shipped.begin(), shipped.end(),
                                    [&](const auto& p) { return p.stem() == name; });
       if (it == shipped.end()) {
+        // An unknown name is "not found" (exit 3), like an unknown material, with the nearest.
         std::string names;
-        for (const auto& p : shipped) names += (names.empty() ? "" : ", ") + p.stem().string();
-        common.exit_code = report_error(Status::invalid_input(fmt::format(
-            "EPISODE: no episode named '{}' in {}; the shipped episodes are: {}", name,
-            (data.value().directory / "episodes").string(), names.empty() ? "(none)" : names)));
+        std::vector<std::string> stems;
+        for (const auto& p : shipped) {
+          names += (names.empty() ? "" : ", ") + p.stem().string();
+          stems.push_back(p.stem().string());
+        }
+        common.exit_code = report_error(Status::not_found(fmt::format(
+            "EPISODE: no episode named '{}'{} in {}; the shipped episodes are: {}", name,
+            did_you_mean(name, stems), (data.value().directory / "episodes").string(),
+            names.empty() ? "(none)" : names)));
         return;
       }
       files.push_back(*it);

@@ -396,6 +396,10 @@ TEST_F(Cli, EveryUsageErrorExitsWithTwo) {
 
 TEST_F(Cli, ExitCodesSayNotFoundAndBadInput) {
   EXPECT_EQ(run("clear --material galium").exit_code, 3);
+  const CliRun episode = run("backtest galium-germanium-2023");
+  EXPECT_EQ(episode.exit_code, 3) << episode.err;
+  EXPECT_NE(episode.err.find("(did you mean gallium-germanium-2023?)"), std::string::npos)
+      << episode.err;
   EXPECT_EQ(run("simulate no-such-scenario.toml").exit_code, 4);
   EXPECT_EQ(run("data materials --data no-such-dir").exit_code, 3);
 }
