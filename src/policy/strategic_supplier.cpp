@@ -1,0 +1,387 @@
+// The strategic dominant supplier's search (critmin/policy/strategic_supplier.h,
+// docs/strategic-supplier.md).
+#include "critmin/policy/strategic_supplier.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "critmin/market/trade_measures.h"
+
+namespace critmin::policy {
+namespace {
+
+// Golden ratio's conjugate: each golden-section step keeps this share of the bracket.
+constexpr double kGoldenShare = 0.6180339887498949;
+// Points of the first grid on the export-restriction side (a in (0, 1]) and on the cost-cut side
+// (a in [-max_cut, 0)). With the golden-section steps this keeps a strategic clearing at about
+// 20 passive clearings (bench/bench_strategic.cpp).
+constexpr int kRestrictionGridPoints = 4;
+constexpr int kCostCutGridPoints = 2;
+
+// One evaluated action.
+struct Evaluation {
+  double action = 0.0;
+  double profit_usd = 0.0;
+  double welfare_usd = 0.0;  // the region's: its profit, its buyers' surplus, its tariffs
+  double output_share = 0.0;
+  double exports_t = 0.0;
+  double entrant_price_usd_per_t = 0.0;
+  bool feasible = true;
+  double score = 0.0;      // what the objective maximises among feasible actions
+  double violation = 0.0;  // how far an infeasible action misses the constraint
+  ClubOutcome outcome;
+};
+
+// True when `a` serves the objective better than `b`: feasible before infeasible; among feasible
+// the higher score, then the higher profit, then the action nearer passive; among infeasible the
+// smaller violation.
+bool better(const Evaluation& a, const Evaluation& b) {
+  if (a.feasible != b.feasible) return a.feasible;
+  if (!a.feasible) return a.violation < b.violation;
+  const double scale = std::max({1.0, std::abs(a.score), std::abs(b.score)});
+  if (std::abs(a.score - b.score) > 1e-9 * scale) return a.score > b.score;
+  const double profit_scale = std::max({1.0, std::abs(a.profit_usd), std::abs(b.profit_usd)});
+  if (std::abs(a.profit_usd - b.profit_usd) > 1e-9 * profit_scale) {
+    return a.profit_usd > b.profit_usd;
+  }
+  return std::abs(a.action) < std::abs(b.action);
+}
+
+// Cost of producing `output_t` from `steps` at their (offered) costs when the producer price is
+// `price` [USD]: at an equilibrium each sloped step is used up to where its cost reaches the price
+// (all of it below, none above), and flat steps, the cheapest first, make the rest (a flat step at
+// exactly the price may be used in part).
+double production_cost_usd(std::vector<market::SupplyStep> steps, double output_t,
+                           double price_usd_per_t) {
+  double cost = 0.0;
+  std::vector<market::SupplyStep> flat;
+  for (const market::SupplyStep& step : steps) {
+    if (step.cost_rise_usd_per_t <= 0.0) {
+      flat.push_back(step);
+      continue;
+    }
+    const double share = std::clamp(
+        (price_usd_per_t - step.unit_cost_usd_per_t) / step.cost_rise_usd_per_t, 0.0, 1.0);
+    const double used = std::min(share * step.capacity_t, std::max(0.0, output_t));
+    cost += step.average_cost_usd_per_t(used) * used;
+    output_t -= used;
+  }
+  std::sort(flat.begin(), flat.end(), [](const auto& a, const auto& b) {
+    return a.unit_cost_usd_per_t < b.unit_cost_usd_per_t;
+  });
+  for (const market::SupplyStep& step : flat) {
+    if (output_t <= 0.0) break;
+    const double used = std::min(step.capacity_t, output_t);
+    cost += step.unit_cost_usd_per_t * used;
+    output_t -= used;
+  }
+  return cost;
+}
+
+class LeaderSearch {
+ public:
+  LeaderSearch(const Dataset& data, const market::CalibratedMarket& market,
+               const ClearingScenario& scenario, const StrategicSupplierSpec& leader,
+               std::size_t leader_region, double limit_price, market::SolverPath path)
+      : data_(data),
+        market_(market),
+        scenario_(scenario),
+        spec_(leader),
+        leader_(leader_region),
+        limit_price_(limit_price),
+        path_(path) {}
+
+  Result<StrategicChoice> run() {
+    Result<Evaluation> passive = evaluate(0.0);
+    CRITMIN_RETURN_IF_ERROR(passive);
+    passive_profit_ = passive.value().profit_usd;
+    passive_welfare_ = passive.value().welfare_usd;
+    passive_share_ = passive.value().output_share;
+    passive_exports_ = passive.value().exports_t;
+    score(passive.value());
+    Evaluation best = std::move(passive).value();
+    Evaluation passive_copy = best;
+
+    // The grid: 0 (done), cost cuts, export restrictions (only when it exports at all).
+    std::vector<double> grid;
+    const double max_cut = std::clamp(spec_.max_cost_cut_share, 0.0, 0.9);
+    if (max_cut > 0.0) {
+      for (int k = kCostCutGridPoints; k >= 1; --k) {
+        grid.push_back(-max_cut * k / kCostCutGridPoints);
+      }
+    }
+    grid.push_back(0.0);
+    const bool exports = passive_exports_ > 1e-9 * std::max(1.0, world_output_t_);
+    if (exports) {
+      for (int k = 1; k <= kRestrictionGridPoints; ++k) {
+        grid.push_back(static_cast<double>(k) / kRestrictionGridPoints);
+      }
+    }
+    std::vector<Evaluation> evaluated;
+    std::size_t best_index = 0;
+    for (double action : grid) {
+      if (action == 0.0) {
+        evaluated.push_back(passive_copy);
+      } else {
+        Result<Evaluation> e = evaluate(action);
+        CRITMIN_RETURN_IF_ERROR(e);
+        score(e.value());
+        evaluated.push_back(std::move(e).value());
+      }
+      if (better(evaluated.back(), evaluated[best_index])) best_index = evaluated.size() - 1;
+    }
+    best = evaluated[best_index];
+
+    // Golden section on the best grid point's neighbours.
+    double low = evaluated[best_index > 0 ? best_index - 1 : best_index].action;
+    double high = evaluated[std::min(best_index + 1, evaluated.size() - 1)].action;
+    if (high > low) {
+      double x1 = high - kGoldenShare * (high - low);
+      double x2 = low + kGoldenShare * (high - low);
+      Result<Evaluation> e1 = evaluate_scored(x1);
+      CRITMIN_RETURN_IF_ERROR(e1);
+      Result<Evaluation> e2 = evaluate_scored(x2);
+      CRITMIN_RETURN_IF_ERROR(e2);
+      Evaluation f1 = std::move(e1).value(), f2 = std::move(e2).value();
+      while (high - low > spec_.action_tolerance) {
+        if (better(f1, best)) best = f1;
+        if (better(f2, best)) best = f2;
+        if (better(f1, f2)) {
+          high = x2;
+          x2 = x1;
+          f2 = std::move(f1);
+          x1 = high - kGoldenShare * (high - low);
+          Result<Evaluation> e = evaluate_scored(x1);
+          CRITMIN_RETURN_IF_ERROR(e);
+          f1 = std::move(e).value();
+        } else {
+          low = x1;
+          x1 = x2;
+          f1 = std::move(f2);
+          x2 = low + kGoldenShare * (high - low);
+          Result<Evaluation> e = evaluate_scored(x2);
+          CRITMIN_RETURN_IF_ERROR(e);
+          f2 = std::move(e).value();
+        }
+      }
+      if (better(f1, best)) best = f1;
+      if (better(f2, best)) best = f2;
+    }
+
+    StrategicChoice choice;
+    choice.action = best.action;
+    choice.export_cap_share = best.action > 0.0 ? 1.0 - best.action : 1.0;
+    choice.cost_cut_share = best.action < 0.0 ? -best.action : 0.0;
+    choice.profit_usd = best.profit_usd;
+    choice.passive_profit_usd = passive_profit_;
+    choice.welfare_usd = best.welfare_usd;
+    choice.passive_welfare_usd = passive_welfare_;
+    choice.output_share = best.output_share;
+    choice.passive_output_share = passive_share_;
+    choice.exports_t = best.exports_t;
+    choice.passive_exports_t = passive_exports_;
+    choice.entrant_price_usd_per_t = best.entrant_price_usd_per_t;
+    choice.limit_price_usd_per_t =
+        spec_.objective == LeaderObjective::kLimitPrice ? limit_price_ : 0.0;
+    choice.deters = spec_.objective == LeaderObjective::kLimitPrice && best.feasible;
+    choice.feasible = best.feasible;
+    choice.clearings = clearings_;
+    choice.action_bracket = std::max(0.0, high - low);
+    choice.outcome = std::move(best.outcome);
+    return choice;
+  }
+
+ private:
+  Result<Evaluation> evaluate_scored(double action) {
+    Result<Evaluation> e = evaluate(action);
+    if (e.is_ok()) score(e.value());
+    return e;
+  }
+
+  // Clears the market with the leader at `action`.
+  Result<Evaluation> evaluate(double action) {
+    market::CalibratedMarket copy = market_;
+    market::MarketModel& model = copy.model;
+    const double cost_factor = action < 0.0 ? 1.0 + action : 1.0;
+    if (action < 0.0) {
+      auto& steps = spec_.stage == Stage::kProcessing ? model.regions[leader_].processing
+                                                      : model.regions[leader_].extraction;
+      for (market::SupplyStep& step : steps) step.scale_costs(cost_factor);
+    } else if (action > 0.0) {
+      market::ExportRestriction cap;
+      cap.name = fmt::format("strategic supplier {}", model.regions[leader_].name);
+      cap.origin = leader_;
+      cap.stage = spec_.stage;
+      const double allowed_t = (1.0 - action) * passive_exports_;
+      cap.kind = allowed_t > 0.0 ? market::RestrictionKind::kQuota : market::RestrictionKind::kBan;
+      cap.quota_t = allowed_t;
+      for (std::size_t r = 0; r < model.regions.size(); ++r) {
+        if (r != leader_) cap.destinations.push_back(r);
+      }
+      model.restrictions.push_back(std::move(cap));
+    }
+    Result<ClubOutcome> cleared = clear_with_instruments(data_, copy, scenario_, path_);
+    CRITMIN_RETURN_IF_ERROR(cleared);
+    ++clearings_;
+    Evaluation e;
+    e.action = action;
+    e.outcome = std::move(cleared).value();
+    const market::Equilibrium& eq = e.outcome.equilibrium;
+    if (eq.termination != market::Termination::kOptimal) {
+      return Status::invalid_input(
+          fmt::format("{}: the market has no equilibrium when {} acts at {:.4g} ({}): {}",
+                      copy.model.material, copy.model.regions[leader_].name, action,
+                      market::termination_name(eq.termination), eq.reason));
+    }
+    e.profit_usd = leader_profit_usd(copy.model, eq, leader_, spec_.stage, cost_factor);
+    const market::RegionAccounts& home = eq.accounts[leader_];
+    e.welfare_usd = e.profit_usd + home.consumer_surplus_usd + home.tariff_revenue_usd +
+                    home.contract_value_usd + home.stock_surplus_usd;
+    double world_t = 0.0;
+    for (std::size_t r = 0; r < copy.model.regions.size(); ++r) {
+      world_t += eq.node(r, spec_.stage).production_t;
+    }
+    if (action == 0.0) world_output_t_ = world_t;
+    e.output_share = world_t > 0.0 ? eq.node(leader_, spec_.stage).production_t / world_t : 0.0;
+    for (const market::FlowResult& f : eq.flows) {
+      if (f.from == leader_ && f.stage == spec_.stage && !f.contracted) e.exports_t += f.quantity_t;
+    }
+    e.entrant_price_usd_per_t = 0.0;
+    for (std::size_t r = 0; r < copy.model.regions.size(); ++r) {
+      if (r == leader_ || copy.model.regions[r].name == "ROW") continue;
+      e.entrant_price_usd_per_t =
+          std::max(e.entrant_price_usd_per_t, eq.node(r, spec_.stage).producer_price_usd_per_t);
+    }
+    return e;
+  }
+
+  void score(Evaluation& e) const {
+    switch (spec_.objective) {
+      case LeaderObjective::kProfit:
+        e.feasible = true;
+        e.score = e.profit_usd;
+        break;
+      case LeaderObjective::kWelfare:
+        e.feasible = true;
+        e.score = e.welfare_usd;
+        break;
+      case LeaderObjective::kMarketShare: {
+        const double floor = spec_.profit_floor_share * passive_profit_;
+        const double slack = 1e-9 * std::max(1.0, std::abs(passive_profit_));
+        e.feasible = e.profit_usd >= floor - slack;
+        e.score = e.output_share;
+        e.violation = floor - e.profit_usd;
+        break;
+      }
+      case LeaderObjective::kLimitPrice:
+        e.feasible = e.entrant_price_usd_per_t <= limit_price_ * (1.0 + 1e-9);
+        e.score = e.profit_usd;
+        e.violation = e.entrant_price_usd_per_t - limit_price_;
+        break;
+    }
+  }
+
+  const Dataset& data_;
+  const market::CalibratedMarket& market_;
+  const ClearingScenario& scenario_;
+  const StrategicSupplierSpec& spec_;
+  std::size_t leader_;
+  double limit_price_;
+  market::SolverPath path_;
+  double passive_profit_ = 0.0;
+  double passive_welfare_ = 0.0;
+  double passive_share_ = 0.0;
+  double passive_exports_ = 0.0;
+  double world_output_t_ = 0.0;
+  int clearings_ = 0;
+};
+
+}  // namespace
+
+const char* leader_objective_name(LeaderObjective objective) {
+  switch (objective) {
+    case LeaderObjective::kProfit:
+      return "profit";
+    case LeaderObjective::kWelfare:
+      return "welfare";
+    case LeaderObjective::kMarketShare:
+      return "market_share";
+    case LeaderObjective::kLimitPrice:
+      return "limit_price";
+  }
+  return "profit";
+}
+
+double leader_profit_usd(const market::MarketModel& model, const market::Equilibrium& eq,
+                         std::size_t leader, Stage stage, double cost_factor) {
+  double profit = eq.accounts[leader].producer_surplus_usd;
+  if (cost_factor < 1.0 && cost_factor > 0.0) {
+    // The surplus was counted at the offered cost; the true cost is offered / factor.
+    const auto& steps = stage == Stage::kProcessing ? model.regions[leader].processing
+                                                    : model.regions[leader].extraction;
+    // What a tonne of the stage's output earns towards the step's cost: the producer price, less
+    // the feed a refiner buys at the extraction price.
+    const market::NodeResult& node = eq.node(leader, stage);
+    double margin_price = node.producer_price_usd_per_t;
+    if (stage == Stage::kProcessing) {
+      margin_price -= eq.node(leader, Stage::kExtraction).price_usd_per_t / model.processing_yield;
+    }
+    const double offered = production_cost_usd(steps, node.production_t, margin_price);
+    profit -= offered * (1.0 / cost_factor - 1.0);
+  }
+  const double origin_price = eq.node(leader, stage).producer_price_usd_per_t;
+  for (const market::FlowResult& f : eq.flows) {
+    if (f.from != leader || f.stage != stage || f.contracted || f.via_leakage) continue;
+    const double rent = eq.node(f.to, stage).price_usd_per_t - f.unit_cost_usd_per_t - origin_price;
+    profit += std::max(0.0, rent) * f.quantity_t;
+  }
+  return profit;
+}
+
+Result<StrategicChoice> clear_with_strategic_supplier(
+    const Dataset& data, const market::CalibratedMarket& market, const ClearingScenario& scenario,
+    const StrategicSupplierSpec& leader, double limit_price_usd_per_t, market::SolverPath path) {
+  const auto regions = market::resolve_market_regions(leader.origin, data, market.model);
+  if (!regions || regions->size() != 1 || market.model.regions[*regions->begin()].name == "ROW") {
+    return Status::invalid_input(
+        fmt::format("{}: a strategic supplier must be one region of the {} market", scenario.file,
+                    market.model.material),
+        {{scenario.file, leader.line, "origin",
+          fmt::format("'{}' is {} of the {} market; name a country or bloc that has a region of "
+                      "its own (critmin clear --material {} lists them)",
+                      leader.origin, regions ? "not exactly one region" : "no region",
+                      market.model.material, market.model.material)}});
+  }
+  const std::size_t leader_region = *regions->begin();
+  for (const market::RestrictionMeasure& m : scenario.trade.restrictions) {
+    if (!m.material.empty() && m.material != market.model.material) continue;
+    if (m.stage != leader.stage) continue;
+    const auto origin = market::resolve_market_regions(m.origin, data, market.model);
+    if (origin && origin->count(leader_region)) {
+      return Status::invalid_input(
+          fmt::format("{}: the strategic supplier's exports are also restricted", scenario.file),
+          {{scenario.file, m.line, "origin",
+            fmt::format("{} chooses its own exports of {} at the {} stage as the strategic "
+                        "supplier (line {}); drop this restriction or the strategic supplier",
+                        leader.origin, market.model.material, stage_name(leader.stage),
+                        leader.line)}});
+    }
+  }
+  if (leader.objective == LeaderObjective::kLimitPrice && !(limit_price_usd_per_t > 0.0)) {
+    return Status::invalid_input(
+        fmt::format("{}: a limit-pricing supplier needs the entrants' break-even price",
+                    scenario.file),
+        {{scenario.file, leader.line, "objective",
+          "no entrant's break-even price is known here; use objective = \"profit\" or "
+          "\"market_share\" outside a simulation"}});
+  }
+  LeaderSearch search(data, market, scenario, leader, leader_region, limit_price_usd_per_t, path);
+  return search.run();
+}
+
+}  // namespace critmin::policy
