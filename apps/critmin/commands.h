@@ -37,6 +37,7 @@ void register_simulate_command(CLI::App& app, CommonOptions& common);
 void register_compare_command(CLI::App& app, CommonOptions& common);
 void register_backtest_command(CLI::App& app, CommonOptions& common);
 void register_scenario_command(CLI::App& app, CommonOptions& common);
+void register_investability_command(CLI::App& app, CommonOptions& common);
 
 // Reads and checks a simulation scenario file (file:line:key errors).
 Result<sim::SimulationScenario> load_simulation_scenario(const Dataset& data,

@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
   register_scenario_command(app, common);
   register_report_command(app, common);
   register_ensemble_command(app, common);
+  register_investability_command(app, common);
   // Exit codes, the same for every subcommand (docs/cli.md): 0 ok, 1 internal error, 2 bad input
   // or usage, 3 not found, 4 I/O. CLI11's own codes for a parse error (106, 109, ...) all mean
   // bad usage, so they become 2; --help and --version stay 0.

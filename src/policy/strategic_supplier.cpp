@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "critmin/market/trade_measures.h"
+#include "critmin/policy/settlement.h"
 
 namespace critmin::policy {
 namespace {
@@ -35,14 +36,17 @@ struct Evaluation {
   double score = 0.0;      // what the objective maximises among feasible actions
   double violation = 0.0;  // how far an infeasible action misses the constraint
   ClubOutcome outcome;
+  market::CalibratedMarket market;  // as cleared: with the action and the instruments applied
 };
 
 // True when `a` serves the objective better than `b`: feasible before infeasible; among feasible
 // the higher score, then the higher profit, then the action nearer passive; among infeasible the
-// smaller violation.
-bool better(const Evaluation& a, const Evaluation& b) {
+// smaller violation, except for a limit-pricing leader, which ranks actions that do not deter by
+// profit (it accommodates the entry it cannot prevent).
+bool better(const Evaluation& a, const Evaluation& b, LeaderObjective objective) {
   if (a.feasible != b.feasible) return a.feasible;
-  if (!a.feasible) return a.violation < b.violation;
+  // A leader that cannot deter entry at all accommodates it: it ranks by profit.
+  if (!a.feasible && objective != LeaderObjective::kLimitPrice) return a.violation < b.violation;
   const double scale = std::max({1.0, std::abs(a.score), std::abs(b.score)});
   if (std::abs(a.score - b.score) > 1e-9 * scale) return a.score > b.score;
   const double profit_scale = std::max({1.0, std::abs(a.profit_usd), std::abs(b.profit_usd)});
@@ -133,7 +137,8 @@ class LeaderSearch {
         score(e.value());
         evaluated.push_back(std::move(e).value());
       }
-      if (better(evaluated.back(), evaluated[best_index])) best_index = evaluated.size() - 1;
+      if (better(evaluated.back(), evaluated[best_index], spec_.objective))
+        best_index = evaluated.size() - 1;
     }
     best = evaluated[best_index];
 
@@ -149,9 +154,9 @@ class LeaderSearch {
       CRITMIN_RETURN_IF_ERROR(e2);
       Evaluation f1 = std::move(e1).value(), f2 = std::move(e2).value();
       while (high - low > spec_.action_tolerance) {
-        if (better(f1, best)) best = f1;
-        if (better(f2, best)) best = f2;
-        if (better(f1, f2)) {
+        if (better(f1, best, spec_.objective)) best = f1;
+        if (better(f2, best, spec_.objective)) best = f2;
+        if (better(f1, f2, spec_.objective)) {
           high = x2;
           x2 = x1;
           f2 = std::move(f1);
@@ -169,8 +174,8 @@ class LeaderSearch {
           f2 = std::move(e).value();
         }
       }
-      if (better(f1, best)) best = f1;
-      if (better(f2, best)) best = f2;
+      if (better(f1, best, spec_.objective)) best = f1;
+      if (better(f2, best, spec_.objective)) best = f2;
     }
 
     StrategicChoice choice;
@@ -193,6 +198,7 @@ class LeaderSearch {
     choice.clearings = clearings_;
     choice.action_bracket = std::max(0.0, high - low);
     choice.outcome = std::move(best.outcome);
+    choice.market = std::move(best.market);
     return choice;
   }
 
@@ -254,9 +260,30 @@ class LeaderSearch {
     e.entrant_price_usd_per_t = 0.0;
     for (std::size_t r = 0; r < copy.model.regions.size(); ++r) {
       if (r == leader_ || copy.model.regions[r].name == "ROW") continue;
-      e.entrant_price_usd_per_t =
-          std::max(e.entrant_price_usd_per_t, eq.node(r, spec_.stage).producer_price_usd_per_t);
+      // What an entrant's own costs must be covered by: the producer price plus what the club's
+      // instruments pay producers of the region (a floor's top-up, a CfD's gap), less the feed a
+      // refiner buys.
+      const std::string& name = copy.model.regions[r].name;
+      const double price = eq.node(r, spec_.stage).producer_price_usd_per_t;
+      double margin = price;
+      for (const InstrumentReport& report : e.outcome.instruments) {
+        for (const ProducerTerms& terms : report.producer_terms) {
+          if (terms.stage != spec_.stage) continue;
+          const bool covered = std::any_of(
+              terms.regions.begin(), terms.regions.end(),
+              [&](const std::string& n) { return n == name || n.substr(0, n.find('/')) == name; });
+          if (!covered) continue;
+          const Result<double> payment = settlement::subsidy_payment_per_t(terms.terms, price);
+          CRITMIN_RETURN_IF_ERROR(payment);
+          margin += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
+        }
+      }
+      if (spec_.stage == Stage::kProcessing) {
+        margin -= eq.node(r, Stage::kExtraction).price_usd_per_t / copy.model.processing_yield;
+      }
+      e.entrant_price_usd_per_t = std::max(e.entrant_price_usd_per_t, margin);
     }
+    e.market = std::move(copy);
     return e;
   }
 

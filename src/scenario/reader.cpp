@@ -65,7 +65,8 @@ void check_tables(const Reading& r) {
   std::vector<std::string> tables = {"scenario", "club", "instrument", "tariff",
                                      "export_restriction"};
   if (r.simulates()) {
-    for (const char* t : {"demand_growth", "disruption", "demand_shock", "project"}) {
+    for (const char* t : {"demand_growth", "disruption", "demand_shock", "project",
+                          "strategic_supplier", "uncertainty"}) {
       tables.emplace_back(t);
     }
   }
@@ -78,7 +79,7 @@ void check_tables(const Reading& r) {
       const bool array = tables[i] == "instrument" || tables[i] == "tariff" ||
                          tables[i] == "export_restriction" || tables[i] == "disruption" ||
                          tables[i] == "project" || tables[i] == "observed" ||
-                         tables[i] == "demand_shock";
+                         tables[i] == "demand_shock" || tables[i] == "strategic_supplier";
       if (i > 0) out += i + 1 == tables.size() ? " and " : ", ";
       out += array ? "[[" + tables[i] + "]]" : "[" + tables[i] + "]";
     }
@@ -465,6 +466,70 @@ void read_demand_shocks(const Reading& r, ScenarioSpec& spec) {
   }
 }
 
+void read_uncertainty(const Reading& r, ScenarioSpec& spec) {
+  const toml::node* node = r.root.get("uncertainty");
+  if (!node) return;
+  const toml::table* t = node->as_table();
+  if (!t) {
+    r.fields.error(*node, "uncertainty",
+                   "write [uncertainty] with demand_growth_sd and demand_noise_sd lines");
+    return;
+  }
+  TableReader in(r.fields, *t, "uncertainty", "uncertainty");
+  in.check_keys();
+  spec.uncertainty.line = in.line();
+  spec.uncertainty.demand_growth_sd = in.number("demand_growth_sd").value_or(0.0);
+  spec.uncertainty.demand_noise_sd = in.number("demand_noise_sd").value_or(0.0);
+}
+
+void read_strategic_suppliers(const Reading& r, ScenarioSpec& spec) {
+  for (const toml::table* t : r.fields.tables(r.root, "strategic_supplier")) {
+    TableReader in(r.fields, *t, "strategic_supplier", "strategic_supplier");
+    in.check_keys();
+    policy::StrategicSupplierSpec leader;
+    leader.line = in.line();
+    const auto material = material_of(in, r.data);
+    const auto origin = in.text("origin");
+    const auto stage = stage_of(in);
+    const auto objective = in.choice("objective");
+    if (objective) {
+      if (*objective == "welfare") leader.objective = policy::LeaderObjective::kWelfare;
+      if (*objective == "market_share") leader.objective = policy::LeaderObjective::kMarketShare;
+      if (*objective == "limit_price") leader.objective = policy::LeaderObjective::kLimitPrice;
+    }
+    if (in.has("profit_floor_share") && leader.objective != policy::LeaderObjective::kMarketShare) {
+      in.error("profit_floor_share",
+               "a profit floor applies to objective = \"market_share\"; drop it or set that "
+               "objective");
+    }
+    if (in.has("horizon_years") && leader.objective != policy::LeaderObjective::kLimitPrice) {
+      in.error("horizon_years",
+               "a horizon applies to objective = \"limit_price\"; drop it or set that objective");
+    }
+    leader.profit_floor_share = in.number("profit_floor_share").value_or(0.8);
+    leader.max_cost_cut_share = in.number("max_cost_cut_share").value_or(0.5);
+    leader.horizon_years = in.integer("horizon_years").value_or(10);
+    leader.action_tolerance = in.number("action_tolerance").value_or(0.005);
+    const auto start = in.integer("start");
+    const auto years = in.integer("years");
+    if (!material || !origin || !stage) continue;
+    for (const policy::StrategicSupplierSpec& other : spec.strategic_suppliers) {
+      if (other.material == *material && other.stage == *stage) {
+        in.error("material", fmt::format("{} already has a strategic supplier at the {} stage "
+                                         "(line {}); a market has at most one leader per stage",
+                                         *material, stage_name(*stage), other.line));
+      }
+    }
+    leader.material = *material;
+    leader.origin = *origin;
+    leader.stage = *stage;
+    leader.first_year = start.value_or(0);
+    leader.last_year = start && years ? *start + *years - 1 : 0;
+    if (years && !start) in.error("years", "years counts from start; add start = YEAR");
+    spec.strategic_suppliers.push_back(std::move(leader));
+  }
+}
+
 void read_projects(const Reading& r, ScenarioSpec& spec) {
   for (const toml::table* t : r.fields.tables(r.root, "project")) {
     TableReader in(r.fields, *t, "project", "project");
@@ -532,6 +597,9 @@ void check_simulation(const Reading& r, ScenarioSpec& spec) {
         add_material(spec.materials, m.material);
       for (const auto& m : spec.clearing.trade.tariffs) add_material(spec.materials, m.material);
       for (const ProjectSpec& p : spec.projects) add_material(spec.materials, p.material);
+      for (const policy::StrategicSupplierSpec& l : spec.strategic_suppliers) {
+        add_material(spec.materials, l.material);
+      }
     }
     if (spec.materials.empty()) {
       const toml::node* where = r.root.get("scenario");
@@ -584,6 +652,8 @@ void read_parsed(const toml::table& root, const std::string& file_name, const Da
     read_demand_growth(r, spec);
     read_disruptions(r, spec);
     read_demand_shocks(r, spec);
+    read_strategic_suppliers(r, spec);
+    read_uncertainty(r, spec);
     read_projects(r, spec);
   }
   read_club(r, spec.clearing);

@@ -55,6 +55,15 @@ constexpr SectionIntro kSections[] = {
     {"project", "[[project]]",
      "Simulation: a project added to the pipeline, or a CRMA strategic project overridden or "
      "removed by name."},
+    {"demand_shock", "[[demand_shock]]",
+     "Simulation: demand above or below its path in some years (a boom, a recession)."},
+    {"strategic_supplier", "[[strategic_supplier]]",
+     "Simulation: a dominant supplier that chooses its exports (or a cut below its cost) every "
+     "year to serve its objective, anticipating the market's and the club's response "
+     "(docs/strategic-supplier.md)."},
+    {"uncertainty", "[uncertainty]",
+     "Simulation: what varies between runs besides the disruptions: each run's demand growth "
+     "and each year's demand (docs/investability.md)."},
     {"episode", "[episode]", "Back-test episode files (data/episodes/): what happened and when."},
     {"observed", "[[observed]]", "Back-test episode files: an outcome observed before and after."},
     {"supply_risk.<material>", "[supply_risk.MATERIAL]",

@@ -300,6 +300,33 @@ std::string simulation_to_json(const SimulationResult& result) {
                            {"contracted", d.contracted}});
   }
   out["investments"] = std::move(investments);
+  // Only a scenario with a strategic supplier has the key (summaries of the others unchanged).
+  if (!result.strategic.empty()) {
+    json strategic = json::array();
+    for (const StrategicYear& y : result.strategic) {
+      strategic.push_back({{"material", y.material},
+                           {"region", y.region},
+                           {"stage", stage_name(y.stage)},
+                           {"year", y.year},
+                           {"objective", y.objective},
+                           {"action", y.action},
+                           {"export_cap_share", y.export_cap_share},
+                           {"cost_cut_share", y.cost_cut_share},
+                           {"profit_usd", y.profit_usd},
+                           {"passive_profit_usd", y.passive_profit_usd},
+                           {"welfare_usd", y.welfare_usd},
+                           {"passive_welfare_usd", y.passive_welfare_usd},
+                           {"output_share", y.output_share},
+                           {"passive_output_share", y.passive_output_share},
+                           {"exports_t", y.exports_t},
+                           {"passive_exports_t", y.passive_exports_t},
+                           {"entrant_margin_usd_per_t", y.entrant_margin_usd_per_t},
+                           {"limit_margin_usd_per_t", y.limit_margin_usd_per_t},
+                           {"deters", y.deters},
+                           {"clearings", y.clearings}});
+    }
+    out["strategic"] = std::move(strategic);
+  }
   if (result.company) out["company"] = company_to_json(*result.company);
   out["notes"] = result.notes;
   return out.dump(2) + "\n";
@@ -363,6 +390,25 @@ std::string simulation_to_table(const SimulationResult& result) {
   for (const auto& [key, figures] : built) {
     out += fmt::format("investment: {} {}: {} projects decided, {}\n", key.first, key.second,
                        figures.first, format_figure(figures.second, "t/yr"));
+  }
+  for (const StrategicYear& y : result.strategic) {
+    const std::string action =
+        y.action > 0.0
+            ? fmt::format("caps exports at {:.1f}% of passive", 100.0 * y.export_cap_share)
+        : y.action < 0.0 ? fmt::format("sells {:.1f}% below cost", 100.0 * y.cost_cut_share)
+                         : std::string("stays passive");
+    const std::string deterrence =
+        y.objective != "limit_price" ? std::string()
+        : y.deters                   ? fmt::format(", entrants held to {} margin",
+                                                   format_figure(y.entrant_margin_usd_per_t, "USD/t"))
+                                     : fmt::format(", cannot deter (entrants' margin {} above {})",
+                                                   format_figure(y.entrant_margin_usd_per_t, "USD/t"),
+                                                   format_figure(y.limit_margin_usd_per_t, "USD/t"));
+    out += fmt::format(
+        "strategic supplier {} {} {} {} ({}): {}{}; profit {} (passive {}), share {:.1f}%\n",
+        y.region, y.material, stage_name(y.stage), y.year, y.objective, action, deterrence,
+        format_figure(y.profit_usd, "USD"), format_figure(y.passive_profit_usd, "USD"),
+        100.0 * y.output_share);
   }
   double fiscal = 0.0, levy = 0.0;
   for (const FiscalScore& f : result.fiscal) {

@@ -36,6 +36,9 @@ constexpr double kBalanceTolerance = 1e-6;
 // The investment rule's random stream is seeded with the run's seed XOR this constant (the first
 // 64 bits of the fractional part of the golden ratio), a stream apart from the disruptions'.
 constexpr std::uint64_t kInvestmentStream = 0x9E3779B97F4A7C15ULL;
+// ... and the demand uncertainty's ([uncertainty]) with this one: a scenario without it draws
+// nothing from it, so adding it changes no other draw.
+constexpr std::uint64_t kUncertaintyStream = 0xD1B54A32D192ED03ULL;
 
 // The named figures of an instrument's report, in order (0 for one it does not report); a name
 // outside the output table (critmin/core/figures.h) is an error rather than a silent 0.
@@ -68,6 +71,11 @@ struct Project {
   int online_year = 0;
   std::string origin;
   bool commissioned = false;
+};
+
+struct ProducerRevenue {
+  double revenue_usd_per_t = 0.0;
+  bool contracted = false;
 };
 
 // A generic candidate project of one stage, before its random draws (docs/simulation.md,
@@ -204,6 +212,15 @@ class Runner {
   // The investment rule's draws: a stream of its own, so that adding a disruption to a scenario
   // does not change which candidates are drawn.
   std::optional<RandomSource> investment_random_;
+  // The demand uncertainty's draws ([uncertainty]); empty without it.
+  std::optional<RandomSource> uncertainty_random_;
+  // A standard normal draw from uncertainty_random_ (Box-Muller on two uniforms: always two draws,
+  // so the stream's position does not depend on the values).
+  double standard_normal() {
+    const double u1 = uncertainty_random_->uniform();
+    const double u2 = uncertainty_random_->uniform();
+    return std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(6.283185307179586 * u2);
+  }
 };
 
 Status Runner::run_stage(const char* name, Step stage, Step check) {
@@ -269,6 +286,13 @@ Status Runner::setup() {
                              prepared.base.info.price_source, prepared.base.info.price_is_index});
   }
   investment_random_.emplace(seed_ ^ kInvestmentStream);
+  if (scenario_.uncertainty.any()) {
+    uncertainty_random_.emplace(seed_ ^ kUncertaintyStream);
+    // The run's growth rate of each material, in the order of the materials.
+    for (MaterialRun& run : runs_) {
+      run.demand_growth_rate += scenario_.uncertainty.demand_growth_sd * standard_normal();
+    }
+  }
   // Projects whose output starts by the first simulated year are there from the start.
   return commission(scenario_.first_year);
 }
@@ -450,8 +474,13 @@ Status Runner::demand() {
     run.year_market = run.base;
     market::MarketModel& model = run.year_market.model;
     model.year = year_;
-    const double factor =
+    double factor =
         std::pow(1.0 + run.demand_growth_rate, static_cast<double>(year_ - scenario_.base_year));
+    if (uncertainty_random_) {
+      // This year's demand off its path: a lognormal factor of mean 1.
+      const double sd = scenario_.uncertainty.demand_noise_sd;
+      factor *= std::exp(sd * standard_normal() - 0.5 * sd * sd);
+    }
     // Last year's prices move each region's long-run demand shift (not in the first year: there
     // is no last year). Substituted use is not a shortfall, so the reference demand moves too.
     const double base_price = run.base.info.base_price_usd_per_t;
@@ -575,12 +604,69 @@ Status Runner::policies() {
   return Status::ok();
 }
 
+// The entrants' break-even margin a limit-pricing leader holds them to [USD/t]: the generic
+// candidate's unit cost (feed excluded) plus its capital cost spread over the leader's horizon at
+// the merchant hurdle rate, output starting after the lead time.
+double entry_margin_usd_per_t(const Investment& rule, const policy::StrategicSupplierSpec& leader) {
+  for (const Candidate& c : rule.candidates) {
+    if (c.stage != leader.stage) continue;
+    const int lead = std::max(1, c.lead_years);
+    double annuity = 0.0;
+    for (int t = lead; t < lead + leader.horizon_years; ++t) {
+      annuity += std::pow(1.0 + rule.hurdle_rate, -static_cast<double>(t));
+    }
+    return c.unit_cost_usd_per_t + c.capex_usd_per_t_year / annuity;
+  }
+  return 0.0;
+}
+
 Status Runner::clearing() {
   for (MaterialRun& run : runs_) {
-    Result<policy::ClubOutcome> outcome =
-        policy::clear_with_instruments(data_, run.year_market, year_clearing_);
-    if (!outcome.is_ok()) return in_context(outcome.status(), run.material);
-    run.outcome = std::move(outcome).value();
+    const policy::StrategicSupplierSpec* leader = nullptr;
+    for (const policy::StrategicSupplierSpec& l : scenario_.strategic_suppliers) {
+      if (l.material == run.material && (l.first_year == 0 || year_ >= l.first_year) &&
+          (l.last_year == 0 || year_ <= l.last_year)) {
+        leader = &l;
+      }
+    }
+    if (!leader) {
+      Result<policy::ClubOutcome> outcome =
+          policy::clear_with_instruments(data_, run.year_market, year_clearing_);
+      if (!outcome.is_ok()) return in_context(outcome.status(), run.material);
+      run.outcome = std::move(outcome).value();
+    } else {
+      const double limit = leader->objective == policy::LeaderObjective::kLimitPrice
+                               ? entry_margin_usd_per_t(*run.investment, *leader)
+                               : 0.0;
+      Result<policy::StrategicChoice> choice = policy::clear_with_strategic_supplier(
+          data_, run.year_market, year_clearing_, *leader, limit);
+      if (!choice.is_ok()) return in_context(choice.status(), run.material);
+      policy::StrategicChoice& c = choice.value();
+      StrategicYear y;
+      y.material = run.material;
+      y.region = leader->origin;
+      y.stage = leader->stage;
+      y.year = year_;
+      y.objective = policy::leader_objective_name(leader->objective);
+      y.action = c.action;
+      y.export_cap_share = c.export_cap_share;
+      y.cost_cut_share = c.cost_cut_share;
+      y.profit_usd = c.profit_usd;
+      y.passive_profit_usd = c.passive_profit_usd;
+      y.welfare_usd = c.welfare_usd;
+      y.passive_welfare_usd = c.passive_welfare_usd;
+      y.output_share = c.output_share;
+      y.passive_output_share = c.passive_output_share;
+      y.exports_t = c.exports_t;
+      y.passive_exports_t = c.passive_exports_t;
+      y.entrant_margin_usd_per_t = c.entrant_price_usd_per_t;
+      y.limit_margin_usd_per_t = c.limit_price_usd_per_t;
+      y.deters = c.deters;
+      y.clearings = c.clearings;
+      result_.strategic.push_back(std::move(y));
+      run.year_market = std::move(c.market);
+      run.outcome = std::move(c.outcome);
+    }
     const market::Equilibrium& eq = run.outcome.equilibrium;
     if (eq.termination != market::Termination::kOptimal) {
       return Status::invalid_input(
@@ -635,6 +721,38 @@ Status Runner::check_flows() {
   return Status::ok();
 }
 
+// What a tonne of new capacity of `stage` in region `r` earns towards its own costs this year:
+// the producer price, plus what an instrument covering the region pays (a CfD pays strike - price,
+// so the producer earns the strike), less the feed bought from the extraction stage when
+// processing; and whether an instrument fixes part of it (contracted revenue).
+Result<ProducerRevenue> producer_revenue(const MaterialRun& run, std::size_t r, Stage stage) {
+  const market::MarketModel& model = run.base.model;
+  const market::Equilibrium& eq = run.outcome.equilibrium;
+  const std::string& region = model.regions[r].name;
+  const market::NodeResult& node = eq.node(r, stage);
+  ProducerRevenue out;
+  out.revenue_usd_per_t = node.producer_price_usd_per_t;
+  for (const policy::InstrumentReport& report : run.outcome.instruments) {
+    for (const policy::ProducerTerms& terms : report.producer_terms) {
+      if (terms.stage != stage) continue;
+      const bool covered = std::any_of(
+          terms.regions.begin(), terms.regions.end(),
+          [&](const std::string& name) { return name.substr(0, name.find('/')) == region; });
+      if (!covered) continue;
+      const Result<double> payment =
+          settlement::subsidy_payment_per_t(terms.terms, node.producer_price_usd_per_t);
+      CRITMIN_RETURN_IF_ERROR(payment);
+      out.revenue_usd_per_t += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
+      out.contracted = out.contracted || terms.contracted;
+    }
+  }
+  if (stage == Stage::kProcessing) {
+    out.revenue_usd_per_t -=
+        eq.node(r, Stage::kExtraction).price_usd_per_t / model.processing_yield;
+  }
+  return out;
+}
+
 // Investment: after the year's clearing, each region of each material's market (ROW, certified
 // twins and the joint block aside) considers one generic candidate per stage, drawn around the
 // stage's central values. It is built when its net present value at the hurdle rate is positive,
@@ -642,6 +760,21 @@ Status Runner::check_flows() {
 // producers; revenue fixed by a CfD or a floor is discounted at the lower contracted rate. A
 // region with a project of the stage under construction waits until it is online.
 Status Runner::investment() {
+  // What new capacity would earn in each region this year, for the project appraisals of
+  // critmin investability (SimulationResult::revenues).
+  for (MaterialRun& run : runs_) {
+    for (std::size_t r = 0; r < run.base.model.regions.size(); ++r) {
+      if (run.base.model.regions[r].name == "ROW") continue;
+      for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
+        const Result<ProducerRevenue> earned = producer_revenue(run, r, stage);
+        CRITMIN_RETURN_IF_ERROR(earned);
+        result_.revenues.push_back({run.material, run.base.model.regions[r].name, stage, year_,
+                                    earned.value().revenue_usd_per_t,
+                                    run.outcome.equilibrium.node(r, stage).producer_price_usd_per_t,
+                                    earned.value().contracted});
+      }
+    }
+  }
   RandomSource& random = *investment_random_;
   for (MaterialRun& run : runs_) {
     const Investment& rule = *run.investment;
@@ -674,29 +807,10 @@ Status Runner::investment() {
             candidate.unit_cost_usd_per_t * spread(cost_draw, rule.cost_spread);
         const double capex =
             candidate.capex_usd_per_t_year * capacity_t * spread(capex_draw, rule.capex_spread);
-        // Revenue per tonne: the producer price, plus what an instrument covering the region
-        // pays (a CfD pays strike - price, so the producer earns the strike), less the feed
-        // bought from the extraction stage when processing.
-        const market::NodeResult& node = eq.node(r, candidate.stage);
-        double revenue = node.producer_price_usd_per_t;
-        bool contracted = false;
-        for (const policy::InstrumentReport& report : run.outcome.instruments) {
-          for (const policy::ProducerTerms& terms : report.producer_terms) {
-            if (terms.stage != candidate.stage) continue;
-            const bool covered = std::any_of(
-                terms.regions.begin(), terms.regions.end(),
-                [&](const std::string& name) { return name.substr(0, name.find('/')) == region; });
-            if (!covered) continue;
-            const Result<double> payment =
-                settlement::subsidy_payment_per_t(terms.terms, node.producer_price_usd_per_t);
-            CRITMIN_RETURN_IF_ERROR(payment);
-            revenue += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
-            contracted = contracted || terms.contracted;
-          }
-        }
-        if (candidate.stage == Stage::kProcessing) {
-          revenue -= eq.node(r, Stage::kExtraction).price_usd_per_t / yield;
-        }
+        const Result<ProducerRevenue> earned = producer_revenue(run, r, candidate.stage);
+        CRITMIN_RETURN_IF_ERROR(earned);
+        const double revenue = earned.value().revenue_usd_per_t;
+        const bool contracted = earned.value().contracted;
         const double rate = contracted ? rule.contracted_hurdle_rate : rule.hurdle_rate;
         // Output in the years decision + lead .. decision + lead + lifetime - 1, each discounted
         // by its distance from the decision; the capital is spent in the decision year.

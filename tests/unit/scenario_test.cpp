@@ -195,8 +195,8 @@ TEST(ScenarioReader, ASimulationTableInAClearingScenarioSaysWhichCommandReadsIt)
       has_problem(simulate.status(),
                   "s.toml:3:projects: 'projects' is not a scenario table; a simulation "
                   "takes [scenario], [club], [[instrument]], [[tariff]], "
-                  "[[export_restriction]], [demand_growth], [[disruption]], [[demand_shock]] "
-                  "and [[project]]"))
+                  "[[export_restriction]], [demand_growth], [[disruption]], [[demand_shock]], "
+                  "[[project]], [[strategic_supplier]] and [uncertainty]"))
       << simulate.status().to_string();
 }
 

@@ -2,8 +2,8 @@
 // dominant-firm case worked by hand, and its guarantees on the real markets.
 //
 // The hand market: CHN, the leader, mines and refines 10,000 t at 20 USD/t (mining free) and
-// ships to the USA at 5 USD/t, so its delivered cost is c = 25. The USA, the fringe, mines 30 t
-// for free and refines them at 50 USD/t; its buyers' demand is linear, D(p) = 200 - p for p in
+// ships to the USA at 5 USD/t, so its delivered cost is c = 25. The USA, the fringe, mines for
+// free and refines up to 30 t at 50 USD/t; its buyers' demand is linear, D(p) = 200 - p for p in
 // [10, 200]. Passive, CHN sells at 25 < 50: the fringe stays out and CHN exports D(25) = 175 t.
 // As a leader above 50, CHN faces the residual demand 200 - p - 30 = 170 - p and earns
 // (p - 25)(170 - p), largest at p* = (170 + 25) / 2 = 97.5 with exports 72.5 t and profit
@@ -37,7 +37,7 @@ market::CalibratedMarket dominant_firm_market() {
   market::Region usa;
   usa.name = "USA";
   usa.countries = {"USA"};
-  usa.extraction = {{30, 0}};
+  usa.extraction = {{1000, 0}};  // free feed, never scarce: the refiners' margin is the price
   usa.processing = {{30, 50}};
   usa.demand = {{190, 200, 190}};  // D(p) = 200 - p from the first tonne (200) to the last (10)
   usa.base_demand_t = 175;
@@ -179,3 +179,79 @@ TEST(StrategicSupplier, AnOriginThatIsNoRegionIsAnErrorAtItsLine) {
 
 }  // namespace
 }  // namespace critmin::policy
+
+namespace critmin::scenario {
+namespace {
+
+using critmin::test::default_data;
+
+constexpr const char* kLeaderScenario = R"([scenario]
+name = "leader"
+years = [2025, 2027]
+seed = 3
+)";
+
+TEST(StrategicSupplierScenario, ReadsATypedLeaderWithItsYears) {
+  const std::string text = std::string(kLeaderScenario) + R"(
+[[strategic_supplier]]
+origin = "CHN"
+material = "Gallium"
+stage = "processing"
+objective = "market_share"
+profit_floor_share = 0.6
+start = 2026
+years = 2
+)";
+  auto spec = read_simulation_scenario(text, "s.toml", default_data());
+  ASSERT_TRUE(spec.is_ok()) << spec.status().to_string();
+  ASSERT_EQ(spec.value().strategic_suppliers.size(), 1u);
+  const policy::StrategicSupplierSpec& l = spec.value().strategic_suppliers[0];
+  EXPECT_EQ(l.material, "gallium");
+  EXPECT_EQ(l.objective, policy::LeaderObjective::kMarketShare);
+  EXPECT_DOUBLE_EQ(l.profit_floor_share, 0.6);
+  EXPECT_EQ(l.first_year, 2026);
+  EXPECT_EQ(l.last_year, 2027);
+  EXPECT_EQ(spec.value().materials, std::vector<std::string>{"gallium"});
+}
+
+TEST(StrategicSupplierScenario, KeysOfAnotherObjectiveAndASecondLeaderAreErrorsAtTheirLines) {
+  const std::string text = std::string(kLeaderScenario) + R"(
+[[strategic_supplier]]
+origin = "CHN"
+material = "gallium"
+stage = "processing"
+profit_floor_share = 0.6
+
+[[strategic_supplier]]
+origin = "CHN"
+material = "gallium"
+stage = "processing"
+objective = "cartel"
+)";
+  auto spec = read_simulation_scenario(text, "s.toml", default_data());
+  ASSERT_FALSE(spec.is_ok());
+  const std::string message = spec.status().to_string();
+  EXPECT_NE(message.find("s.toml:10:profit_floor_share"), std::string::npos) << message;
+  EXPECT_NE(message.find("s.toml:16:objective"), std::string::npos) << message;
+  EXPECT_NE(message.find("already has a strategic supplier"), std::string::npos) << message;
+}
+
+TEST(StrategicSupplierScenario, UncertaintyIsReadAndRangeChecked) {
+  auto ok = read_simulation_scenario(std::string(kLeaderScenario) +
+                                         "materials = [\"gallium\"]\n[uncertainty]\n"
+                                         "demand_growth_sd = 0.02\ndemand_noise_sd = 0.05\n",
+                                     "u.toml", default_data());
+  ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
+  EXPECT_DOUBLE_EQ(ok.value().uncertainty.demand_growth_sd, 0.02);
+  EXPECT_DOUBLE_EQ(ok.value().uncertainty.demand_noise_sd, 0.05);
+  auto bad = read_simulation_scenario(std::string(kLeaderScenario) +
+                                          "materials = [\"gallium\"]\n[uncertainty]\n"
+                                          "demand_noise_sd = 3\n",
+                                      "u.toml", default_data());
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().to_string().find("u.toml:7:demand_noise_sd"), std::string::npos)
+      << bad.status().to_string();
+}
+
+}  // namespace
+}  // namespace critmin::scenario

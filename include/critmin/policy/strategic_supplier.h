@@ -25,10 +25,13 @@
 //   kMarketShare  the largest share of the world's output at the stage while keeping at least
 //                 profit_floor_share of the passive profit (a leader buying market share).
 //   kLimitPrice   deterring entry: the largest profit among the actions that keep every other
-//                 region's producer price at the stage at or below limit_price_usd_per_t (the
-//                 price at which an entrant's project just breaks even over its life: the caller
-//                 computes it from the entrants' costs and hurdle rate). When no action deters,
-//                 the one with the lowest entrants' price.
+//                 region's (ROW aside) margin at the stage at or below limit_price_usd_per_t: its
+//                 producer price, less the feed's price for a refiner. The limit is the margin at
+//                 which an entrant's project just breaks even (the caller computes it from the
+//                 entrants' costs and hurdle rate). What the club's instruments pay a region's
+//                 producers (a floor's top-up, a CfD's gap) counts in its margin: a floor the
+//                 leader cannot undercut. When no action deters, the leader accommodates the
+//                 entry: it takes the most profitable action (and says it does not deter).
 //
 // The search: the objective is evaluated on a grid of actions that holds 0 (passive), then the
 // best grid point's neighbourhood is narrowed by golden-section search until it is narrower than
@@ -87,13 +90,14 @@ struct StrategicChoice {
   double passive_output_share = 0.0;
   double exports_t = 0.0;                // [t/yr] market exports at the stage, chosen
   double passive_exports_t = 0.0;        // [t/yr]
-  double entrant_price_usd_per_t = 0.0;  // highest producer price of the other regions, chosen
+  double entrant_price_usd_per_t = 0.0;  // highest margin of the other regions, chosen
   double limit_price_usd_per_t = 0.0;    // kLimitPrice: the deterring price asked for
   bool deters = false;                   // kLimitPrice: the chosen action keeps entrants out
   bool feasible = true;         // the constraint of kMarketShare or kLimitPrice holds at the choice
   int clearings = 0;            // market clearings the search made
   double action_bracket = 0.0;  // width of the last bracket of the search [-]
   ClubOutcome outcome;          // the market at the chosen action
+  market::CalibratedMarket market;  // the model it was cleared on (action and instruments applied)
 };
 
 // The leader's profit in an equilibrium of `model` (the model as cleared, with any cost cut

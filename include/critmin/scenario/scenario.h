@@ -13,6 +13,8 @@
 //   [demand_growth]       simulate: yearly demand growth per material
 //   [[disruption]]        simulate: export bans, quotas and price cuts with a probability
 //   [[project]]           simulate: projects added to (or removed from) the pipeline
+//   [[strategic_supplier]]  simulate: a dominant supplier choosing its exports each year
+//   [uncertainty]         simulate: demand growth and yearly demand drawn per run
 //   [episode], [[observed]]  backtest: a historical episode and what was observed
 //
 // Nothing below this layer sees TOML: the reader checks every key (file:line:key with a fix) and
@@ -31,6 +33,7 @@
 #include "critmin/core/status.h"
 #include "critmin/metrics/assess.h"
 #include "critmin/policy/club.h"
+#include "critmin/policy/strategic_supplier.h"
 #include "critmin/scenario/bom.h"
 #include "critmin/world/dataset.h"
 
@@ -84,6 +87,17 @@ struct ProjectSpec {
   bool enabled = true;
 };
 
+// What varies between the runs of a simulation besides the disruptions' draws ([uncertainty]):
+// each run draws every material's yearly demand growth once, rate + growth_sd x N(0,1), and every
+// year a demand factor exp(noise_sd x N(0,1) - noise_sd^2 / 2) (mean 1) that scales all its
+// regions' demand. Both 0 (the default): demand follows its central path.
+struct DemandUncertainty {
+  int line = 0;
+  double demand_growth_sd = 0.0;  // [share per year]
+  double demand_noise_sd = 0.0;   // [share]
+  bool any() const { return demand_growth_sd > 0.0 || demand_noise_sd > 0.0; }
+};
+
 // A scenario: what every command reads from the file. For a simulation (Purpose::kSimulate and
 // kBacktest) the years, the seed and the materials are always set.
 struct ScenarioSpec {
@@ -99,6 +113,9 @@ struct ScenarioSpec {
   std::vector<Disruption> disruptions;
   std::vector<DemandShock> demand_shocks;
   std::vector<ProjectSpec> projects;
+  // Dominant suppliers that choose their exports each year (at most one per material and stage).
+  std::vector<policy::StrategicSupplierSpec> strategic_suppliers;
+  DemandUncertainty uncertainty;
   policy::ClearingScenario clearing;  // club, instruments and trade measures in force every year
   // A company's bill of materials whose exposure each run also reports (`--bom FILE`; never read
   // from the TOML): it changes no figure of the run, only adds the company's.

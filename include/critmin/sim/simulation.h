@@ -78,6 +78,7 @@ namespace critmin::sim {
 using DisruptionKind = scenario::DisruptionKind;
 using Disruption = scenario::Disruption;
 using DemandShock = scenario::DemandShock;
+using DemandUncertainty = scenario::DemandUncertainty;
 using ProjectSpec = scenario::ProjectSpec;
 using SimulationScenario = scenario::ScenarioSpec;
 
@@ -229,6 +230,45 @@ struct InvestmentDecision {
   bool contracted = false;  // revenue fixed by an instrument (the lower hurdle rate)
 };
 
+// What a strategic supplier ([[strategic_supplier]], critmin/policy/strategic_supplier.h) chose
+// in one year, against what it would have made passive.
+struct StrategicYear {
+  std::string material;
+  std::string region;
+  Stage stage = Stage::kProcessing;
+  int year = 0;
+  std::string objective;             // profit, welfare, market_share, limit_price
+  double action = 0.0;               // > 0 export cap, < 0 cost cut, 0 passive
+  double export_cap_share = 1.0;     // of its passive exports allowed
+  double cost_cut_share = 0.0;       // below its supply cost
+  double profit_usd = 0.0;           // [USD/yr]
+  double passive_profit_usd = 0.0;   // [USD/yr]
+  double welfare_usd = 0.0;          // [USD/yr] the region's
+  double passive_welfare_usd = 0.0;  // [USD/yr]
+  double output_share = 0.0;         // of world output at the stage
+  double passive_output_share = 0.0;
+  double exports_t = 0.0;                 // [t/yr]
+  double passive_exports_t = 0.0;         // [t/yr]
+  double entrant_margin_usd_per_t = 0.0;  // highest margin of the other regions [USD/t]
+  double limit_margin_usd_per_t = 0.0;    // limit_price: the entrants' break-even margin [USD/t]
+  bool deters = false;                    // limit_price: entrants kept at or below it
+  int clearings = 0;
+};
+
+// What a tonne of new capacity would earn towards its own costs in one region, stage and year: the
+// producer price, plus what the club's instruments covering the region pay its producers, less
+// the feed's price for a refiner [USD/t]; contracted when an instrument fixes part of it. Kept in
+// memory for project appraisals (critmin/sim/investability.h), not written to the outputs.
+struct RevenueRow {
+  std::string material;
+  std::string region;
+  Stage stage = Stage::kProcessing;
+  int year = 0;
+  double revenue_usd_per_t = 0.0;
+  double producer_price_usd_per_t = 0.0;  // the market's part of it
+  bool contracted = false;
+};
+
 struct StageTiming {
   std::string stage;
   double seconds = 0.0;  // summed over years
@@ -251,7 +291,9 @@ struct SimulationResult {
   std::vector<DisruptionDraw> draws;
   std::vector<ProjectOnline> projects;
   std::vector<InvestmentDecision> investments;
-  Scorecards scorecards;  // computed from the above at the end of the run
+  std::vector<StrategicYear> strategic;  // one per year a strategic supplier acts
+  std::vector<RevenueRow> revenues;      // not part of the outputs: see RevenueRow
+  Scorecards scorecards;                 // computed from the above at the end of the run
   // The company's exposure when the scenario carries a bill of materials (critmin/sim/company.h).
   std::optional<CompanyExposure> company;
   std::vector<StageTiming> timings;  // not part of summary.json: it varies between runs

@@ -1,0 +1,160 @@
+// Project appraisal (critmin/sim/investability.h) and the strategic supplier in a simulation.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "critmin/scenario/scenario.h"
+#include "critmin/sim/investability.h"
+#include "critmin/sim/simulation.h"
+#include "test_support.h"
+
+namespace critmin::sim {
+namespace {
+
+using critmin::test::default_data;
+
+// The NdPr top-up floor of scenarios/sim-ndpr-floor.toml over six years.
+std::string floor_scenario(double floor_usd_per_kg, const std::string& extra = "") {
+  return fmt::format(R"([scenario]
+name = "ndpr-floor-test"
+years = [2025, 2030]
+seed = 11
+
+[club]
+members = ["USA", "JPN", "EU27", "GBR", "CAN", "AUS", "KOR"]
+
+[[instrument]]
+type = "price_floor"
+material = "neodymium"
+stage = "processing"
+price = {}
+unit = "USD/kg"
+enforcement = "top_up"
+{})",
+                     floor_usd_per_kg, extra);
+}
+
+SimulationScenario read(const std::string& text) {
+  auto spec = scenario::read_simulation_scenario(text, "test.toml", default_data());
+  EXPECT_TRUE(spec.is_ok()) << spec.status().to_string();
+  return spec.is_ok() ? spec.value() : SimulationScenario{};
+}
+
+CandidateProject us_refinery() {
+  CandidateProject p;
+  p.material = "neodymium";
+  p.country = "USA";
+  p.stage = Stage::kProcessing;
+  p.capacity_t = 10000.0;
+  return p;
+}
+
+TEST(Investability, TheResultDoesNotDependOnTheThreadCount) {
+  const SimulationScenario scenario = read(floor_scenario(110.0));
+  InvestabilityOptions one;
+  one.runs = 6;
+  one.seed = 5;
+  one.threads = 1;
+  InvestabilityOptions two = one;
+  two.threads = 2;
+  auto a = appraise_investability(default_data(), scenario, us_refinery(), one);
+  auto b = appraise_investability(default_data(), scenario, us_refinery(), two);
+  ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  EXPECT_EQ(investability_to_json(a.value()), investability_to_json(b.value()));
+  ASSERT_EQ(a.value().cases.size(), 4u);
+  EXPECT_EQ(a.value().cases[0].supplier, "passive");
+  EXPECT_EQ(a.value().cases[0].instruments, "none");
+  EXPECT_EQ(a.value().cases[3].supplier, "strategic");
+  EXPECT_EQ(a.value().cases[3].instruments, "all");
+}
+
+TEST(Investability, TheFloorRaisesTheProjectsMarginAndCostsTheState) {
+  const SimulationScenario scenario = read(floor_scenario(110.0));
+  InvestabilityOptions options;
+  options.runs = 6;
+  options.seed = 5;
+  options.threads = 2;
+  auto result = appraise_investability(default_data(), scenario, us_refinery(), options);
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  const auto& cases = result.value().cases;
+  for (std::size_t supplier : {0u, 2u}) {
+    const InvestabilityCase& none = cases[supplier];
+    const InvestabilityCase& all = cases[supplier + 1];
+    EXPECT_GE(all.mean_margin_usd_per_t, none.mean_margin_usd_per_t) << none.supplier;
+    EXPECT_GE(all.expected_npv_usd, none.expected_npv_usd) << none.supplier;
+    EXPECT_GE(all.probability_npv_positive, none.probability_npv_positive) << none.supplier;
+    EXPECT_EQ(none.fiscal_cost_usd, 0.0);
+    EXPECT_GT(all.fiscal_cost_usd, 0.0);
+    // The floor fixes part of the revenue: the contracted rate.
+    EXPECT_LT(all.discount_rate, none.discount_rate);
+  }
+  ASSERT_TRUE(result.value().investable_floor_usd_per_t.has_value());
+  EXPECT_GT(*result.value().investable_floor_usd_per_t, 0.0);
+}
+
+TEST(Investability, ABadProjectIsAnErrorThatNamesTheFlag) {
+  const SimulationScenario scenario = read(floor_scenario(110.0));
+  CandidateProject p = us_refinery();
+  p.material = "neodynium";
+  auto unknown = appraise_investability(default_data(), scenario, p, {});
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_NE(unknown.status().message().find("did you mean neodymium"), std::string::npos)
+      << unknown.status().message();
+  p = us_refinery();
+  p.online_year = 2040;
+  auto late = appraise_investability(default_data(), scenario, p, {});
+  ASSERT_FALSE(late.is_ok());
+  EXPECT_NE(late.status().to_string().find("online_year"), std::string::npos);
+}
+
+TEST(StrategicSimulation, ALimitPricingLeaderIsRecordedEveryYearAndNeverLosesAgainstPassive) {
+  const SimulationScenario scenario = read(floor_scenario(110.0, R"(
+[[strategic_supplier]]
+origin = "CHN"
+material = "neodymium"
+stage = "processing"
+objective = "limit_price"
+)"));
+  auto result = run_simulation(default_data(), scenario);
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  ASSERT_EQ(result.value().strategic.size(), 6u);
+  for (const StrategicYear& y : result.value().strategic) {
+    EXPECT_EQ(y.region, "CHN");
+    if (y.deters) {
+      EXPECT_LE(y.entrant_margin_usd_per_t, y.limit_margin_usd_per_t * (1.0 + 1e-9));
+    } else {
+      // Accommodating, it takes its most profitable action: never below passive.
+      EXPECT_GE(y.profit_usd, y.passive_profit_usd * (1.0 - 1e-9)) << y.year;
+    }
+  }
+}
+
+TEST(StrategicSimulation, DemandUncertaintyMakesRunsDifferAndLeavesTheCentralRunAlone) {
+  SimulationScenario plain = read(floor_scenario(110.0));
+  SimulationScenario uncertain = plain;
+  uncertain.uncertainty.demand_growth_sd = 0.02;
+  uncertain.uncertainty.demand_noise_sd = 0.05;
+  auto base = run_simulation(default_data(), plain);
+  auto a = run_simulation(default_data(), uncertain);
+  uncertain.seed = 12;
+  auto b = run_simulation(default_data(), uncertain);
+  ASSERT_TRUE(base.is_ok() && a.is_ok() && b.is_ok());
+  const auto demand = [](const SimulationResult& r) {
+    double total = 0.0;
+    for (const SeriesRow& row : r.series) {
+      if (row.year == 2030 && row.stage == Stage::kProcessing) total += row.demand_t;
+    }
+    return total;
+  };
+  EXPECT_NE(demand(a.value()), demand(b.value()));
+  EXPECT_NE(demand(a.value()), demand(base.value()));
+  // Without [uncertainty] nothing is drawn: the same seed gives the same run as before.
+  auto again = run_simulation(default_data(), plain);
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_EQ(demand(again.value()), demand(base.value()));
+}
+
+}  // namespace
+}  // namespace critmin::sim
