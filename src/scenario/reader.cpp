@@ -775,10 +775,10 @@ Result<Episode> read_episode(std::string_view toml_text, const std::string& file
     episode.observed.push_back(std::move(o));
   }
   if (scenario_ok && episode.scenario.disruptions.empty() &&
-      episode.scenario.demand_shocks.empty()) {
+      episode.scenario.demand_shocks.empty() && episode.scenario.strategic_suppliers.empty()) {
     problems.push_back({file_name, 0, "disruption",
-                        "an episode reproduces a measure: add at least one [[disruption]] or "
-                        "[[demand_shock]]"});
+                        "an episode reproduces a measure: add at least one [[disruption]], "
+                        "[[demand_shock]] or [[strategic_supplier]]"});
   }
   if (scenario_ok && episode.scenario.materials.size() != 1) {
     problems.push_back({file_name, 0, "materials",

@@ -17,6 +17,8 @@ Result<BacktestResult> run_backtest(const Dataset& data, const Episode& episode)
   SimulationScenario counterfactual = episode.scenario;
   counterfactual.disruptions.clear();
   counterfactual.demand_shocks.clear();
+  // A strategic supplier is a measure too: without it the same supplier sells passively.
+  counterfactual.strategic_suppliers.clear();
   Result<SimulationResult> without = run_simulation(data, counterfactual);
   CRITMIN_RETURN_IF_ERROR(without);
 
