@@ -780,12 +780,16 @@ RefinementResult solve_refined(const FlowProblem& problem,
 
   FlowProblem expanded = problem;
   std::vector<Piece> next;
+  // Kept across solves: a problem needs a few solves, and each would otherwise allocate afresh.
+  std::vector<char> slot_taken;
+  std::vector<std::size_t> expanded_index;
   while (true) {
     // The first piece of each sloped arc takes the arc's own slot; the others follow the original
     // arcs, so every original index keeps its meaning for the solvers (hub arcs, the bypass).
     expanded.arcs.resize(problem.arcs.size());
-    std::vector<bool> slot_taken(problem.arcs.size(), false);
-    std::vector<std::size_t> expanded_index(pieces.size());
+    expanded.arcs.reserve(problem.arcs.size() + pieces.size());
+    slot_taken.assign(problem.arcs.size(), 0);
+    expanded_index.resize(pieces.size());
     for (std::size_t k = 0; k < pieces.size(); ++k) {
       const Piece& p = pieces[k];
       FlowArc arc = problem.arcs[p.arc];
@@ -829,10 +833,19 @@ RefinementResult solve_refined(const FlowProblem& problem,
       const double width = high - low;
       const double wanted = relative_resolution * std::max(std::abs(low), std::abs(high));
       if (marginal && width > wanted && out.solves < kMaxSolves) {
+        // Neighbouring split pieces share an end, and the ends of the whole are the piece's own:
+        // each share is costed once (the same share gives the same cost, so the pieces are those
+        // of costing every end separately).
         const double step = (p.to - p.from) / kSplitPieces;
+        double split_from = p.from, split_low = p.low;
         for (int k = 0; k < kSplitPieces; ++k) {
-          next.push_back(make_piece(p.arc, p.from + k * step,
-                                    k + 1 == kSplitPieces ? p.to : p.from + (k + 1) * step));
+          const bool last = k + 1 == kSplitPieces;
+          const double to = last ? p.to : p.from + (k + 1) * step;
+          const double split_high = last ? p.high : arc_cost_at(a, to);
+          next.push_back(Piece{p.arc, split_from, to, split_low, split_high,
+                               arc_cost_at(a, 0.5 * (split_from + to))});
+          split_from = to;
+          split_low = split_high;
         }
         split_any = true;
         previous_side = Side::kMarginal;
