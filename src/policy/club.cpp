@@ -894,4 +894,33 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   return outcome;
 }
 
+Result<ProducerRevenue> producer_revenue(const market::MarketModel& model,
+                                         const ClubOutcome& outcome, std::size_t region,
+                                         Stage stage) {
+  const market::Equilibrium& eq = outcome.equilibrium;
+  const std::string& name = model.regions[region].name;
+  ProducerRevenue out;
+  out.producer_price_usd_per_t = eq.node(region, stage).producer_price_usd_per_t;
+  out.revenue_usd_per_t = out.producer_price_usd_per_t;
+  for (const InstrumentReport& report : outcome.instruments) {
+    for (const ProducerTerms& terms : report.producer_terms) {
+      if (terms.stage != stage) continue;
+      const bool covered = std::any_of(
+          terms.regions.begin(), terms.regions.end(),
+          [&](const std::string& n) { return n == name || n.substr(0, n.find('/')) == name; });
+      if (!covered) continue;
+      const Result<double> payment =
+          settlement::subsidy_payment_per_t(terms.terms, out.producer_price_usd_per_t);
+      CRITMIN_RETURN_IF_ERROR(payment);
+      out.revenue_usd_per_t += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
+      out.contracted = out.contracted || terms.contracted;
+    }
+  }
+  if (stage == Stage::kProcessing) {
+    out.revenue_usd_per_t -=
+        eq.node(region, Stage::kExtraction).price_usd_per_t / model.processing_yield;
+  }
+  return out;
+}
+
 }  // namespace critmin::policy

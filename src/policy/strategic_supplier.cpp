@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "critmin/market/trade_measures.h"
-#include "critmin/policy/settlement.h"
 
 namespace critmin::policy {
 namespace {
@@ -31,7 +30,7 @@ struct Evaluation {
   double welfare_usd = 0.0;  // the region's: its profit, its buyers' surplus, its tariffs
   double output_share = 0.0;
   double exports_t = 0.0;
-  double entrant_price_usd_per_t = 0.0;
+  double entrant_margin_usd_per_t = 0.0;
   bool feasible = true;
   double score = 0.0;      // what the objective maximises among feasible actions
   double violation = 0.0;  // how far an infeasible action misses the constraint
@@ -190,8 +189,8 @@ class LeaderSearch {
     choice.passive_output_share = passive_share_;
     choice.exports_t = best.exports_t;
     choice.passive_exports_t = passive_exports_;
-    choice.entrant_price_usd_per_t = best.entrant_price_usd_per_t;
-    choice.limit_price_usd_per_t =
+    choice.entrant_margin_usd_per_t = best.entrant_margin_usd_per_t;
+    choice.limit_margin_usd_per_t =
         spec_.objective == LeaderObjective::kLimitPrice ? limit_price_ : 0.0;
     choice.deters = spec_.objective == LeaderObjective::kLimitPrice && best.feasible;
     choice.feasible = best.feasible;
@@ -257,31 +256,15 @@ class LeaderSearch {
     for (const market::FlowResult& f : eq.flows) {
       if (f.from == leader_ && f.stage == spec_.stage && !f.contracted) e.exports_t += f.quantity_t;
     }
-    e.entrant_price_usd_per_t = 0.0;
+    e.entrant_margin_usd_per_t = 0.0;
     for (std::size_t r = 0; r < copy.model.regions.size(); ++r) {
       if (r == leader_ || copy.model.regions[r].name == "ROW") continue;
-      // What an entrant's own costs must be covered by: the producer price plus what the club's
-      // instruments pay producers of the region (a floor's top-up, a CfD's gap), less the feed a
-      // refiner buys.
-      const std::string& name = copy.model.regions[r].name;
-      const double price = eq.node(r, spec_.stage).producer_price_usd_per_t;
-      double margin = price;
-      for (const InstrumentReport& report : e.outcome.instruments) {
-        for (const ProducerTerms& terms : report.producer_terms) {
-          if (terms.stage != spec_.stage) continue;
-          const bool covered = std::any_of(
-              terms.regions.begin(), terms.regions.end(),
-              [&](const std::string& n) { return n == name || n.substr(0, n.find('/')) == name; });
-          if (!covered) continue;
-          const Result<double> payment = settlement::subsidy_payment_per_t(terms.terms, price);
-          CRITMIN_RETURN_IF_ERROR(payment);
-          margin += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
-        }
-      }
-      if (spec_.stage == Stage::kProcessing) {
-        margin -= eq.node(r, Stage::kExtraction).price_usd_per_t / copy.model.processing_yield;
-      }
-      e.entrant_price_usd_per_t = std::max(e.entrant_price_usd_per_t, margin);
+      // What an entrant's own costs must be covered by: its margin with the club's payments.
+      const Result<ProducerRevenue> margin =
+          producer_revenue(copy.model, e.outcome, r, spec_.stage);
+      CRITMIN_RETURN_IF_ERROR(margin);
+      e.entrant_margin_usd_per_t =
+          std::max(e.entrant_margin_usd_per_t, margin.value().revenue_usd_per_t);
     }
     e.market = std::move(copy);
     return e;
@@ -306,9 +289,9 @@ class LeaderSearch {
         break;
       }
       case LeaderObjective::kLimitPrice:
-        e.feasible = e.entrant_price_usd_per_t <= limit_price_ * (1.0 + 1e-9);
+        e.feasible = e.entrant_margin_usd_per_t <= limit_price_ * (1.0 + 1e-9);
         e.score = e.profit_usd;
-        e.violation = e.entrant_price_usd_per_t - limit_price_;
+        e.violation = e.entrant_margin_usd_per_t - limit_price_;
         break;
     }
   }
@@ -372,7 +355,7 @@ double leader_profit_usd(const market::MarketModel& model, const market::Equilib
 
 Result<StrategicChoice> clear_with_strategic_supplier(
     const Dataset& data, const market::CalibratedMarket& market, const ClearingScenario& scenario,
-    const StrategicSupplierSpec& leader, double limit_price_usd_per_t, market::SolverPath path) {
+    const StrategicSupplierSpec& leader, double limit_margin_usd_per_t, market::SolverPath path) {
   const auto regions = market::resolve_market_regions(leader.origin, data, market.model);
   if (!regions || regions->size() != 1 || market.model.regions[*regions->begin()].name == "ROW") {
     return Status::invalid_input(
@@ -399,7 +382,7 @@ Result<StrategicChoice> clear_with_strategic_supplier(
                         leader.line)}});
     }
   }
-  if (leader.objective == LeaderObjective::kLimitPrice && !(limit_price_usd_per_t > 0.0)) {
+  if (leader.objective == LeaderObjective::kLimitPrice && !(limit_margin_usd_per_t > 0.0)) {
     return Status::invalid_input(
         fmt::format("{}: a limit-pricing supplier needs the entrants' break-even price",
                     scenario.file),
@@ -407,7 +390,7 @@ Result<StrategicChoice> clear_with_strategic_supplier(
           "no entrant's break-even price is known here; use objective = \"profit\" or "
           "\"market_share\" outside a simulation"}});
   }
-  LeaderSearch search(data, market, scenario, leader, leader_region, limit_price_usd_per_t, path);
+  LeaderSearch search(data, market, scenario, leader, leader_region, limit_margin_usd_per_t, path);
   return search.run();
 }
 

@@ -309,21 +309,21 @@ std::string simulation_to_json(const SimulationResult& result) {
                            {"stage", stage_name(y.stage)},
                            {"year", y.year},
                            {"objective", y.objective},
-                           {"action", y.action},
-                           {"export_cap_share", y.export_cap_share},
-                           {"cost_cut_share", y.cost_cut_share},
-                           {"profit_usd", y.profit_usd},
-                           {"passive_profit_usd", y.passive_profit_usd},
-                           {"welfare_usd", y.welfare_usd},
-                           {"passive_welfare_usd", y.passive_welfare_usd},
-                           {"output_share", y.output_share},
-                           {"passive_output_share", y.passive_output_share},
-                           {"exports_t", y.exports_t},
-                           {"passive_exports_t", y.passive_exports_t},
-                           {"entrant_margin_usd_per_t", y.entrant_margin_usd_per_t},
-                           {"limit_margin_usd_per_t", y.limit_margin_usd_per_t},
-                           {"deters", y.deters},
-                           {"clearings", y.clearings}});
+                           {"action", y.chosen.action},
+                           {"export_cap_share", y.chosen.export_cap_share},
+                           {"cost_cut_share", y.chosen.cost_cut_share},
+                           {"profit_usd", y.chosen.profit_usd},
+                           {"passive_profit_usd", y.chosen.passive_profit_usd},
+                           {"welfare_usd", y.chosen.welfare_usd},
+                           {"passive_welfare_usd", y.chosen.passive_welfare_usd},
+                           {"output_share", y.chosen.output_share},
+                           {"passive_output_share", y.chosen.passive_output_share},
+                           {"exports_t", y.chosen.exports_t},
+                           {"passive_exports_t", y.chosen.passive_exports_t},
+                           {"entrant_margin_usd_per_t", y.chosen.entrant_margin_usd_per_t},
+                           {"limit_margin_usd_per_t", y.chosen.limit_margin_usd_per_t},
+                           {"deters", y.chosen.deters},
+                           {"clearings", y.chosen.clearings}});
     }
     out["strategic"] = std::move(strategic);
   }
@@ -393,22 +393,23 @@ std::string simulation_to_table(const SimulationResult& result) {
   }
   for (const StrategicYear& y : result.strategic) {
     const std::string action =
-        y.action > 0.0
-            ? fmt::format("caps exports at {:.1f}% of passive", 100.0 * y.export_cap_share)
-        : y.action < 0.0 ? fmt::format("sells {:.1f}% below cost", 100.0 * y.cost_cut_share)
-                         : std::string("stays passive");
+        y.chosen.action > 0.0
+            ? fmt::format("caps exports at {:.1f}% of passive", 100.0 * y.chosen.export_cap_share)
+        : y.chosen.action < 0.0
+            ? fmt::format("sells {:.1f}% below cost", 100.0 * y.chosen.cost_cut_share)
+            : std::string("stays passive");
     const std::string deterrence =
         y.objective != "limit_price" ? std::string()
-        : y.deters                   ? fmt::format(", entrants held to {} margin",
-                                                   format_figure(y.entrant_margin_usd_per_t, "USD/t"))
+        : y.chosen.deters            ? fmt::format(", entrants held to {} margin",
+                                                   format_figure(y.chosen.entrant_margin_usd_per_t, "USD/t"))
                                      : fmt::format(", cannot deter (entrants' margin {} above {})",
-                                                   format_figure(y.entrant_margin_usd_per_t, "USD/t"),
-                                                   format_figure(y.limit_margin_usd_per_t, "USD/t"));
+                                                   format_figure(y.chosen.entrant_margin_usd_per_t, "USD/t"),
+                                                   format_figure(y.chosen.limit_margin_usd_per_t, "USD/t"));
     out += fmt::format(
         "strategic supplier {} {} {} {} ({}): {}{}; profit {} (passive {}), share {:.1f}%\n",
         y.region, y.material, stage_name(y.stage), y.year, y.objective, action, deterrence,
-        format_figure(y.profit_usd, "USD"), format_figure(y.passive_profit_usd, "USD"),
-        100.0 * y.output_share);
+        format_figure(y.chosen.profit_usd, "USD"),
+        format_figure(y.chosen.passive_profit_usd, "USD"), 100.0 * y.chosen.output_share);
   }
   double fiscal = 0.0, levy = 0.0;
   for (const FiscalScore& f : result.fiscal) {

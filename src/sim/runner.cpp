@@ -73,11 +73,6 @@ struct Project {
   bool commissioned = false;
 };
 
-struct ProducerRevenue {
-  double revenue_usd_per_t = 0.0;
-  bool contracted = false;
-};
-
 // A generic candidate project of one stage, before its random draws (docs/simulation.md,
 // "Investment"): the central values of its capacity, unit cost and capital cost.
 struct Candidate {
@@ -604,17 +599,21 @@ Status Runner::policies() {
   return Status::ok();
 }
 
+// The present value of 1 USD a year in the years first .. first + years - 1 from now at `rate`.
+double discounted_years(double rate, int first, int years) {
+  double sum = 0.0;
+  for (int t = first; t < first + years; ++t) sum += std::pow(1.0 + rate, -static_cast<double>(t));
+  return sum;
+}
+
 // The entrants' break-even margin a limit-pricing leader holds them to [USD/t]: the generic
 // candidate's unit cost (feed excluded) plus its capital cost spread over the leader's horizon at
 // the merchant hurdle rate, output starting after the lead time.
 double entry_margin_usd_per_t(const Investment& rule, const policy::StrategicSupplierSpec& leader) {
   for (const Candidate& c : rule.candidates) {
     if (c.stage != leader.stage) continue;
-    const int lead = std::max(1, c.lead_years);
-    double annuity = 0.0;
-    for (int t = lead; t < lead + leader.horizon_years; ++t) {
-      annuity += std::pow(1.0 + rule.hurdle_rate, -static_cast<double>(t));
-    }
+    const double annuity =
+        discounted_years(rule.hurdle_rate, std::max(1, c.lead_years), leader.horizon_years);
     return c.unit_cost_usd_per_t + c.capex_usd_per_t_year / annuity;
   }
   return 0.0;
@@ -642,28 +641,8 @@ Status Runner::clearing() {
           data_, run.year_market, year_clearing_, *leader, limit);
       if (!choice.is_ok()) return in_context(choice.status(), run.material);
       policy::StrategicChoice& c = choice.value();
-      StrategicYear y;
-      y.material = run.material;
-      y.region = leader->origin;
-      y.stage = leader->stage;
-      y.year = year_;
-      y.objective = policy::leader_objective_name(leader->objective);
-      y.action = c.action;
-      y.export_cap_share = c.export_cap_share;
-      y.cost_cut_share = c.cost_cut_share;
-      y.profit_usd = c.profit_usd;
-      y.passive_profit_usd = c.passive_profit_usd;
-      y.welfare_usd = c.welfare_usd;
-      y.passive_welfare_usd = c.passive_welfare_usd;
-      y.output_share = c.output_share;
-      y.passive_output_share = c.passive_output_share;
-      y.exports_t = c.exports_t;
-      y.passive_exports_t = c.passive_exports_t;
-      y.entrant_margin_usd_per_t = c.entrant_price_usd_per_t;
-      y.limit_margin_usd_per_t = c.limit_price_usd_per_t;
-      y.deters = c.deters;
-      y.clearings = c.clearings;
-      result_.strategic.push_back(std::move(y));
+      result_.strategic.push_back({run.material, leader->origin, leader->stage, year_,
+                                   policy::leader_objective_name(leader->objective), c});
       run.year_market = std::move(c.market);
       run.outcome = std::move(c.outcome);
     }
@@ -721,38 +700,6 @@ Status Runner::check_flows() {
   return Status::ok();
 }
 
-// What a tonne of new capacity of `stage` in region `r` earns towards its own costs this year:
-// the producer price, plus what an instrument covering the region pays (a CfD pays strike - price,
-// so the producer earns the strike), less the feed bought from the extraction stage when
-// processing; and whether an instrument fixes part of it (contracted revenue).
-Result<ProducerRevenue> producer_revenue(const MaterialRun& run, std::size_t r, Stage stage) {
-  const market::MarketModel& model = run.base.model;
-  const market::Equilibrium& eq = run.outcome.equilibrium;
-  const std::string& region = model.regions[r].name;
-  const market::NodeResult& node = eq.node(r, stage);
-  ProducerRevenue out;
-  out.revenue_usd_per_t = node.producer_price_usd_per_t;
-  for (const policy::InstrumentReport& report : run.outcome.instruments) {
-    for (const policy::ProducerTerms& terms : report.producer_terms) {
-      if (terms.stage != stage) continue;
-      const bool covered = std::any_of(
-          terms.regions.begin(), terms.regions.end(),
-          [&](const std::string& name) { return name.substr(0, name.find('/')) == region; });
-      if (!covered) continue;
-      const Result<double> payment =
-          settlement::subsidy_payment_per_t(terms.terms, node.producer_price_usd_per_t);
-      CRITMIN_RETURN_IF_ERROR(payment);
-      out.revenue_usd_per_t += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
-      out.contracted = out.contracted || terms.contracted;
-    }
-  }
-  if (stage == Stage::kProcessing) {
-    out.revenue_usd_per_t -=
-        eq.node(r, Stage::kExtraction).price_usd_per_t / model.processing_yield;
-  }
-  return out;
-}
-
 // Investment: after the year's clearing, each region of each material's market (ROW, certified
 // twins and the joint block aside) considers one generic candidate per stage, drawn around the
 // stage's central values. It is built when its net present value at the hurdle rate is positive,
@@ -760,25 +707,29 @@ Result<ProducerRevenue> producer_revenue(const MaterialRun& run, std::size_t r, 
 // producers; revenue fixed by a CfD or a floor is discounted at the lower contracted rate. A
 // region with a project of the stage under construction waits until it is online.
 Status Runner::investment() {
-  // What new capacity would earn in each region this year, for the project appraisals of
-  // critmin investability (SimulationResult::revenues).
+  // What new capacity would earn in each region this year: read by the candidates below and kept
+  // for the project appraisals of critmin investability (SimulationResult::revenues).
+  const std::size_t first_revenue = result_.revenues.size();
   for (MaterialRun& run : runs_) {
     for (std::size_t r = 0; r < run.base.model.regions.size(); ++r) {
-      if (run.base.model.regions[r].name == "ROW") continue;
       for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
-        const Result<ProducerRevenue> earned = producer_revenue(run, r, stage);
+        const Result<policy::ProducerRevenue> earned =
+            policy::producer_revenue(run.base.model, run.outcome, r, stage);
         CRITMIN_RETURN_IF_ERROR(earned);
         result_.revenues.push_back({run.material, run.base.model.regions[r].name, stage, year_,
                                     earned.value().revenue_usd_per_t,
-                                    run.outcome.equilibrium.node(r, stage).producer_price_usd_per_t,
+                                    earned.value().producer_price_usd_per_t,
                                     earned.value().contracted});
       }
     }
   }
+  std::size_t next_revenue = first_revenue;
   RandomSource& random = *investment_random_;
   for (MaterialRun& run : runs_) {
     const Investment& rule = *run.investment;
     const market::MarketModel& model = run.base.model;
+    const RevenueRow* revenues = &result_.revenues[next_revenue];  // 2 per region, as recorded
+    next_revenue += 2 * model.regions.size();
     const market::Equilibrium& eq = run.outcome.equilibrium;
     const double yield = model.processing_yield;
     for (const Candidate& candidate : rule.candidates) {
@@ -807,18 +758,14 @@ Status Runner::investment() {
             candidate.unit_cost_usd_per_t * spread(cost_draw, rule.cost_spread);
         const double capex =
             candidate.capex_usd_per_t_year * capacity_t * spread(capex_draw, rule.capex_spread);
-        const Result<ProducerRevenue> earned = producer_revenue(run, r, candidate.stage);
-        CRITMIN_RETURN_IF_ERROR(earned);
-        const double revenue = earned.value().revenue_usd_per_t;
-        const bool contracted = earned.value().contracted;
+        const RevenueRow& earned = revenues[2 * r + (candidate.stage == Stage::kProcessing)];
+        const double revenue = earned.revenue_usd_per_t;
+        const bool contracted = earned.contracted;
         const double rate = contracted ? rule.contracted_hurdle_rate : rule.hurdle_rate;
         // Output in the years decision + lead .. decision + lead + lifetime - 1, each discounted
         // by its distance from the decision; the capital is spent in the decision year.
         const int lead = std::max(1, candidate.lead_years);
-        double annuity = 0.0;
-        for (int t = lead; t < lead + rule.lifetime_years; ++t) {
-          annuity += std::pow(1.0 + rate, -static_cast<double>(t));
-        }
+        const double annuity = discounted_years(rate, lead, rule.lifetime_years);
         const double npv = (revenue - unit_cost) * capacity_t * annuity - capex;
         if (npv <= 0.0) continue;
         viable.push_back({run.material, region, candidate.stage, year_, year_ + lead, capacity_t,

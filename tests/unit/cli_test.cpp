@@ -605,3 +605,28 @@ TEST_F(Cli, ProgressJsonPrintsOneParsableLinePerStep) {
 }
 
 }  // namespace
+
+// ---- investability ----------------------------------------------------------------------------
+
+TEST_F(Cli, InvestabilityPrintsTheFourCasesAsJsonAndRefusesAZeroCapacity) {
+  const fs::path scenario =
+      fs::path(CRITMIN_TEST_SOURCE_ROOT) / "scenarios" / "sim-ndpr-floor.toml";
+  const CliRun ok = run("investability " + quote(scenario.string()) +
+                        " --material neodymium --region USA --capacity-t 10000 --runs 2 "
+                        "--threads 2 --format json");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const nlohmann::json out = nlohmann::json::parse(ok.out);
+  ASSERT_EQ(out["cases"].size(), 4u);
+  for (const auto& c : out["cases"]) {
+    EXPECT_TRUE(c.contains("probability_npv_positive"));
+    EXPECT_TRUE(c.contains("expected_npv_usd"));
+    EXPECT_TRUE(c.contains("fiscal_cost_usd"));
+  }
+  EXPECT_TRUE(out.contains("investable_floor_usd_per_t"));
+  EXPECT_EQ(out["project"]["region"], "USA");
+
+  const CliRun zero = run("investability " + quote(scenario.string()) +
+                          " --material neodymium --region USA --capacity-t 0");
+  EXPECT_EQ(zero.exit_code, 2);
+  EXPECT_NE(zero.err.find("--capacity-t"), std::string::npos) << zero.err;
+}

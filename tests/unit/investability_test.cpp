@@ -122,11 +122,12 @@ objective = "limit_price"
   ASSERT_EQ(result.value().strategic.size(), 6u);
   for (const StrategicYear& y : result.value().strategic) {
     EXPECT_EQ(y.region, "CHN");
-    if (y.deters) {
-      EXPECT_LE(y.entrant_margin_usd_per_t, y.limit_margin_usd_per_t * (1.0 + 1e-9));
+    const policy::StrategicFigures& c = y.chosen;
+    if (c.deters) {
+      EXPECT_LE(c.entrant_margin_usd_per_t, c.limit_margin_usd_per_t * (1.0 + 1e-9));
     } else {
       // Accommodating, it takes its most profitable action: never below passive.
-      EXPECT_GE(y.profit_usd, y.passive_profit_usd * (1.0 - 1e-9)) << y.year;
+      EXPECT_GE(c.profit_usd, c.passive_profit_usd * (1.0 - 1e-9)) << y.year;
     }
   }
 }

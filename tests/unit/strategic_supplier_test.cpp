@@ -101,7 +101,7 @@ TEST_P(DominantFirm, LimitPricingLeaderHoldsTheFringesPriceAtItsCost) {
   ASSERT_TRUE(choice.is_ok()) << choice.status().to_string();
   const StrategicChoice& c = choice.value();
   EXPECT_TRUE(c.deters);
-  EXPECT_LE(c.entrant_price_usd_per_t, 50.0 * (1.0 + 1e-9));
+  EXPECT_LE(c.entrant_margin_usd_per_t, 50.0 * (1.0 + 1e-9));
   const double exports_error_t = StrategicSupplierSpec{}.action_tolerance * 175.0;
   EXPECT_LE(c.profit_usd, 3750.0 + 1.0);
   EXPECT_GE(c.profit_usd, 3750.0 - 25.0 * exports_error_t - 1.0);

@@ -135,6 +135,20 @@ struct ClubOutcome {
   std::vector<std::string> notes;
 };
 
+// What a tonne of `stage` made in region `region` earns towards its producer's own costs in a
+// cleared market: the producer price, plus what an instrument covering the region pays its
+// producers (a floor's top-up; a CfD pays strike - price, so the producer earns the strike), less
+// the feed a refiner buys at the extraction price; contracted when a term fixes part of it. A term
+// covers the region when it names it or a segment of it ("USA/certified" covers USA).
+struct ProducerRevenue {
+  double revenue_usd_per_t = 0.0;
+  double producer_price_usd_per_t = 0.0;  // the market's part of it
+  bool contracted = false;
+};
+Result<ProducerRevenue> producer_revenue(const market::MarketModel& model,
+                                         const ClubOutcome& outcome, std::size_t region,
+                                         Stage stage);
+
 // Applies the scenario's trade measures, club and instruments that concern the market's material
 // and clears it. kInvalidInput (file:line:key) when a measure or instrument cannot be applied to
 // this market (a region it does not have, a contract out of force in the market's year); an

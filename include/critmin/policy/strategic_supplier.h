@@ -25,7 +25,7 @@
 //   kMarketShare  the largest share of the world's output at the stage while keeping at least
 //                 profit_floor_share of the passive profit (a leader buying market share).
 //   kLimitPrice   deterring entry: the largest profit among the actions that keep every other
-//                 region's (ROW aside) margin at the stage at or below limit_price_usd_per_t: its
+//                 region's (ROW aside) margin at the stage at or below limit_margin_usd_per_t: its
 //                 producer price, less the feed's price for a refiner. The limit is the margin at
 //                 which an entrant's project just breaks even (the caller computes it from the
 //                 entrants' costs and hurdle rate). What the club's instruments pay a region's
@@ -77,8 +77,8 @@ struct StrategicSupplierSpec {
   double action_tolerance = 0.005;
 };
 
-// What the leader chose and what it made.
-struct StrategicChoice {
+// What the leader chose and what it made: the figures a simulation keeps for each year.
+struct StrategicFigures {
   double action = 0.0;               // a, see the top of this file
   double export_cap_share = 1.0;     // its exports as a share of passive ones allowed (1 - a, a>0)
   double cost_cut_share = 0.0;       // -a for a < 0
@@ -88,13 +88,17 @@ struct StrategicChoice {
   double passive_welfare_usd = 0.0;  // [USD/yr] at a = 0
   double output_share = 0.0;         // of the world's output at the stage, chosen
   double passive_output_share = 0.0;
-  double exports_t = 0.0;                // [t/yr] market exports at the stage, chosen
-  double passive_exports_t = 0.0;        // [t/yr]
-  double entrant_price_usd_per_t = 0.0;  // highest margin of the other regions, chosen
-  double limit_price_usd_per_t = 0.0;    // kLimitPrice: the deterring price asked for
-  bool deters = false;                   // kLimitPrice: the chosen action keeps entrants out
+  double exports_t = 0.0;                 // [t/yr] market exports at the stage, chosen
+  double passive_exports_t = 0.0;         // [t/yr]
+  double entrant_margin_usd_per_t = 0.0;  // highest margin of the other regions, chosen
+  double limit_margin_usd_per_t = 0.0;    // kLimitPrice: the entrants' break-even margin
+  bool deters = false;                    // kLimitPrice: the chosen action keeps entrants out
+  int clearings = 0;                      // market clearings the search made
+};
+
+// The choice with the market it leaves.
+struct StrategicChoice : StrategicFigures {
   bool feasible = true;         // the constraint of kMarketShare or kLimitPrice holds at the choice
-  int clearings = 0;            // market clearings the search made
   double action_bracket = 0.0;  // width of the last bracket of the search [-]
   ClubOutcome outcome;          // the market at the chosen action
   market::CalibratedMarket market;  // the model it was cleared on (action and instruments applied)
@@ -109,10 +113,10 @@ double leader_profit_usd(const market::MarketModel& model, const market::Equilib
 // Clears `market` under `scenario` with the leader choosing its action. kInvalidInput
 // (file:line:origin) when the origin names no single region of the market; kInvalidInput when the
 // scenario already restricts the leader's exports at the stage (its quota is then not its
-// choice). `limit_price_usd_per_t` is read only for kLimitPrice.
+// choice). `limit_margin_usd_per_t` is read only for kLimitPrice.
 Result<StrategicChoice> clear_with_strategic_supplier(
     const Dataset& data, const market::CalibratedMarket& market, const ClearingScenario& scenario,
-    const StrategicSupplierSpec& leader, double limit_price_usd_per_t = 0.0,
+    const StrategicSupplierSpec& leader, double limit_margin_usd_per_t = 0.0,
     market::SolverPath path = market::SolverPath::kNetwork);
 
 }  // namespace critmin::policy

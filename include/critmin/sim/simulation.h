@@ -237,22 +237,8 @@ struct StrategicYear {
   std::string region;
   Stage stage = Stage::kProcessing;
   int year = 0;
-  std::string objective;             // profit, welfare, market_share, limit_price
-  double action = 0.0;               // > 0 export cap, < 0 cost cut, 0 passive
-  double export_cap_share = 1.0;     // of its passive exports allowed
-  double cost_cut_share = 0.0;       // below its supply cost
-  double profit_usd = 0.0;           // [USD/yr]
-  double passive_profit_usd = 0.0;   // [USD/yr]
-  double welfare_usd = 0.0;          // [USD/yr] the region's
-  double passive_welfare_usd = 0.0;  // [USD/yr]
-  double output_share = 0.0;         // of world output at the stage
-  double passive_output_share = 0.0;
-  double exports_t = 0.0;                 // [t/yr]
-  double passive_exports_t = 0.0;         // [t/yr]
-  double entrant_margin_usd_per_t = 0.0;  // highest margin of the other regions [USD/t]
-  double limit_margin_usd_per_t = 0.0;    // limit_price: the entrants' break-even margin [USD/t]
-  bool deters = false;                    // limit_price: entrants kept at or below it
-  int clearings = 0;
+  std::string objective;            // profit, welfare, market_share, limit_price
+  policy::StrategicFigures chosen;  // the action and what it made against passive
 };
 
 // What a tonne of new capacity would earn towards its own costs in one region, stage and year: the
