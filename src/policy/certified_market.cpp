@@ -52,7 +52,7 @@ class CertifiedMarket final : public Instrument {
     overrides_from_year_ = terms.certified_capacity_from_year;
   }
 
-  void prepare(ClearingContext& context) override {
+  void prepare(ClubMarketYear& context) override {
     market::MarketModel& model = context.market.model;
     const std::size_t n = model.regions.size();
     const auto estimate = [&](const char* name) -> std::optional<double> {
@@ -224,7 +224,7 @@ class CertifiedMarket final : public Instrument {
     cost_[1] = cost[1];
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+  InstrumentReport settle(const market::Equilibrium& eq, const ClubMarketYear& context,
                           const CurrentTerms& current) const override {
     (void)current;  // no price-dependent terms
     InstrumentReport report = report_header();

@@ -23,18 +23,18 @@ Result<double> InstrumentReport::figure(std::string_view name) const {
   return 0.0;
 }
 
-std::vector<char> ClearingContext::member_flags() const {
+std::vector<char> ClubMarketYear::member_flags() const {
   std::vector<char> flags(market.model.regions.size(), 0);
   for (std::size_t r : member_regions) flags[r] = 1;
   return flags;
 }
 
-void ClearingContext::problem(int line, const char* key, std::string message) {
+void ClubMarketYear::problem(int line, const char* key, std::string message) {
   problems.push_back({file, line, key, std::move(message)});
 }
 
-std::optional<std::set<std::size_t>> ClearingContext::regions(const std::vector<std::string>& names,
-                                                              int line, const char* key) {
+std::optional<std::set<std::size_t>> ClubMarketYear::regions(const std::vector<std::string>& names,
+                                                             int line, const char* key) {
   std::set<std::size_t> out;
   bool ok = true;
   for (const std::string& name : names) {
@@ -57,8 +57,8 @@ std::optional<std::set<std::size_t>> ClearingContext::regions(const std::vector<
   return out;
 }
 
-std::optional<std::size_t> ClearingContext::one_region(const std::string& name, int line,
-                                                       const char* key) {
+std::optional<std::size_t> ClubMarketYear::one_region(const std::string& name, int line,
+                                                      const char* key) {
   const auto found = regions({name}, line, key);
   if (!found) return std::nullopt;
   if (found->size() != 1) {
@@ -70,7 +70,7 @@ std::optional<std::size_t> ClearingContext::one_region(const std::string& name, 
   return *found->begin();
 }
 
-std::set<std::size_t> ClearingContext::with_certified_twins(
+std::set<std::size_t> ClubMarketYear::with_certified_twins(
     const std::set<std::size_t>& regions) const {
   std::set<std::size_t> out = regions;
   const auto& all = market.model.regions;
@@ -82,7 +82,7 @@ std::set<std::size_t> ClearingContext::with_certified_twins(
   return out;
 }
 
-std::size_t ClearingContext::producing_region(std::size_t region, Stage stage) const {
+std::size_t ClubMarketYear::producing_region(std::size_t region, Stage stage) const {
   const auto& all = market.model.regions;
   const auto& steps = stage == Stage::kProcessing ? all[region].processing : all[region].extraction;
   if (!steps.empty()) return region;
@@ -92,7 +92,7 @@ std::size_t ClearingContext::producing_region(std::size_t region, Stage stage) c
   return region;
 }
 
-double ClearingContext::base_price(Stage stage) const {
+double ClubMarketYear::base_price(Stage stage) const {
   const double processed = market.info.base_price_usd_per_t;
   if (stage == Stage::kProcessing) return processed;
   // The extraction price of the calibration: what the feed for one tonne of product commands.
@@ -380,7 +380,7 @@ std::vector<ProducerIncentive::RegionOutlook> ProducerIncentive::outlook(
   return out;
 }
 
-void ProducerIncentive::cover(ClearingContext& context, const std::set<std::size_t>& regions,
+void ProducerIncentive::cover(ClubMarketYear& context, const std::set<std::size_t>& regions,
                               Stage stage, std::optional<double> volume_t, int line,
                               const std::vector<double>& kink_prices_usd_per_t,
                               double base_feed_usd_per_t) {
@@ -615,7 +615,7 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   market::MarketModel& model = market.model;
   if (Status s = market::apply_trade_measures(scenario.trade, data, market); !s.is_ok()) return s;
 
-  ClearingContext context{data, market, scenario.file, model.year, scenario.stock_start_t};
+  ClubMarketYear context{data, market, scenario.file, model.year, scenario.stock_start_t};
   const double price_tolerance = 1e-6 * std::max(1.0, market.info.base_price_usd_per_t);
   ClubOutcome outcome;
   if (scenario.has_club) {

@@ -49,12 +49,14 @@ namespace critmin::policy {
 // themselves always respect the budget exactly (settlement::apply_budget).
 inline constexpr double kBudgetFactorTolerance = 1e-4;
 
-// What prepare() works on and settle() reads: the market being prepared (the driver's base model
-// until the loop ends, then the model of the final clearing), the club's member regions, and the
-// market as the club left it. Nothing in it changes between clearings.
-struct ClearingContext {
-  ClearingContext(const Dataset& data_in, market::CalibratedMarket& market_in, std::string file_in,
-                  int year_in, const std::map<int, double>& stock_start_in)
+// One market and year as the club's instruments see it outside the clearing loop: what prepare()
+// works on and settle() reads. It holds the market being prepared (the driver's base model until
+// the loop ends, then the model of the final clearing), the club's member regions, and the market
+// as the club left it. Nothing in it changes between clearings, and the loop itself never reads
+// it: each round's state is the driver's (club.cpp), each instrument's answer is its terms.
+struct ClubMarketYear {
+  ClubMarketYear(const Dataset& data_in, market::CalibratedMarket& market_in, std::string file_in,
+                 int year_in, const std::map<int, double>& stock_start_in)
       : data(data_in),
         market(market_in),
         file(std::move(file_in)),
@@ -213,7 +215,7 @@ class Instrument {
   }
   // The one-time, structural change of the base model (see the top of this file). Sets no
   // price-dependent term: those are first_terms() or terms_at(searched()->start).
-  virtual void prepare(ClearingContext& context) = 0;
+  virtual void prepare(ClubMarketYear& context) = 0;
 
   // Direct terms. The terms of the first clearing (a levy's first guess; a producer incentive
   // without a budget, which never changes).
@@ -245,7 +247,7 @@ class Instrument {
 
   // The report at the final equilibrium; context.market.model is then the model of the final
   // clearing (the base with `terms` applied).
-  virtual InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+  virtual InstrumentReport settle(const market::Equilibrium& eq, const ClubMarketYear& context,
                                   const CurrentTerms& terms) const = 0;
 
  protected:
@@ -365,7 +367,7 @@ class ProducerIncentive {
   // the step (costs()).
   // Records a problem in `context` (and covers nothing) when another instrument already pays
   // one of these producers at this stage.
-  void cover(ClearingContext& context, const std::set<std::size_t>& regions, Stage stage,
+  void cover(ClubMarketYear& context, const std::set<std::size_t>& regions, Stage stage,
              std::optional<double> volume_t, int line,
              const std::vector<double>& kink_prices_usd_per_t = {},
              double base_feed_usd_per_t = 0.0);

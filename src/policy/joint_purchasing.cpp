@@ -66,7 +66,7 @@ class JointPurchasing final : public Instrument {
     start(spec);
   }
 
-  void prepare(ClearingContext& context) override {
+  void prepare(ClubMarketYear& context) override {
     market::MarketModel& model = context.market.model;
     for (const market::Region& region : model.regions) {
       if (region.name == "club/joint") {
@@ -150,7 +150,7 @@ class JointPurchasing final : public Instrument {
     }
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+  InstrumentReport settle(const market::Equilibrium& eq, const ClubMarketYear& context,
                           const CurrentTerms& current) const override {
     (void)current;  // no price-dependent terms
     InstrumentReport report = report_header();

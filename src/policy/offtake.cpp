@@ -45,7 +45,7 @@ namespace {
 // market imports, never reaches a contract, and the order of instruments does not matter); an ad
 // valorem tariff is charged on the stage's base-year price (the contract price is settled after
 // the clearing, so it cannot be the base of a duty inside it).
-std::pair<double, double> route_costs(const ClearingContext& context, std::size_t from,
+std::pair<double, double> route_costs(const ClubMarketYear& context, std::size_t from,
                                       std::size_t to, Stage stage) {
   for (const market::Route& route : context.original_routes) {
     if (route.from == from && route.to == to && route.stage == stage) {
@@ -78,7 +78,7 @@ class Offtake final : public Instrument {
         terms_.start_year, terms_.start_year + terms_.tenor_years - 1, year);
   }
 
-  void prepare(ClearingContext& context) override {
+  void prepare(ClubMarketYear& context) override {
     market::MarketModel& model = context.market.model;
     const auto seller = context.one_region(seller_, line_, "seller");
     const auto buyer = context.one_region(buyer_, line_, "buyer");
@@ -91,7 +91,7 @@ class Offtake final : public Instrument {
                                 stage_, terms_.volume_t_per_year, transport, tariff});
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+  InstrumentReport settle(const market::Equilibrium& eq, const ClubMarketYear& context,
                           const CurrentTerms& current) const override {
     (void)current;
     InstrumentReport report = report_header();
@@ -136,7 +136,7 @@ class Intermediary final : public Instrument {
     start(spec);
   }
 
-  void prepare(ClearingContext& context) override {
+  void prepare(ClubMarketYear& context) override {
     market::MarketModel& model = context.market.model;
     const auto seller = context.one_region(seller_, line_, "seller");
     const auto resale = context.one_region(resale_, line_, "resale_region");
@@ -184,7 +184,7 @@ class Intermediary final : public Instrument {
     return terms;
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+  InstrumentReport settle(const market::Equilibrium& eq, const ClubMarketYear& context,
                           const CurrentTerms& current) const override {
     InstrumentReport report = report_header();
     const double bought_t = current.value.value_or(volume_t_);

@@ -45,7 +45,7 @@ class PriceFloor final : public Instrument {
     start(spec);
   }
 
-  void prepare(ClearingContext& context) override {
+  void prepare(ClubMarketYear& context) override {
     market::MarketModel& model = context.market.model;
     const double base = context.base_price(stage_);
     if (floor_usd_per_t_ < 0.01 * base) {
@@ -183,7 +183,7 @@ class PriceFloor final : public Instrument {
     return terms;
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+  InstrumentReport settle(const market::Equilibrium& eq, const ClubMarketYear& context,
                           const CurrentTerms& current) const override {
     InstrumentReport report = report_header();
     const market::MarketModel& model = context.market.model;

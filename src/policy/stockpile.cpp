@@ -55,7 +55,7 @@ class Stockpile final : public Instrument {
     start(spec);
   }
 
-  void prepare(ClearingContext& context) override {
+  void prepare(ClubMarketYear& context) override {
     const auto holder = context.one_region(holder_, line_, "holder");
     if (!holder) return;
     if (*holder >= context.original_region_count) {
@@ -120,7 +120,7 @@ class Stockpile final : public Instrument {
     }
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+  InstrumentReport settle(const market::Equilibrium& eq, const ClubMarketYear& context,
                           const CurrentTerms& current) const override {
     (void)current;  // no price-dependent terms
     InstrumentReport report = report_header();

@@ -49,7 +49,7 @@ class Subsidy final : public Instrument {
     start(spec);
   }
 
-  void prepare(ClearingContext& context) override {
+  void prepare(ClubMarketYear& context) override {
     market::MarketModel& model = context.market.model;
     std::set<std::size_t> regions = context.member_regions;
     if (!producers_.empty()) {
@@ -130,7 +130,7 @@ class Subsidy final : public Instrument {
     return terms;
   }
 
-  InstrumentReport settle(const market::Equilibrium& eq, const ClearingContext& context,
+  InstrumentReport settle(const market::Equilibrium& eq, const ClubMarketYear& context,
                           const CurrentTerms& current) const override {
     InstrumentReport report = report_header();
     const auto outcome = budget_outcome(eq, context.market.model);

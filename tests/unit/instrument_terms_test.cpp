@@ -89,7 +89,7 @@ struct Prepared {
     spec.line = 7;
     spec.terms = std::move(terms);
     instrument = make_instrument(spec);
-    ClearingContext context{data, market, "hand.toml", 2023, stock_start};
+    ClubMarketYear context{data, market, "hand.toml", 2023, stock_start};
     context.member_regions = {0};
     context.original_region_count = market.model.regions.size();
     for (const market::Region& region : market.model.regions) {
