@@ -14,11 +14,11 @@ namespace {
 
 // Writes the HTML page of a report model (when html_file is given) and the workbook that
 // `write_xlsx` writes (when xlsx_file is given), and says what it wrote.
-Status write_reports(const std::function<Result<std::string>()>& model,
+Status write_reports(const std::function<Result<report::ReportModel>()>& model,
                      const std::function<Status(const std::string&)>& write_xlsx,
                      const std::string& html_file, const std::string& xlsx_file) {
   if (!html_file.empty()) {
-    Result<std::string> built = model();
+    Result<report::ReportModel> built = model();
     CRITMIN_RETURN_IF_ERROR(built);
     if (Status s = write_text_file(html_file, report::report_model_to_html(built.value()));
         !s.is_ok()) {

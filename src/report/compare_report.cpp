@@ -20,6 +20,7 @@
 #include "critmin/report/results_report.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/ensemble.h"
+#include "report/report_model.h"
 #include "report/report_text.h"
 #include "report/xlsx_support.h"
 #include "sim/sqlite_database.h"
@@ -549,7 +550,7 @@ json band_on_years(const json& bands, const std::string& name, int first, std::s
 
 }  // namespace
 
-Result<std::string> build_compare_report_model(std::string_view comparison_json,
+Result<ReportModel> build_compare_report_model(std::string_view comparison_json,
                                                const std::vector<std::string>& design_summaries,
                                                const Dataset& data) {
   const json comparison = json::parse(comparison_json, nullptr, false);
@@ -613,12 +614,12 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
   json design_info = json::array(), design_scorecards = json::array();
   std::vector<json> design_models;
   for (std::size_t d = 0; d < n; ++d) {
-    Result<std::string> own = build_report_model(design_summaries[d], data);
+    Result<ReportModel> own = build_report_model(design_summaries[d], data);
     if (!own.is_ok()) {
       return Status::invalid_input(
           fmt::format("design {} ({}): {}", d + 1, designs[d], own.status().message()));
     }
-    json design_model = json::parse(own.value());
+    json design_model = own.value().charts().fields;
     const json summary = json::parse(design_summaries[d]);
     design_info.push_back({{"name", designs[d]},
                            {"scenario", string_or(summary, "scenario")},
@@ -626,9 +627,7 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
                            {"seed", summary.value("seed", 0ull)},
                            {"materials", summary["materials"]}});
     design_scorecards.push_back({{"design", designs[d]}, {"cards", design_model["scorecards"]}});
-    for (const json& note : design_model["notes"]) {
-      if (note.is_string()) notes.push_back(designs[d] + ": " + note.get<std::string>());
-    }
+    for (const std::string& note : own.value().notes()) notes.push_back(designs[d] + ": " + note);
     design_models.push_back(std::move(design_model));
   }
   model["designs"] = design_info;
@@ -774,7 +773,7 @@ Result<std::string> build_compare_report_model(std::string_view comparison_json,
         model["runs"].get<std::size_t>()));
   }
   model["notes"] = notes;
-  return model.dump();
+  return report_model_from_document(ResultsKind::kCompare, std::move(model));
 }
 
 // ---- ensembles ---------------------------------------------------------------------------------
@@ -808,7 +807,7 @@ json histogram(const std::vector<double>& values, const std::string& unit, int b
 
 }  // namespace
 
-Result<std::string> build_ensemble_report_model(std::string_view ensemble_summary_json,
+Result<ReportModel> build_ensemble_report_model(std::string_view ensemble_summary_json,
                                                 std::string_view distribution_json,
                                                 const Dataset& data) {
   const json summary = json::parse(ensemble_summary_json, nullptr, false);
@@ -996,7 +995,7 @@ Result<std::string> build_ensemble_report_model(std::string_view ensemble_summar
   model["notes"] =
       json::array({fmt::format("Run i is seeded with {}; quantiles by {}.",
                                string_or(summary, "run_seed"), string_or(summary, "quantiles"))});
-  return model.dump();
+  return report_model_from_document(ResultsKind::kEnsemble, std::move(model));
 }
 
 // ---- results directories --------------------------------------------------------------------
@@ -1089,7 +1088,7 @@ Result<ResultsFiles> read_results_directory(const std::filesystem::path& results
   return files;
 }
 
-Result<std::string> build_results_report_model(const ResultsFiles& files, const Dataset& data) {
+Result<ReportModel> build_results_report_model(const ResultsFiles& files, const Dataset& data) {
   switch (files.kind) {
     case ResultsKind::kCompare:
       return build_compare_report_model(files.summary_json, files.design_summaries, data);
@@ -1104,7 +1103,7 @@ Result<std::string> build_results_report_model(const ResultsFiles& files, const 
 Status results_to_xlsx(const ResultsFiles& files, const Dataset& data,
                        const std::filesystem::path& file) {
   if (files.kind == ResultsKind::kSimulation) return summary_to_xlsx(files.summary_json, file);
-  Result<std::string> model = build_results_report_model(files, data);
+  Result<ReportModel> model = build_results_report_model(files, data);
   CRITMIN_RETURN_IF_ERROR(model);
   return report_tables_to_xlsx(model.value(), file);
 }
@@ -1113,25 +1112,24 @@ Status results_to_xlsx(const ResultsFiles& files, const Dataset& data,
 
 namespace {
 
-Result<json> model_tables(std::string_view model_json) {
-  const json model = json::parse(model_json, nullptr, false);
-  if (model.is_discarded() || !model.is_object() || !model.contains("tables") ||
-      !model["tables"].is_array()) {
-    return Status::invalid_input("report model: no 'tables' array");
-  }
-  return model;
+std::string header_of(const ReportColumn& column) {
+  const std::string& label = column.label.empty() ? column.key : column.label;
+  return column.unit.empty() ? label : fmt::format("{} [{}]", label, column.unit);
 }
 
-std::string header_of(const json& column) {
-  const std::string label = string_or(column, "label", string_or(column, "key"));
-  const std::string unit = string_or(column, "unit");
-  return unit.empty() ? label : fmt::format("{} [{}]", label, unit);
+// A cell as CSV text: numbers with the shortest text that reads back to the same value.
+std::string cell_text(const ReportCell& cell) {
+  if (const auto* text = std::get_if<std::string>(&cell)) return *text;
+  if (const auto* whole = std::get_if<std::int64_t>(&cell)) return std::to_string(*whole);
+  if (const auto* number = std::get_if<double>(&cell)) return json(*number).dump();
+  if (const auto* yes = std::get_if<bool>(&cell)) return *yes ? "true" : "false";
+  return "";
 }
 
-std::string cell_text(const json& value) {
-  if (value.is_null()) return "";
-  if (value.is_string()) return value.get<std::string>();
-  return value.dump();
+std::optional<double> cell_number(const ReportCell& cell) {
+  if (const auto* whole = std::get_if<std::int64_t>(&cell)) return static_cast<double>(*whole);
+  if (const auto* number = std::get_if<double>(&cell)) return *number;
+  return std::nullopt;
 }
 
 // Excel's sheet names: at most 31 characters, none of []:*?/\.
@@ -1144,37 +1142,24 @@ std::string sheet_name_of(std::string name) {
 
 }  // namespace
 
-Result<std::string> report_table_to_csv(std::string_view model_json, std::string_view table) {
-  Result<json> model = model_tables(model_json);
-  CRITMIN_RETURN_IF_ERROR(model);
-  std::string names;
-  for (const json& t : model.value()["tables"]) {
-    const std::string name = string_or(t, "name");
-    names += (names.empty() ? "" : ", ") + name;
-    if (name != table) continue;
-    std::string out;
-    std::vector<std::string> header;
-    for (const json& c : t["columns"]) header.push_back(header_of(c));
-    append_csv_record(out, header);
-    for (const json& row : t["rows"]) {
-      std::vector<std::string> fields;
-      for (const json& c : t["columns"]) {
-        const std::string key = string_or(c, "key");
-        fields.push_back(row.contains(key) ? cell_text(row[key]) : "");
-      }
-      append_csv_record(out, fields);
-    }
-    return out;
+Result<std::string> report_table_to_csv(const ReportModel& model, std::string_view table) {
+  Result<const ReportTable*> found = model.table(table);
+  CRITMIN_RETURN_IF_ERROR(found);
+  const ReportTable& t = *found.value();
+  std::string out;
+  std::vector<std::string> fields;
+  for (const ReportColumn& c : t.columns) fields.push_back(header_of(c));
+  append_csv_record(out, fields);
+  for (const std::vector<ReportCell>& row : t.rows) {
+    fields.clear();
+    for (const ReportCell& cell : row) fields.push_back(cell_text(cell));
+    append_csv_record(out, fields);
   }
-  return Status::not_found(fmt::format("the report has no table '{}'; its tables are {}", table,
-                                       names.empty() ? "none" : names));
+  return out;
 }
 
-Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem::path& file) {
-  Result<json> parsed = model_tables(model_json);
-  CRITMIN_RETURN_IF_ERROR(parsed);
-  const json& model = parsed.value();
-  if (model["tables"].empty()) return Status::invalid_input("report model: no tables to write");
+Status report_tables_to_xlsx(const ReportModel& model, const std::filesystem::path& file) {
+  if (model.tables().empty()) return Status::invalid_input("report model: no tables to write");
   std::error_code error;
   const std::filesystem::path parent =
       file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
@@ -1195,44 +1180,40 @@ Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem:
   format_set_bold(bold);
   const NumberFormats number_formats = add_number_formats(workbook);
   std::set<std::string> used;
-  for (const json& t : model["tables"]) {
-    std::string name = sheet_name_of(string_or(t, "name", "table"));
+  for (const ReportTable& t : model.tables()) {
+    std::string name = sheet_name_of(t.name.empty() ? "table" : t.name);
     for (int i = 2; used.count(name); ++i)
-      name = sheet_name_of(string_or(t, "name")).substr(0, 28) + "_" + std::to_string(i);
+      name = sheet_name_of(t.name).substr(0, 28) + "_" + std::to_string(i);
     used.insert(name);
     lxw_worksheet* sheet = workbook_add_worksheet(workbook, name.c_str());
     // What a row is about first (design, material, year, ...), then its figures, each column
     // shown rounded alike.
     std::vector<std::string> keys;
-    for (const json& col : t["columns"]) keys.push_back(string_or(col, "key"));
-    std::vector<const json*> columns;
+    for (const ReportColumn& col : t.columns) keys.push_back(col.key);
+    const std::vector<std::size_t> order = key_columns_first(keys);
     std::vector<lxw_format*> formats;
-    for (std::size_t k : key_columns_first(keys)) {
-      columns.push_back(&t["columns"][k]);
+    for (std::size_t k : order) {
       std::vector<double> values;
-      for (const json& row : t["rows"]) {
-        if (row.contains(keys[k]) && row[keys[k]].is_number()) {
-          values.push_back(row[keys[k]].get<double>());
-        }
+      for (const std::vector<ReportCell>& row : t.rows) {
+        if (std::optional<double> v = cell_number(row[k])) values.push_back(*v);
       }
       formats.push_back(column_format(number_formats, keys[k], values));
     }
     lxw_col_t c = 0;
-    for (const json* col : columns) {
-      worksheet_write_string(sheet, 0, c++, header_of(*col).c_str(), bold);
+    for (std::size_t k : order) {
+      worksheet_write_string(sheet, 0, c++, header_of(t.columns[k]).c_str(), bold);
     }
     lxw_row_t r = 1;
-    for (const json& row : t["rows"]) {
+    for (const std::vector<ReportCell>& row : t.rows) {
       c = 0;
-      for (const json* col : columns) {
-        const std::string key = string_or(*col, "key");
-        const json value = row.contains(key) ? row[key] : json();
-        if (value.is_number()) {
-          worksheet_write_number(sheet, r, c, value.get<double>(), formats[c]);
-        } else if (value.is_boolean()) {
-          worksheet_write_boolean(sheet, r, c, value.get<bool>(), nullptr);
-        } else if (value.is_string() && !value.get<std::string>().empty()) {
-          worksheet_write_string(sheet, r, c, value.get<std::string>().c_str(), nullptr);
+      for (std::size_t k : order) {
+        const ReportCell& cell = row[k];
+        if (std::optional<double> v = cell_number(cell)) {
+          worksheet_write_number(sheet, r, c, *v, formats[c]);
+        } else if (const auto* yes = std::get_if<bool>(&cell)) {
+          worksheet_write_boolean(sheet, r, c, *yes, nullptr);
+        } else if (const auto* text = std::get_if<std::string>(&cell); text && !text->empty()) {
+          worksheet_write_string(sheet, r, c, text->c_str(), nullptr);
         }
         ++c;
       }
@@ -1243,11 +1224,11 @@ Status report_tables_to_xlsx(std::string_view model_json, const std::filesystem:
   lxw_worksheet* notes = workbook_add_worksheet(workbook, "notes");
   return write_notes_and_close(
       workbook, notes,
-      {string_or(model, "title", "critmin report"),
+      {model.title(),
        "Units: prices in USD per t of contained content, quantities in t/yr, money in USD; shares "
        "in headers marked [0-1] are fractions; scorecard lines carry their unit in the unit "
        "column (docs/scorecards.md)."},
-      model.contains("notes") ? model["notes"] : json(), file);
+      json(model.notes()), file);
 }
 
 }  // namespace critmin::report

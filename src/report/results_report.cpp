@@ -18,6 +18,7 @@
 #include "critmin/core/figures.h"
 #include "critmin/core/files.h"
 #include "critmin/metrics/assess.h"
+#include "report/report_model.h"
 #include "report/report_text.h"
 #include "report/web_assets.h"
 
@@ -547,7 +548,7 @@ Result<std::string> read_results_summary(const std::filesystem::path& results_di
   return read_text_file(file);
 }
 
-Result<std::string> build_report_model(std::string_view summary_json, const Dataset& data) {
+Result<ReportModel> build_report_model(std::string_view summary_json, const Dataset& data) {
   const json summary = json::parse(summary_json, nullptr, false);
   if (summary.is_discarded() || !summary.is_object()) {
     return Status::invalid_input("summary.json: not a JSON object; write it with critmin simulate");
@@ -625,7 +626,7 @@ Result<std::string> build_report_model(std::string_view summary_json, const Data
   model["assumptions"] = build_assumptions(data, materials);
   model["sources"] = build_sources(data);
   model["notes"] = notes;
-  return model.dump();
+  return report_model_from_document(ResultsKind::kSimulation, std::move(model));
 }
 
 Result<std::string> summary_table_to_csv(std::string_view summary_json, std::string_view table) {
@@ -730,10 +731,8 @@ std::string escape_script(std::string_view text) {
 
 }  // namespace
 
-std::string report_model_to_html(std::string_view model_json) {
-  const json model = json::parse(model_json, nullptr, false);
-  const std::string title =
-      model.is_object() ? string_or(model, "title", "critmin report") : "critmin report";
+std::string report_model_to_html(const ReportModel& model) {
+  const std::string& title = model.title();
   std::string html;
   html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
@@ -742,7 +741,7 @@ std::string report_model_to_html(std::string_view model_json) {
   html += web_asset("report.css");
   html += "\n</style>\n</head>\n<body>\n<main id=\"report\"></main>\n";
   html += "<script type=\"application/json\" id=\"critmin-report-model\">";
-  html += escape_script(model_json);
+  html += escape_script(model.to_json());
   html += "</script>\n<script>\n";
   html += web_asset("chart.js");
   html += "\n</script>\n<script>\n";

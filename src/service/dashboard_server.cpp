@@ -78,7 +78,7 @@ struct DashboardServer::Impl::Job {
   std::string error;
   std::string summary_json;  // when done: summary.json (simulate) or compare.json (compare)
   std::vector<std::string> design_summaries;  // when done, compare: each design's summary.json
-  std::string report_json;                    // when done
+  std::optional<report::ReportModel> report;  // when done
   double seconds = 0.0;
 };
 
@@ -251,7 +251,8 @@ void DashboardServer::Impl::run_jobs() {
     }
     changed_.notify_all();
     const auto start = std::chrono::steady_clock::now();
-    std::string summary, report, error;
+    std::string summary, error;
+    std::optional<report::ReportModel> report;
     std::vector<std::string> design_summaries;
     if (job->kind == "compare") {
       sim::CompareOptions options;
@@ -277,7 +278,7 @@ void DashboardServer::Impl::run_jobs() {
         for (const sim::SimulationResult& r : run.value().results) {
           design_summaries.push_back(sim::simulation_to_json(r));
         }
-        Result<std::string> model =
+        Result<report::ReportModel> model =
             report::build_compare_report_model(summary, design_summaries, data_);
         if (model.is_ok()) {
           report = std::move(model).value();
@@ -301,7 +302,7 @@ void DashboardServer::Impl::run_jobs() {
       }();
       if (result.is_ok()) {
         summary = sim::simulation_to_json(result.value());
-        Result<std::string> model = report::build_report_model(summary, data_);
+        Result<report::ReportModel> model = report::build_report_model(summary, data_);
         if (model.is_ok()) {
           report = std::move(model).value();
         } else {
@@ -319,7 +320,7 @@ void DashboardServer::Impl::run_jobs() {
       job->error = error;
       job->summary_json = std::move(summary);
       job->design_summaries = std::move(design_summaries);
-      job->report_json = std::move(report);
+      job->report = std::move(report);
       running_job_ = false;
       // Keep at most max_kept_jobs: drop the oldest finished ones.
       while (jobs_.size() > options_.max_kept_jobs) {
@@ -706,18 +707,24 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
       guarded([this, find_job](const httplib::Request& req, httplib::Response& res) {
         std::shared_ptr<Job> job = find_job(req, res);
         if (!job) return;
-        std::string summary, report_model, status;
+        std::string summary, status;
+        std::optional<report::ReportModel> report_model;
         const bool compare = job->kind == "compare";
         {
           std::lock_guard<std::mutex> lock(mutex_);
           status = job->status;
           summary = job->summary_json;
-          report_model = job->report_json;
+          report_model = job->report;
         }
         if (status != "done") {
           send_error(res, 409,
                      fmt::format("job {} is {}; its results exist once its status is done", job->id,
                                  status));
+          return;
+        }
+        if (!report_model) {  // done implies a model: the job fails when its model cannot be built
+          send_error(res, 500,
+                     fmt::format("job {} is done but has no report; please report it", job->id));
           return;
         }
         const std::string what = req.matches[2].str();
@@ -733,14 +740,14 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
         } else if (what == "summary.json") {
           send_file(res, summary, "application/json", stem + "-summary.json");
         } else if (what == "report.json") {
-          send_file(res, report_model, "application/json", "");
+          send_file(res, report_model->to_json(), "application/json", "");
         } else if (what == "report.html") {
-          send_file(res, report::report_model_to_html(report_model), "text/html; charset=utf-8",
+          send_file(res, report::report_model_to_html(*report_model), "text/html; charset=utf-8",
                     "");
         } else if (what == "results.xlsx") {
           Result<std::string> bytes =
               xlsx_bytes(fmt::format("job_{}", job->id), [&](const std::filesystem::path& file) {
-                return compare ? report::report_tables_to_xlsx(report_model, file)
+                return compare ? report::report_tables_to_xlsx(*report_model, file)
                                : report::summary_to_xlsx(summary, file);
               });
           if (!bytes.is_ok()) {
@@ -752,7 +759,7 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
                     stem + ".xlsx");
         } else {
           const std::string table = req.matches[3].str();
-          Result<std::string> csv = compare ? report::report_table_to_csv(report_model, table)
+          Result<std::string> csv = compare ? report::report_table_to_csv(*report_model, table)
                                             : report::summary_table_to_csv(summary, table);
           if (!csv.is_ok()) {
             send_error(res, http_status_of(csv.status()), csv.status().to_string());

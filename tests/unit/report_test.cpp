@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 
 #include "critmin/report/results_report.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/ensemble.h"
 #include "critmin/sim/simulation.h"
+#include "report/report_model.h"
 #include "report/report_text.h"
 #include "test_support.h"
 
@@ -39,9 +41,9 @@ const std::string& gallium_summary() {
 }
 
 json model_of(const std::string& summary) {
-  Result<std::string> model = build_report_model(summary, test::default_data());
+  Result<ReportModel> model = build_report_model(summary, test::default_data());
   EXPECT_TRUE(model.is_ok()) << model.status().to_string();
-  return model.is_ok() ? json::parse(model.value()) : json();
+  return model.is_ok() ? json::parse(model.value().to_json()) : json();
 }
 
 const json* card(const json& model, const std::string& key) {
@@ -185,7 +187,7 @@ TEST(ReportModel, CardsCarryTheLabelsAndUnitsOfTheOutputTable) {
 TEST(ReportModel, RejectsAFieldTheOutputTableDoesNotHold) {
   json summary = json::parse(gallium_summary());
   summary["scorecard"]["supply_security"]["stock_cover_days"] = 42.5;
-  Result<std::string> model = build_report_model(summary.dump(), test::default_data());
+  Result<ReportModel> model = build_report_model(summary.dump(), test::default_data());
   ASSERT_FALSE(model.is_ok());
   EXPECT_EQ(model.status().code(), StatusCode::kInvalidInput);
   EXPECT_NE(model.status().to_string().find("stock_cover_days"), std::string::npos)
@@ -198,7 +200,7 @@ TEST(ReportModel, RejectsAFieldTheOutputTableDoesNotHold) {
 }
 
 TEST(ReportModel, RejectsSomethingThatIsNotASimulationSummary) {
-  Result<std::string> model = build_report_model(R"({"scenario": "x"})", test::default_data());
+  Result<ReportModel> model = build_report_model(R"({"scenario": "x"})", test::default_data());
   ASSERT_FALSE(model.is_ok());
   EXPECT_EQ(model.status().code(), StatusCode::kInvalidInput);
   EXPECT_NE(model.status().message().find("'series'"), std::string::npos);
@@ -228,10 +230,75 @@ TEST(UnitOfField, IsAnErrorForAFieldTheTableLacksNeverAGuess) {
       << typo.status().message();
 }
 
+// A model's tables become typed cells once, and to_json writes the same document back: whole
+// numbers stay whole, missing cells stay missing, a row's field without a column is not kept.
+TEST(ReportModel, TypesTheTablesOfADocumentAndWritesThemBackAsTheScriptReadsThem) {
+  const json document = {
+      {"title", "hand"},
+      {"chart", json::array({1, 2.5})},
+      {"notes", json::array({"first note"})},
+      {"tables",
+       json::array(
+           {{{"name", "t"},
+             {"title", "a table"},
+             {"columns", json::array({{{"key", "year"}, {"label", "year"}, {"unit", ""}},
+                                      {{"key", "v"}, {"label", "value"}, {"unit", "USD"}},
+                                      {{"key", "flag"}, {"label", "flag"}, {"unit", ""}},
+                                      {{"key", "who"}, {"label", "who"}, {"unit", ""}}})},
+             {"rows",
+              json::array(
+                  {{{"year", 2030}, {"v", 1.5}, {"flag", true}, {"who", "EU"}, {"dropped", 7}},
+                   {{"v", nullptr}}})}}})}};
+  Result<ReportModel> built = report_model_from_document(ResultsKind::kCompare, document);
+  ASSERT_TRUE(built.is_ok()) << built.status().to_string();
+  const ReportModel& model = built.value();
+  EXPECT_EQ(model.kind(), ResultsKind::kCompare);
+  EXPECT_EQ(model.title(), "hand");
+  EXPECT_EQ(model.notes(), std::vector<std::string>{"first note"});
+  ASSERT_EQ(model.tables().size(), 1u);
+  const ReportTable& table = model.tables()[0];
+  ASSERT_EQ(table.rows.size(), 2u);
+  ASSERT_EQ(table.rows[0].size(), 4u);
+  EXPECT_EQ(std::get<std::int64_t>(table.rows[0][0]), 2030);
+  EXPECT_EQ(std::get<double>(table.rows[0][1]), 1.5);
+  EXPECT_TRUE(std::get<bool>(table.rows[0][2]));
+  EXPECT_EQ(std::get<std::string>(table.rows[0][3]), "EU");
+  for (const ReportCell& cell : table.rows[1]) {
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(cell));
+  }
+
+  const json written = json::parse(model.to_json());
+  EXPECT_EQ(written["kind"], "compare");
+  EXPECT_EQ(written["chart"], json::array({1, 2.5}));
+  EXPECT_EQ(written["notes"], json::array({"first note"}));
+  EXPECT_EQ(written["tables"][0]["rows"][0],
+            json({{"year", 2030}, {"v", 1.5}, {"flag", true}, {"who", "EU"}}));
+  EXPECT_TRUE(written["tables"][0]["rows"][0]["year"].is_number_integer());
+  EXPECT_EQ(written["tables"][0]["rows"][1], json::object());
+  EXPECT_EQ(written["tables"][0]["columns"], document["tables"][0]["columns"]);
+
+  Result<std::string> csv = report_table_to_csv(model, "t");
+  ASSERT_TRUE(csv.is_ok());
+  EXPECT_EQ(csv.value(), "year,value [USD],flag,who\n2030,1.5,true,EU\n,,,\n");
+  Result<const ReportTable*> missing = model.table("weather");
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("its tables are t"), std::string::npos);
+}
+
+TEST(ReportModel, RefusesADocumentWhoseTablesBreakTheShape) {
+  EXPECT_FALSE(report_model_from_document(ResultsKind::kSimulation, json::array()).is_ok());
+  EXPECT_FALSE(
+      report_model_from_document(ResultsKind::kSimulation, {{"tables", "not an array"}}).is_ok());
+  EXPECT_FALSE(report_model_from_document(ResultsKind::kSimulation,
+                                          {{"tables", json::array({{{"name", "t"}}})}})
+                   .is_ok());
+}
+
 TEST(ReportHtml, IsOneFileWithTheChartLibraryScriptAndModelInlined) {
   json summary = json::parse(gallium_summary());
   summary["scenario"] = "ban </script><b>";
-  Result<std::string> model = build_report_model(summary.dump(), test::default_data());
+  Result<ReportModel> model = build_report_model(summary.dump(), test::default_data());
   ASSERT_TRUE(model.is_ok());
   const std::string html = report_model_to_html(model.value());
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
@@ -403,7 +470,8 @@ struct ComparedExamples {
   sim::CompareRun run;
   std::string comparison_json;
   std::vector<std::string> summaries;
-  json model;
+  std::optional<ReportModel> built;
+  json model;  // built, as to_json writes it
 };
 
 ComparedExamples compare_examples(std::size_t runs) {
@@ -419,10 +487,13 @@ ComparedExamples compare_examples(std::size_t runs) {
   out.run = std::move(run).value();
   out.comparison_json = sim::comparison_to_json(out.run.comparison);
   for (const auto& r : out.run.results) out.summaries.push_back(sim::simulation_to_json(r));
-  Result<std::string> model =
+  Result<ReportModel> model =
       build_compare_report_model(out.comparison_json, out.summaries, test::default_data());
   EXPECT_TRUE(model.is_ok()) << model.status().to_string();
-  if (model.is_ok()) out.model = json::parse(model.value());
+  if (model.is_ok()) {
+    out.built = model.value();
+    out.model = json::parse(out.built->to_json());
+  }
   return out;
 }
 
@@ -630,7 +701,7 @@ TEST(CompareReport, ChartsTheHeadlineFiguresWithBandsWhenRunWithRuns) {
 TEST(CompareReport, RejectsACompareJsonItCannotRead) {
   const auto& summaries = compared().summaries;
   const auto message = [&](const std::string& comparison, const std::vector<std::string>& s) {
-    Result<std::string> model = build_compare_report_model(comparison, s, test::default_data());
+    Result<ReportModel> model = build_compare_report_model(comparison, s, test::default_data());
     EXPECT_FALSE(model.is_ok());
     return model.is_ok() ? std::string() : model.status().message();
   };
@@ -652,7 +723,8 @@ TEST(CompareReport, RejectsACompareJsonItCannotRead) {
 TEST(CompareXlsx, PutsTheDesignAndMaterialColumnsFirst) {
   test::TempDir dir("critmin_compare_xlsx_keys_");
   const std::filesystem::path file = dir.path() / "compare.xlsx";
-  ASSERT_TRUE(report_tables_to_xlsx(compared_with_bands().model.dump(), file).is_ok());
+  ASSERT_TRUE(compared_with_bands().built);
+  ASSERT_TRUE(report_tables_to_xlsx(*compared_with_bands().built, file).is_ok());
   const std::string zip = test::read_file(file);
   // The paths sheet: design, material, year first.
   const std::vector<std::string> paths = header_row(zip, sheet_number(zip, "paths"));
@@ -666,7 +738,8 @@ TEST(CompareXlsx, PutsTheDesignAndMaterialColumnsFirst) {
 TEST(CompareXlsx, HasOneSheetPerTableWithUnitsInTheHeaders) {
   test::TempDir dir("critmin_compare_xlsx_");
   const std::filesystem::path file = dir.path() / "compare.xlsx";
-  const std::string model = compared_with_bands().model.dump();
+  ASSERT_TRUE(compared_with_bands().built);
+  const ReportModel& model = *compared_with_bands().built;
   ASSERT_TRUE(report_tables_to_xlsx(model, file).is_ok());
   const std::string zip = test::read_file(file);
   const std::string workbook = zip_member(zip, "xl/workbook.xml");
@@ -678,7 +751,10 @@ TEST(CompareXlsx, HasOneSheetPerTableWithUnitsInTheHeaders) {
                              "gallium-ban-stockpile - gallium-ban", "unit"}) {
     EXPECT_NE(strings.find(header), std::string::npos) << header;
   }
-  EXPECT_EQ(report_tables_to_xlsx("{}", file).code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(
+      report_tables_to_xlsx(ReportModel(ResultsKind::kCompare, "empty", {}, {}, nullptr), file)
+          .code(),
+      StatusCode::kInvalidInput);
 
   Result<std::string> csv = report_table_to_csv(model, "paths");
   ASSERT_TRUE(csv.is_ok());
@@ -712,10 +788,10 @@ TEST(EnsembleReport, ShowsTheBandsAndTheDistributionOfTheRuns) {
   const sim::EnsembleSummary summary = sim::summarize_ensemble(scenario, 11, runs.value());
   const std::string summary_json = sim::ensemble_to_json(summary);
   const std::string distribution = sim::ensemble_runs_to_json(runs.value());
-  Result<std::string> built =
+  Result<ReportModel> built =
       build_ensemble_report_model(summary_json, distribution, test::default_data());
   ASSERT_TRUE(built.is_ok()) << built.status().to_string();
-  const json model = json::parse(built.value());
+  const json model = json::parse(built.value().to_json());
   EXPECT_EQ(model["kind"], "ensemble");
   EXPECT_EQ(model["runs"], 6);
   ASSERT_EQ(model["figures"].size(), summary.figures.size());
@@ -751,7 +827,7 @@ TEST(EnsembleReport, ShowsTheBandsAndTheDistributionOfTheRuns) {
   options.runs = 5;
   auto fewer = sim::run_ensemble_share(prepared.value(), options);
   ASSERT_TRUE(fewer.is_ok());
-  Result<std::string> mismatched = build_ensemble_report_model(
+  Result<ReportModel> mismatched = build_ensemble_report_model(
       summary_json, sim::ensemble_runs_to_json(fewer.value()), test::default_data());
   ASSERT_FALSE(mismatched.is_ok());
   EXPECT_NE(mismatched.status().message().find("has 5 values for the 6 runs"), std::string::npos)
