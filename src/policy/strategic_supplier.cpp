@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -18,8 +19,8 @@ namespace {
 // Golden ratio's conjugate: each golden-section step keeps this share of the bracket.
 constexpr double kGoldenShare = 0.6180339887498949;
 // Points of the first grid on the export-restriction side (a in (0, 1]) and on the cost-cut side
-// (a in [-max_cut, 0)). With the golden-section steps this keeps a strategic clearing at about
-// 20 passive clearings (bench/bench_strategic.cpp).
+// (a in [-max_cut, 0)). With Brent's steps this keeps a strategic clearing under 20 passive
+// clearings (`critmin_bench --case strategic`: about 14 clearings per market).
 constexpr int kRestrictionGridPoints = 4;
 constexpr int kCostCutGridPoints = 2;
 
@@ -141,41 +142,11 @@ class LeaderSearch {
     }
     best = evaluated[best_index];
 
-    // Golden section on the best grid point's neighbours.
-    double low = evaluated[best_index > 0 ? best_index - 1 : best_index].action;
-    double high = evaluated[std::min(best_index + 1, evaluated.size() - 1)].action;
-    if (high > low) {
-      double x1 = high - kGoldenShare * (high - low);
-      double x2 = low + kGoldenShare * (high - low);
-      Result<Evaluation> e1 = evaluate_scored(x1);
-      CRITMIN_RETURN_IF_ERROR(e1);
-      Result<Evaluation> e2 = evaluate_scored(x2);
-      CRITMIN_RETURN_IF_ERROR(e2);
-      Evaluation f1 = std::move(e1).value(), f2 = std::move(e2).value();
-      while (high - low > spec_.action_tolerance) {
-        if (better(f1, best, spec_.objective)) best = f1;
-        if (better(f2, best, spec_.objective)) best = f2;
-        if (better(f1, f2, spec_.objective)) {
-          high = x2;
-          x2 = x1;
-          f2 = std::move(f1);
-          x1 = high - kGoldenShare * (high - low);
-          Result<Evaluation> e = evaluate_scored(x1);
-          CRITMIN_RETURN_IF_ERROR(e);
-          f1 = std::move(e).value();
-        } else {
-          low = x1;
-          x1 = x2;
-          f1 = std::move(f2);
-          x2 = low + kGoldenShare * (high - low);
-          Result<Evaluation> e = evaluate_scored(x2);
-          CRITMIN_RETURN_IF_ERROR(e);
-          f2 = std::move(e).value();
-        }
-      }
-      if (better(f1, best, spec_.objective)) best = f1;
-      if (better(f2, best, spec_.objective)) best = f2;
-    }
+    // Brent's search on the best grid point's neighbourhood: parabolas through the three best
+    // points where the objective is smooth, golden-section steps where it is not.
+    Bracket bracket = refine(evaluated, best_index, best);
+    CRITMIN_RETURN_IF_ERROR(bracket.status);
+    const double low = bracket.low, high = bracket.high;
 
     StrategicChoice choice;
     choice.action = best.action;
@@ -202,6 +173,98 @@ class LeaderSearch {
   }
 
  private:
+  // The bracket left by refine(), and the first error of a clearing.
+  struct Bracket {
+    double low = 0.0;
+    double high = 0.0;
+    Status status;
+  };
+
+  // A number that is lower the better an evaluated action serves the objective, for the
+  // parabolas only: the ranking itself is better(). Comparable only between actions of the same
+  // feasibility.
+  static double merit(const Evaluation& e) { return e.feasible ? -e.score : e.violation; }
+
+  // Brent's method on the bracket between the best grid point's neighbours, until the bracket is
+  // narrower than action_tolerance. Each step fits a parabola through the best point and the two
+  // next best (the grid's neighbours at first) and clears at its vertex when the vertex falls well
+  // inside the bracket and the step shrinks (half the step before last); otherwise it takes a
+  // golden-section step into the larger side. Every evaluation that serves the objective better
+  // replaces `best`. Parabolas need the three points alike in feasibility; a limit-pricing or a
+  // market-share leader near its constraint falls back to golden steps.
+  Bracket refine(const std::vector<Evaluation>& grid, std::size_t best_index, Evaluation& best) {
+    constexpr double kGoldenStep = 1.0 - kGoldenShare;  // 0.381966...: into the larger side
+    Bracket bracket;
+    bracket.low = grid[best_index > 0 ? best_index - 1 : best_index].action;
+    bracket.high = grid[std::min(best_index + 1, grid.size() - 1)].action;
+    if (!(bracket.high > bracket.low)) return bracket;
+    // x: the best point so far; w: the second best; v: the previous w.
+    const Evaluation* x = &grid[best_index];
+    const Evaluation* w = &grid[best_index > 0 ? best_index - 1 : best_index + 1];
+    const Evaluation* v =
+        &grid[best_index + 1 < grid.size() && best_index > 0 ? best_index + 1 : best_index];
+    std::vector<std::unique_ptr<Evaluation>> kept;  // the points of this search x, w, v point to
+    // A stop at a quarter of the tolerance on each side leaves the bracket under the tolerance.
+    const double tol = 0.25 * spec_.action_tolerance;
+    double step = 0.0;                                // d: the last step
+    double step_before = bracket.high - bracket.low;  // e: the step before it
+    // Brent's steps shrink the bracket at least as fast as golden section every other step; the
+    // cap only guards against a bracket that rounding stops from shrinking.
+    for (int steps = 0; bracket.high - bracket.low > spec_.action_tolerance && steps < 100;
+         ++steps) {
+      const double a = bracket.low, b = bracket.high, xa = x->action;
+      const double middle = 0.5 * (a + b);
+      bool parabolic = false;
+      if (std::abs(step_before) > tol && x->feasible == w->feasible && x->feasible == v->feasible &&
+          w != x && v != x && v != w) {
+        const double r = (xa - w->action) * (merit(*x) - merit(*v));
+        double q = (xa - v->action) * (merit(*x) - merit(*w));
+        double p = (xa - v->action) * q - (xa - w->action) * r;
+        q = 2.0 * (q - r);
+        if (q > 0.0) p = -p;
+        q = std::abs(q);
+        if (q > 0.0 && std::abs(p) < std::abs(0.5 * q * step_before) && p > q * (a - xa) &&
+            p < q * (b - xa)) {
+          step_before = step;
+          step = p / q;
+          parabolic = true;
+          // Not closer than tol to an end of the bracket.
+          const double u = xa + step;
+          if (u - a < 2.0 * tol || b - u < 2.0 * tol) step = middle >= xa ? tol : -tol;
+        }
+      }
+      if (!parabolic) {
+        step_before = xa >= middle ? a - xa : b - xa;
+        step = kGoldenStep * step_before;
+      }
+      const double u = std::abs(step) >= tol ? xa + step : xa + (step >= 0.0 ? tol : -tol);
+      Result<Evaluation> evaluated = evaluate_scored(std::clamp(u, a, b));
+      if (!evaluated.is_ok()) {
+        bracket.status = evaluated.status();
+        return bracket;
+      }
+      kept.push_back(std::make_unique<Evaluation>(std::move(evaluated).value()));
+      const Evaluation* at_u = kept.back().get();
+      if (better(*at_u, best, spec_.objective)) best = *at_u;
+      if (!better(*x, *at_u, spec_.objective)) {
+        // u is the new best point: the bracket shrinks to x's side of it.
+        (at_u->action >= xa ? bracket.low : bracket.high) = xa;
+        v = w;
+        w = x;
+        x = at_u;
+      } else {
+        (at_u->action < xa ? bracket.low : bracket.high) = at_u->action;
+        if (!better(*w, *at_u, spec_.objective) || w == x) {
+          v = w;
+          w = at_u;
+        } else if (!better(*v, *at_u, spec_.objective) || v == x || v == w) {
+          v = at_u;
+        }
+      }
+    }
+    return bracket;
+  }
+
   Result<Evaluation> evaluate_scored(double action) {
     Result<Evaluation> e = evaluate(action);
     if (e.is_ok()) score(e.value());

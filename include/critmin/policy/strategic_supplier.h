@@ -34,7 +34,8 @@
 //                 entry: it takes the most profitable action (and says it does not deter).
 //
 // The search: the objective is evaluated on a grid of actions that holds 0 (passive), then the
-// best grid point's neighbourhood is narrowed by golden-section search until it is narrower than
+// best grid point's neighbourhood is narrowed by Brent's method (parabolic steps where the
+// objective is smooth, golden-section steps where it is not) until it is narrower than
 // action_tolerance. The chosen action is the best of every point evaluated, so the leader never
 // does worse against its objective than passive (or, for the constrained objectives, than the
 // best feasible point found). Each evaluation is one clearing with the club's instruments.
