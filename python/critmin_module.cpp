@@ -34,6 +34,7 @@
 #include "critmin/sim/backtest.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/ensemble.h"
+#include "critmin/sim/investability.h"
 #include "critmin/sim/simulation.h"
 #include "critmin/world/dataset.h"
 
@@ -294,6 +295,10 @@ py::dict simulate_tables(const std::string& scenario_file, const std::optional<s
     sim::SimulationScenario scenario = read_scenario_file(data, scenario_file);
     scenario.bom = read_bom_file(data, bom);
     result = take(sim::run_simulation(data, scenario));
+    // [[appraisal]] projects, as critmin simulate appraises them (on every core).
+    throw_if_error(sim::add_scenario_appraisals(
+        data, scenario, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+        result));
     tables = report::simulation_long_tables(result);
     summary_json = sim::simulation_to_json(result);
   }

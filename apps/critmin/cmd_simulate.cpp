@@ -2,13 +2,16 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <system_error>
+#include <thread>
 
 #include "commands.h"
 #include "critmin/core/files.h"
 #include "critmin/report/long_tables.h"
 #include "critmin/scenario/scenario.h"
+#include "critmin/sim/investability.h"
 #include "critmin/sim/simulation.h"
 #include "progress.h"
 
@@ -112,6 +115,14 @@ void register_simulate_command(CLI::App& app, CommonOptions& common) {
         sim::run_simulation(data.value(), scenario.value(), progress);
     if (!result.is_ok()) {
       common.exit_code = report_error(result.status());
+      return;
+    }
+    // [[appraisal]] projects: their runs on every core (the figures do not depend on it).
+    if (Status s = sim::add_scenario_appraisals(
+            data.value(), scenario.value(),
+            static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), result.value());
+        !s.is_ok()) {
+      common.exit_code = report_error(s);
       return;
     }
     const std::filesystem::path dir = flags->out;

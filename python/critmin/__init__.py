@@ -40,7 +40,7 @@ Error.__module__ = "critmin"
 
 # The columns of long tables that hold numbers (the rest are text); an empty cell is a value a
 # design or a year does not have, NaN here.
-_NUMERIC_COLUMNS = ("value", "year", "run", "instrument_line")
+_NUMERIC_COLUMNS = ("value", "year", "run", "instrument_line", "capacity_t", "online_year", "runs")
 
 
 def _path(value):
@@ -56,7 +56,7 @@ def _long_table(header_and_rows):
             # float() reads critmin's shortest round-trip text back to the very same double
             # (pandas' own fast parser may miss it by an ulp).
             frame[column] = [float(text) if text else float("nan") for text in frame[column]]
-    for column in ("year", "run", "instrument_line"):
+    for column in ("year", "run", "instrument_line", "online_year", "runs"):
         if column in frame.columns and not frame[column].isna().any():
             frame[column] = frame[column].astype("int64")
     return frame
@@ -87,6 +87,9 @@ class SimulationResult:
                  scorecards (scorecard.csv)
     summary      figure, label, value, unit: the headline figures (headline.csv)
     payments     the instruments' figures per year (payments.csv)
+    appraisals   the scenario's [[appraisal]] projects: material, region, stage, capacity_t,
+                 online_year, runs, supplier, instruments, figure, label, value, unit
+                 (appraisals.csv); empty when the scenario has none
     summary_json the run's summary.json text
     """
 
@@ -103,6 +106,8 @@ class SimulationResult:
         self.scorecard = _long_table(tables["scorecard"])
         self.summary = _long_table(tables["headline"])
         self.payments = _long_table(tables["payments"])
+        self.appraisals = (_long_table(tables["appraisals"]) if "appraisals" in tables
+                           else pd.DataFrame())
 
     def figure(self, name):
         """One headline figure's value by its name, e.g. 'neodymium.world_price_mean'."""

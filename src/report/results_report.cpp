@@ -249,6 +249,60 @@ json build_scorecards(const SummaryView& view, const Dataset& data, json& tables
       }
     }
   };
+  // Candidate projects ([[appraisal]]): one card per project, in words, from its four cases.
+  if (const json* appraisals = find_path(summary, {"appraisals"});
+      appraisals && appraisals->is_array()) {
+    std::map<std::string, std::map<std::string, const json*>> projects;  // project -> case -> row
+    std::vector<std::string> order;
+    for (const json& row : *appraisals) {
+      const std::string project =
+          fmt::format("{} t/yr of {} {} in {}", grouped_digits(number_or(row, "capacity_t", 0)),
+                      name_in_sentence(data, string_or(row, "material")), string_or(row, "stage"),
+                      string_or(row, "region"));
+      if (!projects.count(project)) order.push_back(project);
+      projects[project][string_or(row, "supplier") + "/" + string_or(row, "instruments")] = &row;
+    }
+    for (const std::string& project : order) {
+      const auto& cases = projects[project];
+      const auto probability = [&](const char* key) {
+        auto it = cases.find(key);
+        return it == cases.end()
+                   ? std::string("-")
+                   : display(number_or(*it->second, "probability_npv_positive", 0), "0-1");
+      };
+      const json* headline = cases.count("strategic/all") ? cases.at("strategic/all")
+                             : cases.count("passive/all") ? cases.at("passive/all")
+                                                          : cases.begin()->second;
+      // The threshold of the investment_max_loss_probability estimate the appraisal used.
+      const Result<double> max_loss = data.market_parameter(string_or(*headline, "material"),
+                                                            "investment_max_loss_probability");
+      std::string investable;
+      for (const auto& [name, row] : cases) {
+        if (row->value("investable", false)) investable += (investable.empty() ? "" : ", ") + name;
+      }
+      const json& floor = (*headline)["investable_floor_usd_per_t"];
+      const std::string text = fmt::format(
+          "Facing a strategic supplier, the project's NPV is positive in {} of {} runs with the "
+          "scenario's instruments and in {} without them (facing a passive supplier: {} and {}). "
+          "The instruments cost the treasury {} on average over these runs. Investable (expected "
+          "NPV above 0 and a probability of loss of {} at most): {}. {}",
+          probability("strategic/all"), static_cast<int>(number_or(*headline, "runs", 0)),
+          probability("strategic/none"), probability("passive/all"), probability("passive/none"),
+          display(number_or(*headline, "fiscal_cost_usd_total", 0), "USD"),
+          max_loss.is_ok() ? display(max_loss.value(), "0-1") : std::string("the estimate's"),
+          investable.empty() ? "in no case" : "supplier/instruments " + investable,
+          floor.is_number()
+              ? fmt::format("Against the strategic supplier without the instruments, a top-up "
+                            "floor of {} would make it investable.",
+                            display(floor.get<double>(), "USD/t"))
+              : std::string("No top-up floor up to 20 times the base price makes it investable "
+                            "against the strategic supplier without the instruments."));
+      const double value = number_or(*headline, "probability_npv_positive", 0);
+      cards.push_back(scorecard_item(security, "appraisal." + project,
+                                     "Chance that " + project + " pays back", value, "0-1",
+                                     display(value, "0-1"), text));
+    }
+  }
   if (const json* scorecard = find_path(summary, {"scorecard"}); scorecard) {
     for (const auto& [key, value] : scorecard->items()) {
       if (!value.is_object()) continue;
@@ -608,7 +662,13 @@ Result<ReportModel> build_report_model(std::string_view summary_json, const Data
     if (drawn.count(key) || !value.is_array() || value.empty() || !value.front().is_object()) {
       continue;
     }
-    tables.push_back(generic_table(key, humanize(key), value));
+    tables.push_back(generic_table(
+        key,
+        key == "appraisals"
+            ? "Candidate projects: NPV over the runs, with and without the instruments, facing a "
+              "passive and a strategic supplier"
+            : humanize(key),
+        value));
   }
   // A company's exposure (--bom, docs/scorecards.md): its bill's rows and its years as tables.
   if (summary.contains("company") && summary["company"].is_object()) {

@@ -66,7 +66,7 @@ void check_tables(const Reading& r) {
                                      "export_restriction"};
   if (r.simulates()) {
     for (const char* t : {"demand_growth", "disruption", "demand_shock", "project",
-                          "strategic_supplier", "uncertainty"}) {
+                          "strategic_supplier", "uncertainty", "appraisal"}) {
       tables.emplace_back(t);
     }
   }
@@ -79,7 +79,8 @@ void check_tables(const Reading& r) {
       const bool array = tables[i] == "instrument" || tables[i] == "tariff" ||
                          tables[i] == "export_restriction" || tables[i] == "disruption" ||
                          tables[i] == "project" || tables[i] == "observed" ||
-                         tables[i] == "demand_shock" || tables[i] == "strategic_supplier";
+                         tables[i] == "demand_shock" || tables[i] == "strategic_supplier" ||
+                         tables[i] == "appraisal";
       if (i > 0) out += i + 1 == tables.size() ? " and " : ", ";
       out += array ? "[[" + tables[i] + "]]" : "[" + tables[i] + "]";
     }
@@ -530,6 +531,40 @@ void read_strategic_suppliers(const Reading& r, ScenarioSpec& spec) {
   }
 }
 
+void read_appraisals(const Reading& r, ScenarioSpec& spec) {
+  for (const toml::table* t : r.fields.tables(r.root, "appraisal")) {
+    TableReader in(r.fields, *t, "appraisal", "appraisal");
+    in.check_keys();
+    AppraisalSpec a;
+    a.line = in.line();
+    const auto material = material_of(in, r.data);
+    const auto country = in.text("country");
+    if (country && !r.data.find_country(*country)) {
+      in.error("country", fmt::format("'{}'{} is not an ISO3 country code, e.g. USA", *country,
+                                      r.data.did_you_mean_place(*country)));
+    }
+    const auto stage = in.has("stage") ? stage_of(in) : std::optional<Stage>(Stage::kProcessing);
+    const auto capacity = in.number("capacity_t");
+    if (capacity && *capacity <= 0.0) {
+      in.error("capacity_t", "an appraised project adds capacity: give capacity_t > 0");
+    }
+    a.capex_usd = in.number("capex_usd");
+    a.unit_cost_usd_per_t = in.number("unit_cost_usd_per_t");
+    a.online_year = in.integer("online_year");
+    const auto runs = in.integer("runs");
+    if (!material || !country || !r.data.find_country(*country) || !stage || !capacity ||
+        *capacity <= 0.0) {
+      continue;
+    }
+    a.material = *material;
+    a.country = *country;
+    a.stage = *stage;
+    a.capacity_t = *capacity;
+    if (runs) a.runs = static_cast<std::size_t>(*runs);
+    spec.appraisals.push_back(std::move(a));
+  }
+}
+
 void read_projects(const Reading& r, ScenarioSpec& spec) {
   for (const toml::table* t : r.fields.tables(r.root, "project")) {
     TableReader in(r.fields, *t, "project", "project");
@@ -655,6 +690,7 @@ void read_parsed(const toml::table& root, const std::string& file_name, const Da
     read_strategic_suppliers(r, spec);
     read_uncertainty(r, spec);
     read_projects(r, spec);
+    read_appraisals(r, spec);
   }
   read_club(r, spec.clearing);
   read_instruments(r, spec.clearing);

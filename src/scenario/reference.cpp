@@ -64,6 +64,10 @@ constexpr SectionIntro kSections[] = {
     {"uncertainty", "[uncertainty]",
      "Simulation: what varies between runs besides the disruptions: each run's demand growth "
      "and each year's demand (docs/investability.md)."},
+    {"appraisal", "[[appraisal]]",
+     "Simulation: a candidate project that `critmin simulate` appraises beside its run, as "
+     "`critmin investability` does: its probability of a positive NPV with and without the "
+     "scenario's instruments, facing a passive and a strategic supplier (docs/investability.md)."},
     {"episode", "[episode]", "Back-test episode files (data/episodes/): what happened and when."},
     {"observed", "[[observed]]", "Back-test episode files: an outcome observed before and after."},
     {"supply_risk.<material>", "[supply_risk.MATERIAL]",

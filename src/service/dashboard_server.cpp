@@ -26,6 +26,7 @@
 #include "critmin/report/report.h"
 #include "critmin/report/results_report.h"
 #include "critmin/sim/compare.h"
+#include "critmin/sim/investability.h"
 #include "critmin/sim/simulation.h"
 #include "report/web_assets.h"
 #include "service/http_routes.h"
@@ -291,11 +292,18 @@ void DashboardServer::Impl::run_jobs() {
     } else {
       Result<sim::SimulationResult> result = [&]() -> Result<sim::SimulationResult> {
         try {
-          return sim::run_simulation(data_, job->scenario, [this, job](int, int done, int total) {
-            std::lock_guard<std::mutex> lock(mutex_);
-            job->years_done = done;
-            job->years_total = total;
-          });
+          Result<sim::SimulationResult> run =
+              sim::run_simulation(data_, job->scenario, [this, job](int, int done, int total) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                job->years_done = done;
+                job->years_total = total;
+              });
+          // The scenario's [[appraisal]] projects, as critmin simulate appraises them.
+          if (run.is_ok()) {
+            CRITMIN_RETURN_IF_ERROR(
+                sim::add_scenario_appraisals(data_, job->scenario, 1, run.value()));
+          }
+          return run;
         } catch (const std::exception& e) {
           return Status::internal(fmt::format("the simulation stopped: {}", e.what()));
         }

@@ -429,4 +429,50 @@ std::string investability_to_table(const InvestabilityResult& r) {
   return out;
 }
 
+Status add_scenario_appraisals(const Dataset& data, const SimulationScenario& scenario, int threads,
+                               SimulationResult& result) {
+  for (const scenario::AppraisalSpec& spec : scenario.appraisals) {
+    CandidateProject project;
+    project.material = spec.material;
+    project.country = spec.country;
+    project.stage = spec.stage;
+    project.capacity_t = spec.capacity_t;
+    project.capex_usd = spec.capex_usd;
+    project.unit_cost_usd_per_t = spec.unit_cost_usd_per_t;
+    project.online_year = spec.online_year;
+    InvestabilityOptions options;
+    options.runs = spec.runs;
+    options.seed = scenario.seed;
+    options.threads = threads;
+    Result<InvestabilityResult> appraised =
+        appraise_investability(data, scenario, project, options);
+    if (!appraised.is_ok()) {
+      return Status::invalid_input(fmt::format("{}:{}: [[appraisal]]: {}", scenario.file, spec.line,
+                                               appraised.status().message()),
+                                   appraised.status().diagnostics());
+    }
+    const InvestabilityResult& r = appraised.value();
+    for (const InvestabilityCase& c : r.cases) {
+      AppraisalRow row;
+      row.material = r.project.material;
+      row.region = r.region;
+      row.stage = r.project.stage;
+      row.capacity_t = r.project.capacity_t;
+      row.online_year = r.online_year;
+      row.runs = r.runs;
+      row.supplier = c.supplier;
+      row.instruments = c.instruments;
+      row.probability_npv_positive = c.probability_npv_positive;
+      row.expected_npv_usd = c.expected_npv_usd;
+      row.npv_p5_usd = c.npv_p5_usd;
+      row.npv_p95_usd = c.npv_p95_usd;
+      row.fiscal_cost_usd_total = c.fiscal_cost_usd;
+      row.investable = c.investable;
+      row.investable_floor_usd_per_t = r.investable_floor_usd_per_t;
+      result.appraisals.push_back(std::move(row));
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace critmin::sim

@@ -327,6 +327,30 @@ std::string simulation_to_json(const SimulationResult& result) {
     }
     out["strategic"] = std::move(strategic);
   }
+  // Only a scenario with [[appraisal]] projects has the key.
+  if (!result.appraisals.empty()) {
+    json appraisals = json::array();
+    for (const AppraisalRow& a : result.appraisals) {
+      appraisals.push_back(
+          {{"material", a.material},
+           {"region", a.region},
+           {"stage", stage_name(a.stage)},
+           {"capacity_t", a.capacity_t},
+           {"online_year", a.online_year},
+           {"runs", a.runs},
+           {"supplier", a.supplier},
+           {"instruments", a.instruments},
+           {"probability_npv_positive", a.probability_npv_positive},
+           {"expected_npv_usd", a.expected_npv_usd},
+           {"npv_p5_usd", a.npv_p5_usd},
+           {"npv_p95_usd", a.npv_p95_usd},
+           {"fiscal_cost_usd_total", a.fiscal_cost_usd_total},
+           {"investable", a.investable},
+           {"investable_floor_usd_per_t",
+            a.investable_floor_usd_per_t ? json(*a.investable_floor_usd_per_t) : json()}});
+    }
+    out["appraisals"] = std::move(appraisals);
+  }
   if (result.company) out["company"] = company_to_json(*result.company);
   out["notes"] = result.notes;
   return out.dump(2) + "\n";
@@ -410,6 +434,33 @@ std::string simulation_to_table(const SimulationResult& result) {
         y.region, y.material, stage_name(y.stage), y.year, y.objective, action, deterrence,
         format_figure(y.chosen.profit_usd, "USD"),
         format_figure(y.chosen.passive_profit_usd, "USD"), 100.0 * y.chosen.output_share);
+  }
+  // [[appraisal]] projects: one line each, from its four cases (critmin/sim/investability.h).
+  for (std::size_t i = 0; i < result.appraisals.size(); i += 4) {
+    const AppraisalRow& a = result.appraisals[i];
+    std::map<std::string, const AppraisalRow*> cases;
+    std::string investable;
+    for (std::size_t k = i; k < std::min(i + 4, result.appraisals.size()); ++k) {
+      const AppraisalRow& c = result.appraisals[k];
+      cases[c.supplier + "/" + c.instruments] = &c;
+      if (c.investable)
+        investable += (investable.empty() ? "" : ", ") + c.supplier + "/" + c.instruments;
+    }
+    const auto share = [&](const char* key) {
+      auto it = cases.find(key);
+      return it == cases.end()
+                 ? std::string("-")
+                 : fmt::format("{:.1f}%", 100.0 * it->second->probability_npv_positive);
+    };
+    out += fmt::format(
+        "appraisal: {} of {} {} in {}, online {} ({} runs): P(NPV>0) {} with the instruments, {} "
+        "without (strategic supplier), {} and {} (passive); investable: {}; top-up floor that "
+        "makes it investable: {}\n",
+        format_figure(a.capacity_t, "t/yr"), a.material, stage_name(a.stage), a.region,
+        a.online_year, a.runs, share("strategic/all"), share("strategic/none"),
+        share("passive/all"), share("passive/none"), investable.empty() ? "no case" : investable,
+        a.investable_floor_usd_per_t ? format_figure(*a.investable_floor_usd_per_t, "USD/t")
+                                     : std::string("none up to 20 x the base price"));
   }
   double fiscal = 0.0, levy = 0.0;
   for (const FiscalScore& f : result.fiscal) {

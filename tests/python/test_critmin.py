@@ -204,6 +204,15 @@ def test_simulate_ndpr_floor_series_scorecard_and_summary():
     assert price == wide
     assert list(result.scorecard.columns) == ["card", "key", "label", "value", "unit", "note"]
     assert list(result.summary.columns) == ["figure", "label", "value", "unit"]
+    # The scenario's [[appraisal]]: a US refinery, four cases of seven figures each.
+    appraisals = result.appraisals
+    assert len(appraisals) == 4 * 7
+    assert set(appraisals["supplier"]) == {"passive", "strategic"}
+    chance = appraisals[(appraisals["figure"] == "probability_npv_positive")
+                        & (appraisals["supplier"] == "strategic")
+                        & (appraisals["instruments"] == "all")]
+    assert chance["unit"].iloc[0] == "0-1"
+    assert 0.0 <= chance["value"].iloc[0] <= 1.0
     # The floor pays a top-up: the run's fiscal cost is positive, in USD.
     assert result.figure("fiscal_cost_usd_total") > 1e8
     fiscal = result.summary.set_index("figure").loc["fiscal_cost_usd_total"]
@@ -223,7 +232,8 @@ def test_simulate_tables_equal_the_cli_csv(tmp_path):
     run_cli("simulate", SCENARIOS / "sim-ndpr-floor.toml", "--format", "csv", "--out",
             tmp_path / "out")
     for name, frame in (("series", result.series_long), ("scorecard", result.scorecard),
-                        ("headline", result.summary), ("payments", result.payments)):
+                        ("headline", result.summary), ("payments", result.payments),
+                        ("appraisals", result.appraisals)):
         header, rows = read_cli_csv(tmp_path / "out" / f"{name}.csv")
         assert list(frame.columns) == header, name
         assert len(frame) == len(rows), name

@@ -608,6 +608,22 @@ TEST_F(Cli, ProgressJsonPrintsOneParsableLinePerStep) {
 
 // ---- investability ----------------------------------------------------------------------------
 
+TEST_F(Cli, SimulateAppraisesTheScenariosCandidateProjectBesideTheRun) {
+  const fs::path scenario =
+      fs::path(CRITMIN_TEST_SOURCE_ROOT) / "scenarios" / "sim-ndpr-floor.toml";
+  const CliRun ok = run("simulate " + quote(scenario.string()) + " --out " +
+                        quote((dir_ / "appraised").string()));
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("appraisal: 10,000 t/yr of neodymium processing in USA, online 2028 (40 "
+                        "runs): P(NPV>0) "),
+            std::string::npos)
+      << ok.out;
+  const nlohmann::json summary =
+      nlohmann::json::parse(critmin::test::read_file(dir_ / "appraised" / "summary.json"));
+  ASSERT_EQ(summary["appraisals"].size(), 4u);
+  EXPECT_EQ(summary["appraisals"][0]["region"], "USA");
+}
+
 TEST_F(Cli, InvestabilityPrintsTheFourCasesAsJsonAndRefusesAZeroCapacity) {
   const fs::path scenario =
       fs::path(CRITMIN_TEST_SOURCE_ROOT) / "scenarios" / "sim-ndpr-floor.toml";

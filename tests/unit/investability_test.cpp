@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "critmin/scenario/scenario.h"
@@ -155,6 +156,74 @@ TEST(StrategicSimulation, DemandUncertaintyMakesRunsDifferAndLeavesTheCentralRun
   auto again = run_simulation(default_data(), plain);
   ASSERT_TRUE(again.is_ok());
   EXPECT_EQ(demand(again.value()), demand(base.value()));
+}
+
+// [[appraisal]]: simulate's appraisal of a scenario's project is critmin investability's on the
+// same seed and runs, case by case.
+TEST(ScenarioAppraisal, GivesTheFourCasesOfInvestabilityOnTheScenariosSeed) {
+  const SimulationScenario scenario = read(floor_scenario(110.0, R"(
+[[appraisal]]
+material = "neodymium"
+country = "USA"
+capacity_t = 10000
+runs = 4
+)"));
+  ASSERT_EQ(scenario.appraisals.size(), 1u);
+  const scenario::AppraisalSpec& spec = scenario.appraisals[0];
+  EXPECT_EQ(spec.stage, Stage::kProcessing);  // the default
+  EXPECT_EQ(spec.runs, 4u);
+  EXPECT_EQ(spec.country, "USA");
+
+  SimulationResult result;
+  ASSERT_TRUE(add_scenario_appraisals(default_data(), scenario, 2, result).is_ok());
+  ASSERT_EQ(result.appraisals.size(), 4u);
+
+  InvestabilityOptions options;
+  options.runs = 4;
+  options.seed = scenario.seed;
+  options.threads = 1;
+  auto direct = appraise_investability(default_data(), scenario, us_refinery(), options);
+  ASSERT_TRUE(direct.is_ok()) << direct.status().to_string();
+  for (std::size_t k = 0; k < 4; ++k) {
+    const AppraisalRow& row = result.appraisals[k];
+    const InvestabilityCase& c = direct.value().cases[k];
+    EXPECT_EQ(row.supplier, c.supplier);
+    EXPECT_EQ(row.instruments, c.instruments);
+    EXPECT_EQ(row.probability_npv_positive, c.probability_npv_positive);
+    EXPECT_EQ(row.expected_npv_usd, c.expected_npv_usd);
+    EXPECT_EQ(row.fiscal_cost_usd_total, c.fiscal_cost_usd);
+    EXPECT_EQ(row.investable_floor_usd_per_t, direct.value().investable_floor_usd_per_t);
+    EXPECT_EQ(row.region, "USA");
+    EXPECT_EQ(row.runs, 4u);
+  }
+  // The summary carries them; a scenario without [[appraisal]] has no such key.
+  const nlohmann::json summary = nlohmann::json::parse(simulation_to_json(result));
+  ASSERT_EQ(summary["appraisals"].size(), 4u);
+  EXPECT_EQ(summary["appraisals"][3]["supplier"], "strategic");
+  EXPECT_FALSE(
+      nlohmann::json::parse(simulation_to_json(SimulationResult{})).contains("appraisals"));
+}
+
+TEST(ScenarioAppraisal, ABadProjectIsAnErrorAtItsLineAndKey) {
+  const auto problems = [](const std::string& table) {
+    auto spec = scenario::read_simulation_scenario(floor_scenario(110.0, table), "test.toml",
+                                                   default_data());
+    EXPECT_FALSE(spec.is_ok());
+    return spec.is_ok() ? std::string() : spec.status().to_string();
+  };
+  const std::string zero =
+      problems("\n[[appraisal]]\nmaterial = \"neodymium\"\ncountry = \"USA\"\ncapacity_t = 0\n");
+  EXPECT_NE(zero.find("test.toml:20:capacity_t"), std::string::npos) << zero;
+  const std::string country =
+      problems("\n[[appraisal]]\nmaterial = \"neodymium\"\ncountry = \"USX\"\ncapacity_t = 5\n");
+  EXPECT_NE(country.find("test.toml:19:country"), std::string::npos) << country;
+  EXPECT_NE(country.find("USA"), std::string::npos) << country;  // did you mean
+  const std::string runs = problems(
+      "\n[[appraisal]]\nmaterial = \"neodymium\"\ncountry = \"USA\"\ncapacity_t = 5\nruns = 0\n");
+  EXPECT_NE(runs.find("test.toml:21:runs"), std::string::npos) << runs;
+  const std::string missing =
+      problems("\n[[appraisal]]\nmaterial = \"neodymium\"\ncountry = \"USA\"\n");
+  EXPECT_NE(missing.find("capacity_t"), std::string::npos) << missing;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
+#include <tuple>
 
 #include "critmin/report/results_report.h"
 #include "critmin/scenario/scenario.h"
@@ -293,6 +294,61 @@ TEST(ReportModel, RefusesADocumentWhoseTablesBreakTheShape) {
   EXPECT_FALSE(report_model_from_document(ResultsKind::kSimulation,
                                           {{"tables", json::array({{{"name", "t"}}})}})
                    .is_ok());
+}
+
+// A scenario's [[appraisal]] projects: a card in words per project and the cases as a table.
+TEST(ReportModel, SaysInWordsWhetherAnAppraisedProjectPaysBack) {
+  json summary = json::parse(gallium_summary());
+  json rows = json::array();
+  for (const auto& [supplier, instruments, probability] :
+       {std::tuple{"passive", "none", 0.0}, std::tuple{"passive", "all", 0.8},
+        std::tuple{"strategic", "none", 0.05}, std::tuple{"strategic", "all", 0.95}}) {
+    rows.push_back({{"material", "gallium"},
+                    {"region", "USA"},
+                    {"stage", "processing"},
+                    {"capacity_t", 50.0},
+                    {"online_year", 2028},
+                    {"runs", 40},
+                    {"supplier", supplier},
+                    {"instruments", instruments},
+                    {"probability_npv_positive", probability},
+                    {"expected_npv_usd", 1e6},
+                    {"npv_p5_usd", -1e6},
+                    {"npv_p95_usd", 3e6},
+                    {"fiscal_cost_usd_total", 2.5e7},
+                    {"investable", probability >= 0.9},
+                    {"investable_floor_usd_per_t", nullptr}});
+  }
+  summary["appraisals"] = rows;
+  const json model = model_of(summary.dump());
+  const json* card = nullptr;
+  for (const json& c : model["scorecards"]) {
+    if (c["key"].get<std::string>().rfind("appraisal.", 0) == 0) card = &c;
+  }
+  ASSERT_NE(card, nullptr) << model["scorecards"].dump(1);
+  EXPECT_EQ((*card)["label"], "Chance that 50 t/yr of gallium processing in USA pays back");
+  EXPECT_EQ((*card)["value"].get<double>(), 0.95);  // strategic supplier, with the instruments
+  const std::string text = (*card)["text"];
+  EXPECT_NE(text.find("positive in 95.0% of 40 runs with the scenario's instruments and in 5.0% "
+                      "without them (facing a passive supplier: 80.0% and 0.0%)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("25 million USD"), std::string::npos) << text;
+  EXPECT_NE(text.find("probability of loss of 10.0% at most): supplier/instruments strategic/all"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("No top-up floor"), std::string::npos) << text;
+  const json* table = nullptr;
+  for (const json& t : model["tables"]) {
+    if (t["name"] == "appraisals") table = &t;
+  }
+  ASSERT_NE(table, nullptr);
+  EXPECT_EQ((*table)["rows"].size(), 4u);
+  bool labelled = false;
+  for (const json& c : (*table)["columns"]) {
+    labelled |= c["label"] == "Probability of a positive NPV" && c["unit"] == "0-1";
+  }
+  EXPECT_TRUE(labelled) << (*table)["columns"].dump();
 }
 
 TEST(ReportHtml, IsOneFileWithTheChartLibraryScriptAndModelInlined) {

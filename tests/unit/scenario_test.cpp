@@ -196,7 +196,7 @@ TEST(ScenarioReader, ASimulationTableInAClearingScenarioSaysWhichCommandReadsIt)
                   "s.toml:3:projects: 'projects' is not a scenario table; a simulation "
                   "takes [scenario], [club], [[instrument]], [[tariff]], "
                   "[[export_restriction]], [demand_growth], [[disruption]], [[demand_shock]], "
-                  "[[project]], [[strategic_supplier]] and [uncertainty]"))
+                  "[[project]], [[strategic_supplier]], [uncertainty] and [[appraisal]]"))
       << simulate.status().to_string();
 }
 

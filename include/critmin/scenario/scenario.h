@@ -15,6 +15,7 @@
 //   [[project]]           simulate: projects added to (or removed from) the pipeline
 //   [[strategic_supplier]]  simulate: a dominant supplier choosing its exports each year
 //   [uncertainty]         simulate: demand growth and yearly demand drawn per run
+//   [[appraisal]]         simulate: candidate projects appraised as critmin investability does
 //   [episode], [[observed]]  backtest: a historical episode and what was observed
 //
 // Nothing below this layer sees TOML: the reader checks every key (file:line:key with a fix) and
@@ -98,6 +99,22 @@ struct DemandUncertainty {
   bool any() const { return demand_growth_sd > 0.0 || demand_noise_sd > 0.0; }
 };
 
+// A candidate project that `critmin simulate` appraises beside its run ([[appraisal]]), with the
+// method of `critmin investability` (critmin/sim/investability.h): over `runs` runs with uncertain
+// demand, with the scenario's instruments and without them, facing a passive and a strategic
+// supplier. Defaults as there.
+struct AppraisalSpec {
+  int line = 0;
+  std::string material;  // material id
+  std::string country;   // ISO3
+  Stage stage = Stage::kProcessing;
+  double capacity_t = 0.0;  // [t/yr] > 0
+  std::optional<double> capex_usd;
+  std::optional<double> unit_cost_usd_per_t;
+  std::optional<int> online_year;
+  std::size_t runs = 40;
+};
+
 // A scenario: what every command reads from the file. For a simulation (Purpose::kSimulate and
 // kBacktest) the years, the seed and the materials are always set.
 struct ScenarioSpec {
@@ -116,6 +133,7 @@ struct ScenarioSpec {
   // Dominant suppliers that choose their exports each year (at most one per material and stage).
   std::vector<policy::StrategicSupplierSpec> strategic_suppliers;
   DemandUncertainty uncertainty;
+  std::vector<AppraisalSpec> appraisals;  // simulate only: read by sim::appraise_scenario_projects
   policy::ClearingScenario clearing;  // club, instruments and trade measures in force every year
   // A company's bill of materials whose exposure each run also reports (`--bom FILE`; never read
   // from the TOML): it changes no figure of the run, only adds the company's.

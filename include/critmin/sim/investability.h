@@ -95,6 +95,13 @@ Result<InvestabilityResult> appraise_investability(const Dataset& data,
                                                    const CandidateProject& project,
                                                    const InvestabilityOptions& options);
 
+// Appraises every [[appraisal]] project of `scenario` as appraise_investability does, with the
+// table's runs, the scenario's seed and `threads`, and appends its four cases to
+// result.appraisals: what `critmin simulate` and the dashboard report beside the run. Errors as
+// appraise_investability's, prefixed with the table's file:line.
+Status add_scenario_appraisals(const Dataset& data, const SimulationScenario& scenario, int threads,
+                               SimulationResult& result);
+
 std::string investability_to_json(const InvestabilityResult& result);
 std::string investability_to_table(const InvestabilityResult& result);
 

@@ -255,6 +255,28 @@ struct RevenueRow {
   bool contracted = false;
 };
 
+// One case of a candidate project's appraisal ([[appraisal]]; critmin/sim/investability.h says
+// how it is computed): the project, the case, and what its NPV did over the appraisal's runs.
+struct AppraisalRow {
+  std::string material;
+  std::string region;  // the market region the project sits in
+  Stage stage = Stage::kProcessing;
+  double capacity_t = 0.0;  // [t/yr]
+  int online_year = 0;
+  std::size_t runs = 0;
+  std::string supplier;     // "passive" | "strategic"
+  std::string instruments;  // "none" | "all"
+  double probability_npv_positive = 0.0;
+  double expected_npv_usd = 0.0;
+  double npv_p5_usd = 0.0;
+  double npv_p95_usd = 0.0;
+  double fiscal_cost_usd_total = 0.0;  // mean over the runs of the instruments' fiscal cost
+  bool investable = false;
+  // The project's top-up floor at which it is investable (the same on each case of a project);
+  // nullopt when even 20 x the base price does not make it so.
+  std::optional<double> investable_floor_usd_per_t;
+};
+
 struct StageTiming {
   std::string stage;
   double seconds = 0.0;  // summed over years
@@ -279,7 +301,10 @@ struct SimulationResult {
   std::vector<InvestmentDecision> investments;
   std::vector<StrategicYear> strategic;  // one per year a strategic supplier acts
   std::vector<RevenueRow> revenues;      // not part of the outputs: see RevenueRow
-  Scorecards scorecards;                 // computed from the above at the end of the run
+  // The scenario's [[appraisal]] projects, four cases each; filled by
+  // sim::add_scenario_appraisals (critmin/sim/investability.h), not by run_simulation.
+  std::vector<AppraisalRow> appraisals;
+  Scorecards scorecards;  // computed from the above at the end of the run
   // The company's exposure when the scenario carries a bill of materials (critmin/sim/company.h).
   std::optional<CompanyExposure> company;
   std::vector<StageTiming> timings;  // not part of summary.json: it varies between runs
