@@ -190,7 +190,7 @@ def assess(materials=None, stage=None, bloc="", regions=None, breaches_only=Fals
            assumptions=None, data_dir=None):
     """Supply concentration and import dependency per material and stage (`critmin assess`).
 
-    materials: ids, names, aliases or groups (REE, HREE, LREE, PGM); None for all. stage:
+    materials: ids, names, aliases or groups (REE, HREE, LREE, PGM, NdPr); None for all. stage:
     'extraction', 'processing' or None for both. bloc: a bloc name (EU27, MSP, club) or an ISO3
     list. regions: importing regions (default EU27 and NLD); each adds columns <REGION>_... .
     assumptions: a TOML file of supply-risk overrides.

@@ -70,7 +70,9 @@ struct Context {
   }
 };
 
-// Resolves --material arguments (ids, names, aliases, group names) to material ids.
+// Resolves --material arguments (ids, names, aliases, group names) to material ids. A group name
+// (REE, HREE, LREE, PGM, NdPr) selects its members before any material's alias is looked at, so a
+// source spelling can never turn a group into one of its members.
 Result<std::set<std::string>> resolve_materials(const Dataset& data,
                                                 const std::vector<std::string>& names) {
   std::set<std::string> ids;
@@ -79,40 +81,20 @@ Result<std::set<std::string>> resolve_materials(const Dataset& data,
       // An empty name would match every material without a group (the empty group label).
       return Status::invalid_input(
           "--material: empty material name; give an id or name such as gallium or "
-          "natural_graphite, or a group (REE, HREE, LREE, PGM)");
+          "natural_graphite, or a group (REE, HREE, LREE, PGM, NdPr)");
     }
-    const Material* material = data.find_material(name);
-    if (!material) {
-      // A group label such as REE, HREE or PGM selects its members.
-      const std::string upper = to_upper(trim(name));
-      bool any = false;
-      for (const Material& m : data.materials) {
-        const bool in_group =
-            m.group == upper ||
-            (upper == "REE" && (m.group == "HREE" || m.group == "LREE" || m.group == "REE"));
-        if (in_group && m.kind == "material") {
-          ids.insert(m.id);
-          any = true;
-        }
-      }
-      if (!any) {
-        std::vector<std::string> known = {"REE", "HREE", "LREE", "PGM"};
-        for (const Material& m : data.materials) known.push_back(m.id);
-        return Status::not_found(fmt::format(
-            "--material: unknown material '{}'{}; use an id or name from `critmin data materials` "
-            "(e.g. gallium, natural_graphite) or a group (REE, HREE, LREE, PGM)",
-            name, did_you_mean(name, known)));
-      }
+    if (std::optional<std::vector<std::string>> members = data.material_group_members(name)) {
+      ids.insert(members->begin(), members->end());
       continue;
     }
-    if (material->kind == "group") {
-      for (const Material& m : data.materials) {
-        if (m.kind == "material" && m.group == to_lower(material->id)) ids.insert(m.id);
-        if (m.kind == "material" && to_lower(m.group) == material->id) ids.insert(m.id);
-      }
-    } else {
-      ids.insert(material->id);
+    const Material* material = data.find_material(name);
+    if (!material || material->kind != "material") {
+      return Status::not_found(fmt::format(
+          "--material: unknown material '{}'{}; use an id or name from `critmin data materials` "
+          "(e.g. gallium, natural_graphite) or a group (REE, HREE, LREE, PGM, NdPr)",
+          name, data.did_you_mean_material(name)));
     }
+    ids.insert(material->id);
   }
   return ids;
 }

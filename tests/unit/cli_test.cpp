@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -412,6 +413,35 @@ TEST_F(Cli, UnknownMaterialSuggestsTheNearestAndWhereToLook) {
   EXPECT_NE(r.err.find("critmin data materials"), std::string::npos) << r.err;
   const CliRun assess = run("assess --material germainum");
   EXPECT_NE(assess.err.find("(did you mean germanium?)"), std::string::npos) << assess.err;
+}
+
+TEST_F(Cli, AssessAnswersForEveryMemberOfAGroupName) {
+  const CliRun r = run("assess --material PGM --stage processing --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json rows = nlohmann::json::parse(r.out);
+  std::set<std::string> materials;
+  for (const nlohmann::json& row : rows) materials.insert(row["material"].get<std::string>());
+  EXPECT_EQ(materials,
+            (std::set<std::string>{"iridium", "palladium", "platinum", "rhodium", "ruthenium"}));
+}
+
+TEST_F(Cli, ClearAndSimulateRefuseAGroupNameListingItsMembers) {
+  const CliRun clear = run("clear --material PGM");
+  EXPECT_EQ(clear.exit_code, 2) << clear.err;
+  EXPECT_NE(clear.err.find("'PGM' is a group of 5 materials (iridium, palladium, platinum, "
+                           "rhodium, ruthenium), not one market"),
+            std::string::npos)
+      << clear.err;
+  EXPECT_TRUE(clear.out.empty());
+  write_file(dir_ / "group.toml",
+             "[scenario]\nyears = [2025, 2027]\nseed = 1\nmaterials = [\"gallium\", \"HREE\"]\n");
+  const CliRun simulate = run("simulate " + quote((dir_ / "group.toml").string()) + " --out " +
+                              quote((dir_ / "out").string()));
+  EXPECT_EQ(simulate.exit_code, 2) << simulate.err;
+  EXPECT_NE(simulate.err.find("group.toml:4:materials: 'HREE' is a group of"), std::string::npos)
+      << simulate.err;
+  EXPECT_NE(simulate.err.find("dysprosium"), std::string::npos) << simulate.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "summary.json"));
 }
 
 TEST_F(Cli, DataMaterialsListsIdsGroupsAndCoverage) {
