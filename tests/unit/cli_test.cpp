@@ -524,6 +524,26 @@ TEST_F(Cli, SimulatePrintsMoneyInMillionsAndNoScientificNotation) {
 
 // ---- issue 20: honest input, names people mistype, progress -----------------------------------
 
+// The same flag has the same default everywhere: compare's ensemble seed, like ensemble's, is the
+// scenario's own (the reference's, 7 here), not a fixed 1.
+TEST_F(Cli, CompareDrawsItsEnsemblesFromTheReferenceScenariosSeedByDefault) {
+  const fs::path scenarios = fs::path(CRITMIN_TEST_DATA) / ".." / "scenarios";
+  const std::string designs = quote((scenarios / "sim-gallium-ban.toml").string()) + " " +
+                              quote((scenarios / "sim-gallium-ban-stockpile.toml").string()) +
+                              " --runs 3 --threads 2 --format json --progress none";
+  const CliRun by_default = run("compare " + designs);
+  const CliRun seed_7 = run("compare " + designs + " --seed 7");
+  const CliRun seed_1 = run("compare " + designs + " --seed 1");
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
+  ASSERT_EQ(seed_7.exit_code, 0) << seed_7.err;
+  ASSERT_EQ(seed_1.exit_code, 0) << seed_1.err;
+  EXPECT_NE(by_default.out.find("\"bands\""), std::string::npos);
+  EXPECT_EQ(by_default.out, seed_7.out);
+  EXPECT_NE(by_default.out, seed_1.out);
+  EXPECT_NE(run("compare --help").out.find("default: the first scenario's seed"),
+            std::string::npos);
+}
+
 // Item 6: a scenario's years must lie from the base year to the projection horizon after it; the
 // CLI says where and how to fix it, with exit code 2.
 TEST_F(Cli, SimulateRefusesYearsTheDataCannotProjectToWithExitCodeTwo) {
