@@ -166,7 +166,7 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
     }
     std::vector<PartnerShare> partners;
     for (const auto& [partner, value] : by_partner) {
-      partners.push_back({partner, value / total, value});
+      partners.push_back({partner, value / total, value, value * usd_per_eur});
     }
     std::stable_sort(partners.begin(), partners.end(),
                      [](const auto& a, const auto& b) { return a.value_eur > b.value_eur; });
@@ -178,8 +178,8 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
     dep.china_share = china == by_partner.end() ? 0.0 : china->second / total;
     if (std::none_of(dep.main_partners.begin(), dep.main_partners.end(),
                      [](const PartnerShare& p) { return p.iso3 == "CHN"; })) {
-      dep.main_partners.push_back(
-          {"CHN", dep.china_share, china == by_partner.end() ? 0.0 : china->second});
+      const double china_eur = china == by_partner.end() ? 0.0 : china->second;
+      dep.main_partners.push_back({"CHN", dep.china_share, china_eur, china_eur * usd_per_eur});
     }
     dep.value_eur_by_cn8.assign(by_code.begin(), by_code.end());
     dep.extra_eu_share = std::min(1.0, extra_eu_value / total);  // rounding of two sums
