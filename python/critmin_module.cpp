@@ -344,7 +344,7 @@ py::dict ensemble_tables(const std::string& scenario_file, std::size_t runs,
 }
 
 py::dict compare_tables(const std::vector<std::string>& scenario_files, std::size_t runs,
-                        const std::optional<int>& threads, std::uint64_t seed,
+                        const std::optional<int>& threads, const std::optional<std::uint64_t>& seed,
                         const std::optional<std::string>& bom,
                         const std::optional<std::string>& data_dir) {
   std::vector<report::LongTable> tables;
@@ -370,7 +370,7 @@ py::dict compare_tables(const std::vector<std::string>& scenario_files, std::siz
     sim::CompareOptions options;
     options.runs = runs;
     options.threads = threads.value_or(default_threads());
-    options.seed = seed;
+    options.seed = seed;  // unset: the reference design's seed
     const sim::CompareRun run = take(sim::run_compare(data, scenarios, stems, options));
     tables = report::comparison_long_tables(run.comparison);
     designs = run.comparison.designs;

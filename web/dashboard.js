@@ -90,6 +90,62 @@
     }).catch(function (e) { $('assess-error').textContent = e.message; });
   }
 
+  // ---- dependency ---------------------------------------------------------------------------
+  // GET /dependency: the figures of `critmin assess --region R`; the total comes from the server,
+  // which counts each shared basket once, so nothing is summed here.
+  function dependencyQuery() {
+    var params = new URLSearchParams();
+    params.set('region', $('dependency-region').value.trim() || 'NLD');
+    if ($('dependency-material').value.trim()) params.set('material', $('dependency-material').value.trim());
+    params.set('stage', $('dependency-stage').value);
+    return api + '/dependency?' + params.toString();
+  }
+
+  function partnersText(partners) {
+    return partners.map(function (p) {
+      return p.iso3 + ' ' + critminReport.formatNumber(p.share, '0-1') + '%';
+    }).join(', ');
+  }
+
+  function runDependency(event) {
+    if (event) event.preventDefault();
+    $('dependency-error').textContent = '';
+    request('GET', dependencyQuery()).then(function (answer) {
+      var region = answer.region;
+      var table = el('table', { class: 'data', id: 'dependency-rows', 'data-region': region });
+      var head = el('tr');
+      ['material', 'stage', region + ' imports [EUR]', region + ' imports [USD]', 'China [%]',
+        'main partners (share of value)', 'shared basket'].forEach(function (t) { head.appendChild(el('th', {}, t)); });
+      table.appendChild(el('thead')).appendChild(head);
+      var body = table.appendChild(el('tbody'));
+      answer.rows.forEach(function (r) {
+        var tr = body.appendChild(el('tr', { 'data-material': r.material, 'data-stage': r.stage,
+          'data-value-eur': String(r.value_eur), 'data-value-usd': String(r.value_usd),
+          'data-china-share': String(r.china_share), 'data-shared-basket': String(r.shared_basket) }));
+        tr.appendChild(el('td', {}, r.material));
+        tr.appendChild(el('td', {}, r.stage));
+        [[r.value_eur, 'EUR'], [r.value_usd, 'USD'], [r.china_share, '0-1']].forEach(function (v) {
+          tr.appendChild(el('td', { class: 'num' }, critminReport.formatNumber(v[0], v[1])));
+        });
+        tr.appendChild(el('td', { class: 'partners' }, partnersText(r.main_partners)));
+        tr.appendChild(el('td', { class: 'basket' }, r.shared_basket ? 'yes' : 'no'));
+      });
+      var t = answer.total;
+      var foot = table.appendChild(el('tfoot')).appendChild(el('tr', { id: 'dependency-total',
+        'data-value-eur': String(t.value_eur), 'data-value-usd': String(t.value_usd) }));
+      foot.appendChild(el('th', { colspan: '2' }, 'total (each shared basket once)'));
+      foot.appendChild(el('td', { class: 'num' }, critminReport.formatNumber(t.value_eur, 'EUR')));
+      foot.appendChild(el('td', { class: 'num' }, critminReport.formatNumber(t.value_usd, 'USD')));
+      foot.appendChild(el('td', { colspan: '3' }, t.codes + ' customs codes, ' + t.shared_codes +
+        ' of them shared by several of these materials'));
+      $('dependency-table').innerHTML = '';
+      $('dependency-table').appendChild(table);
+    }).catch(function (e) {
+      $('dependency-table').innerHTML = '';
+      $('dependency-error').textContent = e.message;
+    });
+  }
+
   // ---- scenarios and jobs -------------------------------------------------------------------
   function chooseScenario() {
     var s = scenarios[$('scenario-select').selectedIndex];
@@ -230,6 +286,7 @@
       b.addEventListener('click', function () { showPanel(b.getAttribute('data-panel')); });
     });
     $('assess-form').addEventListener('submit', runAssess);
+    $('dependency-form').addEventListener('submit', runDependency);
     $('scenario-form').addEventListener('submit', runJob);
     $('scenario-select').addEventListener('change', chooseScenario);
     $('scenario-help-filter').addEventListener('input', showScenarioHelp);
@@ -258,8 +315,10 @@
     });
     refreshJobs();
     runAssess();
+    runDependency();
   }
 
-  window.critminDashboard = { refreshJobs: refreshJobs, viewJob: viewJob, showPanel: showPanel };
+  window.critminDashboard = { refreshJobs: refreshJobs, viewJob: viewJob, showPanel: showPanel,
+    runDependency: runDependency };
   start();
 })();

@@ -29,7 +29,8 @@ void register_assess_command(CLI::App& app, CommonOptions& common) {
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("--material", flags->materials,
-                  "material id, name or group (REE, HREE, LREE, PGM); repeatable");
+                  "material id, name or group (REE, HREE, LREE, PGM, NdPr: their members); "
+                  "repeatable");
   cmd->add_option("--stage", flags->stage, "extraction or processing (default: both)")
       ->check(CLI::IsMember({"extraction", "processing"}));
   cmd->add_option("--bloc", flags->bloc,

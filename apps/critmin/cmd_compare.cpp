@@ -29,7 +29,7 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     std::string data;
     std::size_t runs = 0;
     int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    std::uint64_t seed = 1;
+    std::uint64_t seed = 0;  // used only when --seed is given
     std::string html;
     std::string xlsx;
     std::string bom;
@@ -54,7 +54,10 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
                   "worker threads for the ensembles, 1 to 1024 (default: the number of cores, as "
                   "in ensemble; the results do not depend on it)")
       ->check(CLI::Range(1, 1024));
-  cmd->add_option("--seed", flags->seed, "ensemble seed (default 1); the same for every design");
+  CLI::Option* seed_option = cmd->add_option(
+      "--seed", flags->seed,
+      "ensemble seed, the same for every design (default: the first scenario's seed, as ensemble "
+      "defaults to its scenario's)");
   cmd->add_option("--html", flags->html,
                   "also write the compare view as a self-contained HTML report to this file "
                   "(docs/report.md)");
@@ -62,7 +65,7 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
                   "also write the compare's tables as an XLSX workbook to this file");
   cmd->add_option("--bom", flags->bom, kBomHelp);
   add_progress_option(cmd, flags->progress);
-  cmd->callback([&common, flags] {
+  cmd->callback([&common, flags, seed_option] {
     if (flags->scenarios.size() < 2) {
       common.exit_code = report_error(Status::invalid_input(
           fmt::format("compare needs at least two scenarios, got {}; give the reference design "
@@ -111,7 +114,7 @@ void register_compare_command(CLI::App& app, CommonOptions& common) {
     sim::CompareOptions options;
     options.runs = flags->runs;
     options.threads = flags->threads;
-    options.seed = flags->seed;
+    if (seed_option->count() > 0) options.seed = flags->seed;
     // One step per simulated year of the designs' deterministic runs and per ensemble run, in
     // the order the compare does them (design by design).
     const ProgressReporter reporter("compare", flags->progress);

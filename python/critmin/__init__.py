@@ -195,7 +195,7 @@ def assess(materials=None, stage=None, bloc="", regions=None, breaches_only=Fals
            assumptions=None, data_dir=None):
     """Supply concentration and import dependency per material and stage (`critmin assess`).
 
-    materials: ids, names, aliases or groups (REE, HREE, LREE, PGM); None for all. stage:
+    materials: ids, names, aliases or groups (REE, HREE, LREE, PGM, NdPr); None for all. stage:
     'extraction', 'processing' or None for both. bloc: a bloc name (EU27, MSP, club) or an ISO3
     list. regions: importing regions (default EU27 and NLD); each adds columns <REGION>_... .
     assumptions: a TOML file of supply-risk overrides.
@@ -248,17 +248,19 @@ def ensemble(scenario, runs, seed=None, threads=None, bom=None, data_dir=None):
                                             _path(data_dir)))
 
 
-def compare(scenarios, runs=0, threads=None, seed=1, bom=None, data_dir=None):
+def compare(scenarios, runs=0, threads=None, seed=None, bom=None, data_dir=None):
     """Simulates two or more designs and compares their scorecards (`critmin compare`).
 
-    The first scenario is the reference. runs > 0 adds ensemble bands per design.
+    The first scenario is the reference. runs > 0 adds ensemble bands per design, all drawn from
+    one ensemble seed (default: the first scenario's, as ensemble defaults to its scenario's).
     """
     if isinstance(scenarios, (str, os.PathLike)):
         scenarios = [scenarios]
     if int(runs) < 0 or int(runs) > 1_000_000:
         raise Error(f"runs={runs}: write a whole number from 0 to 1000000, e.g. runs=100")
     return CompareResult(_critmin.compare([_path(s) for s in scenarios], int(runs),
-                                          None if threads is None else int(threads), int(seed),
+                                          None if threads is None else int(threads),
+                                          None if seed is None else int(seed),
                                           _path(bom), _path(data_dir)))
 
 

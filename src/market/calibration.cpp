@@ -1,13 +1,13 @@
 #include "critmin/market/calibration.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 
-#include "core/suggest.h"
 #include "core/text.h"
 
 namespace critmin::market {
@@ -162,15 +162,19 @@ namespace {
 // build_market, on its own regions (imposed == nullptr) or on the imposed ones.
 Result<CalibratedMarket> build_market_on(const Dataset& data, std::string_view material_name,
                                          int year, const std::vector<std::string>* imposed) {
+  if (std::optional<std::vector<std::string>> members =
+          data.material_group_members(material_name)) {
+    // A group is several markets; say which ones instead of "unknown".
+    return Status::invalid_input(fmt::format(
+        "--material: '{}' is a group of {} materials ({}), not one market; clear one of them, "
+        "e.g. --material {}",
+        material_name, members->size(), fmt::join(*members, ", "), members->front()));
+  }
   const Material* material = data.find_material(material_name);
   if (!material || material->kind != "material") {
-    std::vector<std::string> ids;
-    for (const Material& m : data.materials) {
-      if (m.kind == "material") ids.push_back(m.id);
-    }
     return Status::not_found(
         fmt::format("--material: unknown material '{}'{}; `critmin data materials` lists them",
-                    material_name, did_you_mean(material_name, ids)));
+                    material_name, data.did_you_mean_material(material_name)));
   }
   const std::string id = material->id;
   CalibratedMarket out;

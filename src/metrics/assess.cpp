@@ -49,9 +49,35 @@ struct Context {
   std::map<std::string, double> wgi;
   std::set<std::string> eu27;
   double wgi_missing = 5.0;
-  // Import flows of the trade year by CN8 code, in dataset order (built once per assessment, so
-  // that each material does not scan every import row).
-  std::map<std::string, std::vector<const ImportFlow*>> imports_by_cn8;
+  // The trade year's import flows, indexed once per assessment so that a material-stage row
+  // visits only the flows of its own codes and sums them without string look-ups. A flow's
+  // partner is an index into `partners`, the partners' ISO3 codes sorted, so that index order is
+  // the order of a map keyed by ISO3 and every sum adds up in the same order as before.
+  struct IndexedFlow {
+    const ImportFlow* flow = nullptr;
+    std::size_t partner = 0;
+  };
+  std::map<std::string, std::vector<IndexedFlow>> imports_by_cn8;  // per code, in dataset order
+  std::vector<std::string> partners;
+  std::vector<char> partner_in_eu27;  // per partner
+  std::vector<double> partner_wgi;    // per partner: wgi_of(partner), 0-10
+
+  void index_imports(int trade_year) {
+    std::set<std::string> codes;
+    for (const ImportFlow& f : data.eu_imports) {
+      if (f.year == trade_year) codes.insert(f.partner_iso3);
+    }
+    partners.assign(codes.begin(), codes.end());
+    for (const std::string& iso3 : partners) {
+      partner_in_eu27.push_back(eu27.contains(iso3) ? 1 : 0);
+      partner_wgi.push_back(wgi_of(iso3, nullptr));
+    }
+    for (const ImportFlow& f : data.eu_imports) {
+      if (f.year != trade_year) continue;
+      const auto at = std::lower_bound(partners.begin(), partners.end(), f.partner_iso3);
+      imports_by_cn8[f.cn8].push_back({&f, static_cast<std::size_t>(at - partners.begin())});
+    }
+  }
 
   double wgi_of(const std::string& iso3, int* missing) const {
     auto it = wgi.find(iso3);
@@ -70,7 +96,9 @@ struct Context {
   }
 };
 
-// Resolves --material arguments (ids, names, aliases, group names) to material ids.
+// Resolves --material arguments (ids, names, aliases, group names) to material ids. A group name
+// (REE, HREE, LREE, PGM, NdPr) selects its members before any material's alias is looked at, so a
+// source spelling can never turn a group into one of its members.
 Result<std::set<std::string>> resolve_materials(const Dataset& data,
                                                 const std::vector<std::string>& names) {
   std::set<std::string> ids;
@@ -79,40 +107,20 @@ Result<std::set<std::string>> resolve_materials(const Dataset& data,
       // An empty name would match every material without a group (the empty group label).
       return Status::invalid_input(
           "--material: empty material name; give an id or name such as gallium or "
-          "natural_graphite, or a group (REE, HREE, LREE, PGM)");
+          "natural_graphite, or a group (REE, HREE, LREE, PGM, NdPr)");
     }
-    const Material* material = data.find_material(name);
-    if (!material) {
-      // A group label such as REE, HREE or PGM selects its members.
-      const std::string upper = to_upper(trim(name));
-      bool any = false;
-      for (const Material& m : data.materials) {
-        const bool in_group =
-            m.group == upper ||
-            (upper == "REE" && (m.group == "HREE" || m.group == "LREE" || m.group == "REE"));
-        if (in_group && m.kind == "material") {
-          ids.insert(m.id);
-          any = true;
-        }
-      }
-      if (!any) {
-        std::vector<std::string> known = {"REE", "HREE", "LREE", "PGM"};
-        for (const Material& m : data.materials) known.push_back(m.id);
-        return Status::not_found(fmt::format(
-            "--material: unknown material '{}'{}; use an id or name from `critmin data materials` "
-            "(e.g. gallium, natural_graphite) or a group (REE, HREE, LREE, PGM)",
-            name, did_you_mean(name, known)));
-      }
+    if (std::optional<std::vector<std::string>> members = data.material_group_members(name)) {
+      ids.insert(members->begin(), members->end());
       continue;
     }
-    if (material->kind == "group") {
-      for (const Material& m : data.materials) {
-        if (m.kind == "material" && m.group == to_lower(material->id)) ids.insert(m.id);
-        if (m.kind == "material" && to_lower(m.group) == material->id) ids.insert(m.id);
-      }
-    } else {
-      ids.insert(material->id);
+    const Material* material = data.find_material(name);
+    if (!material || material->kind != "material") {
+      return Status::not_found(fmt::format(
+          "--material: unknown material '{}'{}; use an id or name from `critmin data materials` "
+          "(e.g. gallium, natural_graphite) or a group (REE, HREE, LREE, PGM, NdPr)",
+          name, data.did_you_mean_material(name)));
     }
+    ids.insert(material->id);
   }
   return ids;
 }
@@ -139,52 +147,80 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
   for (const FxRate& fx : data.fx_rates) {
     if (fx.year == year) usd_per_eur = fx.usd_per_eur;
   }
-  // The material's flows in dataset order, so that sums add up in the same order as a full scan.
-  std::vector<const ImportFlow*> flows;
+  // The material's flows in dataset order, so that sums add up in the same order as a full scan;
+  // each with the index of its code in `codes` (set order, the order of a map keyed by code).
+  struct CodedFlow {
+    Context::IndexedFlow indexed;
+    std::size_t code = 0;
+  };
+  std::vector<CodedFlow> flows;
+  std::size_t code_index = 0;
   for (const std::string& code : codes) {
     if (auto it = ctx.imports_by_cn8.find(code); it != ctx.imports_by_cn8.end()) {
-      flows.insert(flows.end(), it->second.begin(), it->second.end());
+      for (const Context::IndexedFlow& f : it->second) flows.push_back({f, code_index});
     }
+    ++code_index;
   }
-  std::sort(flows.begin(), flows.end());  // pointers into one vector: address order is row order
+  // Pointers into one vector: address order is row order.
+  std::sort(flows.begin(), flows.end(),
+            [](const CodedFlow& a, const CodedFlow& b) { return a.indexed.flow < b.indexed.flow; });
+  const std::vector<std::string> code_list(codes.begin(), codes.end());
+  const std::size_t partner_count = ctx.partners.size();
+  const std::size_t china = static_cast<std::size_t>(
+      std::lower_bound(ctx.partners.begin(), ctx.partners.end(), "CHN") - ctx.partners.begin());
   for (const std::string& region : regions) {
-    std::map<std::string, double> by_partner, by_code;
+    // Sums per partner and per code, in flow order; `touched` lists the partners with a flow.
+    std::vector<double> by_partner(partner_count, 0.0), by_code(code_list.size(), 0.0);
+    std::vector<char> partner_seen(partner_count, 0), code_seen(code_list.size(), 0);
+    std::vector<std::size_t> touched;
     double total = 0.0;
-    for (const ImportFlow* flow : flows) {
-      const ImportFlow& f = *flow;
-      if (region == "EU27") {
-        if (ctx.eu27.contains(f.partner_iso3)) continue;  // intra-EU arrivals are not imports
+    const bool extra_eu = region == "EU27";
+    for (const CodedFlow& coded : flows) {
+      const ImportFlow& f = *coded.indexed.flow;
+      const std::size_t p = coded.indexed.partner;
+      if (extra_eu) {
+        if (ctx.partner_in_eu27[p]) continue;  // intra-EU arrivals are not imports
       } else if (f.declarant_iso3 != region) {
         continue;
       }
-      by_partner[f.partner_iso3] += f.value_eur;
-      by_code[f.cn8] += f.value_eur;
+      if (!partner_seen[p]) {
+        partner_seen[p] = 1;
+        touched.push_back(p);
+      }
+      by_partner[p] += f.value_eur;
+      by_code[coded.code] += f.value_eur;
+      code_seen[coded.code] = 1;
       total += f.value_eur;
     }
     if (total <= 0.0) continue;
+    std::sort(touched.begin(), touched.end());  // ISO3 order
     ImportDependency dep;
     dep.region = region;
     dep.year = year;
     dep.value_eur = total;
     dep.value_usd = total * usd_per_eur;
-    dep.cn8_codes.assign(codes.begin(), codes.end());
+    dep.cn8_codes = code_list;
     dep.shared_basket = shared;
     std::vector<double> shares;
+    shares.reserve(touched.size());
     double weighted_governance = 0.0;
     double extra_eu_value = 0.0;
-    for (const auto& [partner, value] : by_partner) {
+    for (const std::size_t p : touched) {
+      const double value = by_partner[p];
       const double share = value / total;
       shares.push_back(share);
       if (share > dep.top_partner_share) {
         dep.top_partner_share = share;
-        dep.top_partner = partner;
+        dep.top_partner = ctx.partners[p];
       }
-      if (!ctx.eu27.contains(partner)) extra_eu_value += value;
-      weighted_governance += share * ctx.wgi_of(partner, nullptr) / 10.0;
+      if (!ctx.partner_in_eu27[p]) extra_eu_value += value;
+      weighted_governance += share * ctx.partner_wgi[p] / 10.0;
     }
     std::vector<PartnerShare> partners;
-    for (const auto& [partner, value] : by_partner) {
-      partners.push_back({partner, value / total, value});
+    partners.reserve(touched.size());
+    for (const std::size_t p : touched) {
+      const double value = by_partner[p];
+      partners.push_back({ctx.partners[p], value / total, value, value * usd_per_eur});
     }
     std::stable_sort(partners.begin(), partners.end(),
                      [](const auto& a, const auto& b) { return a.value_eur > b.value_eur; });
@@ -192,14 +228,17 @@ std::vector<ImportDependency> import_dependencies(const Context& ctx, const Mate
       if (dep.main_partners.size() == kMainPartners) break;
       dep.main_partners.push_back(p);
     }
-    const auto china = by_partner.find("CHN");
-    dep.china_share = china == by_partner.end() ? 0.0 : china->second / total;
+    const bool from_china =
+        china < partner_count && ctx.partners[china] == "CHN" && partner_seen[china];
+    const double china_eur = from_china ? by_partner[china] : 0.0;
+    dep.china_share = from_china ? china_eur / total : 0.0;
     if (std::none_of(dep.main_partners.begin(), dep.main_partners.end(),
                      [](const PartnerShare& p) { return p.iso3 == "CHN"; })) {
-      dep.main_partners.push_back(
-          {"CHN", dep.china_share, china == by_partner.end() ? 0.0 : china->second});
+      dep.main_partners.push_back({"CHN", dep.china_share, china_eur, china_eur * usd_per_eur});
     }
-    dep.value_eur_by_cn8.assign(by_code.begin(), by_code.end());
+    for (std::size_t c = 0; c < code_list.size(); ++c) {
+      if (code_seen[c]) dep.value_eur_by_cn8.emplace_back(code_list[c], by_code[c]);
+    }
     dep.extra_eu_share = std::min(1.0, extra_eu_value / total);  // rounding of two sums
     dep.partner_hhi = herfindahl_index(shares);
     dep.import_weighted_risk = global_hhi / 10000.0 * weighted_governance;
@@ -240,14 +279,12 @@ std::vector<ImportTotal> import_totals(const std::vector<AssessmentRow>& rows) {
 }
 
 Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptions& options) {
-  Context ctx{data, governance_by_country(data), {}, data.parameter("wgi_missing_scaled"), {}};
-  const int trade_year = static_cast<int>(data.parameter("trade_year"));
-  for (const ImportFlow& f : data.eu_imports) {
-    if (f.year == trade_year) ctx.imports_by_cn8[f.cn8].push_back(&f);
-  }
+  Context ctx{
+      data, governance_by_country(data), {}, data.parameter("wgi_missing_scaled"), {}, {}, {}, {}};
   if (auto it = data.blocs.find("EU27"); it != data.blocs.end()) {
     ctx.eu27.insert(it->second.begin(), it->second.end());
   }
+  ctx.index_imports(static_cast<int>(data.parameter("trade_year")));
   // Regions are codes (EU27, ISO3): accept any case and surrounding blanks (nld -> NLD).
   std::vector<std::string> regions;
   for (const std::string& given : options.regions) {
@@ -329,11 +366,18 @@ Result<std::vector<AssessmentRow>> assess(const Dataset& data, const AssessOptio
     }
   }
 
+  // Rows name materials by id: look ids up once instead of find_material's case-folding scan
+  // per row (which stays the fallback).
+  std::map<std::string, const Material*, std::less<>> material_by_id;
+  for (const Material& m : data.materials) material_by_id.try_emplace(m.id, &m);
+
   std::vector<AssessmentRow> rows;
   for (const auto& [key, shares] : global) {
     if (!wanted.empty() && !wanted.contains(key.material)) continue;
     if (options.stage && *options.stage != key.stage) continue;
-    const Material* material = data.find_material(key.material);
+    const auto by_id = material_by_id.find(key.material);
+    const Material* material =
+        by_id != material_by_id.end() ? by_id->second : data.find_material(key.material);
     if (!material) continue;  // the dataset check guarantees known ids
 
     AssessmentRow row;

@@ -55,7 +55,8 @@ Result<std::map<std::string, SupplyRiskOverride>> read_assumptions(std::string_v
       if (!material) {
         problems.push_back(
             {file_name, toml_line(material_node), where,
-             fmt::format("unknown material '{}'; use an id such as gallium", material_key.str())});
+             fmt::format("unknown material '{}'{}; use an id such as gallium", material_key.str(),
+                         data.did_you_mean_material(material_key.str()))});
         continue;
       }
       const auto& [first_line, first_key] = first_of_material.at(material->id);

@@ -301,9 +301,9 @@ std::optional<InstrumentSpec> read_instrument(TomlFields& fields, const toml::ta
     if (const Material* m = data.find_material(*name)) {
       spec.material = m->id;
     } else {
-      reading.in.error(
-          "material",
-          fmt::format("unknown material '{}'; use an id such as gallium or a name", *name));
+      reading.in.error("material",
+                       fmt::format("unknown material '{}'{}; use an id such as gallium or a name",
+                                   *name, data.did_you_mean_material(*name)));
     }
   }
   reading.in.check_keys();

@@ -2,6 +2,7 @@
 // table is read with the rules of the scenario schema (scenario/keys.h) into typed specs, and every
 // problem is collected at file:line:key.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -27,14 +28,36 @@ void add_material(std::vector<std::string>& materials, const std::string& id) {
   }
 }
 
+// The market a scenario names by `name`, or nullptr with the problem in `problem`: a group
+// (REE, PGM, NdPr, ...) is several markets and is refused with its members; an unknown name gets
+// the nearest names.
+const Material* scenario_material(const Dataset& data, const std::string& name,
+                                  std::string_view hint, std::string& problem) {
+  if (std::optional<std::vector<std::string>> members = data.material_group_members(name)) {
+    problem = fmt::format(
+        "'{}' is a group of {} materials ({}), not one market; name the members to simulate, "
+        "e.g. \"{}\"",
+        name, members->size(), fmt::join(*members, ", "), members->front());
+    return nullptr;
+  }
+  const Material* m = data.find_material(name);
+  if (!m || m->kind != "material") {
+    problem = fmt::format("unknown material '{}'{}; use {}", name, data.did_you_mean_material(name),
+                          hint);
+    return nullptr;
+  }
+  return m;
+}
+
 // A material key of a table: the material's id, or nullopt with a problem recorded.
 std::optional<std::string> material_of(TableReader& in, const Dataset& data,
                                        std::string_view hint = "an id such as gallium or a name") {
   const auto name = in.text("material");
   if (!name) return std::nullopt;
-  const Material* m = data.find_material(*name);
+  std::string problem;
+  const Material* m = scenario_material(data, *name, hint, problem);
   if (!m) {
-    in.error("material", fmt::format("unknown material '{}'; use {}", *name, hint));
+    in.error("material", problem);
     return std::nullopt;
   }
   return m->id;
@@ -222,10 +245,10 @@ void read_scenario_table(const Reading& r, ScenarioSpec& spec) {
   if (in.has("materials")) {
     if (auto names = in.strings("materials")) {
       for (const std::string& name : *names) {
-        const Material* m = r.data.find_material(name);
+        std::string problem;
+        const Material* m = scenario_material(r.data, name, "an id such as gallium", problem);
         if (!m) {
-          in.error("materials",
-                   fmt::format("unknown material '{}'; use an id such as gallium", name));
+          in.error("materials", problem);
           continue;
         }
         add_material(spec.materials, m->id);
@@ -358,12 +381,10 @@ void read_demand_growth(const Reading& r, ScenarioSpec& spec) {
   const ScenarioKey* rate_key = find_scenario_key("demand_growth", "<material>");
   for (const auto& [key, value] : *t) {
     const std::string name(key.str());
-    const Material* m = r.data.find_material(name);
+    std::string problem;
+    const Material* m = scenario_material(r.data, name, "an id such as gallium", problem);
     if (!m) {
-      r.fields.error(value, name,
-                     fmt::format("unknown material '{}' in [demand_growth]; use an id such as "
-                                 "gallium",
-                                 name));
+      r.fields.error(value, name, problem + " (in [demand_growth])");
       continue;
     }
     if (auto rate = r.fields.number(*t, name.c_str(), rate_key->min.value_or(-0.99),

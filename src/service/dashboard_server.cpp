@@ -110,6 +110,65 @@ Result<std::string> xlsx_bytes(const std::string& what,
   return bytes;
 }
 
+// The `stage` parameter of /assess and /dependency into `options`: extraction, processing, both or
+// empty (both); false when it is none of them.
+bool read_stage_param(const httplib::Request& req, AssessOptions& options) {
+  const std::string stage = req.get_param_value("stage");
+  if (stage == "extraction") {
+    options.stage = Stage::kExtraction;
+  } else if (stage == "processing") {
+    options.stage = Stage::kProcessing;
+  } else if (!stage.empty() && stage != "both") {
+    return false;
+  }
+  return true;
+}
+
+// One region's imports of the assessed rows, for the dashboard's dependency view: per material
+// and stage the figures of `critmin assess --region R --format json` (value in EUR and USD, the
+// main partners with China always, the shared-basket flag), and the region's total from
+// import_totals, which counts a CN8 code that several materials share once.
+json dependency_json(const std::string& region, const std::vector<AssessmentRow>& rows) {
+  json out;
+  out["region"] = region;
+  json list = json::array();
+  for (const AssessmentRow& r : rows) {
+    for (const ImportDependency& d : r.imports) {
+      if (d.region != region) continue;
+      json partners = json::array();
+      for (const PartnerShare& p : d.main_partners) {
+        partners.push_back({{"iso3", p.iso3},
+                            {"share", p.share},
+                            {"value_eur", p.value_eur},
+                            {"value_usd", p.value_usd}});
+      }
+      list.push_back({{"material", r.material},
+                      {"material_name", r.material_name},
+                      {"stage", stage_name(r.stage)},
+                      {"year", d.year},
+                      {"value_eur", d.value_eur},
+                      {"value_usd", d.value_usd},
+                      {"top_partner", d.top_partner},
+                      {"china_share", d.china_share},
+                      {"main_partners", std::move(partners)},
+                      {"shared_basket", d.shared_basket},
+                      {"cn8_codes", d.cn8_codes}});
+    }
+  }
+  out["rows"] = std::move(list);
+  json total = {{"value_eur", 0.0}, {"value_usd", 0.0}, {"codes", 0}, {"shared_codes", 0}};
+  for (const ImportTotal& t : import_totals(rows)) {
+    if (t.region != region) continue;
+    total = {{"year", t.year},
+             {"value_eur", t.value_eur},
+             {"value_usd", t.value_usd},
+             {"codes", t.codes},
+             {"shared_codes", t.shared_codes}};
+  }
+  out["total"] = std::move(total);
+  return out;
+}
+
 void send_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   // Messages may quote request bytes that are not UTF-8: replace those rather than throw.
@@ -458,14 +517,10 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
         }
         AssessOptions options;
         options.materials = split_list(req.get_param_value("material"));
-        const std::string stage = req.get_param_value("stage");
-        if (stage == "extraction") {
-          options.stage = Stage::kExtraction;
-        } else if (stage == "processing") {
-          options.stage = Stage::kProcessing;
-        } else if (!stage.empty() && stage != "both") {
+        if (!read_stage_param(req, options)) {
           send_error(res, 400,
-                     fmt::format("stage '{}': use extraction, processing or both", stage));
+                     fmt::format("stage '{}': use extraction, processing or both",
+                                 req.get_param_value("stage")));
           return;
         }
         options.bloc = req.get_param_value("bloc");
@@ -504,6 +559,37 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
         } else {
           send_file(res, assess_to_json(rows.value()), "application/json", "");
         }
+      }));
+
+  // The dependency view: what one importing region (EU27 or an EU member, default NLD) buys of
+  // each material, from whom, and the total with every shared basket counted once.
+  server.Get(
+      "/api/v1/dependency", guarded([this](const httplib::Request& req, httplib::Response& res) {
+        static const std::set<std::string> kKnown = {"region", "material", "stage"};
+        for (const auto& [key, value] : req.params) {
+          if (!kKnown.count(key)) {
+            send_error(res, 400,
+                       fmt::format("unknown parameter '{}'; use region, material or stage", key));
+            return;
+          }
+        }
+        AssessOptions options;
+        options.materials = split_list(req.get_param_value("material"));
+        if (!read_stage_param(req, options)) {
+          send_error(res, 400,
+                     fmt::format("stage '{}': use extraction, processing or both",
+                                 req.get_param_value("stage")));
+          return;
+        }
+        const std::string region =
+            to_upper(trim(req.has_param("region") ? req.get_param_value("region") : "NLD"));
+        options.regions = {region};
+        Result<std::vector<AssessmentRow>> rows = assess(data_, options);
+        if (!rows.is_ok()) {
+          send_error(res, http_status_of(rows.status()), rows.status().to_string());
+          return;
+        }
+        send_json(res, 200, dependency_json(region, rows.value()));
       }));
 
   server.Get("/api/v1/scenarios", guarded([this](const httplib::Request&, httplib::Response& res) {

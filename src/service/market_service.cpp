@@ -187,11 +187,11 @@ const Participant* find_participant(const MarketState& state, std::uint64_t id) 
 
 Result<std::string> MarketService::resolve_material(std::string_view name) const {
   const Material* material = dataset_->find_material(name);
-  if (!material) {
+  if (!material || material->kind != "material") {  // a group (pgm) is no market
     return Status::invalid_input(
-        fmt::format("material: '{}' is not a material of the dataset; use an id such as gallium or "
-                    "natural_graphite (critmin data info lists them)",
-                    name));
+        fmt::format("material: '{}' is not a material of the dataset{}; use an id such as gallium "
+                    "or natural_graphite (critmin data materials lists them)",
+                    name, dataset_->did_you_mean_material(name)));
   }
   return material->id;
 }
@@ -657,9 +657,9 @@ Result<Registered> MarketService::register_participant(std::uint64_t actor,
   if (Status s = check_text(request.name, "name", kMaxNameBytes, true); !s.is_ok()) return s;
   const std::string iso3 = request.country_iso3;
   if (!dataset_->find_country(iso3)) {
-    return invalid("country", fmt::format("'{}' is not a country of the dataset; give an ISO 3166 "
-                                          "alpha-3 code in capitals such as DEU or USA",
-                                          iso3));
+    return invalid("country", fmt::format("'{}' is not a country of the dataset{}; give an ISO "
+                                          "3166 alpha-3 code in capitals such as DEU or USA",
+                                          iso3, dataset_->did_you_mean_place(iso3)));
   }
   if (request.roles == 0 || (request.roles & ~kAllRoles) != 0) {
     return invalid("roles", "give at least one of operator, buyer, seller, certifier, auditor");

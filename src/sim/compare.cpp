@@ -261,12 +261,13 @@ Result<CompareRun> run_compare(const Dataset& data,
   if (options.runs > 0) {
     // The same ensemble seed for every design: run i of each design draws from the same seed,
     // so the bands differ by the design, not by the luck of the draws.
+    const std::uint64_t seed = options.seed.value_or(scenarios.front().seed);
     std::vector<EnsembleSummary> ensembles;
     for (std::size_t d = 0; d < scenarios.size(); ++d) {
       Result<PreparedSimulation> prepared = prepare_simulation(data, scenarios[d]);
       if (!prepared.is_ok()) return in_context(prepared.status(), "design " + names[d]);
       EnsembleOptions ensemble;
-      ensemble.seed = options.seed;
+      ensemble.seed = seed;
       ensemble.runs = options.runs;
       ensemble.threads = options.threads;
       Result<EnsembleRuns> runs = run_ensemble_share(
@@ -274,7 +275,7 @@ Result<CompareRun> run_compare(const Dataset& data,
           [&](std::size_t done, std::size_t) { report(years_total, runs_before + done); });
       if (!runs.is_ok()) return in_context(runs.status(), "design " + names[d]);
       runs_before += options.runs;
-      ensembles.push_back(summarize_ensemble(scenarios[d], options.seed, runs.value()));
+      ensembles.push_back(summarize_ensemble(scenarios[d], seed, runs.value()));
     }
     add_ensemble_bands(out.comparison, ensembles);
   }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/suggest.h"
 #include "core/text.h"
@@ -116,6 +117,57 @@ const Material* Dataset::find_material(std::string_view id_name_or_alias) const 
     }
   }
   return nullptr;
+}
+
+std::optional<std::vector<std::string>> Dataset::material_group_members(
+    std::string_view name) const {
+  const std::string upper = to_upper(trim(name));
+  if (upper.empty()) return std::nullopt;
+  // Which group labels (Material::group) the name selects.
+  std::set<std::string> labels;
+  std::set<std::string> ids;  // NdPr names two materials, not a label
+  if (upper == "REE") {
+    labels = {"HREE", "LREE", "REE"};
+  } else if (upper == "NDPR") {
+    ids = {"neodymium", "praseodymium"};
+  } else {
+    for (const Material& m : materials) {
+      if (m.kind == "material" && !m.group.empty() && to_upper(m.group) == upper) {
+        labels.insert(m.group);
+      }
+    }
+    // A group row's id, name or alias (hree, "Platinum group metals", PGMs) stands for its label.
+    if (labels.empty()) {
+      if (const Material* row = find_material(name); row && row->kind == "group") {
+        labels.insert(row->group.empty() ? to_upper(row->id) : row->group);
+      }
+    }
+  }
+  std::vector<std::string> members;
+  for (const Material& m : materials) {
+    if (m.kind == "material" && (labels.contains(m.group) || ids.contains(m.id))) {
+      members.push_back(m.id);
+    }
+  }
+  if (members.empty()) return std::nullopt;
+  return members;
+}
+
+std::string Dataset::did_you_mean_material(std::string_view name) const {
+  std::vector<std::string> names = {"REE", "NdPr"};
+  std::set<std::string> labels;
+  for (const Material& m : materials) {
+    names.push_back(m.id);
+    if (to_lower(m.name) != m.id) names.push_back(m.name);
+    names.insert(names.end(), m.aliases.begin(), m.aliases.end());
+    if (!m.group.empty() && labels.insert(m.group).second && m.group != "REE") {
+      names.push_back(m.group);
+    }
+  }
+  // One spelling per name (an alias may repeat an id or a group label in another case).
+  std::set<std::string> seen;
+  std::erase_if(names, [&](const std::string& n) { return !seen.insert(to_lower(n)).second; });
+  return did_you_mean(trim(name), names);
 }
 
 const Country* Dataset::find_country(std::string_view iso3) const {

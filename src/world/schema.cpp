@@ -252,15 +252,19 @@ void SchemaTable::validate(const ReferenceSets& references, std::vector<Diagnost
   if (problems.size() != problems_before) return;
 
   std::map<std::string, int> first_line_of_key;
+  std::string key;
   for (CsvRecord& record : csv_.records) {
-    std::string key;
+    key.clear();
     for (std::size_t a = 0; a < schema_.attributes.size(); ++a) {
       const Attribute& attribute = schema_.attributes[a];
       std::string& cell = record.fields[column_of_attribute_[a]];
       const auto report = [&](std::string message) {
         problems.push_back({csv_.file, record.line, attribute.name, std::move(message)});
       };
-      if (attribute.key) key += cell + '\x1f';
+      if (attribute.key) {
+        key += cell;
+        key += '\x1f';
+      }
       if (trim(cell).empty()) {
         if (attribute.required()) {
           report("empty value; this attribute is required");

@@ -62,6 +62,18 @@ function startServer(marketDir) {
   });
 }
 
+// Runs the CLI and resolves with its stdout (rejects on a non-zero exit).
+function runCritmin(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(critmin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`critmin ${args.join(' ')}: ${err}`))));
+  });
+}
+
 async function api(url) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
@@ -98,6 +110,48 @@ try {
   const apiRows = await api(server.url + '/api/v1/assess?stage=both&bloc=club&breaches_only=false');
   check(shownRows === apiRows.length, `assess table shows ${shownRows} rows, the API ${apiRows.length}`);
   await page.screenshot({ path: join(artifacts, 'dashboard-dataset.png') });
+
+  // The dependency view of a picked region shows, per material, what `critmin assess --region
+  // NLD --format json` gives: values in EUR and USD, China's share (always among the partners),
+  // the shared-basket flag; its total counts each shared basket once.
+  await page.click('nav.tabs button[data-panel="panel-dependency"]');
+  await page.fill('#dependency-region', 'EU27');
+  await page.click('#dependency-run');
+  await page.waitForSelector('#dependency-rows[data-region="EU27"] tbody tr', { timeout: 30000 });
+  await page.fill('#dependency-region', 'nld');
+  await page.click('#dependency-run');
+  await page.waitForSelector('#dependency-rows[data-region="NLD"] tbody tr', { timeout: 30000 });
+  const shownDependency = await page.$$eval('#dependency-rows tbody tr', (trs) => trs.map((tr) => ({
+    key: tr.dataset.material + '/' + tr.dataset.stage, eur: tr.dataset.valueEur, usd: tr.dataset.valueUsd,
+    china: tr.dataset.chinaShare, basket: tr.dataset.sharedBasket,
+    partners: tr.querySelector('td.partners').textContent })));
+  const cliRows = JSON.parse(await runCritmin(['assess', '--region', 'NLD', '--format', 'json']))
+    .filter((r) => r.imports.NLD);
+  check(shownDependency.length === cliRows.length && cliRows.length > 0,
+    `dependency: ${shownDependency.length} rows shown, the CLI has ${cliRows.length} with NLD imports`);
+  let naiveEur = 0;
+  let sharedRows = 0;
+  for (const r of cliRows) {
+    const nl = r.imports.NLD;
+    naiveEur += nl.value_eur;
+    if (nl.shared_basket) sharedRows += 1;
+    const shown = shownDependency.find((s) => s.key === r.material + '/' + r.stage);
+    check(shown && shown.eur === String(nl.value_eur) && shown.usd === String(nl.value_usd) &&
+      shown.china === String(nl.china_share) && shown.basket === String(nl.shared_basket),
+      `dependency: ${r.material} ${r.stage} shows ${JSON.stringify(shown)}, the CLI ${JSON.stringify(nl)}`);
+    check(shown && shown.partners.includes('CHN ') &&
+      nl.main_partners.every((p) => shown.partners.includes(p.iso3 + ' ')),
+      `dependency: ${r.material} ${r.stage} lists partners "${shown && shown.partners}"`);
+  }
+  const total = await page.$eval('#dependency-total', (tr) => ({ eur: Number(tr.dataset.valueEur),
+    usd: Number(tr.dataset.valueUsd) }));
+  const apiTotal = (await api(server.url + '/api/v1/dependency?region=NLD')).total;
+  check(total.eur === apiTotal.value_eur && total.usd === apiTotal.value_usd,
+    `dependency: the total shown ${JSON.stringify(total)} is the API's ${JSON.stringify(apiTotal)}`);
+  check(sharedRows > 1 && total.eur < naiveEur - 1,
+    `dependency: the total (${total.eur} EUR) counts the shared baskets of ${sharedRows} rows once ` +
+    `(the rows sum to ${naiveEur} EUR)`);
+  await page.screenshot({ path: join(artifacts, 'dashboard-dependency.png'), fullPage: true });
 
   // A scenario with a mistake is refused with the reader's message, and nothing runs.
   await page.click('nav.tabs button[data-panel="panel-scenarios"]');

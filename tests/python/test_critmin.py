@@ -324,6 +324,13 @@ def test_compare_with_runs_adds_bands(no_floor_scenario):
     assert set(result.bands["statistic"]) == {"p5", "p50", "p95"}
 
 
+def test_compare_seed_defaults_to_the_reference_scenarios_like_ensemble():
+    designs = [SCENARIOS / "sim-gallium-ban.toml", SCENARIOS / "sim-gallium-ban-stockpile.toml"]
+    by_default = critmin.compare(designs, runs=3, threads=2)
+    own_seed = critmin.compare(designs, runs=3, threads=2, seed=7)  # sim-gallium-ban's seed
+    pd.testing.assert_frame_equal(by_default.bands, own_seed.bands)
+
+
 def test_compare_needs_two_scenarios():
     with pytest.raises(critmin.Error, match="at least two scenarios, got 1") as error:
         critmin.compare([SCENARIOS / "baseline.toml"])

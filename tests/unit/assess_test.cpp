@@ -751,7 +751,7 @@ TEST(AssessErrors, RejectsAnEmptyMaterialName) {
     EXPECT_EQ(rows.status().code(), StatusCode::kInvalidInput);
     EXPECT_EQ(rows.status().message(),
               "--material: empty material name; give an id or name such as gallium or "
-              "natural_graphite, or a group (REE, HREE, LREE, PGM)");
+              "natural_graphite, or a group (REE, HREE, LREE, PGM, NdPr)");
   }
 }
 
@@ -827,6 +827,93 @@ TEST(AssessErrors, RejectsANotANumberOverride) {
 }
 
 // ---- the shipped default dataset --------------------------------------------------------------
+
+// The materials (ids) of the rows assess returns for one --material name on the default data.
+std::set<std::string> materials_selected_by(const std::string& name) {
+  const Result<Dataset>& data = default_dataset();
+  EXPECT_TRUE(data.is_ok()) << data.status().to_string();
+  if (!data.is_ok()) return {};
+  AssessOptions options;
+  options.materials = {name};
+  const auto rows = assess(data.value(), options);
+  EXPECT_TRUE(rows.is_ok()) << name << ": " << rows.status().to_string();
+  std::set<std::string> ids;
+  if (rows.is_ok()) {
+    for (const AssessmentRow& r : rows.value()) ids.insert(r.material);
+  }
+  return ids;
+}
+
+TEST(AssessDefaultData, PgmSelectsEveryPlatinumGroupMetalNotOneOfThem) {
+  const std::set<std::string> pgm = {"iridium", "palladium", "platinum", "rhodium", "ruthenium"};
+  for (const std::string name : {"PGM", "pgm", "PGMs", "Platinum group metals"}) {
+    EXPECT_EQ(materials_selected_by(name), pgm) << name;
+  }
+}
+
+TEST(AssessDefaultData, RareEarthGroupsSelectTheirMembers) {
+  const std::set<std::string> lree = {"cerium", "lanthanum", "neodymium", "praseodymium",
+                                      "samarium"};
+  const std::set<std::string> hree_and_lree_and_scandium = [&] {
+    std::set<std::string> all = materials_selected_by("HREE");
+    EXPECT_TRUE(all.contains("dysprosium") && all.contains("yttrium") && !all.contains("cerium"));
+    for (const std::string& id : materials_selected_by("LREE")) all.insert(id);
+    all.insert("scandium");
+    return all;
+  }();
+  EXPECT_EQ(materials_selected_by("LREE"), lree);
+  EXPECT_EQ(materials_selected_by("REE"), hree_and_lree_and_scandium);
+  EXPECT_EQ(materials_selected_by("NdPr"), (std::set<std::string>{"neodymium", "praseodymium"}));
+  EXPECT_EQ(materials_selected_by("ndpr"), (std::set<std::string>{"neodymium", "praseodymium"}));
+}
+
+TEST(AssessSelection, AGroupLabelWinsOverAMaterialAliasOfTheSameSpelling) {
+  // A source spelling "PGM" on one member must not turn the group into that member.
+  Result<Dataset> loaded = load_dataset(CRITMIN_TEST_DATA);
+  ASSERT_OK(loaded);
+  Dataset data = std::move(loaded).value();
+  for (Material& m : data.materials) {
+    if (m.id == "iridium") m.aliases = {"PGM"};
+  }
+  AssessOptions options;
+  options.materials = {"PGM"};
+  const auto rows = assess(data, options);
+  ASSERT_OK(rows);
+  std::set<std::string> ids;
+  for (const AssessmentRow& r : rows.value()) ids.insert(r.material);
+  EXPECT_EQ(ids,
+            (std::set<std::string>{"iridium", "palladium", "platinum", "rhodium", "ruthenium"}));
+}
+
+TEST(AssessErrors, AMistypedMaterialGroupOrCountryGetsADidYouMean) {
+  const Result<Dataset>& data = default_dataset();
+  ASSERT_OK(data);
+  const std::vector<std::pair<std::string, std::string>> typos = {
+      {"galium", "(did you mean gallium?)"},
+      {"PMG", "(did you mean PGM?)"},
+      {"NdRp", "(did you mean NdPr?)"}};
+  for (const auto& [typo, hint] : typos) {
+    AssessOptions options;
+    options.materials = {typo};
+    const auto rows = assess(data.value(), options);
+    ASSERT_FALSE(rows.is_ok()) << typo;
+    EXPECT_EQ(rows.status().code(), StatusCode::kNotFound);
+    EXPECT_NE(rows.status().message().find("'" + typo + "' " + hint), std::string::npos)
+        << rows.status().message();
+  }
+  AssessOptions bloc;
+  bloc.bloc = "clubb";
+  const auto b = assess(data.value(), bloc);
+  ASSERT_FALSE(b.is_ok());
+  EXPECT_NE(b.status().message().find("'clubb' (did you mean club?)"), std::string::npos)
+      << b.status().message();
+  AssessOptions country;
+  country.bloc = "USA,JNP";
+  const auto c = assess(data.value(), country);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_NE(c.status().message().find("'JNP' (did you mean JPN or MNP?)"), std::string::npos)
+      << c.status().message();
+}
 
 TEST(AssessDefaultData, ReturnsARowForEveryCriticalMaterialWithSupplyShares) {
   const Result<Dataset>& data = default_dataset();

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -414,6 +415,35 @@ TEST_F(Cli, UnknownMaterialSuggestsTheNearestAndWhereToLook) {
   EXPECT_NE(assess.err.find("(did you mean germanium?)"), std::string::npos) << assess.err;
 }
 
+TEST_F(Cli, AssessAnswersForEveryMemberOfAGroupName) {
+  const CliRun r = run("assess --material PGM --stage processing --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json rows = nlohmann::json::parse(r.out);
+  std::set<std::string> materials;
+  for (const nlohmann::json& row : rows) materials.insert(row["material"].get<std::string>());
+  EXPECT_EQ(materials,
+            (std::set<std::string>{"iridium", "palladium", "platinum", "rhodium", "ruthenium"}));
+}
+
+TEST_F(Cli, ClearAndSimulateRefuseAGroupNameListingItsMembers) {
+  const CliRun clear = run("clear --material PGM");
+  EXPECT_EQ(clear.exit_code, 2) << clear.err;
+  EXPECT_NE(clear.err.find("'PGM' is a group of 5 materials (iridium, palladium, platinum, "
+                           "rhodium, ruthenium), not one market"),
+            std::string::npos)
+      << clear.err;
+  EXPECT_TRUE(clear.out.empty());
+  write_file(dir_ / "group.toml",
+             "[scenario]\nyears = [2025, 2027]\nseed = 1\nmaterials = [\"gallium\", \"HREE\"]\n");
+  const CliRun simulate = run("simulate " + quote((dir_ / "group.toml").string()) + " --out " +
+                              quote((dir_ / "out").string()));
+  EXPECT_EQ(simulate.exit_code, 2) << simulate.err;
+  EXPECT_NE(simulate.err.find("group.toml:4:materials: 'HREE' is a group of"), std::string::npos)
+      << simulate.err;
+  EXPECT_NE(simulate.err.find("dysprosium"), std::string::npos) << simulate.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "summary.json"));
+}
+
 TEST_F(Cli, DataMaterialsListsIdsGroupsAndCoverage) {
   const CliRun r = run("data materials");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -493,6 +523,26 @@ TEST_F(Cli, SimulatePrintsMoneyInMillionsAndNoScientificNotation) {
 }
 
 // ---- issue 20: honest input, names people mistype, progress -----------------------------------
+
+// The same flag has the same default everywhere: compare's ensemble seed, like ensemble's, is the
+// scenario's own (the reference's, 7 here), not a fixed 1.
+TEST_F(Cli, CompareDrawsItsEnsemblesFromTheReferenceScenariosSeedByDefault) {
+  const fs::path scenarios = fs::path(CRITMIN_TEST_DATA) / ".." / "scenarios";
+  const std::string designs = quote((scenarios / "sim-gallium-ban.toml").string()) + " " +
+                              quote((scenarios / "sim-gallium-ban-stockpile.toml").string()) +
+                              " --runs 3 --threads 2 --format json --progress none";
+  const CliRun by_default = run("compare " + designs);
+  const CliRun seed_7 = run("compare " + designs + " --seed 7");
+  const CliRun seed_1 = run("compare " + designs + " --seed 1");
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
+  ASSERT_EQ(seed_7.exit_code, 0) << seed_7.err;
+  ASSERT_EQ(seed_1.exit_code, 0) << seed_1.err;
+  EXPECT_NE(by_default.out.find("\"bands\""), std::string::npos);
+  EXPECT_EQ(by_default.out, seed_7.out);
+  EXPECT_NE(by_default.out, seed_1.out);
+  EXPECT_NE(run("compare --help").out.find("default: the first scenario's seed"),
+            std::string::npos);
+}
 
 // Item 6: a scenario's years must lie from the base year to the projection horizon after it; the
 // CLI says where and how to fix it, with exit code 2.

@@ -8,6 +8,8 @@
 #include <random>
 #include <thread>
 
+#include "critmin/metrics/assess.h"
+#include "critmin/report/report.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/service/dashboard.h"
 #include "critmin/service/http_server.h"
@@ -143,6 +145,70 @@ TEST_F(DashboardApi, AssessAnswersBadFiltersWithAMessage) {
     EXPECT_EQ(a.status, status) << path << ": " << a.body;
     EXPECT_NE(a.parsed.value("error", "").find(message), std::string::npos)
         << path << ": " << a.body;
+  }
+}
+
+// The dependency view's figures are those of `critmin assess --region NLD --format json` (the
+// same rows), and its total counts a basket that several materials share once.
+TEST_F(DashboardApi, DependencyGivesARegionsPartnersValuesAndABasketCountedOnce) {
+  const Answer a = get("/api/v1/dependency?region=nld&material=NdPr&stage=processing");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.parsed["region"], "NLD");
+  const json& rows = a.parsed["rows"];
+  ASSERT_EQ(rows.size(), 2u) << a.body;
+
+  AssessOptions options;
+  options.materials = {"neodymium", "praseodymium"};
+  options.stage = Stage::kProcessing;
+  options.regions = {"NLD"};
+  const auto assessed = assess(test::default_data(), options);
+  ASSERT_TRUE(assessed.is_ok()) << assessed.status().to_string();
+  const json cli = json::parse(assess_to_json(assessed.value()));
+  ASSERT_EQ(cli.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const json& nl = cli[i]["imports"]["NLD"];
+    EXPECT_EQ(rows[i]["material"], cli[i]["material"]);
+    EXPECT_EQ(rows[i]["value_eur"], nl["value_eur"]);
+    EXPECT_EQ(rows[i]["value_usd"], nl["value_usd"]);
+    EXPECT_EQ(rows[i]["china_share"], nl["china_share"]);
+    EXPECT_EQ(rows[i]["shared_basket"], true);
+    EXPECT_EQ(rows[i]["cn8_codes"], nl["cn8_codes"]);
+    ASSERT_EQ(rows[i]["main_partners"].size(), nl["main_partners"].size());
+    bool china = false;
+    for (std::size_t p = 0; p < nl["main_partners"].size(); ++p) {
+      const json& partner = rows[i]["main_partners"][p];
+      EXPECT_EQ(partner["iso3"], nl["main_partners"][p]["iso3"]);
+      EXPECT_EQ(partner["share"], nl["main_partners"][p]["share"]);
+      EXPECT_EQ(partner["value_eur"], nl["main_partners"][p]["value_eur"]);
+      EXPECT_NEAR(partner["value_usd"].get<double>(),
+                  partner["value_eur"].get<double>() * nl["value_usd"].get<double>() /
+                      nl["value_eur"].get<double>(),
+                  1e-6 * partner["value_usd"].get<double>() + 1e-9);
+      china = china || partner["iso3"] == "CHN";
+    }
+    EXPECT_TRUE(china) << rows[i].dump();
+  }
+  // Neodymium and praseodymium are the same five customs codes: each row carries the whole
+  // basket, and the total is that basket once, not twice.
+  EXPECT_EQ(rows[0]["value_eur"], rows[1]["value_eur"]);
+  const json& total = a.parsed["total"];
+  EXPECT_DOUBLE_EQ(total["value_eur"].get<double>(), rows[0]["value_eur"].get<double>());
+  EXPECT_DOUBLE_EQ(total["value_usd"].get<double>(), rows[0]["value_usd"].get<double>());
+  EXPECT_EQ(total["codes"], 5);
+  EXPECT_EQ(total["shared_codes"], 5);
+
+  const std::vector<std::tuple<std::string, int, std::string>> bad = {
+      {"/api/v1/dependency?region=USA", 400, "'USA' has no import data"},
+      {"/api/v1/dependency?region=NDL", 400, "(did you mean NLD?)"},
+      {"/api/v1/dependency?material=PMG", 404, "(did you mean PGM?)"},
+      {"/api/v1/dependency?stage=smelting", 400, "use extraction, processing or both"},
+      {"/api/v1/dependency?bloc=club", 400, "unknown parameter 'bloc'"},
+  };
+  for (const auto& [path, status, message] : bad) {
+    const Answer e = get(path);
+    EXPECT_EQ(e.status, status) << path << ": " << e.body;
+    EXPECT_NE(e.parsed.value("error", "").find(message), std::string::npos)
+        << path << ": " << e.body;
   }
 }
 

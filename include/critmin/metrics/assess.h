@@ -68,6 +68,7 @@ struct PartnerShare {
   std::string iso3;
   double share = 0.0;      // [0-1] of the region's import value
   double value_eur = 0.0;  // [EUR]
+  double value_usd = 0.0;  // [USD] at the year's fx rate, as ImportDependency::value_usd
 };
 
 // How many partners `main_partners` lists besides China.

@@ -143,9 +143,11 @@ void add_ensemble_bands(Comparison& comparison, const std::vector<EnsembleSummar
 Comparison compare_scorecards(const std::vector<NamedScorecards>& designs);
 
 struct CompareOptions {
-  std::size_t runs = 0;    // ensemble runs per design (`--runs`); 0: no bands
-  int threads = 1;         // worker threads of each ensemble
-  std::uint64_t seed = 1;  // the ensemble seed, the same for every design
+  std::size_t runs = 0;  // ensemble runs per design (`--runs`); 0: no bands
+  int threads = 1;       // worker threads of each ensemble
+  // The ensemble seed, the same for every design; unset: the reference design's (the first
+  // scenario's) seed, as `ensemble` defaults to its scenario's.
+  std::optional<std::uint64_t> seed;
 };
 
 // Progress of a compare: the simulated years of the designs' deterministic runs so far, then the

@@ -371,6 +371,14 @@ class Dataset {
   std::vector<ReeMarketFigure> ree_element_market;
 
   const Material* find_material(std::string_view id_name_or_alias) const;
+  // The materials (kind "material") a group name stands for, in dataset order, or nullopt when
+  // `name` is no group: REE (every rare earth: HREE, LREE and scandium), HREE, LREE, PGM, their
+  // group rows' ids, names and aliases (hree, "Platinum group metals", PGMs), and NdPr (neodymium
+  // and praseodymium). Case-insensitive.
+  std::optional<std::vector<std::string>> material_group_members(std::string_view name) const;
+  // " (did you mean gallium?)": the material ids, names, aliases and group names nearest to a
+  // mistyped material name; empty when none is near.
+  std::string did_you_mean_material(std::string_view name) const;
   const Country* find_country(std::string_view iso3) const;
   // A parameter's value; the dataset check guarantees that every parameter critmin uses exists.
   double parameter(const std::string& name) const;
