@@ -89,19 +89,20 @@ std::vector<LongTable> simulation_long_tables(const sim::SimulationResult& resul
                          {}};
     for (const sim::AppraisalRow& a : result.appraisals) {
       for (const auto& [figure, value] : std::vector<std::pair<const char*, std::optional<double>>>{
-               {"probability_npv_positive", a.probability_npv_positive},
-               {"expected_npv_usd", a.expected_npv_usd},
-               {"npv_p5_usd", a.npv_p5_usd},
-               {"npv_p95_usd", a.npv_p95_usd},
-               {"fiscal_cost_usd_total", a.fiscal_cost_usd_total},
-               {"investable", a.investable ? 1.0 : 0.0},
+               {"probability_npv_positive", a.figures.probability_npv_positive},
+               {"expected_npv_usd", a.figures.expected_npv_usd},
+               {"npv_p5_usd", a.figures.npv_p5_usd},
+               {"npv_p95_usd", a.figures.npv_p95_usd},
+               {"fiscal_cost_usd_total", a.figures.fiscal_cost_usd},
+               {"investable", a.figures.investable ? 1.0 : 0.0},
                {"investable_floor_usd_per_t", a.investable_floor_usd_per_t}}) {
         Result<const FigureAttributes*> figure_attributes =
             find_figure(FigureGroup::kSummary, figure);
         appraisals.rows.push_back(
             {a.material, a.region, std::string(stage_name(a.stage)), number(a.capacity_t),
-             std::to_string(a.online_year), std::to_string(a.runs), a.supplier, a.instruments,
-             figure, figure_attributes.is_ok() ? figure_attributes.value()->label : "",
+             std::to_string(a.online_year), std::to_string(a.runs), a.figures.supplier,
+             a.figures.instruments, figure,
+             figure_attributes.is_ok() ? figure_attributes.value()->label : "",
              optional_number(value),
              figure_attributes.is_ok() ? figure_attributes.value()->unit : ""});
       }

@@ -49,6 +49,18 @@ const Material* scenario_material(const Dataset& data, const std::string& name,
   return m;
 }
 
+// A country key of a table: the ISO3 code when the dataset knows it, else nullopt (with a
+// problem recorded when the key is there but names no country).
+std::optional<std::string> country_of(TableReader& in, const Dataset& data) {
+  const auto country = in.text("country");
+  if (country && !data.find_country(*country)) {
+    in.error("country", fmt::format("'{}'{} is not an ISO3 country code, e.g. GRC", *country,
+                                    data.did_you_mean_place(*country)));
+    return std::nullopt;
+  }
+  return country;
+}
+
 // A material key of a table: the material's id, or nullopt with a problem recorded.
 std::optional<std::string> material_of(TableReader& in, const Dataset& data,
                                        std::string_view hint = "an id such as gallium or a name") {
@@ -559,11 +571,7 @@ void read_appraisals(const Reading& r, ScenarioSpec& spec) {
     AppraisalSpec a;
     a.line = in.line();
     const auto material = material_of(in, r.data);
-    const auto country = in.text("country");
-    if (country && !r.data.find_country(*country)) {
-      in.error("country", fmt::format("'{}'{} is not an ISO3 country code, e.g. USA", *country,
-                                      r.data.did_you_mean_place(*country)));
-    }
+    const auto country = country_of(in, r.data);
     const auto stage = in.has("stage") ? stage_of(in) : std::optional<Stage>(Stage::kProcessing);
     const auto capacity = in.number("capacity_t");
     if (capacity && *capacity <= 0.0) {
@@ -573,10 +581,7 @@ void read_appraisals(const Reading& r, ScenarioSpec& spec) {
     a.unit_cost_usd_per_t = in.number("unit_cost_usd_per_t");
     a.online_year = in.integer("online_year");
     const auto runs = in.integer("runs");
-    if (!material || !country || !r.data.find_country(*country) || !stage || !capacity ||
-        *capacity <= 0.0) {
-      continue;
-    }
+    if (!material || !country || !stage || !capacity || *capacity <= 0.0) continue;
     a.material = *material;
     a.country = *country;
     a.stage = *stage;
@@ -612,11 +617,7 @@ void read_projects(const Reading& r, ScenarioSpec& spec) {
       if (!in.has(key)) in.error(key, fmt::format("missing key '{}'{}", key, kind));
     }
     const auto material = in.has("material") ? material_of(in, r.data) : std::nullopt;
-    const auto country = in.text("country");
-    if (country && !r.data.find_country(*country)) {
-      in.error("country", fmt::format("'{}'{} is not an ISO3 country code, e.g. GRC", *country,
-                                      r.data.did_you_mean_place(*country)));
-    }
+    const auto country = country_of(in, r.data);
     const auto stage = in.has("stage") ? stage_of(in) : std::nullopt;
     const auto capacity = in.number("capacity_t");
     if (capacity && *capacity <= 0.0) {
@@ -626,8 +627,7 @@ void read_projects(const Reading& r, ScenarioSpec& spec) {
     const auto online = in.integer("online_year");
     p.unit_cost_usd_per_t = in.number("unit_cost_usd_per_t");
     p.capex_usd = in.number("capex_usd");
-    if (!material || !country || !r.data.find_country(*country) || !stage || !capacity ||
-        *capacity <= 0.0 || !online) {
+    if (!material || !country || !stage || !capacity || *capacity <= 0.0 || !online) {
       continue;
     }
     p.material = *material;

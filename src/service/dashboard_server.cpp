@@ -110,20 +110,6 @@ Result<std::string> xlsx_bytes(const std::string& what,
   return bytes;
 }
 
-// The `stage` parameter of /assess and /dependency into `options`: extraction, processing, both or
-// empty (both); false when it is none of them.
-bool read_stage_param(const httplib::Request& req, AssessOptions& options) {
-  const std::string stage = req.get_param_value("stage");
-  if (stage == "extraction") {
-    options.stage = Stage::kExtraction;
-  } else if (stage == "processing") {
-    options.stage = Stage::kProcessing;
-  } else if (!stage.empty() && stage != "both") {
-    return false;
-  }
-  return true;
-}
-
 // One region's imports of the assessed rows, for the dashboard's dependency view: per material
 // and stage the figures of `critmin assess --region R --format json` (value in EUR and USD, the
 // main partners with China always, the shared-basket flag), and the region's total from
@@ -236,6 +222,31 @@ std::vector<std::string> split_list(const std::string& text) {
     start = comma + 1;
   }
   return out;
+}
+
+// The query of /assess and /dependency: no parameter outside `known` (`listed` names them for
+// the message), then `material` (a list) and `stage` (extraction, processing, both or empty) into
+// `options`. False, with a 400 answer sent, when the query breaks either rule.
+bool read_assess_query(const httplib::Request& req, httplib::Response& res,
+                       const std::set<std::string>& known, std::string_view listed,
+                       AssessOptions& options) {
+  for (const auto& [key, value] : req.params) {
+    if (!known.count(key)) {
+      send_error(res, 400, fmt::format("unknown parameter '{}'; use {}", key, listed));
+      return false;
+    }
+  }
+  options.materials = split_list(req.get_param_value("material"));
+  const std::string stage = req.get_param_value("stage");
+  if (stage == "extraction") {
+    options.stage = Stage::kExtraction;
+  } else if (stage == "processing") {
+    options.stage = Stage::kProcessing;
+  } else if (!stage.empty() && stage != "both") {
+    send_error(res, 400, fmt::format("stage '{}': use extraction, processing or both", stage));
+    return false;
+  }
+  return true;
 }
 
 int http_status_of(const Status& status) {
@@ -506,21 +517,9 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
       "/api/v1/assess", guarded([this](const httplib::Request& req, httplib::Response& res) {
         static const std::set<std::string> kKnown = {"material", "stage",         "bloc",
                                                      "region",   "breaches_only", "format"};
-        for (const auto& [key, value] : req.params) {
-          if (!kKnown.count(key)) {
-            send_error(res, 400,
-                       fmt::format("unknown parameter '{}'; use material, stage, bloc, "
-                                   "region, breaches_only or format",
-                                   key));
-            return;
-          }
-        }
         AssessOptions options;
-        options.materials = split_list(req.get_param_value("material"));
-        if (!read_stage_param(req, options)) {
-          send_error(res, 400,
-                     fmt::format("stage '{}': use extraction, processing or both",
-                                 req.get_param_value("stage")));
+        if (!read_assess_query(req, res, kKnown,
+                               "material, stage, bloc, region, breaches_only or format", options)) {
           return;
         }
         options.bloc = req.get_param_value("bloc");
@@ -563,34 +562,22 @@ void DashboardServer::Impl::register_routes(HttpServer& http_server) {
 
   // The dependency view: what one importing region (EU27 or an EU member, default NLD) buys of
   // each material, from whom, and the total with every shared basket counted once.
-  server.Get(
-      "/api/v1/dependency", guarded([this](const httplib::Request& req, httplib::Response& res) {
-        static const std::set<std::string> kKnown = {"region", "material", "stage"};
-        for (const auto& [key, value] : req.params) {
-          if (!kKnown.count(key)) {
-            send_error(res, 400,
-                       fmt::format("unknown parameter '{}'; use region, material or stage", key));
-            return;
-          }
-        }
-        AssessOptions options;
-        options.materials = split_list(req.get_param_value("material"));
-        if (!read_stage_param(req, options)) {
-          send_error(res, 400,
-                     fmt::format("stage '{}': use extraction, processing or both",
-                                 req.get_param_value("stage")));
-          return;
-        }
-        const std::string region =
-            to_upper(trim(req.has_param("region") ? req.get_param_value("region") : "NLD"));
-        options.regions = {region};
-        Result<std::vector<AssessmentRow>> rows = assess(data_, options);
-        if (!rows.is_ok()) {
-          send_error(res, http_status_of(rows.status()), rows.status().to_string());
-          return;
-        }
-        send_json(res, 200, dependency_json(region, rows.value()));
-      }));
+  server.Get("/api/v1/dependency",
+             guarded([this](const httplib::Request& req, httplib::Response& res) {
+               static const std::set<std::string> kKnown = {"region", "material", "stage"};
+               AssessOptions options;
+               if (!read_assess_query(req, res, kKnown, "region, material or stage", options))
+                 return;
+               const std::string region =
+                   to_upper(trim(req.has_param("region") ? req.get_param_value("region") : "NLD"));
+               options.regions = {region};
+               Result<std::vector<AssessmentRow>> rows = assess(data_, options);
+               if (!rows.is_ok()) {
+                 send_error(res, http_status_of(rows.status()), rows.status().to_string());
+                 return;
+               }
+               send_json(res, 200, dependency_json(region, rows.value()));
+             }));
 
   server.Get("/api/v1/scenarios", guarded([this](const httplib::Request&, httplib::Response& res) {
                send_json(res, 200, list_scenarios(options_.scenarios_dir, data_));

@@ -460,14 +460,7 @@ Status add_scenario_appraisals(const Dataset& data, const SimulationScenario& sc
       row.capacity_t = r.project.capacity_t;
       row.online_year = r.online_year;
       row.runs = r.runs;
-      row.supplier = c.supplier;
-      row.instruments = c.instruments;
-      row.probability_npv_positive = c.probability_npv_positive;
-      row.expected_npv_usd = c.expected_npv_usd;
-      row.npv_p5_usd = c.npv_p5_usd;
-      row.npv_p95_usd = c.npv_p95_usd;
-      row.fiscal_cost_usd_total = c.fiscal_cost_usd;
-      row.investable = c.investable;
+      row.figures = c;
       row.investable_floor_usd_per_t = r.investable_floor_usd_per_t;
       result.appraisals.push_back(std::move(row));
     }

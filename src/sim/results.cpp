@@ -338,14 +338,14 @@ std::string simulation_to_json(const SimulationResult& result) {
            {"capacity_t", a.capacity_t},
            {"online_year", a.online_year},
            {"runs", a.runs},
-           {"supplier", a.supplier},
-           {"instruments", a.instruments},
-           {"probability_npv_positive", a.probability_npv_positive},
-           {"expected_npv_usd", a.expected_npv_usd},
-           {"npv_p5_usd", a.npv_p5_usd},
-           {"npv_p95_usd", a.npv_p95_usd},
-           {"fiscal_cost_usd_total", a.fiscal_cost_usd_total},
-           {"investable", a.investable},
+           {"supplier", a.figures.supplier},
+           {"instruments", a.figures.instruments},
+           {"probability_npv_positive", a.figures.probability_npv_positive},
+           {"expected_npv_usd", a.figures.expected_npv_usd},
+           {"npv_p5_usd", a.figures.npv_p5_usd},
+           {"npv_p95_usd", a.figures.npv_p95_usd},
+           {"fiscal_cost_usd_total", a.figures.fiscal_cost_usd},
+           {"investable", a.figures.investable},
            {"investable_floor_usd_per_t",
             a.investable_floor_usd_per_t ? json(*a.investable_floor_usd_per_t) : json()}});
     }
@@ -442,15 +442,15 @@ std::string simulation_to_table(const SimulationResult& result) {
     std::string investable;
     for (std::size_t k = i; k < std::min(i + 4, result.appraisals.size()); ++k) {
       const AppraisalRow& c = result.appraisals[k];
-      cases[c.supplier + "/" + c.instruments] = &c;
-      if (c.investable)
-        investable += (investable.empty() ? "" : ", ") + c.supplier + "/" + c.instruments;
+      const std::string name = c.figures.supplier + "/" + c.figures.instruments;
+      cases[name] = &c;
+      if (c.figures.investable) investable += (investable.empty() ? "" : ", ") + name;
     }
     const auto share = [&](const char* key) {
       auto it = cases.find(key);
       return it == cases.end()
                  ? std::string("-")
-                 : fmt::format("{:.1f}%", 100.0 * it->second->probability_npv_positive);
+                 : fmt::format("{:.1f}%", 100.0 * it->second->figures.probability_npv_positive);
     };
     out += fmt::format(
         "appraisal: {} of {} {} in {}, online {} ({} runs): P(NPV>0) {} with the instruments, {} "

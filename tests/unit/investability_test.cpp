@@ -187,11 +187,11 @@ runs = 4
   for (std::size_t k = 0; k < 4; ++k) {
     const AppraisalRow& row = result.appraisals[k];
     const InvestabilityCase& c = direct.value().cases[k];
-    EXPECT_EQ(row.supplier, c.supplier);
-    EXPECT_EQ(row.instruments, c.instruments);
-    EXPECT_EQ(row.probability_npv_positive, c.probability_npv_positive);
-    EXPECT_EQ(row.expected_npv_usd, c.expected_npv_usd);
-    EXPECT_EQ(row.fiscal_cost_usd_total, c.fiscal_cost_usd);
+    EXPECT_EQ(row.figures.supplier, c.supplier);
+    EXPECT_EQ(row.figures.instruments, c.instruments);
+    EXPECT_EQ(row.figures.probability_npv_positive, c.probability_npv_positive);
+    EXPECT_EQ(row.figures.expected_npv_usd, c.expected_npv_usd);
+    EXPECT_EQ(row.figures.fiscal_cost_usd, c.fiscal_cost_usd);
     EXPECT_EQ(row.investable_floor_usd_per_t, direct.value().investable_floor_usd_per_t);
     EXPECT_EQ(row.region, "USA");
     EXPECT_EQ(row.runs, 4u);

@@ -51,19 +51,8 @@ struct InvestabilityOptions {
   std::string leader = "CHN";
 };
 
-struct InvestabilityCase {
-  std::string supplier;     // "passive" | "strategic"
-  std::string instruments;  // "none" | "all"
-  double probability_npv_positive = 0.0;
-  double expected_npv_usd = 0.0;
-  double npv_p5_usd = 0.0;
-  double npv_p50_usd = 0.0;
-  double npv_p95_usd = 0.0;
-  double discount_rate = 0.0;    // the hurdle rate used (contracted when an instrument fixes it)
-  double fiscal_cost_usd = 0.0;  // mean over the runs of the instruments' total fiscal cost
-  double mean_margin_usd_per_t = 0.0;  // the project's margin, mean over runs and online years
-  bool investable = false;
-};
+// InvestabilityCase (one case of an appraisal) is in critmin/sim/simulation.h, where a
+// simulation's [[appraisal]] rows hold it.
 
 struct InvestabilityResult {
   std::string scenario_name;

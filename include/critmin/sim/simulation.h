@@ -255,8 +255,23 @@ struct RevenueRow {
   bool contracted = false;
 };
 
-// One case of a candidate project's appraisal ([[appraisal]]; critmin/sim/investability.h says
-// how it is computed): the project, the case, and what its NPV did over the appraisal's runs.
+// One case of a project appraisal (critmin/sim/investability.h says how it is computed): the
+// supplier and instruments it faces, and what the project's NPV did over the runs.
+struct InvestabilityCase {
+  std::string supplier;     // "passive" | "strategic"
+  std::string instruments;  // "none" | "all"
+  double probability_npv_positive = 0.0;
+  double expected_npv_usd = 0.0;
+  double npv_p5_usd = 0.0;
+  double npv_p50_usd = 0.0;
+  double npv_p95_usd = 0.0;
+  double discount_rate = 0.0;    // the hurdle rate used (contracted when an instrument fixes it)
+  double fiscal_cost_usd = 0.0;  // mean over the runs of the instruments' total fiscal cost
+  double mean_margin_usd_per_t = 0.0;  // the project's margin, mean over runs and online years
+  bool investable = false;
+};
+
+// A case of an [[appraisal]] project of the scenario, with the project it is about.
 struct AppraisalRow {
   std::string material;
   std::string region;  // the market region the project sits in
@@ -264,14 +279,7 @@ struct AppraisalRow {
   double capacity_t = 0.0;  // [t/yr]
   int online_year = 0;
   std::size_t runs = 0;
-  std::string supplier;     // "passive" | "strategic"
-  std::string instruments;  // "none" | "all"
-  double probability_npv_positive = 0.0;
-  double expected_npv_usd = 0.0;
-  double npv_p5_usd = 0.0;
-  double npv_p95_usd = 0.0;
-  double fiscal_cost_usd_total = 0.0;  // mean over the runs of the instruments' fiscal cost
-  bool investable = false;
+  InvestabilityCase figures;
   // The project's top-up floor at which it is investable (the same on each case of a project);
   // nullopt when even 20 x the base price does not make it so.
   std::optional<double> investable_floor_usd_per_t;
