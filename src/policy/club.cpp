@@ -386,6 +386,7 @@ void ProducerIncentive::cover(ClubMarketYear& context, const std::set<std::size_
                               double base_feed_usd_per_t) {
   market::MarketModel& model = context.market.model;
   stage_ = stage;
+  eligible_ = regions;
   for (std::size_t r : regions) {
     const auto [it, fresh] = context.incentive_owner.insert({{r, stage}, line});
     if (!fresh) {
@@ -894,14 +895,17 @@ Result<ClubOutcome> clear_with_instruments(const Dataset& data, market::Calibrat
   return outcome;
 }
 
-Result<ProducerRevenue> producer_revenue(const market::MarketModel& model,
-                                         const ClubOutcome& outcome, std::size_t region,
-                                         Stage stage) {
+Result<RevenueCurve> producer_revenue_curve(const market::MarketModel& model,
+                                            const ClubOutcome& outcome, std::size_t region,
+                                            Stage stage) {
   const market::Equilibrium& eq = outcome.equilibrium;
   const std::string& name = model.regions[region].name;
-  ProducerRevenue out;
-  out.producer_price_usd_per_t = eq.node(region, stage).producer_price_usd_per_t;
-  out.revenue_usd_per_t = out.producer_price_usd_per_t;
+  RevenueCurve curve;
+  curve.producer_price_usd_per_t = eq.node(region, stage).producer_price_usd_per_t;
+  if (stage == Stage::kProcessing) {
+    curve.feed_cost_usd_per_t =
+        eq.node(region, Stage::kExtraction).price_usd_per_t / model.processing_yield;
+  }
   for (const InstrumentReport& report : outcome.instruments) {
     for (const ProducerTerms& terms : report.producer_terms) {
       if (terms.stage != stage) continue;
@@ -909,17 +913,41 @@ Result<ProducerRevenue> producer_revenue(const market::MarketModel& model,
           terms.regions.begin(), terms.regions.end(),
           [&](const std::string& n) { return n == name || n.substr(0, n.find('/')) == name; });
       if (!covered) continue;
+      // Checks the terms once, so that at() cannot fail.
       const Result<double> payment =
-          settlement::subsidy_payment_per_t(terms.terms, out.producer_price_usd_per_t);
+          settlement::subsidy_payment_per_t(terms.terms, curve.producer_price_usd_per_t);
       CRITMIN_RETURN_IF_ERROR(payment);
-      out.revenue_usd_per_t += payment.value() * (payment.value() > 0.0 ? terms.paid_share : 1.0);
-      out.contracted = out.contracted || terms.contracted;
+      curve.terms.push_back({terms.terms, terms.paid_share});
+      curve.contracted = curve.contracted || terms.contracted;
     }
   }
-  if (stage == Stage::kProcessing) {
-    out.revenue_usd_per_t -=
-        eq.node(region, Stage::kExtraction).price_usd_per_t / model.processing_yield;
+  return curve;
+}
+
+double RevenueCurve::payment_at(double factor) const {
+  const double price = producer_price_usd_per_t * factor;
+  double paid = 0.0;
+  for (const Term& t : terms) {
+    // Checked by producer_revenue_curve; a moved price stays finite.
+    const double payment = settlement::subsidy_payment_per_t(t.terms, price).value();
+    paid += payment * (payment > 0.0 ? t.paid_share : 1.0);
   }
+  return paid;
+}
+
+double RevenueCurve::at(double factor) const {
+  return producer_price_usd_per_t * factor + payment_at(factor) - feed_cost_usd_per_t * factor;
+}
+
+Result<ProducerRevenue> producer_revenue(const market::MarketModel& model,
+                                         const ClubOutcome& outcome, std::size_t region,
+                                         Stage stage) {
+  const Result<RevenueCurve> curve = producer_revenue_curve(model, outcome, region, stage);
+  CRITMIN_RETURN_IF_ERROR(curve);
+  ProducerRevenue out;
+  out.producer_price_usd_per_t = curve.value().producer_price_usd_per_t;
+  out.revenue_usd_per_t = curve.value().at(1.0);
+  out.contracted = curve.value().contracted;
   return out;
 }
 

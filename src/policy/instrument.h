@@ -379,6 +379,9 @@ class ProducerIncentive {
   bool empty() const { return covered_.empty(); }
   Stage stage() const { return stage_; }
   std::set<std::size_t> regions() const;
+  // Every region cover() was asked to cover, with steps to cover or not: a new producer there
+  // (a project once it is online) is covered too, so an investor there counts on the terms.
+  const std::set<std::size_t>& eligible_regions() const { return eligible_; }
   // Output of the covered steps at the equilibrium [t], per region (the covered share of the
   // region's production at the stage, taken cheapest-first like the market does).
   double covered_output_t(const market::MarketModel& model, const market::Equilibrium& eq,
@@ -423,6 +426,7 @@ class ProducerIncentive {
     double cost_rise_usd_per_t;  // ... its rise across the step
   };
   std::vector<Covered> covered_;
+  std::set<std::size_t> eligible_;
   Stage stage_ = Stage::kProcessing;
 };
 

@@ -205,7 +205,11 @@ class PriceFloor final : public Instrument {
       auto paid = settlement::apply_budget({claimed}, budget_usd_, settlement::BudgetRule::kProRata)
                       .value();
       ProducerTerms offered;
-      for (std::size_t r : incentive_.regions()) offered.regions.push_back(model.regions[r].name);
+      // Every member's producers, those without capacity yet included: a refinery built there
+      // is paid the top-up once it is online.
+      for (std::size_t r : incentive_.eligible_regions()) {
+        offered.regions.push_back(model.regions[r].name);
+      }
       offered.stage = stage_;
       offered.terms.kind = settlement::SubsidyKind::kFloorWithUpsideShare;
       offered.terms.strike_usd_per_t = floor_usd_per_t_;

@@ -14,6 +14,7 @@
 #include "core/suggest.h"
 #include "critmin/core/figures.h"
 #include "critmin/sim/ensemble.h"
+#include "sim/investor.h"
 #include "sim/status_context.h"
 
 namespace critmin::sim {
@@ -87,8 +88,9 @@ Distribution distribution(std::vector<double> values) {
   return d;
 }
 
+// The simulation's investors' rule (sim/investor.h), on the distribution over the runs.
 bool investable(const Distribution& d, double max_loss_probability) {
-  return d.expected > 0.0 && 1.0 - d.probability_positive <= max_loss_probability + 1e-12;
+  return sim::investable(d.expected, 1.0 - d.probability_positive, max_loss_probability);
 }
 
 // Runs `runs` seeds of a prepared simulation on `threads` threads and extracts the project's

@@ -12,6 +12,7 @@
 #include "critmin/market/calibration.h"
 #include "critmin/market/trade_measures.h"
 #include "critmin/sim/simulation.h"
+#include "sim/investor.h"
 #include "sim/region_names.h"
 #include "sim/status_context.h"
 
@@ -92,6 +93,15 @@ struct Investment {
   double capacity_spread = 0.0;  // a draw scales the capacity by 1 +- spread (uniform)
   double cost_spread = 0.0;      // ... the unit cost
   double capex_spread = 0.0;     // ... the capital cost
+  // Investors who see risk (sim/investor.h): the share of a price surprise that enters the
+  // expected price, the price volatility they start from [log sd per year] and where it comes from,
+  // the long-run demand elasticity with which they foresee the pipeline's effect on the price, and
+  // the largest loss probability at which a project is financed.
+  double expectation_weight = 0.0;
+  double price_log_sd = 0.0;
+  double demand_elasticity_long_run = 0.0;
+  double max_loss_probability = 0.0;
+  double lenders_case_z = 0.0;  // the standard normal quantile of max_loss_probability
   // A pure by-product (market::ByproductBound): the most mined capacity its hosts' throughput
   // allows at the best recovery [t/yr]; 0 when unbounded.
   double byproduct_ceiling_t = 0.0;
@@ -133,6 +143,9 @@ struct MaterialRun {
   std::vector<double> demand_shift;
   double elasticity_gap = 0.0;    // long-run minus short-run elasticity, <= 0
   double adjustment_share = 0.0;  // of the remaining gap closed per year, [0, 1]
+  // Investors' price beliefs, 2 per region (extraction, processing), empty before the first
+  // investment stage.
+  std::vector<PriceBelief> beliefs;
 };
 
 // The resolution of a material's market and project pipeline (prepare_simulation).
@@ -270,7 +283,8 @@ Status Runner::setup() {
                      {},
                      {},
                      prepared.demand_elasticity_gap,
-                     prepared.demand_adjustment_share});
+                     prepared.demand_adjustment_share,
+                     {}});
     runs_.back().investment = &prepared.investment;
     for (const market::StockOffer& offer : prepared.base.model.stocks) {
       runs_.back().market_stock_t.push_back(offer.stock_t);
@@ -292,6 +306,43 @@ Status Runner::setup() {
   return commission(scenario_.first_year);
 }
 
+// The price volatility investors start from: a material's own price_volatility row in
+// market_parameters.csv when it has one; else the sample standard deviation of the year-on-year log
+// changes of its headline price series when there are at least kMinPriceChanges of them; else
+// the default row (*).
+struct PriceVolatility {
+  double log_sd = 0.0;
+  bool from_parameter = false;  // the default row, for want of a series
+};
+constexpr int kMinPriceChanges = 4;
+
+Result<PriceVolatility> price_volatility(const Dataset& data, const std::string& material) {
+  const MarketParameter* row = data.find_market_parameter(material, "price_volatility");
+  if (row && row->material_id == material) return PriceVolatility{row->value, false};
+  std::map<int, double> series;
+  for (const AnnualPrice& p : data.prices) {
+    if (p.material_id == material && p.headline && p.price_usd_per_t > 0.0) {
+      series[p.year] = p.price_usd_per_t;
+    }
+  }
+  std::vector<double> changes;
+  for (auto it = series.begin(); it != series.end() && std::next(it) != series.end(); ++it) {
+    const auto next = std::next(it);
+    if (next->first == it->first + 1) changes.push_back(std::log(next->second / it->second));
+  }
+  if (static_cast<int>(changes.size()) >= kMinPriceChanges) {
+    double mean = 0.0;
+    for (double c : changes) mean += c;
+    mean /= static_cast<double>(changes.size());
+    double squares = 0.0;
+    for (double c : changes) squares += (c - mean) * (c - mean);
+    return PriceVolatility{std::sqrt(squares / static_cast<double>(changes.size() - 1)), false};
+  }
+  const Result<double> fallback = data.market_parameter(material, "price_volatility");
+  CRITMIN_RETURN_IF_ERROR(fallback);
+  return PriceVolatility{fallback.value(), true};
+}
+
 Status Preparer::resolve_projects(PreparedMaterial& run) {
   const market::MarketModel& model = run.base.model;
   const market::CalibrationInfo& info = run.base.info;
@@ -310,10 +361,22 @@ Status Preparer::resolve_projects(PreparedMaterial& run) {
   const Result<double> capacity_spread = parameter("candidate_capacity_spread");
   const Result<double> cost_spread = parameter("candidate_cost_spread");
   const Result<double> capex_spread = parameter("candidate_capex_spread");
+  const Result<double> expectation_weight = parameter("investment_expectation_weight");
+  const Result<double> max_loss = parameter("investment_max_loss_probability");
+  const Result<double> elasticity = parameter("demand_elasticity_long_run");
   for (const Result<double>* r :
        {&ratio, &share, &unit_cost, &lead_extraction, &lead_processing, &capex_multiple, &hurdle,
-        &contracted_hurdle, &lifetime, &capacity_spread, &cost_spread, &capex_spread}) {
+        &contracted_hurdle, &lifetime, &capacity_spread, &cost_spread, &capex_spread,
+        &expectation_weight, &max_loss, &elasticity}) {
     if (!r->is_ok()) return r->status();
+  }
+  const Result<PriceVolatility> volatility = price_volatility(data_, run.material);
+  CRITMIN_RETURN_IF_ERROR(volatility);
+  if (volatility.value().from_parameter) {
+    notes_.push_back(fmt::format(
+        "investors in {} start from a price volatility of {:.2f} (market_parameters.csv "
+        "price_volatility): its headline price series has fewer than {} year-on-year changes",
+        run.material, volatility.value().log_sd, kMinPriceChanges));
   }
   const double yield = model.processing_yield;
   const double processed_total_t =
@@ -334,6 +397,11 @@ Status Preparer::resolve_projects(PreparedMaterial& run) {
   investment.capacity_spread = capacity_spread.value();
   investment.cost_spread = cost_spread.value();
   investment.capex_spread = capex_spread.value();
+  investment.expectation_weight = expectation_weight.value();
+  investment.price_log_sd = volatility.value().log_sd;
+  investment.demand_elasticity_long_run = elasticity.value();
+  investment.max_loss_probability = max_loss.value();
+  investment.lenders_case_z = normal_quantile(max_loss.value());
   const market::ByproductBound& byproduct = info.byproduct;
   investment.byproduct_ceiling_t = byproduct.capacity_ratio * world_t(Stage::kExtraction);
   if (investment.byproduct_ceiling_t > 0.0) {
@@ -702,39 +770,98 @@ Status Runner::check_flows() {
 
 // Investment: after the year's clearing, each region of each material's market (ROW, certified
 // twins and the joint block aside) considers one generic candidate per stage, drawn around the
-// stage's central values. It is built when its net present value at the hurdle rate is positive,
-// valued at this year's prices (myopic expectations) plus what the club's instruments pay its
-// producers; revenue fixed by a CfD or a floor is discounted at the lower contracted rate. A
-// region with a project of the stage under construction waits until it is online.
+// stage's central values. Investors see risk (sim/investor.h, docs/investability.md): they expect
+// the price a region's stage fetches adaptively, moved by the capacity already in the pipeline
+// against the demand growth until the candidate is online, and value the candidate over a
+// lognormal spread of that price whose width is their forecast error so far. The club's
+// instruments enter through the revenue at each price (a floor or a CfD cuts the downside), and
+// revenue fixed by a CfD or a floor is discounted at the lower contracted rate. A candidate is
+// built when its expected NPV at the hurdle rate is positive and its probability of loss is at
+// most investment_max_loss_probability. Candidates are decided one after another, the best
+// expected NPV per tonne first, each seeing the capacity the ones before it added: the pipeline
+// is what investors choose, and it stops where the price they foresee no longer pays. A region
+// with a project of the stage under construction waits until it is online.
 Status Runner::investment() {
-  // What new capacity would earn in each region this year: read by the candidates below and kept
-  // for the project appraisals of critmin investability (SimulationResult::revenues).
-  const std::size_t first_revenue = result_.revenues.size();
-  for (MaterialRun& run : runs_) {
-    for (std::size_t r = 0; r < run.base.model.regions.size(); ++r) {
+  // What new capacity would earn in each region this year, as a curve of the price level: read by
+  // the candidates below; its value at today's prices is kept for the project appraisals of
+  // critmin investability (SimulationResult::revenues).
+  std::vector<std::vector<policy::RevenueCurve>> curves(runs_.size());
+  for (std::size_t m = 0; m < runs_.size(); ++m) {
+    MaterialRun& run = runs_[m];
+    const market::MarketModel& model = run.base.model;
+    const Investment& rule = *run.investment;
+    if (run.beliefs.empty()) run.beliefs.resize(2 * model.regions.size());
+    for (std::size_t r = 0; r < model.regions.size(); ++r) {
       for (Stage stage : {Stage::kExtraction, Stage::kProcessing}) {
-        const Result<policy::ProducerRevenue> earned =
-            policy::producer_revenue(run.base.model, run.outcome, r, stage);
-        CRITMIN_RETURN_IF_ERROR(earned);
-        result_.revenues.push_back({run.material, run.base.model.regions[r].name, stage, year_,
-                                    earned.value().revenue_usd_per_t,
-                                    earned.value().producer_price_usd_per_t,
-                                    earned.value().contracted});
+        Result<policy::RevenueCurve> curve =
+            policy::producer_revenue_curve(model, run.outcome, r, stage);
+        CRITMIN_RETURN_IF_ERROR(curve);
+        const policy::RevenueCurve& c = curve.value();
+        result_.revenues.push_back({run.material, model.regions[r].name, stage, year_, c.at(1.0),
+                                    c.producer_price_usd_per_t, c.contracted});
+        PriceBelief& belief = run.beliefs[2 * r + (stage == Stage::kProcessing)];
+        belief = update_belief(belief, c.producer_price_usd_per_t, rule.expectation_weight,
+                               rule.price_log_sd);
+        curves[m].push_back(std::move(curve).value());
       }
     }
   }
-  std::size_t next_revenue = first_revenue;
   RandomSource& random = *investment_random_;
-  for (MaterialRun& run : runs_) {
+  for (std::size_t m = 0; m < runs_.size(); ++m) {
+    MaterialRun& run = runs_[m];
     const Investment& rule = *run.investment;
     const market::MarketModel& model = run.base.model;
-    const RevenueRow* revenues = &result_.revenues[next_revenue];  // 2 per region, as recorded
-    next_revenue += 2 * model.regions.size();
     const market::Equilibrium& eq = run.outcome.equilibrium;
-    const double yield = model.processing_yield;
     for (const Candidate& candidate : rule.candidates) {
-      std::vector<InvestmentDecision> viable;
-      std::vector<std::size_t> viable_region;
+      const int lead = std::max(1, candidate.lead_years);
+      const bool processing = candidate.stage == Stage::kProcessing;
+      // This year's world use at the stage and the capacity of every project of the stage not yet
+      // online: what the market has to absorb by the time a candidate is online.
+      double use_t = 0.0, pipeline_t = 0.0;
+      for (std::size_t r = 0; r < model.regions.size(); ++r) {
+        use_t += eq.node(r, candidate.stage).consumption_t;
+      }
+      for (const Project& p : run.projects) {
+        if (p.stage == candidate.stage && !p.commissioned) pipeline_t += p.capacity_t;
+      }
+      struct Draft {
+        InvestmentDecision decision;
+        std::size_t region = 0;
+      };
+      // The candidate's NPV distribution with `added_t` of new capacity (its own included), at
+      // its discount rate: the contracted rate when an instrument that fixes revenue (a CfD, a
+      // floor) still pays in the lenders' case, the price at the max_loss quantile of the
+      // investor's distribution; else the merchant rate (a floor far below any price the investor
+      // expects carries no risk and earns no lower rate).
+      struct Appraisal {
+        NpvDistribution npv;
+        bool contracted = false;
+        double rate = 0.0;
+      };
+      const auto appraise = [&](const Draft& d, double added_t) -> std::optional<Appraisal> {
+        const std::size_t slot = 2 * d.region + processing;
+        const policy::RevenueCurve& curve = curves[m][slot];
+        const PriceBelief& belief = run.beliefs[slot];
+        if (!(curve.producer_price_usd_per_t > 0.0) || !(belief.expected_usd_per_t > 0.0)) {
+          return std::nullopt;  // no price to expect in this region
+        }
+        const double median_factor = belief.expected_usd_per_t / curve.producer_price_usd_per_t *
+                                     pipeline_price_factor(use_t, added_t, run.demand_growth_rate,
+                                                           lead, rule.demand_elasticity_long_run);
+        const double log_sd = std::sqrt(belief.log_variance);
+        Appraisal out;
+        out.contracted =
+            curve.contracted &&
+            curve.payment_at(median_factor * std::exp(log_sd * rule.lenders_case_z)) > 0.0;
+        out.rate = out.contracted ? rule.contracted_hurdle_rate : rule.hurdle_rate;
+        const ProjectEconomics economics{d.decision.unit_cost_usd_per_t, d.decision.capacity_t,
+                                         discounted_years(out.rate, lead, rule.lifetime_years),
+                                         d.decision.capex_usd};
+        out.npv = npv_distribution([&](double f) { return curve.at(f); }, median_factor, log_sd,
+                                   economics);
+        return out;
+      };
+      std::vector<Draft> drafts;
       for (std::size_t r = 0; r < model.regions.size(); ++r) {
         // Three draws per candidate, whether or not it is considered, so that the stream does
         // not depend on prices.
@@ -758,39 +885,33 @@ Status Runner::investment() {
             candidate.unit_cost_usd_per_t * spread(cost_draw, rule.cost_spread);
         const double capex =
             candidate.capex_usd_per_t_year * capacity_t * spread(capex_draw, rule.capex_spread);
-        const RevenueRow& earned = revenues[2 * r + (candidate.stage == Stage::kProcessing)];
-        const double revenue = earned.revenue_usd_per_t;
-        const bool contracted = earned.contracted;
-        const double rate = contracted ? rule.contracted_hurdle_rate : rule.hurdle_rate;
-        // Output in the years decision + lead .. decision + lead + lifetime - 1, each discounted
-        // by its distance from the decision; the capital is spent in the decision year.
-        const int lead = std::max(1, candidate.lead_years);
-        const double annuity = discounted_years(rate, lead, rule.lifetime_years);
-        const double npv = (revenue - unit_cost) * capacity_t * annuity - capex;
-        if (npv <= 0.0) continue;
-        viable.push_back({run.material, region, candidate.stage, year_, year_ + lead, capacity_t,
-                          revenue, unit_cost, capex, lead, rule.lifetime_years, npv, rate,
-                          contracted});
-        viable_region.push_back(r);
+        InvestmentDecision d{run.material,
+                             region,
+                             candidate.stage,
+                             year_,
+                             year_ + lead,
+                             capacity_t,
+                             0.0,
+                             unit_cost,
+                             capex,
+                             lead,
+                             rule.lifetime_years,
+                             0.0,
+                             0.0,
+                             false,
+                             0.0};
+        drafts.push_back({std::move(d), r});
       }
-      // The industry's pipeline: the most profitable candidates (NPV per tonne of capacity)
-      // are built while the capacity under construction at the stage stays below what the
-      // market needs by the time it is online: the growth of this year's world use over the
-      // lead time plus this year's unserved demand. Without it every region would build on the
-      // same high price at once.
-      double use_t = 0.0, unserved_t = 0.0;
-      for (std::size_t r = 0; r < model.regions.size(); ++r) {
-        use_t += eq.node(r, candidate.stage).consumption_t;
-        if (r < eq.accounts.size()) unserved_t += eq.accounts[r].shortfall_t;
+      // The order: the best expected NPV per tonne of capacity against today's pipeline first.
+      std::vector<double> merit(drafts.size(), -std::numeric_limits<double>::infinity());
+      for (std::size_t i = 0; i < drafts.size(); ++i) {
+        const auto a = appraise(drafts[i], pipeline_t + drafts[i].decision.capacity_t);
+        if (a) merit[i] = a->npv.expected_npv_usd / drafts[i].decision.capacity_t;
       }
-      const int lead = std::max(1, candidate.lead_years);
-      double room_t = use_t * (std::pow(1.0 + std::max(0.0, run.demand_growth_rate), lead) - 1.0) +
-                      unserved_t / (candidate.stage == Stage::kProcessing ? 1.0 : yield);
-      for (const Project& p : run.projects) {
-        if (p.origin == "investment" && p.stage == candidate.stage && p.online_year > year_) {
-          room_t -= p.capacity_t;
-        }
-      }
+      std::vector<std::size_t> order(drafts.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::size_t a, std::size_t b) { return merit[a] > merit[b]; });
       double ceiling_room_t = std::numeric_limits<double>::infinity();
       if (candidate.stage == Stage::kExtraction && rule.byproduct_ceiling_t > 0.0) {
         // The hosts' ceiling: mined capacity of the base year and every project of the stage
@@ -806,26 +927,31 @@ Status Runner::investment() {
                                             static_cast<double>(year_ - scenario_.base_year));
         ceiling_room_t = rule.byproduct_ceiling_t * host_growth - capacity_t;
       }
-      std::vector<std::size_t> order(viable.size());
-      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return viable[a].npv_usd / viable[a].capacity_t > viable[b].npv_usd / viable[b].capacity_t;
-      });
       for (std::size_t i : order) {
-        if (room_t <= 0.0 || ceiling_room_t <= 1e-9 * candidate.capacity_t) break;
-        InvestmentDecision d = viable[i];
+        if (ceiling_room_t <= 1e-9 * candidate.capacity_t) break;
+        if (merit[i] <= 0.0) break;  // no later one has a positive expected NPV either
+        InvestmentDecision d = drafts[i].decision;
         if (d.capacity_t > ceiling_room_t) {
           // Cut to what the hosts still allow, at the same capital cost per tonne of capacity.
           const double kept = ceiling_room_t / d.capacity_t;
           d.capacity_t *= kept;
           d.capex_usd *= kept;
-          d.npv_usd *= kept;
         }
-        room_t -= d.capacity_t;
+        const auto a = appraise({d, drafts[i].region}, pipeline_t + d.capacity_t);
+        if (!a || !investable(a->npv.expected_npv_usd, a->npv.probability_loss,
+                              rule.max_loss_probability)) {
+          continue;
+        }
+        d.revenue_usd_per_t = a->npv.expected_revenue_usd_per_t;
+        d.npv_usd = a->npv.expected_npv_usd;
+        d.probability_loss = a->npv.probability_loss;
+        d.hurdle_rate = a->rate;
+        d.contracted = a->contracted;
+        pipeline_t += d.capacity_t;
         ceiling_room_t -= d.capacity_t;
         run.projects.push_back(
             {fmt::format("candidate {} {} {}", d.region, stage_name(d.stage), year_),
-             viable_region[i], d.stage, d.capacity_t, d.unit_cost_usd_per_t, d.capex_usd,
+             drafts[i].region, d.stage, d.capacity_t, d.unit_cost_usd_per_t, d.capex_usd,
              d.online_year, "investment", false});
         result_.investments.push_back(d);
       }

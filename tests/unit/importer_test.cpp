@@ -152,7 +152,7 @@ TEST_F(Importer, WritesTheExpectedNumberOfRowsPerTable) {
       {"eu_imports", 3},                // 8 rows - 4 unmapped, XC and XL added into one
       {"eu_sourcing_shares", 4},        // 7 rows - stage R, n/a, t -1
       {"fx_rates", 3},                  // estimates/fx_rates.csv
-      {"market_parameters", 116},       // estimates/market_parameters.csv
+      {"market_parameters", 118},       // estimates/market_parameters.csv
       {"demand_shares", 189},           // estimates/demand_shares.csv
       {"supply_costs", 85},             // estimates/supply_costs.csv
       {"state_stocks", 10},             // estimates/state_stocks.csv

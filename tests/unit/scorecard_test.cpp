@@ -18,6 +18,7 @@
 #include "critmin/sim/headline.h"
 #include "critmin/sim/scorecard.h"
 #include "critmin/sim/simulation.h"
+#include "sim/investor.h"
 #include "test_support.h"
 
 namespace critmin::sim {
@@ -356,18 +357,30 @@ std::string lithium_run(const std::string& extra) {
          extra;
 }
 
-TEST(Investment, EveryDecisionHasAPositiveNpvByTheStatedFormula) {
-  const SimulationResult r = run_text(lithium_run(""));
+// Neodymium over eleven years: demand growth draws merchant investment, whose investors see the
+// price risk of neodymium's history (a volatility of about 0.45).
+std::string neodymium_run(const std::string& extra) {
+  return "[scenario]\nname = \"nd\"\nyears = [2025, 2035]\nseed = 11\nmaterials = "
+         "[\"neodymium\"]\n" +
+         extra;
+}
+
+TEST(Investment, EveryDecisionHasAPositiveExpectedNpvByTheStatedFormulaAndAnAcceptableRisk) {
+  const SimulationResult r = run_text(neodymium_run(""));
   ASSERT_FALSE(r.investments.empty()) << "growing demand should draw some investment";
   for (const InvestmentDecision& d : r.investments) {
     double annuity = 0.0;
     for (int t = d.lead_years; t < d.lead_years + d.lifetime_years; ++t) {
       annuity += std::pow(1.0 + d.hurdle_rate, -t);
     }
+    // The NPV is affine in the revenue, so the expected NPV is the NPV of the expected revenue.
     const double npv =
         (d.revenue_usd_per_t - d.unit_cost_usd_per_t) * d.capacity_t * annuity - d.capex_usd;
     EXPECT_NEAR(d.npv_usd, npv, 1e-6 * std::abs(npv));
     EXPECT_GT(d.npv_usd, 0.0);
+    // investment_max_loss_probability: a lender's P90 case.
+    EXPECT_LE(d.probability_loss, 0.1);
+    EXPECT_GE(d.probability_loss, 0.0);
     EXPECT_EQ(d.online_year, d.decision_year + d.lead_years);
     EXPECT_FALSE(d.contracted);  // no instrument
     EXPECT_DOUBLE_EQ(d.hurdle_rate, 0.12);
@@ -382,38 +395,54 @@ TEST(Investment, EveryDecisionHasAPositiveNpvByTheStatedFormula) {
   }
 }
 
-TEST(Investment, ACfdLowersTheHurdleRateAndDrawsInvestmentToItsProducers) {
+TEST(Investment, ACfdTakesThePriceRiskLowersTheRateAndDrawsInvestmentToItsProducers) {
   const std::string cfd =
       "[club]\nmembers = [\"EU27\", \"USA\"]\n"
-      "[[instrument]]\ntype = \"subsidy\"\nkind = \"cfd\"\nmaterial = \"lithium\"\n"
-      "stage = \"processing\"\nproducers = [\"EU27\"]\nstrike = 600.0\nunit = \"USD/kg\"\n";
-  const SimulationResult with = run_text(lithium_run(cfd));
-  const SimulationResult without = run_text(lithium_run(""));
-  const auto eu_processing = [](const SimulationResult& r) {
+      "[[instrument]]\ntype = \"subsidy\"\nkind = \"cfd\"\nmaterial = \"neodymium\"\n"
+      "stage = \"extraction\"\nproducers = [\"EU27\"]\nstrike = 100.0\nunit = \"USD/kg\"\n";
+  const SimulationResult with = run_text(neodymium_run(cfd));
+  const SimulationResult without = run_text(neodymium_run(""));
+  const auto eu_mining = [](const SimulationResult& r) {
     double capacity = 0.0;
     for (const InvestmentDecision& d : r.investments) {
-      if (d.region == "EU27" && d.stage == Stage::kProcessing) capacity += d.capacity_t;
+      if (d.region == "EU27" && d.stage == Stage::kExtraction) capacity += d.capacity_t;
     }
     return capacity;
   };
-  EXPECT_GT(eu_processing(with), eu_processing(without));
+  EXPECT_GT(eu_mining(with), eu_mining(without));
   bool contracted = false;
   for (const InvestmentDecision& d : with.investments) {
-    if (d.region == "EU27" && d.stage == Stage::kProcessing) {
+    if (d.region == "EU27" && d.stage == Stage::kExtraction) {
       contracted = true;
       EXPECT_TRUE(d.contracted);
       EXPECT_DOUBLE_EQ(d.hurdle_rate, 0.08);
+      // A mine's two-way CfD fixes its whole revenue: no price is left to lose on.
+      EXPECT_DOUBLE_EQ(d.probability_loss, 0.0);
     }
   }
   EXPECT_TRUE(contracted);
 }
 
+TEST(Investment, AMerchantProjectOfAVolatileMaterialNeedsAWiderMargin) {
+  // The same economics at two volatilities: lithium's 0.88 (its 2019-2024 headline series) and
+  // copper's 0.20. The loss probability of the volatile one is higher, and at a 10% tolerance it
+  // needs a median revenue about exp(1.28 x 0.88) = 3.1 times its break-even.
+  const auto revenue = [](double f) { return 100.0 * f; };
+  const ProjectEconomics project{60.0, 1000.0, 10.0, 200000.0};  // break-even 80
+  const NpvDistribution volatile_one = npv_distribution(revenue, 1.5, 0.88, project);
+  const NpvDistribution calm_one = npv_distribution(revenue, 1.5, 0.20, project);
+  EXPECT_GT(volatile_one.probability_loss, 0.1);
+  EXPECT_LT(calm_one.probability_loss, 0.1);
+  EXPECT_TRUE(investable(calm_one.expected_npv_usd, calm_one.probability_loss, 0.1));
+  EXPECT_FALSE(investable(volatile_one.expected_npv_usd, volatile_one.probability_loss, 0.1));
+}
+
 TEST(Investment, ADominantSuppliersPriceCutDetersEntry) {
   const std::string cut =
-      "[[disruption]]\norigin = \"CHN\"\nmaterial = \"lithium\"\nstage = \"processing\"\n"
-      "kind = \"price_cut\"\nshare = 0.6\nstart = 2025\nyears = 10\nprobability = 1.0\n";
-  const SimulationResult with = run_text(lithium_run(cut));
-  const SimulationResult without = run_text(lithium_run(""));
+      "[[disruption]]\norigin = \"CHN\"\nmaterial = \"neodymium\"\nstage = \"processing\"\n"
+      "kind = \"price_cut\"\nshare = 0.6\nstart = 2025\nyears = 11\nprobability = 1.0\n";
+  const SimulationResult with = run_text(neodymium_run(cut));
+  const SimulationResult without = run_text(neodymium_run(""));
   const auto capacity = [](const SimulationResult& r) {
     double sum = 0.0;
     for (const InvestmentDecision& d : r.investments) {
@@ -421,6 +450,7 @@ TEST(Investment, ADominantSuppliersPriceCutDetersEntry) {
     }
     return sum;
   };
+  EXPECT_GT(capacity(without), 0.0);
   EXPECT_LT(capacity(with), capacity(without));
 }
 

@@ -149,6 +149,31 @@ Result<ProducerRevenue> producer_revenue(const market::MarketModel& model,
                                          const ClubOutcome& outcome, std::size_t region,
                                          Stage stage);
 
+// The same revenue as a function of a common price factor f: every price of the cleared market
+// times f (the producer price and the feed alike), the instruments' terms as they stand this year
+// evaluated at the moved price. An investor who expects prices to move values a project with it;
+// at f = 1 it is producer_revenue. Built by producer_revenue_curve, which checks the terms once.
+struct RevenueCurve {
+  struct Term {
+    settlement::SubsidyTerms terms;
+    double paid_share = 1.0;
+  };
+  double producer_price_usd_per_t = 0.0;  // at f = 1
+  double feed_cost_usd_per_t = 0.0;       // at f = 1; 0 at the extraction stage
+  std::vector<Term> terms;                // the terms that cover the region's stage
+  bool contracted = false;
+
+  // [USD/t] at price factor `factor` (> 0).
+  double at(double factor) const;
+  // What the instruments pay per tonne at that factor (the part of at() they add) [USD/t].
+  double payment_at(double factor) const;
+  // No instrument applies: the revenue is proportional to the factor.
+  bool proportional() const { return terms.empty(); }
+};
+Result<RevenueCurve> producer_revenue_curve(const market::MarketModel& model,
+                                            const ClubOutcome& outcome, std::size_t region,
+                                            Stage stage);
+
 // Applies the scenario's trade measures, club and instruments that concern the market's material
 // and clears it. kInvalidInput (file:line:key) when a measure or instrument cannot be applied to
 // this market (a region it does not have, a contract out of force in the market's year); an

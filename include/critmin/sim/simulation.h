@@ -219,15 +219,18 @@ struct InvestmentDecision {
   Stage stage = Stage::kProcessing;
   int decision_year = 0;
   int online_year = 0;
-  double capacity_t = 0.0;           // [t/yr]
-  double revenue_usd_per_t = 0.0;    // expected: price + instrument payment - feed
+  double capacity_t = 0.0;  // [t/yr]
+  // Expected over the investor's price distribution: price + instrument payment - feed.
+  double revenue_usd_per_t = 0.0;
   double unit_cost_usd_per_t = 0.0;  // excluding the feed
   double capex_usd = 0.0;
   int lead_years = 0;
   int lifetime_years = 0;
-  double npv_usd = 0.0;  // at the hurdle rate, when decided
+  double npv_usd = 0.0;  // expected, at the hurdle rate, when decided
   double hurdle_rate = 0.0;
   bool contracted = false;  // revenue fixed by an instrument (the lower hurdle rate)
+  // The investor's probability that the NPV at the hurdle rate is negative, when decided [0, 1].
+  double probability_loss = 0.0;
 };
 
 // What a strategic supplier ([[strategic_supplier]], critmin/policy/strategic_supplier.h) chose
