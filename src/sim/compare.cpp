@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "critmin/core/figures.h"
+#include "critmin/sim/investability.h"
+#include "sim/appraisal_text.h"
 #include "sim/status_context.h"
 
 namespace critmin::sim {
@@ -249,12 +251,22 @@ Result<CompareRun> run_compare(const Dataset& data,
     Result<SimulationResult> result = run_simulation(
         data, scenarios[d], [&](int, int done, int) { report(years_before + done, runs_before); });
     if (!result.is_ok()) return in_context(result.status(), "design " + names[d]);
+    // A design's candidate projects are appraised as `simulate` appraises them, so that the
+    // designs can be compared on whether they make the project investable.
+    if (Status s = add_scenario_appraisals(data, scenarios[d], options.threads, result.value());
+        !s.is_ok()) {
+      return in_context(s, "design " + names[d]);
+    }
     years_before += scenarios[d].last_year - scenarios[d].first_year + 1;
     cards.push_back({names[d], result.value().scorecards});
     headline.push_back(headline_figures(result.value()));
     out.results.push_back(std::move(result).value());
   }
   out.comparison = compare_scorecards(cards);
+  if (std::any_of(out.results.begin(), out.results.end(),
+                  [](const SimulationResult& r) { return !r.appraisals.empty(); })) {
+    for (const SimulationResult& r : out.results) out.comparison.appraisals.push_back(r.appraisals);
+  }
   add_headline_figures(out.comparison, headline);
   out.comparison.verdicts =
       design_verdicts(out.results, data.parameter("crma_single_country_limit"));
@@ -386,6 +398,17 @@ std::string comparison_to_table(const Comparison& comparison) {
     }
     out += "\n";
   }
+  if (!comparison.appraisals.empty()) {
+    out += "== appraisals ==\n";
+    for (std::size_t d = 0; d < comparison.appraisals.size() && d < n; ++d) {
+      const std::vector<std::string> lines = appraisal_lines(comparison.appraisals[d]);
+      if (lines.empty())
+        out += fmt::format("{}: no [[appraisal]] project\n", comparison.designs[d]);
+      for (const std::string& line : lines) {
+        out += fmt::format("{}: {}\n", comparison.designs[d], line);
+      }
+    }
+  }
   if (!comparison.bands.empty()) {
     out += fmt::format("== ensemble bands: P5 / P50 / P95 over {} runs per design ==\n",
                        comparison.runs);
@@ -484,6 +507,14 @@ std::string comparison_to_json(const Comparison& comparison) {
               {"runs", comparison.runs},
               {"bands", std::move(bands)},
               {"path_bands", std::move(path_bands)}};
+  // Only a compare whose designs appraise a project has the key: one list per design.
+  if (!comparison.appraisals.empty()) {
+    json appraisals = json::array();
+    for (const std::vector<AppraisalRow>& design : comparison.appraisals) {
+      appraisals.push_back(appraisal_rows_json(design));
+    }
+    out["appraisals"] = std::move(appraisals);
+  }
   return out.dump(2) + "\n";
 }
 

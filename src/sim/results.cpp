@@ -8,6 +8,7 @@
 
 #include "critmin/core/figures.h"
 #include "critmin/sim/simulation.h"
+#include "sim/appraisal_text.h"
 #include "sim/sqlite_database.h"
 
 namespace critmin::sim {
@@ -110,6 +111,61 @@ nlohmann::json company_to_json(const CompanyExposure& c) {
 }
 
 }  // namespace
+
+std::vector<std::string> appraisal_lines(const std::vector<AppraisalRow>& rows) {
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < rows.size(); i += 4) {
+    const AppraisalRow& a = rows[i];
+    std::map<std::string, const AppraisalRow*> cases;
+    std::string investable;
+    for (std::size_t k = i; k < std::min(i + 4, rows.size()); ++k) {
+      const AppraisalRow& c = rows[k];
+      const std::string name = c.figures.supplier + "/" + c.figures.instruments;
+      cases[name] = &c;
+      if (c.figures.investable) investable += (investable.empty() ? "" : ", ") + name;
+    }
+    const auto share = [&](const char* key) {
+      auto it = cases.find(key);
+      return it == cases.end()
+                 ? std::string("-")
+                 : fmt::format("{:.1f}%", 100.0 * it->second->figures.probability_npv_positive);
+    };
+    lines.push_back(fmt::format(
+        "appraisal: {} of {} {} in {}, online {} ({} runs): P(NPV>0) {} with the instruments, {} "
+        "without (strategic supplier), {} and {} (passive); investable: {}; top-up floor that "
+        "makes it investable: {}",
+        format_figure(a.capacity_t, "t/yr"), a.material, stage_name(a.stage), a.region,
+        a.online_year, a.runs, share("strategic/all"), share("strategic/none"),
+        share("passive/all"), share("passive/none"), investable.empty() ? "no case" : investable,
+        a.investable_floor_usd_per_t ? format_figure(*a.investable_floor_usd_per_t, "USD/t")
+                                     : std::string("none up to 20 x the base price")));
+  }
+  return lines;
+}
+
+nlohmann::json appraisal_rows_json(const std::vector<AppraisalRow>& rows) {
+  using nlohmann::json;
+  json out = json::array();
+  for (const AppraisalRow& a : rows) {
+    out.push_back({{"material", a.material},
+                   {"region", a.region},
+                   {"stage", stage_name(a.stage)},
+                   {"capacity_t", a.capacity_t},
+                   {"online_year", a.online_year},
+                   {"runs", a.runs},
+                   {"supplier", a.figures.supplier},
+                   {"instruments", a.figures.instruments},
+                   {"probability_npv_positive", a.figures.probability_npv_positive},
+                   {"expected_npv_usd", a.figures.expected_npv_usd},
+                   {"npv_p5_usd", a.figures.npv_p5_usd},
+                   {"npv_p95_usd", a.figures.npv_p95_usd},
+                   {"fiscal_cost_usd_total", a.figures.fiscal_cost_usd},
+                   {"investable", a.figures.investable},
+                   {"investable_floor_usd_per_t",
+                    a.investable_floor_usd_per_t ? json(*a.investable_floor_usd_per_t) : json()}});
+  }
+  return out;
+}
 
 std::string simulation_to_json(const SimulationResult& result) {
   using nlohmann::json;
@@ -297,7 +353,8 @@ std::string simulation_to_json(const SimulationResult& result) {
                            {"capex_usd", d.capex_usd},
                            {"npv_usd", d.npv_usd},
                            {"hurdle_rate", d.hurdle_rate},
-                           {"contracted", d.contracted}});
+                           {"contracted", d.contracted},
+                           {"probability_loss", d.probability_loss}});
   }
   out["investments"] = std::move(investments);
   // Only a scenario with a strategic supplier has the key (summaries of the others unchanged).
@@ -328,29 +385,7 @@ std::string simulation_to_json(const SimulationResult& result) {
     out["strategic"] = std::move(strategic);
   }
   // Only a scenario with [[appraisal]] projects has the key.
-  if (!result.appraisals.empty()) {
-    json appraisals = json::array();
-    for (const AppraisalRow& a : result.appraisals) {
-      appraisals.push_back(
-          {{"material", a.material},
-           {"region", a.region},
-           {"stage", stage_name(a.stage)},
-           {"capacity_t", a.capacity_t},
-           {"online_year", a.online_year},
-           {"runs", a.runs},
-           {"supplier", a.figures.supplier},
-           {"instruments", a.figures.instruments},
-           {"probability_npv_positive", a.figures.probability_npv_positive},
-           {"expected_npv_usd", a.figures.expected_npv_usd},
-           {"npv_p5_usd", a.figures.npv_p5_usd},
-           {"npv_p95_usd", a.figures.npv_p95_usd},
-           {"fiscal_cost_usd_total", a.figures.fiscal_cost_usd},
-           {"investable", a.figures.investable},
-           {"investable_floor_usd_per_t",
-            a.investable_floor_usd_per_t ? json(*a.investable_floor_usd_per_t) : json()}});
-    }
-    out["appraisals"] = std::move(appraisals);
-  }
+  if (!result.appraisals.empty()) out["appraisals"] = appraisal_rows_json(result.appraisals);
   if (result.company) out["company"] = company_to_json(*result.company);
   out["notes"] = result.notes;
   return out.dump(2) + "\n";
@@ -436,32 +471,7 @@ std::string simulation_to_table(const SimulationResult& result) {
         format_figure(y.chosen.passive_profit_usd, "USD"), 100.0 * y.chosen.output_share);
   }
   // [[appraisal]] projects: one line each, from its four cases (critmin/sim/investability.h).
-  for (std::size_t i = 0; i < result.appraisals.size(); i += 4) {
-    const AppraisalRow& a = result.appraisals[i];
-    std::map<std::string, const AppraisalRow*> cases;
-    std::string investable;
-    for (std::size_t k = i; k < std::min(i + 4, result.appraisals.size()); ++k) {
-      const AppraisalRow& c = result.appraisals[k];
-      const std::string name = c.figures.supplier + "/" + c.figures.instruments;
-      cases[name] = &c;
-      if (c.figures.investable) investable += (investable.empty() ? "" : ", ") + name;
-    }
-    const auto share = [&](const char* key) {
-      auto it = cases.find(key);
-      return it == cases.end()
-                 ? std::string("-")
-                 : fmt::format("{:.1f}%", 100.0 * it->second->figures.probability_npv_positive);
-    };
-    out += fmt::format(
-        "appraisal: {} of {} {} in {}, online {} ({} runs): P(NPV>0) {} with the instruments, {} "
-        "without (strategic supplier), {} and {} (passive); investable: {}; top-up floor that "
-        "makes it investable: {}\n",
-        format_figure(a.capacity_t, "t/yr"), a.material, stage_name(a.stage), a.region,
-        a.online_year, a.runs, share("strategic/all"), share("strategic/none"),
-        share("passive/all"), share("passive/none"), investable.empty() ? "no case" : investable,
-        a.investable_floor_usd_per_t ? format_figure(*a.investable_floor_usd_per_t, "USD/t")
-                                     : std::string("none up to 20 x the base price"));
-  }
+  for (const std::string& line : appraisal_lines(result.appraisals)) out += line + "\n";
   double fiscal = 0.0, levy = 0.0;
   for (const FiscalScore& f : result.fiscal) {
     fiscal += f.fiscal_cost_usd;
@@ -513,7 +523,7 @@ CREATE TABLE projects (name TEXT, material TEXT, region TEXT, stage TEXT, capaci
 CREATE TABLE stage_timings (stage TEXT, seconds REAL);
 CREATE TABLE investments (material TEXT, region TEXT, stage TEXT, decision_year INTEGER,
   online_year INTEGER, capacity_t REAL, unit_cost_usd_per_t REAL, capex_usd REAL, npv_usd REAL,
-  hurdle_rate REAL, contracted INTEGER);
+  hurdle_rate REAL, contracted INTEGER, probability_loss REAL);
 CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, note TEXT);
 )sql";
   if (Status s = db.exec(schema); !s.is_ok()) return s;
@@ -609,7 +619,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                   bind_text(st, 9, r.origin);
                 });
   CRITMIN_RETURN_IF_ERROR(s);
-  s = db.insert("INSERT INTO investments VALUES (?,?,?,?,?,?,?,?,?,?,?)", result.investments,
+  s = db.insert("INSERT INTO investments VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", result.investments,
                 [](sqlite3_stmt* st, const InvestmentDecision& r) {
                   bind_text(st, 1, r.material);
                   bind_text(st, 2, r.region);
@@ -622,6 +632,7 @@ CREATE TABLE scorecard (card TEXT, key TEXT, label TEXT, unit TEXT, value REAL, 
                     sqlite3_bind_double(st, i++, v);
                   }
                   sqlite3_bind_int(st, 11, r.contracted ? 1 : 0);
+                  sqlite3_bind_double(st, 12, r.probability_loss);
                 });
   CRITMIN_RETURN_IF_ERROR(s);
   s = db.insert("INSERT INTO scorecard VALUES (?,?,?,?,?,?)", scorecard_lines(result.scorecards),

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "critmin/scenario/scenario.h"
+#include "critmin/sim/compare.h"
 #include "critmin/sim/investability.h"
 #include "critmin/sim/simulation.h"
 #include "test_support.h"
@@ -202,6 +203,58 @@ runs = 4
   EXPECT_EQ(summary["appraisals"][3]["supplier"], "strategic");
   EXPECT_FALSE(
       nlohmann::json::parse(simulation_to_json(SimulationResult{})).contains("appraisals"));
+}
+
+TEST(ScenarioAppraisal, CompareAppraisesEachDesignsProjectAsSimulateDoes) {
+  const std::string appraisal = R"(
+[[appraisal]]
+material = "neodymium"
+country = "USA"
+capacity_t = 10000
+runs = 4
+)";
+  const SimulationScenario low = read(floor_scenario(60.0, appraisal));
+  const SimulationScenario high = read(floor_scenario(110.0, appraisal));
+  CompareOptions options;
+  options.threads = 2;
+  auto run = run_compare(default_data(), {low, high}, {"low", "high"}, options, {});
+  ASSERT_TRUE(run.is_ok()) << run.status().to_string();
+  const Comparison& c = run.value().comparison;
+  ASSERT_EQ(c.appraisals.size(), 2u);
+  for (std::size_t d = 0; d < 2; ++d) {
+    SimulationResult alone;
+    ASSERT_TRUE(add_scenario_appraisals(default_data(), d == 0 ? low : high, 1, alone).is_ok());
+    ASSERT_EQ(c.appraisals[d].size(), 4u);
+    for (std::size_t k = 0; k < 4; ++k) {
+      EXPECT_EQ(c.appraisals[d][k].figures.probability_npv_positive,
+                alone.appraisals[k].figures.probability_npv_positive);
+      EXPECT_EQ(c.appraisals[d][k].figures.fiscal_cost_usd,
+                alone.appraisals[k].figures.fiscal_cost_usd);
+    }
+  }
+  // A higher floor costs more and does not lower the chance that the project pays back.
+  EXPECT_GE(c.appraisals[1][3].figures.probability_npv_positive,
+            c.appraisals[0][3].figures.probability_npv_positive);
+  EXPECT_GT(c.appraisals[1][3].figures.fiscal_cost_usd, c.appraisals[0][3].figures.fiscal_cost_usd);
+  const std::string table = comparison_to_table(c);
+  // The designs are named after their scenarios (both "ndpr-floor-test"; the second made unique).
+  EXPECT_NE(table.find("== appraisals ==\nndpr-floor-test: appraisal: 10,000 t/yr of neodymium "
+                       "processing in USA"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("\nndpr-floor-test (2): appraisal: "), std::string::npos) << table;
+  const nlohmann::json json = nlohmann::json::parse(comparison_to_json(c));
+  ASSERT_EQ(json["appraisals"].size(), 2u);
+  EXPECT_EQ(json["appraisals"][1][3]["supplier"], "strategic");
+  EXPECT_EQ(json["appraisals"][1][3]["instruments"], "all");
+  // Designs without [[appraisal]] tables: no section, no key.
+  auto plain =
+      run_compare(default_data(), {read(floor_scenario(60.0)), read(floor_scenario(110.0))},
+                  {"low", "high"}, options, {});
+  ASSERT_TRUE(plain.is_ok());
+  EXPECT_TRUE(plain.value().comparison.appraisals.empty());
+  EXPECT_EQ(comparison_to_table(plain.value().comparison).find("== appraisals =="),
+            std::string::npos);
 }
 
 TEST(ScenarioAppraisal, ABadProjectIsAnErrorAtItsLineAndKey) {

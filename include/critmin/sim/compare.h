@@ -128,6 +128,9 @@ struct Comparison {
   std::size_t runs = 0;                  // ensemble runs per design; 0: no bands
   std::vector<ComparedBand> bands;       // with `compare --runs N`
   std::vector<std::vector<PathBand>> path_bands;  // with --runs: each design's yearly bands
+  // Each design's [[appraisal]] cases (sim::add_scenario_appraisals on the design's scenario),
+  // one list per design; empty when no design appraises a project.
+  std::vector<std::vector<AppraisalRow>> appraisals;
 };
 
 // Adds the headline figures of each design's deterministic run (one list per design, in the
