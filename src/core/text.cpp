@@ -110,10 +110,21 @@ Result<std::string> read_text_file(const std::filesystem::path& path) {
     return Status::io_error(
         fmt::format("{}: cannot open the file for reading; check the path", path.string()));
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
+  // One read of the size the file system reports, then whatever the file grew by since.
+  std::string text;
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  if (!error && size > 0) {
+    text.resize(static_cast<std::size_t>(size));
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.good()) {
+    std::ostringstream rest;
+    rest << in.rdbuf();
+    text += rest.str();
+  }
   if (in.bad()) return Status::io_error(fmt::format("{}: read failed", path.string()));
-  return buffer.str();
+  return text;
 }
 
 Status write_text_file(const std::filesystem::path& path, std::string_view text) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_set>
 
 #include "core/suggest.h"
 #include "core/text.h"
@@ -305,8 +306,8 @@ Result<Dataset> load_dataset_unchecked(const std::filesystem::path& directory,
         "point --data at a dataset",
         directory.string()));
   }
-  std::set<std::string> iso3_codes;
-  std::set<std::string> material_ids;
+  std::unordered_set<std::string> iso3_codes;
+  std::unordered_set<std::string> material_ids;
   ReferenceSets none;
 
   auto countries = read_table(directory, "countries", none, problems);

@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstdlib>
 #include <map>
+#include <unordered_map>
 
 #include "core/text.h"
 #include "critmin/core/files.h"
@@ -251,7 +252,8 @@ void SchemaTable::validate(const ReferenceSets& references, std::vector<Diagnost
   }
   if (problems.size() != problems_before) return;
 
-  std::map<std::string, int> first_line_of_key;
+  std::unordered_map<std::string, int> first_line_of_key;
+  first_line_of_key.reserve(csv_.records.size());
   std::string key;
   for (CsvRecord& record : csv_.records) {
     key.clear();

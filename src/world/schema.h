@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/csv.h"
@@ -77,8 +78,8 @@ void compare_with_embedded_schema(std::string_view text, const std::string& file
 
 // What a cell may refer to in other tables.
 struct ReferenceSets {
-  const std::set<std::string>* iso3_codes = nullptr;
-  const std::set<std::string>* material_ids = nullptr;
+  const std::unordered_set<std::string>* iso3_codes = nullptr;
+  const std::unordered_set<std::string>* material_ids = nullptr;
 };
 
 // A CSV table checked against its schema. After a successful validate_table every cell can be read

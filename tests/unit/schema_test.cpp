@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/csv.h"
@@ -371,8 +372,8 @@ struct Validated {
   std::optional<SchemaTable> table;
 };
 Validated validate_shares(const std::string& csv_text) {
-  static const std::set<std::string> kIso3 = {"AUS", "CHN"};
-  static const std::set<std::string> kMaterials = {"lithium", "gallium"};
+  static const std::unordered_set<std::string> kIso3 = {"AUS", "CHN"};
+  static const std::unordered_set<std::string> kMaterials = {"lithium", "gallium"};
   TempDir temp{kTempPrefix};
   Validated out;
   Result<TableSchema> schema = load_schema(write_schema(temp.path(), "shares", kSharesSchema));
@@ -454,7 +455,7 @@ TEST(Schema, ChecksMaterialListsIdByIdAndAllowsStarOnlyForMaterialOrDefault) {
       "lithium,,*,2.5\n",
       "t.csv");
   ASSERT_TRUE(csv.is_ok());
-  const std::set<std::string> materials = {"lithium", "gallium"};
+  const std::unordered_set<std::string> materials = {"lithium", "gallium"};
   SchemaTable table(std::move(schema).value(), std::move(csv).value());
   std::vector<Diagnostic> problems;
   table.validate({nullptr, &materials}, problems);
