@@ -20,6 +20,24 @@ double normal_density(double z) {
   return kInvSqrtTwoPi * std::exp(-0.5 * z * z);
 }
 
+// The grid's points, the trapezoid weights of the standard normal density on them and the
+// distribution function at them: fixed, computed once.
+struct Grid {
+  std::array<double, kGridPoints> z{}, weight{}, cdf{};
+  Grid() {
+    for (int k = 0; k < kGridPoints; ++k) {
+      z[k] = -kGridHalfWidth + kGridStep * k;
+      weight[k] = normal_density(z[k]) * ((k == 0 || k == kGridPoints - 1) ? 0.5 : 1.0);
+      cdf[k] = normal_cdf(z[k]);
+    }
+  }
+};
+
+const Grid& grid() {
+  static const Grid g;
+  return g;
+}
+
 }  // namespace
 
 PriceBelief update_belief(const PriceBelief& belief, double price_usd_per_t, double weight,
@@ -57,42 +75,65 @@ NpvDistribution npv_distribution(const std::function<double(double factor)>& rev
     out.probability_loss = out.expected_npv_usd < 0.0 ? 1.0 : 0.0;
     return out;
   }
+  const Grid& g = grid();
   std::array<double, kGridPoints> npv{};
   double weight_sum = 0.0, revenue_sum = 0.0;
   for (int k = 0; k < kGridPoints; ++k) {
-    const double z = -kGridHalfWidth + kGridStep * k;
-    const double revenue = revenue_at(median_factor * std::exp(log_sd * z));
+    const double revenue = revenue_at(median_factor * std::exp(log_sd * g.z[k]));
     npv[k] = npv_of(revenue);
-    const double w = normal_density(z) * ((k == 0 || k == kGridPoints - 1) ? 0.5 : 1.0);
-    weight_sum += w;
-    revenue_sum += w * revenue;
+    weight_sum += g.weight[k];
+    revenue_sum += g.weight[k] * revenue;
   }
   out.expected_revenue_usd_per_t = revenue_sum / weight_sum;
   out.expected_npv_usd = npv_of(out.expected_revenue_usd_per_t);  // NPV is affine in revenue
   // The loss mass: whole intervals where both ends lose, and the part of an interval on the losing
-  // side of the interpolated sign change; the tails beyond the grid follow its end points.
+  // side of the sign change; the tails beyond the grid follow its end points.
   double loss = 0.0;
-  if (npv[0] < 0.0) loss += normal_cdf(-kGridHalfWidth);
-  if (npv[kGridPoints - 1] < 0.0) loss += normal_cdf(-kGridHalfWidth);
+  if (npv[0] < 0.0) loss += g.cdf[0];
+  if (npv[kGridPoints - 1] < 0.0) loss += g.cdf[0];
   for (int k = 0; k + 1 < kGridPoints; ++k) {
-    const double z0 = -kGridHalfWidth + kGridStep * k;
-    const double z1 = z0 + kGridStep;
     const bool lose0 = npv[k] < 0.0, lose1 = npv[k + 1] < 0.0;
     if (lose0 && lose1) {
-      loss += normal_cdf(z1) - normal_cdf(z0);
+      loss += g.cdf[k + 1] - g.cdf[k];
     } else if (lose0 != lose1) {
       // The sign change by bisection on the NPV itself, to 1e-7 standard deviations.
-      double lo = z0, hi = z1;
+      double lo = g.z[k], hi = g.z[k + 1];
       for (int i = 0; i < kCrossingBisections; ++i) {
         const double mid = 0.5 * (lo + hi);
         const bool lose = npv_of(revenue_at(median_factor * std::exp(log_sd * mid))) < 0.0;
         (lose == lose0 ? lo : hi) = mid;
       }
-      const double crossing = 0.5 * (lo + hi);
-      loss += lose0 ? normal_cdf(crossing) - normal_cdf(z0) : normal_cdf(z1) - normal_cdf(crossing);
+      const double crossing = normal_cdf(0.5 * (lo + hi));
+      loss += lose0 ? crossing - g.cdf[k] : g.cdf[k + 1] - crossing;
     }
   }
   out.probability_loss = std::clamp(loss, 0.0, 1.0);
+  return out;
+}
+
+NpvDistribution npv_distribution_proportional(double revenue_at_one_usd_per_t, double median_factor,
+                                              double log_sd, const ProjectEconomics& project) {
+  const double a = revenue_at_one_usd_per_t;
+  const double lifetime_t = project.capacity_t * project.annuity;
+  NpvDistribution out;
+  out.expected_revenue_usd_per_t = a * median_factor * std::exp(0.5 * log_sd * log_sd);
+  out.expected_npv_usd =
+      (out.expected_revenue_usd_per_t - project.unit_cost_usd_per_t) * lifetime_t -
+      project.capex_usd;
+  // A loss when a f falls below the break-even revenue b.
+  const double break_even = project.unit_cost_usd_per_t + project.capex_usd / lifetime_t;
+  if (!(lifetime_t > 0.0)) {
+    out.probability_loss = project.capex_usd > 0.0 ? 1.0 : 0.0;
+  } else if (!(break_even > 0.0)) {
+    // Even no revenue pays: a loss only where the revenue is negative (a < 0, any f).
+    out.probability_loss = a < 0.0 ? 1.0 : 0.0;
+  } else if (!(a > 0.0)) {
+    out.probability_loss = 1.0;
+  } else if (!(log_sd > 0.0)) {
+    out.probability_loss = a * median_factor < break_even ? 1.0 : 0.0;
+  } else {
+    out.probability_loss = normal_cdf(std::log(break_even / (a * median_factor)) / log_sd);
+  }
   return out;
 }
 

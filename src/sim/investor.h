@@ -63,6 +63,13 @@ NpvDistribution npv_distribution(const std::function<double(double factor)>& rev
                                  double median_factor, double log_sd,
                                  const ProjectEconomics& project);
 
+// The same for a revenue proportional to the factor, revenue_at(f) = revenue_at_one * f (no
+// instrument: price less feed), in closed form: E[revenue] = revenue_at_one * median *
+// exp(sd^2 / 2), and a loss when the revenue falls below the break-even unit cost + capex /
+// (capacity * annuity). Agrees with npv_distribution on such a revenue (tested).
+NpvDistribution npv_distribution_proportional(double revenue_at_one_usd_per_t, double median_factor,
+                                              double log_sd, const ProjectEconomics& project);
+
 // The standard normal quantile: z with P(Z <= z) = p, for p in (0, 1) (bisection on the
 // distribution function to 1e-12).
 double normal_quantile(double p);

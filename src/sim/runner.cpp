@@ -833,6 +833,9 @@ Status Runner::investment() {
       // floor) still pays in the lenders' case, the price at the max_loss quantile of the
       // investor's distribution; else the merchant rate (a floor far below any price the investor
       // expects carries no risk and earns no lower rate).
+      const double merchant_annuity = discounted_years(rule.hurdle_rate, lead, rule.lifetime_years);
+      const double contracted_annuity =
+          discounted_years(rule.contracted_hurdle_rate, lead, rule.lifetime_years);
       struct Appraisal {
         NpvDistribution npv;
         bool contracted = false;
@@ -855,10 +858,12 @@ Status Runner::investment() {
             curve.payment_at(median_factor * std::exp(log_sd * rule.lenders_case_z)) > 0.0;
         out.rate = out.contracted ? rule.contracted_hurdle_rate : rule.hurdle_rate;
         const ProjectEconomics economics{d.decision.unit_cost_usd_per_t, d.decision.capacity_t,
-                                         discounted_years(out.rate, lead, rule.lifetime_years),
+                                         out.contracted ? contracted_annuity : merchant_annuity,
                                          d.decision.capex_usd};
-        out.npv = npv_distribution([&](double f) { return curve.at(f); }, median_factor, log_sd,
-                                   economics);
+        out.npv = curve.proportional() ? npv_distribution_proportional(curve.at(1.0), median_factor,
+                                                                       log_sd, economics)
+                                       : npv_distribution([&](double f) { return curve.at(f); },
+                                                          median_factor, log_sd, economics);
         return out;
       };
       std::vector<Draft> drafts;

@@ -88,6 +88,25 @@ TEST(NpvDistribution, AProportionalRevenueMatchesTheLognormalClosedForm) {
   }
 }
 
+TEST(NpvDistribution, TheClosedFormAndTheIntegralAgreeOnAProportionalRevenue) {
+  for (double a : {-20.0, 50.0, 100.0, 250.0}) {
+    for (double log_sd : {0.0, 0.1, 0.45, 0.9}) {
+      for (double median : {0.5, 1.0, 2.0}) {
+        const NpvDistribution integral =
+            npv_distribution([&](double f) { return a * f; }, median, log_sd, small_project());
+        const NpvDistribution closed =
+            npv_distribution_proportional(a, median, log_sd, small_project());
+        EXPECT_NEAR(closed.probability_loss, integral.probability_loss, 1e-6)
+            << a << " " << log_sd << " " << median;
+        EXPECT_NEAR(closed.expected_revenue_usd_per_t, integral.expected_revenue_usd_per_t,
+                    1e-4 * std::abs(closed.expected_revenue_usd_per_t) + 1e-9);
+        EXPECT_NEAR(closed.expected_npv_usd, integral.expected_npv_usd,
+                    1e-4 * std::abs(a) * 1e4 + 1e-6);
+      }
+    }
+  }
+}
+
 TEST(NpvDistribution, AFloorAboveTheBreakEvenRemovesTheRiskOfLoss) {
   // A top-up floor at 85 USD/t pays 85 - p below it: the revenue never falls under the break-even
   // of 80, whatever the spread, and the expected revenue rises against the unfloored one.
