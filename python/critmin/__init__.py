@@ -157,6 +157,9 @@ class CompareResult:
     scorecards  design, card, key, label, value, unit, note
     headline    design, figure, label, value, unit
     bands       design, figure, label, statistic, value, unit (only with runs > 0, else empty)
+    appraisals  design, material, region, stage, capacity_t, online_year, runs, supplier,
+                instruments, figure, label, value, unit: each design's [[appraisal]] projects
+                (empty when no design has one)
     """
 
     def __init__(self, native):
@@ -169,6 +172,12 @@ class CompareResult:
         else:
             self.bands = pd.DataFrame(
                 columns=["design", "figure", "label", "statistic", "value", "unit"])
+        if "appraisals" in tables:
+            self.appraisals = _long_table(tables["appraisals"])
+        else:
+            self.appraisals = pd.DataFrame(
+                columns=["design", "material", "region", "stage", "capacity_t", "online_year",
+                         "runs", "supplier", "instruments", "figure", "label", "value", "unit"])
 
     def side_by_side(self, table="headline"):
         """The headline figures (or 'scorecards' lines) with one value column per design."""

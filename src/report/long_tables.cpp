@@ -25,6 +25,45 @@ std::string label_of(FigureGroup group, const std::string& key) {
   return figure_label_of(group, key);
 }
 
+// The [[appraisal]] cases as a long table, one row per case and figure; with `design` non-empty a
+// first column names the design (compare).
+LongTable appraisal_table(const std::vector<sim::AppraisalRow>& rows, const std::string& design) {
+  LongTable appraisals{"appraisals",
+                       {"material", "region", "stage", "capacity_t", "online_year", "runs",
+                        "supplier", "instruments", "figure", "label", "value", "unit"},
+                       {}};
+  if (!design.empty()) appraisals.header.insert(appraisals.header.begin(), "design");
+  for (const sim::AppraisalRow& a : rows) {
+    for (const auto& [figure, value] : std::vector<std::pair<const char*, std::optional<double>>>{
+             {"probability_npv_positive", a.figures.probability_npv_positive},
+             {"expected_npv_usd", a.figures.expected_npv_usd},
+             {"npv_p5_usd", a.figures.npv_p5_usd},
+             {"npv_p95_usd", a.figures.npv_p95_usd},
+             {"fiscal_cost_usd_total", a.figures.fiscal_cost_usd},
+             {"investable", a.figures.investable ? 1.0 : 0.0},
+             {"investable_floor_usd_per_t", a.investable_floor_usd_per_t}}) {
+      Result<const FigureAttributes*> figure_attributes =
+          find_figure(FigureGroup::kSummary, figure);
+      std::vector<std::string> row = {
+          a.material,
+          a.region,
+          std::string(stage_name(a.stage)),
+          number(a.capacity_t),
+          std::to_string(a.online_year),
+          std::to_string(a.runs),
+          a.figures.supplier,
+          a.figures.instruments,
+          figure,
+          figure_attributes.is_ok() ? figure_attributes.value()->label : "",
+          optional_number(value),
+          figure_attributes.is_ok() ? figure_attributes.value()->unit : ""};
+      if (!design.empty()) row.insert(row.begin(), design);
+      appraisals.rows.push_back(std::move(row));
+    }
+  }
+  return appraisals;
+}
+
 }  // namespace
 
 std::vector<LongTable> simulation_long_tables(const sim::SimulationResult& result) {
@@ -82,33 +121,7 @@ std::vector<LongTable> simulation_long_tables(const sim::SimulationResult& resul
   std::vector<LongTable> tables = {std::move(series), std::move(scorecard), std::move(payments),
                                    std::move(headline)};
   // [[appraisal]] projects (only when the scenario has some): one row per case and figure.
-  if (!result.appraisals.empty()) {
-    LongTable appraisals{"appraisals",
-                         {"material", "region", "stage", "capacity_t", "online_year", "runs",
-                          "supplier", "instruments", "figure", "label", "value", "unit"},
-                         {}};
-    for (const sim::AppraisalRow& a : result.appraisals) {
-      for (const auto& [figure, value] : std::vector<std::pair<const char*, std::optional<double>>>{
-               {"probability_npv_positive", a.figures.probability_npv_positive},
-               {"expected_npv_usd", a.figures.expected_npv_usd},
-               {"npv_p5_usd", a.figures.npv_p5_usd},
-               {"npv_p95_usd", a.figures.npv_p95_usd},
-               {"fiscal_cost_usd_total", a.figures.fiscal_cost_usd},
-               {"investable", a.figures.investable ? 1.0 : 0.0},
-               {"investable_floor_usd_per_t", a.investable_floor_usd_per_t}}) {
-        Result<const FigureAttributes*> figure_attributes =
-            find_figure(FigureGroup::kSummary, figure);
-        appraisals.rows.push_back(
-            {a.material, a.region, std::string(stage_name(a.stage)), number(a.capacity_t),
-             std::to_string(a.online_year), std::to_string(a.runs), a.figures.supplier,
-             a.figures.instruments, figure,
-             figure_attributes.is_ok() ? figure_attributes.value()->label : "",
-             optional_number(value),
-             figure_attributes.is_ok() ? figure_attributes.value()->unit : ""});
-      }
-    }
-    tables.push_back(std::move(appraisals));
-  }
+  if (!result.appraisals.empty()) tables.push_back(appraisal_table(result.appraisals, ""));
   return tables;
 }
 
@@ -188,6 +201,15 @@ std::vector<LongTable> comparison_long_tables(const sim::Comparison& comparison)
       }
     }
     tables.push_back(std::move(bands));
+  }
+  // The designs' [[appraisal]] cases (only when a design has some), with a design column.
+  if (!comparison.appraisals.empty()) {
+    LongTable appraisals = appraisal_table({}, "design");
+    for (std::size_t d = 0; d < n && d < comparison.appraisals.size(); ++d) {
+      LongTable design = appraisal_table(comparison.appraisals[d], comparison.designs[d]);
+      for (auto& row : design.rows) appraisals.rows.push_back(std::move(row));
+    }
+    tables.push_back(std::move(appraisals));
   }
   return tables;
 }

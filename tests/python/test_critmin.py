@@ -315,6 +315,14 @@ def test_compare_floor_against_no_floor(no_floor_scenario):
     assert fiscal["ndpr-floor"] > 1e7
     headline = result.side_by_side().set_index("figure")
     assert headline.loc["fiscal_cost_usd_total", "ndpr-floor"] == fiscal["ndpr-floor"]
+    # The floor design appraises its US refinery as simulate does; the other design has none.
+    appraisals = result.appraisals
+    assert set(appraisals["design"]) == {"ndpr-floor"}
+    assert len(appraisals) == 4 * 7
+    chance = appraisals[(appraisals["figure"] == "probability_npv_positive")
+                        & (appraisals["supplier"] == "strategic")]
+    assert set(chance["instruments"]) == {"none", "all"}
+    assert (chance["value"] >= 0).all() and (chance["value"] <= 1).all()
 
 
 def test_compare_with_runs_adds_bands(no_floor_scenario):

@@ -2,9 +2,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "critmin/report/long_tables.h"
 #include "critmin/scenario/scenario.h"
 #include "critmin/sim/compare.h"
 #include "critmin/sim/investability.h"
@@ -247,6 +249,16 @@ runs = 4
   ASSERT_EQ(json["appraisals"].size(), 2u);
   EXPECT_EQ(json["appraisals"][1][3]["supplier"], "strategic");
   EXPECT_EQ(json["appraisals"][1][3]["instruments"], "all");
+  // The tidy tables (compare --format csv, Python's CompareResult.appraisals): a design column
+  // first, seven figures per case.
+  const auto tables = report::comparison_long_tables(c);
+  const auto appraisals = std::find_if(tables.begin(), tables.end(),
+                                       [](const auto& t) { return t.name == "appraisals"; });
+  ASSERT_NE(appraisals, tables.end());
+  EXPECT_EQ(appraisals->header.front(), "design");
+  ASSERT_EQ(appraisals->rows.size(), 2u * 4u * 7u);
+  EXPECT_EQ(appraisals->rows.front().front(), c.designs[0]);
+  EXPECT_EQ(appraisals->rows.back().front(), c.designs[1]);
   // Designs without [[appraisal]] tables: no section, no key.
   auto plain =
       run_compare(default_data(), {read(floor_scenario(60.0)), read(floor_scenario(110.0))},
