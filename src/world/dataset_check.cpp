@@ -146,6 +146,11 @@ void check_market_parameters(const Dataset& data, const std::string& file,
       {"candidate_capacity_spread", {0, false, 1, true, "a relative spread below 1, e.g. 0.5"}},
       {"candidate_cost_spread", {0, false, 1, true, "a relative spread below 1, e.g. 0.2"}},
       {"candidate_capex_spread", {0, false, 1, true, "a relative spread below 1, e.g. 0.3"}},
+      {"investment_expectation_weight",
+       {0, false, 1, false, "the share of a price surprise believed within a year, e.g. 0.5"}},
+      {"investment_max_loss_probability",
+       {0, false, 1, true, "a probability below 1, e.g. 0.1 for a lender's P90 case"}},
+      {"price_volatility", {0, false, 5, false, "the sd of a year's log price change, e.g. 0.22"}},
   };
   const auto label = [](const std::string& material) {
     return material == "*" ? std::string("the default (*)") : material;

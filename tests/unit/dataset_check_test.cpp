@@ -359,6 +359,15 @@ TEST(DatasetCheck, ReportsMarketParameterValuesOutsideTheirRangeAtFileLineValue)
       {"value_of_lost_use", "10",
        "value_of_lost_use 10 for the default (*) must be >= 20; give a multiple of the base price "
        "of at least 20"},
+      {"investment_expectation_weight", "1.5",
+       "investment_expectation_weight 1.5 for the default (*) is outside [0,1]; give the share of "
+       "a price surprise believed within a year, e.g. 0.5"},
+      {"investment_max_loss_probability", "1",
+       "investment_max_loss_probability 1 for the default (*) is outside [0,1); give a "
+       "probability below 1, e.g. 0.1 for a lender's P90 case"},
+      {"price_volatility", "-0.2",
+       "price_volatility -0.2 for the default (*) is outside [0,5]; give the sd of a year's log "
+       "price change, e.g. 0.22"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name + "=" + c.value);
