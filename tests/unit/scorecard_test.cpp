@@ -423,6 +423,26 @@ TEST(Investment, ACfdTakesThePriceRiskLowersTheRateAndDrawsInvestmentToItsProduc
   EXPECT_TRUE(contracted);
 }
 
+TEST(Investment, AFloorCoversAMembersFirstRefineryNotOnlyItsExistingOnes) {
+  // The 110 USD/kg NdPr top-up floor for the club: a member that refines no NdPr in the base
+  // year (the United States, Japan, Korea, the EU) counts on the floor for a new refinery, since
+  // the top-up pays it once it is online. Its decision is contracted, at the lower rate.
+  const std::string floor =
+      "[club]\nmembers = [\"USA\", \"JPN\", \"EU27\", \"AUS\", \"KOR\"]\n"
+      "[[instrument]]\ntype = \"price_floor\"\nmaterial = \"neodymium\"\n"
+      "stage = \"processing\"\nprice = 110.0\nunit = \"USD/kg\"\nenforcement = \"top_up\"\n";
+  const SimulationResult r = run_text(neodymium_run(floor));
+  int first_refineries = 0;
+  for (const InvestmentDecision& d : r.investments) {
+    if (d.stage != Stage::kProcessing || d.region == "AUS") continue;
+    if (processing_row(r, d.region, 2025).production_t > 0.0) continue;
+    ++first_refineries;
+    EXPECT_TRUE(d.contracted) << d.region << " " << d.decision_year;
+    EXPECT_DOUBLE_EQ(d.hurdle_rate, 0.08);
+  }
+  EXPECT_GT(first_refineries, 0);
+}
+
 TEST(Investment, AMerchantProjectOfAVolatileMaterialNeedsAWiderMargin) {
   // The same economics at two volatilities: lithium's 0.88 (its 2019-2024 headline series) and
   // copper's 0.20. The loss probability of the volatile one is higher, and at a 10% tolerance it
