@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <cmath>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <map>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
 
 #include "core/text.h"
 #include "critmin/core/files.h"
@@ -252,21 +254,13 @@ void SchemaTable::validate(const ReferenceSets& references, std::vector<Diagnost
   }
   if (problems.size() != problems_before) return;
 
-  std::unordered_map<std::string, int> first_line_of_key;
-  first_line_of_key.reserve(csv_.records.size());
-  std::string key;
   for (CsvRecord& record : csv_.records) {
-    key.clear();
     for (std::size_t a = 0; a < schema_.attributes.size(); ++a) {
       const Attribute& attribute = schema_.attributes[a];
       std::string& cell = record.fields[column_of_attribute_[a]];
       const auto report = [&](std::string message) {
         problems.push_back({csv_.file, record.line, attribute.name, std::move(message)});
       };
-      if (attribute.key) {
-        key += cell;
-        key += '\x1f';
-      }
       if (trim(cell).empty()) {
         if (attribute.required()) {
           report("empty value; this attribute is required");
@@ -347,22 +341,65 @@ void SchemaTable::validate(const ReferenceSets& references, std::vector<Diagnost
           break;
       }
     }
-    if (!key.empty()) {
-      const auto [it, inserted] = first_line_of_key.emplace(key, record.line);
-      if (!inserted) {
-        std::string key_names;
-        for (const Attribute& attribute : schema_.attributes) {
-          if (attribute.key) key_names += (key_names.empty() ? "" : ",") + attribute.name;
+  }
+  report_duplicate_keys(problems);
+}
+
+void SchemaTable::report_duplicate_keys(std::vector<Diagnostic>& problems) const {
+  std::vector<std::size_t> key_columns;
+  std::string key_names;
+  for (std::size_t a = 0; a < schema_.attributes.size(); ++a) {
+    if (!schema_.attributes[a].key) continue;
+    key_columns.push_back(column_of_attribute_[a]);
+    key_names += (key_names.empty() ? "" : ",") + schema_.attributes[a].name;
+  }
+  if (key_columns.empty()) return;
+  // Rows sorted by a hash of their key cells (as validated, defaults filled in); only rows with
+  // equal hashes are compared cell by cell. The tables' largest have tens of thousands of rows, and
+  // a map of key strings cost more than the rest of the validation together.
+  const auto same_key = [&](const CsvRecord& a, const CsvRecord& b) {
+    for (const std::size_t c : key_columns) {
+      if (a.fields[c] != b.fields[c]) return false;
+    }
+    return true;
+  };
+  std::vector<std::pair<std::size_t, std::size_t>> hash_and_row;
+  hash_and_row.reserve(csv_.records.size());
+  for (std::size_t row = 0; row < csv_.records.size(); ++row) {
+    std::size_t hash = 0;
+    for (const std::size_t c : key_columns) {
+      // The boost-style mix: the order of the cells matters, ("a","bc") differs from ("ab","c").
+      hash ^= std::hash<std::string_view>{}(csv_.records[row].fields[c]) + 0x9e3779b97f4a7c15ULL +
+              (hash << 6) + (hash >> 2);
+    }
+    hash_and_row.emplace_back(hash, row);
+  }
+  std::sort(hash_and_row.begin(), hash_and_row.end());
+  // (row of the repeat, row of its first occurrence), reported in the file's order.
+  std::vector<std::pair<std::size_t, std::size_t>> repeats;
+  for (std::size_t begin = 0; begin < hash_and_row.size();) {
+    std::size_t end = begin + 1;
+    while (end < hash_and_row.size() && hash_and_row[end].first == hash_and_row[begin].first) ++end;
+    for (std::size_t i = begin + 1; i < end; ++i) {
+      const CsvRecord& later = csv_.records[hash_and_row[i].second];
+      for (std::size_t j = begin; j < i; ++j) {
+        if (same_key(csv_.records[hash_and_row[j].second], later)) {
+          repeats.emplace_back(hash_and_row[i].second, hash_and_row[j].second);
+          break;
         }
-        problems.push_back({csv_.file, record.line, key_names,
-                            fmt::format("duplicate key; the same ({}) is already on line {}",
-                                        key_names, it->second)});
       }
     }
+    begin = end;
+  }
+  std::sort(repeats.begin(), repeats.end());
+  for (const auto& [row, first_row] : repeats) {
+    problems.push_back({csv_.file, csv_.records[row].line, key_names,
+                        fmt::format("duplicate key; the same ({}) is already on line {}", key_names,
+                                    csv_.records[first_row].line)});
   }
 }
 
-std::size_t SchemaTable::column_index(const std::string& attribute) const {
+std::size_t SchemaTable::column_index(std::string_view attribute) const {
   for (std::size_t a = 0; a < schema_.attributes.size() && a < column_of_attribute_.size(); ++a) {
     if (schema_.attributes[a].name == attribute) return column_of_attribute_[a];
   }
@@ -372,26 +409,26 @@ std::size_t SchemaTable::column_index(const std::string& attribute) const {
   std::abort();
 }
 
-const std::string& SchemaTable::text(std::size_t row, const std::string& attribute) const {
+const std::string& SchemaTable::text(std::size_t row, std::string_view attribute) const {
   return csv_.records[row].fields[column_index(attribute)];
 }
-double SchemaTable::number(std::size_t row, const std::string& attribute) const {
+double SchemaTable::number(std::size_t row, std::string_view attribute) const {
   return parse_double(text(row, attribute)).value_or(0.0);
 }
 std::optional<double> SchemaTable::optional_number(std::size_t row,
-                                                   const std::string& attribute) const {
+                                                   std::string_view attribute) const {
   return parse_double(text(row, attribute));
 }
-int SchemaTable::integer(std::size_t row, const std::string& attribute) const {
+int SchemaTable::integer(std::size_t row, std::string_view attribute) const {
   return static_cast<int>(parse_int(text(row, attribute)).value_or(0));
 }
-bool SchemaTable::flag(std::size_t row, const std::string& attribute) const {
+bool SchemaTable::flag(std::size_t row, std::string_view attribute) const {
   return parse_bool(text(row, attribute)).value_or(false);
 }
-Stage SchemaTable::stage(std::size_t row, const std::string& attribute) const {
+Stage SchemaTable::stage(std::size_t row, std::string_view attribute) const {
   return parse_stage(text(row, attribute)).value_or(Stage::kExtraction);
 }
-std::vector<std::string> SchemaTable::list(std::size_t row, const std::string& attribute) const {
+std::vector<std::string> SchemaTable::list(std::size_t row, std::string_view attribute) const {
   const std::string& cell = text(row, attribute);
   if (trim(cell).empty()) return {};
   return split(cell, '|');

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -98,17 +99,19 @@ class SchemaTable {
   int line(std::size_t row) const { return csv_.records[row].line; }
   const std::string& file() const { return csv_.file; }
 
-  const std::string& text(std::size_t row, const std::string& attribute) const;
-  double number(std::size_t row, const std::string& attribute) const;
-  std::optional<double> optional_number(std::size_t row, const std::string& attribute) const;
-  int integer(std::size_t row, const std::string& attribute) const;
-  bool flag(std::size_t row, const std::string& attribute) const;
-  std::vector<std::string> list(std::size_t row, const std::string& attribute) const;
+  const std::string& text(std::size_t row, std::string_view attribute) const;
+  double number(std::size_t row, std::string_view attribute) const;
+  std::optional<double> optional_number(std::size_t row, std::string_view attribute) const;
+  int integer(std::size_t row, std::string_view attribute) const;
+  bool flag(std::size_t row, std::string_view attribute) const;
+  std::vector<std::string> list(std::size_t row, std::string_view attribute) const;
   // A validated stage cell (extraction when the cell is not a stage, which validation excludes).
-  Stage stage(std::size_t row, const std::string& attribute) const;
+  Stage stage(std::size_t row, std::string_view attribute) const;
 
  private:
-  std::size_t column_index(const std::string& attribute) const;
+  std::size_t column_index(std::string_view attribute) const;
+  // One diagnostic per row whose key cells repeat an earlier row's, naming that row's line.
+  void report_duplicate_keys(std::vector<Diagnostic>& problems) const;
 
   TableSchema schema_;
   CsvTable csv_;

@@ -118,6 +118,25 @@ TEST(Schema, RejectsADuplicateKeyNamingTheFirstLine) {
                               "line 2"});
 }
 
+TEST(Schema, ReportsEveryRepeatOfAKeyInFileOrderAgainstItsFirstLine) {
+  BrokenDataset data;
+  const fs::path file = data.dir() / "governance.csv";
+  CsvTable csv = read_table(file);
+  ASSERT_GE(csv.records.size(), 3u);
+  // Lines 2, 3 and 4 hold the first row's key, lines 5 and 6 the second row's.
+  const CsvRecord first = csv.records[0], second = csv.records[1];
+  csv.records.insert(csv.records.begin() + 1, {first, first});
+  csv.records.insert(csv.records.begin() + 4, second);
+  write_table(file, csv);
+  const std::string governance = data.file("governance");
+  EXPECT_EQ(
+      data.check(),
+      (std::vector<std::string>{
+          governance + ":3:iso3,year: duplicate key; the same (iso3,year) is already on line 2",
+          governance + ":4:iso3,year: duplicate key; the same (iso3,year) is already on line 2",
+          governance + ":6:iso3,year: duplicate key; the same (iso3,year) is already on line 5"}));
+}
+
 TEST(Schema, RejectsAProductionUnitOtherThanTonnes) {
   BrokenDataset data;
   set_first_row_cell(data.dir(), "production", "unit", "kg");
