@@ -583,5 +583,54 @@ TEST(SimulateCli, AnInvalidScenarioExitsWithTwoAndSaysWhere) {
       << run.err;
 }
 
+// A by-product cannot be mined beyond what its hosts contain at the best recovery: cadmium comes
+// only from zinc smelting (recovered at 0.9 of the contained cadmium today, at most 0.95), so
+// however strongly its demand booms, mined capacity (the base year's and every extraction
+// project decided so far) stays under 0.95 / 0.9 of the base year's output, growing with zinc's
+// demand. Today's capacity is already close to that, so the investors the boom attracts reach the
+// ceiling: it binds (a project is cut to the room left).
+TEST(Simulation, ACadmiumBoomBuildsMiningCapacityUpToItsHostsCeilingAndNoFurther) {
+  const Dataset& data = default_data();
+  const SimulationResult boom = run_ok(
+      "[scenario]\nname = \"cd-boom\"\nyears = [2025, 2040]\nseed = 3\nmaterials = "
+      "[\"cadmium\"]\n[[demand_shock]]\nmaterial = \"cadmium\"\nregion = \"all\"\nshare = 1.0\n"
+      "start = 2025\nyears = 16\n");
+  ASSERT_FALSE(boom.series.empty());
+
+  const market::ByproductBound bound = market::byproduct_bound(data, "cadmium");
+  ASSERT_EQ(bound.hosts, std::vector<std::string>{"zinc"});
+  Result<market::CalibratedMarket> market = market::build_market(data, "cadmium", boom.base_year);
+  ASSERT_TRUE(market.is_ok()) << market.status().to_string();
+  const market::CalibrationInfo& info = market.value().info;
+  const market::MarketModel& model = market.value().model;
+  double base_capacity_t = 0.0;
+  for (const market::Region& region : model.regions) {
+    for (const market::SupplyStep& step : region.extraction) base_capacity_t += step.capacity_t;
+  }
+  const double mined_base_t =
+      info.world_tonnage_t /
+      (info.anchor_stage == Stage::kProcessing ? model.processing_yield : 1.0);
+  const Result<double> host_rate = data.market_parameter("zinc", "demand_growth_rate");
+  ASSERT_TRUE(host_rate.is_ok());
+
+  bool binds = false;
+  for (int year = boom.first_year; year <= boom.last_year; ++year) {
+    const double ceiling_t = bound.capacity_ratio * mined_base_t *
+                             std::pow(1.0 + host_rate.value(), year - boom.base_year);
+    double capacity_t = base_capacity_t;
+    for (const InvestmentDecision& d : boom.investments) {
+      if (d.stage == Stage::kExtraction && d.decision_year <= year) capacity_t += d.capacity_t;
+    }
+    EXPECT_LE(capacity_t, ceiling_t * (1.0 + 1e-9)) << year;
+    binds = binds || capacity_t >= ceiling_t * (1.0 - 1e-6);
+    double mined_t = 0.0;
+    for (const SeriesRow& s : boom.series) {
+      if (s.year == year && s.stage == Stage::kExtraction) mined_t += s.production_t;
+    }
+    EXPECT_LE(mined_t, capacity_t * (1.0 + 1e-6)) << year;  // the solver scales to integers
+  }
+  EXPECT_TRUE(binds) << "the boom never reached the hosts' ceiling; make it stronger";
+}
+
 }  // namespace
 }  // namespace critmin::sim
