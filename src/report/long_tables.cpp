@@ -25,14 +25,22 @@ std::string label_of(FigureGroup group, const std::string& key) {
   return figure_label_of(group, key);
 }
 
-// The [[appraisal]] cases as a long table, one row per case and figure; with `design` non-empty a
-// first column names the design (compare).
-LongTable appraisal_table(const std::vector<sim::AppraisalRow>& rows, const std::string& design) {
+// The [[appraisal]] cases as a long table, one row per case and figure, without rows yet; with
+// `with_design` a first column names the design (compare).
+LongTable appraisal_table(bool with_design) {
   LongTable appraisals{"appraisals",
                        {"material", "region", "stage", "capacity_t", "online_year", "runs",
                         "supplier", "instruments", "figure", "label", "value", "unit"},
                        {}};
-  if (!design.empty()) appraisals.header.insert(appraisals.header.begin(), "design");
+  if (with_design) appraisals.header.insert(appraisals.header.begin(), "design");
+  return appraisals;
+}
+
+// Appends the rows of `rows` to a table of appraisal_table; `design` fills its first column when
+// the table has one (compare).
+void append_appraisal_rows(LongTable& appraisals, const std::vector<sim::AppraisalRow>& rows,
+                           const std::string& design) {
+  const bool with_design = appraisals.header.front() == "design";
   for (const sim::AppraisalRow& a : rows) {
     for (const auto& [figure, value] : std::vector<std::pair<const char*, std::optional<double>>>{
              {"probability_npv_positive", a.figures.probability_npv_positive},
@@ -57,11 +65,10 @@ LongTable appraisal_table(const std::vector<sim::AppraisalRow>& rows, const std:
           figure_attributes.is_ok() ? figure_attributes.value()->label : "",
           optional_number(value),
           figure_attributes.is_ok() ? figure_attributes.value()->unit : ""};
-      if (!design.empty()) row.insert(row.begin(), design);
+      if (with_design) row.insert(row.begin(), design);
       appraisals.rows.push_back(std::move(row));
     }
   }
-  return appraisals;
 }
 
 }  // namespace
@@ -121,7 +128,11 @@ std::vector<LongTable> simulation_long_tables(const sim::SimulationResult& resul
   std::vector<LongTable> tables = {std::move(series), std::move(scorecard), std::move(payments),
                                    std::move(headline)};
   // [[appraisal]] projects (only when the scenario has some): one row per case and figure.
-  if (!result.appraisals.empty()) tables.push_back(appraisal_table(result.appraisals, ""));
+  if (!result.appraisals.empty()) {
+    LongTable appraisals = appraisal_table(/*with_design=*/false);
+    append_appraisal_rows(appraisals, result.appraisals, "");
+    tables.push_back(std::move(appraisals));
+  }
   return tables;
 }
 
@@ -204,10 +215,9 @@ std::vector<LongTable> comparison_long_tables(const sim::Comparison& comparison)
   }
   // The designs' [[appraisal]] cases (only when a design has some), with a design column.
   if (!comparison.appraisals.empty()) {
-    LongTable appraisals = appraisal_table({}, "design");
+    LongTable appraisals = appraisal_table(/*with_design=*/true);
     for (std::size_t d = 0; d < n && d < comparison.appraisals.size(); ++d) {
-      LongTable design = appraisal_table(comparison.appraisals[d], comparison.designs[d]);
-      for (auto& row : design.rows) appraisals.rows.push_back(std::move(row));
+      append_appraisal_rows(appraisals, comparison.appraisals[d], comparison.designs[d]);
     }
     tables.push_back(std::move(appraisals));
   }
