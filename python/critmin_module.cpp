@@ -226,22 +226,16 @@ py::dict clear_table(const std::string& material, int year,
   }
   const market::SolverPath path =
       solver == "lp" ? market::SolverPath::kLinearProgram : market::SolverPath::kNetwork;
-  std::string lower = material;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower == "ndpr") {
-    throw_if_error(Status::invalid_input(
-        "material NdPr: NdPr (neodymium + praseodymium oxide) is not a market of its own in "
-        "critmin; clear neodymium or praseodymium, which clear jointly with the other rare "
-        "earths"));
-  }
   ColumnTable table;
   double welfare_usd = 0.0;
   std::vector<std::string> notes;
   {
     py::gil_scoped_release release;
     const Dataset data = open_dataset(data_dir);
-    // A rare earth clears jointly with the other 14 (critmin/market/rare_earths.h).
-    if (std::optional<std::size_t> element = market::rare_earth_element_index(data, material)) {
+    // A rare earth clears jointly with the other 14 (critmin/market/rare_earths.h); NdPr is the
+    // sum of its neodymium and praseodymium markets.
+    const std::optional<std::size_t> element = market::rare_earth_element_index(data, material);
+    if (element || market::names_ndpr(material)) {
       if (scenario_file) {
         throw_if_error(Status::invalid_input(
             "scenario: " + material +
@@ -251,10 +245,19 @@ py::dict clear_table(const std::string& material, int year,
       const market::CalibratedJointMarket joint = take(market::build_rare_earth_market(data, year));
       const market::JointEquilibrium eq = take(market::clear_joint_market(joint.model, path));
       check_termination("rare earths " + std::to_string(year), eq.termination, eq.reason);
-      py::gil_scoped_acquire acquire;
-      add_node_rows(table, joint.model.elements[*element], eq.elements[*element], solver);
-      welfare_usd = eq.elements[*element].welfare_usd;
       notes = joint.notes;
+      if (element) {
+        py::gil_scoped_acquire acquire;
+        add_node_rows(table, joint.model.elements[*element], eq.elements[*element], solver);
+        welfare_usd = eq.elements[*element].welfare_usd;
+      } else {
+        const market::CompositeProduct product = take(market::ndpr_product(data, joint, eq));
+        notes.insert(notes.begin(), product.market.info.notes.begin(),
+                     product.market.info.notes.end());
+        py::gil_scoped_acquire acquire;
+        add_node_rows(table, product.market.model, product.equilibrium, solver);
+        welfare_usd = product.equilibrium.welfare_usd;
+      }
     } else {
       market::CalibratedMarket calibrated = take(market::build_market(data, material, year));
       market::Equilibrium eq;

@@ -50,9 +50,11 @@ void set_termination_exit_code(CommonOptions& common, market::Termination termin
   }
 }
 
-// A rare earth: the joint market of the 15 elements, reported for `element`.
-void clear_rare_earth(CommonOptions& common, const Dataset& data, std::size_t element,
-                      const ClearFlags& flags, market::SolverPath path) {
+// A rare earth: the joint market of the 15 elements, reported for `element`, or for the NdPr
+// product (Nd + Pr) when `element` is empty.
+void clear_rare_earth(CommonOptions& common, const Dataset& data,
+                      std::optional<std::size_t> element, const ClearFlags& flags,
+                      market::SolverPath path) {
   Result<market::CalibratedJointMarket> market = market::build_rare_earth_market(data, flags.year);
   if (!market.is_ok()) {
     common.exit_code = report_error(market.status());
@@ -70,11 +72,23 @@ void clear_rare_earth(CommonOptions& common, const Dataset& data, std::size_t el
                           market::termination_name(eq.value().termination), eq.value().reason))) {
       return;
     }
-  } else {
+  } else if (element) {
     const std::string text =
         flags.format == "json"
-            ? joint_equilibrium_to_json(market.value(), eq.value(), element, flags.solver)
-            : joint_equilibrium_to_table(market.value(), eq.value(), element, flags.solver);
+            ? joint_equilibrium_to_json(market.value(), eq.value(), *element, flags.solver)
+            : joint_equilibrium_to_table(market.value(), eq.value(), *element, flags.solver);
+    if (!emit(common, flags, text)) return;
+  } else {
+    Result<market::CompositeProduct> product =
+        market::ndpr_product(data, market.value(), eq.value());
+    if (!product.is_ok()) {
+      common.exit_code = report_error(product.status());
+      return;
+    }
+    const std::string text =
+        flags.format == "json"
+            ? joint_product_to_json(market.value(), eq.value(), product.value(), flags.solver)
+            : joint_product_to_table(market.value(), eq.value(), product.value(), flags.solver);
     if (!emit(common, flags, text)) return;
   }
   set_termination_exit_code(common, eq.value().termination);
@@ -110,18 +124,12 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
     }
     const market::SolverPath path =
         flags->solver == "lp" ? market::SolverPath::kLinearProgram : market::SolverPath::kNetwork;
-    std::string lower = flags->material;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == "ndpr") {
-      common.exit_code = report_error(Status::invalid_input(
-          "--material NdPr: NdPr (neodymium + praseodymium oxide) is not a market of its own in "
-          "critmin; clear neodymium or praseodymium, which clear jointly with the other rare "
-          "earths"));
-      return;
-    }
-    // A rare earth clears jointly with the other 14 (critmin/market/rare_earths.h).
+    // A rare earth clears jointly with the other 14 (critmin/market/rare_earths.h); NdPr is the
+    // sum of its neodymium and praseodymium markets.
+    const bool ndpr = market::names_ndpr(flags->material);
     if (std::optional<std::size_t> element =
-            market::rare_earth_element_index(data.value(), flags->material)) {
+            market::rare_earth_element_index(data.value(), flags->material);
+        element || ndpr) {
       if (!flags->scenario.empty()) {
         common.exit_code = report_error(Status::invalid_input(fmt::format(
             "--scenario: {} clears in the joint rare-earth market, which does not take scenario "
@@ -130,7 +138,7 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
             flags->material)));
         return;
       }
-      clear_rare_earth(common, data.value(), *element, *flags, path);
+      clear_rare_earth(common, data.value(), element, *flags, path);
       return;
     }
     Result<market::CalibratedMarket> market =

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "core/text.h"
@@ -306,6 +308,208 @@ Result<CalibratedJointMarket> build_rare_earth_market(const Dataset& data, int y
                     kDepositYear, year));
   }
   return out;
+}
+
+}  // namespace critmin::market
+
+namespace critmin::market {
+
+bool names_ndpr(std::string_view material) {
+  if (material.size() != 4) return false;
+  std::string lower(material);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "ndpr";
+}
+
+Result<CompositeProduct> ndpr_product(const Dataset& data, const CalibratedJointMarket& market,
+                                      const JointEquilibrium& eq) {
+  const JointMarketModel& model = market.model;
+  const auto index_of = [&](std::string_view symbol) -> std::optional<std::size_t> {
+    for (std::size_t e = 0; e < market.symbols.size(); ++e) {
+      if (market.symbols[e] == symbol) return e;
+    }
+    return std::nullopt;
+  };
+  const std::optional<std::size_t> nd = index_of("Nd"), pr = index_of("Pr");
+  if (!nd || !pr || *nd >= model.elements.size() || *pr >= model.elements.size() ||
+      market.ore_content_t.size() != model.elements.size()) {
+    return Status::not_found(
+        "NdPr: the joint rare-earth market has no neodymium or praseodymium (NdPr is their sum)");
+  }
+  if (eq.elements.size() != model.elements.size()) {
+    return Status::invalid_input(fmt::format(
+        "NdPr: the joint equilibrium has {} element result(s) for {} elements (it did not clear)",
+        eq.elements.size(), model.elements.size()));
+  }
+  const double content_t = market.ore_content_t[*nd] + market.ore_content_t[*pr];
+  if (!(content_t > 0.0)) {
+    return Status::not_found(
+        "NdPr: the base-year rare-earth ore holds no neodymium or praseodymium "
+        "(ree_mine_output.csv x ree_deposit_baskets.csv), so NdPr has no composition");
+  }
+  CompositeProduct product;
+  product.name = "NdPr";
+  product.elements = {*nd, *pr};
+  product.content_share = {market.ore_content_t[*nd] / content_t,
+                           market.ore_content_t[*pr] / content_t};
+
+  // The market for the writers.
+  const MarketModel& lead = model.elements[*nd];
+  MarketModel& view = product.market.model;
+  view.material = product.name;
+  view.year = lead.year;
+  view.processing_yield = lead.processing_yield;
+  for (const Region& r : lead.regions) {
+    Region region;
+    region.name = r.name;
+    region.countries = r.countries;
+    view.regions.push_back(std::move(region));
+  }
+  CalibrationInfo& info = product.market.info;
+  info.anchor = fmt::format(
+      "the neodymium and praseodymium content of the joint rare-earth ore ({:.1f}% Nd, {:.1f}% Pr "
+      "of {:.0f} t in the base year)",
+      100.0 * product.content_share[0], 100.0 * product.content_share[1], content_t);
+  info.anchor_stage = Stage::kExtraction;
+  info.tonnage_year = market.elements[*nd].tonnage_year;
+  info.price_is_index = false;
+  std::string quality;
+  for (std::size_t i = 0; i < product.elements.size(); ++i) {
+    const std::size_t e = product.elements[i];
+    const CalibrationInfo& element = market.elements[e];
+    info.world_tonnage_t += market.ore_content_t[e];
+    info.base_price_usd_per_t += product.content_share[i] * element.base_price_usd_per_t;
+    info.price_is_index |= element.price_is_index;
+    if (!element.data_quality.empty() && quality.find(element.data_quality) == std::string::npos) {
+      quality += (quality.empty() ? "" : ", ") + market.symbols[e] + " " + element.data_quality;
+    }
+    for (const std::string& note : element.notes) {
+      info.notes.push_back(market.symbols[e] + ": " + note);
+    }
+    for (const std::string& estimate : element.estimates) {
+      info.estimates.push_back(market.symbols[e] + ": " + estimate);
+    }
+  }
+  info.data_quality = quality;
+  info.price_source =
+      fmt::format("{:.1f}% x the Nd oxide price ({}) + {:.1f}% x the Pr oxide price ({})",
+                  100.0 * product.content_share[0], market.elements[*nd].price_source,
+                  100.0 * product.content_share[1], market.elements[*pr].price_source);
+  for (const ReeMarketFigure& f : data.ree_element_market) {
+    if (f.element == "NdPr" && f.item == "price_usd_per_kg_2023" && f.value) {
+      product.observed_price_usd_per_t = *f.value * 1000.0;
+      product.observed_price_basis = f.basis;
+    }
+  }
+  info.notes.insert(
+      info.notes.begin(),
+      fmt::format("NdPr is the sum of the neodymium and praseodymium markets of the joint "
+                  "rare-earth market: quantities and surpluses add, prices are those of a tonne "
+                  "holding {:.1f}% Nd and {:.1f}% Pr (the base-year ore's ratio)",
+                  100.0 * product.content_share[0], 100.0 * product.content_share[1]));
+  if (product.observed_price_usd_per_t > 0.0) {
+    info.notes.insert(
+        info.notes.begin() + 1,
+        fmt::format("observed NdPr oxide price in {}: {:.0f} USD/t ({}); the index base price "
+                    "lies {:+.1f}% from it",
+                    kDepositYear, product.observed_price_usd_per_t, product.observed_price_basis,
+                    100.0 * (info.base_price_usd_per_t / product.observed_price_usd_per_t - 1.0)));
+  }
+
+  // The equilibrium: quantities add, prices are the composition's.
+  Equilibrium& sum = product.equilibrium;
+  const Equilibrium& first = eq.elements[*nd];
+  sum.termination = Termination::kOptimal;
+  sum.nodes = first.nodes;
+  sum.accounts.assign(first.accounts.size(), RegionAccounts{});
+  for (NodeResult& n : sum.nodes) {
+    n.price_usd_per_t = n.producer_price_usd_per_t = 0.0;
+    n.production_t = n.consumption_t = n.imports_t = n.exports_t = 0.0;
+    n.stock_release_t = n.stock_refill_t = 0.0;
+  }
+  struct FlowKey {
+    std::size_t from, to;
+    Stage stage;
+    bool leakage, contracted;
+    bool operator<(const FlowKey& o) const {
+      return std::tie(from, to, stage, leakage, contracted) <
+             std::tie(o.from, o.to, o.stage, o.leakage, o.contracted);
+    }
+  };
+  std::map<FlowKey, FlowResult> flows;
+  for (std::size_t i = 0; i < product.elements.size(); ++i) {
+    const Equilibrium& element = eq.elements[product.elements[i]];
+    const double share = product.content_share[i];
+    if (element.nodes.size() != sum.nodes.size() ||
+        element.accounts.size() != sum.accounts.size()) {
+      return Status::invalid_input(
+          "NdPr: the neodymium and praseodymium results have different regions");
+    }
+    if (element.termination != Termination::kOptimal) {
+      sum.termination = element.termination;
+      sum.reason = market.symbols[product.elements[i]] + ": " + element.reason;
+    }
+    sum.welfare_usd += element.welfare_usd;
+    for (std::size_t k = 0; k < sum.nodes.size(); ++k) {
+      const NodeResult& from = element.nodes[k];
+      NodeResult& to = sum.nodes[k];
+      to.price_usd_per_t += share * from.price_usd_per_t;
+      to.producer_price_usd_per_t += share * from.producer_price_usd_per_t;
+      to.production_t += from.production_t;
+      to.consumption_t += from.consumption_t;
+      to.imports_t += from.imports_t;
+      to.exports_t += from.exports_t;
+      to.stock_release_t += from.stock_release_t;
+      to.stock_refill_t += from.stock_refill_t;
+    }
+    for (std::size_t r = 0; r < sum.accounts.size(); ++r) {
+      const RegionAccounts& from = element.accounts[r];
+      RegionAccounts& to = sum.accounts[r];
+      to.consumer_surplus_usd += from.consumer_surplus_usd;
+      to.producer_surplus_usd += from.producer_surplus_usd;
+      to.tariff_revenue_usd += from.tariff_revenue_usd;
+      to.shortfall_t += from.shortfall_t;
+      to.physical_shortage_t += from.physical_shortage_t;
+      to.contract_value_usd += from.contract_value_usd;
+      to.stock_surplus_usd += from.stock_surplus_usd;
+    }
+    for (const FlowResult& f : element.flows) {
+      FlowResult& merged = flows[{f.from, f.to, f.stage, f.via_leakage, f.contracted}];
+      merged.from = f.from;
+      merged.to = f.to;
+      merged.stage = f.stage;
+      merged.via_leakage = f.via_leakage;
+      merged.contracted = f.contracted;
+      // Costs per tonne of the product: the tonne-weighted mean of the two elements' costs.
+      merged.unit_cost_usd_per_t += f.unit_cost_usd_per_t * f.quantity_t;
+      merged.tariff_usd_per_t += f.tariff_usd_per_t * f.quantity_t;
+      merged.quantity_t += f.quantity_t;
+    }
+    SolveStatistics& s = sum.statistics;
+    s.outer_iterations = std::max(s.outer_iterations, element.statistics.outer_iterations);
+    s.outer_residual = std::max(s.outer_residual, element.statistics.outer_residual);
+    s.seconds += element.statistics.seconds;
+    s.refinement_solves += element.statistics.refinement_solves;
+    s.price_resolution_usd_per_t =
+        std::max(s.price_resolution_usd_per_t, element.statistics.price_resolution_usd_per_t);
+  }
+  for (std::size_t i = 0; i < product.elements.size(); ++i) {
+    product.world_price_usd_per_t +=
+        product.content_share[i] * world_price_usd_per_t(eq.elements[product.elements[i]]);
+  }
+  for (auto& [key, f] : flows) {
+    if (f.quantity_t > 0.0) {
+      f.unit_cost_usd_per_t /= f.quantity_t;
+      f.tariff_usd_per_t /= f.quantity_t;
+    }
+    sum.flows.push_back(f);
+  }
+  for (std::size_t r = 0; r < view.regions.size(); ++r) {
+    for (std::size_t e : product.elements) {
+      view.regions[r].base_demand_t += model.elements[e].regions[r].base_demand_t;
+    }
+  }
+  return product;
 }
 
 }  // namespace critmin::market

@@ -225,13 +225,9 @@ market::CalibratedMarket element_market(const market::CalibratedJointMarket& mar
   return market::CalibratedMarket{market.model.elements[element], market.elements[element]};
 }
 
-}  // namespace
-
-std::string joint_equilibrium_to_json(const market::CalibratedJointMarket& market,
-                                      const market::JointEquilibrium& eq, std::size_t element,
-                                      const std::string& solver) {
-  nlohmann::json j = nlohmann::json::parse(
-      equilibrium_to_json(element_market(market, element), eq.elements[element], solver));
+// The "joint" object of the JSON: status, welfare, mining, deposits, elements, notes, estimates.
+nlohmann::json joint_object(const market::CalibratedJointMarket& market,
+                            const market::JointEquilibrium& eq) {
   const market::JointMarketModel& model = market.model;
   const std::vector<market::Region>& regions = model.elements.front().regions;
   nlohmann::json deposits = nlohmann::json::array();
@@ -262,31 +258,30 @@ std::string joint_equilibrium_to_json(const market::CalibratedJointMarket& marke
                         {"ore_content_t", content},
                         {"disposed_t", disposed}});
   }
-  j["joint"] = {
-      {"note", market.notes.front()},
-      {"status", market::termination_name(eq.termination)},
-      {"reason", eq.reason},
-      {"welfare_usd", eq.welfare_usd},
-      {"mining_cost_usd", eq.mining_cost_usd},
-      {"welfare_gap_usd", eq.welfare_gap_usd},
-      {"price_resolution_usd_per_t", eq.price_resolution_usd_per_t},
-      {"iterations", eq.iterations},
-      {"market_solves", eq.market_solves},
-      {"seconds", eq.seconds},
-      {"units",
-       {{"ore", "t REO/yr"}, {"ore_value", "USD/t REO"}, {"element_price", "USD/t oxide"}}},
-      {"deposits", deposits},
-      {"elements", elements},
-      {"notes", market.notes},
-      {"estimates", market.estimates}};
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return {{"note", market.notes.front()},
+          {"status", market::termination_name(eq.termination)},
+          {"reason", eq.reason},
+          {"welfare_usd", eq.welfare_usd},
+          {"mining_cost_usd", eq.mining_cost_usd},
+          {"welfare_gap_usd", eq.welfare_gap_usd},
+          {"price_resolution_usd_per_t", eq.price_resolution_usd_per_t},
+          {"iterations", eq.iterations},
+          {"market_solves", eq.market_solves},
+          {"seconds", eq.seconds},
+          {"units",
+           {{"ore", "t REO/yr"}, {"ore_value", "USD/t REO"}, {"element_price", "USD/t oxide"}}},
+          {"deposits", deposits},
+          {"elements", elements},
+          {"notes", market.notes},
+          {"estimates", market.estimates}};
 }
 
-std::string joint_equilibrium_to_table(const market::CalibratedJointMarket& market,
-                                       const market::JointEquilibrium& eq, std::size_t element,
-                                       const std::string& solver) {
-  std::string out =
-      equilibrium_to_table(element_market(market, element), eq.elements[element], solver);
+// The joint section of the table, after the element's or product's own table; `shown` are the
+// elements already shown there, left out of the list of the others.
+std::string joint_section(const market::CalibratedJointMarket& market,
+                          const market::JointEquilibrium& eq, const std::vector<std::size_t>& shown,
+                          const std::string& solver) {
+  std::string out;
   const market::JointMarketModel& model = market.model;
   const std::vector<market::Region>& regions = model.elements.front().regions;
   out += fmt::format(
@@ -320,7 +315,7 @@ std::string joint_equilibrium_to_table(const market::CalibratedJointMarket& mark
                      format_figure(eq.mining_cost_usd, "USD/yr"));
   out += "other rare earths (world price, USD/t oxide; base-year price):\n";
   for (std::size_t e = 0; e < model.elements.size(); ++e) {
-    if (e == element) continue;
+    if (std::find(shown.begin(), shown.end(), e) != shown.end()) continue;
     const double base = market.elements[e].base_price_usd_per_t;
     const double price = market::world_price_usd_per_t(eq.elements[e]);
     out += fmt::format("  {:<3} {:<13} {:>12} (base {}{}, {:+.1f}%)\n", market.symbols[e],
@@ -335,6 +330,72 @@ std::string joint_equilibrium_to_table(const market::CalibratedJointMarket& mark
   }
   out += fmt::format("{} joint estimate(s) used (see --format json).\n", market.estimates.size());
   return out;
+}
+
+}  // namespace
+
+std::string joint_equilibrium_to_json(const market::CalibratedJointMarket& market,
+                                      const market::JointEquilibrium& eq, std::size_t element,
+                                      const std::string& solver) {
+  nlohmann::json j = nlohmann::json::parse(
+      equilibrium_to_json(element_market(market, element), eq.elements[element], solver));
+  j["joint"] = joint_object(market, eq);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string joint_equilibrium_to_table(const market::CalibratedJointMarket& market,
+                                       const market::JointEquilibrium& eq, std::size_t element,
+                                       const std::string& solver) {
+  return equilibrium_to_table(element_market(market, element), eq.elements[element], solver) +
+         joint_section(market, eq, {element}, solver);
+}
+
+std::string joint_product_to_json(const market::CalibratedJointMarket& market,
+                                  const market::JointEquilibrium& eq,
+                                  const market::CompositeProduct& product,
+                                  const std::string& solver) {
+  nlohmann::json j =
+      nlohmann::json::parse(equilibrium_to_json(product.market, product.equilibrium, solver));
+  nlohmann::json composition = nlohmann::json::array();
+  for (std::size_t i = 0; i < product.elements.size(); ++i) {
+    const std::size_t e = product.elements[i];
+    composition.push_back({{"element", market.symbols[e]},
+                           {"material", market.model.elements[e].material},
+                           {"content_share", product.content_share[i]},
+                           {"world_price_usd_per_t", market::world_price_usd_per_t(eq.elements[e])},
+                           {"base_price_usd_per_t", market.elements[e].base_price_usd_per_t}});
+  }
+  j["product"] = {{"name", product.name},
+                  {"composition", composition},
+                  {"world_price_usd_per_t", product.world_price_usd_per_t},
+                  {"base_price_usd_per_t", product.market.info.base_price_usd_per_t},
+                  {"observed_base_price_usd_per_t", product.observed_price_usd_per_t},
+                  {"observed_base_price_basis", product.observed_price_basis}};
+  j["joint"] = joint_object(market, eq);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string joint_product_to_table(const market::CalibratedJointMarket& market,
+                                   const market::JointEquilibrium& eq,
+                                   const market::CompositeProduct& product,
+                                   const std::string& solver) {
+  std::string out = equilibrium_to_table(product.market, product.equilibrium, solver);
+  const double world = product.world_price_usd_per_t;
+  const double base = product.market.info.base_price_usd_per_t;
+  out += fmt::format("\n{} world price {} USD/t (base {}, {:+.1f}%); a tonne of {} holds:\n",
+                     product.name, format_amount(world, "USD/t"), format_amount(base, "USD/t"),
+                     base > 0.0 ? 100.0 * (world / base - 1.0) : 0.0, product.name);
+  for (std::size_t i = 0; i < product.elements.size(); ++i) {
+    const std::size_t e = product.elements[i];
+    const double element_base = market.elements[e].base_price_usd_per_t;
+    const double price = market::world_price_usd_per_t(eq.elements[e]);
+    out += fmt::format("  {:<3} {:<13} {:>5.1f}%  world price {:>12} (base {}, {:+.1f}%)\n",
+                       market.symbols[e], market.model.elements[e].material,
+                       100.0 * product.content_share[i], format_amount(price, "USD/t"),
+                       format_amount(element_base, "USD/t"),
+                       element_base > 0.0 ? 100.0 * (price / element_base - 1.0) : 0.0);
+  }
+  return out + joint_section(market, eq, product.elements, solver);
 }
 
 }  // namespace critmin

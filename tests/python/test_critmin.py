@@ -172,10 +172,15 @@ def test_clear_a_rare_earth_in_the_joint_market():
     assert frame[frame["stage"] == "processing"]["production [t/yr]"].sum() > 1000
 
 
-def test_clear_ndpr_explains_that_it_is_not_a_market():
-    with pytest.raises(critmin.Error, match="clear neodymium or praseodymium") as error:
-        critmin.clear("NdPr")
-    assert error.value.code == "invalid_input"
+def test_clear_ndpr_is_the_sum_of_neodymium_and_praseodymium():
+    ndpr = critmin.clear("NdPr")
+    assert (ndpr["material"] == "NdPr").all()
+    processing = "processing"
+    total = ndpr[ndpr["stage"] == processing]["production [t/yr]"].sum()
+    elements = sum(
+        frame[frame["stage"] == processing]["production [t/yr]"].sum()
+        for frame in (critmin.clear("neodymium"), critmin.clear("praseodymium")))
+    assert total == pytest.approx(elements, rel=1e-9)
 
 
 def test_clear_unknown_solver_is_an_error():

@@ -203,6 +203,121 @@ TEST(RareEarthMarket, BothSolverPathsAgreeOnTheRealInstance) {
   }
 }
 
+// ---- NdPr, the sum of the neodymium and praseodymium markets ------------------------------------
+
+// Every quantity and surplus of the product is the two elements' sum, every price the mix's (the
+// base-year ore holds Nd and Pr in the ratio of its content), so nothing is lost or counted twice.
+TEST(NdPrProduct, AddsTheTwoElementsAndPricesATonneOfTheOresMix) {
+  const JointEquilibrium& eq = base_equilibrium(SolverPath::kNetwork);
+  ASSERT_EQ(eq.elements.size(), 15u);
+  Result<CompositeProduct> product = ndpr_product(default_data(), real_market(), eq);
+  ASSERT_TRUE(product.is_ok()) << product.status().message();
+  const CompositeProduct& p = product.value();
+  const std::size_t nd = index_of("Nd"), pr = index_of("Pr");
+  ASSERT_EQ(p.elements, (std::vector<std::size_t>{nd, pr}));
+  const double nd_t = real_market().ore_content_t[nd], pr_t = real_market().ore_content_t[pr];
+  EXPECT_NEAR(p.content_share[0], nd_t / (nd_t + pr_t), 1e-12);
+  EXPECT_NEAR(p.content_share[0] + p.content_share[1], 1.0, 1e-12);
+  // Neodymium is most of NdPr: bastnaesite and monazite hold about three to four times as much
+  // Nd as Pr.
+  EXPECT_GT(p.content_share[0], 0.7);
+  EXPECT_LT(p.content_share[0], 0.85);
+  EXPECT_NEAR(p.market.info.world_tonnage_t, nd_t + pr_t, 1e-6 * (nd_t + pr_t));
+
+  const Equilibrium& a = eq.elements[nd];
+  const Equilibrium& b = eq.elements[pr];
+  const Equilibrium& sum = p.equilibrium;
+  ASSERT_EQ(sum.nodes.size(), a.nodes.size());
+  for (std::size_t k = 0; k < sum.nodes.size(); ++k) {
+    const auto same = [&](double product_value, double nd_value, double pr_value) {
+      EXPECT_NEAR(product_value, nd_value + pr_value, 1e-9 * std::max(1.0, nd_value + pr_value))
+          << "node " << k;
+    };
+    same(sum.nodes[k].production_t, a.nodes[k].production_t, b.nodes[k].production_t);
+    same(sum.nodes[k].consumption_t, a.nodes[k].consumption_t, b.nodes[k].consumption_t);
+    same(sum.nodes[k].imports_t, a.nodes[k].imports_t, b.nodes[k].imports_t);
+    same(sum.nodes[k].exports_t, a.nodes[k].exports_t, b.nodes[k].exports_t);
+    const double price = p.content_share[0] * a.nodes[k].price_usd_per_t +
+                         p.content_share[1] * b.nodes[k].price_usd_per_t;
+    EXPECT_NEAR(sum.nodes[k].price_usd_per_t, price, 1e-9 * price) << "node " << k;
+    // A mix's price lies between its elements' prices.
+    EXPECT_GE(sum.nodes[k].price_usd_per_t,
+              std::min(a.nodes[k].price_usd_per_t, b.nodes[k].price_usd_per_t) * (1 - 1e-12));
+    EXPECT_LE(sum.nodes[k].price_usd_per_t,
+              std::max(a.nodes[k].price_usd_per_t, b.nodes[k].price_usd_per_t) * (1 + 1e-12));
+  }
+  double flow_sum = 0.0, flow_elements = 0.0;
+  for (const FlowResult& f : sum.flows) flow_sum += f.quantity_t;
+  for (const Equilibrium* element : {&a, &b}) {
+    for (const FlowResult& f : element->flows) flow_elements += f.quantity_t;
+  }
+  EXPECT_NEAR(flow_sum, flow_elements, 1e-9 * flow_elements);
+  double shortfall = 0.0, shortfall_elements = 0.0, demand = 0.0, demand_elements = 0.0;
+  for (std::size_t r = 0; r < sum.accounts.size(); ++r) {
+    shortfall += sum.accounts[r].shortfall_t;
+    shortfall_elements += a.accounts[r].shortfall_t + b.accounts[r].shortfall_t;
+    demand += p.market.model.regions[r].base_demand_t;
+    demand_elements += real_market().model.elements[nd].regions[r].base_demand_t +
+                       real_market().model.elements[pr].regions[r].base_demand_t;
+  }
+  EXPECT_NEAR(shortfall, shortfall_elements, 1e-9 * std::max(1.0, shortfall_elements));
+  EXPECT_NEAR(demand, demand_elements, 1e-9 * demand_elements);
+  EXPECT_NEAR(sum.welfare_usd, a.welfare_usd + b.welfare_usd, 1e-9 * sum.welfare_usd);
+  // The base year reproduces both element prices, so the product's world price is its base
+  // price; the observed NdPr oxide price (MP Materials, 70 USD/kg) is carried for comparison.
+  EXPECT_NEAR(p.world_price_usd_per_t, p.market.info.base_price_usd_per_t,
+              kBasePriceTolerance * p.market.info.base_price_usd_per_t);
+  EXPECT_DOUBLE_EQ(p.observed_price_usd_per_t, 70000.0);
+}
+
+// Magnet demand (Nd and Pr) x1.5: NdPr gets dearer, more ore is mined, and the lanthanum and
+// cerium that come with it get no dearer.
+TEST(NdPrProduct, AMagnetBoomRaisesNdPrAndMiningButNotTheLightCoProducts) {
+  const JointEquilibrium& base = base_equilibrium(SolverPath::kNetwork);
+  ASSERT_EQ(base.elements.size(), 15u);
+  JointMarketModel boom = real_market().model;
+  for (const char* symbol : {"Nd", "Pr"}) {
+    for (Region& r : boom.elements[index_of(symbol)].regions) {
+      r.base_demand_t *= 1.5;
+      for (DemandStep& step : r.demand) step.quantity_t *= 1.5;
+    }
+  }
+  Result<JointEquilibrium> eq = clear_joint_market(boom, SolverPath::kNetwork);
+  ASSERT_TRUE(eq.is_ok()) << eq.status().message();
+  ASSERT_EQ(eq.value().termination, Termination::kOptimal) << eq.value().reason;
+  CalibratedJointMarket boom_market = real_market();
+  boom_market.model = boom;
+  Result<CompositeProduct> before = ndpr_product(default_data(), real_market(), base);
+  Result<CompositeProduct> after = ndpr_product(default_data(), boom_market, eq.value());
+  ASSERT_TRUE(before.is_ok() && after.is_ok());
+  std::printf("  NdPr x1.5: ore %.0f -> %.0f t REO, NdPr %.0f -> %.0f USD/t\n", total_mined(base),
+              total_mined(eq.value()), before.value().world_price_usd_per_t,
+              after.value().world_price_usd_per_t);
+  EXPECT_GT(after.value().world_price_usd_per_t, before.value().world_price_usd_per_t * 1.01);
+  EXPECT_GT(total_mined(eq.value()), total_mined(base) * 1.001);
+  for (const char* light : {"La", "Ce"}) {
+    const double was = world_price_usd_per_t(base.elements[index_of(light)]);
+    const double is = world_price_usd_per_t(eq.value().elements[index_of(light)]);
+    EXPECT_LE(is, was * (1.0 + 1e-3)) << light << ": " << was << " -> " << is;
+  }
+}
+
+TEST(NdPrProduct, NamesNdPrInAnyCaseOnly) {
+  EXPECT_TRUE(names_ndpr("NdPr"));
+  EXPECT_TRUE(names_ndpr("ndpr"));
+  EXPECT_FALSE(names_ndpr("neodymium"));
+  EXPECT_FALSE(names_ndpr("NdPr2"));
+  EXPECT_FALSE(rare_earth_element_index(default_data(), "NdPr").has_value());
+}
+
+TEST(NdPrProduct, AnUnclearedJointEquilibriumIsAnError) {
+  const JointEquilibrium empty;
+  Result<CompositeProduct> product = ndpr_product(default_data(), real_market(), empty);
+  ASSERT_FALSE(product.is_ok());
+  EXPECT_NE(product.status().message().find("did not clear"), std::string::npos)
+      << product.status().message();
+}
+
 // A rare earth is recognised by id or name; other materials are not.
 TEST(RareEarthMarket, RecognisesTheFifteenElementsOnly) {
   EXPECT_EQ(rare_earth_element_index(default_data(), "dysprosium"), index_of("Dy"));
@@ -269,15 +384,45 @@ TEST_F(RareEarthMarketCli, JsonAddsTheJointObjectOnBothPaths) {
   }
 }
 
-TEST_F(RareEarthMarketCli, RefusesScenarioFilesAndNdPr) {
+TEST_F(RareEarthMarketCli, RefusesScenarioFilesForRareEarthsAndNdPr) {
   critmin::test::write_file(temp_.path() / "s.toml", "[[tariff]]\n");
-  const critmin::test::CliRun r = run("clear --material dysprosium --scenario " +
-                                      critmin::test::quote((temp_.path() / "s.toml").string()));
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("joint rare-earth market"), std::string::npos) << r.err;
-  const critmin::test::CliRun ndpr = run("clear --material NdPr");
-  EXPECT_EQ(ndpr.exit_code, 2);
-  EXPECT_NE(ndpr.err.find("not a market of its own"), std::string::npos) << ndpr.err;
+  for (const char* material : {"dysprosium", "NdPr"}) {
+    const critmin::test::CliRun r =
+        run(std::string("clear --material ") + material + " --scenario " +
+            critmin::test::quote((temp_.path() / "s.toml").string()));
+    EXPECT_EQ(r.exit_code, 2) << material;
+    EXPECT_NE(r.err.find("joint rare-earth market"), std::string::npos) << r.err;
+  }
+}
+
+// NdPr clears as the sum of the Nd and Pr markets, on both paths, and says so.
+TEST_F(RareEarthMarketCli, ClearNdPrPrintsTheProductItsMixAndTheJointSection) {
+  const critmin::test::CliRun table = run("clear --material NdPr");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("NdPr 2023: optimal"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("a tonne of NdPr holds:"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("observed NdPr oxide price in 2023: 70000 USD/t"), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("rare earths clear jointly"), std::string::npos) << table.out;
+  for (const char* solver : {"network", "lp"}) {
+    const critmin::test::CliRun r =
+        run(std::string("clear --material ndpr --format json --solver ") + solver);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(r.out)) << r.out.substr(0, 500);
+    EXPECT_EQ(j.at("material"), "NdPr");
+    EXPECT_EQ(j.at("status"), "optimal");
+    const nlohmann::json& composition = j.at("product").at("composition");
+    ASSERT_EQ(composition.size(), 2u);
+    EXPECT_EQ(composition[0].at("element"), "Nd");
+    EXPECT_EQ(composition[1].at("element"), "Pr");
+    const double mix = composition[0].at("content_share").get<double>() *
+                           composition[0].at("world_price_usd_per_t").get<double>() +
+                       composition[1].at("content_share").get<double>() *
+                           composition[1].at("world_price_usd_per_t").get<double>();
+    EXPECT_NEAR(j.at("product").at("world_price_usd_per_t").get<double>(), mix, 1e-6 * mix);
+    EXPECT_EQ(j.at("joint").at("elements").size(), 15u);
+  }
 }
 
 // Other materials clear as before, on their own.

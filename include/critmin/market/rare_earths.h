@@ -50,6 +50,45 @@ Result<CalibratedJointMarket> build_rare_earth_market(const Dataset& data, int y
 // nullopt when it is not one of the 15 rare earths of the joint market.
 std::optional<std::size_t> rare_earth_element_index(const Dataset& data, std::string_view material);
 
+// NdPr oxide, the mixed neodymium-praseodymium oxide that separation plants sell to magnet makers
+// (the product of the club's 110 USD/kg floor). The joint market clears neodymium and
+// praseodymium as two element markets; the product is their sum, reported like a market of its
+// own (`critmin clear --material NdPr`):
+//   - a tonne of NdPr holds each element in its share of the base-year ore content
+//     (content_share, from ree_mine_output.csv x ree_deposit_baskets.csv: about 79% Nd, 21% Pr);
+//   - every price (per region and stage, producer prices, the world price) is the price of that
+//     tonne: sum_e content_share[e] x the element's price [USD/t NdPr] (the world price from the
+//     elements' world prices, each weighted by its own consumption);
+//   - every quantity (production, consumption, trade, stocks, shortfalls) and every surplus is the
+//     sum of the two elements', so tonnes and money balance exactly as in the element markets.
+// Separation makes the two oxides in the ore's proportion wherever the ore is separated, so the
+// product's quantities are those a mixed-oxide market would show; its price is an index of the
+// two element prices (they may differ where one element is short and the other is not).
+struct CompositeProduct {
+  std::string name;                   // "NdPr"
+  std::vector<std::size_t> elements;  // indices into the joint market (rare_earth_symbols order)
+  std::vector<double> content_share;  // per entry of `elements`, summing to 1
+  // The product as a market for the writers: material, year, regions with the summed base
+  // demand, the first element's processing yield, no supply or demand steps of its own; info
+  // with the summed tonnage, the index base price, the elements' notes and estimates.
+  CalibratedMarket market;
+  Equilibrium equilibrium;             // summed quantities and surpluses, index prices (see above)
+  double world_price_usd_per_t = 0.0;  // sum_e content_share[e] x world_price_usd_per_t(element)
+  // The observed base-year price of the product (ree_element_market.csv, element NdPr) and its
+  // basis; 0 and empty when the data hold none.
+  double observed_price_usd_per_t = 0.0;
+  std::string observed_price_basis;
+};
+
+// The NdPr product of a joint rare-earth equilibrium (every element cleared). Fails with
+// kNotFound when the joint market lacks neodymium or praseodymium or their base-year ore holds
+// none of them, kInvalidInput when the equilibrium does not match the market.
+Result<CompositeProduct> ndpr_product(const Dataset& data, const CalibratedJointMarket& market,
+                                      const JointEquilibrium& eq);
+
+// True when `material` names the NdPr product ("NdPr", any case).
+bool names_ndpr(std::string_view material);
+
 // An element's world price [USD/t]: the processing-stage prices of its regions weighted by what
 // each consumes (their plain mean when nothing is consumed).
 double world_price_usd_per_t(const Equilibrium& eq);
