@@ -24,7 +24,7 @@ endif
 # Debian packages the build, the tests and the demo need. The python3-* ones build the Python
 # package (pybind11) and run its tests: pytest, and nbclient with an ipykernel for the notebook.
 DEB_PACKAGES := build-essential cmake pkg-config libfmt-dev libcli11-dev libtomlplusplus-dev \
-  nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev liblemon-dev coinor-libclp-dev libgtest-dev libbenchmark-dev iso-codes \
+  nlohmann-json3-dev libxlsxwriter-dev libsqlite3-dev coinor-libclp-dev libgtest-dev libbenchmark-dev iso-codes \
   libcpp-httplib-dev libsodium-dev zlib1g-dev libpq-dev postgresql libopenmpi-dev openmpi-bin \
   clang-format nodejs chromium \
   python3-dev python3-pybind11 python3-pandas python3-pytest python3-nbclient python3-nbformat \

@@ -17,7 +17,7 @@
 //   import: figure = import_sources on the public sources into a temporary directory;
 //           baseline = only parsing every source CSV file. Target 10 s.
 //   clear:  one world-year: the base-year market of every modelled material cleared on one core.
-//           figure = the network path (clear_market with LEMON, one material after another).
+//           figure = the network path (clear_market, one material after another).
 //           Two baselines with Clp, both printed: (a) the whole world-year as one generic LP
 //           (every material's full route model, each scaled to unit magnitudes, in one
 //           block-diagonal LP; its sloped supply and demand enter unrefined, as flat arcs, so it

@@ -221,7 +221,7 @@ py::dict clear_table(const std::string& material, int year,
                      const std::optional<std::string>& data_dir) {
   if (solver != "network" && solver != "lp") {
     throw_if_error(Status::invalid_input("solver '" + solver +
-                                         "': write solver='network' (LEMON network simplex) or "
+                                         "': write solver='network' (network simplex) or "
                                          "solver='lp' (COIN-OR Clp)"));
   }
   const market::SolverPath path =

@@ -112,7 +112,7 @@ void register_clear_command(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--format", flags->format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--solver", flags->solver,
-                  "network (LEMON network simplex, fast) or lp (COIN-OR Clp, reference)")
+                  "network (network simplex, fast) or lp (COIN-OR Clp, reference)")
       ->check(CLI::IsMember({"network", "lp"}));
   cmd->add_option("--out", flags->out, "write to this file instead of stdout");
   cmd->add_option("--data", flags->data, "dataset directory (default: the embedded dataset)");

@@ -611,11 +611,14 @@ Result<Equilibrium> clear_market(const MarketModel& model, SolverPath path) {
   FlowProblem first_problem;
   Status valid = validate_and_build(model, pool, &first_problem);
   CRITMIN_RETURN_IF_ERROR(valid);
-  const auto solve_flat = path == SolverPath::kNetwork ? solve_network_simplex : solve_clp;
   int refinement_solves = 0;
   double resolution = 0.0;
   const auto solve = [&](const FlowProblem& problem) {
-    RefinementResult refined = solve_refined(problem, solve_flat);
+    // The network path's refinement solves start from the previous optimum (thread_local: its
+    // memory is kept between markets; each refinement starts afresh).
+    thread_local WarmNetworkSolver network;
+    RefinementResult refined = path == SolverPath::kNetwork ? solve_refined(problem, network)
+                                                            : solve_refined(problem, solve_clp);
     refinement_solves = refined.solves;
     resolution = refined.resolution;
     return std::move(refined.solution);

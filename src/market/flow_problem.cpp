@@ -708,15 +708,52 @@ FlowProblem build_flow_problem(const MarketModel& model,
 
 namespace critmin::market {
 
-double arc_cost_at(const FlowArc& arc, double share) {
-  const double first = -arc.cost, last = -arc.cost - arc.cost_rise;
-  if (arc.elasticity >= 0.0 || !(last > 0.0)) return arc.cost + arc.cost_rise * share;
-  const double a = std::pow(first, arc.elasticity), b = std::pow(last, arc.elasticity);
-  return -std::pow(a + share * (b - a), 1.0 / arc.elasticity);
-}
+namespace {
+
+// arc_cost_at with the arc's constants worked out once: refinement costs a sloped arc at many
+// shares, and a curved arc's two end powers are the same each time.
+struct ArcCurve {
+  double cost = 0.0, rise = 0.0;
+  bool curved = false;
+  double a = 0.0, b = 0.0, inverse_elasticity = 0.0;
+  explicit ArcCurve(const FlowArc& arc) : cost(arc.cost), rise(arc.cost_rise) {
+    const double first = -arc.cost, last = -arc.cost - arc.cost_rise;
+    curved = arc.elasticity < 0.0 && last > 0.0;
+    if (curved) {
+      a = std::pow(first, arc.elasticity);
+      b = std::pow(last, arc.elasticity);
+      inverse_elasticity = 1.0 / arc.elasticity;
+    }
+  }
+  double at(double share) const {
+    return curved ? -std::pow(a + share * (b - a), inverse_elasticity) : cost + rise * share;
+  }
+};
+
+// A FlatSolver that solves every problem afresh.
+class ColdSolver : public FlatSolver {
+ public:
+  explicit ColdSolver(FlowSolution (*solver)(const FlowProblem&)) : solve_(solver) {}
+  FlowSolution solve(const FlowProblem& problem, const std::vector<ArcLineage>&) override {
+    return solve_(problem);
+  }
+
+ private:
+  FlowSolution (*solve_)(const FlowProblem&);
+};
+
+}  // namespace
+
+double arc_cost_at(const FlowArc& arc, double share) { return ArcCurve(arc).at(share); }
 
 RefinementResult solve_refined(const FlowProblem& problem,
                                FlowSolution (*solve)(const FlowProblem&),
+                               double relative_resolution) {
+  ColdSolver solver(solve);
+  return solve_refined(problem, solver, relative_resolution);
+}
+
+RefinementResult solve_refined(const FlowProblem& problem, FlatSolver& solver,
                                double relative_resolution) {
   RefinementResult out;
   // A piece of a sloped arc: the shares [from, to] of its capacity, and the arc's cost at both
@@ -729,10 +766,12 @@ RefinementResult solve_refined(const FlowProblem& problem,
     double high = 0.0;
     double middle = 0.0;
   };
+  std::vector<ArcCurve> curves;
+  curves.reserve(problem.arcs.size());
+  for (const FlowArc& a : problem.arcs) curves.emplace_back(a);
   const auto make_piece = [&](std::size_t arc, double from, double to) {
-    const FlowArc& a = problem.arcs[arc];
-    return Piece{
-        arc, from, to, arc_cost_at(a, from), arc_cost_at(a, to), arc_cost_at(a, 0.5 * (from + to))};
+    const ArcCurve& a = curves[arc];
+    return Piece{arc, from, to, a.at(from), a.at(to), a.at(0.5 * (from + to))};
   };
   std::vector<Piece> pieces;
   for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
@@ -768,7 +807,7 @@ RefinementResult solve_refined(const FlowProblem& problem,
     if (from < 1.0) pieces.push_back(make_piece(i, from, 1.0));
   }
   if (pieces.empty()) {
-    out.solution = solve(problem);
+    out.solution = solver.solve(problem, {});
     out.solves = 1;
     return out;
   }
@@ -780,9 +819,19 @@ RefinementResult solve_refined(const FlowProblem& problem,
 
   FlowProblem expanded = problem;
   std::vector<Piece> next;
+  // Per piece: the piece of the previous solve it continues and the share of it it covers (see
+  // ArcLineage).
+  struct Origin {
+    std::size_t piece = 0;
+    double from = 0.0;
+    double to = 1.0;
+  };
+  std::vector<Origin> origin, next_origin;
+  bool lineage_known = false;  // false on the first solve
+  std::vector<ArcLineage> lineage;
   // Kept across solves: a problem needs a few solves, and each would otherwise allocate afresh.
   std::vector<char> slot_taken;
-  std::vector<std::size_t> expanded_index;
+  std::vector<std::size_t> expanded_index, previous_expanded_index;
   while (true) {
     // The first piece of each sloped arc takes the arc's own slot; the others follow the original
     // arcs, so every original index keeps its meaning for the solvers (hub arcs, the bypass).
@@ -806,30 +855,33 @@ RefinementResult solve_refined(const FlowProblem& problem,
         expanded.arcs.push_back(arc);
       }
     }
-    FlowSolution solved = solve(expanded);
+    lineage.clear();
+    if (lineage_known) {
+      lineage.resize(expanded.arcs.size());
+      for (std::size_t j = 0; j < problem.arcs.size(); ++j) lineage[j] = ArcLineage{j, 0.0, 1.0};
+      for (std::size_t k = 0; k < pieces.size(); ++k) {
+        lineage[expanded_index[k]] =
+            ArcLineage{previous_expanded_index[origin[k].piece], origin[k].from, origin[k].to};
+      }
+    }
+    FlowSolution solved = solver.solve(expanded, lineage);
     ++out.solves;
     if (solved.termination != Termination::kOptimal) {
       out.solution = std::move(solved);
       return out;
     }
     next.clear();
+    next_origin.clear();
     double resolution = 0.0;
     bool split_any = false;
     // Where each piece lies against the price difference across its arc: wholly below it (used
-    // fully), above it (unused), or holding it (marginal). Neighbouring pieces of one arc on the
-    // same side are merged again, so an arc keeps few pieces beside the split one and each solve
-    // stays small.
-    enum class Side { kBelow, kMarginal, kAbove };
-    Side previous_side = Side::kMarginal;
+    // fully), above it (unused), or holding it (marginal).
     for (std::size_t piece = 0; piece < pieces.size(); ++piece) {
       const Piece& p = pieces[piece];
       const FlowArc& a = problem.arcs[p.arc];
       const double difference = solved.price[a.head] - solved.price[a.tail];
       const double low = p.low, high = p.high;
       const bool marginal = difference > low + tie && difference < high - tie;
-      const Side side = marginal                   ? Side::kMarginal
-                        : difference >= high - tie ? Side::kBelow
-                                                   : Side::kAbove;
       const double width = high - low;
       const double wanted = relative_resolution * std::max(std::abs(low), std::abs(high));
       if (marginal && width > wanted && out.solves < kMaxSolves) {
@@ -841,24 +893,20 @@ RefinementResult solve_refined(const FlowProblem& problem,
         for (int k = 0; k < kSplitPieces; ++k) {
           const bool last = k + 1 == kSplitPieces;
           const double to = last ? p.to : p.from + (k + 1) * step;
-          const double split_high = last ? p.high : arc_cost_at(a, to);
+          const double split_high = last ? p.high : curves[p.arc].at(to);
           next.push_back(Piece{p.arc, split_from, to, split_low, split_high,
-                               arc_cost_at(a, 0.5 * (split_from + to))});
+                               curves[p.arc].at(0.5 * (split_from + to))});
+          next_origin.push_back(Origin{piece, (split_from - p.from) / (p.to - p.from),
+                                       last ? 1.0 : (to - p.from) / (p.to - p.from)});
           split_from = to;
           split_low = split_high;
         }
         split_any = true;
-        previous_side = Side::kMarginal;
         continue;
       }
       if (marginal) resolution = std::max(resolution, width);
-      if (kMergePieces && !marginal && side == previous_side && !next.empty() &&
-          next.back().arc == p.arc && next.back().to == p.from) {
-        next.back() = make_piece(p.arc, next.back().from, p.to);
-      } else {
-        next.push_back(p);
-      }
-      previous_side = side;
+      next.push_back(p);
+      next_origin.push_back(Origin{piece, 0.0, 1.0});
     }
     if (!split_any) {
       // Back to the original arcs: a sloped arc's flow is the sum of its pieces (filled from the
@@ -878,6 +926,9 @@ RefinementResult solve_refined(const FlowProblem& problem,
       return out;
     }
     pieces.swap(next);
+    origin.swap(next_origin);
+    previous_expanded_index.swap(expanded_index);
+    lineage_known = true;
   }
 }
 

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,42 @@ struct FlowSolution {
 FlowSolution solve_network_simplex(const FlowProblem& problem);
 FlowSolution solve_clp(const FlowProblem& problem);
 
+// Where an arc of one of solve_refined's flat problems comes from in the previous one: the index
+// of the previous problem's arc it continues and the share [from, to] of that arc it covers (0
+// and 1 when it is the same arc or piece, narrower for a part of a split piece).
+struct ArcLineage {
+  std::size_t previous = 0;
+  double from = 0.0;
+  double to = 1.0;
+};
+
+// A solver of solve_refined's flat problems. `lineage` is empty for the first problem of a
+// refinement, else it has one entry per arc of `problem`, which differs from the previous
+// problem given to the same solver only by the splits it describes.
+class FlatSolver {
+ public:
+  virtual ~FlatSolver() = default;
+  virtual FlowSolution solve(const FlowProblem& problem,
+                             const std::vector<ArcLineage>& lineage) = 0;
+};
+
+// The network path's solver for solve_refined: the network simplex of solve_network_simplex,
+// which starts every problem after the first from the previous optimum, each split piece's flow
+// spread over its parts (cheapest first), and needs only the pivots the splits call for. The
+// integer capacities of the parts of a split piece sum exactly to the piece's.
+class WarmNetworkSolver : public FlatSolver {
+ public:
+  WarmNetworkSolver();
+  ~WarmNetworkSolver() override;
+  FlowSolution solve(const FlowProblem& problem, const std::vector<ArcLineage>& lineage) override;
+  long long warm_solves() const;  // solves that started from the previous optimum
+  long long pivots() const;       // simplex pivots over all solves
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 struct RefinementResult {
   FlowSolution solution;  // flows per arc of the original problem, prices per node
   int solves = 0;
@@ -151,14 +188,18 @@ struct RefinementResult {
 // below or above the price difference across its arc (head minus tail) is used fully or not at
 // all whatever its cost within its range. After a solve, a piece whose cost range strictly
 // contains that difference is marginal: the optimum of the continuous arc lies inside it, so it
-// is split into kSplitPieces and the problem solved again, while neighbouring pieces of one arc
-// on the same side are merged. Refinement stops when no marginal piece is wider than
-// `relative_resolution` times its largest absolute cost (or after kMaxSolves solves). Problems
-// without sloped arcs take one solve.
+// is split into kSplitPieces and the problem solved again. Refinement stops when no marginal
+// piece is wider than `relative_resolution` times its largest absolute cost (or after kMaxSolves
+// solves). Problems without sloped arcs take one solve. Pieces are never merged again: merging
+// neighbours on one side of the price made the refinement oscillate (the price moved back into a
+// merged range, which had to be split again; 24 of the 81 base-year markets then stopped at
+// kMaxSolves, even when pieces next to a marginal one were kept apart).
 inline constexpr int kInitialPieces = 4;
 inline constexpr int kSplitPieces = 16;
-inline constexpr bool kMergePieces = false;
 inline constexpr int kMaxSolves = 8;
+RefinementResult solve_refined(const FlowProblem& problem, FlatSolver& solver,
+                               double relative_resolution = 1e-3);
+// The same with a solver that starts every problem afresh.
 RefinementResult solve_refined(const FlowProblem& problem,
                                FlowSolution (*solve)(const FlowProblem&),
                                double relative_resolution = 1e-3);

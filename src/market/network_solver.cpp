@@ -1,32 +1,28 @@
-// The fast path: LEMON's network simplex on the min-cost-flow form of the market.
+// The fast path: a network simplex (market/tree_simplex.h) on the min-cost-flow form of the market.
 //
-// LEMON requires integer data, so quantities and costs are scaled per problem to integers of about
-// 1e9 at the largest (a resolution of 1e-9 of the total capacity and of the largest cost) and
-// solved in 64-bit integers; flows and potentials are scaled back. Welfare and prices therefore
-// agree with the LP path to about 1e-8 relative.
+// The simplex works in integers, so quantities and costs are scaled per problem to integers of
+// about 1e9 at the largest (a resolution of 1e-9 of the total capacity and of the largest cost)
+// and solved in 64-bit integers; flows and potentials are scaled back. Welfare and prices
+// therefore agree with the LP path to about 1e-8 relative.
 //
 // Pooled stages are solved on a contracted network (see Contraction): each region's origin and use
 // node of the stage become one node, and a region node with only one side is bypassed through the
 // hub. On the default dataset that leaves about 19 nodes and 203 arcs of 61 and 258 per material,
 // which the simplex repays in fewer pivots; flows and prices are mapped back to the full network.
 //
-// The LEMON graph, the simplex and the arc data live in a per-thread workspace that is rebuilt for
-// every problem but keeps its memory, so a world-year of solves hardly allocates in the solver.
-#include <lemon/network_simplex.h>
-#include <lemon/smart_graph.h>
-
+// WarmNetworkSolver keeps the simplex, its arc data and the basis of its last solve; within a
+// refinement each solve starts from the previous optimum (see flow_problem.h). Its memory is kept
+// from one problem to the next, so a world-year of solves hardly allocates in the solver.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "market/flow_problem.h"
+#include "market/tree_simplex.h"
 
 namespace critmin::market {
 
 namespace {
-
-using Graph = lemon::SmartDigraph;
-using Simplex = lemon::NetworkSimplex<Graph, long long, long long>;
 
 // Contraction of pooled stages, in two exact reductions. Contract of both: the contracted network
 // has the same optimal cost as the original, an optimal flow of it maps back to an optimal flow of
@@ -235,95 +231,233 @@ void recover_flows(const FlowProblem& problem, const Contraction& c, std::vector
 // where the library call costs as much as the rest of building an arc.
 long long to_integer(double x) { return static_cast<long long>(x >= 0.0 ? x + 0.5 : x - 0.5); }
 
-// Arc data for LEMON in plain vectors indexed by arc id: a read-only map needs only operator[],
-// and unlike a Graph::ArcMap it does not grow one element at a time as arcs are added.
-struct ArcValues {
-  using Key = Graph::Arc;
-  using Value = long long;
-  const std::vector<long long>* values = nullptr;
-  Value operator[](const Key& arc) const { return (*values)[Graph::id(arc)]; }
-};
-
-// Per-thread solver memory: rebuilt for every problem, never freed between problems. The arcs are
-// kept in their built order (arc_mixing off): on these networks that needs about 10% fewer
-// simplex operations than LEMON's default mixed order (measured with callgrind on the default
-// dataset).
-struct Workspace {
-  Graph graph;
-  std::vector<long long> capacity, lower, cost;  // per contracted arc id
-  Simplex simplex{graph, /*arc_mixing=*/false};
-  std::vector<Graph::Node> nodes;
-  std::vector<Graph::Arc> arcs;  // per original arc; INVALID for dropped ones
-  Contraction contraction;
-};
-
 }  // namespace
 
-FlowSolution solve_network_simplex(const FlowProblem& problem) {
+// The solver's memory and the basis of its last solve, per arc of the problem it was given.
+struct WarmNetworkSolver::State {
+  TreeSimplex simplex;
+  Contraction contraction;
+  std::vector<int> arc_of;  // per problem arc: its simplex arc, -1 when contracted away
+  // Per problem arc, of the last solve: integer capacity above the lower bound, lower bound,
+  // basis state, flow above the lower bound, and for tree arcs whether it points up.
+  std::vector<long long> capacity, lower, flow;
+  std::vector<TreeSimplex::State> state;
+  std::vector<char> up;
+  std::vector<TreeSimplex::State> artificial_state;  // per contracted node
+  std::vector<long long> artificial_flow;
+  int node_count = -1;  // contracted nodes of the last solve; -1: no basis kept
+  double quantity_scale = 0.0;
+  // Scratch for the next solve.
+  std::vector<long long> next_capacity, next_lower, supply, start_flow;
+  std::vector<int> tail, head;  // the contraction's arc ends, mapped along the lineage
+  std::vector<double> added_cost;
+  std::vector<TreeSimplex::State> start_state;
+  std::vector<int> full_part,
+      empty_part;  // per previous arc: its parts ending / starting at its flow
+  std::vector<char> tree_part_found;
+  long long warm_solves = 0;
+  long long pivots = 0;
+};
+
+WarmNetworkSolver::WarmNetworkSolver() : state_(std::make_unique<State>()) {}
+WarmNetworkSolver::~WarmNetworkSolver() = default;
+long long WarmNetworkSolver::warm_solves() const { return state_->warm_solves; }
+long long WarmNetworkSolver::pivots() const { return state_->pivots; }
+
+FlowSolution WarmNetworkSolver::solve(const FlowProblem& problem,
+                                      const std::vector<ArcLineage>& lineage) {
   constexpr double kResolution = 1e9;
-  thread_local Workspace w;
+  State& w = *state_;
+  const std::size_t arcs = problem.arcs.size();
 
   double max_cost = 0.0;
   for (const FlowArc& a : problem.arcs) max_cost = std::max(max_cost, std::abs(a.cost));
   const double quantity_scale = kResolution / std::max(problem.supply[problem.source], 1e-12);
   const double cost_scale = max_cost > 0.0 ? kResolution / max_cost : 1.0;
 
-  contract_pooled_stages(problem, &w.contraction);
-  const Contraction& c = w.contraction;
-  w.graph.clear();
-  w.graph.reserveNode(c.node_count);
-  w.graph.reserveArc(static_cast<int>(problem.arcs.size()));
-  w.nodes.clear();
-  for (int i = 0; i < c.node_count; ++i) w.nodes.push_back(w.graph.addNode());
-  w.arcs.assign(problem.arcs.size(), lemon::INVALID);
-  w.capacity.clear();  // SmartDigraph numbers arcs 0, 1, ... in the order they are added
-  w.lower.clear();
-  w.cost.clear();
-  bool has_lower = false;
-  for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
+  // The previous basis is usable when every arc continues an arc of the previous problem, solved
+  // at the same scale. Then the contraction is the previous one: splitting a supply or demand
+  // piece changes neither the nodes nor the hub and local arcs it rests on, and each part is
+  // contracted as its piece was.
+  const std::size_t previous_arcs = w.state.size();
+  bool warm = !lineage.empty() && lineage.size() == arcs && w.node_count >= 0 &&
+              w.quantity_scale == quantity_scale;
+  for (std::size_t i = 0; i < arcs && warm; ++i) warm = lineage[i].previous < previous_arcs;
+  Contraction& c = w.contraction;
+  if (warm) {
+    w.tail.resize(arcs);
+    w.head.resize(arcs);
+    w.added_cost.resize(arcs);
+    for (std::size_t i = 0; i < arcs; ++i) {
+      const std::size_t p = lineage[i].previous;
+      w.tail[i] = c.tail[p];
+      w.head[i] = c.head[p];
+      w.added_cost[i] = c.added_cost[p];
+    }
+    c.tail.swap(w.tail);
+    c.head.swap(w.head);
+    c.added_cost.swap(w.added_cost);
+  } else {
+    contract_pooled_stages(problem, &c);
+  }
+
+  // Integer capacities: the part [from, to] of a previous arc of capacity C gets
+  // round(C to) - round(C from), so the parts of a split piece add up to it exactly.
+  w.next_capacity.assign(arcs, 0);
+  w.next_lower.assign(arcs, 0);
+  for (std::size_t i = 0; i < arcs; ++i) {
+    if (c.tail[i] < 0) continue;
+    const FlowArc& a = problem.arcs[i];
+    if (warm) {
+      const ArcLineage& part = lineage[i];
+      const long long whole = w.capacity[part.previous];
+      w.next_lower[i] = w.lower[part.previous];
+      w.next_capacity[i] = part.from == 0.0 && part.to == 1.0
+                               ? whole
+                               : to_integer(static_cast<double>(whole) * part.to) -
+                                     to_integer(static_cast<double>(whole) * part.from);
+    } else {
+      const long long lower = a.lower > 0.0 ? to_integer(a.lower * quantity_scale) : 0;
+      w.next_lower[i] = lower;  // contracted deliveries are fixed flows
+      w.next_capacity[i] = std::max(0LL, to_integer(a.capacity * quantity_scale) - lower);
+    }
+  }
+
+  // The simplex on the contracted network, lower bounds moved into the supplies.
+  const long long total = to_integer(problem.supply[problem.source] * quantity_scale);
+  w.supply.assign(c.node_count, 0);
+  w.supply[c.node[problem.source]] += total;
+  w.supply[c.node[problem.sink]] -= total;
+  for (std::size_t i = 0; i < arcs; ++i) {
+    if (c.tail[i] < 0 || w.next_lower[i] == 0) continue;
+    w.supply[c.tail[i]] -= w.next_lower[i];
+    w.supply[c.head[i]] += w.next_lower[i];
+  }
+  TreeSimplex& simplex = w.simplex;
+  simplex.reset(c.node_count, w.supply);
+  w.arc_of.assign(arcs, -1);
+  for (std::size_t i = 0; i < arcs; ++i) {
     if (c.tail[i] < 0) continue;  // dropped by the contraction
     const FlowArc& a = problem.arcs[i];
-    const Graph::Arc arc = w.graph.addArc(w.nodes[c.tail[i]], w.nodes[c.head[i]]);
-    w.capacity.push_back(to_integer(a.capacity * quantity_scale));
-    w.lower.push_back(a.lower > 0.0 ? to_integer(a.lower * quantity_scale) : 0);
-    has_lower |= a.lower > 0.0;  // contracted deliveries are fixed flows
-    w.cost.push_back(to_integer((a.cost + c.added_cost[i]) * cost_scale));
-    w.arcs[i] = arc;
+    w.arc_of[i] = simplex.add_arc(c.tail[i], c.head[i], w.next_capacity[i],
+                                  to_integer((a.cost + c.added_cost[i]) * cost_scale));
   }
-  const long long total = to_integer(problem.supply[problem.source] * quantity_scale);
 
-  Simplex& simplex = w.simplex;
-  simplex.reset();
-  simplex.upperMap(ArcValues{&w.capacity})
-      .costMap(ArcValues{&w.cost})
-      .stSupply(w.nodes[c.node[problem.source]], w.nodes[c.node[problem.sink]], total);
-  if (has_lower) simplex.lowerMap(ArcValues{&w.lower});
-  const Simplex::ProblemType outcome = simplex.run();
+  TreeSimplex::Outcome outcome = TreeSimplex::Outcome::kFailed;
+  bool started_warm = false;
+  if (warm) {
+    // The previous basis on the new arcs. A part of a split piece is full below the piece's flow
+    // and empty above it; the part holding the flow takes the piece's place in the tree. When the
+    // flow ends on a boundary of two parts, the tree takes the one that keeps the tree strongly
+    // feasible (flow can go up towards the root): the empty one when the piece pointed up, the
+    // full one when it pointed down.
+    w.start_state.assign(simplex.arc_count(), TreeSimplex::kLower);
+    w.start_flow.assign(simplex.arc_count(), 0);
+    w.full_part.assign(previous_arcs, -1);
+    w.empty_part.assign(previous_arcs, -1);
+    w.tree_part_found.assign(previous_arcs, 0);
+    int first_changed = simplex.arc_count();
+    for (std::size_t i = 0; i < arcs; ++i) {
+      const int e = w.arc_of[i];
+      if (e < 0) continue;
+      const ArcLineage& part = lineage[i];
+      const std::size_t p = part.previous;
+      if (part.from != 0.0 || part.to != 1.0) first_changed = std::min(first_changed, e);
+      const long long whole = w.capacity[p], x = w.flow[p];
+      const TreeSimplex::State was = w.state[p];
+      if (part.from == 0.0 && part.to == 1.0) {
+        w.start_state[e] = was;
+        w.start_flow[e] = x;
+        if (was == TreeSimplex::kTree) w.tree_part_found[p] = 1;
+        continue;
+      }
+      const long long start = to_integer(static_cast<double>(whole) * part.from);
+      const long long stop = start + w.next_capacity[i];
+      if (was != TreeSimplex::kTree) {
+        w.start_state[e] = was;
+        w.start_flow[e] = was == TreeSimplex::kUpper ? w.next_capacity[i] : 0;
+        continue;
+      }
+      if (x > start && x < stop) {
+        w.start_state[e] = TreeSimplex::kTree;
+        w.start_flow[e] = x - start;
+        w.tree_part_found[p] = 1;
+      } else if (x <= start) {
+        w.start_state[e] = TreeSimplex::kLower;
+        if (x == start) w.empty_part[p] = e;
+      } else {
+        w.start_state[e] = TreeSimplex::kUpper;
+        w.start_flow[e] = w.next_capacity[i];
+        if (x == stop) w.full_part[p] = e;
+      }
+    }
+    for (std::size_t p = 0; p < previous_arcs; ++p) {
+      if (w.state[p] != TreeSimplex::kTree || w.tree_part_found[p]) continue;
+      const int full = w.full_part[p], empty = w.empty_part[p];
+      const int chosen = (w.up[p] && empty >= 0) || full < 0 ? empty : full;
+      if (chosen >= 0) w.start_state[chosen] = TreeSimplex::kTree;
+    }
+    outcome = simplex.solve_from(w.start_state, w.start_flow, w.artificial_state, w.artificial_flow,
+                                 first_changed, &started_warm);
+  } else {
+    outcome = simplex.solve();
+  }
+  if (outcome == TreeSimplex::Outcome::kFailed) outcome = simplex.solve();
+  w.warm_solves += started_warm ? 1 : 0;
+  w.pivots += simplex.pivots();
+
   FlowSolution solution;
-  if (outcome == Simplex::INFEASIBLE) {
+  w.node_count = -1;
+  if (outcome == TreeSimplex::Outcome::kFailed) {
+    solution.termination = Termination::kInfeasible;
+    solution.reason = "internal: the network simplex lost its spanning tree";
+    return solution;
+  }
+  if (outcome == TreeSimplex::Outcome::kInfeasible) {
     solution.termination = Termination::kInfeasible;
     solution.reason = "no flow satisfies the capacities and balances";
     return solution;
   }
-  if (outcome == Simplex::UNBOUNDED) {
+  if (outcome == TreeSimplex::Outcome::kUnbounded) {
     solution.termination = Termination::kUnbounded;
     solution.reason = "a cycle of negative cost exists";
     return solution;
   }
-  solution.flow.resize(problem.arcs.size());
-  for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
-    solution.flow[i] = w.arcs[i] == lemon::INVALID
-                           ? 0.0
-                           : static_cast<double>(simplex.flow(w.arcs[i])) / quantity_scale;
+  // Keep the basis for the next solve.
+  w.capacity.swap(w.next_capacity);
+  w.lower.swap(w.next_lower);
+  w.flow.assign(arcs, 0);
+  w.state.assign(arcs, TreeSimplex::kLower);
+  w.up.assign(arcs, 0);
+  for (std::size_t i = 0; i < arcs; ++i) {
+    const int e = w.arc_of[i];
+    if (e < 0) continue;
+    w.flow[i] = simplex.flow(e);
+    w.state[i] = simplex.state(e);
+    w.up[i] = w.state[i] == TreeSimplex::kTree && simplex.points_up(e) ? 1 : 0;
+  }
+  w.artificial_state.resize(c.node_count);
+  w.artificial_flow.resize(c.node_count);
+  for (int v = 0; v < c.node_count; ++v) {
+    w.artificial_state[v] = simplex.artificial_state(v);
+    w.artificial_flow[v] = simplex.artificial_flow(v);
+  }
+  w.node_count = c.node_count;
+  w.quantity_scale = quantity_scale;
+
+  solution.iterations = simplex.pivots();
+  solution.flow.resize(arcs);
+  for (std::size_t i = 0; i < arcs; ++i) {
+    solution.flow[i] =
+        w.arc_of[i] < 0 ? 0.0 : static_cast<double>(w.flow[i] + w.lower[i]) / quantity_scale;
   }
   recover_flows(problem, c, &solution.flow);
-  // LEMON's potentials make cost(uv) + pi(u) - pi(v) zero on arcs strictly between their bounds,
-  // so the price of a node relative to the source is pi(node) - pi(source).
-  const double source_potential =
-      static_cast<double>(simplex.potential(w.nodes[c.node[problem.source]]));
+  // The potentials make cost(uv) + pi(u) - pi(v) zero on arcs strictly between their bounds, so
+  // the price of a node relative to the source is pi(node) - pi(source).
+  const double source_potential = static_cast<double>(simplex.potential(c.node[problem.source]));
   solution.price.resize(problem.node_count);
   const auto price_of = [&](int node) {
-    return (static_cast<double>(simplex.potential(w.nodes[node])) - source_potential) / cost_scale;
+    return (static_cast<double>(simplex.potential(node)) - source_potential) / cost_scale;
   };
   for (int i = 0; i < problem.node_count; ++i) {
     const int contracted = c.node[c.merged[i]];
@@ -336,6 +470,11 @@ FlowSolution solve_network_simplex(const FlowProblem& problem) {
     solution.price[b.origin] = solution.price[b.use] = price;
   }
   return solution;
+}
+
+FlowSolution solve_network_simplex(const FlowProblem& problem) {
+  thread_local WarmNetworkSolver solver;
+  return solver.solve(problem, {});
 }
 
 }  // namespace critmin::market

@@ -14,8 +14,9 @@
 // (docs/market-engine.md, "Continuous curves"), so prices move continuously with the inputs and do
 // not stick to grid steps. Because the processing yield is one number
 // per material, the LP is a pure min-cost-flow network once quantities of processed material are
-// counted in extraction-equivalent tonnes; the fast path solves that network with LEMON's network
-// simplex, the reference path solves the same model as a generic LP with COIN-OR Clp. Ad valorem
+// counted in extraction-equivalent tonnes; the fast path solves that network with a network
+// simplex that starts each refinement solve from the previous optimum, the reference path solves
+// the same model as a generic LP with COIN-OR Clp. Ad valorem
 // tariffs depend on the equilibrium price, so they are solved in an outer loop that reports its
 // convergence. See docs/market-engine.md.
 #pragma once
