@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -38,6 +39,14 @@ const Material* scenario_material(const Dataset& data, const std::string& name,
         "'{}' is a group of {} materials ({}), not one market; name the members to simulate, "
         "e.g. \"{}\"",
         name, members->size(), fmt::join(*members, ", "), members->front());
+    // NdPr: the simulation's neodymium market stands for it; clear reports the product itself.
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "ndpr") {
+      problem +=
+          " (in simulations \"neodymium\" stands for NdPr oxide, on the Nd2O3 price; `critmin "
+          "clear --material NdPr` reports the Nd + Pr product of the joint rare-earth market)";
+    }
     return nullptr;
   }
   const Material* m = data.find_material(name);

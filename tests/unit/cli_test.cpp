@@ -444,6 +444,22 @@ TEST_F(Cli, ClearAndSimulateRefuseAGroupNameListingItsMembers) {
   EXPECT_FALSE(fs::exists(dir_ / "out" / "summary.json"));
 }
 
+// NdPr in a scenario is refused like any group, with what stands for it in a simulation and
+// where the product itself is reported.
+TEST_F(Cli, SimulateRefusesNdPrAndSaysNeodymiumStandsForIt) {
+  write_file(dir_ / "ndpr.toml",
+             "[scenario]\nyears = [2025, 2027]\nseed = 1\nmaterials = [\"NdPr\"]\n");
+  const CliRun simulate = run("simulate " + quote((dir_ / "ndpr.toml").string()) + " --out " +
+                              quote((dir_ / "out").string()));
+  EXPECT_EQ(simulate.exit_code, 2) << simulate.err;
+  EXPECT_NE(simulate.err.find("ndpr.toml:4:materials: 'NdPr' is a group of 2 materials"),
+            std::string::npos)
+      << simulate.err;
+  EXPECT_NE(simulate.err.find("\"neodymium\" stands for NdPr oxide"), std::string::npos)
+      << simulate.err;
+  EXPECT_NE(simulate.err.find("critmin clear --material NdPr"), std::string::npos) << simulate.err;
+}
+
 TEST_F(Cli, DataMaterialsListsIdsGroupsAndCoverage) {
   const CliRun r = run("data materials");
   ASSERT_EQ(r.exit_code, 0) << r.err;
