@@ -765,13 +765,14 @@ RefinementResult solve_refined(const FlowProblem& problem, FlatSolver& solver,
     double low = 0.0;
     double high = 0.0;
     double middle = 0.0;
+    std::size_t slot = 0;  // its index in the expanded problem
   };
   std::vector<ArcCurve> curves;
   curves.reserve(problem.arcs.size());
   for (const FlowArc& a : problem.arcs) curves.emplace_back(a);
   const auto make_piece = [&](std::size_t arc, double from, double to) {
     const ArcCurve& a = curves[arc];
-    return Piece{arc, from, to, a.at(from), a.at(to), a.at(0.5 * (from + to))};
+    return Piece{arc, from, to, a.at(from), a.at(to), a.at(0.5 * (from + to)), arc};
   };
   std::vector<Piece> pieces;
   for (std::size_t i = 0; i < problem.arcs.size(); ++i) {
@@ -808,6 +809,7 @@ RefinementResult solve_refined(const FlowProblem& problem, FlatSolver& solver,
   }
   if (pieces.empty()) {
     out.solution = solver.solve(problem, {});
+    if (out.solution.termination == Termination::kOptimal) solver.complete(problem, &out.solution);
     out.solves = 1;
     return out;
   }
@@ -817,53 +819,35 @@ RefinementResult solve_refined(const FlowProblem& problem, FlatSolver& solver,
   }
   const double tie = 1e-12 * cost_scale;  // a price difference on a piece's edge is not inside it
 
+  // The expanded problem: every original arc keeps its index (a sloped arc's slot holds one of
+  // its pieces, at first its first), the other pieces are appended. A split piece's first part
+  // takes its slot and the other parts are appended, so every other piece keeps its index from
+  // one solve to the next and the solver is told only what changed (ArcLineage).
   FlowProblem expanded = problem;
-  std::vector<Piece> next;
-  // Per piece: the piece of the previous solve it continues and the share of it it covers (see
-  // ArcLineage).
-  struct Origin {
-    std::size_t piece = 0;
-    double from = 0.0;
-    double to = 1.0;
+  const auto piece_arc = [&](const Piece& p) {
+    FlowArc arc = problem.arcs[p.arc];
+    arc.capacity = problem.arcs[p.arc].capacity * (p.to - p.from);
+    arc.cost = p.middle;
+    arc.elasticity = 0.0;
+    arc.cost_rise = 0.0;
+    return arc;
   };
-  std::vector<Origin> origin, next_origin;
-  bool lineage_known = false;  // false on the first solve
-  std::vector<ArcLineage> lineage;
-  // Kept across solves: a problem needs a few solves, and each would otherwise allocate afresh.
-  std::vector<char> slot_taken;
-  std::vector<std::size_t> expanded_index, previous_expanded_index;
-  while (true) {
-    // The first piece of each sloped arc takes the arc's own slot; the others follow the original
-    // arcs, so every original index keeps its meaning for the solvers (hub arcs, the bypass).
-    expanded.arcs.resize(problem.arcs.size());
-    expanded.arcs.reserve(problem.arcs.size() + pieces.size());
-    slot_taken.assign(problem.arcs.size(), 0);
-    expanded_index.resize(pieces.size());
-    for (std::size_t k = 0; k < pieces.size(); ++k) {
-      const Piece& p = pieces[k];
-      FlowArc arc = problem.arcs[p.arc];
-      arc.capacity = problem.arcs[p.arc].capacity * (p.to - p.from);
-      arc.cost = p.middle;
-      arc.elasticity = 0.0;
-      arc.cost_rise = 0.0;
+  {
+    std::vector<char> slot_taken(problem.arcs.size(), 0);
+    for (Piece& p : pieces) {
       if (!slot_taken[p.arc]) {
-        slot_taken[p.arc] = true;
-        expanded.arcs[p.arc] = arc;
-        expanded_index[k] = p.arc;
+        slot_taken[p.arc] = 1;
+        p.slot = p.arc;
+        expanded.arcs[p.arc] = piece_arc(p);
       } else {
-        expanded_index[k] = expanded.arcs.size();
-        expanded.arcs.push_back(arc);
+        p.slot = expanded.arcs.size();
+        expanded.arcs.push_back(piece_arc(p));
       }
     }
-    lineage.clear();
-    if (lineage_known) {
-      lineage.resize(expanded.arcs.size());
-      for (std::size_t j = 0; j < problem.arcs.size(); ++j) lineage[j] = ArcLineage{j, 0.0, 1.0};
-      for (std::size_t k = 0; k < pieces.size(); ++k) {
-        lineage[expanded_index[k]] =
-            ArcLineage{previous_expanded_index[origin[k].piece], origin[k].from, origin[k].to};
-      }
-    }
+  }
+  std::vector<ArcLineage> lineage;  // empty for the first solve
+  std::vector<Piece> next;
+  while (true) {
     FlowSolution solved = solver.solve(expanded, lineage);
     ++out.solves;
     if (solved.termination != Termination::kOptimal) {
@@ -871,13 +855,13 @@ RefinementResult solve_refined(const FlowProblem& problem, FlatSolver& solver,
       return out;
     }
     next.clear();
-    next_origin.clear();
+    lineage.resize(expanded.arcs.size());
+    for (std::size_t j = 0; j < lineage.size(); ++j) lineage[j] = ArcLineage{j, 0.0, 1.0};
     double resolution = 0.0;
     bool split_any = false;
     // Where each piece lies against the price difference across its arc: wholly below it (used
     // fully), above it (unused), or holding it (marginal).
-    for (std::size_t piece = 0; piece < pieces.size(); ++piece) {
-      const Piece& p = pieces[piece];
+    for (const Piece& p : pieces) {
       const FlowArc& a = problem.arcs[p.arc];
       const double difference = solved.price[a.head] - solved.price[a.tail];
       const double low = p.low, high = p.high;
@@ -894,10 +878,20 @@ RefinementResult solve_refined(const FlowProblem& problem, FlatSolver& solver,
           const bool last = k + 1 == kSplitPieces;
           const double to = last ? p.to : p.from + (k + 1) * step;
           const double split_high = last ? p.high : curves[p.arc].at(to);
-          next.push_back(Piece{p.arc, split_from, to, split_low, split_high,
-                               curves[p.arc].at(0.5 * (split_from + to))});
-          next_origin.push_back(Origin{piece, (split_from - p.from) / (p.to - p.from),
-                                       last ? 1.0 : (to - p.from) / (p.to - p.from)});
+          Piece part{p.arc,     split_from, to,
+                     split_low, split_high, curves[p.arc].at(0.5 * (split_from + to)),
+                     p.slot};
+          const ArcLineage origin{p.slot, (split_from - p.from) / (p.to - p.from),
+                                  last ? 1.0 : (to - p.from) / (p.to - p.from)};
+          if (k == 0) {
+            expanded.arcs[p.slot] = piece_arc(part);
+            lineage[p.slot] = origin;
+          } else {
+            part.slot = expanded.arcs.size();
+            expanded.arcs.push_back(piece_arc(part));
+            lineage.push_back(origin);
+          }
+          next.push_back(part);
           split_from = to;
           split_low = split_high;
         }
@@ -906,29 +900,25 @@ RefinementResult solve_refined(const FlowProblem& problem, FlatSolver& solver,
       }
       if (marginal) resolution = std::max(resolution, width);
       next.push_back(p);
-      next_origin.push_back(Origin{piece, 0.0, 1.0});
     }
     if (!split_any) {
       // Back to the original arcs: a sloped arc's flow is the sum of its pieces (filled from the
-      // cheapest, as any optimum does), node prices are the last solve's.
+      // cheapest, as any optimum does), node prices are the last solve's. (The problem and the
+      // solver's last solve are still those of `solved`: nothing was split.)
+      solver.complete(expanded, &solved);
       out.solution.termination = solved.termination;
       out.solution.reason = std::move(solved.reason);
       out.solution.iterations = solved.iterations;
       out.solution.price = std::move(solved.price);
       out.solution.flow.assign(solved.flow.begin(),
                                solved.flow.begin() + static_cast<long>(problem.arcs.size()));
-      for (std::size_t k = 0; k < pieces.size(); ++k) {
-        if (expanded_index[k] != pieces[k].arc) {
-          out.solution.flow[pieces[k].arc] += solved.flow[expanded_index[k]];
-        }
+      for (const Piece& p : pieces) {
+        if (p.slot != p.arc) out.solution.flow[p.arc] += solved.flow[p.slot];
       }
       out.resolution = resolution;
       return out;
     }
     pieces.swap(next);
-    origin.swap(next_origin);
-    previous_expanded_index.swap(expanded_index);
-    lineage_known = true;
   }
 }
 

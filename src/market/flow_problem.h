@@ -148,12 +148,15 @@ struct ArcLineage {
 
 // A solver of solve_refined's flat problems. `lineage` is empty for the first problem of a
 // refinement, else it has one entry per arc of `problem`, which differs from the previous
-// problem given to the same solver only by the splits it describes.
+// problem given to the same solver only by the splits it describes. solve may leave the flows
+// out (the refinement needs only prices until its last solve); complete then fills them for
+// the same problem, before the next solve.
 class FlatSolver {
  public:
   virtual ~FlatSolver() = default;
   virtual FlowSolution solve(const FlowProblem& problem,
                              const std::vector<ArcLineage>& lineage) = 0;
+  virtual void complete(const FlowProblem& /*problem*/, FlowSolution* /*solution*/) {}
 };
 
 // The network path's solver for solve_refined: the network simplex of solve_network_simplex,
@@ -164,7 +167,9 @@ class WarmNetworkSolver : public FlatSolver {
  public:
   WarmNetworkSolver();
   ~WarmNetworkSolver() override;
+  // Prices only; complete adds the flows.
   FlowSolution solve(const FlowProblem& problem, const std::vector<ArcLineage>& lineage) override;
+  void complete(const FlowProblem& problem, FlowSolution* solution) override;
   long long warm_solves() const;  // solves that started from the previous optimum
   long long pivots() const;       // simplex pivots over all solves
 

@@ -446,12 +446,6 @@ FlowSolution WarmNetworkSolver::solve(const FlowProblem& problem,
   w.quantity_scale = quantity_scale;
 
   solution.iterations = simplex.pivots();
-  solution.flow.resize(arcs);
-  for (std::size_t i = 0; i < arcs; ++i) {
-    solution.flow[i] =
-        w.arc_of[i] < 0 ? 0.0 : static_cast<double>(w.flow[i] + w.lower[i]) / quantity_scale;
-  }
-  recover_flows(problem, c, &solution.flow);
   // The potentials make cost(uv) + pi(u) - pi(v) zero on arcs strictly between their bounds, so
   // the price of a node relative to the source is pi(node) - pi(source).
   const double source_potential = static_cast<double>(simplex.potential(c.node[problem.source]));
@@ -472,9 +466,23 @@ FlowSolution WarmNetworkSolver::solve(const FlowProblem& problem,
   return solution;
 }
 
+void WarmNetworkSolver::complete(const FlowProblem& problem, FlowSolution* solution) {
+  const State& w = *state_;
+  const std::size_t arcs = problem.arcs.size();
+  if (w.node_count < 0 || w.flow.size() != arcs) return;  // the last solve found no optimum
+  solution->flow.resize(arcs);
+  for (std::size_t i = 0; i < arcs; ++i) {
+    solution->flow[i] =
+        w.arc_of[i] < 0 ? 0.0 : static_cast<double>(w.flow[i] + w.lower[i]) / w.quantity_scale;
+  }
+  recover_flows(problem, w.contraction, &solution->flow);
+}
+
 FlowSolution solve_network_simplex(const FlowProblem& problem) {
   thread_local WarmNetworkSolver solver;
-  return solver.solve(problem, {});
+  FlowSolution solution = solver.solve(problem, {});
+  if (solution.termination == Termination::kOptimal) solver.complete(problem, &solution);
+  return solution;
 }
 
 }  // namespace critmin::market

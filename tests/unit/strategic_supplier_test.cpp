@@ -82,9 +82,14 @@ TEST_P(DominantFirm, ProfitLeaderRestrictsExportsToTheClosedFormOptimum) {
   EXPECT_NEAR(c.passive_profit_usd, 0.0, 1.0);  // priced at cost: no profit
   // The search's stated error: the action within its tolerance, so exports (and, on this demand
   // of slope 1, the price) within tolerance x 175 t; profit is flat at its top (error squared).
+  // The clearing's own stated error adds to it: prices exact to the refinement's resolution, so
+  // the profit on the exports to that resolution times the exports.
   const double exports_error_t = StrategicSupplierSpec{}.action_tolerance * 175.0;
+  const double price_error = c.outcome.equilibrium.statistics.price_resolution_usd_per_t;
   EXPECT_NEAR(c.exports_t, 72.5, exports_error_t);
-  EXPECT_NEAR(c.profit_usd, 5256.25, exports_error_t * exports_error_t + 1.0);
+  EXPECT_NEAR(c.profit_usd, 5256.25,
+              exports_error_t * exports_error_t + price_error * (72.5 + exports_error_t) + 1.0);
+  EXPECT_LE(price_error, 1e-3 * 97.5 * 1.01);  // the refinement's 1e-3 of the price
   EXPECT_NEAR(c.action, 1.0 - 72.5 / 175.0, StrategicSupplierSpec{}.action_tolerance);
   EXPECT_NEAR(c.outcome.equilibrium.node(1, Stage::kProcessing).price_usd_per_t, 97.5,
               exports_error_t);
