@@ -64,10 +64,14 @@ void expect_optimal(const TreeSimplex& simplex, int nodes, const std::vector<lon
 
 // Two ways from s to t: through a (1 + 1 per unit, but a takes 6) and through b (3 + 0). Ten
 // units go 6 through a and 4 through b, at 24; the price of t over s is the marginal path, b's 3.
+enum TwoPathNode { kS, kA, kB, kT };
+const std::vector<long long> kTwoPathSupply = {10, 0, 0, -10};
+const std::vector<Arc> kTwoPathArcs = {
+    {kS, kA, 6, 1}, {kA, kT, 10, 1}, {kS, kB, 10, 3}, {kB, kT, 10, 0}};
+
 TEST(TreeSimplex, SolvesAHandWorkedTwoPathNetwork) {
-  enum { s, a, b, t };
-  const std::vector<long long> supply = {10, 0, 0, -10};
-  const std::vector<Arc> arcs = {{s, a, 6, 1}, {a, t, 10, 1}, {s, b, 10, 3}, {b, t, 10, 0}};
+  const std::vector<long long>& supply = kTwoPathSupply;
+  const std::vector<Arc>& arcs = kTwoPathArcs;
   TreeSimplex simplex;
   load(&simplex, 4, supply, arcs);
   ASSERT_EQ(simplex.solve(), TreeSimplex::Outcome::kOptimal);
@@ -76,7 +80,7 @@ TEST(TreeSimplex, SolvesAHandWorkedTwoPathNetwork) {
   EXPECT_EQ(simplex.flow(2), 4);
   EXPECT_EQ(simplex.flow(3), 4);
   EXPECT_EQ(total_cost(simplex, arcs), 24);
-  EXPECT_EQ(simplex.potential(t) - simplex.potential(s), 3);
+  EXPECT_EQ(simplex.potential(kT) - simplex.potential(kS), 3);
   expect_optimal(simplex, 4, supply, arcs);
 }
 
@@ -178,9 +182,8 @@ TEST(TreeSimplex, AWarmStartFromAnotherOptimumEndsAtTheColdOptimumsCost) {
 // A starting basis that is no basis (too many tree arcs, or flows off their bounds) is refused
 // and the problem solved from scratch.
 TEST(TreeSimplex, AnInvalidStartingBasisFallsBackToAColdSolve) {
-  enum { s, a, b, t };
-  const std::vector<long long> supply = {10, 0, 0, -10};
-  const std::vector<Arc> arcs = {{s, a, 6, 1}, {a, t, 10, 1}, {s, b, 10, 3}, {b, t, 10, 0}};
+  const std::vector<long long>& supply = kTwoPathSupply;
+  const std::vector<Arc>& arcs = kTwoPathArcs;
   TreeSimplex simplex;
   load(&simplex, 4, supply, arcs);
   const std::vector<TreeSimplex::State> every_arc_in_tree(arcs.size(), TreeSimplex::kTree);
