@@ -141,7 +141,8 @@ void print_materials(const Dataset& data, int year) {
   std::cout << fmt::format(
       "\n{} materials; assess covers {}, a market for clear/simulate ({} data) {}; of the {} "
       "on the CRMA critical or strategic lists, {} have a market. Groups for assess --material: "
-      "REE, HREE, LREE, PGM and NdPr (their members).\n",
+      "REE, HREE, LREE, PGM and NdPr (their members); clear --material NdPr reports the Nd + Pr "
+      "product of the joint rare-earth market.\n",
       data.materials.size(), assessed.size(), year, coverage.modelled.size(), crma_listed,
       crma_modelled);
   std::cout << "\nWhat each market rests on (quality \"sources\": tonnage and price from the "
