@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -310,16 +309,7 @@ Result<CalibratedJointMarket> build_rare_earth_market(const Dataset& data, int y
   return out;
 }
 
-}  // namespace critmin::market
-
-namespace critmin::market {
-
-bool names_ndpr(std::string_view material) {
-  if (material.size() != 4) return false;
-  std::string lower(material);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "ndpr";
-}
+bool names_ndpr(std::string_view material) { return to_lower(material) == "ndpr"; }
 
 Result<CompositeProduct> ndpr_product(const Dataset& data, const CalibratedJointMarket& market,
                                       const JointEquilibrium& eq) {

@@ -54,15 +54,12 @@ void TreeSimplex::add_artificial_arcs() {
   }
 }
 
-void TreeSimplex::collect_tree_arcs() {
+bool TreeSimplex::build_tree() {
   tree_arcs_.clear();
   const int arcs = static_cast<int>(state_.size());
   for (int e = 0; e < arcs; ++e) {
     if (state_[e] == kTree) tree_arcs_.push_back(e);
   }
-}
-
-bool TreeSimplex::build_tree() {
   const int nodes = node_count_ + 1;
   if (static_cast<int>(tree_arcs_.size()) != node_count_) return false;
   adjacency_start_.assign(nodes + 1, 0);
@@ -276,7 +273,6 @@ TreeSimplex::Outcome TreeSimplex::solve() {
   }
   add_artificial_arcs();
   next_arc_ = 0;
-  collect_tree_arcs();
   build_tree();  // the artificial star is a tree
   return run();
 }
@@ -308,7 +304,6 @@ TreeSimplex::Outcome TreeSimplex::solve_from(const std::vector<State>& state,
     balance[head_[e]] -= x;
   }
   for (int u = 0; u < node_count_ && valid; ++u) valid = balance[u] == supply_[u];
-  if (valid) collect_tree_arcs();
   if (!valid || !build_tree()) return solve();
   *warm = true;
   next_arc_ = first_priced >= 0 && first_priced < arc_count_ ? first_priced : 0;

@@ -65,8 +65,8 @@ class TreeSimplex {
   static constexpr long long kInfinite = INT64_MAX / 4;
 
   void add_artificial_arcs();
-  void collect_tree_arcs();  // tree_arcs_ from the states
-  // Parent, pred, depth and potentials from tree_arcs_; false when they are not a spanning tree.
+  // Parent, pred, depth, child lists and potentials from the arcs in state kTree (a full pass;
+  // pivots update the tree with rehang); false when they are not a spanning tree.
   bool build_tree();
   bool rehang(int leaving, int entering);  // the tree after a pivot; false if it breaks
   void attach(int child, int parent);      // child lists
@@ -86,9 +86,8 @@ class TreeSimplex {
   std::vector<int> parent_, pred_, depth_;
   std::vector<std::int8_t> up_;  // 1: pred arc goes node -> parent, 0: parent -> node
   std::vector<long long> potential_;
-  std::vector<int> tree_arcs_;  // the arcs in state kTree
   // Scratch for build_tree.
-  std::vector<int> adjacency_start_, adjacency_, queue_;
+  std::vector<int> tree_arcs_, adjacency_start_, adjacency_, queue_;
   std::vector<long long> balance_;                                  // for solve_from's check
   std::vector<int> first_child_, next_sibling_, previous_sibling_;  // per node: the tree's children
   std::vector<int> chain_;                                          // scratch for rehang

@@ -5,11 +5,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <limits>
 #include <set>
 
+#include "critmin/market/rare_earths.h"
 #include "critmin/scenario/scenario.h"
 #include "scenario/instrument_reader.h"
 #include "scenario/table_reader.h"
@@ -40,9 +40,7 @@ const Material* scenario_material(const Dataset& data, const std::string& name,
         "e.g. \"{}\"",
         name, members->size(), fmt::join(*members, ", "), members->front());
     // NdPr: the simulation's neodymium market stands for it; clear reports the product itself.
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == "ndpr") {
+    if (market::names_ndpr(name)) {
       problem +=
           " (in simulations \"neodymium\" stands for NdPr oxide, on the Nd2O3 price; `critmin "
           "clear --material NdPr` reports the Nd + Pr product of the joint rare-earth market)";
